@@ -1,0 +1,96 @@
+/* alloc.h: the one allocator interface of arenalab, and the registry that
+ * finds allocators by name.
+ *
+ * An allocator instance is an alloc_t: a context plus malloc, calloc,
+ * realloc and free, the shape of CPython's PyMemAllocatorEx, so a layer
+ * (statistics, verification, domain routing) wraps an instance without
+ * knowing what it is.  Its class (alloc_class_t) adds what a workbench needs
+ * around it: create/destroy/reset, counters, and an optional usable size.
+ *
+ * Invariants every allocator keeps:
+ *   - malloc(0) returns a distinct non-NULL block, as CPython's do;
+ *   - stats() only reads counters kept on the way (no walks of the heap on
+ *     the hot path); the replay driver samples it, the allocator never
+ *     samples itself;
+ *   - every instance is independent: destroy() returns everything it took
+ *     from the system, and two instances never share mutable state (the
+ *     classes flagged ALLOC_PROCESS_GLOBAL are the exception, and the replay
+ *     driver gives them a process each).
+ *
+ * Failure: create() returns 0 or -1 with a message; malloc/calloc/realloc
+ * return NULL on failure (the driver reports it with the event index).
+ */
+#ifndef ARENALAB_ALLOC_ALLOC_H
+#define ARENALAB_ALLOC_ALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Same layout and meaning as CPython's PyMemAllocatorEx. */
+typedef struct {
+    void *ctx;
+    void *(*malloc)(void *ctx, size_t size);
+    void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
+    void *(*realloc)(void *ctx, void *ptr, size_t new_size);
+    void (*free)(void *ctx, void *ptr);
+} alloc_t;
+
+/* Allocator-specific counters beyond the common ones (e.g. pymalloc's
+ * arenas and pools): shown as extra series/JSON columns. */
+#define ALLOC_MAX_EXTRA 8
+
+typedef struct {
+    uint64_t footprint;      /* bytes held from the system now             */
+    uint64_t peak_footprint; /* max footprint since create/reset; 0 when the
+                                allocator cannot tell (the driver then uses
+                                the peak of its samples)                    */
+    int nextra;
+    struct {
+        const char *name; /* a column name: [a-z0-9_]+, static storage   */
+        uint64_t value;
+    } extra[ALLOC_MAX_EXTRA];
+} alloc_stats_t;
+
+/* One `key=value` parameter from the command line (alloc/params.h). */
+typedef struct {
+    const char *key;
+    const char *value;
+    int used; /* set by the alloc_param_* getters; leftovers are errors   */
+} alloc_param_t;
+
+enum {
+    ALLOC_PROCESS_GLOBAL = 1, /* state is per process (cpython): one
+                                 instance per process, no reset            */
+    ALLOC_PRELOAD = 2         /* replaces the process's malloc via
+                                 LD_PRELOAD of `preload`                   */
+};
+
+typedef struct alloc_class_s {
+    const char *name;     /* registry key, e.g. "raw"                      */
+    const char *summary;  /* one line for `arenalab replay --list`         */
+    const char *params;   /* parameter help, "key=VALUE  meaning\n..."     */
+    unsigned flags;       /* ALLOC_* above                                 */
+    const char *preload;  /* ALLOC_PRELOAD: the shared library's file name */
+
+    /* Fills *A with a new instance.  PARAMS holds NPARAMS parameters; the
+     * class marks those it understood, the caller rejects the rest. */
+    int (*create)(alloc_t *a, alloc_param_t *params, size_t nparams, char *err, size_t errlen);
+    void (*destroy)(void *ctx);
+    /* Counters; see alloc_stats_t. */
+    void (*stats)(void *ctx, alloc_stats_t *out);
+    /* Usable size of a live block, or NULL when the allocator cannot tell
+     * (then internal fragmentation is not reported). */
+    size_t (*usable_size)(void *ctx, const void *ptr);
+    /* Optional: CPython-style statistics dump (pymalloc, cpython). */
+    int (*mallocstats)(void *ctx, FILE *out);
+} alloc_class_t;
+
+/* The registry: every allocator this build knows, in display order,
+ * NULL-terminated. */
+extern const alloc_class_t *const alloc_registry[];
+
+/* The class named NAME, or NULL. */
+const alloc_class_t *alloc_find(const char *name);
+
+#endif

@@ -1,0 +1,121 @@
+/* params.c: allocator specs and `key=value` parameters (see params.h). */
+#include "alloc/params.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int alloc_parse_size(const char *text, uint64_t *out)
+{
+    if (!text || *text < '0' || *text > '9') return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno) return -1;
+    unsigned shift = 0;
+    switch (*end) {
+    case 'k':
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        end++;
+        break;
+    }
+    if (*end == 'i' || *end == 'B') end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+    if (*end) return -1;
+    if (shift && v > (UINT64_MAX >> shift)) return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+int alloc_spec_parse(alloc_spec_t *spec, const char *text, char *err, size_t errlen)
+{
+    memset(spec, 0, sizeof *spec);
+    size_t len = strlen(text);
+    if (len >= sizeof spec->buf) {
+        snprintf(err, errlen, "allocator spec too long: '%.40s...'", text);
+        return -1;
+    }
+    memcpy(spec->buf, text, len + 1);
+    char *save = NULL;
+    char *name = strtok_r(spec->buf, ":", &save);
+    if (!name || !*name || strlen(name) >= sizeof spec->name) {
+        snprintf(err, errlen, "bad allocator spec '%s': expected NAME[:key=value...]", text);
+        return -1;
+    }
+    strcpy(spec->name, name);
+    for (char *kv; (kv = strtok_r(NULL, ":", &save));) {
+        char *eq = strchr(kv, '=');
+        if (!eq || eq == kv || !eq[1]) {
+            snprintf(err, errlen, "bad parameter '%s' in '%s': expected key=value", kv, text);
+            return -1;
+        }
+        if (spec->nparams == ALLOC_MAX_PARAMS) {
+            snprintf(err, errlen, "too many parameters in '%s' (at most %d)", text,
+                     ALLOC_MAX_PARAMS);
+            return -1;
+        }
+        *eq = '\0';
+        spec->params[spec->nparams++] = (alloc_param_t){kv, eq + 1, 0};
+    }
+    return 0;
+}
+
+static alloc_param_t *params_find(alloc_param_t *params, size_t n, const char *key)
+{
+    alloc_param_t *found = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(params[i].key, key) == 0) {
+            params[i].used = 1;
+            found = &params[i]; /* the last one given wins */
+        }
+    return found;
+}
+
+int alloc_param_size(alloc_param_t *params, size_t n, const char *key, uint64_t min, uint64_t max,
+                     uint64_t *out, char *err, size_t errlen)
+{
+    alloc_param_t *p = params_find(params, n, key);
+    if (!p) return 0;
+    uint64_t v;
+    if (alloc_parse_size(p->value, &v) || v < min || v > max) {
+        snprintf(err, errlen,
+                 "parameter %s=%s: expected a size from %llu to %llu (K/M/G suffixes allowed)", key,
+                 p->value, (unsigned long long)min, (unsigned long long)max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int alloc_param_choice(alloc_param_t *params, size_t n, const char *key, const char *const *choices,
+                       int *out, char *err, size_t errlen)
+{
+    alloc_param_t *p = params_find(params, n, key);
+    if (!p) return 0;
+    for (int i = 0; choices[i]; i++)
+        if (strcmp(choices[i], p->value) == 0) {
+            *out = i;
+            return 0;
+        }
+    int off = snprintf(err, errlen, "parameter %s=%s: expected one of", key, p->value);
+    for (int i = 0; choices[i] && off > 0 && (size_t)off < errlen; i++)
+        off += snprintf(err + off, errlen - (size_t)off, "%s %s", i ? "," : "", choices[i]);
+    return -1;
+}
+
+const char *alloc_params_unused(const alloc_param_t *params, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!params[i].used) return params[i].key;
+    return NULL;
+}

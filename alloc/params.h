@@ -1,0 +1,41 @@
+/* params.h: parsing of allocator specs and `key=value` parameters.
+ *
+ * An allocator spec on the command line is NAME[:key=value[:key=value...]],
+ * e.g. `pymalloc:pool=4K:arena=256K` or `arena:growth=doubling`.  Sizes
+ * take K/M/G suffixes (powers of 1024).  Getters mark each parameter they
+ * read; alloc_params_unused() names the first one nobody read, so a typo
+ * is an error, never silently ignored. */
+#ifndef ARENALAB_ALLOC_PARAMS_H
+#define ARENALAB_ALLOC_PARAMS_H
+
+#include "alloc/alloc.h"
+
+#define ALLOC_MAX_PARAMS 16
+
+typedef struct {
+    char name[64];                       /* allocator name               */
+    size_t nparams;
+    alloc_param_t params[ALLOC_MAX_PARAMS];
+    char buf[512];                       /* storage for keys and values  */
+} alloc_spec_t;
+
+/* Parses TEXT ("name:k=v:k=v").  Returns 0 or -1 with a message. */
+int alloc_spec_parse(alloc_spec_t *spec, const char *text, char *err, size_t errlen);
+
+/* Parses a byte count with optional K/M/G suffix.  Returns 0 or -1. */
+int alloc_parse_size(const char *text, uint64_t *out);
+
+/* Looks KEY up; when present parses it as a size in [MIN, MAX] into *OUT
+ * (else leaves *OUT as is).  Returns 0, or -1 with a message. */
+int alloc_param_size(alloc_param_t *params, size_t n, const char *key, uint64_t min, uint64_t max,
+                     uint64_t *out, char *err, size_t errlen);
+
+/* Looks KEY up; when present stores the index of its value in CHOICES
+ * (NULL-terminated) into *OUT.  Returns 0, or -1 with a message. */
+int alloc_param_choice(alloc_param_t *params, size_t n, const char *key,
+                       const char *const *choices, int *out, char *err, size_t errlen);
+
+/* The first parameter no getter read, or NULL. */
+const char *alloc_params_unused(const alloc_param_t *params, size_t n);
+
+#endif

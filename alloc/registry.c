@@ -1,0 +1,21 @@
+/* registry.c: every allocator this build knows, found by name.
+ * Adding an allocator is one extern and one line in the table. */
+#include "alloc/alloc.h"
+
+#include <string.h>
+
+extern const alloc_class_t alloc_raw_class;  /* alloc/raw.c  */
+extern const alloc_class_t alloc_null_class; /* alloc/null.c */
+
+const alloc_class_t *const alloc_registry[] = {
+    &alloc_raw_class,
+    &alloc_null_class,
+    NULL,
+};
+
+const alloc_class_t *alloc_find(const char *name)
+{
+    for (const alloc_class_t *const *c = alloc_registry; *c; c++)
+        if (strcmp((*c)->name, name) == 0) return *c;
+    return NULL;
+}

@@ -1,0 +1,13 @@
+/* commands.h: the `arenalab` subcommands, one cli_command_t each, defined in
+ * the sim/cmd_*.c file named after it and listed in main.c's table. */
+#ifndef ARENALAB_SIM_COMMANDS_H
+#define ARENALAB_SIM_COMMANDS_H
+
+#include "sim/cli.h"
+
+extern const cli_command_t cmd_check;   /* sim/cmd_check.c   */
+extern const cli_command_t cmd_stats;   /* sim/cmd_stats.c   */
+extern const cli_command_t cmd_convert; /* sim/cmd_convert.c */
+extern const cli_command_t cmd_replay;  /* sim/cmd_replay.c  */
+
+#endif
