@@ -67,11 +67,11 @@ enum {
 };
 
 typedef struct alloc_class_s {
-    const char *name;     /* registry key, e.g. "raw"                      */
-    const char *summary;  /* one line for `arenalab replay --list`         */
-    const char *params;   /* parameter help, "key=VALUE  meaning\n..."     */
-    unsigned flags;       /* ALLOC_* above                                 */
-    const char *preload;  /* ALLOC_PRELOAD: the shared library's file name */
+    const char *name;    /* registry key, e.g. "raw"                      */
+    const char *summary; /* one line for `arenalab replay --list`         */
+    const char *params;  /* parameter help, "key=VALUE  meaning\n..."     */
+    unsigned flags;      /* ALLOC_* above                                 */
+    const char *preload; /* ALLOC_PRELOAD: the shared library's file name */
 
     /* Fills *A with a new instance.  PARAMS holds NPARAMS parameters; the
      * class marks those it understood, the caller rejects the rest. */

@@ -13,10 +13,10 @@
 #define ALLOC_MAX_PARAMS 16
 
 typedef struct {
-    char name[64];                       /* allocator name               */
+    char name[64]; /* allocator name               */
     size_t nparams;
     alloc_param_t params[ALLOC_MAX_PARAMS];
-    char buf[512];                       /* storage for keys and values  */
+    char buf[512]; /* storage for keys and values  */
 } alloc_spec_t;
 
 /* Parses TEXT ("name:k=v:k=v").  Returns 0 or -1 with a message. */
@@ -32,8 +32,8 @@ int alloc_param_size(alloc_param_t *params, size_t n, const char *key, uint64_t 
 
 /* Looks KEY up; when present stores the index of its value in CHOICES
  * (NULL-terminated) into *OUT.  Returns 0, or -1 with a message. */
-int alloc_param_choice(alloc_param_t *params, size_t n, const char *key,
-                       const char *const *choices, int *out, char *err, size_t errlen);
+int alloc_param_choice(alloc_param_t *params, size_t n, const char *key, const char *const *choices,
+                       int *out, char *err, size_t errlen);
 
 /* The first parameter no getter read, or NULL. */
 const char *alloc_params_unused(const alloc_param_t *params, size_t n);

@@ -10,5 +10,9 @@ static int check_run(int argc, char **argv)
 }
 
 const cli_command_t cmd_check = {
-    .name = "check", .args = "", .summary = "(not implemented yet)", .opts = NULL, .run = check_run,
+    .name = "check",
+    .args = "",
+    .summary = "(not implemented yet)",
+    .opts = NULL,
+    .run = check_run,
 };

@@ -10,5 +10,9 @@ static int convert_run(int argc, char **argv)
 }
 
 const cli_command_t cmd_convert = {
-    .name = "convert", .args = "", .summary = "(not implemented yet)", .opts = NULL, .run = convert_run,
+    .name = "convert",
+    .args = "",
+    .summary = "(not implemented yet)",
+    .opts = NULL,
+    .run = convert_run,
 };

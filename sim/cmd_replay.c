@@ -10,5 +10,9 @@ static int replay_run(int argc, char **argv)
 }
 
 const cli_command_t cmd_replay = {
-    .name = "replay", .args = "", .summary = "(not implemented yet)", .opts = NULL, .run = replay_run,
+    .name = "replay",
+    .args = "",
+    .summary = "(not implemented yet)",
+    .opts = NULL,
+    .run = replay_run,
 };

@@ -10,5 +10,9 @@ static int stats_run(int argc, char **argv)
 }
 
 const cli_command_t cmd_stats = {
-    .name = "stats", .args = "", .summary = "(not implemented yet)", .opts = NULL, .run = stats_run,
+    .name = "stats",
+    .args = "",
+    .summary = "(not implemented yet)",
+    .opts = NULL,
+    .run = stats_run,
 };

@@ -40,27 +40,27 @@ typedef enum { TRACE_RAW = 0, TRACE_MEM = 1, TRACE_OBJ = 2, TRACE_NDOMAINS } tra
 typedef enum { TRACE_FMT_TEXT, TRACE_FMT_BIN } trace_format_t;
 
 enum {
-    TRACE_ESYNTAX = -1, /* a malformed text line; the reader can go on   */
-    TRACE_ESEM = -2,    /* a semantic error; event dropped, can go on     */
+    TRACE_ESYNTAX = -1,  /* a malformed text line; the reader can go on   */
+    TRACE_ESEM = -2,     /* a semantic error; event dropped, can go on     */
     TRACE_ECORRUPT = -3, /* binary data that cannot be decoded; fatal    */
-    TRACE_EIO = -4,     /* open/read/write failure; fatal                 */
-    TRACE_ENOMEM = -5,  /* out of memory; fatal                           */
-    TRACE_EUSAGE = -6   /* bad argument to the API                        */
+    TRACE_EIO = -4,      /* open/read/write failure; fatal                 */
+    TRACE_ENOMEM = -5,   /* out of memory; fatal                           */
+    TRACE_EUSAGE = -6    /* bad argument to the API                        */
 };
 
 /* Largest SIZE / NMEMB the text format admits (2^48). */
 #define TRACE_MAX_SIZE ((uint64_t)1 << 48)
 
 typedef struct {
-    uint8_t op;     /* trace_op_t                                           */
-    uint8_t domain; /* trace_domain_t; TRACE_MEM for arena events           */
-    uint32_t id;    /* block id as written (a c r f o)                      */
-    uint32_t slot;  /* dense recycled block index (a c r f o)               */
-    uint32_t arena; /* arena id as written (n m o x)                        */
-    uint32_t aslot; /* dense recycled arena index (n m o x)                 */
-    uint64_t size;  /* a r m: bytes; c: element size                        */
-    uint64_t nmemb; /* c: element count; 0 otherwise                        */
-    uint64_t where; /* text: 1-based line; binary: 0-based event index      */
+    uint8_t op;      /* trace_op_t                                           */
+    uint8_t domain;  /* trace_domain_t; TRACE_MEM for arena events           */
+    uint32_t id;     /* block id as written (a c r f o)                      */
+    uint32_t slot;   /* dense recycled block index (a c r f o)               */
+    uint32_t arena;  /* arena id as written (n m o x)                        */
+    uint32_t aslot;  /* dense recycled arena index (n m o x)                 */
+    uint64_t size;   /* a r m: bytes; c: element size                        */
+    uint64_t nmemb;  /* c: element count; 0 otherwise                        */
+    uint64_t where;  /* text: 1-based line; binary: 0-based event index      */
     uint32_t thread; /* recording thread (0 when not recorded)              */
 } trace_event_t;
 
