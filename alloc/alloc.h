@@ -62,8 +62,15 @@ typedef struct {
 enum {
     ALLOC_PROCESS_GLOBAL = 1, /* state is per process (cpython): one
                                  instance per process, no reset            */
-    ALLOC_PRELOAD = 2         /* replaces the process's malloc via
+    ALLOC_PRELOAD = 2,        /* replaces the process's malloc via
                                  LD_PRELOAD of `preload`                   */
+    ALLOC_PER_DOMAIN = 4,     /* behaves per CPython domain (cpython): the
+                                 driver makes one instance per domain and
+                                 passes the parameter domain=raw|mem|obj   */
+    ALLOC_SLOW_STATS = 8      /* stats() walks the heap (raw: mallinfo2):
+                                 the driver only samples it; without the
+                                 flag it may call stats() after every event
+                                 of a measurement run                      */
 };
 
 typedef struct alloc_class_s {

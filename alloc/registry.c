@@ -6,10 +6,12 @@
 
 extern const alloc_class_t alloc_raw_class;  /* alloc/raw.c  */
 extern const alloc_class_t alloc_null_class; /* alloc/null.c */
+extern const alloc_class_t alloc_arena_class; /* alloc/arena.c */
 
 const alloc_class_t *const alloc_registry[] = {
     &alloc_raw_class,
     &alloc_null_class,
+    &alloc_arena_class,
     NULL,
 };
 
