@@ -7,11 +7,15 @@
 extern const alloc_class_t alloc_raw_class;  /* alloc/raw.c  */
 extern const alloc_class_t alloc_null_class; /* alloc/null.c */
 extern const alloc_class_t alloc_arena_class; /* alloc/arena.c */
+extern const alloc_class_t alloc_pymalloc_class; /* alloc/pymalloc.c */
+extern const alloc_class_t alloc_cpython_class;  /* alloc/cpython.c */
 
 const alloc_class_t *const alloc_registry[] = {
     &alloc_raw_class,
     &alloc_null_class,
     &alloc_arena_class,
+    &alloc_pymalloc_class,
+    &alloc_cpython_class,
     NULL,
 };
 

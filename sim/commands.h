@@ -9,5 +9,6 @@ extern const cli_command_t cmd_check;   /* sim/cmd_check.c   */
 extern const cli_command_t cmd_stats;   /* sim/cmd_stats.c   */
 extern const cli_command_t cmd_convert; /* sim/cmd_convert.c */
 extern const cli_command_t cmd_replay;  /* sim/cmd_replay.c  */
+extern const cli_command_t cmd_gen;     /* sim/cmd_gen.c     */
 
 #endif

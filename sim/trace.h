@@ -91,6 +91,23 @@ typedef struct trace_reader_s trace_reader_t;
  * Returns 0, or a negative code with a message in ERR. */
 int trace_open(trace_reader_t **out, const char *path, char *err, size_t errlen);
 
+enum {
+    TRACE_R_FAST = 1 /* binary traces: name blocks and arenas by slot only,
+                        without the id hashes.  Every slot is still checked,
+                        so the events are safe to replay, but an `a`/`n` of
+                        an id that is already live goes unnoticed (only a
+                        crafted file has one).  For replays; check and
+                        convert use the default.  No effect on text. */
+};
+
+/* trace_open with TRACE_R_* FLAGS. */
+int trace_open_ex(trace_reader_t **out, const char *path, unsigned flags, char *err, size_t errlen);
+
+/* Reads a trace held in memory (format sniffed as by trace_open); DATA must
+ * outlive the reader, NAME is the file name used in messages. */
+int trace_open_mem(trace_reader_t **out, const char *name, const void *data, size_t size,
+                   unsigned flags, char *err, size_t errlen);
+
 /* Next event: 1 with *EV filled, 0 at the end, or a negative code.  After
  * TRACE_ESYNTAX or TRACE_ESEM the offending line/event is skipped, the
  * reader's state is as if it had not been there, and the caller may call
@@ -119,11 +136,14 @@ int trace_truncated(const trace_reader_t *r);
 int trace_is_rep(const trace_reader_t *r);
 /* Ownership: the block slots arena ASLOT owns, valid until the next call
  * to trace_next.  A replay frees them when it sees TRACE_ARENA_FREE; the
- * order is the order of the `o` events. */
+ * order is the order of the (latest) `o` events.  Only at the
+ * TRACE_ARENA_FREE event of ASLOT: returns 0 otherwise. */
 size_t trace_owned(const trace_reader_t *r, uint32_t aslot, const uint32_t **slots);
 
 /* Inline markers (e.g. phases) met so far: event index at which each was
- * written, key and value.  Valid until trace_rewind or trace_close. */
+ * written, key and value.  The strings stay valid until trace_rewind or
+ * trace_close; the array may move as more markers are read, so call again
+ * after trace_next. */
 typedef struct {
     uint64_t at;
     const char *key;
@@ -164,11 +184,23 @@ uint64_t trace_writer_count(const trace_writer_t *w);
 /* Flushes, finishes the header, renames into place.  Returns 0 or a
  * negative code; the writer is freed either way. */
 int trace_writer_close(trace_writer_t *w);
+/* trace_writer_close that also copies the message of a failure into ERR. */
+int trace_writer_close_err(trace_writer_t *w, char *err, size_t errlen);
 /* Discards the output (removes the temporary file); frees the writer. */
 void trace_writer_abort(trace_writer_t *w);
 
+/* ---- copying ---------------------------------------------------------- */
+
+/* Copies the rest of R to W: every event, with the markers and thread
+ * switches where they were (metadata is W's: open it with trace_meta(R)).
+ * Stops at the first bad line/event unless LENIENT, which skips them and
+ * counts them in *SKIPPED (may be NULL).  Returns 0, or a negative code
+ * with *ERRMSG (may be NULL) pointing at the message (R's or W's). */
+int trace_copy(trace_reader_t *r, trace_writer_t *w, int lenient, uint64_t *skipped,
+               const char **errmsg);
+
 /* Format from a file name: ".atr" (and ".bin") is binary, anything else
- * text.  Returns -1 for no recognisable extension when STRICT. */
+ * (including "-") text. */
 trace_format_t trace_format_for_path(const char *path);
 
 #endif

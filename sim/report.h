@@ -1,0 +1,35 @@
+/* report.h: what `arenalab replay` writes — the human table, the JSON
+ * results and the series CSV — each from one column table in report.c.
+ *
+ * Invariant: every figure shown comes from a driver_run_t field; nothing
+ * here measures or recomputes.  JSON and CSV use fixed formatting (json.h's
+ * doubles, integers as integers), so equal figures give equal bytes.
+ */
+#ifndef ARENALAB_SIM_REPORT_H
+#define ARENALAB_SIM_REPORT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "sim/driver.h"
+
+/* Settings of the whole replay, echoed in the JSON. */
+typedef struct {
+    unsigned repeat;
+    unsigned long long samples;
+    const char *arena_mode;
+    int verify, lenient;
+} report_settings_t;
+
+/* One row per run: trace, allocator, events, ns/event median [min-max],
+ * peak live, peak footprint, peak RSS, jw4, util. */
+void report_table(FILE *out, const driver_run_t *runs, size_t n);
+
+/* {"arenalab": version, "command": "replay", settings..., "runs": [...]}. */
+void report_json(FILE *out, const driver_run_t *runs, size_t n, const report_settings_t *s);
+
+/* trace, allocator, the sample columns, then extra_<name> for the union of
+ * every run's extra counters (empty where a run has none). */
+void report_series(FILE *out, const driver_run_t *runs, size_t n);
+
+#endif
