@@ -91,6 +91,10 @@ typedef struct alloc_class_s {
     size_t (*usable_size)(void *ctx, const void *ptr);
     /* Optional: CPython-style statistics dump (pymalloc, cpython). */
     int (*mallocstats)(void *ctx, FILE *out);
+    /* Optional: whether the class can run on this machine (a preloaded
+     * library is installed...).  Returns 1, or 0 with the reason in WHY.
+     * NULL means always. */
+    int (*available)(char *why, size_t len);
 } alloc_class_t;
 
 /* The registry: every allocator this build knows, in display order,

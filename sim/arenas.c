@@ -66,9 +66,13 @@ static uint32_t perobj_take_chunk(perobj_t *s)
     return s->nchunks++;
 }
 
-static void *perobj_create(const alloc_t *mem, const arenas_hint_t *hint, arenas_release_fn release,
-                           void *ud, char *err, size_t errlen)
+static void *perobj_create(const alloc_t *mem, const arenas_hint_t *hint, const char *params,
+                           arenas_release_fn release, void *ud, char *err, size_t errlen)
 {
+    if (params && *params) {
+        snprintf(err, errlen, "arena mode per-object takes no parameters (got '%s')", params);
+        return NULL;
+    }
     /* Even the state stays out of the measured heap. */
     mapvec_t self = {0};
     if (mapvec_reserve(&self, sizeof(perobj_t))) {
@@ -190,14 +194,55 @@ static const arenas_mode_t arenas_perobject = {
     .each = perobj_each,
 };
 
+extern const arenas_mode_t arenas_pyarena; /* sim/arenas_pyarena.c */
+
 const arenas_mode_t *const arenas_modes[] = {
+    &arenas_pyarena,
     &arenas_perobject,
     NULL,
 };
 
-const arenas_mode_t *arenas_find(const char *name)
+const arenas_mode_t *arenas_find(const char *spec, const char **params)
 {
+    const char *colon = strchr(spec, ':');
+    size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
     for (const arenas_mode_t *const *m = arenas_modes; *m; m++)
-        if (strcmp((*m)->name, name) == 0) return *m;
+        if (strlen((*m)->name) == n && strncmp((*m)->name, spec, n) == 0) {
+            if (params) *params = colon ? colon + 1 : "";
+            return *m;
+        }
     return NULL;
+}
+
+/* A MEM that never hands out memory: arenas_check only parses. */
+static void *arenas_null_malloc(void *ctx, size_t size)
+{
+    return NULL;
+}
+static void *arenas_null_calloc(void *ctx, size_t n, size_t size)
+{
+    return NULL;
+}
+static void *arenas_null_realloc(void *ctx, void *p, size_t size)
+{
+    return NULL;
+}
+static void arenas_null_free(void *ctx, void *p) {}
+static void arenas_null_release(void *ud, uint32_t slot) {}
+
+int arenas_check(const char *spec, char *err, size_t errlen)
+{
+    const char *params;
+    const arenas_mode_t *m = arenas_find(spec, &params);
+    if (!m) {
+        snprintf(err, errlen, "unknown arena mode '%s' (see 'arenalab replay --list')", spec);
+        return -1;
+    }
+    const alloc_t mem = {NULL, arenas_null_malloc, arenas_null_calloc, arenas_null_realloc,
+                         arenas_null_free};
+    const arenas_hint_t hint = {0, 0};
+    void *st = m->create(&mem, &hint, params, arenas_null_release, NULL, err, errlen);
+    if (!st) return -1;
+    m->destroy(st);
+    return 0;
 }

@@ -1,8 +1,9 @@
 /* arenas.h: how a replay turns arena events (n m o x) into allocator calls.
  *
  * The allocators under test have no arenas, so the replay emulates them.
- * A mode is one arenas_mode_t; adding one (e.g. CPython's PyArena over
- * alloc/pyarena.h) is one file defining it plus a line in arenas.c's table.
+ * A mode is one arenas_mode_t; adding one is one file defining it plus a
+ * line in arenas.c's table.  Modes: `pyarena` (the default: CPython's
+ * PyArena algorithm, sim/arenas_pyarena.c) and `per-object`.
  *
  *   n AID        new_arena(aslot)
  *   m AID SIZE   malloc(aslot, size): memory drawn from the MEM allocator
@@ -45,8 +46,10 @@ typedef struct {
 typedef struct {
     const char *name;    /* --arena-mode NAME                              */
     const char *summary; /* one line for --help and --list                 */
-    void *(*create)(const alloc_t *mem, const arenas_hint_t *hint, arenas_release_fn release,
-                    void *ud, char *err, size_t errlen);
+    /* PARAMS: the mode's parameters from the command line ("k=v:k=v", ""
+     * for none); an unknown or bad one fails the create. */
+    void *(*create)(const alloc_t *mem, const arenas_hint_t *hint, const char *params,
+                    arenas_release_fn release, void *ud, char *err, size_t errlen);
     void (*destroy)(void *st);
     int (*new_arena)(void *st, uint32_t aslot);
     void *(*malloc)(void *st, uint32_t aslot, uint64_t size);
@@ -60,7 +63,13 @@ typedef struct {
 /* Every mode, the default first, NULL-terminated. */
 extern const arenas_mode_t *const arenas_modes[];
 
-/* The mode named NAME, or NULL. */
-const arenas_mode_t *arenas_find(const char *name);
+/* The mode a spec "NAME[:key=value...]" names, or NULL; *PARAMS (if not
+ * NULL) gets the text after the first ':' ("" when there is none). */
+const arenas_mode_t *arenas_find(const char *spec, const char **params);
+
+/* Checks that SPEC names a mode and that the mode accepts its parameters
+ * (by creating and destroying one over a dummy MEM).  Returns 0, or -1 with
+ * a message. */
+int arenas_check(const char *spec, char *err, size_t errlen);
 
 #endif

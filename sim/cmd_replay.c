@@ -27,7 +27,8 @@ enum {
 
 static const cli_opt_t replay_opts[] = {
     {"alloc", 'a', "A[,B...]", REPLAY_KEY_ALLOC,
-     "allocators to compare, NAME[:key=value...] each; repeatable"},
+     "allocators to compare, NAME[:key=value...] each, or a route raw=A,mem=B,obj=C; "
+     "repeatable (see below)"},
     {"repeat", 'n', "N", REPLAY_KEY_REPEAT,
      "timed runs per trace and allocator (default 5; 0: none)"},
     {"verify", 0, NULL, REPLAY_KEY_VERIFY,
@@ -47,7 +48,7 @@ static const cli_opt_t replay_opts[] = {
 typedef struct {
     char *alloc_text[REPLAY_MAX_ALLOCS]; /* --alloc arguments, split in place */
     size_t nalloc_text;
-    const char *specs[REPLAY_MAX_ALLOCS];
+    route_t routes[REPLAY_MAX_ALLOCS];
     size_t nspecs;
     unsigned long repeat;
     unsigned long long samples;
@@ -79,13 +80,10 @@ static int replay_on_opt(void *ud, int key, const char *arg)
         char *copy = strdup(arg);
         if (!copy) return -1;
         a->alloc_text[a->nalloc_text++] = copy;
-        char *save = NULL;
-        for (char *s = strtok_r(copy, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
-            if (a->nspecs == REPLAY_MAX_ALLOCS) {
-                cli_error("replay: at most %d allocators", REPLAY_MAX_ALLOCS);
-                return -1;
-            }
-            a->specs[a->nspecs++] = s;
+        char msg[512];
+        if (route_parse_list(copy, a->routes, REPLAY_MAX_ALLOCS, &a->nspecs, msg, sizeof msg)) {
+            cli_error("replay: --alloc %s: %s", arg, msg);
+            return -1;
         }
         return 0;
     }
@@ -105,8 +103,9 @@ static int replay_on_opt(void *ud, int key, const char *arg)
         a->samples = v;
         return 0;
     case REPLAY_KEY_ARENA_MODE:
-        if (!arenas_find(arg)) {
-            cli_error("replay: unknown arena mode '%s' (see 'arenalab replay --list')", arg);
+        char msg[256];
+        if (arenas_check(arg, msg, sizeof msg)) {
+            cli_error("replay: --arena-mode %s: %s", arg, msg);
             return -1;
         }
         a->arena_mode = arg;
@@ -224,16 +223,13 @@ static int replay_main(int argc, char **argv)
                           "several times; give a file");
                 rc = CLI_USAGE;
             }
-        route_t routes[REPLAY_MAX_ALLOCS];
-        for (size_t i = 0; i < a.nspecs; i++)
-            route_uniform(&routes[i], a.specs[i]);
         outfile_t json, series;
         if (rc == CLI_OK && replay_open_outputs(&a, &json, &series)) rc = CLI_USAGE;
         if (rc == CLI_OK) {
             driver_config_t cfg = {
                 .traces = (const char *const *)argv + first,
                 .ntraces = (size_t)(argc - first),
-                .routes = routes,
+                .routes = a.routes,
                 .nroutes = a.nspecs,
                 .repeat = (unsigned)a.repeat,
                 .nsamples = a.samples,
@@ -283,7 +279,17 @@ const cli_command_t cmd_replay = {
         "runs on fresh allocator instances (ns/event: decoding is never timed).\n"
         "A bad trace line, an allocation that returns NULL or a --verify mismatch stops\n"
         "the replay with the event and exit status 1; outputs are written only when every\n"
-        "pair succeeded.",
+        "pair succeeded.\n"
+        "\n"
+        "Allocators are named as PYTHONMALLOC names them: `pymalloc` routes the raw domain\n"
+        "to malloc and mem/obj to pymalloc (CPython's default); `malloc` sends every domain\n"
+        "to the process's malloc (footprint counted per block), `raw` too (footprint from\n"
+        "mallinfo2); any other NAME serves every domain.  An explicit route gives each\n"
+        "CPython domain its own allocator: --alloc raw=raw,mem=pymalloc,obj=mimalloc\n"
+        "(a domain left out goes to malloc).  Parameters follow a colon:\n"
+        "pymalloc:preset=3.8, arena:growth=doubling.  jemalloc, mimalloc and tcmalloc are\n"
+        "loaded into their worker with LD_PRELOAD.  Arena events (n m o x) run CPython's\n"
+        "PyArena over the MEM allocator by default (--arena-mode).",
     .opts = replay_opts,
     .run = replay_command,
 };

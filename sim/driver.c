@@ -204,8 +204,8 @@ static void driver_send_measurement(FILE *out, const replay_result_t *res,
 static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn find)
 {
     char err[1024];
-    replay_opts_t o = {find, NULL, job->verify, job->lenient, 0, NULL, job->label};
-    if (job->arena_mode && !(o.arenas = arenas_find(job->arena_mode)))
+    replay_opts_t o = {find, NULL, NULL, job->verify, job->lenient, 0, NULL, job->label};
+    if (job->arena_mode && !(o.arenas = arenas_find(job->arena_mode, &o.arena_params)))
         return driver_worker_error(out, CLI_USAGE, "unknown arena mode");
     trace_reader_t *r;
     if (trace_open_ex(&r, job->trace, TRACE_R_FAST, err, sizeof err) < 0)

@@ -614,7 +614,8 @@ int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *sca
         }
         arenas_hint_t hint = {scan->aslots, scan->arena_records};
         char msg[256] = "";
-        c.ast = c.am->create(&c.heaps.a[TRACE_MEM], &hint, replay_release, &c, msg, sizeof msg);
+        c.ast = c.am->create(&c.heaps.a[TRACE_MEM], &hint, o->arena_params ? o->arena_params : "",
+                             replay_release, &c, msg, sizeof msg);
         if (!c.ast) {
             snprintf(err, errlen, "%s", msg);
             rc = REPLAY_EFAIL;

@@ -74,6 +74,7 @@ int replay_scan(trace_reader_t *r, int lenient, replay_scan_t *out, char *err, s
 typedef struct {
     route_find_fn find;          /* NULL: the registry                     */
     const arenas_mode_t *arenas; /* NULL: arenas_modes[0]                  */
+    const char *arena_params;    /* the mode's "k=v:k=v", NULL for none   */
     int verify;                  /* check patterns (see above)             */
     int lenient;                 /* skip and count reader errors           */
     uint64_t nsamples;           /* > 0: measurement run; 0: timed run    */

@@ -7,6 +7,76 @@ void route_uniform(route_t *r, const char *spec)
 {
     for (int d = 0; d < TRACE_NDOMAINS; d++)
         r->spec[d] = spec;
+    r->label = NULL;
+}
+
+/* The domain an element "raw=..." names, or -1 for a plain allocator. */
+static int route_element_domain(const char *el, const char **spec)
+{
+    const char *eq = strchr(el, '='), *colon = strchr(el, ':');
+    if (!eq || (colon && colon < eq)) return -1; /* name:k=v */
+    for (int d = 0; d < TRACE_NDOMAINS; d++) {
+        size_t len = strlen(trace_domain_name[d]);
+        if ((size_t)(eq - el) == len && strncmp(el, trace_domain_name[d], len) == 0) {
+            *spec = eq + 1;
+            return d;
+        }
+    }
+    return -2;
+}
+
+/* PYTHONMALLOC's name for CPython's default: raw to malloc, the rest to
+ * pymalloc. */
+static int route_is_pymalloc(const char *spec)
+{
+    return strncmp(spec, "pymalloc", 8) == 0 && (spec[8] == '\0' || spec[8] == ':');
+}
+
+int route_parse_list(char *text, route_t *routes, size_t max, size_t *n, char *err, size_t errlen)
+{
+    route_t *open_route = NULL; /* the explicit route being filled */
+    char *save = NULL;
+    for (char *el = strtok_r(text, ",", &save); el; el = strtok_r(NULL, ",", &save)) {
+        const char *spec = NULL;
+        int d = route_element_domain(el, &spec);
+        if (d == -2) {
+            snprintf(err, errlen,
+                     "'%s': a route names a domain (raw=, mem=, obj=); an allocator's "
+                     "parameters follow a colon (NAME:key=value)",
+                     el);
+            return -1;
+        }
+        if (d >= 0 && !*spec) {
+            snprintf(err, errlen, "'%s': no allocator for the %s domain", el, trace_domain_name[d]);
+            return -1;
+        }
+        if (d >= 0 && open_route && open_route->spec[d] == NULL) {
+            open_route->spec[d] = spec;
+            continue;
+        }
+        if (*n == max) {
+            snprintf(err, errlen, "too many allocators (at most %zu)", max);
+            return -1;
+        }
+        route_t *r = &routes[(*n)++];
+        memset(r, 0, sizeof *r);
+        open_route = NULL;
+        if (d >= 0) {
+            r->spec[d] = spec;
+            open_route = r;
+        } else if (route_is_pymalloc(el)) {
+            r->spec[TRACE_RAW] = "malloc";
+            r->spec[TRACE_MEM] = r->spec[TRACE_OBJ] = el;
+            r->label = el;
+        } else {
+            route_uniform(r, el);
+        }
+    }
+    /* Domains an explicit route left out go to malloc. */
+    for (size_t i = 0; i < *n; i++)
+        for (int d = 0; d < TRACE_NDOMAINS; d++)
+            if (!routes[i].spec[d]) routes[i].spec[d] = "malloc";
+    return 0;
 }
 
 int route_is_uniform(const route_t *r)
@@ -16,6 +86,7 @@ int route_is_uniform(const route_t *r)
 
 int route_name(const route_t *r, char *buf, size_t len)
 {
+    if (r->label) return snprintf(buf, len, "%s", r->label);
     if (route_is_uniform(r)) return snprintf(buf, len, "%s", r->spec[0]);
     return snprintf(buf, len, "%s=%s,%s=%s,%s=%s", trace_domain_name[0], r->spec[0],
                     trace_domain_name[1], r->spec[1], trace_domain_name[2], r->spec[2]);
@@ -30,6 +101,11 @@ static int route_parse(route_heaps_t *h, const route_t *r, int d, route_find_fn 
     if (!h->cls[d] || !h->cls[d]->create) {
         snprintf(err, errlen, "unknown allocator '%s' (see 'arenalab replay --list')",
                  h->spec[d].name);
+        return ROUTE_EUSAGE;
+    }
+    char why[256];
+    if (h->cls[d]->available && !h->cls[d]->available(why, sizeof why)) {
+        snprintf(err, errlen, "allocator %s is not available here: %s", h->spec[d].name, why);
         return ROUTE_EUSAGE;
     }
     return 0;

@@ -33,7 +33,21 @@ typedef const alloc_class_t *(*route_find_fn)(const char *name);
 
 typedef struct {
     const char *spec[TRACE_NDOMAINS]; /* not owned; must outlive the route */
+    const char *label;                /* display name, NULL: from specs    */
 } route_t;
+
+/* Parses one --alloc argument: a comma-separated list of allocators, named
+ * as PYTHONMALLOC names them, into routes.  Elements:
+ *   NAME[:k=v...]          every domain to NAME, except:
+ *   pymalloc[:k=v...]      raw -> malloc, mem and obj -> one pymalloc
+ *                          (CPython's default routing);
+ *   malloc                 every domain to the process's malloc;
+ *   raw=A, mem=B, obj=C    explicit routes: consecutive domain elements
+ *                          make one route (a domain named again starts the
+ *                          next); a domain left out goes to `malloc`.
+ * TEXT is split in place: the routes point into it.  Appends to ROUTES
+ * (room for MAX) and counts in *N.  Returns 0, or -1 with a message. */
+int route_parse_list(char *text, route_t *routes, size_t max, size_t *n, char *err, size_t errlen);
 
 /* The error of route_check and route_create: an unknown allocator, a bad
  * or unused parameter, or a create() that failed (the class cannot tell a

@@ -1,0 +1,260 @@
+/* preloaded.c: `jemalloc`, `mimalloc` and `tcmalloc` — real allocators from
+ * Debian's packages, each loaded as the replay worker's malloc.
+ *
+ * The class itself only calls malloc/calloc/realloc/free: the replay driver
+ * puts the class's library in the worker's LD_PRELOAD (ALLOC_PRELOAD), so
+ * those calls reach the library.  create() checks that the library really
+ * is the process's malloc — ld.so only warns when a preload is missing, and
+ * a replay that silently measured glibc would be a lie — by looking up the
+ * library's own statistics entry point.
+ *
+ * Footprint, relative to create and computed as `raw` computes it (the
+ * larger of the growth of what the library holds and of its live bytes):
+ *   jemalloc  mallctl "stats.mapped" and "stats.allocated" (after an
+ *             "epoch" refresh);
+ *   tcmalloc  MallocExtension "generic.heap_size" minus
+ *             "tcmalloc.pageheap_unmapped_bytes", and
+ *             "generic.current_allocated_bytes";
+ *   mimalloc  the process's anonymous RSS: its own commit counter moves in
+ *             32 MiB segments and says little about a replay.
+ * Each of these walks or locks the allocator, or reads /proc, so the
+ * classes are flagged ALLOC_SLOW_STATS and the driver samples them.
+ *
+ * Availability: alloc_preload_available() looks for the library file in
+ * the linker's usual directories (and LD_LIBRARY_PATH) without loading it;
+ * under AddressSanitizer no preload can replace the sanitizer's malloc, so
+ * none is available there.
+ */
+#include "alloc/alloc.h"
+
+#include <dlfcn.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PRELOAD_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PRELOAD_ASAN 1
+#endif
+#endif
+
+typedef int (*preload_mallctl_fn)(const char *, void *, size_t *, void *, size_t);
+typedef void (*preload_mi_info_fn)(size_t *, size_t *, size_t *, size_t *, size_t *, size_t *,
+                                   size_t *, size_t *);
+typedef int (*preload_tc_prop_fn)(const char *, size_t *);
+
+typedef enum { PRELOAD_JEMALLOC, PRELOAD_MIMALLOC, PRELOAD_TCMALLOC } preload_kind_t;
+
+/* One row per library: everything that differs between the three. */
+typedef struct {
+    preload_kind_t kind;
+    const char *name;    /* class name                                    */
+    const char *lib;     /* LD_PRELOAD value (a soname)                   */
+    const char *package; /* the Debian package that ships it            */
+    const char *symbol;  /* its statistics entry point                    */
+} preload_lib_t;
+
+/* Sonames, shared by the table and the classes' `preload` fields. */
+#define PRELOAD_JEMALLOC_LIB "libjemalloc.so.2"
+#define PRELOAD_MIMALLOC_LIB "libmimalloc.so.2"
+#define PRELOAD_TCMALLOC_LIB "libtcmalloc_minimal.so.4"
+
+static const preload_lib_t preload_libs[] = {
+    {PRELOAD_JEMALLOC, "jemalloc", PRELOAD_JEMALLOC_LIB, "libjemalloc2", "mallctl"},
+    {PRELOAD_MIMALLOC, "mimalloc", PRELOAD_MIMALLOC_LIB, "libmimalloc2.0", "mi_process_info"},
+    {PRELOAD_TCMALLOC, "tcmalloc", PRELOAD_TCMALLOC_LIB, "libtcmalloc-minimal4",
+     "MallocExtension_GetNumericProperty"},
+};
+
+typedef struct {
+    const preload_lib_t *lib;
+    void *stat_fn;  /* the library's statistics entry point              */
+    uint64_t held;  /* held from the system at create                    */
+    uint64_t inuse; /* of which in live blocks at create                 */
+} preload_ctx_t;
+
+/* Anonymous resident bytes of the process (statm: resident - shared). */
+static uint64_t preload_anon_rss(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long size, resident, shared;
+    int n = f ? fscanf(f, "%llu %llu %llu", &size, &resident, &shared) : 0;
+    if (f) fclose(f);
+    if (n != 3 || resident < shared) return 0;
+    return (uint64_t)(resident - shared) * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* What the library holds from the system now (absolute) and, in *INUSE,
+ * the bytes of it in live blocks (0 when it cannot tell cheaply). */
+static uint64_t preload_held(const preload_ctx_t *c, uint64_t *inuse)
+{
+    *inuse = 0;
+    switch (c->lib->kind) {
+    case PRELOAD_JEMALLOC: {
+        preload_mallctl_fn mallctl = (preload_mallctl_fn)c->stat_fn;
+        uint64_t epoch = 1;
+        size_t sz = sizeof epoch;
+        mallctl("epoch", &epoch, &sz, &epoch, sz);
+        size_t mapped = 0, allocated = 0;
+        sz = sizeof mapped;
+        mallctl("stats.allocated", &allocated, &sz, NULL, 0);
+        sz = sizeof mapped;
+        if (mallctl("stats.mapped", &mapped, &sz, NULL, 0)) return 0;
+        *inuse = allocated;
+        return mapped;
+    }
+    case PRELOAD_MIMALLOC:
+        /* Its commit counter moves in whole segments (32 MiB at start), so
+         * the touched pages say more: the process's anon RSS. */
+        return preload_anon_rss();
+    case PRELOAD_TCMALLOC: {
+        preload_tc_prop_fn prop = (preload_tc_prop_fn)c->stat_fn;
+        size_t heap = 0, unmapped = 0, allocated = 0;
+        prop("generic.heap_size", &heap);
+        prop("tcmalloc.pageheap_unmapped_bytes", &unmapped);
+        prop("generic.current_allocated_bytes", &allocated);
+        *inuse = allocated;
+        return heap > unmapped ? heap - unmapped : 0;
+    }
+    }
+    return 0;
+}
+
+static void *preload_malloc(void *ctx, size_t size)
+{
+    return malloc(size ? size : 1);
+}
+
+static void *preload_calloc(void *ctx, size_t nelem, size_t elsize)
+{
+    if (nelem == 0 || elsize == 0) nelem = elsize = 1;
+    return calloc(nelem, elsize);
+}
+
+static void *preload_realloc(void *ctx, void *ptr, size_t new_size)
+{
+    return realloc(ptr, new_size ? new_size : 1);
+}
+
+static void preload_free(void *ctx, void *ptr)
+{
+    free(ptr);
+}
+
+static int preload_create(const preload_lib_t *lib, alloc_t *a, char *err, size_t errlen)
+{
+    void *fn = dlsym(RTLD_DEFAULT, lib->symbol);
+    if (!fn) {
+        snprintf(err, errlen,
+                 "%s is not this process's malloc (%s not loaded: is Debian's %s installed? "
+                 "scripts/setup installs it; the replay driver preloads it)",
+                 lib->name, lib->lib, lib->package);
+        return -1;
+    }
+    preload_ctx_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "%s: out of memory", lib->name);
+        return -1;
+    }
+    c->lib = lib;
+    c->stat_fn = fn;
+    c->held = preload_held(c, &c->inuse);
+    *a = (alloc_t){c, preload_malloc, preload_calloc, preload_realloc, preload_free};
+    return 0;
+}
+
+static void preload_destroy(void *ctx)
+{
+    free(ctx);
+}
+
+static void preload_stats(void *ctx, alloc_stats_t *out)
+{
+    const preload_ctx_t *c = ctx;
+    uint64_t inuse;
+    uint64_t held = preload_held(c, &inuse);
+    /* As `raw` does: the library may hold slack at create that a small
+     * replay fits in, so the footprint is the larger of what it grew by
+     * and what its live blocks grew by. */
+    uint64_t grown = held > c->held ? held - c->held : 0;
+    uint64_t used = inuse > c->inuse ? inuse - c->inuse : 0;
+    out->footprint = grown > used ? grown : used;
+    out->peak_footprint = 0; /* none keeps one per instance: sampled */
+    out->nextra = 0;
+}
+
+static size_t preload_usable_size(void *ctx, const void *ptr)
+{
+    /* Every one of the three libraries interposes malloc_usable_size. */
+    return malloc_usable_size((void *)ptr);
+}
+
+/* Whether LIB's file is in a directory ld.so searches (not loading it). */
+static int preload_lib_available(const preload_lib_t *lib, char *why, size_t len)
+{
+#ifdef PRELOAD_ASAN
+    snprintf(why, len, "%s cannot replace AddressSanitizer's malloc in a sanitized build",
+             lib->name);
+    return 0;
+#else
+    static const char *const dirs[] = {"/usr/lib/x86_64-linux-gnu",
+                                       "/lib/x86_64-linux-gnu",
+                                       "/usr/lib64",
+                                       "/usr/lib",
+                                       "/lib",
+                                       "/usr/local/lib",
+                                       NULL};
+    char path[4096];
+    const char *extra = getenv("LD_LIBRARY_PATH");
+    if (extra && *extra) {
+        char copy[2048];
+        snprintf(copy, sizeof copy, "%s", extra);
+        char *save = NULL;
+        for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+            snprintf(path, sizeof path, "%s/%s", d, lib->lib);
+            if (access(path, R_OK) == 0) return 1;
+        }
+    }
+    for (const char *const *d = dirs; *d; d++) {
+        snprintf(path, sizeof path, "%s/%s", *d, lib->lib);
+        if (access(path, R_OK) == 0) return 1;
+    }
+    snprintf(why, len, "%s not found: install Debian's %s (scripts/setup does)", lib->lib,
+             lib->package);
+    return 0;
+#endif
+}
+
+/* The per-class entry points: one line each, forwarding to the table. */
+#define PRELOAD_CLASS(ID, IDX, LIB, SUMMARY)                                                       \
+    static int preload_create_##ID(alloc_t *a, alloc_param_t *params, size_t nparams, char *err,   \
+                                   size_t errlen)                                                  \
+    {                                                                                              \
+        return preload_create(&preload_libs[IDX], a, err, errlen);                                 \
+    }                                                                                              \
+    static int preload_available_##ID(char *why, size_t len)                                       \
+    {                                                                                              \
+        return preload_lib_available(&preload_libs[IDX], why, len);                                \
+    }                                                                                              \
+    const alloc_class_t alloc_##ID##_class = {                                                     \
+        .name = #ID,                                                                               \
+        .summary = SUMMARY,                                                                        \
+        .params = "",                                                                              \
+        .flags = ALLOC_PRELOAD | ALLOC_SLOW_STATS,                                                 \
+        .preload = LIB,                                                                            \
+        .create = preload_create_##ID,                                                             \
+        .destroy = preload_destroy,                                                                \
+        .stats = preload_stats,                                                                    \
+        .usable_size = preload_usable_size,                                                        \
+        .available = preload_available_##ID,                                                       \
+    }
+
+PRELOAD_CLASS(jemalloc, PRELOAD_JEMALLOC, PRELOAD_JEMALLOC_LIB,
+              "jemalloc 5 (Debian libjemalloc2) as the worker's malloc");
+PRELOAD_CLASS(mimalloc, PRELOAD_MIMALLOC, PRELOAD_MIMALLOC_LIB,
+              "mimalloc 2 (Debian libmimalloc2.0) as the worker's malloc");
+PRELOAD_CLASS(tcmalloc, PRELOAD_TCMALLOC, PRELOAD_TCMALLOC_LIB,
+              "tcmalloc (Debian libtcmalloc-minimal4) as the worker's malloc");
