@@ -67,7 +67,17 @@
  * class and keeps more than 3/4 of it (4 * n > 3 * size); otherwise a new
  * block is allocated (pool or raw by the new size), the prefix copied, the
  * old block freed.  A raw block stays raw, whatever the new size (obmalloc
- * cannot know how many bytes of it are valid to copy).
+ * cannot know how many bytes of it are valid to copy).  Calloc zeroes the
+ * bytes asked for; requests above PY_SSIZE_T_MAX (and calloc products that
+ * overflow it) fail with NULL, as in CPython.
+ *
+ * Statistics: footprint = arenas held * arena_size + malloc_usable_size()
+ * of the live raw blocks; the peak is exact (updated where the footprint
+ * grows: a new arena, a raw malloc/calloc/realloc).  Extra counters:
+ * arenas, arenas_highwater, arena_bytes, pools_used, pools_free (free and
+ * never carved pools of mapped arenas), raw_blocks, raw_bytes.  Only
+ * counters are kept on the way; mallocstats and pymalloc_is_valid walk the
+ * heap.
  * ---------------------------------------------------------------------
  */
 #include "alloc/pymalloc.h"
@@ -235,35 +245,48 @@ int pymalloc_params_check(const pymalloc_params_t *p, char *err, size_t errlen)
     return 0;
 }
 
+/* The presets: what differs between CPython versions on 64-bit. */
+static const struct {
+    const char *name;
+    uint32_t pool_size, arena_size;
+    int keep_empty;
+} pymalloc_presets[] = {
+    {"3.11", 16 * 1024, 1024 * 1024, 1}, /* 3.10+: radix tree, large pools */
+    {"3.14", 16 * 1024, 1024 * 1024, 1}, /* unchanged since 3.11          */
+    {"3.8", 4 * 1024, 256 * 1024, 0},    /* before bpo-37257 and large pools */
+};
+
 int pymalloc_params_parse(pymalloc_params_t *p, alloc_param_t *params, size_t n, char *err,
                           size_t errlen)
 {
     static const char *const presets[] = {"3.11", "3.14", "3.8", NULL};
     static const char *const placements[] = {"aligned", "mmap", NULL};
     static const char *const yesno[] = {"no", "yes", "0", "1", NULL};
-    int preset = 0;
+    _Static_assert(sizeof presets / sizeof presets[0] - 1 ==
+                       sizeof pymalloc_presets / sizeof pymalloc_presets[0],
+                   "preset names and values disagree");
+    int preset = -1;
     if (alloc_param_choice(params, n, "preset", presets, &preset, err, errlen)) return -1;
-    if (preset == 2) {
-        p->pool_size = 4 * 1024;
-        p->arena_size = 256 * 1024;
-        p->keep_empty = 0;
+    if (preset >= 0) {
+        p->pool_size = pymalloc_presets[preset].pool_size;
+        p->arena_size = pymalloc_presets[preset].arena_size;
+        p->keep_empty = pymalloc_presets[preset].keep_empty;
     }
+    /* Explicit parameters override the preset, whatever their order. */
     uint64_t align = p->align, threshold = p->threshold, pool = p->pool_size, arena = p->arena_size;
-    int keep = p->keep_empty, placement = p->placement;
+    int placement = p->placement, keep = p->keep_empty ? 1 : 0;
     if (alloc_param_size(params, n, "align", 1, 4096, &align, err, errlen) ||
         alloc_param_size(params, n, "threshold", 1, 1 << 20, &threshold, err, errlen) ||
         alloc_param_size(params, n, "pool", 1, PYMALLOC_MAX_ARENA, &pool, err, errlen) ||
         alloc_param_size(params, n, "arena", 1, PYMALLOC_MAX_ARENA, &arena, err, errlen) ||
-        alloc_param_choice(params, n, "placement", placements, &placement, err, errlen))
+        alloc_param_choice(params, n, "placement", placements, &placement, err, errlen) ||
+        alloc_param_choice(params, n, "keep_empty", yesno, &keep, err, errlen))
         return -1;
-    keep = keep ? 1 : 0;
-    int choice = keep;
-    if (alloc_param_choice(params, n, "keep_empty", yesno, &choice, err, errlen)) return -1;
     p->align = (uint32_t)align;
     p->threshold = (uint32_t)threshold;
     p->pool_size = (uint32_t)pool;
     p->arena_size = (uint32_t)arena;
-    p->keep_empty = choice & 1;
+    p->keep_empty = keep & 1; /* "yes" and "1" are odd */
     p->placement = placement;
     return pymalloc_params_check(p, err, errlen);
 }

@@ -24,7 +24,7 @@
 
 extern const alloc_class_t alloc_cpython_class;
 
-#define BENCH_REPS 5
+#define BENCH_REPS 9
 
 static double bench_now(void)
 {

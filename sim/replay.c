@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -550,19 +551,40 @@ static int replay_map_tables(replay_ctx_t *c, const replay_scan_t *scan)
     return 0;
 }
 
+/* Prints each instance's own statistics.  An instance that prints nothing
+ * (cpython's raw domain) is left out, and so is one that prints what the
+ * previous one did (cpython's mem and obj share one obmalloc): domain
+ * headers appear only when several different dumps remain. */
 static void replay_mallocstats(replay_ctx_t *c, FILE *out)
 {
     fprintf(out, "== mallocstats: %s with %s ==\n", trace_path(c->reader),
             c->o->label ? c->o->label : "?");
-    int any = 0;
+    char *text[TRACE_NDOMAINS] = {NULL};
+    int shown[TRACE_NDOMAINS] = {0}, nshown = 0;
     for (int d = 0; d < TRACE_NDOMAINS; d++) {
         const alloc_class_t *cls = c->heaps.cls[d];
         if (c->heaps.inst[d] != d || !cls->mallocstats) continue;
-        if (c->heaps.ninst > 1) fprintf(out, "-- domain %s --\n", trace_domain_name[d]);
-        cls->mallocstats(c->heaps.a[d].ctx, out);
-        any = 1;
+        size_t len = 0;
+        FILE *mem = open_memstream(&text[d], &len);
+        if (!mem) continue;
+        cls->mallocstats(c->heaps.a[d].ctx, mem);
+        fclose(mem);
+        int repeat = 0;
+        for (int e = 0; e < d; e++)
+            repeat |= shown[e] && strcmp(text[e], text[d]) == 0;
+        if (len > 0 && !repeat) {
+            shown[d] = 1;
+            nshown++;
+        }
     }
-    if (!any) fputs("(this allocator has no mallocstats)\n", out);
+    for (int d = 0; d < TRACE_NDOMAINS; d++) {
+        if (!shown[d]) continue;
+        if (nshown > 1) fprintf(out, "-- domain %s --\n", trace_domain_name[d]);
+        fputs(text[d], out);
+    }
+    for (int d = 0; d < TRACE_NDOMAINS; d++)
+        free(text[d]);
+    if (!nshown) fputs("(this allocator has no mallocstats)\n", out);
     fflush(out);
 }
 
