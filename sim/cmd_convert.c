@@ -104,15 +104,14 @@ const cli_command_t cmd_convert = {
     .name = "convert",
     .args = "IN OUT",
     .summary = "convert a trace between the text and binary formats",
-    .description =
-        "Streams IN (text, .rep or binary) to OUT in canonical form, keeping IN's\n"
-        "metadata, markers and thread switches.  OUT's format comes from its name\n"
-        "(.atr or .bin: binary, anything else or '-': text) unless --to says.  OUT is\n"
-        "written to a temporary file and renamed at the end, so it never exists\n"
-        "half-written.\n\n"
-        "A bad line stops the conversion and leaves no OUT: exit 1 for a semantic\n"
-        "error, 2 for a syntax error or an unreadable IN.  --lenient skips bad\n"
-        "lines instead and says how many.",
+    .description = "Streams IN (text, .rep or binary) to OUT in canonical form, keeping IN's\n"
+                   "metadata, markers and thread switches.  OUT's format comes from its name\n"
+                   "(.atr or .bin: binary, anything else or '-': text) unless --to says.  OUT is\n"
+                   "written to a temporary file and renamed at the end, so it never exists\n"
+                   "half-written.\n\n"
+                   "A bad line stops the conversion and leaves no OUT: exit 1 for a semantic\n"
+                   "error, 2 for a syntax error or an unreadable IN.  --lenient skips bad\n"
+                   "lines instead and says how many.",
     .opts = convert_opts,
     .run = convert_run,
 };

@@ -13,10 +13,12 @@
 enum { STATS_OPT_JSON = 256, STATS_OPT_LENIENT };
 
 static const cli_opt_t stats_opts[] = {
-    {"json", 0, "FILE", STATS_OPT_JSON, "write the figures as JSON to FILE ('-': standard output, "
-                                        "instead of the table)"},
-    {"lenient", 0, NULL, STATS_OPT_LENIENT, "skip bad lines/events (and count them) instead of "
-                                            "stopping at the first"},
+    {"json", 0, "FILE", STATS_OPT_JSON,
+     "write the figures as JSON to FILE ('-': standard output, "
+     "instead of the table)"},
+    {"lenient", 0, NULL, STATS_OPT_LENIENT,
+     "skip bad lines/events (and count them) instead of "
+     "stopping at the first"},
     {0},
 };
 
@@ -118,16 +120,15 @@ const cli_command_t cmd_stats = {
     .name = "stats",
     .args = "TRACE",
     .summary = "what a trace does: events, peaks, size and lifetime histograms",
-    .description =
-        "Reads TRACE (text, .rep or binary) and prints: events by kind and by domain;\n"
-        "peak live bytes and peak live blocks with the event (0-based) where each is\n"
-        "first reached (live = a/c blocks not yet freed, owned ones included, plus\n"
-        "the m allocations of arenas not yet freed; a calloc counts NMEMB*SIZE);\n"
-        "bytes requested; a histogram of request sizes and one of block lifetimes in\n"
-        "events (power-of-two bins; blocks still live at the end counted apart);\n"
-        "reallocs that grow, shrink or keep their size.\n\n"
-        "A bad line stops the command (exit 1 for a semantic error, 2 for a syntax\n"
-        "error or an unreadable trace) unless --lenient.",
+    .description = "Reads TRACE (text, .rep or binary) and prints: events by kind and by domain;\n"
+                   "peak live bytes and peak live blocks with the event (0-based) where each is\n"
+                   "first reached (live = a/c blocks not yet freed, owned ones included, plus\n"
+                   "the m allocations of arenas not yet freed; a calloc counts NMEMB*SIZE);\n"
+                   "bytes requested; a histogram of request sizes and one of block lifetimes in\n"
+                   "events (power-of-two bins; blocks still live at the end counted apart);\n"
+                   "reallocs that grow, shrink or keep their size.\n\n"
+                   "A bad line stops the command (exit 1 for a semantic error, 2 for a syntax\n"
+                   "error or an unreadable trace) unless --lenient.",
     .opts = stats_opts,
     .run = stats_run,
 };

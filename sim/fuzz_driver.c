@@ -79,14 +79,34 @@ static void fd_load_arg(fd_t *f, const char *arg)
 }
 
 static const char *const fd_tokens[] = {
-    "a ",          "c ",          "r ",           "f ",      "n ",     "m ",
-    "o ",          "x ",          " obj",         " raw",    " mem",   "\n",
-    "0",           "4294967295",  "4294967296",   "281474976710656",   "281474976710657",
-    "#@ marker k v\n", "#@ thread 7\n", "#@ key value\n", "\r\n",  "\t",  " ",
+    "a ",
+    "c ",
+    "r ",
+    "f ",
+    "n ",
+    "m ",
+    "o ",
+    "x ",
+    " obj",
+    " raw",
+    " mem",
+    "\n",
+    "0",
+    "4294967295",
+    "4294967296",
+    "281474976710656",
+    "281474976710657",
+    "#@ marker k v\n",
+    "#@ thread 7\n",
+    "#@ key value\n",
+    "\r\n",
+    "\t",
+    " ",
     "99999999999999999999999",
 };
 
-static const uint8_t fd_bytes[] = {0, 1, 7, 0x18, 0x19, 0x1a, 0x1f, 0x20, 0x3f, 0x7f, 0x80, 0xff, '\n', ' ', '#', '@', '0', '9'};
+static const uint8_t fd_bytes[] = {0,    1,    7,    0x18, 0x19, 0x1a, 0x1f, 0x20, 0x3f,
+                                   0x7f, 0x80, 0xff, '\n', ' ',  '#',  '@',  '0',  '9'};
 
 /* One random edit of BUF (SIZE bytes of CAP); returns the new size. */
 static size_t fd_mutate(fd_t *f, uint8_t *buf, size_t size, size_t cap)

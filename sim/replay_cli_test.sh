@@ -37,7 +37,16 @@ for key in trace allocator events ns_per_event min median max peak_live_bytes \
   grep -q "\"$key\":" "$tmp/out.json" || fail "JSON lacks \"$key\""
 done
 [ "$(grep -c '"peak_live_bytes": 9348,' "$tmp/out.json")" = 2 ] || fail "peak live is not 9348"
-grep -q '"peak_footprint_bytes": 9584,' "$tmp/out.json" || fail "null's footprint is not 9584"
+# null under the default arena mode (PyArena): derived in replay_test.c.
+grep -q '"peak_footprint_bytes": 17888,' "$tmp/out.json" || fail "null's footprint is not 17888"
+# per-object: every `m` is its own block (16+48, 16+9008), nothing else.
+"$bin" replay "$tmp/spec.txt" --alloc null --arena-mode per-object --verify -n 1 \
+  --json "$tmp/po.json" >/dev/null 2>"$tmp/err" || fail "per-object: $(cat "$tmp/err")"
+grep -q '"peak_footprint_bytes": 9584,' "$tmp/po.json" || fail "per-object footprint is not 9584"
+"$bin" replay "$tmp/spec.txt" --alloc null --arena-mode pyarena:growth=doubling:block=4K \
+  -n 1 >/dev/null 2>"$tmp/err" || fail "pyarena params: $(cat "$tmp/err")"
+"$bin" replay "$tmp/spec.txt" --alloc null --arena-mode pyarena:blocks=4K >/dev/null 2>"$tmp/err"
+[ $? = 2 ] && grep -q "unknown parameter 'blocks'" "$tmp/err" || fail "bad arena param: $(cat "$tmp/err")"
 head -1 "$tmp/out.csv" | grep -q \
   '^trace,allocator,event,live_bytes,live_blocks,footprint_bytes,rss_bytes,extra_' ||
   fail "series header: $(head -1 "$tmp/out.csv")"

@@ -240,7 +240,10 @@ static void st_test_events(void)
     size_t n;
     char *diag = st_read("diag.log", &n);
     CHECK(diag && strstr(diag, "never reads -D zeta") && strstr(diag, "never reads -D alpha"));
-    CHECK(diag && strstr(diag, "-D zeta") == strrchr(diag, 'z') - 3);
+    int zetas = 0; /* -D zeta was given twice: one warning */
+    for (const char *p = diag; p && (p = strstr(p, "-D zeta")); p++)
+        zetas++;
+    CHECK(zetas == 1);
     free(diag);
 }
 
@@ -340,6 +343,22 @@ static void st_test_semantics(void)
         "local ci = chooser({1, 0, 1})\n"
         "for i = 1, 100 do assert(ci() ~= 2) end\n"
         "assert(seed() == 7)\n");
+
+    /* coroutines share the context; bytecode and the debug library are out
+     * of reach (they could crash the interpreter or fool the type checks) */
+    st_expect_ok("sandbox.lua",
+                 "local co = coroutine.wrap(function() local b = alloc(8)\n"
+                 "  coroutine.yield(b); free(b) end)\n"
+                 "local b = co()\n"
+                 "assert(b:live()); co(); assert(not b:live())\n"
+                 "assert(debug == nil and getmetatable(alloc(1)) == false)\n"
+                 "local code = string.dump(function() return 1 end)\n"
+                 "local f, err = load(code)\n"
+                 "assert(f == nil and err:find('binary chunk'), err)\n"
+                 "local out = io.open('chunk.luac', 'wb'); out:write(code); out:close()\n"
+                 "assert(not pcall(dofile, 'chunk.luac') and loadfile('chunk.luac') == nil)\n"
+                 "assert(package.loadlib == nil and load('return 7')() == 7)\n"
+                 "assert(not pcall(free, io.stdout))\n");
 
     /* sizes_from: the request sizes of a trace, in proportion */
     st_write("sizes.txt", "a 0 16\na 1 16\nf 0\na 2 16 obj\nc 3 2 16\nn 5\nm 5 16\nr 1 999\n");

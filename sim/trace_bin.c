@@ -12,6 +12,7 @@
  * leaves the delta-coding state as it was, like the live table. */
 #include "sim/internal/trace_impl.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -35,15 +36,11 @@ static uint64_t bin_get(const uint8_t *p, int n)
 enum { BIN_OK = 1, BIN_SHORT = 0, BIN_BAD = -1 };
 
 /* LEB128 at *P (< E): BIN_OK, BIN_SHORT (runs past E) or BIN_BAD (over 64
- * bits).  The common one-byte case is first. */
-static inline int bin_varint(const uint8_t **pp, const uint8_t *e, uint64_t *out)
+ * bits).  The general case, out of line. */
+__attribute__((noinline)) static int bin_varint_slow(const uint8_t **pp, const uint8_t *e,
+                                                     uint64_t *out)
 {
     const uint8_t *p = *pp;
-    if (p < e && *p < 0x80) {
-        *out = *p;
-        *pp = p + 1;
-        return BIN_OK;
-    }
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
         if (p == e) return BIN_SHORT;
@@ -59,6 +56,17 @@ static inline int bin_varint(const uint8_t **pp, const uint8_t *e, uint64_t *out
     return BIN_BAD;
 }
 
+static inline int bin_varint(const uint8_t **pp, const uint8_t *e, uint64_t *out)
+{
+    const uint8_t *p = *pp;
+    if (e - p >= 2 && !(p[0] & p[1] & 0x80)) {
+        unsigned more = p[0] >> 7;
+        *out = (uint64_t)(p[0] & 0x7f) | (uint64_t)(p[1] * more) << 7;
+        *pp = p + 1 + more;
+        return BIN_OK;
+    }
+    return bin_varint_slow(pp, e, out);
+}
 static int bin_corrupt_ev(trace_reader_t *r, const char *what)
 {
     return _trace_fail(r->err, TRACE_ECORRUPT, "%s: event %llu: %s", r->path,
@@ -256,11 +264,35 @@ static inline int bin_slot(const uint8_t **p, const uint8_t *e, unsigned bits, u
     return BIN_OK;
 }
 
+/* The shared slot algorithm, for every case the fast paths below leave to
+ * it (and for the message of a rejected event).  0 or a negative code. */
+static int bin_apply(trace_reader_t *r, trace_event_t *ev)
+{
+    char msg[TRACE_ERRLEN - 64];
+    int rc = live_apply_slots(&r->live, ev, msg, sizeof msg);
+    if (rc < 0)
+        return _trace_fail(r->err, rc, "%s: event %llu: %s", r->path, (unsigned long long)ev->where,
+                           msg);
+    return 0;
+}
+
+/* One switch per event does decoding, applying and the coding-state
+ * update: the op is unpredictable, so each extra dispatch on it costs a
+ * branch miss.  The common cases (a/c/r/f/m without ownership, in fast
+ * mode) update the live table inline with live.h's primitives; the rest
+ * goes through live_apply_slots. */
 int _trace_bin_next(trace_reader_t *r, trace_event_t *ev)
 {
     trace_bin_t *b = &r->bin;
+    live_t *l = &r->live;
+    tbenc_t *st = &b->st;
     const uint8_t *e = b->base + b->size;
-    char msg[TRACE_ERRLEN - 64];
+    const char *bad;
+    int rc = BIN_OK;
+#define BIN_GET(var)                                                                               \
+    do {                                                                                           \
+        if ((rc = bin_varint(&p, e, &(var))) != BIN_OK) goto bad_varint;                           \
+    } while (0)
     for (;;) {
         if (b->done) return 0;
         const uint8_t *p = b->p;
@@ -268,97 +300,124 @@ int _trace_bin_next(trace_reader_t *r, trace_event_t *ev)
         unsigned tag = *p++;
         unsigned op = tag & 7, dom = (tag >> 3) & 3, bits = tag >> 5;
         uint64_t v;
-        int rc = BIN_OK;
+        uint32_t id;
+        live_block_t *blk;
         if (dom == TBENC_SPECIAL) {
             rc = bin_special(r, op, bits, &p);
             if (rc <= 0) return rc;
             b->p = p;
             continue;
         }
-        /* the coding state changes only once the event is accepted */
-        const tbenc_t *st = &b->st;
+        if (op > TRACE_FREE && dom != TRACE_MEM) {
+            bad = "arena event with a domain other than mem";
+            goto corrupt;
+        }
         ev->op = (uint8_t)op;
         ev->domain = (uint8_t)dom;
         ev->id = ev->arena = ev->slot = ev->aslot = 0;
         ev->size = ev->nmemb = 0;
-        if (op > TRACE_FREE && dom != TRACE_MEM)
-            return bin_corrupt_ev(r, "arena event with a domain other than mem");
+        ev->where = b->nrec;
+        ev->thread = st->thread;
         switch ((trace_op_t)op) {
         case TRACE_ALLOC:
         case TRACE_CALLOC:
-        case TRACE_ARENA_NEW: {
-            uint32_t id = (op == TRACE_ARENA_NEW ? st->prev_arena : st->prev_id) + 1u;
-            if (bits & ~(unsigned)TBENC_B_NEXT_ID) return bin_corrupt_ev(r, "reserved bits set");
+        case TRACE_ARENA_NEW:
+            if (bits & ~(unsigned)TBENC_B_NEXT_ID) goto reserved;
+            id = (op == TRACE_ARENA_NEW ? st->prev_arena : st->prev_id) + 1u;
             if (!(bits & TBENC_B_NEXT_ID)) {
-                if ((rc = bin_varint(&p, e, &v)) != BIN_OK) break;
-                if (v > UINT32_MAX) return bin_corrupt_ev(r, "id delta out of range");
+                BIN_GET(v);
+                if (v > UINT32_MAX) {
+                    bad = "id delta out of range";
+                    goto corrupt;
+                }
                 id += (uint32_t)tbenc_unzigzag(v);
             }
             if (op == TRACE_ARENA_NEW) {
                 ev->arena = id;
+                b->p = p;
+                b->nrec++;
+                if ((rc = bin_apply(r, ev)) < 0) return rc;
+                st->prev_arena = id;
+                st->ref_aslot = ev->aslot;
                 break;
             }
+            if (op == TRACE_CALLOC) BIN_GET(ev->nmemb);
+            BIN_GET(ev->size);
+            if (ev->size > TRACE_MAX_SIZE || ev->nmemb > TRACE_MAX_SIZE) goto too_big;
             ev->id = id;
-            if (op == TRACE_CALLOC && (rc = bin_varint(&p, e, &ev->nmemb)) != BIN_OK) break;
-            rc = bin_varint(&p, e, &ev->size);
+            b->p = p;
+            b->nrec++;
+            ev->slot = live_fast_new(l, id, (uint8_t)dom);
+            if (ev->slot == LIVE_NONE && (rc = bin_apply(r, ev)) < 0) return rc;
+            st->prev_id = id;
+            st->ref_slot = ev->slot;
             break;
-        }
         case TRACE_REALLOC:
         case TRACE_FREE:
-            if ((rc = bin_slot(&p, e, bits, st->ref_slot, &ev->slot)) != BIN_OK) break;
-            if (op == TRACE_REALLOC) rc = bin_varint(&p, e, &ev->size);
+            if ((rc = bin_slot(&p, e, bits, st->ref_slot, &ev->slot)) != BIN_OK) goto bad_varint;
+            if (op == TRACE_REALLOC) {
+                BIN_GET(ev->size);
+                if (ev->size > TRACE_MAX_SIZE) goto too_big;
+            }
+            b->p = p;
+            b->nrec++;
+            blk = live_fast_block(l, ev->slot, (uint8_t)dom);
+            if (blk && (op == TRACE_REALLOC || (!l->use_map && blk->owner == LIVE_NONE))) {
+                ev->id = blk->id;
+                if (op == TRACE_FREE) _live_push_block(l, ev->slot);
+            } else if ((rc = bin_apply(r, ev)) < 0) {
+                return rc;
+            }
+            st->ref_slot = ev->slot;
             break;
         case TRACE_ARENA_MALLOC:
         case TRACE_ARENA_FREE:
-            if (bits & ~(unsigned)TBENC_B_SAME_AREA) return bin_corrupt_ev(r, "reserved bits set");
+            if (bits & ~(unsigned)TBENC_B_SAME_AREA) goto reserved;
             ev->aslot = st->ref_aslot;
             if (!(bits & TBENC_B_SAME_AREA)) {
-                if ((rc = bin_varint(&p, e, &v)) != BIN_OK) break;
+                BIN_GET(v);
                 ev->aslot = v < UINT32_MAX ? (uint32_t)v : LIVE_NONE;
             }
-            if (op == TRACE_ARENA_MALLOC) rc = bin_varint(&p, e, &ev->size);
+            if (op == TRACE_ARENA_MALLOC) {
+                BIN_GET(ev->size);
+                if (ev->size > TRACE_MAX_SIZE) goto too_big;
+            }
+            b->p = p;
+            b->nrec++;
+            if (op == TRACE_ARENA_MALLOC && ev->aslot < l->narenas && l->arenas[ev->aslot].live)
+                ev->arena = l->arenas[ev->aslot].id;
+            else if ((rc = bin_apply(r, ev)) < 0)
+                return rc;
+            st->ref_aslot = ev->aslot;
             break;
         case TRACE_ARENA_OWN:
-            if ((rc = bin_slot(&p, e, bits, st->ref_slot, &ev->slot)) != BIN_OK) break;
-            if ((rc = bin_varint(&p, e, &v)) != BIN_OK) break;
+            if ((rc = bin_slot(&p, e, bits, st->ref_slot, &ev->slot)) != BIN_OK) goto bad_varint;
+            BIN_GET(v);
             ev->aslot = v < UINT32_MAX ? (uint32_t)v : LIVE_NONE;
+            b->p = p;
+            b->nrec++;
+            if ((rc = bin_apply(r, ev)) < 0) return rc;
+            st->ref_aslot = ev->aslot;
+            st->ref_slot = ev->slot;
             break;
         case TRACE_NOPS:
             break;
         }
-        if (rc == BIN_SHORT) return bin_cut(r);
-        if (rc == BIN_BAD) return bin_corrupt_ev(r, "varint longer than 64 bits");
-        if (ev->size > TRACE_MAX_SIZE || ev->nmemb > TRACE_MAX_SIZE)
-            return bin_corrupt_ev(r, "size above 2^48");
-        ev->where = b->nrec++;
-        ev->thread = st->thread;
-        b->p = p;
         bin_advise(b, p);
-        rc = live_apply_slots(&r->live, ev, msg, sizeof msg);
-        if (rc < 0)
-            return _trace_fail(r->err, rc, "%s: event %llu: %s", r->path,
-                               (unsigned long long)ev->where, msg);
-        switch ((trace_op_t)op) {
-        case TRACE_ALLOC:
-        case TRACE_CALLOC:
-            b->st.prev_id = ev->id;
-            b->st.ref_slot = ev->slot;
-            break;
-        case TRACE_ARENA_NEW:
-            b->st.prev_arena = ev->arena;
-            /* fall through */
-        case TRACE_ARENA_MALLOC:
-        case TRACE_ARENA_FREE:
-            b->st.ref_aslot = ev->aslot;
-            break;
-        case TRACE_ARENA_OWN:
-            b->st.ref_aslot = ev->aslot;
-            /* fall through */
-        default:
-            b->st.ref_slot = ev->slot;
-        }
         return 1;
+    bad_varint:
+        if (rc == BIN_SHORT) return bin_cut(r);
+        bad = "varint longer than 64 bits";
+        goto corrupt;
+    reserved:
+        bad = "reserved bits set";
+        goto corrupt;
+    too_big:
+        bad = "size above 2^48";
+    corrupt:
+        return bin_corrupt_ev(r, bad);
     }
+#undef BIN_GET
 }
 
 /* ---- writing --------------------------------------------------------------- */

@@ -19,20 +19,20 @@ static const char *const bundled[] = {
 
 /* The spec's example, encoded by hand from sim/TRACE-FORMAT.md. */
 static const uint8_t spec_bin[] = {
-    0x89, 'A', 'T', 'R', '\r', '\n', 0x1a, '\n', /* magic                   */
-    1, 0, 1, 0, 36, 0, 0, 0,                     /* v1, COMPLETE, hdr len  */
-    9, 0, 0, 0, 0, 0, 0, 0,                      /* 9 events               */
-    2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,          /* 2 slots, 1 arena, meta */
-    0x30, 24,                                    /* a 0 24 obj  (next id)  */
-    0x28, 100,                                   /* a 1 100                */
-    0x0a, 0xac, 0x02,                            /* r 1 300  (slot +0)     */
-    0x33,                                        /* f 0 obj  (slot -1)     */
-    0x0c, 14,                                    /* n 7  (zigzag 7 from 0) */
-    0x2d, 48,                                    /* m 7 48  (same arena)   */
-    0x2d, 0xa8, 0x46,                            /* m 7 9000               */
-    0x4e, 0,                                     /* o 7 1  (slot +1, as 0) */
-    0x2f,                                        /* x 7                    */
-    0x18, 9,                                     /* end, 9 events          */
+    0x89, 'A',  'T',  'R', '\r', '\n', 0x1a, '\n',             /* magic                   */
+    1,    0,    1,    0,   36,   0,    0,    0,                /* v1, COMPLETE, hdr len  */
+    9,    0,    0,    0,   0,    0,    0,    0,                /* 9 events               */
+    2,    0,    0,    0,   1,    0,    0,    0,    0, 0, 0, 0, /* 2 slots, 1 arena, meta */
+    0x30, 24,                                                  /* a 0 24 obj  (next id)  */
+    0x28, 100,                                                 /* a 1 100                */
+    0x0a, 0xac, 0x02,                                          /* r 1 300  (slot +0)     */
+    0x33,                                                      /* f 0 obj  (slot -1)     */
+    0x0c, 14,                                                  /* n 7  (zigzag 7 from 0) */
+    0x2d, 48,                                                  /* m 7 48  (same arena)   */
+    0x2d, 0xa8, 0x46,                                          /* m 7 9000               */
+    0x4e, 0,                                                   /* o 7 1  (slot +1, as 0) */
+    0x2f,                                                      /* x 7                    */
+    0x18, 9,                                                   /* end, 9 events          */
 };
 
 static char *file_bytes(const char *path, size_t *len)
@@ -231,8 +231,8 @@ static void test_cut_everywhere(void)
     for (size_t k = 0; k < n; k++) {
         char *part = tu_log_mem("cut.atr", b, k, 0);
         if (k < TBENC_FIXED) {
-            CHECKF(strstr(part, "OPEN-3 cut.atr: header: cut short") == part || k < 4, "%zu: %s",
-                   k, part);
+            CHECKF(strstr(part, "OPEN-3 cut.atr: header: cut short") == part || k < 4, "%zu: %s", k,
+                   part);
         } else if (k < hdr) {
             CHECKF(strstr(part, "OPEN-3 cut.atr: header: length") == part, "%zu: %s", k, part);
         } else {
@@ -321,8 +321,10 @@ static void test_corrupt(void)
     expect_patched(46, 1, "\x0d\x05", 2, 0,
                    "ERR-2 bad.atr: event 5: m on arena slot 5, which does not exist");
     /* `a 0` twice: strict mode sees the live id, fast mode does not */
-    expect_patched(38, 1, "\x08\x01", 2, 0, "ERR-2 bad.atr: event 1: a of id 0, which is already live");
-    expect_patched(38, 1, "\x08\x01", 2, TRACE_R_FAST, "a id=0 arena=0 size=100 nmemb=0 dom=mem @1 s=1");
+    expect_patched(38, 1, "\x08\x01", 2, 0,
+                   "ERR-2 bad.atr: event 1: a of id 0, which is already live");
+    expect_patched(38, 1, "\x08\x01", 2, TRACE_R_FAST,
+                   "a id=0 arena=0 size=100 nmemb=0 dom=mem @1 s=1");
     /* no end record: cut short, not an error */
     expect_patched(sizeof spec_bin - 2, 2, "", 0, 0, "owned=1\ntruncated\n");
 }

@@ -107,19 +107,21 @@ static int tsynth_propose(tsynth_t *g, trace_event_t *ev)
     if (real) {
         r = tsynth_below(g, 1000);
         ev->domain = r % 20 == 0 ? TRACE_RAW : r % 20 < 8 ? TRACE_MEM : TRACE_OBJ;
-        /* keep the live set around a few thousand blocks */
-        int bias = m->nlive > 4000 ? 100 : m->nlive < 50 ? -100 : 0;
+        /* a program in its steady state: the live set stays around
+         * 20000 blocks, frees outnumber allocations above it */
+        int bias = m->nlive > 20000 ? 60 : m->nlive < 100 ? -60 : 0;
         r = tsynth_below(g, 1000);
         if (r < (uint64_t)(440 - bias)) {
             ev->op = TRACE_ALLOC;
-        } else if (r < 470) {
+        } else if (r < (uint64_t)(470 - bias)) {
             ev->op = TRACE_CALLOC;
-        } else if (r < 530) {
+        } else if (r < (uint64_t)(530 - bias)) {
             ev->op = TRACE_REALLOC;
         } else if (r < 960) {
             ev->op = TRACE_FREE;
         } else if (r < 964) {
-            ev->op = TRACE_ARENA_NEW;
+            /* short-lived arenas, as a compiler makes per function */
+            ev->op = m->nalive > 8 ? TRACE_ARENA_FREE : TRACE_ARENA_NEW;
         } else if (r < 990) {
             ev->op = TRACE_ARENA_MALLOC;
         } else if (r < 997) {

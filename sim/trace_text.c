@@ -38,7 +38,7 @@ static int text_fill(trace_reader_t *r)
         t->end -= t->beg;
         t->beg = 0;
     }
-    size_t room = TRACE_TEXT_BUF - t->end;
+    size_t room = t->cap - t->end;
     ssize_t n;
     if (t->fd < 0) {
         n = (ssize_t)(t->memlen - t->mempos < room ? t->memlen - t->mempos : room);
@@ -85,7 +85,7 @@ static int text_getline(trace_reader_t *r, const char **line, size_t *len)
             t->line++;
             return TEXT_LINE;
         }
-        if (t->beg == 0 && t->end == TRACE_TEXT_BUF) {
+        if (t->beg == 0 && t->end == t->cap) {
             t->line++;
             for (;;) { /* drop the rest of the line, chunk by chunk */
                 t->beg = t->end = 0;
@@ -369,7 +369,10 @@ static int text_prescan(trace_reader_t *r)
 int _trace_text_open(trace_reader_t *r)
 {
     trace_text_t *t = &r->text;
-    t->buf = malloc(TRACE_TEXT_BUF);
+    /* a trace in memory that fits the buffer needs no more than its size
+     * (lines longer than TRACE_TEXT_BUF are errors either way) */
+    t->cap = t->fd < 0 && t->memlen < TRACE_TEXT_BUF ? t->memlen + 1 : TRACE_TEXT_BUF;
+    t->buf = malloc(t->cap);
     if (!t->buf) return _trace_fail(r->err, TRACE_ENOMEM, "%s: out of memory", r->path);
     if (t->fd >= 0) {
         /* a pipe cannot be sniffed by trace_open: look at what came */

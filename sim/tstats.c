@@ -253,8 +253,7 @@ void tstats_print(const tstats_t *t, const char *name, trace_format_t fmt, FILE 
         fprintf(out, "  %-24s %14" PRIu64 "\n", tstats_realloc[i].label,
                 tstats_field(t, tstats_realloc[i].off));
     tstats_print_hist(t->size_hist, "request sizes (a c r m)", "bytes", out);
-    tstats_print_hist(t->life_hist, "block lifetimes (a/c blocks freed; in events)", "events",
-                      out);
+    tstats_print_hist(t->life_hist, "block lifetimes (a/c blocks freed; in events)", "events", out);
 }
 
 static void tstats_json_hist(json_t *j, const char *key, const uint64_t *h)

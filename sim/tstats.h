@@ -52,15 +52,15 @@ typedef struct {
     uint64_t live_blocks;
     uint64_t peak_bytes, peak_bytes_at, peak_bytes_where;
     uint64_t peak_blocks, peak_blocks_at, peak_blocks_where;
-    uint64_t requested;                 /* saturated                      */
+    uint64_t requested; /* saturated                      */
     uint64_t size_hist[TSTATS_BINS];
     uint64_t life_hist[TSTATS_BINS];
-    uint64_t still_live;                /* a/c blocks live now            */
+    uint64_t still_live; /* a/c blocks live now            */
     uint64_t re_grow, re_shrink, re_same;
     uint64_t bytes_grown, bytes_shrunk; /* saturated                      */
     tstats_block_t *blocks;             /* by slot                        */
     uint32_t bcap;
-    tstats_arena_t *arenas;             /* by arena slot                  */
+    tstats_arena_t *arenas; /* by arena slot                  */
     uint32_t acap;
 } tstats_t;
 

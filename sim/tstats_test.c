@@ -33,7 +33,8 @@ static void test_spec_example(void)
     CHECK(t.by_op[TRACE_ALLOC] == 2 && t.by_op[TRACE_REALLOC] == 1 && t.by_op[TRACE_FREE] == 1);
     CHECK(t.by_op[TRACE_ARENA_NEW] == 1 && t.by_op[TRACE_ARENA_MALLOC] == 2);
     CHECK(t.by_op[TRACE_ARENA_OWN] == 1 && t.by_op[TRACE_ARENA_FREE] == 1);
-    CHECK(t.by_domain[TRACE_OBJ] == 2 && t.by_domain[TRACE_MEM] == 2 && t.by_domain[TRACE_RAW] == 0);
+    CHECK(t.by_domain[TRACE_OBJ] == 2 && t.by_domain[TRACE_MEM] == 2 &&
+          t.by_domain[TRACE_RAW] == 0);
     /* 300 (block 1) + 48 + 9000 (arena) after `m 7 9000`, event 6, line 8 */
     CHECK(t.peak_bytes == 9348 && t.peak_bytes_at == 6 && t.peak_bytes_where == 8);
     CHECK(t.peak_blocks == 3 && t.peak_blocks_at == 6);

@@ -23,53 +23,54 @@
 #define TRACE_TEXT_BUF ((size_t)1 << 20)
 
 typedef struct {
-    int fd;              /* -1 when reading from memory                  */
-    int own_fd;          /* close fd at the end                          */
-    const char *mem;     /* memory source (trace_open_mem)               */
+    int fd;          /* -1 when reading from memory                  */
+    int own_fd;      /* close fd at the end                          */
+    const char *mem; /* memory source (trace_open_mem)               */
     size_t memlen, mempos;
-    char *buf;           /* TRACE_TEXT_BUF bytes                         */
-    size_t beg, end;     /* unread bytes are buf[beg, end)               */
-    int eof;             /* the source has nothing more                  */
-    uint64_t line;       /* number of the last line taken                */
-    uint64_t held[3];    /* lone-number lines of a header that was not a
-                            .rep header after all: reported as errors     */
+    char *buf;        /* cap bytes                                    */
+    size_t cap;       /* TRACE_TEXT_BUF; less for a smaller memory trace */
+    size_t beg, end;  /* unread bytes are buf[beg, end)               */
+    int eof;          /* the source has nothing more                  */
+    uint64_t line;    /* number of the last line taken                */
+    uint64_t held[3]; /* lone-number lines of a header that was not a
+                         .rep header after all: reported as errors     */
     int nheld, iheld;
-    uint64_t toolong;    /* line number of a too-long line met in the
-                            prescan, reported by the next trace_next      */
+    uint64_t toolong; /* line number of a too-long line met in the
+                         prescan, reported by the next trace_next      */
 } trace_text_t;
 
 typedef struct {
     const uint8_t *base; /* the whole file (mmap'ed or the caller's)      */
     size_t size;
     int mapped;
-    const uint8_t *p;    /* next record                                  */
-    size_t first;        /* offset of the first record                   */
-    size_t advised;      /* [first, advised) was given back (DONTNEED)   */
-    unsigned hflags;     /* header flags                                 */
-    uint64_t hevents;    /* header counts (valid with TBENC_F_COMPLETE)  */
+    const uint8_t *p; /* next record                                  */
+    size_t first;     /* offset of the first record                   */
+    size_t advised;   /* [first, advised) was given back (DONTNEED)   */
+    unsigned hflags;  /* header flags                                 */
+    uint64_t hevents; /* header counts (valid with TBENC_F_COMPLETE)  */
     uint32_t hslots, haslots;
-    tbenc_t st;          /* delta-coding state                           */
-    uint64_t nrec;       /* event records decoded (good or bad)          */
-    int done;            /* end record read, or cut short                */
+    tbenc_t st;    /* delta-coding state                           */
+    uint64_t nrec; /* event records decoded (good or bad)          */
+    int done;      /* end record read, or cut short                */
 } trace_bin_t;
 
 struct trace_reader_s {
     trace_format_t fmt;
-    unsigned flags;              /* TRACE_R_*                             */
-    char *path;                  /* the name used in messages             */
+    unsigned flags; /* TRACE_R_*                             */
+    char *path;     /* the name used in messages             */
     char err[TRACE_ERRLEN];
     live_t live;
-    trace_meta_entry_t *meta;    /* strings owned (malloc'ed)             */
+    trace_meta_entry_t *meta; /* strings owned (malloc'ed)             */
     size_t nmeta, meta_cap;
     trace_meta_t metaview;
-    trace_marker_t *markers;     /* strings owned                         */
+    trace_marker_t *markers; /* strings owned                         */
     size_t nmarkers, markers_cap;
-    uint32_t thread;             /* thread of the next event              */
-    uint64_t nevents;            /* events returned                       */
-    uint32_t last_x;             /* aslot of the event just returned if it
-                                    was an `x`, else LIVE_NONE             */
+    uint32_t thread;  /* thread of the next event              */
+    uint64_t nevents; /* events returned                       */
+    uint32_t last_x;  /* aslot of the event just returned if it
+                         was an `x`, else LIVE_NONE             */
     int truncated, is_rep;
-    int fatal;                   /* sticky fatal error code, or 0         */
+    int fatal; /* sticky fatal error code, or 0         */
     trace_text_t text;
     trace_bin_t bin;
 };
@@ -79,16 +80,16 @@ struct trace_writer_s {
     unsigned flags;
     char *path;
     char err[TRACE_ERRLEN];
-    outfile_t out;               /* temp file + rename (or stdout)        */
-    FILE *fp;                    /* where bytes go                        */
-    int direct;                  /* fp is PATH itself (TRACE_W_DIRECT)    */
+    outfile_t out; /* temp file + rename (or stdout)        */
+    FILE *fp;      /* where bytes go                        */
+    int direct;    /* fp is PATH itself (TRACE_W_DIRECT)    */
     live_t live;
-    uint64_t count;              /* events written                        */
-    uint32_t thread;             /* thread of the last event written      */
-    uint8_t *buf;                /* output buffer                         */
+    uint64_t count;  /* events written                        */
+    uint32_t thread; /* thread of the last event written      */
+    uint8_t *buf;    /* output buffer                         */
     size_t len, cap;
-    tbenc_t enc;                 /* binary                                */
-    int failed;                  /* a write failed: close reports it      */
+    tbenc_t enc; /* binary                                */
+    int failed;  /* a write failed: close reports it      */
 };
 
 /* ---- trace.c: shared helpers ------------------------------------------- */

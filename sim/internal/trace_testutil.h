@@ -97,10 +97,12 @@ static inline void tu_log_reader(tu_buf_t *b, trace_reader_t *r)
             if (rc != TRACE_ESYNTAX && rc != TRACE_ESEM) break;
             continue;
         }
-        tu_add(b, "%c id=%u arena=%u size=%" PRIu64 " nmemb=%" PRIu64 " dom=%s @%" PRIu64
-                  " s=%u as=%u t=%u",
+        tu_add(b,
+               "%c id=%u arena=%u size=%" PRIu64 " nmemb=%" PRIu64 " dom=%s @%" PRIu64
+               " s=%u as=%u t=%u",
                trace_op_letter[ev.op], ev.id, ev.arena, ev.size, ev.nmemb,
-               trace_domain_name[ev.domain], ev.where, ev.op <= TRACE_FREE || ev.op == TRACE_ARENA_OWN ? ev.slot : 0,
+               trace_domain_name[ev.domain], ev.where,
+               ev.op <= TRACE_FREE || ev.op == TRACE_ARENA_OWN ? ev.slot : 0,
                ev.op >= TRACE_ARENA_NEW ? ev.aslot : 0, ev.thread);
         if (ev.op == TRACE_ARENA_FREE) {
             const uint32_t *owned;
