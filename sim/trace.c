@@ -190,14 +190,14 @@ int trace_open_ex(trace_reader_t **out, const char *path, unsigned flags, char *
     }
     if (bin) {
         if ((uint64_t)st.st_size > SIZE_MAX) {
-            close(fd);
+            if (!is_stdin) close(fd);
             trace_copy_err(err, errlen, "file too large");
             trace_close(r);
             return TRACE_ENOMEM;
         }
         void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         int saved = errno;
-        close(fd);
+        if (!is_stdin) close(fd); /* the mapping stays valid */
         if (p == MAP_FAILED) {
             if (err) snprintf(err, errlen, "%s: cannot map: %s", name, strerror(saved));
             trace_close(r);

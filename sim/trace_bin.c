@@ -20,7 +20,7 @@
 
 /* Give consumed pages of the mapping back every this many bytes, so the
  * RSS of a long replay does not grow with the file. */
-#define BIN_ADVISE_STEP ((size_t)64 << 20)
+#define BIN_ADVISE_STEP ((size_t)16 << 20)
 
 /* Preallocation from header hints is capped; the tables grow past it. */
 #define BIN_RESERVE_MAX ((uint32_t)1 << 22)
