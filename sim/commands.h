@@ -10,5 +10,6 @@ extern const cli_command_t cmd_stats;   /* sim/cmd_stats.c   */
 extern const cli_command_t cmd_convert; /* sim/cmd_convert.c */
 extern const cli_command_t cmd_replay;  /* sim/cmd_replay.c  */
 extern const cli_command_t cmd_gen;     /* sim/cmd_gen.c     */
+extern const cli_command_t cmd_record;  /* sim/cmd_record.c  */
 
 #endif

@@ -813,6 +813,60 @@ static int exp_expand(exp_ctx_t *c)
     return 0;
 }
 
+/* Lua shortens a chunk name to LUA_IDSIZE characters in messages ("...
+ * end of the path"); the file is loaded under this one-character name
+ * instead, which exp_message replaces with the whole path. */
+#define EXP_CHUNK_TOKEN '\x1e'
+
+/* Loads PATH as text under the chunk name "@" EXP_CHUNK_TOKEN.  Returns a
+ * LUA_* status with the function or the message on the stack. */
+static int exp_loadfile(lua_State *L, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        lua_pushfstring(L, "%s: cannot read the experiment file: %s", path, strerror(errno));
+        return LUA_ERRFILE;
+    }
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    size_t got;
+    do {
+        char *p = luaL_prepbuffer(&b);
+        got = fread(p, 1, LUAL_BUFFERSIZE, f);
+        luaL_addsize(&b, got);
+    } while (got == LUAL_BUFFERSIZE);
+    int bad = ferror(f);
+    fclose(f);
+    luaL_pushresult(&b);
+    if (bad) {
+        lua_pushfstring(L, "%s: cannot read the experiment file", path);
+        return LUA_ERRFILE;
+    }
+    size_t len;
+    const char *text = lua_tolstring(L, -1, &len);
+    const char chunk[3] = {'@', EXP_CHUNK_TOKEN, '\0'};
+    int rc = luaL_loadbufferx(L, text, len, chunk, "t");
+    lua_remove(L, -2);
+    return rc;
+}
+
+/* MSG with the chunk token replaced by PATH, into ERR. */
+static void exp_message(const char *msg, const char *path, char *err, size_t errlen)
+{
+    size_t n = 0, pl = strlen(path);
+    if (!msg) msg = "(no message)";
+    for (const char *p = msg; *p && n + 1 < errlen; p++) {
+        if (*p != EXP_CHUNK_TOKEN) {
+            err[n++] = *p;
+            continue;
+        }
+        size_t k = pl < errlen - 1 - n ? pl : errlen - 1 - n;
+        memcpy(err + n, path, k);
+        n += k;
+    }
+    err[n] = '\0';
+}
+
 /* The experiment's default name: the file's base name without ".lua". */
 static char *exp_default_name(const char *path)
 {
@@ -851,11 +905,8 @@ int exp_load(exp_t *e, const char *path, const char *root, route_find_fn find, c
         snprintf(err, errlen, "%s: cannot read the experiment file: %s", path,
                  access(path, F_OK) ? strerror(errno) : "not a readable file");
         rc = EXP_EUSAGE;
-    } else if (luaL_loadfilex(L, path, "t") != LUA_OK) {
-        /* A syntax error already reads "FILE:LINE: message". */
-        snprintf(err, errlen, "%s", lua_tostring(L, -1));
-    } else if (lua_pcall(L, 0, 0, msgh) != LUA_OK) {
-        snprintf(err, errlen, "%s", lua_tostring(L, -1));
+    } else if (exp_loadfile(L, path) != LUA_OK || lua_pcall(L, 0, 0, msgh) != LUA_OK) {
+        exp_message(lua_tostring(L, -1), path, err, errlen);
     } else if (e->ntraces == 0) {
         snprintf(err, errlen, "%s: declares no trace (trace, traces or workload)", path);
     } else if (e->nallocs == 0 && e->nsweeps == 0) {

@@ -4,7 +4,7 @@
 #include <string.h>
 
 static const cli_command_t *const main_commands[] = {
-    &cmd_check, &cmd_stats, &cmd_convert, &cmd_replay, &cmd_gen, NULL,
+    &cmd_check, &cmd_stats, &cmd_convert, &cmd_replay, &cmd_gen, &cmd_record, NULL,
 };
 
 static void main_usage(FILE *out)

@@ -6,6 +6,8 @@
  * rather than wrapping. */
 #include "sim/record_core.h"
 
+#include "sim/live.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -314,8 +316,13 @@ int rcore_alloc(rcore_t *c, uintptr_t p, trace_op_t op, uint64_t nmemb, uint64_t
     if (size > TRACE_MAX_SIZE) size = TRACE_MAX_SIZE;
     c->cells[i] = (rcore_cell_t){p, slot, domain};
     c->nused++;
-    trace_event_t ev = {.op = (uint8_t)op, .domain = domain, .id = slot, .slot = slot,
-                        .size = size, .nmemb = op == TRACE_CALLOC ? nmemb : 0, .thread = thread};
+    trace_event_t ev = {.op = (uint8_t)op,
+                        .domain = domain,
+                        .id = slot,
+                        .slot = slot,
+                        .size = size,
+                        .nmemb = op == TRACE_CALLOC ? nmemb : 0,
+                        .thread = thread};
     return rcore_emit(c, &ev);
 }
 
@@ -349,8 +356,11 @@ int rcore_free(rcore_t *c, uintptr_t p, uint32_t thread)
     if (rc < 0) return rc;
     if ((rc = rcore_push_slot(c, cell.slot)) < 0) return rcore_fail(c, -rc);
     rcore_delete(c, i);
-    trace_event_t ev = {.op = TRACE_FREE, .domain = cell.domain, .id = cell.slot,
-                        .slot = cell.slot, .thread = thread};
+    trace_event_t ev = {.op = TRACE_FREE,
+                        .domain = cell.domain,
+                        .id = cell.slot,
+                        .slot = cell.slot,
+                        .thread = thread};
     c->len += tbenc_event(&c->enc, c->buf + c->len, &ev);
     return 1;
 }
@@ -379,8 +389,11 @@ int rcore_realloc(rcore_t *c, uintptr_t old, uintptr_t newp, uint64_t size, uint
             /* NEW was live in our eyes: a free we missed (see rcore_alloc). */
             rcore_cell_t stale = c->cells[j];
             if ((rc = rcore_push_slot(c, stale.slot)) < 0) return rcore_fail(c, -rc);
-            trace_event_t fev = {.op = TRACE_FREE, .domain = stale.domain, .id = stale.slot,
-                                 .slot = stale.slot, .thread = thread};
+            trace_event_t fev = {.op = TRACE_FREE,
+                                 .domain = stale.domain,
+                                 .id = stale.slot,
+                                 .slot = stale.slot,
+                                 .thread = thread};
             c->len += tbenc_event(&c->enc, c->buf + c->len, &fev);
             if ((rc = rcore_room(c, TBENC_MAX_EVENT)) < 0) return rc;
         } else {
@@ -389,8 +402,12 @@ int rcore_realloc(rcore_t *c, uintptr_t old, uintptr_t newp, uint64_t size, uint
         c->cells[j] = (rcore_cell_t){newp, cell.slot, cell.domain};
     }
     if (size > TRACE_MAX_SIZE) size = TRACE_MAX_SIZE;
-    trace_event_t ev = {.op = TRACE_REALLOC, .domain = cell.domain, .id = cell.slot,
-                        .slot = cell.slot, .size = size, .thread = thread};
+    trace_event_t ev = {.op = TRACE_REALLOC,
+                        .domain = cell.domain,
+                        .id = cell.slot,
+                        .slot = cell.slot,
+                        .size = size,
+                        .thread = thread};
     c->len += tbenc_event(&c->enc, c->buf + c->len, &ev);
     return 0;
 }

@@ -55,27 +55,27 @@ typedef struct {
 } rcore_cell_t;
 
 typedef struct {
-    int fd;                        /* the trace, -1 once closed              */
-    int failed;                    /* errno of the first failure, or 0       */
-    uint8_t *buf;                  /* write buffer (mmap)                    */
-    size_t len;                    /* bytes in buf                           */
-    size_t cap;                    /* its size                               */
-    uint64_t off;                  /* file bytes written = offset of buf[0]  */
-    uint64_t flush_ns;             /* time-based flush interval; 0: none     */
-    uint64_t last_flush;           /* CLOCK_MONOTONIC_COARSE ns              */
-    uint64_t dropped_off;          /* file offset of the padded count, or 0  */
-    uint64_t dropped;              /* frees of unknown addresses             */
-    uint64_t end_off;              /* file length before END (rcore_finish)  */
-    tbenc_t enc;                   /* delta-coding state                     */
-    uint8_t fixed[TBENC_FIXED];    /* the header's fixed part, for patching  */
-    rcore_cell_t *cells;           /* the hash (mmap)                        */
-    uint64_t ncells;               /* capacity, a power of two               */
-    uint64_t nused;                /* live blocks in it                      */
-    unsigned shift;                /* 64 - log2(ncells)                      */
-    uint32_t *freeslots;           /* stack of free slots (mmap)             */
-    uint64_t freecap;              /* its capacity in entries                */
-    uint32_t nfree;                /* entries on it                          */
-    uint32_t nslots;               /* never-used slots start here (peak)     */
+    int fd;                     /* the trace, -1 once closed              */
+    int failed;                 /* errno of the first failure, or 0       */
+    uint8_t *buf;               /* write buffer (mmap)                    */
+    size_t len;                 /* bytes in buf                           */
+    size_t cap;                 /* its size                               */
+    uint64_t off;               /* file bytes written = offset of buf[0]  */
+    uint64_t flush_ns;          /* time-based flush interval; 0: none     */
+    uint64_t last_flush;        /* CLOCK_MONOTONIC_COARSE ns              */
+    uint64_t dropped_off;       /* file offset of the padded count, or 0  */
+    uint64_t dropped;           /* frees of unknown addresses             */
+    uint64_t end_off;           /* file length before END (rcore_finish)  */
+    tbenc_t enc;                /* delta-coding state                     */
+    uint8_t fixed[TBENC_FIXED]; /* the header's fixed part, for patching  */
+    rcore_cell_t *cells;        /* the hash (mmap)                        */
+    uint64_t ncells;            /* capacity, a power of two               */
+    uint64_t nused;             /* live blocks in it                      */
+    unsigned shift;             /* 64 - log2(ncells)                      */
+    uint32_t *freeslots;        /* stack of free slots (mmap)             */
+    uint64_t freecap;           /* its capacity in entries                */
+    uint32_t nfree;             /* entries on it                          */
+    uint32_t nslots;            /* never-used slots start here (peak)     */
 } rcore_t;
 
 /* Creates PATH (with O_EXCL when EXCL, else truncating it) and writes the

@@ -71,6 +71,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -84,12 +85,12 @@
 #include "sim/cli.h"
 #include "sim/record_core.h"
 
-#define REC_EXPORT     __attribute__((visibility("default")))
-#define REC_BOOT_SIZE  ((size_t)256 * 1024)
-#define REC_CMDLINE    4096
-#define REC_MAX_NAMES  1000
-#define REC_META_MAX   10
-#define REC_SIG_TRIES  250 /* x 1 ms waiting for the lock in a handler */
+#define REC_EXPORT    __attribute__((visibility("default")))
+#define REC_BOOT_SIZE ((size_t)256 * 1024)
+#define REC_CMDLINE   4096
+#define REC_MAX_NAMES 1000
+#define REC_META_MAX  10
+#define REC_SIG_TRIES 250 /* x 1 ms waiting for the lock in a handler */
 
 enum { REC_UNINIT, REC_INITING, REC_ON, REC_OFF };
 
@@ -125,35 +126,35 @@ static const struct {
     int sig;
     int finish;
 } rec_signals[] = {
-    {SIGSEGV, 0}, {SIGBUS, 0},  {SIGILL, 0},  {SIGFPE, 0},  {SIGABRT, 0},
-    {SIGQUIT, 0}, {SIGTERM, 1}, {SIGINT, 1},  {SIGHUP, 1},  {SIGPIPE, 1},
+    {SIGSEGV, 0}, {SIGBUS, 0},  {SIGILL, 0}, {SIGFPE, 0}, {SIGABRT, 0},
+    {SIGQUIT, 0}, {SIGTERM, 1}, {SIGINT, 1}, {SIGHUP, 1}, {SIGPIPE, 1},
 };
 
 typedef struct {
-    _Atomic int state;          /* REC_*                                       */
-    pthread_mutex_t lock;       /* serialises core, state changes, exec        */
-    rcore_t core;               /* the trace                                   */
-    rec_real_t real;            /* the functions we wrap                       */
-    pid_t pid;                  /* process the core belongs to                 */
-    int threads;                /* write THREAD records                        */
-    unsigned flush_ms;          /* time bound of a flush; 0: none              */
-    size_t bufsize;             /* byte bound of a flush                       */
-    _Atomic uint32_t nthreads;  /* thread numbers handed out                   */
-    uint32_t gen;               /* files opened by this process image          */
-    _Atomic int flusher;        /* the idle flusher runs                       */
-    int fork_locked;            /* prepare took the lock                       */
-    int exec_held;              /* exec wrapper finished the file              */
-    _Atomic int reported;       /* a failure was reported on stderr            */
-    char path[PATH_MAX + 32];   /* this process's trace                        */
-    char cmdline[REC_CMDLINE];  /* metadata values ...                         */
-    char exe[PATH_MAX];         /*                                             */
-    char created[21];           /*                                             */
-    char pid_s[24];             /*                                             */
-    char ppid_s[24];            /*                                             */
-    char session[64];           /*                                             */
+    _Atomic int state;         /* REC_*                                       */
+    pthread_mutex_t lock;      /* serialises core, state changes, exec        */
+    rcore_t core;              /* the trace                                   */
+    rec_real_t real;           /* the functions we wrap                       */
+    pid_t pid;                 /* process the core belongs to                 */
+    int threads;               /* write THREAD records                        */
+    unsigned flush_ms;         /* time bound of a flush; 0: none              */
+    size_t bufsize;            /* byte bound of a flush                       */
+    _Atomic uint32_t nthreads; /* thread numbers handed out                   */
+    uint32_t gen;              /* files opened by this process image          */
+    _Atomic int flusher;       /* the idle flusher runs                       */
+    int fork_locked;           /* prepare took the lock                       */
+    int exec_held;             /* exec wrapper finished the file              */
+    _Atomic int reported;      /* a failure was reported on stderr            */
+    char path[PATH_MAX + 32];  /* this process's trace                        */
+    char cmdline[REC_CMDLINE]; /* metadata values ...                         */
+    char exe[PATH_MAX];        /*                                             */
+    char created[21];          /*                                             */
+    char pid_s[24];            /*                                             */
+    char ppid_s[24];           /*                                             */
+    char session[64];          /*                                             */
     char dropped[RCORE_DROPPED_WIDTH + 1];
     trace_meta_entry_t meta[REC_META_MAX];
-    _Atomic size_t boot_used;   /* bump pointer of the bootstrap arena         */
+    _Atomic size_t boot_used; /* bump pointer of the bootstrap arena         */
     _Alignas(64) unsigned char boot[REC_BOOT_SIZE];
 } rec_ctx_t;
 
@@ -239,9 +240,10 @@ static void *rec_boot_alloc(size_t n, size_t align)
 {
     if (align < 16) align = 16;
     if (align > REC_BOOT_SIZE / 4 || n > REC_BOOT_SIZE) return NULL;
+    uintptr_t base = (uintptr_t)rec_ctx.boot;
     size_t used = atomic_load(&rec_ctx.boot_used), start, end;
     do {
-        start = (used + 8 + align - 1) & ~(align - 1);
+        start = (size_t)(((base + used + 8 + align - 1) & ~(uintptr_t)(align - 1)) - base);
         end = start + n;
         if (end > REC_BOOT_SIZE) return NULL;
     } while (!atomic_compare_exchange_weak(&rec_ctx.boot_used, &used, end));
@@ -342,8 +344,8 @@ static int rec_open_trace(void)
     rec_clean(x->session);
     memcpy(x->dropped, RCORE_DROPPED_ZERO, sizeof x->dropped);
     size_t m = 0;
-    x->meta[m++] = (trace_meta_entry_t){"producer", "arenalab record " ARENALAB_VERSION
-                                                    " (LD_PRELOAD)"};
+    x->meta[m++] =
+        (trace_meta_entry_t){"producer", "arenalab record " ARENALAB_VERSION " (LD_PRELOAD)"};
     x->meta[m++] = (trace_meta_entry_t){"created", x->created};
     x->meta[m++] = (trace_meta_entry_t){"command", x->cmdline};
     x->meta[m++] = (trace_meta_entry_t){"exe", x->exe};
@@ -399,8 +401,8 @@ static void rec_on_signal(int sig)
         /* The core is consistent between events (a record counts only once
          * whole), so if this thread was interrupted inside it we write what
          * it holds; if another thread holds the lock we wait a little. */
-        int locked = rec_tls.holding;
-        for (int i = 0; !locked && i < REC_SIG_TRIES; i++) {
+        int locked = 0;
+        for (int i = 0; !rec_tls.holding && i < REC_SIG_TRIES; i++) {
             if (pthread_mutex_trylock(&rec_ctx.lock) == 0) {
                 locked = 1;
                 break;
@@ -408,8 +410,10 @@ static void rec_on_signal(int sig)
             struct timespec ms = {0, 1000000};
             nanosleep(&ms, NULL);
         }
+        /* Finishing needs the event count exact: only when we own the
+         * lock cleanly; else the flushed prefix stays "cut short". */
         if (atomic_exchange(&rec_ctx.state, REC_OFF) == REC_ON) {
-            if (finish)
+            if (finish && locked)
                 rcore_finish(&rec_ctx.core);
             else
                 rcore_flush(&rec_ctx.core);
@@ -442,7 +446,8 @@ static void *rec_flusher(void *arg)
 {
     (void)arg;
     uint64_t interval = (uint64_t)rec_ctx.flush_ms * 1000000u;
-    struct timespec nap = {(time_t)(interval / 4 / 1000000000u), (long)(interval / 4 % 1000000000u)};
+    struct timespec nap = {(time_t)(interval / 4 / 1000000000u),
+                           (long)(interval / 4 % 1000000000u)};
     for (;;) {
         nanosleep(&nap, NULL);
         int s = atomic_load(&rec_ctx.state);
@@ -539,8 +544,8 @@ static int rec_init(void)
         abort();
     }
     rec_ctx.threads = rec_num(getenv("ARENALAB_RECORD_THREADS"), 1) != 0;
-    rec_ctx.flush_ms = (unsigned)rec_num(getenv("ARENALAB_RECORD_FLUSH_MS"),
-                                         RCORE_DEFAULT_FLUSH_MS);
+    rec_ctx.flush_ms =
+        (unsigned)rec_num(getenv("ARENALAB_RECORD_FLUSH_MS"), RCORE_DEFAULT_FLUSH_MS);
     uint64_t kb = rec_num(getenv("ARENALAB_RECORD_BUFFER_KB"), RCORE_DEFAULT_BUFFER / 1024);
     rec_ctx.bufsize = (size_t)(kb < 4 ? 4 : kb > (1u << 20) ? (1u << 20) : kb) * 1024;
     if (!getenv("ARENALAB_RECORD_OUT")) {
@@ -826,40 +831,62 @@ REC_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
     return rc;
 }
 
-/* execl, execlp, execle: the arguments into an array on the stack. */
-#define REC_VA_ARGV(arg0, ap, argv, envp_out)                                                      \
-    size_t argc_ = 1;                                                                              \
-    va_start(ap, arg0);                                                                            \
-    while (va_arg(ap, char *))                                                                     \
-        argc_++;                                                                                   \
-    va_end(ap);                                                                                    \
-    char *argv[argc_ + 1];                                                                         \
-    argv[0] = (char *)(arg0);                                                                      \
-    va_start(ap, arg0);                                                                            \
-    for (size_t i_ = 1; i_ <= argc_; i_++)                                                         \
-        argv[i_] = va_arg(ap, char *);                                                             \
-    envp_out;                                                                                      \
-    va_end(ap)
+/* execl, execlp, execle: the variadic arguments after ARG0 up to the NULL,
+ * counted on a copy of AP. */
+static size_t rec_va_count(const char *arg0, va_list ap)
+{
+    size_t n = 0;
+    va_list cp;
+    va_copy(cp, ap);
+    if (arg0)
+        while (va_arg(cp, char *))
+            n++;
+    va_end(cp);
+    return n;
+}
+
+/* Fills ARGV (room for N + 2) with ARG0, the N arguments and the NULL; the
+ * NULL itself is consumed from AP unless ARG0 was NULL. */
+static void rec_va_fill(char **argv, const char *arg0, size_t n, va_list ap)
+{
+    argv[0] = (char *)arg0;
+    for (size_t i = 1; i <= n; i++)
+        argv[i] = va_arg(ap, char *);
+    if (arg0) (void)va_arg(ap, char *);
+    argv[n + 1] = NULL;
+}
 
 REC_EXPORT int execl(const char *path, const char *arg, ...)
 {
     va_list ap;
-    REC_VA_ARGV(arg, ap, argv, (void)0);
+    va_start(ap, arg);
+    size_t n = rec_va_count(arg, ap);
+    char *argv[n + 2];
+    rec_va_fill(argv, arg, n, ap);
+    va_end(ap);
     return execv(path, argv);
 }
 
 REC_EXPORT int execlp(const char *file, const char *arg, ...)
 {
     va_list ap;
-    REC_VA_ARGV(arg, ap, argv, (void)0);
+    va_start(ap, arg);
+    size_t n = rec_va_count(arg, ap);
+    char *argv[n + 2];
+    rec_va_fill(argv, arg, n, ap);
+    va_end(ap);
     return execvp(file, argv);
 }
 
 REC_EXPORT int execle(const char *path, const char *arg, ...)
 {
     va_list ap;
-    char *const *envp;
-    REC_VA_ARGV(arg, ap, argv, envp = va_arg(ap, char *const *));
+    va_start(ap, arg);
+    size_t n = rec_va_count(arg, ap);
+    char *argv[n + 2];
+    rec_va_fill(argv, arg, n, ap);
+    char *const *envp = va_arg(ap, char *const *);
+    va_end(ap);
     return execve(path, argv, envp);
 }
 

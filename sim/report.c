@@ -124,6 +124,44 @@ void report_json(FILE *out, const driver_run_t *runs, size_t n, const report_set
     json_object_end(&j);
 }
 
+/* ---- runs CSV: the JSON's figures, one column each ---------------------- */
+
+/* A CSV field, quoted when it holds a separator, quote or newline. */
+static void report_csv_text(FILE *out, const char *s);
+
+void report_csv_header(FILE *out)
+{
+    fputs("trace,allocator", out);
+    for (const report_field_t *f = report_fields; f->key; f++)
+        fprintf(out, f->group ? ",%s_%s" : ",%s", f->group ? f->group : f->key, f->key);
+    fputc('\n', out);
+}
+
+void report_csv_row(FILE *out, const driver_run_t *run)
+{
+    report_csv_text(out, run->trace);
+    fputc(',', out);
+    report_csv_text(out, run->allocator);
+    for (const report_field_t *f = report_fields; f->key; f++) {
+        const char *p = (const char *)run + f->offset;
+        fputc(',', out);
+        switch (f->kind) {
+        case REPORT_U64:
+            fprintf(out, "%" PRIu64, *(const uint64_t *)p);
+            break;
+        case REPORT_UINT:
+            fprintf(out, "%u", *(const unsigned *)p);
+            break;
+        case REPORT_DOUBLE: {
+            double v = *(const double *)p;
+            if (!isnan(v) && !isinf(v)) fprintf(out, "%.6f", v); /* as json_double */
+            break;
+        }
+        }
+    }
+    fputc('\n', out);
+}
+
 /* ---- the human table ---------------------------------------------------- */
 
 static void report_bytes(uint64_t v, char *buf, size_t len)

@@ -28,6 +28,12 @@ void report_table(FILE *out, const driver_run_t *runs, size_t n);
 /* {"arenalab": version, "command": "replay", settings..., "runs": [...]}. */
 void report_json(FILE *out, const driver_run_t *runs, size_t n, const report_settings_t *s);
 
+/* The figures of the JSON as CSV columns: trace, allocator, then one per
+ * JSON number, named KEY or GROUP_KEY (ns_per_event_median, frag_jw4),
+ * formatted as the JSON does (a NaN is an empty field). */
+void report_csv_header(FILE *out);
+void report_csv_row(FILE *out, const driver_run_t *run);
+
 /* trace, allocator, the sample columns, then extra_<name> for the union of
  * every run's extra counters (empty where a run has none). */
 void report_series(FILE *out, const driver_run_t *runs, size_t n);
