@@ -71,11 +71,35 @@ static void nulltest_reserve(const alloc_class_t *c)
     CHECKF(strstr(err, "reserve") != NULL, "%s", err);
 }
 
+/* A new instance takes over the last one's faulted mapping: calloc must
+ * still hand out zeros where the earlier instance wrote. */
+static void nulltest_warm(const alloc_class_t *c)
+{
+    char err[256];
+    alloc_t a;
+    CHECK(c->create(&a, NULL, 0, err, sizeof err) == 0);
+    unsigned char *p = a.malloc(a.ctx, 4096);
+    CHECK(p != NULL);
+    if (p) memset(p, 0xAB, 4096);
+    c->destroy(a.ctx);
+    CHECK(c->create(&a, NULL, 0, err, sizeof err) == 0);
+    unsigned char *q = a.calloc(a.ctx, 64, 64);
+    int zero = q != NULL;
+    for (int i = 0; q && i < 4096; i++)
+        zero &= q[i] == 0;
+    CHECK(zero);
+    alloc_stats_t s;
+    c->stats(a.ctx, &s);
+    CHECK(s.footprint == 16 + 4096); /* a fresh instance counts from zero */
+    c->destroy(a.ctx);
+}
+
 int main(void)
 {
     const alloc_class_t *c = nulltest_class();
     if (!c || !c->create) return check_done();
     nulltest_basics(c);
     nulltest_reserve(c);
+    nulltest_warm(c);
     return check_done();
 }
