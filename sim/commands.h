@@ -10,6 +10,8 @@ extern const cli_command_t cmd_stats;   /* sim/cmd_stats.c   */
 extern const cli_command_t cmd_convert; /* sim/cmd_convert.c */
 extern const cli_command_t cmd_replay;  /* sim/cmd_replay.c  */
 extern const cli_command_t cmd_gen;     /* sim/cmd_gen.c     */
+extern const cli_command_t cmd_report;  /* sim/cmd_report.c  */
+extern const cli_command_t cmd_compare; /* sim/cmd_compare.c */
 extern const cli_command_t cmd_record;  /* sim/cmd_record.c  */
 
 #endif

@@ -16,7 +16,6 @@
 #include <lua.h>
 #include <lualib.h>
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <glob.h>
 #include <inttypes.h>
@@ -27,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define EXP_NAME_MAX 100
@@ -101,8 +99,8 @@ static int exp_line(lua_State *L)
 
 static int exp_name_char(int c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-' || c == '+';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-' || c == '+';
 }
 
 static int exp_name_ok(const char *s)
@@ -179,7 +177,8 @@ static lua_Integer exp_opt_int(lua_State *L, int idx, const char *key, lua_Integ
 static int exp_opt_bool(lua_State *L, int idx, const char *key, const char *what)
 {
     int t = lua_getfield(L, idx, key);
-    if (t != LUA_TNIL && t != LUA_TBOOLEAN) exp_raise(L, "%s: '%s' must be true or false", what, key);
+    if (t != LUA_TNIL && t != LUA_TBOOLEAN)
+        exp_raise(L, "%s: '%s' must be true or false", what, key);
     int v = lua_toboolean(L, -1);
     lua_pop(L, 1);
     return v;
@@ -221,19 +220,6 @@ static int exp_is_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
 }
 
-/* Whether the shared library LIB loads: dlopen in a child, so nothing of
- * it (a malloc, constructors) ever enters this process. */
-static int exp_library_present(const char *lib)
-{
-    pid_t pid = fork();
-    if (pid < 0) return 0;
-    if (pid == 0) _exit(dlopen(lib, RTLD_LAZY | RTLD_LOCAL) ? 0 : 1);
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) return 0;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
 /* Why the class of SPEC cannot run here, or NULL when it can.  BUF holds
  * the reason.  Raises for a spec that does not parse. */
 static const char *exp_unavailable(lua_State *L, const char *spec, char *buf, size_t len)
@@ -249,9 +235,9 @@ static const char *exp_unavailable(lua_State *L, const char *spec, char *buf, si
                  s.name);
         return buf;
     }
-    if ((cls->flags & ALLOC_PRELOAD) && (!cls->preload || !exp_library_present(cls->preload))) {
-        snprintf(buf, len, "%s: its library %s is not installed", s.name,
-                 cls->preload ? cls->preload : "(none named)");
+    char why[400] = "";
+    if (cls->available && !cls->available(why, sizeof why)) {
+        snprintf(buf, len, "%s cannot run here: %s", s.name, *why ? why : "(no reason given)");
         return buf;
     }
     return NULL;
@@ -377,8 +363,9 @@ static int exp_l_traces(lua_State *L)
         }
     if (rc == 0) globfree(&g);
     if (n == 0 && !optional)
-        exp_raise(L, "traces: no readable file matches '%s' (add {optional = true} if that is "
-                     "fine)",
+        exp_raise(L,
+                  "traces: no readable file matches '%s' (add {optional = true} if that is "
+                  "fine)",
                   pattern);
     lua_newtable(L);
     int names = lua_gettop(L);
@@ -423,8 +410,7 @@ static int exp_l_workload(lua_State *L)
             char buf[256];
             lua_pushnil(L);
             while (lua_next(L, params)) {
-                if (lua_type(L, -2) != LUA_TSTRING)
-                    exp_raise(L, "workload: params keys are names");
+                if (lua_type(L, -2) != LUA_TSTRING) exp_raise(L, "workload: params keys are names");
                 exp_scalar(L, -1, buf, sizeof buf, "workload params");
                 ndefs++;
                 lua_pop(L, 1);
@@ -436,8 +422,8 @@ static int exp_l_workload(lua_State *L)
     /* "churn" is the library's; anything with a slash or .lua is a path. */
     size_t sl = strlen(script);
     int library = !strchr(script, '/') && !(sl > 4 && strcmp(script + sl - 4, ".lua") == 0);
-    char *abs = library ? exp_concat(c->e->root, "/scripts/workloads/", script)
-                        : exp_abspath(c->e, script);
+    char *abs =
+        library ? exp_concat(c->e->root, "/scripts/workloads/", script) : exp_abspath(c->e, script);
     char *withext = abs && library ? exp_concat(abs, ".lua", "") : NULL;
     if (library) {
         free(abs);
@@ -559,7 +545,7 @@ static int exp_number(const char *value, double *out)
  *       repeats = N, title = S} */
 static int exp_l_sweep(lua_State *L)
 {
-    static const char *const keys[] = {"alloc", "param", "values", "traces",
+    static const char *const keys[] = {"alloc",   "param", "values", "traces",
                                        "repeats", "title", NULL};
     exp_ctx_t *c = exp_ctx(L);
     exp_t *e = c->e;
@@ -677,8 +663,7 @@ static int exp_l_name(lua_State *L)
     return 0;
 }
 
-static lua_Integer exp_check_count(lua_State *L, const char *what, lua_Integer min,
-                                   lua_Integer max)
+static lua_Integer exp_check_count(lua_State *L, const char *what, lua_Integer min, lua_Integer max)
 {
     int isint = 0;
     lua_Integer v = lua_tointegerx(L, 1, &isint);
@@ -700,8 +685,8 @@ static int exp_l_samples(lua_State *L)
 }
 
 static const luaL_Reg exp_api[] = {
-    {"name", exp_l_name},       {"repeats", exp_l_repeats},     {"samples", exp_l_samples},
-    {"trace", exp_l_trace},     {"traces", exp_l_traces},       {"workload", exp_l_workload},
+    {"name", exp_l_name},           {"repeats", exp_l_repeats}, {"samples", exp_l_samples},
+    {"trace", exp_l_trace},         {"traces", exp_l_traces},   {"workload", exp_l_workload},
     {"allocator", exp_l_allocator}, {"sweep", exp_l_sweep},     {NULL, NULL},
 };
 
@@ -724,9 +709,9 @@ static int exp_msgh(lua_State *L)
 static int exp_setup(lua_State *L)
 {
     static const luaL_Reg libs[] = {
-        {LUA_GNAME, luaopen_base},          {LUA_STRLIBNAME, luaopen_string},
-        {LUA_TABLIBNAME, luaopen_table},    {LUA_MATHLIBNAME, luaopen_math},
-        {LUA_UTF8LIBNAME, luaopen_utf8},    {NULL, NULL},
+        {LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
+        {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+        {LUA_UTF8LIBNAME, luaopen_utf8}, {NULL, NULL},
     };
     exp_ctx_t *c = lua_touserdata(L, lua_upvalueindex(1));
     for (const luaL_Reg *l = libs; l->name; l++) {
@@ -775,8 +760,7 @@ static size_t exp_unit(exp_ctx_t *c, size_t trace, const char *spec, unsigned re
 static int exp_expand(exp_ctx_t *c)
 {
     exp_t *e = c->e;
-    if (e->ntraces && e->nallocs &&
-        !(e->grid = malloc(e->ntraces * e->nallocs * sizeof *e->grid)))
+    if (e->ntraces && e->nallocs && !(e->grid = malloc(e->ntraces * e->nallocs * sizeof *e->grid)))
         return -1;
     for (size_t t = 0; t < e->ntraces; t++)
         for (size_t a = 0; a < e->nallocs; a++) {

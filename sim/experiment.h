@@ -16,7 +16,8 @@
  * is ROOT/scripts/workloads/churn.lua.  Stored paths are absolute.
  *
  * Allocators.  A declared allocator whose class the build lacks, or whose
- * preload library (ALLOC_PRELOAD) is not installed, is an error -- unless
+ * class says it cannot run here (alloc_class_t.available: a preloaded
+ * library that is not installed), is an error -- unless
  * declared optional, in which case it is kept with `skip` saying why and
  * left out of every unit.
  *
@@ -53,20 +54,20 @@ enum { EXP_EFAIL = -1, EXP_EUSAGE = -2 };
 #define EXP_NONE ((size_t)-1)
 
 typedef struct {
-    char *name;          /* unique; also its file names                    */
-    char *path;          /* the trace file; a workload's is NULL until the
-                            report generates it (exp_set_trace_path)      */
-    char *script;        /* workload: absolute path of the script; else NULL */
-    script_def_t *defs;  /* workload parameters, sorted by key (owned)     */
+    char *name;         /* unique; also its file names                    */
+    char *path;         /* the trace file; a workload's is NULL until the
+                           report generates it (exp_set_trace_path)      */
+    char *script;       /* workload: absolute path of the script; else NULL */
+    script_def_t *defs; /* workload parameters, sorted by key (owned)     */
     size_t ndefs;
-    uint64_t seed;       /* workload seed                                  */
-    int line;            /* declaring line of the experiment file          */
+    uint64_t seed; /* workload seed                                  */
+    int line;      /* declaring line of the experiment file          */
 } exp_trace_t;
 
 typedef struct {
-    char *spec;       /* NAME[:key=value...], as declared                  */
-    int optional;     /* declared with {optional = true}                   */
-    char *skip;       /* why it is left out (optional only), or NULL       */
+    char *spec;   /* NAME[:key=value...], as declared                  */
+    int optional; /* declared with {optional = true}                   */
+    char *skip;   /* why it is left out (optional only), or NULL       */
     int line;
 } exp_alloc_t;
 
@@ -77,24 +78,24 @@ typedef struct {
 } exp_unit_t;
 
 typedef struct {
-    char *title;      /* "pymalloc arena" unless given                     */
-    char *base;       /* the spec the parameter is added to                */
-    char *param;      /* the swept parameter                               */
-    char **values;    /* as declared                                       */
-    double *x;        /* values as numbers (K/M/G allowed) when numeric    */
-    int numeric;      /* every value parsed as a number                    */
+    char *title;   /* "pymalloc arena" unless given                     */
+    char *base;    /* the spec the parameter is added to                */
+    char *param;   /* the swept parameter                               */
+    char **values; /* as declared                                       */
+    double *x;     /* values as numbers (K/M/G allowed) when numeric    */
+    int numeric;   /* every value parsed as a number                    */
     size_t nvalues;
-    size_t *traces;   /* indices in exp_t.traces                           */
+    size_t *traces; /* indices in exp_t.traces                           */
     size_t ntraces;
     unsigned repeat;
-    size_t *points;   /* [t * nvalues + v]: unit of traces[t], values[v]   */
+    size_t *points; /* [t * nvalues + v]: unit of traces[t], values[v]   */
     int line;
 } exp_sweep_t;
 
 typedef struct {
-    char *name;    /* experiment name: results/<name>-<timestamp>           */
-    char *file;    /* the experiment file, as given                         */
-    char *root;    /* repository root, as given                             */
+    char *name; /* experiment name: results/<name>-<timestamp>           */
+    char *file; /* the experiment file, as given                         */
+    char *root; /* repository root, as given                             */
     unsigned repeat;
     uint64_t samples;
     exp_trace_t *traces;

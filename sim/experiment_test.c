@@ -45,11 +45,18 @@ static void xt_setup(void)
 
 /* ---- test classes: a preload class whose library is missing ------------- */
 
+static int xt_missing_available(char *why, size_t len)
+{
+    snprintf(why, len, "libarenalab-no-such-library.so.9 not found");
+    return 0;
+}
+
 static const alloc_class_t xt_missing = {
     .name = "missinglib",
     .summary = "test: a preload class whose library is not installed",
     .flags = ALLOC_PRELOAD,
     .preload = "libarenalab-no-such-library.so.9",
+    .available = xt_missing_available,
 };
 
 static const alloc_class_t *xt_find(const char *name)
@@ -165,7 +172,7 @@ static void xt_optional(void)
     CHECK(!strcmp(e.traces[0].name, "first"));
     CHECK(e.nallocs == 3 && e.nunits == 1);
     CHECK(e.allocs[0].skip && strstr(e.allocs[0].skip, "libarenalab-no-such-library.so.9") &&
-          strstr(e.allocs[0].skip, "not installed"));
+          strstr(e.allocs[0].skip, "cannot run here"));
     CHECK(e.allocs[1].skip && strstr(e.allocs[1].skip, "nosuchclass"));
     CHECK(e.allocs[2].skip == NULL);
     CHECK(e.grid[0] == EXP_NONE && e.grid[1] == EXP_NONE && e.grid[2] == 0);
@@ -192,7 +199,7 @@ static const xt_bad_t xt_bads[] = {
     {"unknownalloc", "trace('traces/a.txt')\n\nallocator('nosuch')\n", EXP_EFAIL, 3,
      "not an allocator", 0},
     {"missinglib", "trace('traces/a.txt')\nallocator('missinglib')\n", EXP_EFAIL, 2,
-     "not installed", 0},
+     "cannot run here", 0},
     {"badspec", "allocator('raw:novalue')\n", EXP_EFAIL, 1, "bad allocator spec", 0},
     {"dupalloc", "allocator('raw')\nallocator('raw')\n", EXP_EFAIL, 2, "already declared", 0},
     {"notrace", "trace('traces/none.txt')\n", EXP_EFAIL, 1, "cannot read trace", 0},
@@ -204,25 +211,30 @@ static const xt_bad_t xt_bads[] = {
      "unknown option 'optinal'", 0},
     {"noscript", "workload('nosuch')\n", EXP_EFAIL, 1, "cannot read script", 0},
     {"badparams", "workload('w', {params = {n = {}}})\n", EXP_EFAIL, 1, "workload params", 0},
-    {"sweeptrace", "trace('traces/a.txt')\nsweep{alloc='pymalloc', param='arena', "
-                   "values={'1M'}, traces={'zz'}}\n",
+    {"sweeptrace",
+     "trace('traces/a.txt')\nsweep{alloc='pymalloc', param='arena', "
+     "values={'1M'}, traces={'zz'}}\n",
      EXP_EFAIL, 2, "no trace named 'zz'", 0},
-    {"sweepdup", "trace('traces/a.txt')\nsweep{alloc='pymalloc', param='arena', "
-                 "values={'1M', '1M'}}\n",
+    {"sweepdup",
+     "trace('traces/a.txt')\nsweep{alloc='pymalloc', param='arena', "
+     "values={'1M', '1M'}}\n",
      EXP_EFAIL, 2, "appears twice", 0},
-    {"sweepset", "trace('traces/a.txt')\nsweep{alloc='pymalloc:arena=1M', param='arena', "
-                 "values={'2M'}}\n",
+    {"sweepset",
+     "trace('traces/a.txt')\nsweep{alloc='pymalloc:arena=1M', param='arena', "
+     "values={'2M'}}\n",
      EXP_EFAIL, 2, "already sets arena", 0},
-    {"sweepvalue", "trace('traces/a.txt')\nsweep{alloc='pymalloc', param='arena', "
-                   "values={'1M:x=2'}}\n",
+    {"sweepvalue",
+     "trace('traces/a.txt')\nsweep{alloc='pymalloc', param='arena', "
+     "values={'1M:x=2'}}\n",
      EXP_EFAIL, 2, "bad value", 0},
-    {"sweepmissing", "trace('traces/a.txt')\nsweep{alloc='missinglib', param='x', "
-                     "values={1}}\n",
-     EXP_EFAIL, 2, "not installed", 0},
+    {"sweepmissing",
+     "trace('traces/a.txt')\nsweep{alloc='missinglib', param='x', "
+     "values={1}}\n",
+     EXP_EFAIL, 2, "cannot run here", 0},
     {"notraces", "allocator('raw')\n", EXP_EFAIL, 0, "declares no trace", 0},
     {"noallocs", "trace('traces/a.txt')\n", EXP_EFAIL, 0, "declares no allocator", 0},
-    {"allskipped", "trace('traces/a.txt')\nallocator('nosuch', {optional = true})\n", EXP_EFAIL,
-     0, "every allocator is skipped", 0},
+    {"allskipped", "trace('traces/a.txt')\nallocator('nosuch', {optional = true})\n", EXP_EFAIL, 0,
+     "every allocator is skipped", 0},
     {"nodofile", "dofile('x.lua')\n", EXP_EFAIL, 1, "dofile", 1},
 };
 
@@ -239,8 +251,8 @@ static void xt_bad(const xt_bad_t *b)
     CHECKF(strncmp(err, want, strlen(want)) == 0, "%s: message '%s', want it to start with '%s'",
            b->name, err, want);
     CHECKF(strstr(err, b->what) != NULL, "%s: message '%s' lacks '%s'", b->name, err, b->what);
-    CHECKF((strstr(err, "stack traceback") != NULL) == b->traceback, "%s: traceback: '%s'",
-           b->name, err);
+    CHECKF((strstr(err, "stack traceback") != NULL) == b->traceback, "%s: traceback: '%s'", b->name,
+           err);
     /* Nothing is left: the exp_t is empty. */
     CHECK(e.ntraces == 0 && e.traces == NULL && e.units == NULL && e.name == NULL);
 }

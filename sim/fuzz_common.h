@@ -60,12 +60,12 @@ static int fuzz_read(const char *name, const uint8_t *data, size_t size, unsigne
         /* a block event names a slot that is live after it (freed for f) */
         int names_block = ev.op <= TRACE_FREE || ev.op == TRACE_ARENA_OWN;
         if (names_block &&
-            (ev.slot >= r->live.nblocks || r->live.blocks[ev.slot].live != (ev.op != TRACE_FREE)))
+            live_block_is_live(&r->live, ev.slot) != (ev.op != TRACE_FREE))
             abort();
         const uint32_t *owned;
         size_t k = trace_owned(r, ev.aslot, &owned);
         for (size_t i = 0; i < k; i++)
-            if (owned[i] >= r->live.nblocks || r->live.blocks[owned[i]].live) abort();
+            if (owned[i] >= r->live.nblocks || live_block_is_live(&r->live, owned[i])) abort();
         uint64_t f[] = {ev.op,    ev.domain, ev.id,    ev.arena, ev.slot,
                         ev.aslot, ev.size,   ev.nmemb, ev.thread};
         h = fuzz_hash(h, f, sizeof f);

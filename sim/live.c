@@ -84,13 +84,16 @@ static void live_map_erase(live_map_t *m, uint32_t id)
 void live_init(live_t *l, int use_map)
 {
     memset(l, 0, sizeof *l);
-    l->bfree = l->afree = LIVE_NONE;
+    l->afree = LIVE_NONE;
     l->use_map = use_map;
 }
 
 void live_free(live_t *l)
 {
-    free(l->blocks);
+    free(l->bstate);
+    free(l->bid);
+    free(l->blink);
+    free(l->bfree);
     free(l->arenas);
     free(l->bmap.cells);
     free(l->amap.cells);
@@ -100,11 +103,33 @@ void live_free(live_t *l)
 
 void live_reset(live_t *l)
 {
-    l->nblocks = l->nlive = l->narenas = l->nalive = l->nowned = 0;
-    l->bfree = l->afree = LIVE_NONE;
+    l->nblocks = l->nlive = l->nbfree = 0;
+    l->narenas = l->nalive = l->nowned = 0;
+    l->afree = LIVE_NONE;
     if (l->bmap.cells) memset(l->bmap.cells, 0, ((size_t)l->bmap.mask + 1) * sizeof(live_cell_t));
     if (l->amap.cells) memset(l->amap.cells, 0, ((size_t)l->amap.mask + 1) * sizeof(live_cell_t));
     l->bmap.n = l->amap.n = 0;
+}
+
+/* The capacity a table of capacity CAP needing WANT entries grows to (at
+ * least doubling), or 0 when WANT exceeds LIVE_MAX_SLOTS. */
+static uint64_t live_grown_cap(uint32_t cap, uint64_t want)
+{
+    if (want > LIVE_MAX_SLOTS) return 0;
+    uint64_t ncap = cap ? (uint64_t)cap * 2 : 16;
+    if (ncap < want) ncap = want;
+    return ncap > LIVE_MAX_SLOTS ? LIVE_MAX_SLOTS : ncap;
+}
+
+/* Reallocates *TAB to NCAP elements of ELEM bytes.  0 or TRACE_ENOMEM
+ * (table unchanged). */
+static int live_realloc(void **tab, uint64_t ncap, size_t elem)
+{
+    if (ncap > SIZE_MAX / elem) return TRACE_ENOMEM;
+    void *p = realloc(*tab, (size_t)ncap * elem);
+    if (!p) return TRACE_ENOMEM;
+    *tab = p;
+    return 0;
 }
 
 /* Grows *TAB (element size ELEM, capacity *CAP) to hold at least WANT
@@ -112,21 +137,30 @@ void live_reset(live_t *l)
 static int live_grow(void **tab, uint32_t *cap, uint64_t want, size_t elem)
 {
     if (want <= *cap) return 0;
-    if (want > LIVE_MAX_SLOTS) return TRACE_ENOMEM;
-    uint64_t ncap = *cap ? (uint64_t)*cap * 2 : 16;
-    if (ncap < want) ncap = want;
-    if (ncap > LIVE_MAX_SLOTS) ncap = LIVE_MAX_SLOTS;
-    if (ncap > SIZE_MAX / elem) return TRACE_ENOMEM;
-    void *p = realloc(*tab, (size_t)ncap * elem);
-    if (!p) return TRACE_ENOMEM;
-    *tab = p;
+    uint64_t ncap = live_grown_cap(*cap, want);
+    if (!ncap || live_realloc(tab, ncap, elem) < 0) return TRACE_ENOMEM;
     *cap = (uint32_t)ncap;
+    return 0;
+}
+
+/* Grows the four block arrays together.  On failure the arrays that did
+ * grow keep their contents and bcap stays: nothing changes that matters. */
+static int live_grow_blocks(live_t *l, uint64_t want)
+{
+    if (want <= l->bcap) return 0;
+    uint64_t ncap = live_grown_cap(l->bcap, want);
+    if (!ncap || live_realloc((void **)&l->bstate, ncap, sizeof *l->bstate) < 0 ||
+        live_realloc((void **)&l->bid, ncap, sizeof *l->bid) < 0 ||
+        live_realloc((void **)&l->blink, ncap, sizeof *l->blink) < 0 ||
+        live_realloc((void **)&l->bfree, ncap, sizeof *l->bfree) < 0)
+        return TRACE_ENOMEM;
+    l->bcap = (uint32_t)ncap;
     return 0;
 }
 
 int live_reserve(live_t *l, uint32_t nb, uint32_t na)
 {
-    if (live_grow((void **)&l->blocks, &l->bcap, nb, sizeof *l->blocks) < 0) return TRACE_ENOMEM;
+    if (live_grow_blocks(l, nb) < 0) return TRACE_ENOMEM;
     if (live_grow((void **)&l->arenas, &l->acap, na, sizeof *l->arenas) < 0) return TRACE_ENOMEM;
     return 0;
 }
@@ -135,9 +169,7 @@ int live_reserve(live_t *l, uint32_t nb, uint32_t na)
  * change so that a failure leaves the state as it was. */
 static int live_block_room(live_t *l)
 {
-    if (l->bfree == LIVE_NONE &&
-        live_grow((void **)&l->blocks, &l->bcap, (uint64_t)l->nblocks + 1, sizeof *l->blocks) < 0)
-        return TRACE_ENOMEM;
+    if (l->nbfree == 0 && live_grow_blocks(l, (uint64_t)l->nblocks + 1) < 0) return TRACE_ENOMEM;
     return l->use_map ? live_map_room(&l->bmap) : 0;
 }
 
@@ -149,42 +181,44 @@ static int live_arena_room(live_t *l)
     return l->use_map ? live_map_room(&l->amap) : 0;
 }
 
+/* Frees the block at S, unlinked from its owner (or its owner's whole list
+ * being dropped, at `x`). */
 static void live_put_block(live_t *l, uint32_t s)
 {
-    if (l->use_map) live_map_erase(&l->bmap, l->blocks[s].id);
-    _live_push_block(l, s);
+    if (l->use_map) live_map_erase(&l->bmap, l->bid[s]);
+    l->bstate[s] = 0;
+    live_lifo_give(l->bfree, &l->nbfree, s);
+    l->nlive--;
 }
 
 static void live_unlink(live_t *l, uint32_t s)
 {
-    live_block_t *b = &l->blocks[s];
-    if (b->owner == LIVE_NONE) return;
+    if (!(l->bstate[s] & LIVE_B_OWNED)) return;
+    live_link_t *b = &l->blink[s];
     live_arena_t *a = &l->arenas[b->owner];
     if (b->prev != LIVE_NONE)
-        l->blocks[b->prev].next = b->next;
+        l->blink[b->prev].next = b->next;
     else
         a->head = b->next;
     if (b->next != LIVE_NONE)
-        l->blocks[b->next].prev = b->prev;
+        l->blink[b->next].prev = b->prev;
     else
         a->tail = b->prev;
     a->nowned--;
-    b->owner = b->prev = b->next = LIVE_NONE;
+    l->bstate[s] &= (uint8_t)~LIVE_B_OWNED;
 }
 
 static void live_append(live_t *l, uint32_t as, uint32_t s)
 {
     live_arena_t *a = &l->arenas[as];
-    live_block_t *b = &l->blocks[s];
-    b->owner = as;
-    b->prev = a->tail;
-    b->next = LIVE_NONE;
+    l->blink[s] = (live_link_t){as, a->tail, LIVE_NONE};
     if (a->tail != LIVE_NONE)
-        l->blocks[a->tail].next = s;
+        l->blink[a->tail].next = s;
     else
         a->head = s;
     a->tail = s;
     a->nowned++;
+    l->bstate[s] |= LIVE_B_OWNED;
 }
 
 /* ---- applying events ----------------------------------------------------- */
@@ -193,13 +227,13 @@ static void live_append(live_t *l, uint32_t as, uint32_t s)
 static uint32_t live_find_block(const live_t *l, const trace_event_t *ev, int by_slot)
 {
     if (!by_slot) return live_map_find(&l->bmap, ev->id);
-    return ev->slot < l->nblocks && l->blocks[ev->slot].live ? ev->slot : LIVE_NONE;
+    return live_block_is_live(l, ev->slot) ? ev->slot : LIVE_NONE;
 }
 
 static uint32_t live_find_arena(const live_t *l, const trace_event_t *ev, int by_slot)
 {
     if (!by_slot) return live_map_find(&l->amap, ev->arena);
-    return ev->aslot < l->narenas && l->arenas[ev->aslot].live ? ev->aslot : LIVE_NONE;
+    return live_arena_is_live(l, ev->aslot) ? ev->aslot : LIVE_NONE;
 }
 
 /* "id 5" or "slot 5": how the message names what EV names. */
@@ -227,8 +261,10 @@ static int live_apply(live_t *l, trace_event_t *ev, int by_slot, char *msg, size
             return TRACE_ESEM;
         }
         if ((rc = live_block_room(l)) < 0) return rc;
-        s = _live_pop_block(l);
-        l->blocks[s] = (live_block_t){ev->id, LIVE_NONE, LIVE_NONE, LIVE_NONE, ev->domain, 1};
+        s = live_lifo_take(l->bfree, &l->nbfree, &l->nblocks);
+        l->nlive++;
+        l->bstate[s] = (uint8_t)(LIVE_B_LIVE | ev->domain);
+        l->bid[s] = ev->id;
         if (l->use_map) live_map_put(&l->bmap, ev->id, s);
         ev->slot = s;
         return 0;
@@ -240,15 +276,15 @@ static int live_apply(live_t *l, trace_event_t *ev, int by_slot, char *msg, size
             snprintf(msg, msglen, "%c of %s, which is not live", op, name);
             return TRACE_ESEM;
         }
-        if (l->blocks[s].domain != ev->domain) {
+        if (live_block_domain(l, s) != ev->domain) {
             live_name(name, sizeof name, by_slot, ev->id, ev->slot);
             snprintf(msg, msglen, "API violation: %c of %s in domain %s, allocated in domain %s",
                      op, name, trace_domain_name[ev->domain],
-                     trace_domain_name[l->blocks[s].domain]);
+                     trace_domain_name[live_block_domain(l, s)]);
             return TRACE_ESEM;
         }
         ev->slot = s;
-        ev->id = l->blocks[s].id;
+        ev->id = l->bid[s];
         if (ev->op == TRACE_FREE) {
             live_unlink(l, s);
             live_put_block(l, s);
@@ -293,7 +329,7 @@ static int live_apply(live_t *l, trace_event_t *ev, int by_slot, char *msg, size
             live_unlink(l, s);
             live_append(l, as, s);
             ev->slot = s;
-            ev->id = l->blocks[s].id;
+            ev->id = l->bid[s];
         }
         if (ev->op == TRACE_ARENA_FREE) {
             live_arena_t *a = &l->arenas[as];
@@ -301,7 +337,7 @@ static int live_apply(live_t *l, trace_event_t *ev, int by_slot, char *msg, size
                 return TRACE_ENOMEM;
             l->nowned = 0;
             for (uint32_t b = a->head; b != LIVE_NONE;) {
-                uint32_t next = l->blocks[b].next;
+                uint32_t next = l->blink[b].next;
                 l->owned[l->nowned++] = b;
                 live_put_block(l, b);
                 b = next;
@@ -339,24 +375,44 @@ int live_apply_slots(live_t *l, trace_event_t *ev, char *msg, size_t msglen)
 
 /* ---- invariants -------------------------------------------------------- */
 
+/* Every entry of the free stack is a free slot, each one once.  (Counting
+ * alone cannot tell a repeated slot; a bitmap can.  The check allocates,
+ * so it reports 0 when it cannot.) */
+static int live_free_ok(const live_t *l)
+{
+    uint8_t *seen = calloc((size_t)l->nblocks / 8 + 1, 1);
+    int ok = seen != NULL;
+    for (uint32_t i = 0; ok && i < l->nbfree; i++) {
+        uint32_t s = l->bfree[i];
+        ok = s < l->nblocks && l->bstate[s] == 0 && !(seen[s / 8] & (1u << s % 8));
+        if (ok) seen[s / 8] |= (uint8_t)(1u << s % 8);
+    }
+    free(seen);
+    return ok;
+}
+
 int live_is_valid(const live_t *l)
 {
-    uint32_t nfree = 0, nlive = 0, nowned = 0;
-    if (l->nblocks > l->bcap || l->narenas > l->acap) return 0;
-    for (uint32_t s = l->bfree; s != LIVE_NONE; s = l->blocks[s].next) {
-        if (s >= l->nblocks || l->blocks[s].live || ++nfree > l->nblocks) return 0;
-    }
+    uint32_t nlive = 0, nowned = 0;
+    if (l->nblocks > l->bcap || l->narenas > l->acap || l->nbfree > l->nblocks) return 0;
     for (uint32_t s = 0; s < l->nblocks; s++) {
-        const live_block_t *b = &l->blocks[s];
-        if (!b->live) continue;
+        uint8_t st = l->bstate[s];
+        if (!(st & LIVE_B_LIVE)) {
+            if (st) return 0;
+            continue;
+        }
         nlive++;
-        if (b->domain >= TRACE_NDOMAINS) return 0;
-        if (b->owner != LIVE_NONE && (b->owner >= l->narenas || !l->arenas[b->owner].live))
-            return 0;
-        if (l->use_map && live_map_find(&l->bmap, b->id) != s) return 0;
+        if ((st & LIVE_B_DOMAIN) >= TRACE_NDOMAINS || (st & ~0x0fu)) return 0;
+        if (st & LIVE_B_OWNED) {
+            uint32_t o = l->blink[s].owner;
+            if (o >= l->narenas || !l->arenas[o].live) return 0;
+            nowned++;
+        }
+        if (l->use_map && live_map_find(&l->bmap, l->bid[s]) != s) return 0;
     }
-    if (nlive != l->nlive || nlive + nfree != l->nblocks) return 0;
+    if (nlive != l->nlive || nlive + l->nbfree != l->nblocks) return 0;
     if (l->use_map && l->bmap.n != nlive) return 0;
+    if (!live_free_ok(l)) return 0;
 
     uint32_t afree = 0, alive = 0;
     for (uint32_t s = l->afree; s != LIVE_NONE; s = l->arenas[s].next) {
@@ -368,18 +424,17 @@ int live_is_valid(const live_t *l)
         alive++;
         if (l->use_map && live_map_find(&l->amap, a->id) != s) return 0;
         uint32_t n = 0, prev = LIVE_NONE;
-        for (uint32_t b = a->head; b != LIVE_NONE; b = l->blocks[b].next) {
-            if (b >= l->nblocks || !l->blocks[b].live || l->blocks[b].owner != s ||
-                l->blocks[b].prev != prev || ++n > a->nowned)
+        for (uint32_t b = a->head; b != LIVE_NONE; b = l->blink[b].next) {
+            if (b >= l->nblocks || !(l->bstate[b] & LIVE_B_OWNED) || l->blink[b].owner != s ||
+                l->blink[b].prev != prev || ++n > a->nowned)
                 return 0;
             prev = b;
         }
         if (n != a->nowned || a->tail != prev) return 0;
-        nowned += n;
+        if (n > nowned) return 0;
+        nowned -= n;
     }
     if (alive != l->nalive || alive + afree != l->narenas) return 0;
     if (l->use_map && l->amap.n != alive) return 0;
-    for (uint32_t s = 0; s < l->nblocks; s++)
-        if (l->blocks[s].live && l->blocks[s].owner != LIVE_NONE) nowned--;
     return nowned == 0;
 }

@@ -3,32 +3,36 @@
  * A trace names blocks and arenas by arbitrary 32-bit ids; a replay wants
  * dense indices.  live_t keeps, for blocks and (separately) for arenas:
  *
- *   - a slot table: slot -> {id, domain, owner, ...};
- *   - a LIFO free list of slots: a new block takes the most recently freed
+ *   - a slot table: slot -> {state byte, id, owner links}, stored as
+ *     separate arrays so that the check every event makes (is this slot
+ *     live, in this domain?) reads one byte per slot;
+ *   - the free slots, LIFO: a new block takes the most recently freed
  *     slot that is still free, else the next never-used one (the
- *     high-water mark).  So the slot count is the trace's peak live count,
- *     and the same event gets the same slot in every reader and writer;
+ *     high-water mark).  That is a stack (blocks) or a free list
+ *     (arenas).  So the slot count is the trace's peak live count, and the
+ *     same event gets the same slot in every reader and writer;
  *   - optionally an id -> slot hash (open addressing, linear probing,
  *     backward-shift deletion, no tombstones), used to resolve ids (text)
  *     and to reject an `a` of a live id.  A binary reader in fast mode
  *     names blocks by slot and skips it.
  *
  * Ownership (`o AID ID`): each block has at most one owning arena; each
- * arena keeps its owned blocks in a doubly linked list through the slot
- * table, in the order of their latest `o` event (an `o` of an owned block
+ * arena keeps its owned blocks in a doubly linked list through the blocks'
+ * links, in the order of their latest `o` event (an `o` of an owned block
  * unlinks it from its old owner and appends it to the new one, even when
  * both are the same arena).  `f` of an owned block unlinks it.  `x` frees
  * the arena and then its owned blocks in list order: their slots are pushed
- * on the free list in that order, so the block owned last is the first
+ * on the free stack in that order, so the block owned last is the first
  * slot reused.  A recorder that wants to use its own ids as slots must
  * recycle them by exactly this rule.
  *
  * Invariants (live_is_valid checks them all):
- *   - a slot is either live or on the free list, never both;
+ *   - a slot is either live or on the free stack (once), never both;
  *   - live blocks + free slots == high-water mark (same for arenas);
  *   - with the hash: it holds exactly the live ids, each mapping to the
  *     live slot that carries that id;
- *   - a block's owner is a live arena whose list contains it, once.
+ *   - a block is LIVE_B_OWNED iff it has an owner; its owner is a live
+ *     arena whose list contains it, once.
  *
  * Memory grows only when a successful event needs a new slot (or hash
  * room), so it is bounded by the number of events actually applied, and
@@ -49,14 +53,22 @@
 /* Slot counts stay below this so that slot + 1 and counts fit a uint32_t. */
 #define LIVE_MAX_SLOTS (UINT32_MAX - 1)
 
+/* A block's state byte (live_t.bstate), the one thing the per-event checks
+ * read: 0 when the slot is free; when live, LIVE_B_LIVE | its domain, plus
+ * LIVE_B_OWNED while an arena owns it.  So "live in domain D and not
+ * owned", the condition of the common `f`, is one compare with
+ * LIVE_B_LIVE | D, and the whole table of a 20000-block live set is 20 KiB:
+ * it stays in L1 while ids and links (cold) live in arrays of their own. */
+#define LIVE_B_DOMAIN 0x03u
+#define LIVE_B_LIVE   0x04u
+#define LIVE_B_OWNED  0x08u
+
+/* Owner list links of a block, meaningful only while LIVE_B_OWNED. */
 typedef struct {
-    uint32_t id;    /* id as written                                     */
-    uint32_t owner; /* owning arena slot, LIVE_NONE when not owned       */
+    uint32_t owner; /* owning arena slot                                 */
     uint32_t prev;  /* owner's list; LIVE_NONE at its ends               */
-    uint32_t next;  /* owner's list when live, free list when free       */
-    uint8_t domain; /* trace_domain_t of the allocation                  */
-    uint8_t live;   /* 1 live, 0 on the free list                        */
-} live_block_t;
+    uint32_t next;
+} live_link_t;
 
 typedef struct {
     uint32_t id;     /* arena id as written                               */
@@ -78,16 +90,22 @@ typedef struct {
     uint32_t n;
 } live_map_t;
 
+/* Blocks are a struct of arrays indexed by slot, [0, nblocks) in use, all
+ * bcap long; the free slots are a stack (the LIFO rule is a stack: the
+ * most recently freed slot still free is its top). */
 typedef struct {
-    live_block_t *blocks; /* [0, nblocks): every slot ever used           */
-    uint32_t nblocks;     /* high-water mark = peak live blocks           */
-    uint32_t bcap;
-    uint32_t bfree; /* top of the block free list, LIVE_NONE if empty */
-    uint32_t nlive; /* live blocks                                    */
+    uint8_t *bstate;     /* LIVE_B_* per slot                             */
+    uint32_t *bid;       /* id as written, while live                     */
+    live_link_t *blink;  /* owner links, while LIVE_B_OWNED               */
+    uint32_t *bfree;     /* free slots; bfree[nbfree - 1] is the top      */
+    uint32_t nbfree;     /* free slots = nblocks - nlive                  */
+    uint32_t nblocks;    /* high-water mark = peak live blocks            */
+    uint32_t bcap;       /* length of the four arrays                     */
+    uint32_t nlive;      /* live blocks                                   */
     live_arena_t *arenas;
     uint32_t narenas; /* high-water mark = peak live arenas               */
     uint32_t acap;
-    uint32_t afree;
+    uint32_t afree; /* top of the arena free list, LIVE_NONE if empty   */
     uint32_t nalive;
     int use_map;     /* resolve / check ids through the hashes           */
     live_map_t bmap; /* block id -> slot                                 */
@@ -116,48 +134,43 @@ int live_apply_ids(live_t *l, trace_event_t *ev, char *msg, size_t msglen);
  * ev->id / ev->arena).  With use_map it also rejects live ids. */
 int live_apply_slots(live_t *l, trace_event_t *ev, char *msg, size_t msglen);
 
-/* ---- the LIFO rule, shared by live.c and the readers' fast paths ------ */
+/* ---- the LIFO rule, shared by live.c and the binary reader's batch loop */
 
-/* Takes the slot a new block gets; needs room (bfree set or nblocks <
- * bcap).  The caller fills blocks[slot]. */
-static inline uint32_t _live_pop_block(live_t *l)
+/* The slot a new block takes: the top of the free stack, else the next
+ * never-used one.  Needs room (*NFREE > 0 or *N < capacity).  The counts
+ * are passed by pointer so that a caller may keep them in locals. */
+static inline uint32_t live_lifo_take(const uint32_t *stack, uint32_t *nfree, uint32_t *n)
 {
-    uint32_t s = l->bfree;
-    if (s != LIVE_NONE)
-        l->bfree = l->blocks[s].next;
-    else
-        s = l->nblocks++;
-    l->nlive++;
-    return s;
+    return *nfree ? stack[--*nfree] : (*n)++;
 }
 
-/* Puts the (unowned, unmapped) block at S on the free list. */
-static inline void _live_push_block(live_t *l, uint32_t s)
+/* Slot S becomes free: the next one taken. */
+static inline void live_lifo_give(uint32_t *stack, uint32_t *nfree, uint32_t s)
 {
-    live_block_t *b = &l->blocks[s];
-    b->live = 0;
-    b->owner = b->prev = LIVE_NONE;
-    b->next = l->bfree;
-    l->bfree = s;
-    l->nlive--;
+    stack[(*nfree)++] = s;
 }
 
-/* Fast path for readers that name blocks by slot without the id maps: a
- * new block when that needs neither memory nor a hash.  Its slot, or
- * LIVE_NONE when live_apply_slots must do it. */
-static inline uint32_t live_fast_new(live_t *l, uint32_t id, uint8_t domain)
+/* ---- reading the tables (tests, the synthetic generator) ---------------- */
+
+static inline int live_block_is_live(const live_t *l, uint32_t s)
 {
-    if (l->use_map || (l->bfree == LIVE_NONE && l->nblocks == l->bcap)) return LIVE_NONE;
-    uint32_t s = _live_pop_block(l);
-    l->blocks[s] = (live_block_t){id, LIVE_NONE, LIVE_NONE, LIVE_NONE, domain, 1};
-    return s;
+    return s < l->nblocks && (l->bstate[s] & LIVE_B_LIVE);
 }
 
-/* The live block at slot S allocated in DOMAIN, or NULL. */
-static inline live_block_t *live_fast_block(live_t *l, uint32_t s, uint8_t domain)
+/* Id and domain of the live block at slot S. */
+static inline uint32_t live_block_id(const live_t *l, uint32_t s)
 {
-    live_block_t *b = s < l->nblocks ? &l->blocks[s] : NULL;
-    return b && b->live && b->domain == domain ? b : NULL;
+    return l->bid[s];
+}
+
+static inline uint8_t live_block_domain(const live_t *l, uint32_t s)
+{
+    return (uint8_t)(l->bstate[s] & LIVE_B_DOMAIN);
+}
+
+static inline int live_arena_is_live(const live_t *l, uint32_t s)
+{
+    return s < l->narenas && l->arenas[s].live;
 }
 
 /* The block slots the last successful `x` released, in release order. */
@@ -170,7 +183,7 @@ static inline uint32_t live_owned(const live_t *l, const uint32_t **slots)
 /* The slot a new block would get now (the LIFO rule). */
 static inline uint32_t live_next_slot(const live_t *l)
 {
-    return l->bfree != LIVE_NONE ? l->bfree : l->nblocks;
+    return l->nbfree ? l->bfree[l->nbfree - 1] : l->nblocks;
 }
 
 /* Checks every invariant above (O(slots)); 1 if they hold. */

@@ -14,13 +14,29 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RCORE_INIT_CELLS ((uint64_t)1 << 14)
-#define RCORE_INIT_FREE  ((uint64_t)1 << 14)
+#define RCORE_INIT_CELLS  ((uint64_t)1 << 14)
+#define RCORE_INIT_FREE   ((uint64_t)1 << 14)
+#define RCORE_CLOCK_EVERY 32 /* events between looks at the clock (2^k) */
 
+/* Zeroed memory.  A big table is aligned to 2 MiB and asks for huge pages:
+ * a hash is touched at random, so 4 KiB pages cost a fault each (on every
+ * doubling) and a TLB miss on most lookups. */
 static void *rcore_map(size_t bytes)
 {
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    const size_t huge = (size_t)2 << 20;
+    if (bytes < 2 * huge) {
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return p == MAP_FAILED ? NULL : p;
+    }
+    bytes = (bytes + huge - 1) & ~(huge - 1);
+    char *raw =
+        mmap(NULL, bytes + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return NULL;
+    char *p = (char *)(((uintptr_t)raw + huge - 1) & ~(uintptr_t)(huge - 1));
+    if (p > raw) munmap(raw, (size_t)(p - raw));
+    if (p + bytes < raw + bytes + huge) munmap(p + bytes, (size_t)(raw + huge - p));
+    madvise(p, bytes, MADV_HUGEPAGE);
+    return p;
 }
 
 static int rcore_fail(rcore_t *c, int err)
@@ -132,7 +148,10 @@ static int rcore_room(rcore_t *c, size_t n)
     if (c->fd < 0) return -EBADF;
     if (n > c->cap) return rcore_fail(c, EINVAL);
     if (c->len + n > c->cap) return rcore_flush(c);
-    if (c->flush_ns && c->len > 0) {
+    /* The clock costs as much as the rest of an event: look every
+     * RCORE_CLOCK_EVERY events (the preload library's flusher thread
+     * covers a program that goes quiet). */
+    if (c->flush_ns && c->len > 0 && (++c->tick & (RCORE_CLOCK_EVERY - 1)) == 0) {
         uint64_t now = rcore_now();
         if (now - c->last_flush >= c->flush_ns) return rcore_flush(c);
     }
@@ -221,9 +240,14 @@ int rcore_reopen(rcore_t *c)
 
 /* ---- the pointer hash --------------------------------------------------- */
 
+/* Home cell of P.  The page (4 KiB) is hashed, the offset in it is kept:
+ * blocks a malloc carves next to each other, which a program tends to
+ * allocate and free together, then share cache lines of the table too,
+ * while page-aligned blocks still spread over the whole table. */
 static inline uint64_t rcore_hash(const rcore_t *c, uintptr_t p)
 {
-    return ((uint64_t)p * 0x9E3779B97F4A7C15u) >> c->shift;
+    uint64_t page = (((uint64_t)p >> 12) * 0x9E3779B97F4A7C15u) >> c->shift;
+    return (page + (((uint64_t)p >> 4) & 255)) & (c->ncells - 1);
 }
 
 /* Index of P's cell, or of the empty cell where it would go. */
@@ -425,8 +449,8 @@ int rcore_is_valid(const rcore_t *c)
 {
     if (!c->cells || !c->freeslots) return 0;
     size_t bytes = ((size_t)c->nslots + 8) / 8;
-    uint8_t *seen = rcore_map(bytes ? bytes : 1);
-    if (!seen) return 0;
+    uint8_t *seen = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (seen == MAP_FAILED) return 0;
     int ok = 1;
     uint64_t used = 0, mask = c->ncells - 1;
     for (uint64_t i = 0; ok && i < c->ncells; i++) {
@@ -445,6 +469,6 @@ int rcore_is_valid(const rcore_t *c)
         if (ok) seen[s / 8] |= (uint8_t)(1u << s % 8);
     }
     if (used != c->nused || used + c->nfree != c->nslots) ok = 0;
-    munmap(seen, bytes ? bytes : 1);
+    munmap(seen, bytes);
     return ok;
 }

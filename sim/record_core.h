@@ -13,8 +13,9 @@
  *     slots and no id table is needed on either side;
  *   - the write buffer, flushed with pwrite at our own file offset (so a
  *     forked child that shares the descriptor can never move it) when it
- *     fills up, when RCORE_FLUSH_NS passed since the last flush (checked on
- *     every event), and whenever the owner calls rcore_flush.
+ *     fills up, when the flush interval passed since the last flush
+ *     (checked every 32 events: the clock is not free), and whenever the
+ *     owner calls rcore_flush.
  *
  * The file is valid at every flush: the header (COMPLETE clear) and whole
  * records only, so a process that dies leaves a trace that readers accept up
@@ -63,6 +64,7 @@ typedef struct {
     uint64_t off;               /* file bytes written = offset of buf[0]  */
     uint64_t flush_ns;          /* time-based flush interval; 0: none     */
     uint64_t last_flush;        /* CLOCK_MONOTONIC_COARSE ns              */
+    uint64_t tick;              /* events since open, for the clock */
     uint64_t dropped_off;       /* file offset of the padded count, or 0  */
     uint64_t dropped;           /* frees of unknown addresses             */
     uint64_t end_off;           /* file length before END (rcore_finish)  */

@@ -51,16 +51,22 @@
  * before the real call, under the lock, and reopened if the call fails.
  * _exit/_Exit and normal exit (a destructor) finish the file too.
  *
- * Crash safety.  SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGQUIT: flush
- * (the trace stays "cut short"); SIGTERM, SIGINT, SIGHUP, SIGPIPE: finish
- * (the trace is complete).  Then the default action is restored and the
- * signal re-raised.  Handlers are installed only where the disposition is
- * the default; a program that installs its own keeps control.  SIGKILL loses
+ * Crash safety.  SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT: flush (the trace
+ * stays "cut short"); SIGTERM, SIGHUP, SIGPIPE: finish (the trace is
+ * complete; `cmd | head` kills cmd with SIGPIPE).  Then the default action is
+ * restored and the signal re-raised.  Handlers are installed only where the
+ * disposition is the default; a program that installs its own keeps control.
+ * SIGINT and SIGQUIT are left alone on purpose: programs look at those
+ * dispositions (CPython raises KeyboardInterrupt only when SIGINT was SIG_DFL
+ * at start, shells treat them specially), so a handler of ours would change
+ * what they do; dying of one of them cuts the trace at the last flush (the
+ * bounds below).  SIGKILL loses
  * what was not flushed: at most the buffer (ARENALAB_RECORD_BUFFER_KB,
  * default 64 KiB) and at most the last ARENALAB_RECORD_FLUSH_MS (default
- * 100 ms) + a quarter of it: the core flushes on an event once the interval
- * has passed, and a helper thread (signals blocked) flushes a dirty buffer
- * during idle periods.  ARENALAB_RECORD_FLUSH_MS=0 disables both (and the
+ * 100 ms) + a quarter of it: a helper thread (signals blocked) wakes every
+ * quarter interval and flushes a buffer that has been dirty for an interval,
+ * and the core itself checks the clock every 32 events (so a busy program
+ * needs no wake-up).  ARENALAB_RECORD_FLUSH_MS=0 disables both (and the
  * thread): then only the byte bound holds.
  *
  * Not covered: a vfork child or a raw clone() that records (the exec
@@ -126,8 +132,8 @@ static const struct {
     int sig;
     int finish;
 } rec_signals[] = {
-    {SIGSEGV, 0}, {SIGBUS, 0},  {SIGILL, 0}, {SIGFPE, 0}, {SIGABRT, 0},
-    {SIGQUIT, 0}, {SIGTERM, 1}, {SIGINT, 1}, {SIGHUP, 1}, {SIGPIPE, 1},
+    {SIGSEGV, 0}, {SIGBUS, 0},  {SIGILL, 0}, {SIGFPE, 0},
+    {SIGABRT, 0}, {SIGTERM, 1}, {SIGHUP, 1}, {SIGPIPE, 1},
 };
 
 typedef struct {
@@ -547,7 +553,8 @@ static int rec_init(void)
     rec_ctx.flush_ms =
         (unsigned)rec_num(getenv("ARENALAB_RECORD_FLUSH_MS"), RCORE_DEFAULT_FLUSH_MS);
     uint64_t kb = rec_num(getenv("ARENALAB_RECORD_BUFFER_KB"), RCORE_DEFAULT_BUFFER / 1024);
-    rec_ctx.bufsize = (size_t)(kb < 4 ? 4 : kb > (1u << 20) ? (1u << 20) : kb) * 1024;
+    /* 16 KiB at least: the header (command line, exe) fits the buffer. */
+    rec_ctx.bufsize = (size_t)(kb < 16 ? 16 : kb > (1u << 20) ? (1u << 20) : kb) * 1024;
     if (!getenv("ARENALAB_RECORD_OUT")) {
         atomic_store(&rec_ctx.state, REC_OFF);
         return REC_OFF;

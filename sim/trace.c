@@ -5,9 +5,11 @@
  * Invariant: a reader or writer handed to the caller is fully set up; every
  * failure path frees what it took. */
 #include "sim/internal/trace_impl.h"
+#include "sim/trace_zst.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +183,14 @@ int trace_open_ex(trace_reader_t **out, const char *path, unsigned flags, char *
         return TRACE_EIO;
     }
     unsigned char head[4];
+    if (S_ISREG(st.st_mode) && pread(fd, head, 4, 0) == 4 && tzst_is_zstd(head, 4)) {
+        /* *.atr.zst: read the decompressed copy (sim/trace_zst.h) */
+        int zfd = tzst_decompress_fd(fd, name, err, errlen);
+        close(fd);
+        if (zfd < 0) return zfd;
+        fd = zfd;
+        if (fstat(fd, &st) != 0) st.st_size = 0;
+    }
     int bin = S_ISREG(st.st_mode) && pread(fd, head, 4, 0) == 4 && trace_is_magic(head, 4);
     trace_reader_t *r = trace_reader_new(name, flags, bin ? TRACE_FMT_BIN : TRACE_FMT_TEXT);
     if (!r) {
@@ -241,18 +251,34 @@ int trace_open_mem(trace_reader_t **out, const char *name, const void *data, siz
     return trace_reader_start(out, r, err, errlen);
 }
 
-int trace_next(trace_reader_t *r, trace_event_t *ev)
+int trace_next_batch(trace_reader_t *r, trace_event_t *ev, size_t max)
 {
     if (r->fatal) return r->fatal;
     r->last_x = LIVE_NONE;
-    int rc = r->fmt == TRACE_FMT_BIN ? _trace_bin_next(r, ev) : _trace_text_next(r, ev);
-    if (rc == 1) {
-        r->nevents++;
-        if (ev->op == TRACE_ARENA_FREE) r->last_x = ev->aslot;
-    } else if (rc < 0 && rc != TRACE_ESYNTAX && rc != TRACE_ESEM) {
-        r->fatal = rc;
+    if (r->pending) {
+        int rc = r->pending;
+        r->pending = 0;
+        return rc;
     }
-    return rc;
+    if (!ev || max == 0)
+        return _trace_fail(r->err, TRACE_EUSAGE, "%s: trace_next_batch: no room for events",
+                           r->path);
+    if (max > INT_MAX) max = INT_MAX;
+    int rc;
+    size_t n = r->fmt == TRACE_FMT_BIN ? _trace_bin_batch(r, ev, max, &rc)
+                                       : _trace_text_batch(r, ev, max, &rc);
+    if (rc < 0 && rc != TRACE_ESYNTAX && rc != TRACE_ESEM)
+        r->fatal = rc;
+    else if (rc < 0 && n > 0)
+        r->pending = rc;
+    if (n == 0) return rc;
+    if (ev[n - 1].op == TRACE_ARENA_FREE) r->last_x = ev[n - 1].aslot;
+    return (int)n;
+}
+
+int trace_next(trace_reader_t *r, trace_event_t *ev)
+{
+    return trace_next_batch(r, ev, 1);
 }
 
 const char *trace_error(const trace_reader_t *r)
@@ -269,6 +295,7 @@ int trace_rewind(trace_reader_t *r)
     r->last_x = LIVE_NONE;
     r->truncated = 0;
     r->fatal = 0;
+    r->pending = 0;
     int rc = r->fmt == TRACE_FMT_BIN ? _trace_bin_rewind(r) : _trace_text_rewind(r);
     if (rc < 0) r->fatal = rc;
     return rc;

@@ -52,16 +52,16 @@ enum {
 #define TRACE_MAX_SIZE ((uint64_t)1 << 48)
 
 typedef struct {
-    uint8_t op;      /* trace_op_t                                           */
-    uint8_t domain;  /* trace_domain_t; TRACE_MEM for arena events           */
+    uint64_t size;   /* a r m: bytes; c: element size                        */
+    uint64_t nmemb;  /* c: element count; 0 otherwise                        */
+    uint64_t where;  /* text: 1-based line; binary: 0-based event index      */
     uint32_t id;     /* block id as written (a c r f o)                      */
     uint32_t slot;   /* dense recycled block index (a c r f o)               */
     uint32_t arena;  /* arena id as written (n m o x)                        */
     uint32_t aslot;  /* dense recycled arena index (n m o x)                 */
-    uint64_t size;   /* a r m: bytes; c: element size                        */
-    uint64_t nmemb;  /* c: element count; 0 otherwise                        */
-    uint64_t where;  /* text: 1-based line; binary: 0-based event index      */
     uint32_t thread; /* recording thread (0 when not recorded)              */
+    uint8_t op;      /* trace_op_t                                           */
+    uint8_t domain;  /* trace_domain_t; TRACE_MEM for arena events           */
 } trace_event_t;
 
 /* Free-form metadata: producer, created, command line, phases...  Keys and
@@ -114,6 +114,16 @@ int trace_open_mem(trace_reader_t **out, const char *name, const void *data, siz
  * trace_next again (check lists every error; replay --lenient counts). */
 int trace_next(trace_reader_t *r, trace_event_t *ev);
 
+/* Up to MAX (>= 1) next events into EV[0..]: their count, 0 at the end, or
+ * a negative code as trace_next gives it.  What a replay uses: the binary
+ * reader in fast mode decodes a batch in one tight loop, several times
+ * faster than event by event.  The events are those trace_next would give
+ * one by one; an error met after some of them is returned by the next
+ * call (after TRACE_ESYNTAX / TRACE_ESEM the caller may go on, as with
+ * trace_next).  A batch ends after a TRACE_ARENA_FREE event, so that
+ * trace_owned applies to the last event of every batch. */
+int trace_next_batch(trace_reader_t *r, trace_event_t *ev, size_t max);
+
 /* The message of the last error, "FILE:LINE: ..." or "FILE: event N: ...". */
 const char *trace_error(const trace_reader_t *r);
 
@@ -135,9 +145,10 @@ int trace_truncated(const trace_reader_t *r);
 /* Nonzero for a CS:APP malloc-lab .rep file (its 4-line header skipped). */
 int trace_is_rep(const trace_reader_t *r);
 /* Ownership: the block slots arena ASLOT owns, valid until the next call
- * to trace_next.  A replay frees them when it sees TRACE_ARENA_FREE; the
- * order is the order of the (latest) `o` events.  Only at the
- * TRACE_ARENA_FREE event of ASLOT: returns 0 otherwise. */
+ * to trace_next / trace_next_batch.  A replay frees them when it sees
+ * TRACE_ARENA_FREE; the order is the order of the (latest) `o` events.
+ * Only at the TRACE_ARENA_FREE event of ASLOT, the last event returned:
+ * returns 0 otherwise. */
 size_t trace_owned(const trace_reader_t *r, uint32_t aslot, const uint32_t **slots);
 
 /* Inline markers (e.g. phases) met so far: event index at which each was

@@ -14,6 +14,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -250,7 +251,9 @@ static int bin_special(trace_reader_t *r, unsigned op, unsigned bits, const uint
 }
 
 /* Reads a slot reference (tag bits BITS, maybe an escape varint): the slot,
- * or LIVE_NONE for one outside 0 .. 2^32-2 (reported as not live). */
+ * or LIVE_NONE for one outside 0 .. 2^32-2 (reported as not live).  The sum
+ * is taken mod 2^64, where it is exact for every slot in range: a delta
+ * is at most 2^63 away from zero and REF below 2^32. */
 static inline int bin_slot(const uint8_t **p, const uint8_t *e, unsigned bits, uint32_t ref,
                            uint32_t *slot)
 {
@@ -259,13 +262,13 @@ static inline int bin_slot(const uint8_t **p, const uint8_t *e, unsigned bits, u
         int rc = bin_varint(p, e, &z);
         if (rc != BIN_OK) return rc;
     }
-    int64_t s = (int64_t)ref + tbenc_unzigzag(z);
-    *slot = s >= 0 && s < (int64_t)UINT32_MAX ? (uint32_t)s : LIVE_NONE;
+    uint64_t s = (uint64_t)ref + (uint64_t)tbenc_unzigzag(z);
+    *slot = s < UINT32_MAX ? (uint32_t)s : LIVE_NONE;
     return BIN_OK;
 }
 
-/* The shared slot algorithm, for every case the fast paths below leave to
- * it (and for the message of a rejected event).  0 or a negative code. */
+/* The shared slot algorithm; the message of a rejected event.  0 or a
+ * negative code. */
 static int bin_apply(trace_reader_t *r, trace_event_t *ev)
 {
     char msg[TRACE_ERRLEN - 64];
@@ -276,15 +279,15 @@ static int bin_apply(trace_reader_t *r, trace_event_t *ev)
     return 0;
 }
 
-/* One switch per event does decoding, applying and the coding-state
- * update: the op is unpredictable, so each extra dispatch on it costs a
- * branch miss.  The common cases (a/c/r/f/m without ownership, in fast
- * mode) update the live table inline with live.h's primitives; the rest
- * goes through live_apply_slots. */
-int _trace_bin_next(trace_reader_t *r, trace_event_t *ev)
+/* The careful path: the records up to and including the next event, every
+ * read checked against the end of the data, every event applied by
+ * live_apply_slots.  It takes whatever the batch loop below leaves to it
+ * (special records, arena events but `m`, anything unusual, the last
+ * bytes of the file, and every event in strict mode) and it alone reports
+ * errors.  1 with *EV filled, 0 at the end, or a negative code. */
+static int bin_step(trace_reader_t *r, trace_event_t *ev)
 {
     trace_bin_t *b = &r->bin;
-    live_t *l = &r->live;
     tbenc_t *st = &b->st;
     const uint8_t *e = b->base + b->size;
     const char *bad;
@@ -301,7 +304,6 @@ int _trace_bin_next(trace_reader_t *r, trace_event_t *ev)
         unsigned op = tag & 7, dom = (tag >> 3) & 3, bits = tag >> 5;
         uint64_t v;
         uint32_t id;
-        live_block_t *blk;
         if (dom == TBENC_SPECIAL) {
             rc = bin_special(r, op, bits, &p);
             if (rc <= 0) return rc;
@@ -312,12 +314,8 @@ int _trace_bin_next(trace_reader_t *r, trace_event_t *ev)
             bad = "arena event with a domain other than mem";
             goto corrupt;
         }
-        ev->op = (uint8_t)op;
-        ev->domain = (uint8_t)dom;
-        ev->id = ev->arena = ev->slot = ev->aslot = 0;
-        ev->size = ev->nmemb = 0;
-        ev->where = b->nrec;
-        ev->thread = st->thread;
+        *ev = (trace_event_t){
+            .op = (uint8_t)op, .domain = (uint8_t)dom, .where = b->nrec, .thread = st->thread};
         switch ((trace_op_t)op) {
         case TRACE_ALLOC:
         case TRACE_CALLOC:
@@ -347,8 +345,7 @@ int _trace_bin_next(trace_reader_t *r, trace_event_t *ev)
             ev->id = id;
             b->p = p;
             b->nrec++;
-            ev->slot = live_fast_new(l, id, (uint8_t)dom);
-            if (ev->slot == LIVE_NONE && (rc = bin_apply(r, ev)) < 0) return rc;
+            if ((rc = bin_apply(r, ev)) < 0) return rc;
             st->prev_id = id;
             st->ref_slot = ev->slot;
             break;
@@ -361,13 +358,7 @@ int _trace_bin_next(trace_reader_t *r, trace_event_t *ev)
             }
             b->p = p;
             b->nrec++;
-            blk = live_fast_block(l, ev->slot, (uint8_t)dom);
-            if (blk && (op == TRACE_REALLOC || (!l->use_map && blk->owner == LIVE_NONE))) {
-                ev->id = blk->id;
-                if (op == TRACE_FREE) _live_push_block(l, ev->slot);
-            } else if ((rc = bin_apply(r, ev)) < 0) {
-                return rc;
-            }
+            if ((rc = bin_apply(r, ev)) < 0) return rc;
             st->ref_slot = ev->slot;
             break;
         case TRACE_ARENA_MALLOC:
@@ -384,10 +375,7 @@ int _trace_bin_next(trace_reader_t *r, trace_event_t *ev)
             }
             b->p = p;
             b->nrec++;
-            if (op == TRACE_ARENA_MALLOC && ev->aslot < l->narenas && l->arenas[ev->aslot].live)
-                ev->arena = l->arenas[ev->aslot].id;
-            else if ((rc = bin_apply(r, ev)) < 0)
-                return rc;
+            if ((rc = bin_apply(r, ev)) < 0) return rc;
             st->ref_aslot = ev->aslot;
             break;
         case TRACE_ARENA_OWN:
@@ -403,7 +391,6 @@ int _trace_bin_next(trace_reader_t *r, trace_event_t *ev)
         case TRACE_NOPS:
             break;
         }
-        bin_advise(b, p);
         return 1;
     bad_varint:
         if (rc == BIN_SHORT) return bin_cut(r);
@@ -418,6 +405,325 @@ int _trace_bin_next(trace_reader_t *r, trace_event_t *ev)
         return bin_corrupt_ev(r, bad);
     }
 #undef BIN_GET
+}
+
+/* ---- the batch loop ---------------------------------------------------------
+ *
+ * What a replay runs per event, so it is built for speed; bin_step stays
+ * the reference.  In fast mode (no id hash) the loop decodes `a c r f m`,
+ * over 95% of the events of real traces, inline:
+ *
+ *   - varints are read without a bounds check, so the fast path keeps
+ *     BIN_SLACK bytes between a record and the end of the data (the last
+ *     records go to bin_step); one- and two-byte varints, most sizes and
+ *     deltas, take no branch;
+ *   - slots are checked against the state bytes (one byte per slot, see
+ *     live.h) and the free slots are a stack;
+ *   - the state lives in locals of bin_fast_run (a struct copied in and
+ *     out around it): the byte stores into the tables and the events may
+ *     alias anything, so struct fields would be reloaded after each;
+ *   - the one data-dependent branch that matters is the switch on the op.
+ *
+ * Anything unusual (a slot not live, a domain that differs, an owned block
+ * freed, a table that must grow, a varint over 8 bytes, a size over 2^48,
+ * reserved bits, any other record) is not judged here: the loop stops
+ * before the record and bin_step decodes it and decides.  So the fast path
+ * accepts only what bin_step would, with the same events and state (the
+ * fuzz targets compare the two). */
+
+/* Bytes a record of the fast path may read from its tag on: the tag and
+ * three varints read 8 bytes each (1 + 8 + 8 + 8). */
+#define BIN_SLACK 32
+
+typedef struct {
+    const uint8_t *p;   /* next record                                  */
+    const uint8_t *end; /* the fast path reads records before it only   */
+    uint8_t *state;     /* the live tables (live.h)                     */
+    uint32_t *ids, *stack;
+    uint32_t nfree, nblocks, cap;
+    const live_arena_t *arenas;
+    uint32_t narenas;
+    uint32_t prev_id, ref_slot, ref_aslot, thread; /* coding state      */
+    uint64_t nrec;
+} bin_fast_t;
+
+static void bin_fast_load(bin_fast_t *f, const trace_reader_t *r)
+{
+    const trace_bin_t *b = &r->bin;
+    const live_t *l = &r->live;
+    *f = (bin_fast_t){b->p,
+                      b->size > BIN_SLACK ? b->base + b->size - BIN_SLACK : b->base,
+                      l->bstate,
+                      l->bid,
+                      l->bfree,
+                      l->nbfree,
+                      l->nblocks,
+                      l->bcap,
+                      l->arenas,
+                      l->narenas,
+                      b->st.prev_id,
+                      b->st.ref_slot,
+                      b->st.ref_aslot,
+                      b->st.thread,
+                      b->nrec};
+}
+
+static void bin_fast_store(const bin_fast_t *f, trace_reader_t *r)
+{
+    trace_bin_t *b = &r->bin;
+    live_t *l = &r->live;
+    b->p = f->p;
+    b->nrec = f->nrec;
+    b->st.prev_id = f->prev_id;
+    b->st.ref_slot = f->ref_slot;
+    b->st.ref_aslot = f->ref_aslot;
+    l->nlive = f->nblocks - f->nfree;
+    l->nbfree = f->nfree;
+    l->nblocks = f->nblocks;
+}
+
+/* The varint at P (with 8 readable bytes) when it is at most 8 bytes long:
+ * its value, and its length in *LEN; 0 in *LEN for a longer one.  The
+ * first byte below 0x80 ends it; the 7-bit groups are then packed together
+ * in three shift-and-merge steps (pairs, quads, the whole word). */
+static inline uint64_t bin_varint8(const uint8_t *p, unsigned *len)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    w = le64toh(w);
+    uint64_t stops = ~w & 0x8080808080808080ull;
+    *len = stops ? (unsigned)__builtin_ctzll(stops) / 8 + 1 : 0;
+    uint64_t x = w & (stops ^ (stops - 1)) & 0x7f7f7f7f7f7f7f7full;
+    x = (x & 0x007f007f007f007full) | (x & 0x7f007f007f007f00ull) >> 1;
+    x = (x & 0x00003fff00003fffull) | (x & 0x3fff00003fff0000ull) >> 2;
+    return (x & 0x000000000fffffffull) | (x & 0x0fffffff00000000ull) >> 4;
+}
+
+/* The varint at *PP (8 readable bytes), at most MAX: 1 with *V and *PP
+ * past it, or 0 (longer than 8 bytes, or above MAX: bin_step's cases).  One
+ * or two bytes, most varints of real traces, take no branch, and cannot
+ * exceed any MAX used here (2^32 - 1 or 2^48). */
+static inline int bin_fast_varint(const uint8_t **pp, uint64_t *v, uint64_t max)
+{
+    const uint8_t *p = *pp;
+    unsigned b0 = p[0], b1 = p[1];
+    if (__builtin_expect(!(b0 & b1 & 0x80), 1)) {
+        unsigned more = b0 >> 7;
+        *v = (b0 & 0x7f) | (uint64_t)(b1 * more) << 7;
+        *pp = p + 1 + more;
+        return 1;
+    }
+    unsigned len;
+    *v = bin_varint8(p, &len);
+    *pp = p + len;
+    return len != 0 && *v <= max;
+}
+
+/* Fills *O.  TAIL is thread | op << 32 | domain << 40: with the fields in
+ * trace_event_t's order, 6 stores of 8 bytes (padding included) instead of
+ * 10; stores are much of what this loop does. */
+static inline void bin_emit(trace_event_t *o, uint64_t size, uint64_t nmemb, uint64_t where,
+                            uint32_t id, uint32_t slot, uint32_t arena, uint32_t aslot,
+                            uint64_t tail)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* one word at a time: an array would be built on the stack and
+     * copied with a wider load, which store forwarding cannot serve */
+    uint64_t w0 = id | (uint64_t)slot << 32, w1 = arena | (uint64_t)aslot << 32;
+    char *d = (char *)o + offsetof(trace_event_t, id);
+    o->size = size;
+    o->nmemb = nmemb;
+    o->where = where;
+    memcpy(d, &w0, 8);
+    memcpy(d + 8, &w1, 8);
+    memcpy(d + 16, &tail, 8);
+#else
+    *o = (trace_event_t){.size = size, .nmemb = nmemb, .where = where, .id = id, .slot = slot,
+                         .arena = arena, .aslot = aslot, .thread = (uint32_t)tail,
+                         .op = (uint8_t)(tail >> 32), .domain = (uint8_t)(tail >> 40)};
+#endif
+}
+
+_Static_assert(offsetof(trace_event_t, slot) == offsetof(trace_event_t, id) + 4 &&
+                   offsetof(trace_event_t, arena) == offsetof(trace_event_t, id) + 8 &&
+                   offsetof(trace_event_t, aslot) == offsetof(trace_event_t, id) + 12 &&
+                   offsetof(trace_event_t, thread) == offsetof(trace_event_t, id) + 16 &&
+                   offsetof(trace_event_t, op) == offsetof(trace_event_t, id) + 20 &&
+                   offsetof(trace_event_t, domain) == offsetof(trace_event_t, id) + 21 &&
+                   sizeof(trace_event_t) == offsetof(trace_event_t, id) + 24,
+               "bin_emit writes id .. domain as three words");
+
+#define BIN_TAIL(thread, op, dom) ((thread) | (uint64_t)((op) | (dom) << 8) << 32)
+
+/* Most bytes a record of the fast path takes: a tag and three varints of
+ * at most 8 bytes (bin_fast_varint). */
+#define BIN_MAXREC 25
+
+/* The slot a r/f record at P names, from ref slot REF, and the record's
+ * bytes past the slot in *PP: the delta is in the tag (code < 7) or a
+ * varint after it.  A slot code of 7 is as common as the others in a
+ * churning heap, so the two are told apart without a branch (one- and
+ * two-byte varints; a longer one, deltas of 8192 and more, goes to
+ * bin_fast_varint).  A slot out of 0 .. 2^32-2 comes back >= 2^32 - 1. */
+static inline uint64_t bin_fast_slot(const uint8_t **pp, uint32_t ref)
+{
+    const uint8_t *p = *pp;
+    unsigned code = p[0] >> 5, esc = code == TBENC_SLOT_ESC, b0 = p[1], b1 = p[2];
+    uint64_t z;
+    if (__builtin_expect(esc & b0 & b1 & 0x80, 0)) {
+        p++;
+        if (!bin_fast_varint(&p, &z, UINT64_MAX)) return UINT64_MAX;
+    } else {
+        unsigned more = b0 >> 7;
+        uint64_t v = (b0 & 0x7f) | (uint64_t)(b1 * more) << 7;
+        z = esc ? v : code;
+        p += 1 + ((1 + more) & -esc);
+    }
+    *pp = p;
+    return (uint64_t)ref + (uint64_t)tbenc_unzigzag(z); /* exact, see bin_slot */
+}
+
+/* Decodes the records at f->p into O .. OE - 1 while they take the fast
+ * path.  Returns where it stopped: OE, or the event slot for the record at
+ * f->p that bin_step must take.  Out of line, so that its registers are
+ * its own: few enough locals that the hot ones stay in registers. */
+__attribute__((noinline)) static trace_event_t *bin_fast_run(bin_fast_t *f, trace_event_t *o,
+                                                           trace_event_t *const oe)
+{
+    const uint8_t *p = f->p, *q;
+    uint8_t *const state = f->state;
+    uint32_t *const ids = f->ids, *const stack = f->stack;
+    uint32_t nfree = f->nfree, nblocks = f->nblocks, prev_id = f->prev_id, ref_slot = f->ref_slot;
+    const uint64_t thread = f->thread;
+    uint64_t where = f->nrec;
+    while (o < oe && p < f->end) {
+        /* records are checked against the end of the data in chunks: as
+         * many as surely start before f->end, each taking BIN_MAXREC
+         * bytes at most */
+        size_t k = (size_t)(f->end - p + BIN_MAXREC - 1) / BIN_MAXREC;
+        trace_event_t *const lim = (size_t)(oe - o) < k ? oe : o + k;
+        for (; o < lim; o++, where++) {
+            unsigned tag = p[0], dom = tag >> 3 & 3;
+            uint64_t size, nmemb, v;
+            uint32_t s, id;
+            switch ((trace_op_t)(tag & 7)) {
+            case TRACE_ALLOC:
+            case TRACE_CALLOC:
+                /* bits 6-7 clear, not a special record */
+                if (tag >> 6 || dom == TBENC_SPECIAL) goto out;
+                q = p + 1;
+                id = prev_id + 1u;
+                if (!(tag & TBENC_B_NEXT_ID << 5)) {
+                    if (!bin_fast_varint(&q, &v, UINT32_MAX)) goto out;
+                    id += (uint32_t)tbenc_unzigzag(v);
+                }
+                nmemb = 0;
+                if ((tag & 7) == TRACE_CALLOC && !bin_fast_varint(&q, &nmemb, TRACE_MAX_SIZE))
+                    goto out;
+                if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE)) goto out;
+                if (nfree == 0 && nblocks == f->cap) goto out; /* the tables must grow */
+                s = live_lifo_take(stack, &nfree, &nblocks);
+                state[s] = (uint8_t)(LIVE_B_LIVE | dom);
+                ids[s] = id;
+                prev_id = id;
+                ref_slot = s;
+                bin_emit(o, size, nmemb, where, id, s, 0, 0, BIN_TAIL(thread, tag & 7, dom));
+                p = q;
+                break;
+            case TRACE_FREE:
+                q = p;
+                v = bin_fast_slot(&q, ref_slot);
+                /* live, in this domain, and not owned (bin_step unlinks);
+                 * a special record (domain 3) never matches */
+                if (v >= nblocks || state[v] != (LIVE_B_LIVE | dom)) goto out;
+                s = (uint32_t)v;
+                state[s] = 0;
+                live_lifo_give(stack, &nfree, s);
+                ref_slot = s;
+                bin_emit(o, 0, 0, where, ids[s], s, 0, 0, BIN_TAIL(thread, TRACE_FREE, dom));
+                p = q;
+                break;
+            case TRACE_REALLOC:
+                q = p;
+                v = bin_fast_slot(&q, ref_slot);
+                if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE) || v >= nblocks ||
+                    (state[v] & ~LIVE_B_OWNED) != (LIVE_B_LIVE | dom))
+                    goto out;
+                s = (uint32_t)v;
+                ref_slot = s;
+                bin_emit(o, size, 0, where, ids[s], s, 0, 0, BIN_TAIL(thread, TRACE_REALLOC, dom));
+                p = q;
+                break;
+            case TRACE_ARENA_MALLOC:
+                /* bits 6-7 clear, domain mem */
+                if ((tag & 0xd8) != TRACE_MEM << 3) goto out;
+                q = p + 1;
+                v = f->ref_aslot;
+                if (!(tag & TBENC_B_SAME_AREA << 5) && !bin_fast_varint(&q, &v, UINT64_MAX))
+                    goto out;
+                if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE) || v >= f->narenas ||
+                    !f->arenas[v].live)
+                    goto out;
+                f->ref_aslot = (uint32_t)v;
+                id = f->arenas[v].id;
+                bin_emit(o, size, 0, where, 0, 0, id, (uint32_t)v,
+                         BIN_TAIL(thread, TRACE_ARENA_MALLOC, TRACE_MEM));
+                /* an arena gets its `m` in runs (a compiler's, per
+                 * function): the SAME ones that follow need neither the
+                 * dispatch nor the arena check */
+                p = q;
+                while (o + 1 < lim &&
+                       p[0] == TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, TBENC_B_SAME_AREA)) {
+                    q = p + 1;
+                    if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE)) break;
+                    p = q;
+                    bin_emit(++o, size, 0, ++where, 0, 0, id, (uint32_t)v,
+                             BIN_TAIL(thread, TRACE_ARENA_MALLOC, TRACE_MEM));
+                }
+                break;
+            default: /* n o x: ownership, arena tables */
+                goto out;
+            }
+        }
+    }
+out:
+    f->p = p;
+    f->nfree = nfree;
+    f->nblocks = nblocks;
+    f->prev_id = prev_id;
+    f->ref_slot = ref_slot;
+    f->nrec = where;
+    return o;
+}
+
+size_t _trace_bin_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *rcp)
+{
+    trace_bin_t *b = &r->bin;
+    trace_event_t *o = ev, *const oe = ev + max;
+    const uint64_t nev0 = r->nevents;
+    const int fast = !r->live.use_map;
+    int rc = 1;
+    if (b->done) {
+        *rcp = 0;
+        return 0;
+    }
+    while (o < oe) {
+        if (fast) {
+            bin_fast_t f;
+            bin_fast_load(&f, r);
+            o = bin_fast_run(&f, o, oe);
+            bin_fast_store(&f, r);
+            if (o == oe) break;
+        }
+        r->nevents = nev0 + (uint64_t)(o - ev); /* markers are placed by it */
+        if ((rc = bin_step(r, o)) <= 0) break;
+        /* trace_owned answers for the last event of a batch only */
+        if (o++->op == TRACE_ARENA_FREE) break;
+    }
+    r->nevents = nev0 + (uint64_t)(o - ev);
+    bin_advise(b, b->p);
+    *rcp = rc;
+    return (size_t)(o - ev);
 }
 
 /* ---- writing --------------------------------------------------------------- */

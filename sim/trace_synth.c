@@ -46,14 +46,14 @@ static uint32_t tsynth_pick_block(tsynth_t *g, int recent_first)
     while (recent_first && g->nrecent) {
         g->nrecent--;
         uint32_t s = g->recent[--g->head % TSYNTH_RECENT];
-        if (s < m->nblocks && m->blocks[s].live) return s;
+        if (live_block_is_live(m, s)) return s;
     }
     for (int i = 0; i < 32; i++) {
         uint32_t s = (uint32_t)tsynth_below(g, m->nblocks);
-        if (m->blocks[s].live) return s;
+        if (live_block_is_live(m, s)) return s;
     }
     for (uint32_t s = (uint32_t)tsynth_below(g, m->nblocks);; s = (s + 1) % m->nblocks)
-        if (m->blocks[s].live) return s;
+        if (live_block_is_live(m, s)) return s;
 }
 
 static uint32_t tsynth_pick_arena(tsynth_t *g)
@@ -61,7 +61,7 @@ static uint32_t tsynth_pick_arena(tsynth_t *g)
     live_t *m = &g->model;
     if (m->nalive == 0) return LIVE_NONE;
     for (uint32_t s = (uint32_t)tsynth_below(g, m->narenas);; s = (s + 1) % m->narenas)
-        if (m->arenas[s].live) return s;
+        if (live_arena_is_live(m, s)) return s;
 }
 
 /* Random: any id, drawn three ways so that every id coding is used. */
@@ -158,8 +158,8 @@ static int tsynth_propose(tsynth_t *g, trace_event_t *ev)
     case TRACE_FREE:
         if ((s = tsynth_pick_block(g, real && ev->op == TRACE_FREE && r % 10 < 6)) == LIVE_NONE)
             return 0;
-        ev->id = m->blocks[s].id;
-        ev->domain = m->blocks[s].domain;
+        ev->id = live_block_id(m, s);
+        ev->domain = live_block_domain(m, s);
         ev->size = real ? tsynth_real_size(g) * 2 : tsynth_any_size(g);
         return 1;
     case TRACE_ARENA_NEW:
@@ -175,7 +175,7 @@ static int tsynth_propose(tsynth_t *g, trace_event_t *ev)
         if ((as = tsynth_pick_arena(g)) == LIVE_NONE) return 0;
         if ((s = tsynth_pick_block(g, 0)) == LIVE_NONE) return 0;
         ev->arena = m->arenas[as].id;
-        ev->id = m->blocks[s].id;
+        ev->id = live_block_id(m, s);
         return 1;
     case TRACE_NOPS:
         break;

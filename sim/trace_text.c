@@ -455,6 +455,18 @@ int _trace_text_next(trace_reader_t *r, trace_event_t *ev)
     }
 }
 
+size_t _trace_text_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *rc)
+{
+    size_t n = 0;
+    *rc = 1;
+    while (n < max) {
+        if ((*rc = _trace_text_next(r, &ev[n])) != 1) break;
+        r->nevents++; /* before the next line: a marker there is placed by it */
+        if (ev[n++].op == TRACE_ARENA_FREE) break;
+    }
+    return n;
+}
+
 /* ---- writing --------------------------------------------------------------- */
 
 static char *text_put_u64(char *p, uint64_t v)

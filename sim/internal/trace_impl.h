@@ -3,9 +3,10 @@
  * per-format entry points trace.c dispatches to.
  *
  * Invariants of a reader: `live` holds exactly the state after the events
- * returned so far (a rejected event leaves no trace in it); `nevents`
+ * decoded so far (a rejected event leaves no trace in it); `nevents`
  * counts those events; `fatal` once set is returned by every later
- * trace_next until trace_rewind. */
+ * trace_next until trace_rewind; `pending`, a recoverable error met after
+ * the events of a batch, is returned (once) by the next call. */
 #ifndef ARENALAB_SIM_INTERNAL_TRACE_IMPL_H
 #define ARENALAB_SIM_INTERNAL_TRACE_IMPL_H
 
@@ -70,7 +71,9 @@ struct trace_reader_s {
     uint32_t last_x;  /* aslot of the event just returned if it
                          was an `x`, else LIVE_NONE             */
     int truncated, is_rep;
-    int fatal; /* sticky fatal error code, or 0         */
+    int fatal;   /* sticky fatal error code, or 0         */
+    int pending; /* TRACE_ESYNTAX / TRACE_ESEM for the next
+                    call (message in err), or 0           */
     trace_text_t text;
     trace_bin_t bin;
 };
@@ -118,6 +121,11 @@ void _trace_markers_clear(trace_reader_t *r);
  * (metadata) and a .rep header.  0 or a negative code (message in r->err). */
 int _trace_text_open(trace_reader_t *r);
 int _trace_text_next(trace_reader_t *r, trace_event_t *ev);
+/* Up to MAX events into EV, counting them in r->nevents; stops after an
+ * `x` (trace_owned answers for the last event only).  The count, with
+ * *RC = 1 (stopped there), 0 (the end) or a negative code (the error met
+ * after them, message in r->err). */
+size_t _trace_text_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *rc);
 int _trace_text_rewind(trace_reader_t *r);
 void _trace_text_close(trace_reader_t *r);
 
@@ -131,7 +139,8 @@ int _trace_text_finish(trace_writer_t *w);
 /* Sets up r->bin over r->bin.base/size (already mapped) and parses the
  * header.  0 or a negative code. */
 int _trace_bin_open(trace_reader_t *r);
-int _trace_bin_next(trace_reader_t *r, trace_event_t *ev);
+/* As _trace_text_batch. */
+size_t _trace_bin_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *rc);
 int _trace_bin_rewind(trace_reader_t *r);
 void _trace_bin_close(trace_reader_t *r);
 

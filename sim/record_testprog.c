@@ -1,0 +1,246 @@
+/* record_testprog.c: a program for record_cli_test.sh to record under
+ * libarenalab_record.so.  Built without sanitizers: ASan cannot run in a
+ * process whose malloc is preloaded from a library that is not ASan's.
+ *
+ * Its own blocks have "magic" sizes (RTP_MAGIC_MIN .. RTP_MAGIC_MAX), which
+ * the C library never asks for, so the test can tell its events from
+ * libc's: every mode prints the number of events it caused on blocks of
+ * magic size ("events N"), which the trace must hold exactly.
+ *
+ *   threads N OPS SEED  N threads trade blocks through a shared table
+ *                       (atomic exchange), so blocks are freed by other
+ *                       threads than the one that allocated them
+ *   fork                K blocks, fork; the child allocates, frees a block
+ *                       of its parent, then execs "exec-child"; the parent
+ *                       exits with the child's status
+ *   exec-child          allocates, exits 7
+ *   abort | segv | term allocate, then abort / fault / SIGTERM themselves
+ *   pipe                allocate, then write lines until SIGPIPE kills it
+ *   sleep               allocate, print "ready", sleep 30 s (SIGKILL test)
+ *   exit N              allocate, exit(N);   _exit N: the same with _exit
+ *   apis                every interposed function once, checked
+ */
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define RTP_MAGIC_MIN 40001
+#define RTP_MAGIC_MAX 43000
+#define RTP_TABLE     64 /* shared slots per thread */
+
+typedef struct {
+    _Atomic(void *) *table;
+    size_t ntable;
+    unsigned long ops;
+    uint64_t seed;
+    unsigned long events; /* magic events this thread caused */
+} rtp_worker_t;
+
+static uint64_t rtp_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static size_t rtp_size(uint64_t r)
+{
+    return RTP_MAGIC_MIN + (size_t)(r % (RTP_MAGIC_MAX - RTP_MAGIC_MIN));
+}
+
+static void *rtp_worker(void *arg)
+{
+    rtp_worker_t *w = arg;
+    for (unsigned long i = 0; i < w->ops; i++) {
+        uint64_t r = rtp_rand(&w->seed);
+        size_t k = (size_t)(r >> 8) % w->ntable;
+        void *p = atomic_exchange(&w->table[k], NULL);
+        switch (r % 4) {
+        case 0: /* free (or nothing when the slot was empty) */
+            if (p) {
+                free(p);
+                w->events++;
+            }
+            p = NULL;
+            break;
+        case 1: /* resize */
+            if (p) {
+                void *q = realloc(p, rtp_size(r >> 20));
+                if (q) {
+                    p = q;
+                    w->events++;
+                }
+            }
+            break;
+        default: /* replace */
+            if (p) {
+                free(p);
+                w->events++;
+            }
+            p = (r & 16) ? calloc(1, rtp_size(r >> 20)) : malloc(rtp_size(r >> 20));
+            if (p) {
+                memset(p, 1, 64);
+                w->events++;
+            }
+        }
+        if (p) {
+            void *old = atomic_exchange(&w->table[k], p);
+            if (old) { /* another thread filled the slot meanwhile */
+                free(old);
+                w->events++;
+            }
+        }
+    }
+    return NULL;
+}
+
+static int rtp_threads(int n, unsigned long ops, uint64_t seed)
+{
+    size_t ntable = (size_t)n * RTP_TABLE;
+    _Atomic(void *) *table = calloc(ntable, sizeof *table);
+    rtp_worker_t *w = calloc((size_t)n, sizeof *w);
+    pthread_t *t = calloc((size_t)n, sizeof *t);
+    if (!table || !w || !t) return 2;
+    for (int i = 0; i < n; i++) {
+        w[i] = (rtp_worker_t){table, ntable, ops, seed * 7919 + (uint64_t)i + 1, 0};
+        if (pthread_create(&t[i], NULL, rtp_worker, &w[i]) != 0) return 2;
+    }
+    unsigned long events = 0;
+    for (int i = 0; i < n; i++) {
+        pthread_join(t[i], NULL);
+        events += w[i].events;
+    }
+    for (size_t k = 0; k < ntable; k++) {
+        void *p = atomic_load(&table[k]);
+        if (p) {
+            free(p);
+            events++;
+        }
+    }
+    free(t);
+    free(w);
+    free(table);
+    printf("events %lu\n", events);
+    return 0;
+}
+
+/* K magic blocks, half of them freed: 1.5 K events. */
+static unsigned long rtp_some(int k, void **keep)
+{
+    unsigned long events = 0;
+    for (int i = 0; i < k; i++) {
+        void *p = malloc(RTP_MAGIC_MIN + (size_t)i);
+        events++;
+        if (i % 2) {
+            free(p);
+            events++;
+        } else if (keep) {
+            *keep = p;
+        }
+    }
+    return events;
+}
+
+static int rtp_fork(const char *self)
+{
+    void *parents = NULL;
+    unsigned long events = rtp_some(10, &parents);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) return 2;
+    if (pid == 0) {
+        unsigned long ce = rtp_some(6, NULL);
+        free(parents); /* allocated before the child's recording: dropped */
+        printf("child %ld events %lu\n", (long)getpid(), ce);
+        fflush(stdout);
+        execl(self, self, "exec-child", (char *)NULL);
+        _exit(3);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) < 0) return 2;
+    printf("events %lu\n", events);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+}
+
+/* Every interposed function once; returns the magic events, or 0 when a
+ * result is wrong. */
+static unsigned long rtp_apis(void)
+{
+    unsigned long ev = 0;
+    size_t s = RTP_MAGIC_MIN;
+    void *p = malloc(s), *q = calloc(1, s + 1), *r = NULL, *al, *m, *v, *pv;
+    ev += 2;
+    p = realloc(p, s + 2);
+    ev++;
+    r = realloc(NULL, s + 3); /* a */
+    ev++;
+    r = reallocarray(r, 1, s + 4);
+    ev++;
+    if (posix_memalign(&al, 256, s + 5) != 0 || ((uintptr_t)al & 255)) return 0;
+    ev++;
+    m = memalign(4096, s + 6);
+    v = valloc(s + 7);
+    pv = pvalloc(s + 8);
+    void *aa = aligned_alloc(64, s + 9 - (s + 9) % 64 + 64);
+    ev += 4;
+    if (((uintptr_t)m & 4095) || ((uintptr_t)v & 4095) || ((uintptr_t)aa & 63)) return 0;
+    if (malloc_usable_size(p) < s + 2) return 0;
+    void *z = realloc(q, 0); /* frees q: an `f` */
+    ev++;
+    if (z) return 0;
+    void *ps[] = {p, r, al, m, v, pv, aa};
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+        free(ps[i]);
+        ev++;
+    }
+    free(NULL);
+    return ev;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    const char *mode = argc > 1 ? argv[1] : "";
+    if (!strcmp(mode, "threads") && argc == 5)
+        return rtp_threads(atoi(argv[2]), strtoul(argv[3], NULL, 10), strtoull(argv[4], NULL, 10));
+    if (!strcmp(mode, "fork")) return rtp_fork(argv[0]);
+    if (!strcmp(mode, "exec-child")) {
+        printf("exec-child events %lu\n", rtp_some(8, NULL));
+        return 7;
+    }
+    if (!strcmp(mode, "apis")) {
+        unsigned long ev = rtp_apis();
+        printf("events %lu\n", ev);
+        return ev ? 0 : 1;
+    }
+    printf("events %lu\n", rtp_some(20, NULL));
+    if (!strcmp(mode, "abort")) abort();
+    if (!strcmp(mode, "segv")) {
+        raise(SIGSEGV); /* as a fault would, without a compiler warning */
+    }
+    if (!strcmp(mode, "term")) {
+        kill(getpid(), SIGTERM);
+        pause();
+    }
+    if (!strcmp(mode, "pipe")) /* until SIGPIPE (`| head -1`) */
+        for (;;)
+            puts("y");
+    if (!strcmp(mode, "sleep")) {
+        printf("ready %ld\n", (long)getpid());
+        sleep(30);
+        return 0;
+    }
+    if (!strcmp(mode, "exit") && argc == 3) exit(atoi(argv[2]));
+    if (!strcmp(mode, "_exit") && argc == 3) _exit(atoi(argv[2]));
+    fprintf(stderr, "usage: record_testprog threads N OPS SEED | fork | abort | segv | term | "
+                    "pipe | sleep | exit N | _exit N | apis\n");
+    return 2;
+}
