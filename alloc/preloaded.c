@@ -10,8 +10,11 @@
  *
  * Footprint, relative to create and computed as `raw` computes it (the
  * larger of the growth of what the library holds and of its live bytes):
- *   jemalloc  mallctl "stats.mapped" and "stats.allocated" (after an
- *             "epoch" refresh);
+ *   jemalloc  mallctl "stats.active" + "stats.metadata", and
+ *             "stats.allocated" (after an "epoch" refresh): active pages,
+ *             not "stats.mapped", whose dirty pages are purged on a clock
+ *             (dirty_decay_ms) and would make the figures differ from run
+ *             to run;
  *   tcmalloc  MallocExtension "generic.heap_size" minus
  *             "tcmalloc.pageheap_unmapped_bytes", and
  *             "generic.current_allocated_bytes";
@@ -98,13 +101,15 @@ static uint64_t preload_held(const preload_ctx_t *c, uint64_t *inuse)
         uint64_t epoch = 1;
         size_t sz = sizeof epoch;
         mallctl("epoch", &epoch, &sz, &epoch, sz);
-        size_t mapped = 0, allocated = 0;
-        sz = sizeof mapped;
+        size_t active = 0, metadata = 0, allocated = 0;
+        sz = sizeof active;
         mallctl("stats.allocated", &allocated, &sz, NULL, 0);
-        sz = sizeof mapped;
-        if (mallctl("stats.mapped", &mapped, &sz, NULL, 0)) return 0;
+        sz = sizeof active;
+        mallctl("stats.metadata", &metadata, &sz, NULL, 0);
+        sz = sizeof active;
+        if (mallctl("stats.active", &active, &sz, NULL, 0)) return 0;
         *inuse = allocated;
-        return mapped;
+        return active + metadata;
     }
     case PRELOAD_MIMALLOC:
         /* Its commit counter moves in whole segments (32 MiB at start), so
