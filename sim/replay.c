@@ -463,6 +463,12 @@ static void replay_sample(replay_ctx_t *c, replay_meter_t *m)
 {
     uint64_t fp, peak, rss = 0;
     int n = route_stats(&c->heaps, &fp, &peak, m->names, m->values);
+    /* An allocator holds at least the live bytes it serves.  A reading
+     * below them comes from a footprint measured against a baseline taken
+     * at create (raw, jemalloc, tcmalloc, mimalloc): memory the harness
+     * held then and freed since is counted out.  Raise it to what must be
+     * held, so that util never exceeds 1. */
+    if (fp < c->live_bytes) fp = c->live_bytes;
     if (m->statm >= 0 && metrics_anon_rss(m->statm, &rss) == 0)
         rss = rss > m->rss_base ? rss - m->rss_base : 0;
     if (rss > m->peak_rss) m->peak_rss = rss;
@@ -502,7 +508,7 @@ static int replay_measure_chunk(replay_ctx_t *c, replay_meter_t *m, uint64_t pea
         if (m->per_event) {
             uint64_t fp, peak;
             route_footprint(&c->heaps, &fp, &peak);
-            metrics_acc_point(&m->acc, c->live_bytes, fp);
+            metrics_acc_point(&m->acc, c->live_bytes, fp < c->live_bytes ? c->live_bytes : fp);
         }
         if (c->index == peak_at) m->internal_frag = replay_internal_frag(c);
         if (c->index == m->next) {
