@@ -307,6 +307,8 @@ static int report_run(report_t *p, const report_args_t *a, int argc, char **argv
                      e->units[failed].spec, rc);
         return rc;
     }
+    if (p->interactive)
+        fputs("arenalab: report: pool tables, data files, plots, index.html, summary.md\n", stderr);
     report_pools(p);
 
     char *dir = resdir_path(&p->dir, "");
@@ -331,6 +333,22 @@ oom:
 
 /* Loads the experiment, runs it into a fresh directory, commits or marks
  * it partial.  Returns the exit status. */
+/* The headline of summary.md (everything before its full metric tables)
+ * on OUT: what a user of the quick start reads in the terminal. */
+static void report_print_headline(const results_t *r, FILE *out)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem) return;
+    summary_print(r, mem);
+    fclose(mem);
+    char *cut = text ? strstr(text, "\n## Metrics") : NULL;
+    if (cut) cut[1] = '\0';
+    if (text) fputs(text, out);
+    free(text);
+}
+
 static int report_experiment(report_t *p, const report_args_t *a, const char *path,
                              const char *root, int argc, char **argv)
 {
@@ -366,7 +384,8 @@ static int report_experiment(report_t *p, const report_args_t *a, const char *pa
     rc = report_run(p, a, argc, argv, root);
     if (rc == CLI_OK && resdir_commit(&p->dir, 1, p->err, sizeof p->err)) rc = CLI_FAIL;
     if (rc == CLI_OK) {
-        printf("%s/index.html\n", p->dir.final);
+        report_print_headline(&p->res, stdout);
+        printf("\n%s/index.html\n", p->dir.final); /* last line: the page */
         return CLI_OK;
     }
     cli_error("report: %s", p->err);

@@ -760,7 +760,9 @@ static size_t exp_unit(exp_ctx_t *c, size_t trace, const char *spec, unsigned re
 static int exp_expand(exp_ctx_t *c)
 {
     exp_t *e = c->e;
-    if (e->ntraces && e->nallocs && !(e->grid = malloc(e->ntraces * e->nallocs * sizeof *e->grid)))
+    if (e->ntraces && e->nallocs &&
+        (e->ntraces > SIZE_MAX / sizeof *e->grid / e->nallocs ||
+         !(e->grid = malloc(e->ntraces * e->nallocs * sizeof *e->grid))))
         return -1;
     for (size_t t = 0; t < e->ntraces; t++)
         for (size_t a = 0; a < e->nallocs; a++) {

@@ -245,12 +245,15 @@ static void html_reproduce(FILE *f, const results_t *r)
           "</p>\n<pre>",
           f);
     html_text(f, r->command);
-    fputs("</pre>\n<p>The experiment file as run is <a href=\"experiment.lua\">experiment.lua"
-          "</a>; generated traces are in <a href=\"traces/\">traces/</a>, the sampled series "
-          "in <a href=\"series/\">series/</a>, the plots and their gnuplot scripts in "
-          "<a href=\"plots/\">plots/</a>, everything about the run in "
-          "<a href=\"experiment.json\">experiment.json</a>.</p>\n<table>\n",
-          f);
+    int generated = 0;
+    for (size_t t = 0; t < r->exp->ntraces; t++)
+        generated |= r->exp->traces[t].script != NULL;
+    fprintf(f,
+            "</pre>\n<p>The experiment file as run is <a href=\"experiment.lua\">experiment.lua"
+            "</a>;%s the sampled series are in <a href=\"series/\">series/</a>, the plots and "
+            "their gnuplot scripts in <a href=\"plots/\">plots/</a>, everything about the run "
+            "in <a href=\"experiment.json\">experiment.json</a>.</p>\n<table>\n",
+            generated ? " the generated traces are in <a href=\"traces/\">traces/</a>;" : "");
     for (size_t i = 0; i < r->sys.n; i++) {
         fputs("<tr><th class=\"l\">", f);
         html_text(f, r->sys.e[i].key);

@@ -36,7 +36,11 @@ fi
 [ -s "$tmp/stderr" ] && fail "report printed on stderr without a terminal: $(cat "$tmp/stderr")"
 dir=$(ls -d "$out1"/tiny-* 2>/dev/null | head -1)
 [ -n "$dir" ] && [ -d "$dir" ] || { fail "no result directory in $out1"; dir=/nonexistent; }
-grep -qx "$dir/index.html" "$tmp/stdout" || fail "stdout does not name $dir/index.html: $(cat "$tmp/stdout")"
+[ "$(tail -n 1 "$tmp/stdout")" = "$dir/index.html" ] || fail "stdout does not end with $dir/index.html: $(cat "$tmp/stdout")"
+# The headline table comes first: one row per trace, no full metric tables.
+grep -q '^| trace | least memory |' "$tmp/stdout" || fail "stdout has no headline table"
+[ "$(grep -c '^| binary-lab.rep \|^| churn-s3 ' "$tmp/stdout")" = 2 ] || fail "headline rows: $(cat "$tmp/stdout")"
+grep -q '^## Metrics' "$tmp/stdout" && fail "stdout holds the full metric tables"
 [ "$(readlink "$out1/latest")" = "$(basename "$dir")" ] || fail "latest does not point at $dir"
 ls -d "$out1"/*.partial >/dev/null 2>&1 && fail "a .partial directory is left after success"
 

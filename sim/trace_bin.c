@@ -570,7 +570,7 @@ static inline uint64_t bin_fast_slot(const uint8_t **pp, uint32_t ref)
     const uint8_t *p = *pp;
     unsigned code = p[0] >> 5, esc = code == TBENC_SLOT_ESC, b0 = p[1], b1 = p[2];
     uint64_t z;
-    if (__builtin_expect(esc & b0 & b1 & 0x80, 0)) {
+    if (__builtin_expect(b0 & b1 & 0x80 && esc, 0)) {
         p++;
         if (!bin_fast_varint(&p, &z, UINT64_MAX)) return UINT64_MAX;
     } else {
@@ -586,14 +586,15 @@ static inline uint64_t bin_fast_slot(const uint8_t **pp, uint32_t ref)
 /* Decodes the records at f->p into O .. OE - 1 while they take the fast
  * path.  Returns where it stopped: OE, or the event slot for the record at
  * f->p that bin_step must take.  Out of line, so that its registers are
- * its own: few enough locals that the hot ones stay in registers. */
+ * its own; the free stack is a pointer to its top, and what only rare
+ * paths use stays in *F, so that the hot values fit the registers. */
 __attribute__((noinline)) static trace_event_t *bin_fast_run(bin_fast_t *f, trace_event_t *o,
                                                            trace_event_t *const oe)
 {
     const uint8_t *p = f->p, *q;
     uint8_t *const state = f->state;
-    uint32_t *const ids = f->ids, *const stack = f->stack;
-    uint32_t nfree = f->nfree, nblocks = f->nblocks, prev_id = f->prev_id, ref_slot = f->ref_slot;
+    uint32_t *const ids = f->ids, *top = f->stack + f->nfree;
+    uint32_t nblocks = f->nblocks, ref_slot = f->ref_slot;
     const uint64_t thread = f->thread;
     uint64_t where = f->nrec;
     while (o < oe && p < f->end) {
@@ -603,94 +604,101 @@ __attribute__((noinline)) static trace_event_t *bin_fast_run(bin_fast_t *f, trac
         size_t k = (size_t)(f->end - p + BIN_MAXREC - 1) / BIN_MAXREC;
         trace_event_t *const lim = (size_t)(oe - o) < k ? oe : o + k;
         for (; o < lim; o++, where++) {
-            unsigned tag = p[0], dom = tag >> 3 & 3;
+            unsigned tag = p[0];
             uint64_t size, nmemb, v;
             uint32_t s, id;
-            switch ((trace_op_t)(tag & 7)) {
-            case TRACE_ALLOC:
-            case TRACE_CALLOC:
-                /* bits 6-7 clear, not a special record */
-                if (tag >> 6 || dom == TBENC_SPECIAL) goto out;
-                q = p + 1;
-                id = prev_id + 1u;
+            /* dispatch on the op's bits, a tree of conditional branches:
+             * they predict the mix of a real trace better than the
+             * indirect jump of a switch */
+            if (tag & 4) goto arena;
+            if (tag & 2) {
+                q = p;
+                v = bin_fast_slot(&q, ref_slot);
+                if (tag & 1) { /* f */
+                    /* live, in this domain, and not owned (bin_step
+                     * unlinks); a special record (domain 3) never
+                     * matches */
+                    if (v >= nblocks || state[v] != (LIVE_B_LIVE | (tag >> 3 & 3))) goto out;
+                    s = (uint32_t)v;
+                    state[s] = 0;
+                    *top++ = s;
+                    ref_slot = s;
+                    bin_emit(o, 0, 0, where, ids[s], s, 0, 0,
+                             BIN_TAIL(thread, TRACE_FREE, tag >> 3 & 3));
+                } else { /* r */
+                    if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE) || v >= nblocks ||
+                        (state[v] & ~LIVE_B_OWNED) != (LIVE_B_LIVE | (tag >> 3 & 3)))
+                        goto out;
+                    s = (uint32_t)v;
+                    ref_slot = s;
+                    bin_emit(o, size, 0, where, ids[s], s, 0, 0,
+                             BIN_TAIL(thread, TRACE_REALLOC, tag >> 3 & 3));
+                }
+                p = q;
+                continue;
+            }
+            q = p + 1;
+            id = f->prev_id + 1u;
+            nmemb = 0;
+            if ((tag & 0xe7) == 0x20 && tag != 0x38) { /* a with NEXT: 0x20 0x28 0x30 */
+                if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE)) goto out;
+            } else {
+                /* a c with bits 6-7 clear, not a special record */
+                if (tag >> 6 || (tag & 0x18) == 0x18) goto out;
                 if (!(tag & TBENC_B_NEXT_ID << 5)) {
                     if (!bin_fast_varint(&q, &v, UINT32_MAX)) goto out;
                     id += (uint32_t)tbenc_unzigzag(v);
                 }
-                nmemb = 0;
-                if ((tag & 7) == TRACE_CALLOC && !bin_fast_varint(&q, &nmemb, TRACE_MAX_SIZE))
-                    goto out;
+                if ((tag & 1) && !bin_fast_varint(&q, &nmemb, TRACE_MAX_SIZE)) goto out;
                 if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE)) goto out;
-                if (nfree == 0 && nblocks == f->cap) goto out; /* the tables must grow */
-                s = live_lifo_take(stack, &nfree, &nblocks);
-                state[s] = (uint8_t)(LIVE_B_LIVE | dom);
-                ids[s] = id;
-                prev_id = id;
-                ref_slot = s;
-                bin_emit(o, size, nmemb, where, id, s, 0, 0, BIN_TAIL(thread, tag & 7, dom));
-                p = q;
-                break;
-            case TRACE_FREE:
-                q = p;
-                v = bin_fast_slot(&q, ref_slot);
-                /* live, in this domain, and not owned (bin_step unlinks);
-                 * a special record (domain 3) never matches */
-                if (v >= nblocks || state[v] != (LIVE_B_LIVE | dom)) goto out;
-                s = (uint32_t)v;
-                state[s] = 0;
-                live_lifo_give(stack, &nfree, s);
-                ref_slot = s;
-                bin_emit(o, 0, 0, where, ids[s], s, 0, 0, BIN_TAIL(thread, TRACE_FREE, dom));
-                p = q;
-                break;
-            case TRACE_REALLOC:
-                q = p;
-                v = bin_fast_slot(&q, ref_slot);
-                if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE) || v >= nblocks ||
-                    (state[v] & ~LIVE_B_OWNED) != (LIVE_B_LIVE | dom))
-                    goto out;
-                s = (uint32_t)v;
-                ref_slot = s;
-                bin_emit(o, size, 0, where, ids[s], s, 0, 0, BIN_TAIL(thread, TRACE_REALLOC, dom));
-                p = q;
-                break;
-            case TRACE_ARENA_MALLOC:
-                /* bits 6-7 clear, domain mem */
-                if ((tag & 0xd8) != TRACE_MEM << 3) goto out;
-                q = p + 1;
+            }
+            /* the LIFO rule (live.h) on the stack's top pointer */
+            if (top != f->stack)
+                s = *--top;
+            else if (nblocks < f->cap)
+                s = nblocks++;
+            else
+                goto out; /* the tables must grow */
+            state[s] = (uint8_t)(LIVE_B_LIVE | (tag >> 3 & 3));
+            ids[s] = id;
+            f->prev_id = id;
+            ref_slot = s;
+            bin_emit(o, size, nmemb, where, id, s, 0, 0, BIN_TAIL(thread, tag & 1, tag >> 3 & 3));
+            p = q;
+            continue;
+        arena:
+            /* m with bits 6-7 clear, in domain mem; n o x go to bin_step */
+            q = p + 1;
+            if (tag == TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, TBENC_B_SAME_AREA))
                 v = f->ref_aslot;
-                if (!(tag & TBENC_B_SAME_AREA << 5) && !bin_fast_varint(&q, &v, UINT64_MAX))
-                    goto out;
-                if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE) || v >= f->narenas ||
-                    !f->arenas[v].live)
-                    goto out;
-                f->ref_aslot = (uint32_t)v;
-                id = f->arenas[v].id;
-                bin_emit(o, size, 0, where, 0, 0, id, (uint32_t)v,
-                         BIN_TAIL(thread, TRACE_ARENA_MALLOC, TRACE_MEM));
-                /* an arena gets its `m` in runs (a compiler's, per
-                 * function): the SAME ones that follow need neither the
-                 * dispatch nor the arena check */
-                p = q;
-                while (o + 1 < lim &&
-                       p[0] == TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, TBENC_B_SAME_AREA)) {
-                    q = p + 1;
-                    if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE)) break;
-                    p = q;
-                    bin_emit(++o, size, 0, ++where, 0, 0, id, (uint32_t)v,
-                             BIN_TAIL(thread, TRACE_ARENA_MALLOC, TRACE_MEM));
-                }
-                break;
-            default: /* n o x: ownership, arena tables */
+            else if (tag != TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, 0) ||
+                     !bin_fast_varint(&q, &v, UINT64_MAX))
                 goto out;
+            if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE) || v >= f->narenas ||
+                !f->arenas[v].live)
+                goto out;
+            f->ref_aslot = (uint32_t)v;
+            id = f->arenas[v].id;
+            bin_emit(o, size, 0, where, 0, 0, id, (uint32_t)v,
+                     BIN_TAIL(thread, TRACE_ARENA_MALLOC, TRACE_MEM));
+            /* an arena gets its `m` in runs (a compiler's, per function):
+             * the SAME ones that follow need neither the dispatch nor the
+             * arena check */
+            p = q;
+            while (o + 1 < lim &&
+                   p[0] == TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, TBENC_B_SAME_AREA)) {
+                q = p + 1;
+                if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE)) break;
+                p = q;
+                bin_emit(++o, size, 0, ++where, 0, 0, id, (uint32_t)v,
+                         BIN_TAIL(thread, TRACE_ARENA_MALLOC, TRACE_MEM));
             }
         }
     }
 out:
     f->p = p;
-    f->nfree = nfree;
+    f->nfree = (uint32_t)(top - f->stack);
     f->nblocks = nblocks;
-    f->prev_id = prev_id;
     f->ref_slot = ref_slot;
     f->nrec = where;
     return o;
