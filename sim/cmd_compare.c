@@ -146,7 +146,7 @@ static void compare_value(FILE *f, compare_kind_t kind, double v)
     if (isnan(v))
         fputs("-", f);
     else if (kind == COMPARE_BYTES)
-        fputs(results_bytes((uint64_t)v, buf, sizeof buf), f);
+        fputs(report_bytes((uint64_t)v, buf, sizeof buf), f);
     else if (kind == COMPARE_NS)
         fprintf(f, "%.1f", v);
     else

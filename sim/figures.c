@@ -632,7 +632,7 @@ static int figures_footprint(figures_ctx_t *c, size_t t)
         if (peak[k] > cut) {
             char b[32];
             ol += (size_t)snprintf(off + ol, sizeof off - ol, "%s%s %s", ol ? ", " : "",
-                                   e->allocs[idx[k]].spec, results_bytes(peak[k], b, sizeof b));
+                                   e->allocs[idx[k]].spec, report_bytes(peak[k], b, sizeof b));
         }
     FILE *gp = figures_open(c, base, "gp");
     if (!gp) return -1;

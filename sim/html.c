@@ -110,14 +110,14 @@ static void html_headline(FILE *f, const results_t *r)
         html_text(f, e->traces[t].name);
         fputs("\">", f);
         html_text(f, e->traces[t].name);
-        fprintf(f, "</a></td><td>%s</td>", results_bytes(rt->peak_bytes, b1, sizeof b1));
+        fprintf(f, "</a></td><td>%s</td>", report_bytes(rt->peak_bytes, b1, sizeof b1));
         if (fp.best == EXP_NONE) {
             fputs("<td class=\"l dim\" colspan=\"3\">no run</td>", f);
         } else {
             fputs("<td class=\"l win\">", f);
             html_alloc(f, r, e->units[fp.best].spec);
             fprintf(f, "</td><td>%s</td>",
-                    results_bytes(r->runs[fp.best].m.peak_footprint, b1, sizeof b1));
+                    report_bytes(r->runs[fp.best].m.peak_footprint, b1, sizeof b1));
             html_margin(f, r, &fp);
         }
         if (sp.best == EXP_NONE) {
@@ -223,9 +223,9 @@ static void html_metrics(FILE *f, const results_t *r)
             else
                 fputs("</td><td>&ndash;</td><td>&ndash;</td>", f);
             fprintf(f, "<td>%s</td><td>%s</td><td>%s</td>",
-                    results_bytes(run->m.peak_live_bytes, b1, sizeof b1),
-                    results_bytes(run->m.peak_footprint, b2, sizeof b2),
-                    results_bytes(run->m.peak_rss, b3, sizeof b3));
+                    report_bytes(run->m.peak_live_bytes, b1, sizeof b1),
+                    report_bytes(run->m.peak_footprint, b2, sizeof b2),
+                    report_bytes(run->m.peak_rss, b3, sizeof b3));
             const double v[] = {run->m.frag.jw1, run->m.frag.jw2,  run->m.frag.jw3,
                                 run->m.frag.jw4, run->m.frag.util, run->m.internal_frag};
             for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {

@@ -164,12 +164,12 @@ void report_csv_row(FILE *out, const driver_run_t *run)
 
 /* ---- the human table ---------------------------------------------------- */
 
-static void report_bytes(uint64_t v, char *buf, size_t len)
+const char *report_bytes(uint64_t v, char *buf, size_t len)
 {
     static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     if (v < 1024) {
         snprintf(buf, len, "%" PRIu64 " B", v);
-        return;
+        return buf;
     }
     double x = (double)v;
     int u = 0;
@@ -178,6 +178,7 @@ static void report_bytes(uint64_t v, char *buf, size_t len)
         u++;
     }
     snprintf(buf, len, "%.1f %s", x, unit[u]);
+    return buf;
 }
 
 static void report_ratio(double v, char *buf, size_t len)

@@ -34,6 +34,9 @@ void report_json(FILE *out, const driver_run_t *runs, size_t n, const report_set
 void report_csv_header(FILE *out);
 void report_csv_row(FILE *out, const driver_run_t *run);
 
+/* A byte count for people: "1.4 MiB", "312 B".  Returns BUF. */
+const char *report_bytes(uint64_t v, char *buf, size_t len);
+
 /* trace, allocator, the sample columns, then extra_<name> for the union of
  * every run's extra counters (empty where a run has none). */
 void report_series(FILE *out, const driver_run_t *runs, size_t n);

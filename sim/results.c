@@ -131,23 +131,6 @@ void results_best_speed(const results_t *r, size_t t, results_best_t *out)
                                               &r->runs[out->second].ns_per_event);
 }
 
-const char *results_bytes(uint64_t v, char *buf, size_t len)
-{
-    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    if (v < 1024) {
-        snprintf(buf, len, "%" PRIu64 " B", v);
-        return buf;
-    }
-    double x = (double)v;
-    int u = 0;
-    while (x >= 1024 && u < 4) {
-        x /= 1024;
-        u++;
-    }
-    snprintf(buf, len, "%.1f %s", x, unit[u]);
-    return buf;
-}
-
 /* ---- data files ------------------------------------------------------------ */
 
 /* The runs as report.c writes them, each named by its trace's experiment

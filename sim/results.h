@@ -30,6 +30,7 @@
 #include "sim/experiment.h"
 #include "sim/jobs.h"
 #include "sim/pools.h"
+#include "sim/report.h" /* report_bytes */
 #include "sim/sysinfo.h"
 #include "sim/tstats.h"
 
@@ -90,8 +91,5 @@ int results_apart(const metrics_summary_t *a, const metrics_summary_t *b);
 /* Writes runs.json, runs.csv, series/ and experiment.json into DIR (the
  * partial directory). */
 int results_write_data(const results_t *r, const char *dir, char *err, size_t errlen);
-
-/* A byte count for people: "1.4 MiB", "312 B". */
-const char *results_bytes(uint64_t v, char *buf, size_t len);
 
 #endif

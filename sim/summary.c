@@ -66,7 +66,7 @@ void summary_print(const results_t *r, FILE *f)
         } else {
             fputs(" | **", f);
             summary_cell(f, e->units[fp.best].spec);
-            fprintf(f, "** | %s | ", results_bytes(r->runs[fp.best].m.peak_footprint, b, sizeof b));
+            fprintf(f, "** | %s | ", report_bytes(r->runs[fp.best].m.peak_footprint, b, sizeof b));
             summary_margin(f, r, &fp);
             fputs(" |", f);
         }
@@ -100,8 +100,8 @@ void summary_print(const results_t *r, FILE *f)
                     run->ns_per_event.max);
         else
             fputs(" | - |", f);
-        fprintf(f, " %s | %s |", results_bytes(run->m.peak_live_bytes, b1, sizeof b1),
-                results_bytes(run->m.peak_footprint, b2, sizeof b2));
+        fprintf(f, " %s | %s |", report_bytes(run->m.peak_live_bytes, b1, sizeof b1),
+                report_bytes(run->m.peak_footprint, b2, sizeof b2));
         summary_ratio(f, run->m.frag.jw4);
         summary_ratio(f, run->m.frag.util);
         fputc('\n', f);
