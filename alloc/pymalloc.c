@@ -343,7 +343,7 @@ static void pymalloc_note_peak(pymalloc_t *pm)
 
 /* ---- Raw allocator (the process's malloc) --------------------------- */
 
-static void *pymalloc_raw_malloc(pymalloc_t *pm, size_t n)
+static PYMALLOC_NOINLINE void *pymalloc_raw_malloc(pymalloc_t *pm, size_t n)
 {
     if (n > PYMALLOC_SSIZE_MAX) return NULL;
     void *p = malloc(n ? n : 1);
@@ -463,7 +463,7 @@ static PYMALLOC_NOINLINE void *pymalloc_pool_extend(pymalloc_t *pm, pymalloc_poo
 /* The ring of class IDX is empty: take a pool from the first usable arena
  * (mapping one if need be) and hand out its first block.  NULL when no
  * arena can be mapped. */
-static void *pymalloc_from_new_pool(pymalloc_t *pm, uint32_t idx)
+static PYMALLOC_NOINLINE void *pymalloc_from_new_pool(pymalloc_t *pm, uint32_t idx)
 {
     pymalloc_arena_t *ua = pm->usable_arenas;
     if (PYMALLOC_UNLIKELY(!ua)) {
@@ -530,33 +530,17 @@ static inline void *pymalloc_small(pymalloc_t *pm, uint32_t idx)
     return pymalloc_from_new_pool(pm, idx);
 }
 
-/* Everything but a block from a used pool: a new pool, or malloc. */
-static PYMALLOC_NOINLINE void *pymalloc_malloc_slow(pymalloc_t *pm, size_t n)
-{
-    if (n - 1 < pm->threshold) {
-        void *p = pymalloc_from_new_pool(pm, (uint32_t)(n - 1) >> pm->shift);
-        if (p) return p;
-    }
-    return pymalloc_raw_malloc(pm, n);
-}
-
 void *pymalloc_malloc(void *ctx, size_t n)
 {
     pymalloc_t *pm = ctx;
-    /* n - 1 wraps for n == 0, which goes to the raw allocator. */
+    /* n - 1 wraps for n == 0, which goes to the raw allocator.  A small
+     * request falls back to it too when no arena can be mapped, as in
+     * CPython. */
     if (PYMALLOC_LIKELY(n - 1 < pm->threshold)) {
-        pymalloc_link_t *head = &pm->usedpools[(uint32_t)(n - 1) >> pm->shift];
-        pymalloc_link_t *first = head->next;
-        if (PYMALLOC_LIKELY(first != head)) {
-            pymalloc_pool_t *pool = (pymalloc_pool_t *)first;
-            uint8_t *bp = pool->freeblock;
-            pool->count++;
-            if (PYMALLOC_UNLIKELY((pool->freeblock = *(uint8_t **)bp) == NULL))
-                return pymalloc_pool_extend(pm, pool, bp);
-            return bp;
-        }
+        void *p = pymalloc_small(pm, (uint32_t)(n - 1) >> pm->shift);
+        if (PYMALLOC_LIKELY(p != NULL)) return p;
     }
-    return pymalloc_malloc_slow(pm, n);
+    return pymalloc_raw_malloc(pm, n);
 }
 
 void *pymalloc_calloc(void *ctx, size_t nelem, size_t elsize)
