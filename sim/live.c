@@ -186,8 +186,10 @@ static int live_arena_room(live_t *l)
 static void live_put_block(live_t *l, uint32_t s)
 {
     if (l->use_map) live_map_erase(&l->bmap, l->bid[s]);
+    uint32_t *top = l->bfree + l->nbfree;
     l->bstate[s] = 0;
-    live_lifo_give(l->bfree, &l->nbfree, s);
+    live_lifo_give(&top, s);
+    l->nbfree++;
     l->nlive--;
 }
 
@@ -219,6 +221,12 @@ static void live_append(live_t *l, uint32_t as, uint32_t s)
     a->tail = s;
     a->nowned++;
     l->bstate[s] |= LIVE_B_OWNED;
+}
+
+void live_own(live_t *l, uint32_t as, uint32_t s)
+{
+    live_unlink(l, s);
+    live_append(l, as, s);
 }
 
 /* ---- applying events ----------------------------------------------------- */
@@ -261,7 +269,11 @@ static int live_apply(live_t *l, trace_event_t *ev, int by_slot, char *msg, size
             return TRACE_ESEM;
         }
         if ((rc = live_block_room(l)) < 0) return rc;
-        s = live_lifo_take(l->bfree, &l->nbfree, &l->nblocks);
+        {
+            uint32_t *top = l->bfree + l->nbfree;
+            s = live_lifo_take(l->bfree, &top, &l->nblocks);
+            l->nbfree = (uint32_t)(top - l->bfree);
+        }
         l->nlive++;
         l->bstate[s] = (uint8_t)(LIVE_B_LIVE | ev->domain);
         l->bid[s] = ev->id;
@@ -326,8 +338,7 @@ static int live_apply(live_t *l, trace_event_t *ev, int by_slot, char *msg, size
                 snprintf(msg, msglen, "o of %s, which is not live", name);
                 return TRACE_ESEM;
             }
-            live_unlink(l, s);
-            live_append(l, as, s);
+            live_own(l, as, s);
             ev->slot = s;
             ev->id = l->bid[s];
         }

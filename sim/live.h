@@ -94,14 +94,14 @@ typedef struct {
  * bcap long; the free slots are a stack (the LIFO rule is a stack: the
  * most recently freed slot still free is its top). */
 typedef struct {
-    uint8_t *bstate;     /* LIVE_B_* per slot                             */
-    uint32_t *bid;       /* id as written, while live                     */
-    live_link_t *blink;  /* owner links, while LIVE_B_OWNED               */
-    uint32_t *bfree;     /* free slots; bfree[nbfree - 1] is the top      */
-    uint32_t nbfree;     /* free slots = nblocks - nlive                  */
-    uint32_t nblocks;    /* high-water mark = peak live blocks            */
-    uint32_t bcap;       /* length of the four arrays                     */
-    uint32_t nlive;      /* live blocks                                   */
+    uint8_t *bstate;    /* LIVE_B_* per slot                             */
+    uint32_t *bid;      /* id as written, while live                     */
+    live_link_t *blink; /* owner links, while LIVE_B_OWNED               */
+    uint32_t *bfree;    /* free slots; bfree[nbfree - 1] is the top      */
+    uint32_t nbfree;    /* free slots = nblocks - nlive                  */
+    uint32_t nblocks;   /* high-water mark = peak live blocks            */
+    uint32_t bcap;      /* length of the four arrays                     */
+    uint32_t nlive;     /* live blocks                                   */
     live_arena_t *arenas;
     uint32_t narenas; /* high-water mark = peak live arenas               */
     uint32_t acap;
@@ -134,20 +134,25 @@ int live_apply_ids(live_t *l, trace_event_t *ev, char *msg, size_t msglen);
  * ev->id / ev->arena).  With use_map it also rejects live ids. */
 int live_apply_slots(live_t *l, trace_event_t *ev, char *msg, size_t msglen);
 
+/* The `o` of live block S by live arena AS (both checked by the caller):
+ * moves S to the end of AS's owned list.  For a reader's fast path. */
+void live_own(live_t *l, uint32_t as, uint32_t s);
+
 /* ---- the LIFO rule, shared by live.c and the binary reader's batch loop */
 
-/* The slot a new block takes: the top of the free stack, else the next
- * never-used one.  Needs room (*NFREE > 0 or *N < capacity).  The counts
- * are passed by pointer so that a caller may keep them in locals. */
-static inline uint32_t live_lifo_take(const uint32_t *stack, uint32_t *nfree, uint32_t *n)
+/* The slot a new block takes: the top of the free stack, which starts at
+ * BASE and ends below *TOP, else the next never-used slot *N.  Needs room
+ * (*TOP > BASE or *N < capacity).  The top is a pointer so that the
+ * reader's loop keeps it in a register. */
+static inline uint32_t live_lifo_take(const uint32_t *base, uint32_t **top, uint32_t *n)
 {
-    return *nfree ? stack[--*nfree] : (*n)++;
+    return *top != base ? *--*top : (*n)++;
 }
 
 /* Slot S becomes free: the next one taken. */
-static inline void live_lifo_give(uint32_t *stack, uint32_t *nfree, uint32_t s)
+static inline void live_lifo_give(uint32_t **top, uint32_t s)
 {
-    stack[(*nfree)++] = s;
+    *(*top)++ = s;
 }
 
 /* ---- reading the tables (tests, the synthetic generator) ---------------- */

@@ -210,45 +210,55 @@ static int replay_reader_error(trace_reader_t *r, int rc, int lenient, uint64_t 
     return REPLAY_EFAIL;
 }
 
+/* Events per trace_next_batch call: the reader decodes a batch in one
+ * tight loop (a binary trace several times faster than event by event). */
+#define REPLAY_BATCH 256
+
 /* Decodes up to REPLAY_CHUNK events into evs[]; *N gets the count (0 at
  * the end).  Tables grow here, never in the event loop, if the reader
  * exceeds the pre-pass's sizes.  Returns 0 or REPLAY_EFAIL. */
 static int replay_decode(replay_ctx_t *c, size_t *n)
 {
     replay_ev_t *evs = replay_evs(c);
+    trace_event_t batch[REPLAY_BATCH];
     c->nowned = 0;
     *n = 0;
     while (*n < REPLAY_CHUNK) {
-        trace_event_t ev;
-        int rc = trace_next(c->reader, &ev);
+        size_t room = REPLAY_CHUNK - *n < REPLAY_BATCH ? REPLAY_CHUNK - *n : REPLAY_BATCH;
+        int rc = trace_next_batch(c->reader, batch, room);
         if (rc == 0) break;
         if (rc < 0) {
             if (replay_reader_error(c->reader, rc, c->o->lenient, &c->skipped, c->err, c->errlen))
                 return REPLAY_EFAIL;
             continue;
         }
-        replay_ev_t *e = &evs[*n];
-        *e = (replay_ev_t){ev.op, ev.domain, ev.slot, ev.aslot, ev.id, ev.size, ev.nmemb, ev.where};
-        if (ev.domain >= TRACE_NDOMAINS || ev.op >= TRACE_NOPS)
-            return replay_fail(c, e, "bad event from the reader (op %u, domain %u)", ev.op,
-                               ev.domain);
-        int is_block = ev.op <= TRACE_FREE || ev.op == TRACE_ARENA_OWN;
-        int is_arena = ev.op >= TRACE_ARENA_NEW;
-        if ((is_block && ev.slot == UINT32_MAX) || (is_arena && ev.aslot == UINT32_MAX) ||
-            (is_block && replay_reserve_slots(c, ev.slot + 1)) ||
-            (is_arena && replay_reserve_aslots(c, ev.aslot + 1)))
-            return replay_fail(c, e, "out of memory for the slot tables");
-        if (ev.op == TRACE_ARENA_FREE) {
-            const uint32_t *slots;
-            size_t k = trace_owned(c->reader, ev.aslot, &slots);
-            if (mapvec_reserve(&c->owned_v, (c->nowned + k) * sizeof(uint32_t)))
-                return replay_fail(c, e, "out of memory for owned blocks");
-            memcpy(replay_owned(c) + c->nowned, slots, k * sizeof(uint32_t));
-            e->aux = c->nowned;
-            e->size = k;
-            c->nowned += k;
+        for (int i = 0; i < rc; i++) {
+            const trace_event_t *ev = &batch[i];
+            replay_ev_t *e = &evs[*n];
+            *e = (replay_ev_t){ev->op, ev->domain, ev->slot,  ev->aslot,
+                               ev->id, ev->size,   ev->nmemb, ev->where};
+            if (ev->domain >= TRACE_NDOMAINS || ev->op >= TRACE_NOPS)
+                return replay_fail(c, e, "bad event from the reader (op %u, domain %u)", ev->op,
+                                   ev->domain);
+            int is_block = ev->op <= TRACE_FREE || ev->op == TRACE_ARENA_OWN;
+            int is_arena = ev->op >= TRACE_ARENA_NEW;
+            if ((is_block && ev->slot == UINT32_MAX) || (is_arena && ev->aslot == UINT32_MAX) ||
+                (is_block && replay_reserve_slots(c, ev->slot + 1)) ||
+                (is_arena && replay_reserve_aslots(c, ev->aslot + 1)))
+                return replay_fail(c, e, "out of memory for the slot tables");
+            if (ev->op == TRACE_ARENA_FREE) {
+                /* the last event of its batch: trace_owned answers for it */
+                const uint32_t *slots;
+                size_t k = trace_owned(c->reader, ev->aslot, &slots);
+                if (mapvec_reserve(&c->owned_v, (c->nowned + k) * sizeof(uint32_t)))
+                    return replay_fail(c, e, "out of memory for owned blocks");
+                memcpy(replay_owned(c) + c->nowned, slots, k * sizeof(uint32_t));
+                e->aux = c->nowned;
+                e->size = k;
+                c->nowned += k;
+            }
+            ++*n;
         }
-        ++*n;
     }
     return 0;
 }
@@ -695,16 +705,22 @@ int replay_scan(trace_reader_t *r, int lenient, replay_scan_t *out, char *err, s
     }
     mapvec_t size_v = {0}, acct_v = {0};
     uint64_t live = 0, blocks = 0, records = 0;
-    int rc = 0;
+    int rc = 0, nbatch = 0, ibatch = 0;
+    trace_event_t batch[REPLAY_BATCH];
     for (;;) {
-        trace_event_t ev;
-        int n = trace_next(r, &ev);
-        if (n == 0) break;
-        if (n < 0) {
-            rc = replay_reader_error(r, n, lenient, &out->skipped, err, errlen);
-            if (rc) break;
-            continue;
+        if (ibatch == nbatch) {
+            /* an `x` ends its batch, so trace_owned answers below */
+            int n = trace_next_batch(r, batch, REPLAY_BATCH);
+            if (n == 0) break;
+            if (n < 0) {
+                rc = replay_reader_error(r, n, lenient, &out->skipped, err, errlen);
+                if (rc) break;
+                continue;
+            }
+            nbatch = n;
+            ibatch = 0;
         }
+        trace_event_t ev = batch[ibatch++];
         int is_block = ev.op <= TRACE_FREE || ev.op == TRACE_ARENA_OWN;
         int is_arena = ev.op >= TRACE_ARENA_NEW;
         if ((is_block && (ev.slot == UINT32_MAX ||

@@ -278,7 +278,24 @@ int trace_next_batch(trace_reader_t *r, trace_event_t *ev, size_t max)
 
 int trace_next(trace_reader_t *r, trace_event_t *ev)
 {
-    return trace_next_batch(r, ev, 1);
+    if (r->fatal) return r->fatal;
+    r->last_x = LIVE_NONE;
+    if (r->pending) {
+        int rc = r->pending;
+        r->pending = 0;
+        return rc;
+    }
+    /* not trace_next_batch(r, ev, 1): an event at a time is common
+     * (check, convert, stats), and the batch machinery would double its
+     * cost */
+    int rc = r->fmt == TRACE_FMT_BIN ? _trace_bin_next(r, ev) : _trace_text_next(r, ev);
+    if (rc == 1) {
+        r->nevents++;
+        if (ev->op == TRACE_ARENA_FREE) r->last_x = ev->aslot;
+    } else if (rc < 0 && rc != TRACE_ESYNTAX && rc != TRACE_ESEM) {
+        r->fatal = rc;
+    }
+    return rc;
 }
 
 const char *trace_error(const trace_reader_t *r)

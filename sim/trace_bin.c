@@ -168,16 +168,22 @@ void _trace_bin_close(trace_reader_t *r)
     if (r->bin.mapped) munmap((void *)r->bin.base, r->bin.size);
 }
 
-/* Drops the pages before P from the RSS (they come back from the file if
- * touched again, e.g. after a rewind). */
-static void bin_advise(trace_bin_t *b, const uint8_t *p)
+/* Drops the pages before b->p from the RSS (they come back from the file
+ * if touched again, e.g. after a rewind). */
+__attribute__((noinline)) static void bin_advise_now(trace_bin_t *b)
 {
-    size_t pos = (size_t)(p - b->base);
-    if (!b->mapped || pos - b->advised < BIN_ADVISE_STEP) return;
+    size_t pos = (size_t)(b->p - b->base);
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t lo = b->advised / page * page, hi = pos / page * page;
     if (hi > lo) madvise((void *)(b->base + lo), hi - lo, MADV_DONTNEED);
     b->advised = pos;
+}
+
+/* bin_advise_now every BIN_ADVISE_STEP bytes: the test is all that the
+ * per-event path pays. */
+static inline void bin_advise(trace_bin_t *b)
+{
+    if (b->mapped && (size_t)(b->p - b->base) - b->advised >= BIN_ADVISE_STEP) bin_advise_now(b);
 }
 
 /* A special record (END, THREAD, MARKER) at *PP, tag already taken.
@@ -410,77 +416,37 @@ static int bin_step(trace_reader_t *r, trace_event_t *ev)
 /* ---- the batch loop ---------------------------------------------------------
  *
  * What a replay runs per event, so it is built for speed; bin_step stays
- * the reference.  In fast mode (no id hash) the loop decodes `a c r f m`,
- * over 95% of the events of real traces, inline:
+ * the reference.  In fast mode (no id hash) the loop decodes `a c r f m o`,
+ * nearly all the events of real traces, inline (bin_run); in strict mode
+ * `r m o`, which do not touch the id hashes:
  *
  *   - varints are read without a bounds check, so the fast path keeps
  *     BIN_SLACK bytes between a record and the end of the data (the last
  *     records go to bin_step); one- and two-byte varints, most sizes and
- *     deltas, take no branch;
+ *     slot deltas, take no branch, nor does telling a slot code in the tag
+ *     from an escaped one;
  *   - slots are checked against the state bytes (one byte per slot, see
- *     live.h) and the free slots are a stack;
- *   - the state lives in locals of bin_fast_run (a struct copied in and
- *     out around it): the byte stores into the tables and the events may
- *     alias anything, so struct fields would be reloaded after each;
- *   - the one data-dependent branch that matters is the switch on the op.
+ *     live.h), and the free slots are a stack;
+ *   - the dispatch is a tree of tests on the op's bits, which predict a
+ *     trace's mix of ops better than the indirect jump of a switch, and a
+ *     table (bin_tab) gives what depends on the whole tag;
+ *   - the hot state lives in locals of bin_run, written back when it
+ *     stops: the byte stores into the tables and the events may alias
+ *     anything, so struct fields would be reloaded after each;
+ *   - a run of `m` of one arena (a compiler's, per function) is decoded
+ *     without dispatch, four records a word when their sizes are small.
  *
  * Anything unusual (a slot not live, a domain that differs, an owned block
  * freed, a table that must grow, a varint over 8 bytes, a size over 2^48,
- * reserved bits, any other record) is not judged here: the loop stops
- * before the record and bin_step decodes it and decides.  So the fast path
- * accepts only what bin_step would, with the same events and state (the
- * fuzz targets compare the two). */
+ * reserved bits, `n`, `x`, special records) is not judged here: the loop
+ * stops before the record and bin_step decodes it and decides.  So the
+ * fast path accepts only what bin_step would, with the same events and
+ * state; trace_bin_test.c and the fuzz targets compare the two. */
 
 /* Bytes a record of the fast path may read from its tag on: the tag and
- * three varints read 8 bytes each (1 + 8 + 8 + 8). */
+ * three varints of up to 8 bytes, each read as a whole word (1 + 8 + 8 +
+ * 8), rounded up. */
 #define BIN_SLACK 32
-
-typedef struct {
-    const uint8_t *p;   /* next record                                  */
-    const uint8_t *end; /* the fast path reads records before it only   */
-    uint8_t *state;     /* the live tables (live.h)                     */
-    uint32_t *ids, *stack;
-    uint32_t nfree, nblocks, cap;
-    const live_arena_t *arenas;
-    uint32_t narenas;
-    uint32_t prev_id, ref_slot, ref_aslot, thread; /* coding state      */
-    uint64_t nrec;
-} bin_fast_t;
-
-static void bin_fast_load(bin_fast_t *f, const trace_reader_t *r)
-{
-    const trace_bin_t *b = &r->bin;
-    const live_t *l = &r->live;
-    *f = (bin_fast_t){b->p,
-                      b->size > BIN_SLACK ? b->base + b->size - BIN_SLACK : b->base,
-                      l->bstate,
-                      l->bid,
-                      l->bfree,
-                      l->nbfree,
-                      l->nblocks,
-                      l->bcap,
-                      l->arenas,
-                      l->narenas,
-                      b->st.prev_id,
-                      b->st.ref_slot,
-                      b->st.ref_aslot,
-                      b->st.thread,
-                      b->nrec};
-}
-
-static void bin_fast_store(const bin_fast_t *f, trace_reader_t *r)
-{
-    trace_bin_t *b = &r->bin;
-    live_t *l = &r->live;
-    b->p = f->p;
-    b->nrec = f->nrec;
-    b->st.prev_id = f->prev_id;
-    b->st.ref_slot = f->ref_slot;
-    b->st.ref_aslot = f->ref_aslot;
-    l->nlive = f->nblocks - f->nfree;
-    l->nbfree = f->nfree;
-    l->nblocks = f->nblocks;
-}
 
 /* The varint at P (with 8 readable bytes) when it is at most 8 bytes long:
  * its value, and its length in *LEN; 0 in *LEN for a longer one.  The
@@ -538,9 +504,16 @@ static inline void bin_emit(trace_event_t *o, uint64_t size, uint64_t nmemb, uin
     memcpy(d + 8, &w1, 8);
     memcpy(d + 16, &tail, 8);
 #else
-    *o = (trace_event_t){.size = size, .nmemb = nmemb, .where = where, .id = id, .slot = slot,
-                         .arena = arena, .aslot = aslot, .thread = (uint32_t)tail,
-                         .op = (uint8_t)(tail >> 32), .domain = (uint8_t)(tail >> 40)};
+    *o = (trace_event_t){.size = size,
+                         .nmemb = nmemb,
+                         .where = where,
+                         .id = id,
+                         .slot = slot,
+                         .arena = arena,
+                         .aslot = aslot,
+                         .thread = (uint32_t)tail,
+                         .op = (uint8_t)(tail >> 32),
+                         .domain = (uint8_t)(tail >> 40)};
 #endif
 }
 
@@ -553,59 +526,95 @@ _Static_assert(offsetof(trace_event_t, slot) == offsetof(trace_event_t, id) + 4 
                    sizeof(trace_event_t) == offsetof(trace_event_t, id) + 24,
                "bin_emit writes id .. domain as three words");
 
-#define BIN_TAIL(thread, op, dom) ((thread) | (uint64_t)((op) | (dom) << 8) << 32)
+_Static_assert(TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, TBENC_B_SAME_AREA) == 0x2d,
+               "the `m` run test of bin_run spells this tag out");
 
 /* Most bytes a record of the fast path takes: a tag and three varints of
  * at most 8 bytes (bin_fast_varint). */
 #define BIN_MAXREC 25
+_Static_assert(BIN_MAXREC <= BIN_SLACK, "a record of the fast path stays in the data");
 
-/* The slot a r/f record at P names, from ref slot REF, and the record's
- * bytes past the slot in *PP: the delta is in the tag (code < 7) or a
- * varint after it.  A slot code of 7 is as common as the others in a
- * churning heap, so the two are told apart without a branch (one- and
- * two-byte varints; a longer one, deltas of 8192 and more, goes to
- * bin_fast_varint).  A slot out of 0 .. 2^32-2 comes back >= 2^32 - 1. */
-static inline uint64_t bin_fast_slot(const uint8_t **pp, uint32_t ref)
+/* What the fast path needs of a tag, precomputed (one table, one base
+ * register): the event's last word but the thread, the state a block
+ * named by an r f must have, and the slot delta of a code below 7. */
+typedef struct {
+    uint64_t tail[256]; /* (op | domain << 8) << 32, see bin_emit          */
+    uint8_t want[256];  /* a c r f: LIVE_B_LIVE | domain; others 0xff, never
+                           a state (nor is domain 3 of a special record)  */
+    int8_t near[256];   /* r f o: unzigzag(bits 5-7) when below 7        */
+} bin_tab_t;
+
+#define BIN_OP(t)   ((t)&7)
+#define BIN_DOM(t)  ((t) >> 3 & 3)
+#define BIN_CODE(t) ((t) >> 5)
+#define BIN_TAIL(t) ((uint64_t)(BIN_OP(t) | BIN_DOM(t) << 8) << 32)
+#define BIN_WANT(t)                                                                                \
+    (BIN_OP(t) <= TRACE_FREE && BIN_DOM(t) != TBENC_SPECIAL ? LIVE_B_LIVE | BIN_DOM(t) : 0xff)
+#define BIN_NEAR(t)   (BIN_CODE(t) == TBENC_SLOT_ESC ? 0 : (BIN_CODE(t) >> 1) ^ -(BIN_CODE(t) & 1))
+#define BIN_X4(M, t)  M(t), M((t) + 1), M((t) + 2), M((t) + 3)
+#define BIN_X16(M, t) BIN_X4(M, t), BIN_X4(M, (t) + 4), BIN_X4(M, (t) + 8), BIN_X4(M, (t) + 12)
+#define BIN_X64(M, t)                                                                              \
+    BIN_X16(M, t), BIN_X16(M, (t) + 16), BIN_X16(M, (t) + 32), BIN_X16(M, (t) + 48)
+#define BIN_X256(M) BIN_X64(M, 0), BIN_X64(M, 64), BIN_X64(M, 128), BIN_X64(M, 192)
+
+static const bin_tab_t bin_tab = {{BIN_X256(BIN_TAIL)}, {BIN_X256(BIN_WANT)}, {BIN_X256(BIN_NEAR)}};
+
+/* The slot an r f o record at P names, from reference slot REF; *PP is
+ * moved past the slot.  A slot code of 7 (a varint follows) is as common
+ * as the others in a churning heap, so the two are told apart without a
+ * branch (one- and two-byte varints; longer ones, deltas of 8192 and
+ * more, go to bin_fast_varint).  A slot outside 0 .. 2^32-2 comes back
+ * as 2^32-1 or more. */
+static inline uint64_t bin_fast_slot(const uint8_t **pp, unsigned tag, uint32_t ref)
 {
     const uint8_t *p = *pp;
-    unsigned code = p[0] >> 5, esc = code == TBENC_SLOT_ESC, b0 = p[1], b1 = p[2];
-    uint64_t z;
+    unsigned esc = tag >= TBENC_SLOT_ESC << 5, b0 = p[1], b1 = p[2], more = b0 >> 7;
+    int64_t d = bin_tab.near[tag];
     if (__builtin_expect(b0 & b1 & 0x80 && esc, 0)) {
+        uint64_t z;
         p++;
         if (!bin_fast_varint(&p, &z, UINT64_MAX)) return UINT64_MAX;
+        d = tbenc_unzigzag(z);
     } else {
-        unsigned more = b0 >> 7;
-        uint64_t v = (b0 & 0x7f) | (uint64_t)(b1 * more) << 7;
-        z = esc ? v : code;
+        uint64_t z = (b0 & 0x7f) | (uint64_t)(b1 * more) << 7;
+        d = esc ? tbenc_unzigzag(z) : d;
         p += 1 + ((1 + more) & -esc);
     }
     *pp = p;
-    return (uint64_t)ref + (uint64_t)tbenc_unzigzag(z); /* exact, see bin_slot */
+    return (uint64_t)ref + (uint64_t)d; /* exact, see bin_slot */
 }
 
-/* Decodes the records at f->p into O .. OE - 1 while they take the fast
- * path.  Returns where it stopped: OE, or the event slot for the record at
- * f->p that bin_step must take.  Out of line, so that its registers are
- * its own; the free stack is a pointer to its top, and what only rare
- * paths use stays in *F, so that the hot values fit the registers. */
-__attribute__((noinline)) static trace_event_t *bin_fast_run(bin_fast_t *f, trace_event_t *o,
-                                                           trace_event_t *const oe)
+/* Decodes the records at r->bin.p into O .. OE - 1 while they take the
+ * fast path.  Returns where it stopped: OE, or the event slot for the
+ * record at r->bin.p that bin_step must take.  STRICT (a constant: each
+ * caller has its copy) leaves every `a c f` to bin_step, which keeps the
+ * id hashes; `r m o` do not touch them.  The hot state is in locals (the free
+ * stack as a pointer to its top), what only rare paths use stays in *R. */
+static inline __attribute__((always_inline)) trace_event_t *
+bin_run(trace_reader_t *r, trace_event_t *o, trace_event_t *const oe, const int strict)
 {
-    const uint8_t *p = f->p, *q;
-    uint8_t *const state = f->state;
-    uint32_t *const ids = f->ids, *top = f->stack + f->nfree;
-    uint32_t nblocks = f->nblocks, ref_slot = f->ref_slot;
-    const uint64_t thread = f->thread;
-    uint64_t where = f->nrec;
-    while (o < oe && p < f->end) {
+    trace_bin_t *const b = &r->bin;
+    live_t *const l = &r->live;
+    if (!l->bfree) return o; /* no tables yet: bin_step's first `a` makes them */
+    const uint8_t *p = b->p, *q;
+    const uint8_t *const end = b->size > BIN_SLACK ? b->base + b->size - BIN_SLACK : b->base;
+    uint8_t *const state = l->bstate;
+    uint32_t *const ids = l->bid, *top = l->bfree + l->nbfree;
+    uint32_t ref_slot = b->st.ref_slot;
+    const uint64_t thread = b->st.thread;
+    uint64_t where = b->nrec;
+    while (o < oe && p < end) {
         /* records are checked against the end of the data in chunks: as
-         * many as surely start before f->end, each taking BIN_MAXREC
+         * many as surely start before END, each taking BIN_MAXREC
          * bytes at most */
-        size_t k = (size_t)(f->end - p + BIN_MAXREC - 1) / BIN_MAXREC;
-        trace_event_t *const lim = (size_t)(oe - o) < k ? oe : o + k;
+        trace_event_t *lim = oe;
+        if (oe - o > 1) { /* (one record surely fits: P < END) */
+            size_t k = ((size_t)(end - p) + BIN_MAXREC - 1) / BIN_MAXREC;
+            if (k < (size_t)(oe - o)) lim = o + k;
+        }
         for (; o < lim; o++, where++) {
             unsigned tag = p[0];
-            uint64_t size, nmemb, v;
+            uint64_t size, nmemb, v, as;
             uint32_t s, id;
             /* dispatch on the op's bits, a tree of conditional branches:
              * they predict the mix of a real trace better than the
@@ -613,38 +622,35 @@ __attribute__((noinline)) static trace_event_t *bin_fast_run(bin_fast_t *f, trac
             if (tag & 4) goto arena;
             if (tag & 2) {
                 q = p;
-                v = bin_fast_slot(&q, ref_slot);
+                v = bin_fast_slot(&q, tag, ref_slot);
+                if (v >= l->nblocks) goto out;
+                s = (uint32_t)v;
                 if (tag & 1) { /* f */
                     /* live, in this domain, and not owned (bin_step
-                     * unlinks); a special record (domain 3) never
-                     * matches */
-                    if (v >= nblocks || state[v] != (LIVE_B_LIVE | (tag >> 3 & 3))) goto out;
-                    s = (uint32_t)v;
+                     * unlinks) */
+                    if (strict || state[s] != bin_tab.want[tag]) goto out;
                     state[s] = 0;
-                    *top++ = s;
-                    ref_slot = s;
-                    bin_emit(o, 0, 0, where, ids[s], s, 0, 0,
-                             BIN_TAIL(thread, TRACE_FREE, tag >> 3 & 3));
+                    live_lifo_give(&top, s);
+                    size = 0;
                 } else { /* r */
-                    if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE) || v >= nblocks ||
-                        (state[v] & ~LIVE_B_OWNED) != (LIVE_B_LIVE | (tag >> 3 & 3)))
+                    if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE) ||
+                        (state[s] & ~LIVE_B_OWNED) != bin_tab.want[tag])
                         goto out;
-                    s = (uint32_t)v;
-                    ref_slot = s;
-                    bin_emit(o, size, 0, where, ids[s], s, 0, 0,
-                             BIN_TAIL(thread, TRACE_REALLOC, tag >> 3 & 3));
                 }
+                ref_slot = s;
+                bin_emit(o, size, 0, where, ids[s], s, 0, 0, bin_tab.tail[tag] | thread);
                 p = q;
                 continue;
             }
+            if (strict) goto out;
             q = p + 1;
-            id = f->prev_id + 1u;
+            id = b->st.prev_id + 1u;
             nmemb = 0;
-            if ((tag & 0xe7) == 0x20 && tag != 0x38) { /* a with NEXT: 0x20 0x28 0x30 */
+            if (tag >= 0x20 && tag <= 0x30 && !(tag & 1)) { /* a, NEXT: 0x20 0x28 0x30 */
                 if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE)) goto out;
             } else {
                 /* a c with bits 6-7 clear, not a special record */
-                if (tag >> 6 || (tag & 0x18) == 0x18) goto out;
+                if (bin_tab.want[tag] == 0xff || tag >> 6) goto out;
                 if (!(tag & TBENC_B_NEXT_ID << 5)) {
                     if (!bin_fast_varint(&q, &v, UINT32_MAX)) goto out;
                     id += (uint32_t)tbenc_unzigzag(v);
@@ -652,56 +658,112 @@ __attribute__((noinline)) static trace_event_t *bin_fast_run(bin_fast_t *f, trac
                 if ((tag & 1) && !bin_fast_varint(&q, &nmemb, TRACE_MAX_SIZE)) goto out;
                 if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE)) goto out;
             }
-            /* the LIFO rule (live.h) on the stack's top pointer */
-            if (top != f->stack)
-                s = *--top;
-            else if (nblocks < f->cap)
-                s = nblocks++;
-            else
-                goto out; /* the tables must grow */
-            state[s] = (uint8_t)(LIVE_B_LIVE | (tag >> 3 & 3));
+            if (top == l->bfree && l->nblocks == l->bcap) goto out; /* the tables must grow */
+            s = live_lifo_take(l->bfree, &top, &l->nblocks);
+            state[s] = bin_tab.want[tag];
             ids[s] = id;
-            f->prev_id = id;
+            b->st.prev_id = id;
             ref_slot = s;
-            bin_emit(o, size, nmemb, where, id, s, 0, 0, BIN_TAIL(thread, tag & 1, tag >> 3 & 3));
+            bin_emit(o, size, nmemb, where, id, s, 0, 0, bin_tab.tail[tag] | thread);
             p = q;
             continue;
         arena:
-            /* m with bits 6-7 clear, in domain mem; n o x go to bin_step */
+            if ((tag & 0x1f) == TBENC_TAG(TRACE_ARENA_OWN, TRACE_MEM, 0)) {
+                /* o: a live block (any domain) and a live arena */
+                q = p;
+                v = bin_fast_slot(&q, tag, ref_slot);
+                if (!bin_fast_varint(&q, &as, UINT64_MAX) || v >= l->nblocks ||
+                    !(state[v] & LIVE_B_LIVE) || as >= l->narenas || !l->arenas[as].live)
+                    goto out;
+                s = (uint32_t)v;
+                live_own(l, (uint32_t)as, s);
+                ref_slot = s;
+                b->st.ref_aslot = (uint32_t)as;
+                bin_emit(o, 0, 0, where, ids[s], s, l->arenas[as].id, (uint32_t)as,
+                         bin_tab.tail[tag] | thread);
+                p = q;
+                continue;
+            }
+            /* m with bits 6-7 clear, in domain mem; n x go to bin_step */
             q = p + 1;
             if (tag == TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, TBENC_B_SAME_AREA))
-                v = f->ref_aslot;
+                as = b->st.ref_aslot;
             else if (tag != TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, 0) ||
-                     !bin_fast_varint(&q, &v, UINT64_MAX))
+                     !bin_fast_varint(&q, &as, UINT64_MAX))
                 goto out;
-            if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE) || v >= f->narenas ||
-                !f->arenas[v].live)
+            if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE) || as >= l->narenas ||
+                !l->arenas[as].live)
                 goto out;
-            f->ref_aslot = (uint32_t)v;
-            id = f->arenas[v].id;
-            bin_emit(o, size, 0, where, 0, 0, id, (uint32_t)v,
-                     BIN_TAIL(thread, TRACE_ARENA_MALLOC, TRACE_MEM));
+            b->st.ref_aslot = (uint32_t)as;
+            id = l->arenas[as].id;
+            const uint64_t mtail = bin_tab.tail[tag] | thread;
+            bin_emit(o, size, 0, where, 0, 0, id, (uint32_t)as, mtail);
             /* an arena gets its `m` in runs (a compiler's, per function):
              * the SAME ones that follow need neither the dispatch nor the
              * arena check */
             p = q;
+            /* four at a time while they are `m` SAME with one-byte sizes:
+             * then one word holds them all, and no record's length
+             * waits for the one before */
+            while (o + 4 < lim) {
+                uint64_t w;
+                memcpy(&w, p, 8);
+                w = le64toh(w);
+                if ((w & 0x80ff80ff80ff80ffull) != 0x002d002d002d002dull) break;
+                for (int i = 1; i < 8; i += 2)
+                    bin_emit(++o, w >> 8 * i & 0xff, 0, ++where, 0, 0, id, (uint32_t)as, mtail);
+                p += 8;
+            }
             while (o + 1 < lim &&
                    p[0] == TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, TBENC_B_SAME_AREA)) {
                 q = p + 1;
                 if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE)) break;
                 p = q;
-                bin_emit(++o, size, 0, ++where, 0, 0, id, (uint32_t)v,
-                         BIN_TAIL(thread, TRACE_ARENA_MALLOC, TRACE_MEM));
+                bin_emit(++o, size, 0, ++where, 0, 0, id, (uint32_t)as, mtail);
             }
         }
     }
 out:
-    f->p = p;
-    f->nfree = (uint32_t)(top - f->stack);
-    f->nblocks = nblocks;
-    f->ref_slot = ref_slot;
-    f->nrec = where;
+    b->p = p;
+    l->nbfree = (uint32_t)(top - l->bfree);
+    l->nlive = l->nblocks - l->nbfree;
+    b->st.ref_slot = ref_slot;
+    b->nrec = where;
     return o;
+}
+
+/* The copies of bin_run for a batch, out of line, so that their registers
+ * are their own. */
+__attribute__((noinline)) static trace_event_t *bin_run_fast(trace_reader_t *r, trace_event_t *o,
+                                                             trace_event_t *oe)
+{
+    return bin_run(r, o, oe, 0);
+}
+
+__attribute__((noinline)) static trace_event_t *bin_run_strict(trace_reader_t *r, trace_event_t *o,
+                                                               trace_event_t *oe)
+{
+    return bin_run(r, o, oe, 1);
+}
+
+/* Strict mode: whether bin_run may take the next record, an `r m o`.  The
+ * others go straight to bin_step: bin_run would stop at once. */
+static inline int bin_strict_runs(const trace_bin_t *b)
+{
+    const unsigned ops = 1u << TRACE_REALLOC | 1u << TRACE_ARENA_MALLOC | 1u << TRACE_ARENA_OWN;
+    return b->p < b->base + b->size && (ops >> (*b->p & 7) & 1);
+}
+
+int _trace_bin_next(trace_reader_t *r, trace_event_t *ev)
+{
+    /* bin_run inlined here, for one event: its chunking folds away */
+    if (!r->bin.done &&
+        (r->live.use_map ? bin_strict_runs(&r->bin) && bin_run(r, ev, ev + 1, 1) != ev
+                         : bin_run(r, ev, ev + 1, 0) != ev)) {
+        bin_advise(&r->bin);
+        return 1;
+    }
+    return bin_step(r, ev);
 }
 
 size_t _trace_bin_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *rcp)
@@ -709,27 +771,24 @@ size_t _trace_bin_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *r
     trace_bin_t *b = &r->bin;
     trace_event_t *o = ev, *const oe = ev + max;
     const uint64_t nev0 = r->nevents;
-    const int fast = !r->live.use_map;
     int rc = 1;
     if (b->done) {
         *rcp = 0;
         return 0;
     }
     while (o < oe) {
-        if (fast) {
-            bin_fast_t f;
-            bin_fast_load(&f, r);
-            o = bin_fast_run(&f, o, oe);
-            bin_fast_store(&f, r);
-            if (o == oe) break;
-        }
+        if (!r->live.use_map)
+            o = bin_run_fast(r, o, oe);
+        else if (bin_strict_runs(b))
+            o = bin_run_strict(r, o, oe);
+        if (o == oe) break;
         r->nevents = nev0 + (uint64_t)(o - ev); /* markers are placed by it */
         if ((rc = bin_step(r, o)) <= 0) break;
         /* trace_owned answers for the last event of a batch only */
         if (o++->op == TRACE_ARENA_FREE) break;
     }
     r->nevents = nev0 + (uint64_t)(o - ev);
-    bin_advise(b, b->p);
+    bin_advise(b);
     *rcp = rc;
     return (size_t)(o - ev);
 }

@@ -1,6 +1,8 @@
 /* trace_bin_test.c: the binary format: its exact bytes on the spec's
  * example, round trips text <-> binary on the bundled and on seeded random
- * traces, files cut at every byte, lying headers, corrupt records. */
+ * traces, files cut at every byte, lying headers, corrupt records; and
+ * trace_next_batch (the reader's fast loop) against trace_next, on good,
+ * cut and mutated traces. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,6 +390,103 @@ static void test_direct(void)
     remove(bin);
 }
 
+/* Batch sizes the batch tests read with: 1 (the fast loop's setup every
+ * event), small ones that end batches everywhere, and a replay's. */
+static const size_t batch_sizes[] = {1, 2, 3, 7, 64};
+
+/* DATA read in both modes: event by event and in batches of every size,
+ * the same log (events, errors and where they fall, markers, owned lists,
+ * the cut-short flag).  WHAT names the input in a failure. */
+static void same_batched(const char *what, const void *data, size_t n)
+{
+    static const unsigned modes[] = {0, TRACE_R_FAST};
+    for (size_t m = 0; m < 2; m++) {
+        char *one = tu_log_mem_batch("b.atr", data, n, modes[m], 0);
+        for (size_t i = 0; i < sizeof batch_sizes / sizeof batch_sizes[0]; i++) {
+            char *many = tu_log_mem_batch("b.atr", data, n, modes[m], batch_sizes[i]);
+            CHECKF(tu_same(what, many, one), "%s: flags %u, batches of %zu", what, modes[m],
+                   batch_sizes[i]);
+            free(many);
+        }
+        free(one);
+    }
+}
+
+static uint64_t batch_rng(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return *s >> 33;
+}
+
+/* trace_next_batch gives exactly what trace_next gives: on seeded traces
+ * of both styles (every record kind, long varints, thread switches,
+ * markers, ownership), on every cut of a short one, and on mutated copies
+ * (flipped bytes, cleared COMPLETE flag, both), where rejected events,
+ * corrupt records and cuts fall inside batches; and fast mode agrees with
+ * strict mode on what strict mode reads cleanly. */
+static void test_batch(void)
+{
+    char bin[512], what[64];
+    tu_path(bin, sizeof bin, "batch.atr");
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        tsynth_style_t style = seed % 3 == 0 ? TSYNTH_REALISTIC : TSYNTH_RANDOM;
+        CHECK(synth(bin, TRACE_FMT_BIN, seed, seed <= 2 ? 12000 : 1500, style) == 0);
+        size_t n;
+        char *b = file_bytes(bin, &n);
+        if (!b) continue;
+        snprintf(what, sizeof what, "seed %llu", (unsigned long long)seed);
+        same_batched(what, b, n);
+        char *strict = tu_log_mem_batch("b.atr", b, n, 0, 0);
+        char *fast = tu_log_mem_batch("b.atr", b, n, TRACE_R_FAST, 64);
+        CHECKF(tu_same(what, fast, strict), "%s: fast batches and strict", what);
+        CHECK(strstr(strict, "ERR") == NULL && strstr(strict, "x-not-last") == NULL);
+        free(strict);
+        free(fast);
+        if (seed == 3) {
+            /* every cut of a realistic trace, batch boundaries anywhere */
+            size_t hdr = (size_t)(uint8_t)b[12] | (size_t)(uint8_t)b[13] << 8;
+            for (size_t k = hdr; k < n && k < hdr + 400; k++) {
+                snprintf(what, sizeof what, "seed 3 cut at %zu", k);
+                same_batched(what, b, k);
+            }
+        }
+        uint64_t rng = seed;
+        for (int i = 0; i < 50; i++) {
+            char *c = malloc(n);
+            memcpy(c, b, n);
+            size_t len = i % 4 == 3 ? TBENC_FIXED + batch_rng(&rng) % (n - TBENC_FIXED) : n;
+            int flips = 1 + (int)(batch_rng(&rng) % 4);
+            for (int k = 0; k < flips; k++)
+                c[TBENC_FIXED + batch_rng(&rng) % (len - TBENC_FIXED)] = (char)batch_rng(&rng);
+            if (i % 2) c[TBENC_OFF_FLAGS] &= (char)~TBENC_F_COMPLETE;
+            snprintf(what, sizeof what, "seed %llu mutant %d", (unsigned long long)seed, i);
+            same_batched(what, c, len);
+            free(c);
+        }
+        free(b);
+    }
+    /* the text reader batches alike */
+    const char *text = "a 1 10\nf 9\nn 4\nm 4 8\no 4 1\nx 4\nr 1 3\nbad\nc 2 3 4 raw\nf 2 raw\n";
+    char *one = tu_log_mem_batch("t.txt", text, strlen(text), 0, 0);
+    for (size_t i = 0; i < sizeof batch_sizes / sizeof batch_sizes[0]; i++) {
+        char *many = tu_log_mem_batch("t.txt", text, strlen(text), 0, batch_sizes[i]);
+        CHECK(tu_same("text batches", many, one));
+        free(many);
+    }
+    CHECK(strstr(one, "ERR-2 t.txt:2: f of id 9") && strstr(one, "ERR-1 t.txt:8: unknown op"));
+    free(one);
+    /* no room: a usage error, and the reader can go on */
+    trace_reader_t *r;
+    trace_event_t ev[2];
+    char err[256];
+    CHECK(trace_open_mem(&r, "s.atr", spec_bin, sizeof spec_bin, TRACE_R_FAST, err, sizeof err) ==
+          0);
+    CHECK(trace_next_batch(r, ev, 0) == TRACE_EUSAGE);
+    CHECK(trace_next_batch(r, ev, 2) == 2 && ev[0].op == TRACE_ALLOC && ev[1].slot == 1);
+    trace_close(r);
+    remove(bin);
+}
+
 int main(void)
 {
     test_spec_bytes();
@@ -398,5 +497,6 @@ int main(void)
     test_corrupt();
     test_meta_markers_threads();
     test_direct();
+    test_batch();
     return check_done();
 }

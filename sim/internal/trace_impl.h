@@ -139,6 +139,9 @@ int _trace_text_finish(trace_writer_t *w);
 /* Sets up r->bin over r->bin.base/size (already mapped) and parses the
  * header.  0 or a negative code. */
 int _trace_bin_open(trace_reader_t *r);
+/* The next event: 1, 0 at the end, or a negative code (r->nevents is the
+ * caller's to count). */
+int _trace_bin_next(trace_reader_t *r, trace_event_t *ev);
 /* As _trace_text_batch. */
 size_t _trace_bin_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *rc);
 int _trace_bin_rewind(trace_reader_t *r);

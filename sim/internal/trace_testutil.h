@@ -84,34 +84,41 @@ static inline char *tu_read_file(const char *path, size_t *len)
     return b.s;
 }
 
-/* One line per trace_next result: the event (with where, slots, thread,
- * owned slots at `x`), or "ERR<code> message"; then markers and flags. */
-static inline void tu_log_reader(tu_buf_t *b, trace_reader_t *r)
+/* One line per event or error: the event (with where, slots, thread,
+ * owned slots at `x`), or "ERR<code> message"; then markers and flags.
+ * BATCH 0 reads with trace_next, else with trace_next_batch of at most
+ * BATCH events, which must give the same log ("x-not-last" would show an
+ * `x` inside a batch, where trace_owned cannot answer for it). */
+static inline void tu_log_reader_batch(tu_buf_t *b, trace_reader_t *r, size_t batch)
 {
-    trace_event_t ev;
+    trace_event_t evs[64], *ev;
     for (;;) {
-        int rc = trace_next(r, &ev);
+        int rc = batch ? trace_next_batch(r, evs, batch < 64 ? batch : 64) : trace_next(r, evs);
         if (rc == 0) break;
         if (rc < 0) {
             tu_add(b, "ERR%d %s\n", rc, trace_error(r));
             if (rc != TRACE_ESYNTAX && rc != TRACE_ESEM) break;
             continue;
         }
-        tu_add(b,
-               "%c id=%u arena=%u size=%" PRIu64 " nmemb=%" PRIu64 " dom=%s @%" PRIu64
-               " s=%u as=%u t=%u",
-               trace_op_letter[ev.op], ev.id, ev.arena, ev.size, ev.nmemb,
-               trace_domain_name[ev.domain], ev.where,
-               ev.op <= TRACE_FREE || ev.op == TRACE_ARENA_OWN ? ev.slot : 0,
-               ev.op >= TRACE_ARENA_NEW ? ev.aslot : 0, ev.thread);
-        if (ev.op == TRACE_ARENA_FREE) {
-            const uint32_t *owned;
-            size_t n = trace_owned(r, ev.aslot, &owned);
-            tu_add(b, " owned=");
-            for (size_t i = 0; i < n; i++)
-                tu_add(b, "%s%u", i ? "," : "", owned[i]);
+        for (int i = 0; i < rc; i++) {
+            ev = &evs[i];
+            tu_add(b,
+                   "%c id=%u arena=%u size=%" PRIu64 " nmemb=%" PRIu64 " dom=%s @%" PRIu64
+                   " s=%u as=%u t=%u",
+                   trace_op_letter[ev->op], ev->id, ev->arena, ev->size, ev->nmemb,
+                   trace_domain_name[ev->domain], ev->where,
+                   ev->op <= TRACE_FREE || ev->op == TRACE_ARENA_OWN ? ev->slot : 0,
+                   ev->op >= TRACE_ARENA_NEW ? ev->aslot : 0, ev->thread);
+            if (ev->op == TRACE_ARENA_FREE && i < rc - 1) tu_add(b, " x-not-last");
+            if (ev->op == TRACE_ARENA_FREE && i == rc - 1) {
+                const uint32_t *owned;
+                size_t n = trace_owned(r, ev->aslot, &owned);
+                tu_add(b, " owned=");
+                for (size_t k = 0; k < n; k++)
+                    tu_add(b, "%s%u", k ? "," : "", owned[k]);
+            }
+            tu_add(b, "\n");
         }
-        tu_add(b, "\n");
     }
     const trace_marker_t *m;
     size_t n = trace_markers(r, &m);
@@ -124,8 +131,16 @@ static inline void tu_log_reader(tu_buf_t *b, trace_reader_t *r)
     if (trace_is_rep(r)) tu_add(b, "rep\n");
 }
 
-/* tu_log_reader of TEXT read from memory as file NAME (malloc'ed). */
-static inline char *tu_log_mem(const char *name, const void *data, size_t len, unsigned flags)
+/* tu_log_reader_batch, event by event. */
+static inline void tu_log_reader(tu_buf_t *b, trace_reader_t *r)
+{
+    tu_log_reader_batch(b, r, 0);
+}
+
+/* tu_log_reader_batch of the trace in memory DATA, as file NAME, read with
+ * FLAGS (malloc'ed). */
+static inline char *tu_log_mem_batch(const char *name, const void *data, size_t len, unsigned flags,
+                                     size_t batch)
 {
     tu_buf_t b = {0};
     char err[512];
@@ -136,9 +151,15 @@ static inline char *tu_log_mem(const char *name, const void *data, size_t len, u
         tu_add(&b, "OPEN%d %s\n", rc, err);
         return b.s;
     }
-    tu_log_reader(&b, r);
+    tu_log_reader_batch(&b, r, batch);
     trace_close(r);
     return b.s;
+}
+
+/* tu_log_reader of TEXT read from memory as file NAME (malloc'ed). */
+static inline char *tu_log_mem(const char *name, const void *data, size_t len, unsigned flags)
+{
+    return tu_log_mem_batch(name, data, len, flags, 0);
 }
 
 /* Converts IN to OUT in format FMT with IN's metadata: 0 or the code. */
