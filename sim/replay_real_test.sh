@@ -14,7 +14,7 @@ fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 traces="traces/spec-example.txt traces/churn.atr"
 
 sanitized=0
-ldd "$bin" | grep -q 'libasan' && sanitized=1
+case "$(ldd "$bin" 2>/dev/null)" in *libasan*) sanitized=1 ;; esac
 
 for a in jemalloc mimalloc tcmalloc; do
   if [ "$sanitized" = 1 ]; then
