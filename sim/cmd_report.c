@@ -28,6 +28,8 @@
 #include "sim/sysinfo.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,6 +335,44 @@ oom:
 
 /* Loads the experiment, runs it into a fresh directory, commits or marks
  * it partial.  Returns the exit status. */
+/* Interruption.  A report killed by SIGINT (Ctrl-C), SIGTERM or SIGHUP
+ * must not leave a .partial directory that says nothing: the handler
+ * writes its PARTIAL marker, then dies of the signal as it would have.  A
+ * handler may only call async-signal-safe functions, so the marker's path
+ * is prepared beforehand; it is the module's only static mutable state,
+ * which a signal handler cannot do without. */
+static char report_partial_marker[PATH_MAX + 64];
+
+static const int report_fatal_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+static void report_on_signal(int sig)
+{
+    static const char msg[] = "This result is incomplete: the report was interrupted by a "
+                              "signal (SIGINT, SIGTERM or SIGHUP) before it finished.\n";
+    int fd = open(report_partial_marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        ssize_t w = write(fd, msg, sizeof msg - 1);
+        (void)w;
+        close(fd);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Installs the handler for the result directory DIR (NULL: removes it). */
+static void report_guard(const resdir_t *dir)
+{
+    if (dir)
+        snprintf(report_partial_marker, sizeof report_partial_marker, "%s/PARTIAL", dir->partial);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = dir ? report_on_signal : SIG_DFL;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof report_fatal_signals / sizeof *report_fatal_signals; i++)
+        sigaction(report_fatal_signals[i], &sa, NULL);
+}
+
 /* The headline of summary.md (everything before its full metric tables)
  * on OUT: what a user of the quick start reads in the terminal. */
 static void report_print_headline(const results_t *r, FILE *out)
@@ -381,8 +421,10 @@ static int report_experiment(report_t *p, const report_args_t *a, const char *pa
     if (p->interactive)
         fprintf(stderr, "arenalab: report: %s: %zu traces, %zu runs -> %s\n", e->name, e->ntraces,
                 e->nunits, p->dir.partial);
+    report_guard(&p->dir);
     rc = report_run(p, a, argc, argv, root);
     if (rc == CLI_OK && resdir_commit(&p->dir, 1, p->err, sizeof p->err)) rc = CLI_FAIL;
+    report_guard(NULL);
     if (rc == CLI_OK) {
         report_print_headline(&p->res, stdout);
         printf("\n%s/index.html\n", p->dir.final); /* last line: the page */

@@ -193,5 +193,27 @@ fi
 ls -d "$tmp/partial"/broken-* | grep -qv '\.partial$' && fail "broken trace: a complete-looking directory exists"
 [ -e "$tmp/partial/latest" ] && fail "broken trace: latest was set"
 
+# ---- interrupted: SIGTERM mid-run leaves a marked partial directory -------
+# A workload big enough to take seconds, so the signal lands mid-run.
+printf "name('slow')\nworkload('churn', {seed = 1, params = {steps = 4000000}})\nallocator('raw')\n" >"$tmp/slow.lua"
+"$bin" report "$tmp/slow.lua" --out "$tmp/intr" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 50); do
+  ls -d "$tmp/intr"/slow-*.partial >/dev/null 2>&1 && break
+  sleep 0.1
+done
+sleep 0.5
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" -eq 143 ] || fail "SIGTERM: exit $rc, want 143 (killed by the signal)"
+p=$(ls -d "$tmp/intr"/slow-*.partial 2>/dev/null | head -1)
+if [ -z "$p" ]; then
+  fail "SIGTERM: no .partial directory"
+else
+  grep -q "interrupted" "$p/PARTIAL" 2>/dev/null || fail "SIGTERM: no PARTIAL marker saying so"
+fi
+ls -d "$tmp/intr"/slow-* | grep -qv '\.partial$' && fail "SIGTERM: a complete-looking directory exists"
+
 [ "$fails" -eq 0 ] && echo "PASS" || echo "$fails failure(s)"
 exit $((fails > 0))
