@@ -251,15 +251,22 @@ int trace_open_mem(trace_reader_t **out, const char *name, const void *data, siz
     return trace_reader_start(out, r, err, errlen);
 }
 
-int trace_next_batch(trace_reader_t *r, trace_event_t *ev, size_t max)
+/* What trace_next and trace_next_batch answer before reading anything: a
+ * fatal error for good, or once an error that a batch met after handing
+ * out its events.  0 when there is none. */
+static int trace_before_read(trace_reader_t *r)
 {
     if (r->fatal) return r->fatal;
     r->last_x = LIVE_NONE;
-    if (r->pending) {
-        int rc = r->pending;
-        r->pending = 0;
-        return rc;
-    }
+    int rc = r->pending;
+    r->pending = 0;
+    return rc;
+}
+
+int trace_next_batch(trace_reader_t *r, trace_event_t *ev, size_t max)
+{
+    int early = trace_before_read(r);
+    if (early) return early;
     if (!ev || max == 0)
         return _trace_fail(r->err, TRACE_EUSAGE, "%s: trace_next_batch: no room for events",
                            r->path);
@@ -278,13 +285,8 @@ int trace_next_batch(trace_reader_t *r, trace_event_t *ev, size_t max)
 
 int trace_next(trace_reader_t *r, trace_event_t *ev)
 {
-    if (r->fatal) return r->fatal;
-    r->last_x = LIVE_NONE;
-    if (r->pending) {
-        int rc = r->pending;
-        r->pending = 0;
-        return rc;
-    }
+    int early = trace_before_read(r);
+    if (early) return early;
     /* not trace_next_batch(r, ev, 1): an event at a time is common
      * (check, convert, stats), and the batch machinery would double its
      * cost */
