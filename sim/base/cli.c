@@ -1,0 +1,119 @@
+/* cli.c: option tables, --help, error reporting (see cli.h). */
+#include "sim/base/cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { CLI_KEY_HELP = 0x10000, CLI_KEY_VERSION };
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("arenalab: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_interactive(void)
+{
+    const char *ci = getenv("CI");
+    if (ci && *ci && strcmp(ci, "false") != 0 && strcmp(ci, "0") != 0) return 0;
+    return isatty(STDERR_FILENO);
+}
+
+void cli_usage(const cli_command_t *cmd, FILE *out)
+{
+    fprintf(out, "usage: arenalab %s [OPTIONS] %s\n\n%s\n", cmd->name, cmd->args, cmd->summary);
+    if (cmd->description) fprintf(out, "\n%s\n", cmd->description);
+    fputs("\noptions:\n", out);
+    for (const cli_opt_t *o = cmd->opts; o && o->name; o++) {
+        char left[64];
+        int n = 0;
+        if (o->short_name)
+            n = snprintf(left, sizeof left, "-%c, ", o->short_name);
+        else
+            n = snprintf(left, sizeof left, "    ");
+        snprintf(left + n, sizeof left - (size_t)n, "--%s%s%s", o->name, o->argname ? " " : "",
+                 o->argname ? o->argname : "");
+        fprintf(out, "  %-26s %s\n", left, o->help);
+    }
+    fprintf(out, "  %-26s %s\n", "-h, --help", "show this help and exit");
+    fprintf(out, "  %-26s %s\n", "    --version", "show the version and exit");
+    fputs("\nexit status: 0 success, 1 input read but wrong (or run failed), 2 usage or "
+          "unreadable input\n",
+          out);
+}
+
+int cli_parse(const cli_command_t *cmd, int argc, char **argv,
+              int (*on_opt)(void *ud, int key, const char *arg), void *ud)
+{
+    size_t nopts = 0;
+    while (cmd->opts && cmd->opts[nopts].name)
+        nopts++;
+    struct option *longs = calloc(nopts + 3, sizeof *longs);
+    char shorts[2 * 64 + 4] = "h";
+    size_t sl = strlen(shorts);
+    if (!longs) {
+        cli_error("out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < nopts; i++) {
+        const cli_opt_t *o = &cmd->opts[i];
+        longs[i] = (struct option){o->name, o->argname ? required_argument : no_argument, NULL,
+                                   o->short_name ? o->short_name : o->key};
+        if (o->short_name && sl + 2 < sizeof shorts) {
+            shorts[sl++] = (char)o->short_name;
+            if (o->argname) shorts[sl++] = ':';
+            shorts[sl] = '\0';
+        }
+    }
+    longs[nopts] = (struct option){"help", no_argument, NULL, CLI_KEY_HELP};
+    longs[nopts + 1] = (struct option){"version", no_argument, NULL, CLI_KEY_VERSION};
+    optind = 1;
+    opterr = 0;
+    int rc = 0;
+    for (;;) {
+        int c = getopt_long(argc, argv, shorts, longs, NULL);
+        if (c == -1) break;
+        if (c == 'h' || c == CLI_KEY_HELP) {
+            cli_usage(cmd, stdout);
+            rc = -2;
+            break;
+        }
+        if (c == CLI_KEY_VERSION) {
+            printf("arenalab %s %s\n", cmd->name, ARENALAB_VERSION);
+            rc = -2;
+            break;
+        }
+        if (c == '?' || c == ':') {
+            const char *bad = argv[optind - 1];
+            if (optopt && c == '?')
+                cli_error("%s: unknown option '-%c' (see 'arenalab %s --help')", cmd->name, optopt,
+                          cmd->name);
+            else
+                cli_error("%s: bad option '%s' (unknown, or missing its argument; see 'arenalab "
+                          "%s --help')",
+                          cmd->name, bad, cmd->name);
+            rc = -1;
+            break;
+        }
+        int key = c;
+        for (size_t i = 0; i < nopts; i++)
+            if (cmd->opts[i].short_name == c && c != 0) key = cmd->opts[i].key;
+        if (on_opt(ud, key, optarg) < 0) {
+            rc = -1;
+            break;
+        }
+    }
+    free(longs);
+    return rc < 0 ? rc : optind;
+}
+
+int cli_parse_exit(int rc)
+{
+    return rc == -2 ? CLI_OK : CLI_USAGE;
+}

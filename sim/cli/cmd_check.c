@@ -1,0 +1,125 @@
+/* cmd_check.c: `arenalab check TRACE...`: lists every syntax and semantic
+ * error of each trace, then one summary line per trace.
+ *
+ * Exit status: the worst over the traces: 2 for a trace that cannot be
+ * read (missing, corrupt binary) or has syntax errors, 1 for semantic
+ * errors only, 0 when clean.  A binary trace cut short (no end record, as
+ * a crashed recorder leaves it) is a warning: its events are valid. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sim/cli/commands.h"
+#include "sim/trace/trace.h"
+
+enum { CHECK_OPT_QUIET = 'q', CHECK_OPT_MAX = 256 };
+
+static const cli_opt_t check_opts[] = {
+    {"quiet", 'q', NULL, CHECK_OPT_QUIET, "print only the summary lines"},
+    {"max-errors", 0, "N", CHECK_OPT_MAX, "list at most N errors per trace (all are counted)"},
+    {0},
+};
+
+typedef struct {
+    int quiet;
+    uint64_t max_errors; /* 0: no limit */
+} check_args_t;
+
+static int check_on_opt(void *ud, int key, const char *arg)
+{
+    check_args_t *a = ud;
+    char *end;
+    switch (key) {
+    case CHECK_OPT_QUIET:
+        a->quiet = 1;
+        return 0;
+    case CHECK_OPT_MAX:
+        a->max_errors = strtoull(arg, &end, 10);
+        if (*arg < '0' || *arg > '9' || *end) {
+            cli_error("check: --max-errors wants a number, not '%s'", arg);
+            return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+/* Checks one trace; returns its exit status. */
+static int check_one(const char *path, const check_args_t *a)
+{
+    trace_reader_t *r;
+    trace_event_t ev;
+    char err[512];
+    uint64_t events = 0, nsyntax = 0, nsem = 0, listed = 0;
+    int rc, fatal = 0;
+    if (trace_open(&r, path, err, sizeof err) < 0) {
+        cli_error("%s", err);
+        printf("%s: unreadable\n", path);
+        return CLI_USAGE;
+    }
+    while ((rc = trace_next(r, &ev)) != 0) {
+        if (rc == 1) {
+            events++;
+            continue;
+        }
+        if (rc == TRACE_ESYNTAX)
+            nsyntax++;
+        else if (rc == TRACE_ESEM)
+            nsem++;
+        else
+            fatal = 1;
+        if (fatal || (!a->quiet && (!a->max_errors || listed < a->max_errors))) {
+            cli_error("%s", trace_error(r));
+            listed++;
+        }
+        if (fatal) break;
+    }
+    printf("%s: %s%s, %" PRIu64 " events, %" PRIu64 " errors (%" PRIu64 " syntax, %" PRIu64
+           " semantic)%s%s\n",
+           trace_path(r), trace_format(r) == TRACE_FMT_BIN ? "binary" : "text",
+           trace_is_rep(r) ? " (malloc-lab .rep)" : "", events, nsyntax + nsem, nsyntax, nsem,
+           trace_truncated(r) ? ", cut short" : "", fatal ? ", unreadable past that point" : "");
+    if (trace_truncated(r))
+        cli_error("%s: warning: cut short after %" PRIu64
+                  " events (no end record: the recorder stopped early); the events before the "
+                  "cut are valid",
+                  trace_path(r), events);
+    trace_close(r);
+    return fatal || nsyntax ? CLI_USAGE : nsem ? CLI_FAIL : CLI_OK;
+}
+
+static int check_run(int argc, char **argv)
+{
+    check_args_t a = {0};
+    int first = cli_parse(&cmd_check, argc, argv, check_on_opt, &a);
+    if (first < 0) return cli_parse_exit(first);
+    if (first >= argc) {
+        cli_error("check: no trace given (see 'arenalab check --help')");
+        return CLI_USAGE;
+    }
+    int worst = CLI_OK;
+    for (int i = first; i < argc; i++) {
+        int rc = check_one(argv[i], &a);
+        if (rc > worst) worst = rc;
+    }
+    return worst;
+}
+
+const cli_command_t cmd_check = {
+    .name = "check",
+    .args = "TRACE...",
+    .summary = "list every syntax and semantic error of traces (text or binary)",
+    .description =
+        "Reads each TRACE (text, malloc-lab .rep or binary; '-' is standard input) to\n"
+        "its end and prints every error as 'arenalab: FILE:LINE: what is wrong' (binary:\n"
+        "'FILE: event N: ...') on standard error, then a summary line per trace on\n"
+        "standard output: format, events, errors, and 'cut short' for a binary trace\n"
+        "without its end record (a recorder that stopped early: a warning, not an\n"
+        "error).\n\n"
+        "Exit status: 0 every trace is clean; 1 semantic errors only (f/r of an id\n"
+        "that is not live, a of a live id, an arena that does not exist, a block\n"
+        "freed in another domain than it was allocated in); 2 a trace could not be\n"
+        "read (missing, corrupt binary), has syntax errors, or a usage error.",
+    .opts = check_opts,
+    .run = check_run,
+};

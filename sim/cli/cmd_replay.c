@@ -1,0 +1,295 @@
+/* cmd_replay.c: `arenalab replay TRACE... --alloc A[,B...]` — options, the
+ * hidden worker mode, and the outputs; the work is sim/driver.c's. */
+#include "sim/cli/commands.h"
+#include "sim/replay/driver.h"
+#include "sim/base/outfile.h"
+#include "sim/replay/output.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    REPLAY_KEY_ALLOC = 'a',
+    REPLAY_KEY_REPEAT = 'n',
+    REPLAY_KEY_VERIFY = 256,
+    REPLAY_KEY_LENIENT,
+    REPLAY_KEY_JSON,
+    REPLAY_KEY_SERIES,
+    REPLAY_KEY_SAMPLES,
+    REPLAY_KEY_ARENA_MODE,
+    REPLAY_KEY_MALLOCSTATS,
+    REPLAY_KEY_LIST,
+};
+
+#define REPLAY_MAX_ALLOCS  64
+#define REPLAY_MAX_REPEAT  1000
+#define REPLAY_MAX_SAMPLES 1000000
+
+static const cli_opt_t replay_opts[] = {
+    {"alloc", 'a', "A[,B...]", REPLAY_KEY_ALLOC,
+     "allocators to compare, NAME[:key=value...] each, or a route raw=A,mem=B,obj=C; "
+     "repeatable (see below)"},
+    {"repeat", 'n', "N", REPLAY_KEY_REPEAT,
+     "timed runs per trace and allocator (default 5; 0: none)"},
+    {"verify", 0, NULL, REPLAY_KEY_VERIFY,
+     "fill every block with a pattern and check it on realloc and free (timings include it)"},
+    {"lenient", 0, NULL, REPLAY_KEY_LENIENT, "skip and count bad trace lines instead of stopping"},
+    {"json", 0, "FILE", REPLAY_KEY_JSON, "write the results as JSON ('-': standard output)"},
+    {"series", 0, "FILE.csv", REPLAY_KEY_SERIES, "write the sampled series as CSV"},
+    {"samples", 0, "N", REPLAY_KEY_SAMPLES, "samples of the measurement run (default 1000)"},
+    {"arena-mode", 0, "MODE", REPLAY_KEY_ARENA_MODE,
+     "how arena events (n m o x) become allocations (see --list)"},
+    {"mallocstats", 0, NULL, REPLAY_KEY_MALLOCSTATS,
+     "print each allocator's own statistics after its measurement run"},
+    {"list", 0, NULL, REPLAY_KEY_LIST, "list the allocators, their parameters and arena modes"},
+    {0},
+};
+
+typedef struct {
+    char *alloc_text[REPLAY_MAX_ALLOCS]; /* --alloc arguments, split in place */
+    size_t nalloc_text;
+    route_t routes[REPLAY_MAX_ALLOCS];
+    size_t nspecs;
+    unsigned long repeat;
+    unsigned long long samples;
+    int verify, lenient, mallocstats, list;
+    const char *json, *series, *arena_mode;
+} replay_args_t;
+
+/* A decimal in [0, MAX] from TEXT, or -1. */
+static int replay_number(const char *text, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    if (*text < '0' || *text > '9') return -1;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (*end || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+static int replay_on_opt(void *ud, int key, const char *arg)
+{
+    replay_args_t *a = ud;
+    unsigned long long v;
+    switch (key) {
+    case REPLAY_KEY_ALLOC: {
+        if (a->nalloc_text == REPLAY_MAX_ALLOCS) {
+            cli_error("replay: too many --alloc options");
+            return -1;
+        }
+        char *copy = strdup(arg);
+        if (!copy) return -1;
+        a->alloc_text[a->nalloc_text++] = copy;
+        char msg[512];
+        if (route_parse_list(copy, a->routes, REPLAY_MAX_ALLOCS, &a->nspecs, msg, sizeof msg)) {
+            cli_error("replay: --alloc %s: %s", arg, msg);
+            return -1;
+        }
+        return 0;
+    }
+    case REPLAY_KEY_REPEAT:
+        if (replay_number(arg, REPLAY_MAX_REPEAT, &v)) {
+            cli_error("replay: --repeat %s: expected a count from 0 to %d", arg, REPLAY_MAX_REPEAT);
+            return -1;
+        }
+        a->repeat = (unsigned long)v;
+        return 0;
+    case REPLAY_KEY_SAMPLES:
+        if (replay_number(arg, REPLAY_MAX_SAMPLES, &v) || v == 0) {
+            cli_error("replay: --samples %s: expected a count from 1 to %d", arg,
+                      REPLAY_MAX_SAMPLES);
+            return -1;
+        }
+        a->samples = v;
+        return 0;
+    case REPLAY_KEY_ARENA_MODE:
+        char msg[256];
+        if (arenas_check(arg, msg, sizeof msg)) {
+            cli_error("replay: --arena-mode %s: %s", arg, msg);
+            return -1;
+        }
+        a->arena_mode = arg;
+        return 0;
+    case REPLAY_KEY_VERIFY:
+        a->verify = 1;
+        return 0;
+    case REPLAY_KEY_LENIENT:
+        a->lenient = 1;
+        return 0;
+    case REPLAY_KEY_MALLOCSTATS:
+        a->mallocstats = 1;
+        return 0;
+    case REPLAY_KEY_LIST:
+        a->list = 1;
+        return 0;
+    case REPLAY_KEY_JSON:
+        a->json = arg;
+        return 0;
+    case REPLAY_KEY_SERIES:
+        a->series = arg;
+        return 0;
+    }
+    return -1; /* not reached: cli_parse passes only our keys */
+}
+
+/* --list: the registry, then the arena modes. */
+static void replay_list(void)
+{
+    puts("allocators:");
+    for (const alloc_class_t *const *c = alloc_registry; *c; c++) {
+        printf("  %-12s %s\n", (*c)->name, (*c)->summary ? (*c)->summary : "");
+        const char *p = (*c)->params;
+        while (p && *p) {
+            const char *nl = strchr(p, '\n');
+            int len = nl ? (int)(nl - p) : (int)strlen(p);
+            printf("  %-12s   %.*s\n", "", len, p);
+            p = nl ? nl + 1 : p + len;
+        }
+    }
+    puts("\narena modes (--arena-mode):");
+    for (const arenas_mode_t *const *m = arenas_modes; *m; m++)
+        printf("  %-12s %s%s\n", (*m)->name, (*m)->summary, m == arenas_modes ? " (default)" : "");
+}
+
+/* Opens the output files now, so a bad path fails before a long replay. */
+static int replay_open_outputs(const replay_args_t *a, outfile_t *json, outfile_t *series)
+{
+    char err[512];
+    memset(json, 0, sizeof *json);
+    memset(series, 0, sizeof *series);
+    if (a->json && outfile_open(json, a->json, "w", err, sizeof err)) {
+        cli_error("replay: %s", err);
+        return -1;
+    }
+    if (a->series && outfile_open(series, a->series, "w", err, sizeof err)) {
+        cli_error("replay: %s", err);
+        if (a->json) outfile_abort(json);
+        return -1;
+    }
+    return 0;
+}
+
+static int replay_write_outputs(const replay_args_t *a, outfile_t *json, outfile_t *series,
+                                const driver_run_t *runs, size_t n)
+{
+    char err[512];
+    int rc = CLI_OK;
+    if (a->json) {
+        output_settings_t s = {(unsigned)a->repeat, a->samples,
+                               a->arena_mode ? a->arena_mode : arenas_modes[0]->name, a->verify,
+                               a->lenient};
+        output_json(json->fp, runs, n, &s);
+        if (outfile_commit(json, err, sizeof err)) {
+            cli_error("replay: %s", err);
+            rc = CLI_FAIL;
+        }
+    }
+    if (a->series) {
+        output_series(series->fp, runs, n);
+        if (outfile_commit(series, err, sizeof err)) {
+            cli_error("replay: %s", err);
+            rc = CLI_FAIL;
+        }
+    }
+    /* The table goes to stdout unless a file output already does. */
+    int json_stdout = a->json && strcmp(a->json, "-") == 0;
+    int series_stdout = a->series && strcmp(a->series, "-") == 0;
+    if (!json_stdout && !series_stdout) output_table(stdout, runs, n);
+    return rc;
+}
+
+static int replay_main(int argc, char **argv)
+{
+    replay_args_t a;
+    memset(&a, 0, sizeof a);
+    a.repeat = 5;
+    a.samples = 1000;
+    int rc = cli_parse(&cmd_replay, argc, argv, replay_on_opt, &a);
+    if (rc < 0) {
+        rc = cli_parse_exit(rc);
+    } else if (a.list) {
+        replay_list();
+        rc = CLI_OK;
+    } else if (rc >= argc || a.nspecs == 0) {
+        cli_error("replay: %s (see 'arenalab replay --help')",
+                  rc >= argc ? "no trace given" : "no allocator given (--alloc NAME)");
+        rc = CLI_USAGE;
+    } else {
+        int first = rc;
+        rc = CLI_OK;
+        for (int i = first; i < argc; i++)
+            if (strcmp(argv[i], "-") == 0) {
+                cli_error("replay: a trace on standard input cannot be replayed: it is read "
+                          "several times; give a file");
+                rc = CLI_USAGE;
+            }
+        outfile_t json, series;
+        if (rc == CLI_OK && replay_open_outputs(&a, &json, &series)) rc = CLI_USAGE;
+        if (rc == CLI_OK) {
+            driver_config_t cfg = {
+                .traces = (const char *const *)argv + first,
+                .ntraces = (size_t)(argc - first),
+                .routes = a.routes,
+                .nroutes = a.nspecs,
+                .repeat = (unsigned)a.repeat,
+                .nsamples = a.samples,
+                .verify = a.verify,
+                .lenient = a.lenient,
+                .mallocstats = a.mallocstats,
+                .arena_mode = a.arena_mode,
+                .progress = cli_interactive(),
+            };
+            driver_run_t *runs;
+            size_t n;
+            rc = driver_run(&cfg, &runs, &n);
+            /* Skips are the trace's, the same for every allocator: once. */
+            for (size_t i = 0; rc == CLI_OK && i < n; i += a.nspecs)
+                if (runs[i].m.skipped)
+                    cli_error("replay: %s: %llu bad lines or events skipped (--lenient)",
+                              runs[i].trace, (unsigned long long)runs[i].m.skipped);
+            if (rc == CLI_OK)
+                rc = replay_write_outputs(&a, &json, &series, runs, n);
+            else {
+                if (a.json) outfile_abort(&json);
+                if (a.series) outfile_abort(&series);
+            }
+            driver_runs_free(runs, n);
+        }
+    }
+    for (size_t i = 0; i < a.nalloc_text; i++)
+        free(a.alloc_text[i]);
+    return rc;
+}
+
+static int replay_command(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--worker") == 0)
+        return driver_worker(argc - 1, argv + 1, NULL);
+    return replay_main(argc, argv);
+}
+
+const cli_command_t cmd_replay = {
+    .name = "replay",
+    .args = "TRACE... --alloc A[,B...]",
+    .summary = "replay traces through allocators: throughput, footprint, fragmentation",
+    .description =
+        "Each (trace, allocator) pair runs in a worker process of its own: one measurement\n"
+        "run (~--samples samples of live bytes, footprint and RSS; Johnstone & Wilson's\n"
+        "fragmentation jw1-jw4; utilization) that is also the warm-up, then --repeat timed\n"
+        "runs on fresh allocator instances (ns/event: decoding is never timed).\n"
+        "A bad trace line, an allocation that returns NULL or a --verify mismatch stops\n"
+        "the replay with the event and exit status 1; outputs are written only when every\n"
+        "pair succeeded.\n"
+        "\n"
+        "Allocators are named as PYTHONMALLOC names them: `pymalloc` routes the raw domain\n"
+        "to malloc and mem/obj to pymalloc (CPython's default); `malloc` sends every domain\n"
+        "to the process's malloc (footprint counted per block), `raw` too (footprint from\n"
+        "mallinfo2); any other NAME serves every domain.  An explicit route gives each\n"
+        "CPython domain its own allocator: --alloc raw=raw,mem=pymalloc,obj=mimalloc\n"
+        "(a domain left out goes to malloc).  Parameters follow a colon:\n"
+        "pymalloc:preset=3.8, arena:growth=doubling.  jemalloc, mimalloc and tcmalloc are\n"
+        "loaded into their worker with LD_PRELOAD.  Arena events (n m o x) run CPython's\n"
+        "PyArena over the MEM allocator by default (--arena-mode).",
+    .opts = replay_opts,
+    .run = replay_command,
+};

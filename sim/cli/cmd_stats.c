@@ -1,0 +1,134 @@
+/* cmd_stats.c: `arenalab stats TRACE [--json FILE]`: what a trace does, as
+ * a table or as JSON (the figures come from sim/tstats.c). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sim/cli/commands.h"
+#include "sim/base/json.h"
+#include "sim/base/outfile.h"
+#include "sim/trace/trace.h"
+#include "sim/trace/tstats.h"
+
+enum { STATS_OPT_JSON = 256, STATS_OPT_LENIENT };
+
+static const cli_opt_t stats_opts[] = {
+    {"json", 0, "FILE", STATS_OPT_JSON,
+     "write the figures as JSON to FILE ('-': standard output, "
+     "instead of the table)"},
+    {"lenient", 0, NULL, STATS_OPT_LENIENT,
+     "skip bad lines/events (and count them) instead of "
+     "stopping at the first"},
+    {0},
+};
+
+typedef struct {
+    const char *json;
+    int lenient;
+} stats_args_t;
+
+static int stats_on_opt(void *ud, int key, const char *arg)
+{
+    stats_args_t *a = ud;
+    if (key == STATS_OPT_JSON) a->json = arg;
+    if (key == STATS_OPT_LENIENT) a->lenient = 1;
+    return 0;
+}
+
+static int stats_write_json(const char *path, trace_reader_t *r, const tstats_t *t,
+                            uint64_t skipped)
+{
+    outfile_t o;
+    json_t j;
+    char err[512];
+    if (outfile_open(&o, path, "w", err, sizeof err) < 0) {
+        cli_error("stats: %s", err);
+        return CLI_USAGE;
+    }
+    json_init(&j, o.fp);
+    json_object_begin(&j);
+    json_kv_string(&j, "trace", trace_path(r));
+    json_kv_string(&j, "format", trace_format(r) == TRACE_FMT_BIN ? "binary" : "text");
+    json_key(&j, "cut_short");
+    json_bool(&j, trace_truncated(r));
+    json_kv_uint(&j, "skipped", skipped);
+    tstats_json(t, &j);
+    json_object_end(&j);
+    if (outfile_commit(&o, err, sizeof err) < 0) {
+        cli_error("stats: %s", err);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+static int stats_run(int argc, char **argv)
+{
+    stats_args_t a = {0};
+    int first = cli_parse(&cmd_stats, argc, argv, stats_on_opt, &a);
+    if (first < 0) return cli_parse_exit(first);
+    if (argc - first != 1) {
+        cli_error("stats: give exactly one trace (see 'arenalab stats --help')");
+        return CLI_USAGE;
+    }
+    trace_reader_t *r;
+    char err[512];
+    if (trace_open(&r, argv[first], err, sizeof err) < 0) {
+        cli_error("%s", err);
+        return CLI_USAGE;
+    }
+    tstats_t t;
+    trace_event_t ev;
+    uint64_t skipped = 0;
+    int rc, status = CLI_OK;
+    tstats_init(&t);
+    while ((rc = trace_next(r, &ev)) != 0) {
+        if (rc == 1) {
+            const uint32_t *owned = NULL;
+            size_t n = trace_owned(r, ev.aslot, &owned);
+            if (tstats_add(&t, &ev, owned, n) < 0) {
+                cli_error("stats: out of memory");
+                status = CLI_USAGE;
+                break;
+            }
+            continue;
+        }
+        cli_error("%s", trace_error(r));
+        if ((rc == TRACE_ESYNTAX || rc == TRACE_ESEM) && a.lenient) {
+            skipped++;
+            continue;
+        }
+        status = rc == TRACE_ESEM ? CLI_FAIL : CLI_USAGE;
+        break;
+    }
+    if (status == CLI_OK) {
+        if (trace_truncated(r))
+            cli_error("%s: warning: cut short after %" PRIu64 " events (no end record)",
+                      trace_path(r), t.events);
+        if (skipped) cli_error("stats: skipped %" PRIu64 " bad lines/events", skipped);
+        if (!a.json || strcmp(a.json, "-") != 0) {
+            tstats_print(&t, trace_path(r), trace_format(r), stdout);
+            if (fflush(stdout) != 0) status = CLI_USAGE;
+        }
+        if (a.json) status = stats_write_json(a.json, r, &t, skipped);
+    }
+    tstats_free(&t);
+    trace_close(r);
+    return status;
+}
+
+const cli_command_t cmd_stats = {
+    .name = "stats",
+    .args = "TRACE",
+    .summary = "what a trace does: events, peaks, size and lifetime histograms",
+    .description = "Reads TRACE (text, .rep or binary) and prints: events by kind and by domain;\n"
+                   "peak live bytes and peak live blocks with the event (0-based) where each is\n"
+                   "first reached (live = a/c blocks not yet freed, owned ones included, plus\n"
+                   "the m allocations of arenas not yet freed; a calloc counts NMEMB*SIZE);\n"
+                   "bytes requested; a histogram of request sizes and one of block lifetimes in\n"
+                   "events (power-of-two bins; blocks still live at the end counted apart);\n"
+                   "reallocs that grow, shrink or keep their size.\n\n"
+                   "A bad line stops the command (exit 1 for a semantic error, 2 for a syntax\n"
+                   "error or an unreadable trace) unless --lenient.",
+    .opts = stats_opts,
+    .run = stats_run,
+};

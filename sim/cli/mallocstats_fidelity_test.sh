@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# mallocstats_fidelity_test.sh: `--alloc pymalloc --mallocstats` prints
+# what CPython 3.11 itself prints (`--alloc cpython --mallocstats`, the real
+# obmalloc of libpython3.11 with pool-aligned arenas, each run in a fresh
+# process) for every bundled trace — generated workloads with all three
+# domains, reallocs across the threshold, arenas emptied and refilled, and
+# malloc-lab files — at their end and at several prefixes, byte for byte,
+# from `Small block threshold` through the first `Total` line.
+set -uo pipefail
+
+bin=$(pwd)/sim/cli/arenalab
+tmp=${TEST_TMPDIR:-$(mktemp -d)}
+fails=0
+checked=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+# The pymalloc section of a replay's --mallocstats output.
+section() {
+  "$bin" replay "$1" --alloc "$2" -n 0 --mallocstats 2>"$tmp/err" |
+    sed -n '/^Small block threshold = /,/^Total /p'
+}
+
+compare() { # TRACE LABEL
+  section "$1" pymalloc >"$tmp/ours"
+  section "$1" cpython >"$tmp/theirs"
+  if [ ! -s "$tmp/theirs" ]; then
+    fail "$2: cpython printed no statistics: $(cat "$tmp/err")"
+  elif ! cmp -s "$tmp/ours" "$tmp/theirs"; then
+    fail "$2: pymalloc differs from CPython:"
+    diff "$tmp/ours" "$tmp/theirs" | head -20 >&2
+  fi
+  checked=$((checked + 1))
+}
+
+for t in traces/*.atr traces/*.rep traces/spec-example.txt; do
+  [ -f "$t" ] || continue
+  compare "$t" "$t"
+  # Prefixes: the text form cut at a few points (its lines are events).
+  "$bin" convert "$t" "$tmp/full.txt" >/dev/null 2>&1 || { fail "convert $t"; continue; }
+  total=$(grep -vc '^#' "$tmp/full.txt")
+  for frac in 7 31 63 90; do
+    n=$((total * frac / 100))
+    [ "$n" -gt 0 ] || continue
+    grep -v '^#' "$tmp/full.txt" | head -n "$n" >"$tmp/prefix.txt"
+    compare "$tmp/prefix.txt" "$t at event $n"
+  done
+done
+
+echo "mallocstats_fidelity_test: $checked comparisons, $fails failed"
+exit "$fails"

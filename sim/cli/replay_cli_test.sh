@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# replay_cli_test.sh: `arenalab replay` end to end — the spec example
+# through raw and null with --verify, the JSON keys and the series columns,
+# byte-identical figures from two runs, exit 1 with FILE:LINE on a bad
+# trace (0 with --lenient, which counts it), exit 2 on usage errors, and
+# --list.
+set -uo pipefail
+
+bin=$(pwd)/sim/cli/arenalab
+tmp=${TEST_TMPDIR:-$(mktemp -d)}
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+cat >"$tmp/spec.txt" <<'TRACE'
+# two objects, one resized; an arena with two allocations that takes over block 1
+a 0 24 obj
+a 1 100
+r 1 300
+f 0 obj
+n 7
+m 7 48
+m 7 9000
+o 7 1
+x 7
+TRACE
+
+# The spec example: both allocators, verified; outputs written.
+if ! "$bin" replay "$tmp/spec.txt" --alloc raw --alloc null --verify -n 2 \
+    --json "$tmp/out.json" --series "$tmp/out.csv" >"$tmp/table" 2>"$tmp/err"; then
+  fail "spec replay failed: $(cat "$tmp/err")"
+fi
+[ "$(grep -c spec.txt "$tmp/table")" = 2 ] || fail "table has no row per run: $(cat "$tmp/table")"
+head -1 "$tmp/table" | grep -q "ns/event" || fail "table header: $(head -1 "$tmp/table")"
+for key in trace allocator events ns_per_event min median max peak_live_bytes \
+    peak_footprint_bytes peak_rss_bytes frag jw1 jw2 jw3 jw4 util internal_frag \
+    peak_live_blocks repeat lenient_skipped params; do
+  grep -q "\"$key\":" "$tmp/out.json" || fail "JSON lacks \"$key\""
+done
+[ "$(grep -c '"peak_live_bytes": 9348,' "$tmp/out.json")" = 2 ] || fail "peak live is not 9348"
+# null under the default arena mode (PyArena): derived in replay_test.c.
+grep -q '"peak_footprint_bytes": 17888,' "$tmp/out.json" || fail "null's footprint is not 17888"
+# per-object: every `m` is its own block (16+48, 16+9008), nothing else.
+"$bin" replay "$tmp/spec.txt" --alloc null --arena-mode per-object --verify -n 1 \
+  --json "$tmp/po.json" >/dev/null 2>"$tmp/err" || fail "per-object: $(cat "$tmp/err")"
+grep -q '"peak_footprint_bytes": 9584,' "$tmp/po.json" || fail "per-object footprint is not 9584"
+"$bin" replay "$tmp/spec.txt" --alloc null --arena-mode pyarena:growth=doubling:block=4K \
+  -n 1 >/dev/null 2>"$tmp/err" || fail "pyarena params: $(cat "$tmp/err")"
+"$bin" replay "$tmp/spec.txt" --alloc null --arena-mode pyarena:blocks=4K >/dev/null 2>"$tmp/err"
+[ $? = 2 ] && grep -q "unknown parameter 'blocks'" "$tmp/err" || fail "bad arena param: $(cat "$tmp/err")"
+head -1 "$tmp/out.csv" | grep -q \
+  '^trace,allocator,event,live_bytes,live_blocks,footprint_bytes,rss_bytes,extra_' ||
+  fail "series header: $(head -1 "$tmp/out.csv")"
+[ "$(wc -l <"$tmp/out.csv")" = 19 ] || fail "series: want 18 samples, got $(wc -l <"$tmp/out.csv")"
+cols=$(head -1 "$tmp/out.csv" | awk -F, '{print NF}')
+awk -F, -v n="$cols" 'NF != n { exit 1 }' "$tmp/out.csv" || fail "series rows differ in width"
+
+# Determinism: same trace, allocator and params -> the same figures and
+# series (RSS and timings excluded).
+for i in 1 2; do
+  "$bin" replay "$tmp/spec.txt" -a null -n 0 --json "$tmp/d$i.json" --series "$tmp/d$i.csv" \
+    >/dev/null 2>&1 || fail "determinism run $i failed"
+  grep -v -e rss -e '"m[a-z]*":' "$tmp/d$i.json" >"$tmp/d$i.fig"
+  cut -d, -f1-6 "$tmp/d$i.csv" >"$tmp/d$i.cols"
+done
+cmp -s "$tmp/d1.fig" "$tmp/d2.fig" || fail "two runs give different figures"
+cmp -s "$tmp/d1.cols" "$tmp/d2.cols" || fail "two runs give different series"
+
+# A semantic error: exit 1, FILE:LINE, no outputs; --lenient counts it.
+printf 'a 1 10\nf 2\nf 1\n' >"$tmp/bad.txt"
+"$bin" replay "$tmp/bad.txt" -a null --json "$tmp/bad.json" >/dev/null 2>"$tmp/err"
+[ $? = 1 ] || fail "bad trace: want exit 1"
+grep -q "bad.txt:2: " "$tmp/err" || fail "bad trace: no FILE:LINE: $(cat "$tmp/err")"
+[ -e "$tmp/bad.json" ] && fail "bad trace: JSON written anyway"
+ls "$tmp" | grep -q 'bad.json.tmp' && fail "bad trace: temporary file left behind"
+"$bin" replay "$tmp/bad.txt" -a null --lenient -n 1 --json "$tmp/lenient.json" \
+  >/dev/null 2>"$tmp/err" || fail "lenient: $(cat "$tmp/err")"
+grep -q '"lenient_skipped": 1,' "$tmp/lenient.json" || fail "lenient: skip not counted"
+
+# Usage errors: exit 2.
+"$bin" replay "$tmp/spec.txt" -a nosuch >/dev/null 2>&1
+[ $? = 2 ] || fail "unknown allocator: want exit 2"
+"$bin" replay "$tmp/spec.txt" >/dev/null 2>&1
+[ $? = 2 ] || fail "no --alloc: want exit 2"
+"$bin" replay "$tmp/nonexistent.txt" -a null >/dev/null 2>&1
+[ $? = 2 ] || fail "missing trace: want exit 2"
+"$bin" replay "$tmp/spec.txt" -a null --repeat x >/dev/null 2>&1
+[ $? = 2 ] || fail "bad --repeat: want exit 2"
+
+"$bin" replay --list >"$tmp/list" || fail "--list failed"
+grep -q '^  raw ' "$tmp/list" && grep -q '^  null ' "$tmp/list" && grep -q 'per-object' "$tmp/list" ||
+  fail "--list: $(cat "$tmp/list")"
+
+if [ "$fails" -gt 0 ]; then
+  echo "$fails failure(s)" >&2
+  exit 1
+fi
+echo "replay_cli_test: all passed"

@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# report_cli_test.sh: `arenalab report` and `arenalab compare` end to end on
+# scripts/experiments/tiny.lua (2 traces x 2 allocators, repeat 1, a
+# 2-point sweep): the files a user opens exist and parse, runs.csv has the
+# replay's columns and the same figures as `arenalab replay --json` on the
+# same trace and allocator, every gnuplot script runs with no output at
+# all, fragmentation figures are byte-identical across two runs, results
+# are never overwritten; a bad experiment gives FILE:LINE and creates
+# nothing; a failed run leaves a .partial directory with a PARTIAL file.
+set -uo pipefail
+
+bin=$(pwd)/sim/cli/arenalab
+export ARENALAB_ROOT=$(pwd) # the runfiles tree holds scripts/ and traces/
+tmp=${TEST_TMPDIR:-$(mktemp -d)}
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+# Column NAME of the runs.csv row for (TRACE, ALLOC).
+csv_field() { # FILE TRACE ALLOC NAME
+  awk -F, -v t="$2" -v a="$3" -v n="$4" '
+    NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+    $1 == t && $2 == a { print $(col[n]); found = 1 }
+    END { if (!found) print "MISSING" }' "$1"
+}
+
+# A number from `replay --json` output: the first "KEY": VALUE.
+json_field() { # FILE KEY
+  sed -n "s/.*\"$2\": *\([-0-9.enul]*\).*/\1/p" "$1" | head -1
+}
+
+# ---- the tiny experiment, end to end ---------------------------------------
+out1=$tmp/out1
+if ! "$bin" report scripts/experiments/tiny.lua --out "$out1" >"$tmp/stdout" 2>"$tmp/stderr"; then
+  fail "report tiny failed: $(cat "$tmp/stderr")"
+fi
+[ -s "$tmp/stderr" ] && fail "report printed on stderr without a terminal: $(cat "$tmp/stderr")"
+dir=$(ls -d "$out1"/tiny-* 2>/dev/null | head -1)
+[ -n "$dir" ] && [ -d "$dir" ] || { fail "no result directory in $out1"; dir=/nonexistent; }
+[ "$(tail -n 1 "$tmp/stdout")" = "$dir/index.html" ] || fail "stdout does not end with $dir/index.html: $(cat "$tmp/stdout")"
+# The headline table comes first: one row per trace, no full metric tables.
+grep -q '^| trace | least memory |' "$tmp/stdout" || fail "stdout has no headline table"
+[ "$(grep -c '^| binary-lab.rep \|^| churn-s3 ' "$tmp/stdout")" = 2 ] || fail "headline rows: $(cat "$tmp/stdout")"
+grep -q '^## Metrics' "$tmp/stdout" && fail "stdout holds the full metric tables"
+[ "$(readlink "$out1/latest")" = "$(basename "$dir")" ] || fail "latest does not point at $dir"
+ls -d "$out1"/*.partial >/dev/null 2>&1 && fail "a .partial directory is left after success"
+
+for f in index.html summary.md runs.json runs.csv experiment.json experiment.lua \
+         series/binary-lab.rep.csv series/churn-s3.csv traces/churn-s3.atr plots/style.gp; do
+  [ -s "$dir/$f" ] || fail "missing or empty: $f"
+done
+plots="frag-util frag-jw4 throughput pools pools-occupancy sweep-1-footprint sweep-1-speed
+       footprint-binary-lab.rep footprint-churn-s3 sizes-binary-lab.rep sizes-churn-s3"
+for p in $plots; do
+  for ext in gp svg png; do
+    [ -s "$dir/plots/$p.$ext" ] || fail "missing plot file: plots/$p.$ext"
+  done
+  head -c 8 "$dir/plots/$p.png" | od -An -c | grep -q 'P   N   G' || fail "plots/$p.png is not a PNG"
+  grep -q '<svg' "$dir/plots/$p.svg" || fail "plots/$p.svg is not an SVG"
+  grep -q "plots/$p.svg" "$dir/index.html" || fail "index.html does not show plots/$p.svg"
+done
+cmp -s scripts/experiments/tiny.lua "$dir/experiment.lua" || fail "experiment.lua is not a copy"
+
+# gnuplot: every script runs again, exit 0 and not one byte of output.
+for gp in "$dir"/plots/*.gp; do
+  name=$(basename "$gp")
+  [ "$name" = style.gp ] && continue
+  if ! (cd "$dir/plots" && gnuplot "$name") >"$tmp/gp.out" 2>&1; then
+    fail "gnuplot $name failed: $(cat "$tmp/gp.out")"
+  elif [ -s "$tmp/gp.out" ]; then
+    fail "gnuplot $name printed: $(cat "$tmp/gp.out")"
+  fi
+done
+
+# runs.csv: the replay's columns; one row per unit (4 grid + 4 sweep points).
+header=$(head -1 "$dir/runs.csv")
+want="trace,allocator,events,repeat,lenient_skipped,ns_per_event_min,ns_per_event_median,ns_per_event_max,peak_live_bytes,peak_live_blocks,peak_footprint_bytes,peak_rss_bytes,frag_jw1,frag_jw2,frag_jw3,frag_jw4,util,internal_frag"
+[ "$header" = "$want" ] || fail "runs.csv header: $header"
+rows=$(($(wc -l <"$dir/runs.csv") - 1))
+[ "$rows" -eq 8 ] || fail "runs.csv has $rows rows, want 8"
+for a in raw pymalloc pymalloc:arena=256K pymalloc:arena=1M; do
+  for t in binary-lab.rep churn-s3; do
+    [ "$(csv_field "$dir/runs.csv" "$t" "$a" repeat)" = 1 ] || fail "$t with $a: repeat is not 1"
+  done
+done
+grep -q '"command": "replay"' "$dir/runs.json" || fail "runs.json is not replay --json's document"
+
+# The same figures as `arenalab replay --json` (tiny.lua: samples(200)).
+for pair in "binary-lab.rep traces/binary-lab.rep" "churn-s3 $dir/traces/churn-s3.atr"; do
+  set -- $pair
+  for a in raw pymalloc pymalloc:arena=256K; do
+    if ! "$bin" replay "$2" --alloc "$a" -n 0 --samples 200 --json "$tmp/r.json" >/dev/null 2>"$tmp/err"; then
+      fail "replay $2 --alloc $a: $(cat "$tmp/err")"
+      continue
+    fi
+    for k in peak_live_bytes:peak_live_bytes peak_footprint_bytes:peak_footprint_bytes \
+             jw4:frag_jw4 util:util events:events; do
+      got=$(csv_field "$dir/runs.csv" "$1" "$a" "${k#*:}")
+      exp=$(json_field "$tmp/r.json" "${k%%:*}")
+      [ -n "$exp" ] && [ "$got" = "$exp" ] ||
+        fail "$1 with $a: ${k#*:} is '$got' in runs.csv, '$exp' in replay --json"
+    done
+  done
+done
+
+# Headline and tables name both traces; summary.md has the headline.
+for t in binary-lab.rep churn-s3; do
+  grep -q "id=\"trace-$t\"" "$dir/index.html" || fail "index.html has no section for $t"
+  grep -q "^| $t | \*\*" "$dir/summary.md" || fail "summary.md headline lacks $t"
+done
+grep -q '"experiment": "tiny"' "$dir/experiment.json" || fail "experiment.json lacks the name"
+grep -q '"git commit"' "$dir/experiment.json" || fail "experiment.json lacks the environment"
+
+# ---- determinism: fragmentation columns byte-identical across runs ---------
+out2=$tmp/out2
+"$bin" report scripts/experiments/tiny.lua --out "$out2" >/dev/null 2>"$tmp/stderr" ||
+  fail "second report failed: $(cat "$tmp/stderr")"
+dir2=$(ls -d "$out2"/tiny-* 2>/dev/null | head -1)
+frag_cols() { # FILE: trace, allocator, events and every footprint/fragmentation figure
+  awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i }
+    { print $(col["trace"]), $(col["allocator"]), $(col["events"]), $(col["peak_live_bytes"]),
+            $(col["peak_live_blocks"]), $(col["peak_footprint_bytes"]), $(col["frag_jw1"]),
+            $(col["frag_jw2"]), $(col["frag_jw3"]), $(col["frag_jw4"]), $(col["util"]),
+            $(col["internal_frag"]) }' "$1"
+}
+if [ -n "$dir2" ]; then
+  frag_cols "$dir/runs.csv" >"$tmp/frag1"
+  frag_cols "$dir2/runs.csv" >"$tmp/frag2"
+  cmp -s "$tmp/frag1" "$tmp/frag2" || fail "fragmentation figures differ between two runs:
+$(diff "$tmp/frag1" "$tmp/frag2")"
+  cmp -s "$dir/traces/churn-s3.atr" "$dir2/traces/churn-s3.atr" || fail "generated traces differ"
+else
+  fail "no second result directory"
+fi
+
+# ---- never overwritten: a third run into out1 is a new directory -----------
+"$bin" report scripts/experiments/tiny.lua --out "$out1" --repeat 0 >/dev/null 2>&1 ||
+  fail "third report failed"
+n=$(ls -d "$out1"/tiny-* | wc -l)
+[ "$n" -eq 2 ] || fail "$n result directories in $out1 after two runs, want 2"
+[ -s "$dir/index.html" ] || fail "the first result was disturbed"
+[ "$(readlink "$out1/latest")" != "$(basename "$dir")" ] || fail "latest still names the first run"
+
+# ---- compare ----------------------------------------------------------------
+if "$bin" compare "$dir" "$dir2" --out "$tmp/cmp" >"$tmp/cmp.out" 2>"$tmp/cmp.err"; then
+  for f in compare.csv compare.md compare.gp compare.dat compare.svg compare.png; do
+    [ -s "$tmp/cmp/$f" ] || fail "compare: missing $f"
+  done
+  [ "$(grep -c 'churn-s3' "$tmp/cmp.out")" -eq 4 ] || fail "compare: churn-s3 rows: $(cat "$tmp/cmp.out")"
+  # Same experiment twice: every footprint change is zero.
+  awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+    $(col["peak_footprint_bytes_change"]) != "0.000000" { bad = 1 } END { exit bad }' \
+    "$tmp/cmp/compare.csv" || fail "compare: footprint changed between identical runs"
+  # A single timed run has no spread to judge.
+  grep -q "no spread" "$tmp/cmp.out" || fail "compare: repeat 1 should say 'no spread'"
+else
+  fail "compare failed: $(cat "$tmp/cmp.err")"
+fi
+"$bin" compare "$dir" "$dir2" --out "$tmp/cmp" >/dev/null 2>&1 && fail "compare overwrote $tmp/cmp"
+"$bin" compare "$dir" >/dev/null 2>&1; [ $? -eq 2 ] || fail "compare with one result: want exit 2"
+"$bin" compare "$dir" "$tmp/nowhere" >/dev/null 2>&1; [ $? -eq 2 ] || fail "compare of a missing result: want exit 2"
+
+# ---- bad experiments: FILE:LINE, exit 1, nothing created --------------------
+check_bad() { # NAME TEXT LINE WHAT
+  printf '%b' "$2" >"$tmp/$1.lua"
+  "$bin" report "$tmp/$1.lua" --out "$tmp/bad-$1" >/dev/null 2>"$tmp/err"
+  local rc=$?
+  [ "$rc" -eq 1 ] || fail "$1: exit $rc, want 1"
+  head -1 "$tmp/err" | grep -q "^arenalab: $tmp/$1.lua:$3: .*$4" ||
+    fail "$1: message '$(head -1 "$tmp/err")', want $tmp/$1.lua:$3: ...$4"
+  [ -e "$tmp/bad-$1" ] && fail "$1: $tmp/bad-$1 was created"
+}
+check_bad luaerror "trace('traces/binary-lab.rep')\nallocator('raw')\nlocal x = nil .. 'x'\n" 3 "concatenate"
+check_bad unknown "trace('traces/binary-lab.rep')\n\nallocator('nosuch')\n" 3 "not an allocator"
+check_bad syntax "trace('traces/binary-lab.rep'\n" 2 "expected"
+check_bad sweep "trace('traces/binary-lab.rep')\nallocator('raw')\nsweep{alloc = 'pymalloc', param = 'arena', values = {}}\n" 3 "values"
+"$bin" report "$tmp/no-such.lua" --out "$tmp/bad-missing" >/dev/null 2>&1
+[ $? -eq 2 ] || fail "missing experiment: want exit 2"
+[ -e "$tmp/bad-missing" ] && fail "missing experiment: output created"
+"$bin" report --jobs 0 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--jobs 0: want exit 2"
+
+# ---- a run that fails leaves a marked partial directory --------------------
+printf 'a 1 100\nf 2\n' >"$tmp/broken.txt"
+printf "name('broken')\ntrace('%s')\nallocator('raw')\n" "$tmp/broken.txt" >"$tmp/broken.lua"
+"$bin" report "$tmp/broken.lua" --out "$tmp/partial" >/dev/null 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 1 ] || fail "broken trace: exit $rc, want 1 ($(cat "$tmp/err"))"
+p=$(ls -d "$tmp/partial"/broken-*.partial 2>/dev/null | head -1)
+if [ -z "$p" ]; then
+  fail "broken trace: no .partial directory"
+else
+  grep -q "broken.txt" "$p/PARTIAL" || fail "PARTIAL does not say what failed: $(cat "$p/PARTIAL")"
+fi
+ls -d "$tmp/partial"/broken-* | grep -qv '\.partial$' && fail "broken trace: a complete-looking directory exists"
+[ -e "$tmp/partial/latest" ] && fail "broken trace: latest was set"
+
+# ---- interrupted: SIGTERM mid-run leaves a marked partial directory -------
+# A workload big enough to take seconds, so the signal lands mid-run.
+printf "name('slow')\nworkload('churn', {seed = 1, params = {steps = 4000000}})\nallocator('raw')\n" >"$tmp/slow.lua"
+"$bin" report "$tmp/slow.lua" --out "$tmp/intr" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 50); do
+  ls -d "$tmp/intr"/slow-*.partial >/dev/null 2>&1 && break
+  sleep 0.1
+done
+sleep 0.5
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" -eq 143 ] || fail "SIGTERM: exit $rc, want 143 (killed by the signal)"
+p=$(ls -d "$tmp/intr"/slow-*.partial 2>/dev/null | head -1)
+if [ -z "$p" ]; then
+  fail "SIGTERM: no .partial directory"
+else
+  grep -q "interrupted" "$p/PARTIAL" 2>/dev/null || fail "SIGTERM: no PARTIAL marker saying so"
+fi
+ls -d "$tmp/intr"/slow-* | grep -qv '\.partial$' && fail "SIGTERM: a complete-looking directory exists"
+
+[ "$fails" -eq 0 ] && echo "PASS" || echo "$fails failure(s)"
+exit $((fails > 0))

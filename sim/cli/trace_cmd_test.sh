@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# trace_cmd_test.sh: `arenalab check`, `convert` and `stats` as a user runs
+# them: the bad-input corpus (sim/trace/testdata/bad/EXPECT: exit status and
+# message of each file), exit codes, conversions that round-trip exactly or
+# leave no output, statistics as JSON.
+#
+# usage: trace_cmd_test.sh ARENALAB   (run from the workspace root)
+set -u
+arenalab=$1
+bad=sim/trace/testdata/bad
+tmp=${TEST_TMPDIR:-$(mktemp -d)}
+failures=0
+checks=0
+
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+# expect CODE SUBSTRING CMD...: CMD exits with CODE and prints SUBSTRING
+# (standard output and error together).
+expect() {
+    local code=$1 want=$2
+    shift 2
+    checks=$((checks + 1))
+    local out rc
+    out=$("$@" 2>&1)
+    rc=$?
+    if [[ $rc != "$code" ]]; then
+        fail "$* exited $rc, not $code:"$'\n'"$out"
+    elif [[ $out != *"$want"* ]]; then
+        fail "$* did not say '$want':"$'\n'"$out"
+    fi
+}
+
+# ---- the bad-input corpus ---------------------------------------------------
+listed=" "
+while read -r file code msg; do
+    [[ -z $file || $file == \#* ]] && continue
+    listed+="$file "
+    if [[ ! -f $bad/$file ]]; then
+        fail "EXPECT lists $file, which is missing"
+        continue
+    fi
+    expect "$code" "$msg" "$arenalab" check "$bad/$file"
+    # every message names the file
+    expect "$code" "$bad/$file" "$arenalab" check "$bad/$file"
+done <"$bad/EXPECT"
+for f in "$bad"/*; do
+    name=${f##*/}
+    [[ $name == EXPECT || $name == *.sh ]] && continue
+    [[ $listed == *" $name "* ]] || fail "$name is in the corpus but not in EXPECT"
+done
+
+# ---- check ----------------------------------------------------------------------
+expect 0 "traces/spec-example.txt: text, 9 events, 0 errors" "$arenalab" check traces/spec-example.txt
+expect 0 "(malloc-lab .rep), 240 events, 0 errors" "$arenalab" check traces/binary-lab.rep
+# the worst status over several traces; every trace gets its summary
+expect 1 "double-free.txt: text, 2 events, 1 errors" \
+    "$arenalab" check traces/spec-example.txt "$bad/double-free.txt"
+expect 2 "spec-example.txt: text, 9 events" \
+    "$arenalab" check "$bad/garbage.txt" "$bad/double-free.txt" traces/spec-example.txt
+expect 2 "cannot open" "$arenalab" check "$tmp/missing.txt"
+expect 2 "no trace given" "$arenalab" check
+expect 2 "unknown option" "$arenalab" check -z traces/spec-example.txt
+expect 0 "Exit status: 0 every trace is clean; 1 semantic errors only" "$arenalab" check --help
+expect 1 "1 errors (0 syntax, 1 semantic)" "$arenalab" check -q "$bad/double-free.txt"
+expect 0 "<stdin>: text, 9 events" sh -c "'$arenalab' check - < traces/spec-example.txt"
+expect 2 "binary trace cannot be read from a pipe" sh -c "cat $bad/bad-slot.atr | '$arenalab' check -"
+expect 0 "<stdin>: binary, 9 events" sh -c "'$arenalab' check - < $bad/truncated-complete.atr"
+
+# ---- convert ----------------------------------------------------------------------
+expect 0 "$tmp/spec.atr: 9 events, binary" "$arenalab" convert traces/spec-example.txt "$tmp/spec.atr"
+expect 0 "binary, 9 events, 0 errors" "$arenalab" check "$tmp/spec.atr"
+expect 0 "9 events, text" "$arenalab" convert "$tmp/spec.atr" "$tmp/spec.txt"
+grep -v '^#' traces/spec-example.txt >"$tmp/canonical.txt"
+checks=$((checks + 1))
+cmp -s "$tmp/spec.txt" "$tmp/canonical.txt" || fail "text -> binary -> text is not the canonical text"
+expect 0 "9 events, binary" "$arenalab" convert "$tmp/spec.txt" "$tmp/spec2.bin"
+checks=$((checks + 1))
+cmp -s "$tmp/spec.atr" "$tmp/spec2.bin" || fail "binary -> text -> binary changed bytes"
+expect 0 "9 events, text" "$arenalab" convert --to text traces/spec-example.txt "$tmp/forced.atr"
+expect 0 "text, 9 events" "$arenalab" check "$tmp/forced.atr"
+expect 0 "a 0 24 obj" "$arenalab" convert "$tmp/spec.atr" -
+expect 2 "--to wants text or bin" "$arenalab" convert --to xml traces/spec-example.txt "$tmp/x"
+expect 2 "give IN and OUT" "$arenalab" convert traces/spec-example.txt
+# a semantic error stops the conversion and leaves nothing behind
+expect 1 "double-free.txt:3: f of id 1, which is not live" \
+    "$arenalab" convert "$bad/double-free.txt" "$tmp/df.atr"
+checks=$((checks + 1))
+ls "$tmp"/df.atr* >/dev/null 2>&1 && fail "a failed convert left $(ls "$tmp"/df.atr*)"
+expect 2 "unknown-op.txt:2: unknown op 'q'" "$arenalab" convert "$bad/unknown-op.txt" "$tmp/uo.txt"
+checks=$((checks + 1))
+[[ -e $tmp/uo.txt ]] && fail "a failed convert left uo.txt"
+# --lenient skips and says how many
+expect 0 "skipped 2 bad lines/events" "$arenalab" convert --lenient "$bad/mixed.txt" "$tmp/mixed.atr"
+expect 0 "binary, 1 events, 0 errors" "$arenalab" check "$tmp/mixed.atr"
+# a trace cut short converts what is there, with a warning
+expect 0 "cut short after 6 events" "$arenalab" convert "$bad/truncated.atr" "$tmp/cut.txt"
+expect 0 "text, 6 events, 0 errors" "$arenalab" check "$tmp/cut.txt"
+
+# ---- stats ----------------------------------------------------------------------------
+expect 0 "peak live bytes                    9348  (9.1 KiB)" "$arenalab" stats traces/spec-example.txt
+expect 0 "(line 8)" "$arenalab" stats traces/spec-example.txt
+expect 0 '"peak_live_bytes": 9348' "$arenalab" stats --json - "$tmp/spec.atr"
+expect 0 "" "$arenalab" stats --json "$tmp/stats.json" traces/realloc-lab.rep
+checks=$((checks + 1))
+grep -q '"growing": 60' "$tmp/stats.json" || fail "stats.json lacks the realloc counts"
+expect 1 "double-free.txt:3: f of id 1" "$arenalab" stats "$bad/double-free.txt"
+expect 0 "skipped 1 bad lines/events" "$arenalab" stats --lenient "$bad/double-free.txt"
+printf '\x89ATR%040d' 0 >"$tmp/magic.atr"
+expect 2 "header: bad magic" "$arenalab" stats "$tmp/magic.atr"
+expect 2 "give exactly one trace" "$arenalab" stats
+
+echo "$checks checks, $failures failed"
+[[ $failures == 0 ]]

@@ -1,0 +1,442 @@
+/* script_test.c: `arenalab gen`'s engine — API errors point at the
+ * script's line and leave no output, traces are byte-identical for the same
+ * seed, the events and metadata are the ones the script asked for, pools,
+ * arenas and samplers behave as documented, and handles are collectable. */
+#include "sim/lua/script.h"
+#include "sim/trace/trace.h"
+
+#include "alloc/check.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void st_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Whole file into a malloc'ed buffer (NULL if missing); *N its size. */
+static char *st_read(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap + 1);
+    size_t got;
+    while (buf && (got = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += got;
+        if (len == cap) {
+            char *nb = realloc(buf, 2 * cap + 1);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf) buf[len] = '\0';
+    *n = len;
+    return buf;
+}
+
+/* Files in the current directory whose name starts with PREFIX. */
+static int st_count_files(const char *prefix)
+{
+    DIR *d = opendir(".");
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += !strncmp(e->d_name, prefix, strlen(prefix));
+    if (d) closedir(d);
+    return n;
+}
+
+static char st_err[8192];
+
+static int st_run(const char *script, const char *out, uint64_t seed, const script_def_t *defs,
+                  size_t ndefs)
+{
+    script_opts_t o = {.script = script, .output = out, .seed = seed, .defs = defs, .ndefs = ndefs};
+    FILE *diag = fopen("diag.log", "w");
+    o.diag = diag;
+    st_err[0] = '\0';
+    int rc = script_run(&o, NULL, st_err, sizeof st_err);
+    if (diag) fclose(diag);
+    return rc;
+}
+
+/* Runs TEXT as t.lua writing out.atr; expects a script error whose message
+ * starts with "t.lua:LINE:" and contains WANT, and no output file. */
+static void st_expect_error(const char *text, int line, const char *want)
+{
+    st_write("t.lua", text);
+    int rc = st_run("t.lua", "out.atr", 1, NULL, 0);
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "t.lua:%d: ", line);
+    CHECKF(rc == SCRIPT_EFAIL, "rc %d for:\n%s", rc, text);
+    CHECKF(!strncmp(st_err, prefix, strlen(prefix)), "want prefix '%s', got '%s'", prefix, st_err);
+    CHECKF(strstr(st_err, want) != NULL, "want '%s' in '%s'", want, st_err);
+    CHECKF(st_count_files("out.atr") == 0, "output left behind for:\n%s", text);
+}
+
+static void st_test_errors(void)
+{
+    /* freed handles */
+    st_expect_error("local b = alloc(8)\nfree(b)\nfree(b)\n", 3, "free: block 0 was already freed");
+    st_expect_error("local b = alloc(8)\nfree(b)\nrealloc(b, 16)\n", 3,
+                    "realloc: block 0 was already freed");
+    st_expect_error("local a = arena()\nlocal b = a:own(alloc(8, 'obj'))\na:free()\n\nfree(b)\n", 5,
+                    "free: block 0 was freed with arena 0");
+    st_expect_error("local a = arena()\na:free()\na:alloc(8)\n", 3,
+                    "arena:alloc: arena 0 was already freed");
+    st_expect_error("local a = arena()\na:free()\na:free()\n", 3, "arena 0 was already freed");
+    st_expect_error("local a = arena()\nlocal b = alloc(8)\nfree(b)\na:own(b)\n", 4,
+                    "arena:own: block 0 was already freed");
+    st_expect_error("local p = pool()\nlocal b = alloc(8)\np:add(b)\nfree(b)\np:touch(b)\n", 5,
+                    "already freed");
+    st_expect_error("local p, q = pool(), pool()\nlocal b = q:add(alloc(8))\np:touch(b)\n", 3,
+                    "pool:touch: block 0 is not in this pool");
+    st_expect_error("local b = alloc(8)\nprint(b:size())\nfree(b)\nprint(b:size())\n", 4,
+                    "block:size: block 0 was already freed");
+    /* bad sizes */
+    st_expect_error("alloc(8)\nalloc(-1)\n", 2, "alloc: bad size -1");
+    st_expect_error("alloc(1.5)\n", 1, "alloc: bad size 1.5");
+    st_expect_error("alloc((1 << 48) + 1)\n", 1, "alloc: bad size 281474976710657");
+    st_expect_error("alloc('12')\n", 1, "alloc: bad size (number expected, got string)");
+    st_expect_error("alloc(0/0)\n", 1, "alloc: bad size");
+    st_expect_error("calloc(1 << 40, 1 << 10)\n", 1, "calloc: 1099511627776 x 1024 bytes");
+    st_expect_error("calloc(-2, 8)\n", 1, "calloc: bad count -2");
+    st_expect_error("local b = alloc(8)\nrealloc(b, -5)\n", 2, "realloc: bad size -5");
+    st_expect_error("local a = arena()\na:alloc(2.5)\n", 2, "arena:alloc: bad size 2.5");
+    /* bad domains and types */
+    st_expect_error("alloc(8, 'foo')\n", 1, "alloc: bad domain 'foo' (raw, mem or obj)");
+    st_expect_error("alloc(8, 3)\n", 1, "alloc: bad domain (string expected, got number)");
+    st_expect_error("calloc(2, 8, 'MEM')\n", 1, "calloc: bad domain 'MEM'");
+    st_expect_error("free(nil)\n", 1, "block expected, got nil");
+    st_expect_error("free(arena())\n", 1, "block expected, got arena");
+    st_expect_error("local p = pool()\np.add(alloc(8), alloc(8))\n", 2, "pool expected, got block");
+    /* distributions */
+    st_expect_error("uniform(5, 1)\n", 1, "uniform: empty range [5, 1]");
+    st_expect_error("geometric(0)\n", 1, "geometric: probability must be in (0, 1]");
+    st_expect_error("exponential(-1)\n", 1, "exponential: mean must be positive");
+    st_expect_error("zipf(0, 1)\n", 1, "zipf: n must be an integer >= 1");
+    st_expect_error("choice({})\n", 1, "choice: empty table");
+    st_expect_error("choice({1, -2})\n", 1, "choice: weight 2 is negative");
+    st_expect_error("chooser({0, 0})\n", 1, "chooser: the weights sum to zero");
+    st_expect_error("normal(0, -1)\n", 1, "normal: sigma must not be negative");
+    st_expect_error("sizes_from('missing.txt')\n", 1, "sizes_from: ");
+    /* markers */
+    st_expect_error("phase('a\\nb')\n", 1, "phase: bad value");
+    st_expect_error("marker('two words', 'x')\n", 1, "marker: bad key 'two words'");
+    /* the script's own errors, deep in a call, after many events */
+    st_expect_error("local function f(n)\n  if n == 0 then error('boom') end\n  f(n - 1)\nend\n"
+                    "for i = 1, 300000 do free(alloc(i % 100)) end\nf(3)\n",
+                    2, "boom");
+    st_expect_error("x = = 1\n", 1, "unexpected symbol");
+    CHECK(strstr(st_err, "stack traceback") == NULL); /* a syntax error has none */
+    st_expect_error("local t = nil\nlocal x = t.field\n", 2, "attempt to index");
+    CHECK(strstr(st_err, "stack traceback:") != NULL);
+
+    /* usage errors: exit 2 material */
+    CHECK(st_run("nonexistent.lua", "out.atr", 1, NULL, 0) == SCRIPT_EUSAGE);
+    CHECKF(strstr(st_err, "nonexistent.lua: cannot read the script") != NULL, "%s", st_err);
+    st_write("ok.lua", "free(alloc(1))\n");
+    CHECK(st_run("ok.lua", "no/such/dir/out.atr", 1, NULL, 0) == SCRIPT_EUSAGE);
+    script_def_t bad[] = {{"two words", "1"}};
+    CHECK(st_run("ok.lua", "out.atr", 1, bad, 1) == SCRIPT_EUSAGE);
+    script_def_t bad2[] = {{"k", "line\nbreak"}};
+    CHECK(st_run("ok.lua", "out.atr", 1, bad2, 1) == SCRIPT_EUSAGE);
+    CHECK(st_count_files("out.atr") == 0);
+}
+
+/* Every event of a trace as text lines "a 0 8 mem" (all fields). */
+static char *st_events(const char *path, char *meta, size_t metalen)
+{
+    trace_reader_t *r;
+    char err[512];
+    if (trace_open(&r, path, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return NULL;
+    }
+    size_t cap = 1 << 20, len = 0;
+    char *out = malloc(cap);
+    out[0] = '\0';
+    trace_event_t ev;
+    int rc;
+    while ((rc = trace_next(r, &ev)) > 0 && len + 128 < cap)
+        len +=
+            (size_t)snprintf(out + len, cap - len, "%c %u %u %llu %llu %s\n",
+                             trace_op_letter[ev.op], ev.id, ev.arena, (unsigned long long)ev.nmemb,
+                             (unsigned long long)ev.size, trace_domain_name[ev.domain]);
+    CHECKF(rc == 0, "%s: %s", path, trace_error(r));
+    const trace_meta_t *m = trace_meta(r);
+    size_t ml = 0;
+    meta[0] = '\0';
+    for (size_t i = 0; m && i < m->n && ml + 1 < metalen; i++)
+        ml += (size_t)snprintf(meta + ml, metalen - ml, "%s=%s;", m->entries[i].key,
+                               m->entries[i].value);
+    const trace_marker_t *mk;
+    size_t nm = trace_markers(r, &mk);
+    for (size_t i = 0; i < nm && ml + 1 < metalen; i++)
+        ml += (size_t)snprintf(meta + ml, metalen - ml, "@%llu:%s=%s;",
+                               (unsigned long long)mk[i].at, mk[i].key, mk[i].value);
+    trace_close(r);
+    return out;
+}
+
+static void st_test_events(void)
+{
+    st_write("ev.lua", "phase('setup')\n"
+                       "local b = alloc(10)\n"
+                       "local c = calloc(3, 8, 'raw')\n"
+                       "realloc(b, 100)\n"
+                       "local a = arena()\n"
+                       "a:alloc(48)\n"
+                       "local o = a:own(alloc(24, 'obj'))\n"
+                       "phase('teardown')\n"
+                       "free(b)\n"
+                       "a:free()\n"
+                       "free(c)\n"
+                       "alloc(1 << 48)\n");
+    script_def_t defs[] = {{"zeta", "1"}, {"alpha", "x"}, {"zeta", "2"}};
+    static const char want[] = "a 0 0 0 10 mem\n"
+                               "c 1 0 3 8 raw\n"
+                               "r 0 0 0 100 mem\n"
+                               "n 0 0 0 0 mem\n"
+                               "m 0 0 0 48 mem\n"
+                               "a 2 0 0 24 obj\n"
+                               "o 2 0 0 0 mem\n"
+                               "f 0 0 0 0 mem\n"
+                               "x 0 0 0 0 mem\n"
+                               "f 1 0 0 0 raw\n"
+                               "a 3 0 0 281474976710656 mem\n";
+    static const char *const outs[] = {"ev.txt", "ev.atr"};
+    for (int i = 0; i < 2; i++) {
+        CHECKF(st_run("ev.lua", outs[i], 42, defs, 3) == 0, "%s", st_err);
+        char meta[1024];
+        char *got = st_events(outs[i], meta, sizeof meta);
+        CHECK(got != NULL);
+        if (!got) continue;
+        /* The arena id of `o` events sits in the arena field: compare the
+         * op letters, ids and sizes above, plus the arena of m/o/x here. */
+        CHECKF(!strcmp(got, want), "%s events:\n%s", outs[i], got);
+        free(got);
+        CHECKF(strstr(meta, "producer=arenalab gen;script=ev.lua;seed=42;") != NULL, "%s", meta);
+        CHECKF(strstr(meta, "param.alpha=x;param.zeta=2;") != NULL, "%s", meta);
+        CHECKF(strstr(meta, "@0:phase=setup;@7:phase=teardown;") != NULL, "%s", meta);
+    }
+    /* -D never read: a warning naming it, once */
+    size_t n;
+    char *diag = st_read("diag.log", &n);
+    CHECK(diag && strstr(diag, "never reads -D zeta") && strstr(diag, "never reads -D alpha"));
+    int zetas = 0; /* -D zeta was given twice: one warning */
+    for (const char *p = diag; p && (p = strstr(p, "-D zeta")); p++)
+        zetas++;
+    CHECK(zetas == 1);
+    free(diag);
+}
+
+/* Runs a script with its own Lua asserts: it must succeed. */
+static void st_expect_ok(const char *name, const char *text)
+{
+    st_write(name, text);
+    int rc = st_run(name, "ok.atr", 7, NULL, 0);
+    CHECKF(rc == 0, "%s failed: %s", name, st_err);
+}
+
+static void st_test_semantics(void)
+{
+    st_expect_ok("pool.lua",
+                 "local p = pool()\n"
+                 "local a, b, c = alloc(10), alloc(20), alloc(30)\n"
+                 "p:add(a); p:add(b); p:add(c)\n"
+                 "assert(#p == 3 and p:size() == 3 and p:bytes() == 60)\n"
+                 "assert(p:oldest() == a and p:newest() == c)\n"
+                 "p:touch(a)\n"
+                 "assert(p:oldest() == b and p:newest() == a)\n"
+                 "realloc(b, 120)\n"
+                 "assert(p:bytes() == 160)\n"
+                 "free(c)\n"
+                 "assert(#p == 2 and p:bytes() == 130)\n"
+                 "assert(p:free_oldest() == 120 and #p == 1)\n"
+                 "assert(not b:live() and a:live())\n"
+                 "local q = pool()\n"
+                 "q:add(a)\n"
+                 "assert(#p == 0 and #q == 1 and p:free_newest() == nil)\n"
+                 "q:remove(a)\n"
+                 "assert(#q == 0 and a:live())\n"
+                 "for i = 1, 1000 do q:add(alloc(i)) end\n"
+                 "for i = 1, 500 do q:free_random() end\n"
+                 "assert(#q == 500)\n"
+                 "local x = arena()\n"
+                 "local r = q:random()\n"
+                 "local sz = r:size()\n"
+                 "x:own(r)\n"
+                 "x:free()\n"
+                 "assert(#q == 499 and not r:live())\n"
+                 "assert(q:free_all() == 499 and #q == 0 and q:bytes() == 0)\n"
+                 "local blocks, bytes = live()\n"
+                 "assert(blocks == 1 and bytes == 10)\n"
+                 "assert(a:id() == 0 and a:domain() == 'mem' and tostring(a):find('block 0'))\n");
+    st_expect_ok("arena.lua", "local a = arena()\n"
+                              "local b1, b2 = alloc(8, 'obj'), alloc(16, 'obj')\n"
+                              "a:own(b1); a:own(b2); a:alloc(100)\n"
+                              "assert(a:owned() == 2 and a:bytes() == 100)\n"
+                              "free(b1)\n"
+                              "assert(a:owned() == 1)\n"
+                              "local a2 = arena()\n"
+                              "a2:own(b2)\n"
+                              "assert(a:owned() == 0 and a2:owned() == 1)\n"
+                              "a:free()\n"
+                              "assert(b2:live() and not a:live())\n"
+                              "a2:free()\n"
+                              "assert(not b2:live())\n"
+                              "assert(select(1, live()) == 0)\n");
+    st_expect_ok("param.lua", "assert(param('missing', 5) == 5)\n"
+                              "assert(param('missing') == nil)\n"
+                              "assert(math.type(param('missing', 5)) == 'integer')\n");
+    script_def_t defs[] = {{"n", "1e3"}, {"k", "64K"}, {"f", "0.5"},
+                           {"s", "abc"}, {"b", "no"},  {"m", "2M"}};
+    st_write("param2.lua",
+             "assert(param('n', 1) == 1000 and math.type(param('n', 1)) == 'integer')\n"
+             "assert(param('k', 1) == 65536)\n"
+             "assert(param('m', 0) == 2097152)\n"
+             "assert(param('f', 0.1) == 0.5)\n"
+             "assert(param('s', 'x') == 'abc' and param('s') == 'abc')\n"
+             "assert(param('b', true) == false)\n");
+    CHECKF(st_run("param2.lua", "ok.atr", 1, defs, 6) == 0, "%s", st_err);
+    st_write("param3.lua", "local n = param('s', 1)\n");
+    CHECK(st_run("param3.lua", "ok.atr", 1, defs, 6) == SCRIPT_EFAIL);
+    CHECKF(strstr(st_err, "param3.lua:1: param: -D s=abc: expected a number") != NULL, "%s",
+           st_err);
+    st_write("param4.lua", "local n = param('f', 1)\n");
+    CHECK(st_run("param4.lua", "ok.atr", 1, defs, 6) == SCRIPT_EFAIL);
+    CHECKF(strstr(st_err, "expected an integer") != NULL, "%s", st_err);
+
+    /* distributions stay in range; choice forms */
+    st_expect_ok(
+        "dist.lua",
+        "for i = 1, 10000 do\n"
+        "  local u = uniform(3, 9); assert(math.type(u) == 'integer' and u >= 3 and u <= 9)\n"
+        "  local f = uniform(1.5, 2.5); assert(f >= 1.5 and f < 2.5)\n"
+        "  local z = zipf(50, 1.1); assert(z >= 1 and z <= 50)\n"
+        "  assert(geometric(0.3) >= 1 and exponential(5) >= 0)\n"
+        "  assert(choice({0, 1, 0}) == 2)\n"
+        "  assert(choice({{'x', 0}, {'y', 3}}) == 'y')\n"
+        "  local r = math.random(1, 6); assert(r >= 1 and r <= 6)\n"
+        "end\n"
+        "local ch = chooser({{'a', 1}, {'b', 3}})\n"
+        "local nb = 0\n"
+        "for i = 1, 10000 do if ch() == 'b' then nb = nb + 1 end end\n"
+        "assert(nb > 7200 and nb < 7800, nb)\n"
+        "local ci = chooser({1, 0, 1})\n"
+        "for i = 1, 100 do assert(ci() ~= 2) end\n"
+        "assert(seed() == 7)\n");
+
+    /* coroutines share the context; bytecode and the debug library are out
+     * of reach (they could crash the interpreter or fool the type checks) */
+    st_expect_ok("sandbox.lua",
+                 "local co = coroutine.wrap(function() local b = alloc(8)\n"
+                 "  coroutine.yield(b); free(b) end)\n"
+                 "local b = co()\n"
+                 "assert(b:live()); co(); assert(not b:live())\n"
+                 "assert(debug == nil and getmetatable(alloc(1)) == false)\n"
+                 "local code = string.dump(function() return 1 end)\n"
+                 "local f, err = load(code)\n"
+                 "assert(f == nil and err:find('binary chunk'), err)\n"
+                 "local out = io.open('chunk.luac', 'wb'); out:write(code); out:close()\n"
+                 "assert(not pcall(dofile, 'chunk.luac') and loadfile('chunk.luac') == nil)\n"
+                 "assert(package.loadlib == nil and load('return 7')() == 7)\n"
+                 "assert(not pcall(free, io.stdout))\n");
+
+    /* sizes_from: the request sizes of a trace, in proportion */
+    st_write("sizes.txt", "a 0 16\na 1 16\nf 0\na 2 16 obj\nc 3 2 16\nn 5\nm 5 16\nr 1 999\n");
+    st_expect_ok("sizes.lua", "local s = sizes_from('sizes.txt')\n"
+                              "local n32 = 0\n"
+                              "for i = 1, 10000 do\n"
+                              "  local v = s()\n"
+                              "  assert(v == 16 or v == 32, v)\n"
+                              "  if v == 32 then n32 = n32 + 1 end\n"
+                              "end\n"
+                              "assert(n32 > 1700 and n32 < 2300, n32)\n");
+    st_write("empty.txt", "# nothing\n");
+    st_expect_error("local s = sizes_from('empty.txt')\n", 1, "no allocation");
+    st_write("badtrace.txt", "a 0 16\nf 7\n");
+    st_expect_error("\nsizes_from('badtrace.txt')\n", 2, "badtrace.txt:2:");
+
+    /* handles are collectable: a long loop keeps the Lua heap small */
+    st_expect_ok("gc.lua", "local p = pool()\n"
+                           "for i = 1, 2000000 do\n"
+                           "  local b = alloc(i % 512)\n"
+                           "  if i % 3 == 0 then p:add(b) else free(b) end\n"
+                           "  if #p > 100 then p:free_random() end\n"
+                           "end\n"
+                           "collectgarbage()\n"
+                           "assert(collectgarbage('count') < 2048, collectgarbage('count'))\n");
+}
+
+static void st_test_determinism(void)
+{
+    st_write("det.lua",
+             "local p = pool()\n"
+             "local sizes = chooser({{16, 3}, {48, 2}, {200, 1}})\n"
+             "for i = 1, 20000 do\n"
+             "  local r = uniform()\n"
+             "  if r < 0.5 or #p == 0 then\n"
+             "    p:add(alloc(sizes() + zipf(100, 1.2), choice({{'mem', 3}, {'obj', 1}})))\n"
+             "  elseif r < 0.6 then realloc(p:random(), round(lognormal(5, 1)))\n"
+             "  elseif r < 0.65 then local a = arena(); a:alloc(geometric(0.1))\n"
+             "    a:own(p:random()); a:free()\n"
+             "  else p:free_random() end\n"
+             "  if i % 5000 == 0 then phase('q' .. i // 5000) end\n"
+             "  alloc(math.random(1, 64) + round(exponential(8)) + round(normal(50, 5)))\n"
+             "end\n");
+    script_def_t defs[] = {{"unused", "1"}};
+    static const char *const exts[] = {"atr", "txt"};
+    for (int f = 0; f < 2; f++) {
+        char p1[32], p2[32], p3[32];
+        snprintf(p1, sizeof p1, "det1.%s", exts[f]);
+        snprintf(p2, sizeof p2, "det2.%s", exts[f]);
+        snprintf(p3, sizeof p3, "det3.%s", exts[f]);
+        CHECKF(st_run("det.lua", p1, 99, defs, 1) == 0, "%s", st_err);
+        CHECKF(st_run("det.lua", p2, 99, defs, 1) == 0, "%s", st_err);
+        CHECKF(st_run("det.lua", p3, 100, defs, 1) == 0, "%s", st_err);
+        size_t n1, n2, n3;
+        char *a = st_read(p1, &n1), *b = st_read(p2, &n2), *c = st_read(p3, &n3);
+        CHECK(a && b && c);
+        CHECKF(a && b && n1 == n2 && !memcmp(a, b, n1), "%s and %s differ", p1, p2);
+        CHECKF(a && c && (n1 != n3 || memcmp(a, c, n1)), "seeds 99 and 100 gave the same %s", p1);
+        CHECK(n1 > 10000);
+        free(a);
+        free(b);
+        free(c);
+    }
+}
+
+int main(void)
+{
+    /* Short relative paths: Lua shortens long chunk names in messages. */
+    const char *tmp = getenv("TEST_TMPDIR");
+    char dir[] = "/tmp/script_test.XXXXXX";
+    if (!tmp || !*tmp) tmp = mkdtemp(dir);
+    if (!tmp || chdir(tmp) != 0) {
+        perror("script_test: temporary directory");
+        return 2;
+    }
+    st_test_errors();
+    st_test_events();
+    st_test_semantics();
+    st_test_determinism();
+    return check_done();
+}

@@ -1,0 +1,139 @@
+/* record_core.h: the recorders' core — addresses in, a binary trace out
+ * (sim/TRACE-FORMAT.md), without ever calling malloc.
+ *
+ * Both recorders share it: the LD_PRELOAD library (record_preload.c), which
+ * sits *under* malloc and so may not call it, and the Python launcher
+ * (record_python.c).  Everything it holds lives in mmap'ed memory:
+ *
+ *   - a pointer -> slot hash (open addressing, linear probing, backward-shift
+ *     deletion, no tombstones) of the live blocks, with their domain;
+ *   - a stack of free slots.  A new block takes the top (the most recently
+ *     freed slot still free), else the next never-used slot: exactly the
+ *     format's LIFO slot rule (sim/live.h), so the ids we write *are* the
+ *     slots and no id table is needed on either side;
+ *   - the write buffer, flushed with pwrite at our own file offset (so a
+ *     forked child that shares the descriptor can never move it) when it
+ *     fills up, when the flush interval passed since the last flush
+ *     (checked every 32 events: the clock is not free), and whenever the
+ *     owner calls rcore_flush.
+ *
+ * The file is valid at every flush: the header (COMPLETE clear) and whole
+ * records only, so a process that dies leaves a trace that readers accept up
+ * to its last flushed event ("cut short").  rcore_finish appends the END
+ * record and patches the counts and the COMPLETE flag.
+ *
+ * Dropped frees: a free (or realloc) of an address the hash does not know —
+ * allocated before recording started — writes nothing and is counted.  When
+ * the last metadata entry is RCORE_KEY_DROPPED with a value of
+ * RCORE_DROPPED_WIDTH digits, that value is rewritten with the count at
+ * every flush, so even a cut trace carries it.
+ *
+ * Not thread-safe: the owner serialises calls (both recorders hold a lock).
+ * Failure: functions return 0 or -errno; after a failure the core is
+ * `failed` and records nothing more (the file keeps what was flushed).
+ */
+#ifndef ARENALAB_SIM_RECORD_RECORD_CORE_H
+#define ARENALAB_SIM_RECORD_RECORD_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/trace/trace.h"
+#include "sim/trace/trace_bin_enc.h"
+
+#define RCORE_KEY_DROPPED      "dropped_frees"
+#define RCORE_DROPPED_WIDTH    20
+#define RCORE_DROPPED_ZERO     "00000000000000000000"
+#define RCORE_DEFAULT_BUFFER   ((size_t)64 * 1024)
+#define RCORE_DEFAULT_FLUSH_MS 100
+
+_Static_assert(sizeof RCORE_DROPPED_ZERO == RCORE_DROPPED_WIDTH + 1, "padding width");
+
+typedef struct {
+    uintptr_t ptr;  /* block address; 0 marks an empty cell                */
+    uint32_t slot;  /* its slot = its id in the trace                      */
+    uint8_t domain; /* trace_domain_t of the allocation                    */
+} rcore_cell_t;
+
+typedef struct {
+    int fd;                     /* the trace, -1 once closed              */
+    int failed;                 /* errno of the first failure, or 0       */
+    uint8_t *buf;               /* write buffer (mmap)                    */
+    size_t len;                 /* bytes in buf                           */
+    size_t cap;                 /* its size                               */
+    uint64_t off;               /* file bytes written = offset of buf[0]  */
+    uint64_t flush_ns;          /* time-based flush interval; 0: none     */
+    uint64_t last_flush;        /* CLOCK_MONOTONIC_COARSE ns              */
+    uint64_t tick;              /* events since open, for the clock */
+    uint64_t dropped_off;       /* file offset of the padded count, or 0  */
+    uint64_t dropped;           /* frees of unknown addresses             */
+    uint64_t end_off;           /* file length before END (rcore_finish)  */
+    tbenc_t enc;                /* delta-coding state                     */
+    uint8_t fixed[TBENC_FIXED]; /* the header's fixed part, for patching  */
+    rcore_cell_t *cells;        /* the hash (mmap)                        */
+    uint64_t ncells;            /* capacity, a power of two               */
+    uint64_t nused;             /* live blocks in it                      */
+    unsigned shift;             /* 64 - log2(ncells)                      */
+    uint32_t *freeslots;        /* stack of free slots (mmap)             */
+    uint64_t freecap;           /* its capacity in entries                */
+    uint32_t nfree;             /* entries on it                          */
+    uint32_t nslots;            /* never-used slots start here (peak)     */
+} rcore_t;
+
+/* Creates PATH (with O_EXCL when EXCL, else truncating it) and writes the
+ * header with META.  BUFSIZE 0 means RCORE_DEFAULT_BUFFER; FLUSH_MS 0
+ * disables the time-based flush.  Returns 0 or -errno (EINVAL: metadata
+ * too large for the buffer); on failure nothing is left mapped or open. */
+int rcore_open(rcore_t *c, const char *path, int excl, const trace_meta_t *meta, size_t bufsize,
+               unsigned flush_ms);
+
+/* A new block P (a for TRACE_ALLOC, c for TRACE_CALLOC).  Returns 0 or
+ * -errno.  P must not be live (the caller's allocator just returned it). */
+int rcore_alloc(rcore_t *c, uintptr_t p, trace_op_t op, uint64_t nmemb, uint64_t size,
+                uint8_t domain, uint32_t thread);
+
+/* A free of P: 1 recorded, 0 unknown address (counted as dropped), or
+ * -errno. */
+int rcore_free(rcore_t *c, uintptr_t p, uint32_t thread);
+
+/* OLD was resized to SIZE at NEW (OLD 0: a new block, written `a`).  An
+ * unknown OLD is counted as a dropped free and NEW written as `a`.
+ * Returns 0 or -errno. */
+int rcore_realloc(rcore_t *c, uintptr_t old, uintptr_t newp, uint64_t size, uint8_t domain,
+                  uint32_t thread);
+
+/* An inline marker (before the next event).  Returns 0 or -errno. */
+int rcore_marker(rcore_t *c, const char *key, const char *value);
+
+/* Domain of live block P, or -1 when unknown. */
+int rcore_domain(const rcore_t *c, uintptr_t p);
+
+/* Writes the buffer out and refreshes the dropped count.  Safe to call from
+ * a signal handler (pwrite only) as long as no other rcore_* call runs.
+ * Returns 0 or -errno. */
+int rcore_flush(rcore_t *c);
+
+/* Flushes, appends END, patches counts + COMPLETE.  The file stays open, so
+ * rcore_reopen can take it back (a failed exec); rcore_close closes it.
+ * Returns 0 or -errno. */
+int rcore_finish(rcore_t *c);
+
+/* Undoes rcore_finish: drops END and the COMPLETE flag, recording goes on. */
+int rcore_reopen(rcore_t *c);
+
+/* Closes the file and unmaps everything (no flush: a forked child drops
+ * its parent's buffer this way). */
+void rcore_close(rcore_t *c);
+
+/* Checks the hash and the slot stack against each other (O(cells + slots));
+ * 1 if every invariant holds: live + free == nslots, each slot once. */
+int rcore_is_valid(const rcore_t *c);
+
+/* CLOCK_MONOTONIC_COARSE in ns (vDSO: no syscall, no malloc). */
+uint64_t rcore_now(void);
+
+/* Writes "YYYY-MM-DDTHH:MM:SSZ" for the current UTC time (21 bytes with the
+ * NUL) without the C library's time zone code, which may allocate. */
+void rcore_utc(char out[21]);
+
+#endif

@@ -1,0 +1,911 @@
+/* record_preload.c: libarenalab_record.so, the LD_PRELOAD recorder behind
+ * `arenalab record` — every malloc-family call of a program, as a binary
+ * trace (sim/TRACE-FORMAT.md), without calling malloc itself.
+ *
+ * Layers.  The exported malloc, calloc, realloc, reallocarray, free,
+ * memalign, posix_memalign, aligned_alloc, valloc, pvalloc and
+ * malloc_usable_size call the next definitions (dlsym(RTLD_NEXT): libc's,
+ * or another preloaded allocator's) and report to the core
+ * (record_core.h), which keeps the pointer -> slot hash and the buffer.
+ *
+ * Ordering.  One mutex serialises the core.  The recorded order is a valid
+ * serialisation of what happened because
+ *   - malloc & co. record *after* the real call returned: nobody else can
+ *     name the block before its `a` is written;
+ *   - free records *before* the real free: no thread can get the address
+ *     back from malloc before its `f` is written;
+ *   - realloc holds the lock around the real call and its record, since it
+ *     frees the old block and allocates the new one in one call.
+ *
+ * States (rec_ctx.state):
+ *   UNINIT --first call or constructor--> INITING --> ON  (recording)
+ *                                                 \-> OFF (no settings in
+ *                                                     the environment, or a
+ *                                                     failure: pass-through)
+ *   ON --exit, _exit, fatal signal, write error--> OFF
+ * INITING serves allocations from a static bootstrap arena (dlsym and
+ * pthread_atfork allocate while we resolve the real functions); its blocks
+ * are never passed to the real free or realloc.
+ *
+ * Per-thread state (thread-local, initial-exec so that reading it never
+ * allocates): the thread's number for THREAD records, a `busy` flag that
+ * makes calls made from inside the recorder (e.g. by the real realloc or
+ * execvp) pass through unrecorded instead of deadlocking on the mutex, and
+ * `holding` for the signal handler.  Everything else is rec_ctx.
+ *
+ * Threads: numbered 1, 2, ... in the order of their first recorded event
+ * (on by default; ARENALAB_RECORD_THREADS=0 turns THREAD records off); the
+ * first event of each thread in a file is preceded by a marker
+ * `tid "N KERNEL_TID"`.
+ *
+ * Files: the process whose pid is ARENALAB_RECORD_ROOT writes
+ * ARENALAB_RECORD_OUT itself (created with O_EXCL: the command removed any
+ * old one); every other process — a forked child, a posix_spawn'ed one, or
+ * an image that exec replaced — writes OUT.<pid> (OUT.<pid>.<k> when that
+ * exists: an exec'ed image of the same pid).  Metadata: producer, created,
+ * command, exe, pid, ppid, session, dropped_frees.
+ *
+ * fork: the child drops its copy of the parent's buffer and hash and starts
+ * its own trace (the parent's live blocks are unknown there: their frees
+ * are dropped and counted).  exec family: the file is finished (END, counts)
+ * before the real call, under the lock, and reopened if the call fails.
+ * _exit/_Exit and normal exit (a destructor) finish the file too.
+ *
+ * Crash safety.  SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT: flush (the trace
+ * stays "cut short"); SIGTERM, SIGHUP, SIGPIPE: finish (the trace is
+ * complete; `cmd | head` kills cmd with SIGPIPE).  Then the default action is
+ * restored and the signal re-raised.  Handlers are installed only where the
+ * disposition is the default; a program that installs its own keeps control.
+ * SIGINT and SIGQUIT are left alone on purpose: programs look at those
+ * dispositions (CPython raises KeyboardInterrupt only when SIGINT was SIG_DFL
+ * at start, shells treat them specially), so a handler of ours would change
+ * what they do; dying of one of them cuts the trace at the last flush (the
+ * bounds below).  SIGKILL loses
+ * what was not flushed: at most the buffer (ARENALAB_RECORD_BUFFER_KB,
+ * default 64 KiB) and at most the last ARENALAB_RECORD_FLUSH_MS (default
+ * 100 ms) + a quarter of it: a helper thread (signals blocked) wakes every
+ * quarter interval and flushes a buffer that has been dirty for an interval,
+ * and the core itself checks the clock every 32 events (so a busy program
+ * needs no wake-up).  ARENALAB_RECORD_FLUSH_MS=0 disables both (and the
+ * thread): then only the byte bound holds.
+ *
+ * Not covered: a vfork child or a raw clone() that records (the exec
+ * wrappers and _exit check the pid and leave the parent's file alone);
+ * statically linked programs (nothing to interpose).
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sim/base/cli.h"
+#include "sim/record/record_core.h"
+
+#define REC_EXPORT    __attribute__((visibility("default")))
+#define REC_BOOT_SIZE ((size_t)256 * 1024)
+#define REC_CMDLINE   4096
+#define REC_MAX_NAMES 1000
+#define REC_META_MAX  10
+#define REC_SIG_TRIES 250 /* x 1 ms waiting for the lock in a handler */
+
+enum { REC_UNINIT, REC_INITING, REC_ON, REC_OFF };
+
+typedef struct {
+    void *(*malloc)(size_t);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void *(*reallocarray)(void *, size_t, size_t);
+    void (*free)(void *);
+    void *(*memalign)(size_t, size_t);
+    int (*posix_memalign)(void **, size_t, size_t);
+    void *(*aligned_alloc)(size_t, size_t);
+    void *(*valloc)(size_t);
+    void *(*pvalloc)(size_t);
+    size_t (*malloc_usable_size)(void *);
+    int (*execve)(const char *, char *const[], char *const[]);
+    int (*execv)(const char *, char *const[]);
+    int (*execvp)(const char *, char *const[]);
+    int (*execvpe)(const char *, char *const[], char *const[]);
+    int (*fexecve)(int, char *const[], char *const[]);
+    void (*exit_)(int);
+} rec_real_t;
+
+typedef struct {
+    uint32_t thread; /* number for THREAD records; 0 until the first event */
+    uint32_t gen;    /* file generation whose `tid` marker we wrote        */
+    int busy;        /* inside the recorder: calls pass through            */
+    int holding;     /* this thread holds rec_ctx.lock                     */
+} rec_tls_t;
+
+/* Signals that end the process: flush (crash) or finish (a request). */
+static const struct {
+    int sig;
+    int finish;
+} rec_signals[] = {
+    {SIGSEGV, 0}, {SIGBUS, 0},  {SIGILL, 0}, {SIGFPE, 0},
+    {SIGABRT, 0}, {SIGTERM, 1}, {SIGHUP, 1}, {SIGPIPE, 1},
+};
+
+typedef struct {
+    _Atomic int state;         /* REC_*                                       */
+    pthread_mutex_t lock;      /* serialises core, state changes, exec        */
+    rcore_t core;              /* the trace                                   */
+    rec_real_t real;           /* the functions we wrap                       */
+    pid_t pid;                 /* process the core belongs to                 */
+    int threads;               /* write THREAD records                        */
+    unsigned flush_ms;         /* time bound of a flush; 0: none              */
+    size_t bufsize;            /* byte bound of a flush                       */
+    _Atomic uint32_t nthreads; /* thread numbers handed out                   */
+    uint32_t gen;              /* files opened by this process image          */
+    _Atomic int flusher;       /* the idle flusher runs                       */
+    int fork_locked;           /* prepare took the lock                       */
+    int exec_held;             /* exec wrapper finished the file              */
+    _Atomic int reported;      /* a failure was reported on stderr            */
+    char path[PATH_MAX + 32];  /* this process's trace                        */
+    char cmdline[REC_CMDLINE]; /* metadata values ...                         */
+    char exe[PATH_MAX];        /*                                             */
+    char created[21];          /*                                             */
+    char pid_s[24];            /*                                             */
+    char ppid_s[24];           /*                                             */
+    char session[64];          /*                                             */
+    char dropped[RCORE_DROPPED_WIDTH + 1];
+    trace_meta_entry_t meta[REC_META_MAX];
+    _Atomic size_t boot_used; /* bump pointer of the bootstrap arena         */
+    _Alignas(64) unsigned char boot[REC_BOOT_SIZE];
+} rec_ctx_t;
+
+static rec_ctx_t rec_ctx = {.lock = PTHREAD_MUTEX_INITIALIZER};
+static __thread rec_tls_t rec_tls __attribute__((tls_model("initial-exec")));
+
+/* ---- small malloc-free helpers ----------------------------------------- */
+
+/* Appends S to BUF (capacity CAP, length *LEN), truncating; keeps a NUL. */
+static void rec_cat(char *buf, size_t cap, size_t *len, const char *s)
+{
+    while (*s && *len + 1 < cap)
+        buf[(*len)++] = *s++;
+    buf[*len] = '\0';
+}
+
+static void rec_cat_u64(char *buf, size_t cap, size_t *len, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    char rev[24];
+    for (int i = 0; i < n; i++)
+        rev[i] = tmp[n - 1 - i];
+    rev[n] = '\0';
+    rec_cat(buf, cap, len, rev);
+}
+
+/* Decimal S, or DEF when S is NULL or not a number. */
+static uint64_t rec_num(const char *s, uint64_t def)
+{
+    uint64_t v = 0;
+    if (!s || !*s) return def;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > UINT64_MAX / 10 - 1) return def;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    return v;
+}
+
+static void rec_say(const char *a, const char *b, const char *c)
+{
+    char msg[PATH_MAX + 256];
+    size_t n = 0;
+    rec_cat(msg, sizeof msg, &n, "arenalab: record: ");
+    rec_cat(msg, sizeof msg, &n, a);
+    rec_cat(msg, sizeof msg, &n, b);
+    rec_cat(msg, sizeof msg, &n, c);
+    rec_cat(msg, sizeof msg, &n, "\n");
+    ssize_t w = write(STDERR_FILENO, msg, n);
+    (void)w;
+}
+
+/* Metadata values: no control characters, no blanks at either end. */
+static void rec_clean(char *s)
+{
+    size_t n = strlen(s), start = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) s[i] = ' ';
+    while (start < n && s[start] == ' ')
+        start++;
+    while (n > start && s[n - 1] == ' ')
+        n--;
+    memmove(s, s + start, n - start);
+    s[n - start] = '\0';
+    if (!*s) memcpy(s, "?", 2);
+}
+
+/* ---- bootstrap arena ---------------------------------------------------- */
+
+static int rec_is_boot(const void *p)
+{
+    const unsigned char *b = rec_ctx.boot;
+    return (const unsigned char *)p >= b && (const unsigned char *)p < b + REC_BOOT_SIZE;
+}
+
+/* A never-freed block of N bytes aligned to ALIGN (a power of two); its
+ * size is kept in the 8 bytes before it.  NULL when the arena is full. */
+static void *rec_boot_alloc(size_t n, size_t align)
+{
+    if (align < 16) align = 16;
+    if (align > REC_BOOT_SIZE / 4 || n > REC_BOOT_SIZE) return NULL;
+    uintptr_t base = (uintptr_t)rec_ctx.boot;
+    size_t used = atomic_load(&rec_ctx.boot_used), start, end;
+    do {
+        start = (size_t)(((base + used + 8 + align - 1) & ~(uintptr_t)(align - 1)) - base);
+        end = start + n;
+        if (end > REC_BOOT_SIZE) return NULL;
+    } while (!atomic_compare_exchange_weak(&rec_ctx.boot_used, &used, end));
+    unsigned char *p = rec_ctx.boot + start;
+    memcpy(p - 8, &n, sizeof n);
+    return p;
+}
+
+static size_t rec_boot_size(const void *p)
+{
+    size_t n;
+    memcpy(&n, (const unsigned char *)p - 8, sizeof n);
+    return n;
+}
+
+/* ---- locking ------------------------------------------------------------ */
+
+static void rec_lock(void)
+{
+    pthread_mutex_lock(&rec_ctx.lock);
+    rec_tls.holding = 1;
+}
+
+static void rec_unlock(void)
+{
+    rec_tls.holding = 0;
+    pthread_mutex_unlock(&rec_ctx.lock);
+}
+
+/* Under the lock: stops recording after a core failure (reported once). */
+static void rec_check(int rc)
+{
+    if (rc >= 0) return;
+    atomic_store(&rec_ctx.state, REC_OFF);
+    if (!atomic_exchange(&rec_ctx.reported, 1))
+        rec_say(rec_ctx.path, ": recording stopped: ", strerrordesc_np(-rc));
+}
+
+/* Under the lock: this thread's number, announcing it once per file. */
+static uint32_t rec_thread(void)
+{
+    if (!rec_ctx.threads) return 0;
+    if (!rec_tls.thread) rec_tls.thread = atomic_fetch_add(&rec_ctx.nthreads, 1) + 1;
+    if (rec_tls.gen != rec_ctx.gen) {
+        char v[48];
+        size_t n = 0;
+        rec_cat_u64(v, sizeof v, &n, rec_tls.thread);
+        rec_cat(v, sizeof v, &n, " ");
+        rec_cat_u64(v, sizeof v, &n, (uint64_t)syscall(SYS_gettid));
+        rec_check(rcore_marker(&rec_ctx.core, "tid", v));
+        rec_tls.gen = rec_ctx.gen;
+    }
+    return rec_tls.thread;
+}
+
+/* ---- the trace file ----------------------------------------------------- */
+
+static void rec_read_cmdline(void)
+{
+    size_t n = 0;
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t r;
+        while (n + 1 < sizeof rec_ctx.cmdline &&
+               (r = read(fd, rec_ctx.cmdline + n, sizeof rec_ctx.cmdline - 1 - n)) > 0)
+            n += (size_t)r;
+        close(fd);
+    }
+    /* NUL-separated arguments -> one line (arguments with blanks are not
+     * quoted: this is provenance, not a replayable command). */
+    for (size_t i = 0; i < n; i++)
+        if (!rec_ctx.cmdline[i]) rec_ctx.cmdline[i] = ' ';
+    rec_ctx.cmdline[n] = '\0';
+    rec_clean(rec_ctx.cmdline);
+    ssize_t e = readlink("/proc/self/exe", rec_ctx.exe, sizeof rec_ctx.exe - 1);
+    rec_ctx.exe[e > 0 ? e : 0] = '\0';
+    rec_clean(rec_ctx.exe);
+}
+
+/* Opens this process's trace (see the naming rule above).  Returns 0 or
+ * -errno. */
+static int rec_open_trace(void)
+{
+    rec_ctx_t *x = &rec_ctx;
+    const char *base = getenv("ARENALAB_RECORD_OUT");
+    const char *session = getenv("ARENALAB_RECORD_SESSION");
+    if (!base || !*base) return -ENOENT;
+    x->pid = getpid();
+    x->gen++;
+    size_t n = 0;
+    rec_read_cmdline();
+    rcore_utc(x->created);
+    rec_cat_u64(x->pid_s, sizeof x->pid_s, &n, (uint64_t)x->pid);
+    n = 0;
+    rec_cat_u64(x->ppid_s, sizeof x->ppid_s, &n, (uint64_t)getppid());
+    n = 0;
+    rec_cat(x->session, sizeof x->session, &n, session && *session ? session : "none");
+    rec_clean(x->session);
+    memcpy(x->dropped, RCORE_DROPPED_ZERO, sizeof x->dropped);
+    size_t m = 0;
+    x->meta[m++] =
+        (trace_meta_entry_t){"producer", "arenalab record " ARENALAB_VERSION " (LD_PRELOAD)"};
+    x->meta[m++] = (trace_meta_entry_t){"created", x->created};
+    x->meta[m++] = (trace_meta_entry_t){"command", x->cmdline};
+    x->meta[m++] = (trace_meta_entry_t){"exe", x->exe};
+    x->meta[m++] = (trace_meta_entry_t){"pid", x->pid_s};
+    x->meta[m++] = (trace_meta_entry_t){"ppid", x->ppid_s};
+    x->meta[m++] = (trace_meta_entry_t){"session", x->session};
+    x->meta[m++] = (trace_meta_entry_t){RCORE_KEY_DROPPED, x->dropped};
+    trace_meta_t meta = {m, x->meta};
+
+    int rc = -EEXIST;
+    if ((pid_t)rec_num(getenv("ARENALAB_RECORD_ROOT"), 0) == x->pid) {
+        n = 0;
+        rec_cat(x->path, sizeof x->path, &n, base);
+        rc = rcore_open(&x->core, x->path, 1, &meta, x->bufsize, x->flush_ms);
+    }
+    for (unsigned k = 0; rc == -EEXIST && k < REC_MAX_NAMES; k++) {
+        n = 0;
+        rec_cat(x->path, sizeof x->path, &n, base);
+        rec_cat(x->path, sizeof x->path, &n, ".");
+        rec_cat_u64(x->path, sizeof x->path, &n, (uint64_t)x->pid);
+        if (k > 0) {
+            rec_cat(x->path, sizeof x->path, &n, ".");
+            rec_cat_u64(x->path, sizeof x->path, &n, k);
+        }
+        rc = rcore_open(&x->core, x->path, 1, &meta, x->bufsize, x->flush_ms);
+    }
+    if (rc < 0) rec_say(x->path, ": cannot create the trace: ", strerrordesc_np(-rc));
+    return rc;
+}
+
+/* Finishes and closes the trace if this process owns one (exit paths). */
+static void rec_stop(void)
+{
+    if (atomic_load(&rec_ctx.state) != REC_ON || getpid() != rec_ctx.pid) return;
+    rec_lock();
+    if (atomic_load(&rec_ctx.state) == REC_ON) {
+        atomic_store(&rec_ctx.state, REC_OFF);
+        int rc = rcore_finish(&rec_ctx.core);
+        if (rc < 0) rec_say(rec_ctx.path, ": cannot finish the trace: ", strerrordesc_np(-rc));
+        rcore_close(&rec_ctx.core);
+    }
+    rec_unlock();
+}
+
+/* ---- signals ------------------------------------------------------------ */
+
+static void rec_on_signal(int sig)
+{
+    int saved = errno, finish = 0;
+    for (size_t i = 0; i < sizeof rec_signals / sizeof rec_signals[0]; i++)
+        if (rec_signals[i].sig == sig) finish = rec_signals[i].finish;
+    if (atomic_load(&rec_ctx.state) == REC_ON && getpid() == rec_ctx.pid) {
+        /* The core is consistent between events (a record counts only once
+         * whole), so if this thread was interrupted inside it we write what
+         * it holds; if another thread holds the lock we wait a little. */
+        int locked = 0;
+        for (int i = 0; !rec_tls.holding && i < REC_SIG_TRIES; i++) {
+            if (pthread_mutex_trylock(&rec_ctx.lock) == 0) {
+                locked = 1;
+                break;
+            }
+            struct timespec ms = {0, 1000000};
+            nanosleep(&ms, NULL);
+        }
+        /* Finishing needs the event count exact: only when we own the
+         * lock cleanly; else the flushed prefix stays "cut short". */
+        if (atomic_exchange(&rec_ctx.state, REC_OFF) == REC_ON) {
+            if (finish && locked)
+                rcore_finish(&rec_ctx.core);
+            else
+                rcore_flush(&rec_ctx.core);
+        }
+        /* The lock stays taken: the process dies below. */
+    }
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, NULL);
+    raise(sig);
+    errno = saved;
+}
+
+static void rec_install_signals(void)
+{
+    for (size_t i = 0; i < sizeof rec_signals / sizeof rec_signals[0]; i++) {
+        struct sigaction old, sa = {.sa_handler = rec_on_signal};
+        if (sigaction(rec_signals[i].sig, NULL, &old) < 0 || old.sa_handler != SIG_DFL ||
+            (old.sa_flags & SA_SIGINFO))
+            continue;
+        sigfillset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        sigaction(rec_signals[i].sig, &sa, NULL);
+    }
+}
+
+/* ---- the idle flusher --------------------------------------------------- */
+
+static void *rec_flusher(void *arg)
+{
+    (void)arg;
+    uint64_t interval = (uint64_t)rec_ctx.flush_ms * 1000000u;
+    struct timespec nap = {(time_t)(interval / 4 / 1000000000u),
+                           (long)(interval / 4 % 1000000000u)};
+    for (;;) {
+        nanosleep(&nap, NULL);
+        int s = atomic_load(&rec_ctx.state);
+        if (s == REC_OFF) break;
+        if (s != REC_ON) continue;
+        rec_lock();
+        if (atomic_load(&rec_ctx.state) == REC_ON && rec_ctx.core.len > 0 &&
+            rcore_now() - rec_ctx.core.last_flush >= interval)
+            rec_check(rcore_flush(&rec_ctx.core));
+        rec_unlock();
+    }
+    atomic_store(&rec_ctx.flusher, 0);
+    return NULL;
+}
+
+/* Starts the flusher thread with every signal blocked, so that signals go
+ * to the program's own threads as they would without us. */
+static void rec_start_flusher(void)
+{
+    if (!rec_ctx.flush_ms || atomic_exchange(&rec_ctx.flusher, 1)) return;
+    pthread_attr_t attr;
+    pthread_t t;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (pthread_create(&t, &attr, rec_flusher, NULL) != 0) atomic_store(&rec_ctx.flusher, 0);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+}
+
+/* ---- fork --------------------------------------------------------------- */
+
+static void rec_fork_prepare(void)
+{
+    rec_ctx.fork_locked = 0;
+    if (atomic_load(&rec_ctx.state) != REC_ON || rec_tls.busy) return;
+    rec_lock();
+    rec_ctx.fork_locked = 1;
+}
+
+static void rec_fork_parent(void)
+{
+    if (rec_ctx.fork_locked) rec_unlock();
+}
+
+static void rec_fork_child(void)
+{
+    if (!rec_ctx.fork_locked) return;
+    pthread_mutex_init(&rec_ctx.lock, NULL);
+    rec_tls.holding = 0;
+    /* The parent flushes its own buffer; ours is a copy of it. */
+    rcore_close(&rec_ctx.core);
+    atomic_store(&rec_ctx.flusher, 0);
+    if (rec_open_trace() < 0) {
+        atomic_store(&rec_ctx.state, REC_OFF);
+        return;
+    }
+    rec_start_flusher();
+}
+
+/* ---- initialisation ----------------------------------------------------- */
+
+#define REC_RESOLVE(field, name) (*(void **)&rec_ctx.real.field = dlsym(RTLD_NEXT, name))
+
+/* Resolves the real functions and opens the trace.  Returns the new state
+ * (INITING when another thread is initialising). */
+static int rec_init(void)
+{
+    int expect = REC_UNINIT;
+    if (!atomic_compare_exchange_strong(&rec_ctx.state, &expect, REC_INITING)) return expect;
+    REC_RESOLVE(malloc, "malloc");
+    REC_RESOLVE(calloc, "calloc");
+    REC_RESOLVE(realloc, "realloc");
+    REC_RESOLVE(reallocarray, "reallocarray");
+    REC_RESOLVE(free, "free");
+    REC_RESOLVE(memalign, "memalign");
+    REC_RESOLVE(posix_memalign, "posix_memalign");
+    REC_RESOLVE(aligned_alloc, "aligned_alloc");
+    REC_RESOLVE(valloc, "valloc");
+    REC_RESOLVE(pvalloc, "pvalloc");
+    REC_RESOLVE(malloc_usable_size, "malloc_usable_size");
+    REC_RESOLVE(execve, "execve");
+    REC_RESOLVE(execv, "execv");
+    REC_RESOLVE(execvp, "execvp");
+    REC_RESOLVE(execvpe, "execvpe");
+    REC_RESOLVE(fexecve, "fexecve");
+    REC_RESOLVE(exit_, "_exit");
+    rec_real_t *r = &rec_ctx.real;
+    if (!r->malloc || !r->calloc || !r->realloc || !r->free || !r->exit_) {
+        rec_say("cannot find the C library's malloc", "", "");
+        abort();
+    }
+    rec_ctx.threads = rec_num(getenv("ARENALAB_RECORD_THREADS"), 1) != 0;
+    rec_ctx.flush_ms =
+        (unsigned)rec_num(getenv("ARENALAB_RECORD_FLUSH_MS"), RCORE_DEFAULT_FLUSH_MS);
+    uint64_t kb = rec_num(getenv("ARENALAB_RECORD_BUFFER_KB"), RCORE_DEFAULT_BUFFER / 1024);
+    /* 16 KiB at least: the header (command line, exe) fits the buffer. */
+    rec_ctx.bufsize = (size_t)(kb < 16 ? 16 : kb > (1u << 20) ? (1u << 20) : kb) * 1024;
+    if (!getenv("ARENALAB_RECORD_OUT")) {
+        atomic_store(&rec_ctx.state, REC_OFF);
+        return REC_OFF;
+    }
+    pthread_atfork(rec_fork_prepare, rec_fork_parent, rec_fork_child);
+    if (rec_open_trace() < 0) {
+        atomic_store(&rec_ctx.state, REC_OFF);
+        return REC_OFF;
+    }
+    rec_install_signals();
+    atomic_store(&rec_ctx.state, REC_ON);
+    return REC_ON;
+}
+
+/* How this call goes: REC_ON (record it), REC_OFF (real function only) or
+ * REC_INITING (bootstrap arena). */
+static inline int rec_mode(void)
+{
+    int s = atomic_load_explicit(&rec_ctx.state, memory_order_acquire);
+    if (__builtin_expect(s == REC_UNINIT, 0)) s = rec_init();
+    if (s == REC_ON && rec_tls.busy) return REC_OFF;
+    return s;
+}
+
+__attribute__((constructor)) static void rec_constructor(void)
+{
+    if (rec_mode() == REC_ON) rec_start_flusher();
+}
+
+__attribute__((destructor)) static void rec_destructor(void)
+{
+    rec_stop();
+}
+
+/* ---- recording ---------------------------------------------------------- */
+
+static void rec_alloc(void *p, trace_op_t op, size_t nmemb, size_t size)
+{
+    if (!p) return;
+    rec_lock();
+    if (atomic_load(&rec_ctx.state) == REC_ON) {
+        uint32_t t = rec_thread();
+        rec_check(rcore_alloc(&rec_ctx.core, (uintptr_t)p, op, nmemb, size, TRACE_MEM, t));
+    }
+    rec_unlock();
+}
+
+REC_EXPORT void *malloc(size_t n)
+{
+    int m = rec_mode();
+    if (m == REC_INITING) return rec_boot_alloc(n, 16);
+    void *p = rec_ctx.real.malloc(n);
+    if (m == REC_ON) rec_alloc(p, TRACE_ALLOC, 0, n);
+    return p;
+}
+
+REC_EXPORT void *calloc(size_t nmemb, size_t size)
+{
+    int m = rec_mode();
+    if (m == REC_INITING) {
+        size_t n;
+        /* The bootstrap arena is never reused, so it is still zero. */
+        return __builtin_mul_overflow(nmemb, size, &n) ? NULL : rec_boot_alloc(n, 16);
+    }
+    void *p = rec_ctx.real.calloc(nmemb, size);
+    if (m == REC_ON) rec_alloc(p, TRACE_CALLOC, nmemb, size);
+    return p;
+}
+
+REC_EXPORT void free(void *p)
+{
+    if (!p || rec_is_boot(p)) return;
+    int m = rec_mode();
+    if (m == REC_INITING) return; /* cannot be ours to free yet */
+    if (m == REC_ON) {
+        rec_lock();
+        if (atomic_load(&rec_ctx.state) == REC_ON) {
+            uint32_t t = rec_thread();
+            rec_check(rcore_free(&rec_ctx.core, (uintptr_t)p, t));
+        }
+        rec_unlock();
+    }
+    rec_ctx.real.free(p);
+}
+
+/* realloc and reallocarray: SIZE is the product for the latter; CALL does
+ * the real call. */
+static void *rec_resize(void *p, size_t size, int overflow, void *(*call)(void *, size_t, size_t),
+                        size_t a, size_t b)
+{
+    if (p && rec_is_boot(p)) {
+        /* Move it out of the bootstrap arena (never freed). */
+        if (overflow) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        void *q = malloc(size);
+        if (q) memcpy(q, p, size < rec_boot_size(p) ? size : rec_boot_size(p));
+        return q;
+    }
+    int m = rec_mode();
+    if (m == REC_INITING) return p || overflow ? NULL : rec_boot_alloc(size, 16);
+    if (m != REC_ON) return call(p, a, b);
+    if (!p) {
+        void *q = call(NULL, a, b);
+        rec_alloc(q, TRACE_ALLOC, 0, size);
+        return q;
+    }
+    rec_lock();
+    rec_tls.busy = 1;
+    void *q = call(p, a, b);
+    int saved = errno;
+    rec_tls.busy = 0;
+    if (atomic_load(&rec_ctx.state) == REC_ON) {
+        uint32_t t = rec_thread();
+        if (q)
+            rec_check(rcore_realloc(&rec_ctx.core, (uintptr_t)p, (uintptr_t)q, size, TRACE_MEM, t));
+        else if (size == 0 && !overflow) /* realloc(p, 0) freed p */
+            rec_check(rcore_free(&rec_ctx.core, (uintptr_t)p, t));
+    }
+    rec_unlock();
+    errno = saved;
+    return q;
+}
+
+static void *rec_call_realloc(void *p, size_t n, size_t unused)
+{
+    (void)unused;
+    return rec_ctx.real.realloc(p, n);
+}
+
+static void *rec_call_reallocarray(void *p, size_t n, size_t m)
+{
+    size_t bytes;
+    if (rec_ctx.real.reallocarray) return rec_ctx.real.reallocarray(p, n, m);
+    if (__builtin_mul_overflow(n, m, &bytes)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return rec_ctx.real.realloc(p, bytes);
+}
+
+REC_EXPORT void *realloc(void *p, size_t n)
+{
+    return rec_resize(p, n, 0, rec_call_realloc, n, 0);
+}
+
+REC_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
+{
+    size_t bytes;
+    int overflow = __builtin_mul_overflow(nmemb, size, &bytes);
+    return rec_resize(p, overflow ? 0 : bytes, overflow, rec_call_reallocarray, nmemb, size);
+}
+
+REC_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+    int m = rec_mode();
+    if (m == REC_INITING) {
+        if (align < sizeof(void *) || (align & (align - 1))) return EINVAL;
+        void *p = rec_boot_alloc(n, align);
+        if (!p) return ENOMEM;
+        *out = p;
+        return 0;
+    }
+    int rc = rec_ctx.real.posix_memalign(out, align, n);
+    if (m == REC_ON && rc == 0) rec_alloc(*out, TRACE_ALLOC, 0, n);
+    return rc;
+}
+
+/* memalign, aligned_alloc, valloc, pvalloc: REAL(ALIGN, N) or REAL1(N). */
+static void *rec_aligned(void *(*real)(size_t, size_t), void *(*real1)(size_t), size_t align,
+                         size_t n)
+{
+    int m = rec_mode();
+    if (m == REC_INITING) return (align & (align - 1)) ? NULL : rec_boot_alloc(n, align);
+    if (!real && !real1) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = real ? real(align, n) : real1(n);
+    if (m == REC_ON) rec_alloc(p, TRACE_ALLOC, 0, n);
+    return p;
+}
+
+REC_EXPORT void *memalign(size_t align, size_t n)
+{
+    return rec_aligned(rec_ctx.real.memalign, NULL, align, n);
+}
+
+REC_EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+    return rec_aligned(rec_ctx.real.aligned_alloc, NULL, align, n);
+}
+
+REC_EXPORT void *valloc(size_t n)
+{
+    return rec_aligned(NULL, rec_ctx.real.valloc, 4096, n);
+}
+
+REC_EXPORT void *pvalloc(size_t n)
+{
+    return rec_aligned(NULL, rec_ctx.real.pvalloc, 4096, n);
+}
+
+REC_EXPORT size_t malloc_usable_size(void *p)
+{
+    if (!p) return 0;
+    if (rec_is_boot(p)) return rec_boot_size(p);
+    if (rec_mode() == REC_INITING || !rec_ctx.real.malloc_usable_size) return 0;
+    return rec_ctx.real.malloc_usable_size(p);
+}
+
+/* ---- exec and _exit ----------------------------------------------------- */
+
+/* Before an exec: the file is finished under the lock, which stays taken
+ * (other threads wait: they die with the exec). */
+static void rec_exec_begin(void)
+{
+    rec_ctx_t *x = &rec_ctx;
+    if (rec_mode() != REC_ON || getpid() != x->pid) return;
+    rec_lock();
+    if (atomic_load(&x->state) != REC_ON) {
+        rec_unlock();
+        return;
+    }
+    rec_check(rcore_finish(&x->core));
+    x->exec_held = 1;
+    rec_tls.busy = 1;
+}
+
+/* The exec failed: recording goes on in the same file. */
+static void rec_exec_failed(void)
+{
+    rec_ctx_t *x = &rec_ctx;
+    if (!x->exec_held || !rec_tls.holding) return;
+    int saved = errno;
+    x->exec_held = 0;
+    rec_tls.busy = 0;
+    if (atomic_load(&x->state) == REC_ON) rec_check(rcore_reopen(&x->core));
+    rec_unlock();
+    errno = saved;
+}
+
+REC_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    rec_exec_begin();
+    int rc = rec_ctx.real.execve(path, argv, envp);
+    rec_exec_failed();
+    return rc;
+}
+
+REC_EXPORT int execv(const char *path, char *const argv[])
+{
+    rec_exec_begin();
+    int rc = rec_ctx.real.execv(path, argv);
+    rec_exec_failed();
+    return rc;
+}
+
+REC_EXPORT int execvp(const char *file, char *const argv[])
+{
+    rec_exec_begin();
+    int rc = rec_ctx.real.execvp(file, argv);
+    rec_exec_failed();
+    return rc;
+}
+
+REC_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    rec_exec_begin();
+    int rc = rec_ctx.real.execvpe(file, argv, envp);
+    rec_exec_failed();
+    return rc;
+}
+
+REC_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    rec_exec_begin();
+    int rc = rec_ctx.real.fexecve(fd, argv, envp);
+    rec_exec_failed();
+    return rc;
+}
+
+/* execl, execlp, execle: the variadic arguments after ARG0 up to the NULL,
+ * counted on a copy of AP. */
+static size_t rec_va_count(const char *arg0, va_list ap)
+{
+    size_t n = 0;
+    va_list cp;
+    va_copy(cp, ap);
+    if (arg0)
+        while (va_arg(cp, char *))
+            n++;
+    va_end(cp);
+    return n;
+}
+
+/* Fills ARGV (room for N + 2) with ARG0, the N arguments and the NULL; the
+ * NULL itself is consumed from AP unless ARG0 was NULL. */
+static void rec_va_fill(char **argv, const char *arg0, size_t n, va_list ap)
+{
+    argv[0] = (char *)arg0;
+    for (size_t i = 1; i <= n; i++)
+        argv[i] = va_arg(ap, char *);
+    if (arg0) (void)va_arg(ap, char *);
+    argv[n + 1] = NULL;
+}
+
+REC_EXPORT int execl(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    size_t n = rec_va_count(arg, ap);
+    char *argv[n + 2];
+    rec_va_fill(argv, arg, n, ap);
+    va_end(ap);
+    return execv(path, argv);
+}
+
+REC_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    size_t n = rec_va_count(arg, ap);
+    char *argv[n + 2];
+    rec_va_fill(argv, arg, n, ap);
+    va_end(ap);
+    return execvp(file, argv);
+}
+
+REC_EXPORT int execle(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    size_t n = rec_va_count(arg, ap);
+    char *argv[n + 2];
+    rec_va_fill(argv, arg, n, ap);
+    char *const *envp = va_arg(ap, char *const *);
+    va_end(ap);
+    return execve(path, argv, envp);
+}
+
+REC_EXPORT void _exit(int code)
+{
+    rec_stop();
+    if (rec_ctx.real.exit_) rec_ctx.real.exit_(code);
+    for (;;)
+        syscall(SYS_exit_group, code);
+}
+
+REC_EXPORT void _Exit(int code)
+{
+    _exit(code);
+}

@@ -1,0 +1,24 @@
+/* record_python.h: `arenalab record --python` — runs a script in Debian's
+ * libpython3.11 with the raw, mem and obj domains hooked, recording every
+ * allocation with its domain (record_python.c says how). */
+#ifndef ARENALAB_SIM_RECORD_RECORD_PYTHON_H
+#define ARENALAB_SIM_RECORD_RECORD_PYTHON_H
+
+#include <stddef.h>
+
+typedef struct {
+    const char *out;     /* trace path (a forked child writes OUT.<pid>)     */
+    const char *session; /* metadata `session`, or NULL                      */
+    int threads;         /* write THREAD records                             */
+    unsigned flush_ms;   /* time-based flush interval; 0: none               */
+    size_t bufsize;      /* write buffer bytes; 0: the default               */
+} recpy_opts_t;
+
+/* Runs `python3 ARGV[0] ARGV[1..]` (ARGV[0] is the script, or an option
+ * such as -c or -m, as python3 takes them) with the hooks installed, and
+ * finishes the trace.  Returns the interpreter's exit status, or 2 when the
+ * trace cannot be created (message on stderr).  Meant for a process of its
+ * own: the interpreter cannot be started twice. */
+int recpy_run(const recpy_opts_t *o, int argc, char **argv);
+
+#endif

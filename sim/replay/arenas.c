@@ -1,0 +1,248 @@
+/* arenas.c: the arena-emulation modes (see arenas.h) and `per-object`.
+ *
+ * per-object: every `m` is its own malloc from the MEM allocator, and `x`
+ * frees them (oldest first) before releasing the owned blocks.  It is the
+ * upper bound of per-request overhead: what an allocator pays when nothing
+ * batches the small, short-lived allocations of a compiler's arena.
+ *
+ * Bookkeeping: each live arena has a chain of chunks of {ptr, size}
+ * records, newest chunk first; chunks come from one mapvec pool and go back
+ * to its free list at `x`, so the pool is as large as the peak count of
+ * live records, never the total.
+ */
+#include "sim/replay/arenas.h"
+#include "sim/base/mapvec.h"
+
+#include <string.h>
+
+#define PEROBJ_NONE    UINT32_MAX
+#define PEROBJ_RECORDS 15
+
+typedef struct {
+    void *ptr;
+    uint64_t size;
+} perobj_rec_t;
+
+typedef struct {
+    uint32_t next; /* older chunk of the same arena, or the free list     */
+    uint32_t n;    /* records used                                         */
+    perobj_rec_t rec[PEROBJ_RECORDS];
+} perobj_chunk_t;
+
+typedef struct {
+    mapvec_t self; /* the mapping this struct lives in                    */
+    alloc_t mem;
+    arenas_release_fn release;
+    void *ud;
+    mapvec_t heads;  /* uint32_t per arena slot: newest chunk or NONE    */
+    uint32_t nheads; /* arena slots seen                                  */
+    mapvec_t pool;   /* perobj_chunk_t[]                                  */
+    uint32_t nchunks;
+    uint32_t free_chunk;
+} perobj_t;
+
+static uint32_t *perobj_heads(perobj_t *s)
+{
+    return s->heads.p;
+}
+
+static perobj_chunk_t *perobj_chunks(perobj_t *s)
+{
+    return s->pool.p;
+}
+
+/* A free chunk, from the free list or the pool's end; NONE when out of
+ * memory. */
+static uint32_t perobj_take_chunk(perobj_t *s)
+{
+    uint32_t c = s->free_chunk;
+    if (c != PEROBJ_NONE) {
+        s->free_chunk = perobj_chunks(s)[c].next;
+        return c;
+    }
+    if (s->nchunks == PEROBJ_NONE ||
+        mapvec_reserve(&s->pool, ((size_t)s->nchunks + 1) * sizeof(perobj_chunk_t)))
+        return PEROBJ_NONE;
+    return s->nchunks++;
+}
+
+static void *perobj_create(const alloc_t *mem, const arenas_hint_t *hint, const char *params,
+                           arenas_release_fn release, void *ud, char *err, size_t errlen)
+{
+    if (params && *params) {
+        snprintf(err, errlen, "arena mode per-object takes no parameters (got '%s')", params);
+        return NULL;
+    }
+    /* Even the state stays out of the measured heap. */
+    mapvec_t self = {0};
+    if (mapvec_reserve(&self, sizeof(perobj_t))) {
+        snprintf(err, errlen, "arenas: out of memory");
+        return NULL;
+    }
+    perobj_t *s = self.p;
+    *s = (perobj_t){self, *mem, release, ud, {0}, 0, {0}, 0, PEROBJ_NONE};
+    /* Room for the pre-pass's peak: each live arena has at most one
+     * partly filled chunk. */
+    size_t chunks = (size_t)(hint->records / PEROBJ_RECORDS) + hint->aslots + 1;
+    if (mapvec_reserve(&s->heads, ((size_t)hint->aslots + 1) * sizeof(uint32_t)) ||
+        mapvec_reserve(&s->pool, chunks * sizeof(perobj_chunk_t))) {
+        snprintf(err, errlen, "arenas: cannot map %zu record chunks", chunks);
+        mapvec_free(&s->heads);
+        mapvec_free(&s->pool);
+        mapvec_free(&self);
+        return NULL;
+    }
+    mapvec_touch(&s->heads);
+    mapvec_touch(&s->pool);
+    return s;
+}
+
+/* Frees the records of ASLOT's chain and returns its chunks. */
+static void perobj_release_chain(perobj_t *s, uint32_t aslot)
+{
+    perobj_chunk_t *chunks = perobj_chunks(s);
+    uint32_t c = perobj_heads(s)[aslot];
+    /* Oldest first, as PyArena frees its blocks: reverse the chain. */
+    uint32_t prev = PEROBJ_NONE;
+    while (c != PEROBJ_NONE) {
+        uint32_t next = chunks[c].next;
+        chunks[c].next = prev;
+        prev = c;
+        c = next;
+    }
+    for (c = prev; c != PEROBJ_NONE;) {
+        for (uint32_t i = 0; i < chunks[c].n; i++)
+            s->mem.free(s->mem.ctx, chunks[c].rec[i].ptr);
+        uint32_t next = chunks[c].next;
+        chunks[c].n = 0;
+        chunks[c].next = s->free_chunk;
+        s->free_chunk = c;
+        c = next;
+    }
+    perobj_heads(s)[aslot] = PEROBJ_NONE;
+}
+
+static void perobj_destroy(void *st)
+{
+    perobj_t *s = st;
+    for (uint32_t a = 0; a < s->nheads; a++)
+        perobj_release_chain(s, a);
+    mapvec_free(&s->heads);
+    mapvec_free(&s->pool);
+    mapvec_t self = s->self;
+    mapvec_free(&self);
+}
+
+static int perobj_new_arena(void *st, uint32_t aslot)
+{
+    perobj_t *s = st;
+    if (aslot >= s->nheads) {
+        if (mapvec_reserve(&s->heads, ((size_t)aslot + 1) * sizeof(uint32_t))) return -1;
+        for (uint32_t a = s->nheads; a <= aslot; a++)
+            perobj_heads(s)[a] = PEROBJ_NONE;
+        s->nheads = aslot + 1;
+    }
+    perobj_heads(s)[aslot] = PEROBJ_NONE;
+    return 0;
+}
+
+static void *perobj_malloc(void *st, uint32_t aslot, uint64_t size)
+{
+    perobj_t *s = st;
+    if (size > SIZE_MAX) return NULL;
+    uint32_t c = perobj_heads(s)[aslot];
+    if (c == PEROBJ_NONE || perobj_chunks(s)[c].n == PEROBJ_RECORDS) {
+        uint32_t fresh = perobj_take_chunk(s);
+        if (fresh == PEROBJ_NONE) return NULL;
+        perobj_chunks(s)[fresh].next = c;
+        perobj_chunks(s)[fresh].n = 0;
+        perobj_heads(s)[aslot] = c = fresh;
+    }
+    void *p = s->mem.malloc(s->mem.ctx, (size_t)size);
+    if (!p) return NULL;
+    perobj_chunk_t *ch = &perobj_chunks(s)[c];
+    ch->rec[ch->n++] = (perobj_rec_t){p, size};
+    return p;
+}
+
+static void perobj_free_arena(void *st, uint32_t aslot, const uint32_t *owned, size_t nowned)
+{
+    perobj_t *s = st;
+    perobj_release_chain(s, aslot);
+    for (size_t i = 0; i < nowned; i++)
+        s->release(s->ud, owned[i]);
+}
+
+static void perobj_each(void *st, uint32_t aslot, arenas_each_fn fn, void *ud)
+{
+    perobj_t *s = st;
+    perobj_chunk_t *chunks = perobj_chunks(s);
+    for (uint32_t c = perobj_heads(s)[aslot]; c != PEROBJ_NONE; c = chunks[c].next)
+        for (uint32_t i = 0; i < chunks[c].n; i++)
+            fn(ud, chunks[c].rec[i].ptr, chunks[c].rec[i].size);
+}
+
+static const arenas_mode_t arenas_perobject = {
+    .name = "per-object",
+    .summary = "every arena allocation is its own MEM malloc, all freed with the arena",
+    .create = perobj_create,
+    .destroy = perobj_destroy,
+    .new_arena = perobj_new_arena,
+    .malloc = perobj_malloc,
+    .own = NULL,
+    .free_arena = perobj_free_arena,
+    .each = perobj_each,
+};
+
+extern const arenas_mode_t arenas_pyarena; /* sim/arenas_pyarena.c */
+
+const arenas_mode_t *const arenas_modes[] = {
+    &arenas_pyarena,
+    &arenas_perobject,
+    NULL,
+};
+
+const arenas_mode_t *arenas_find(const char *spec, const char **params)
+{
+    const char *colon = strchr(spec, ':');
+    size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+    for (const arenas_mode_t *const *m = arenas_modes; *m; m++)
+        if (strlen((*m)->name) == n && strncmp((*m)->name, spec, n) == 0) {
+            if (params) *params = colon ? colon + 1 : "";
+            return *m;
+        }
+    return NULL;
+}
+
+/* A MEM that never hands out memory: arenas_check only parses. */
+static void *arenas_null_malloc(void *ctx, size_t size)
+{
+    return NULL;
+}
+static void *arenas_null_calloc(void *ctx, size_t n, size_t size)
+{
+    return NULL;
+}
+static void *arenas_null_realloc(void *ctx, void *p, size_t size)
+{
+    return NULL;
+}
+static void arenas_null_free(void *ctx, void *p) {}
+static void arenas_null_release(void *ud, uint32_t slot) {}
+
+int arenas_check(const char *spec, char *err, size_t errlen)
+{
+    const char *params;
+    const arenas_mode_t *m = arenas_find(spec, &params);
+    if (!m) {
+        snprintf(err, errlen, "unknown arena mode '%s' (see 'arenalab replay --list')", spec);
+        return -1;
+    }
+    const alloc_t mem = {NULL, arenas_null_malloc, arenas_null_calloc, arenas_null_realloc,
+                         arenas_null_free};
+    const arenas_hint_t hint = {0, 0};
+    void *st = m->create(&mem, &hint, params, arenas_null_release, NULL, err, errlen);
+    if (!st) return -1;
+    m->destroy(st);
+    return 0;
+}

@@ -1,0 +1,313 @@
+/* driver_test.c: worker processes — results come back intact, a crashing
+ * worker is reported (signal and pair) instead of hanging the parent,
+ * errors keep their FILE:LINE, process-global classes get a process per
+ * run, preload classes get LD_PRELOAD.
+ *
+ * This binary is its own worker: the driver execs /proc/self/exe with
+ * `replay --worker ...`, and main() hands that to driver_worker with the
+ * test classes below. */
+#include "sim/replay/driver.h"
+#include "alloc/check.h"
+#include "sim/base/cli.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- test classes (they live in the worker) ----------------------------- */
+
+static void *dtest_malloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    return malloc(n ? n : 1);
+}
+static void *dtest_calloc(void *ctx, size_t n, size_t s)
+{
+    (void)ctx;
+    return calloc(n ? n : 1, s ? s : 1);
+}
+static void *dtest_realloc(void *ctx, void *p, size_t n)
+{
+    (void)ctx;
+    return realloc(p, n ? n : 1);
+}
+static void dtest_free(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+static void dtest_destroy(void *ctx)
+{
+    (void)ctx;
+}
+static void dtest_stats(void *ctx, alloc_stats_t *out)
+{
+    (void)ctx;
+    memset(out, 0, sizeof *out);
+}
+
+/* `crash`: dies on the first allocation, as a buggy allocator would. */
+static void *dtest_crash_malloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    (void)n;
+    abort();
+}
+static int dtest_crash_create(alloc_t *a, alloc_param_t *p, size_t n, char *err, size_t len)
+{
+    *a = (alloc_t){NULL, dtest_crash_malloc, dtest_calloc, dtest_realloc, dtest_free};
+    return 0;
+}
+
+/* `global`: a process-global class; a second create in one process is the
+ * bug the driver must avoid.  (The counter is the state under test.) */
+static int dtest_global_creates;
+static int dtest_global_create(alloc_t *a, alloc_param_t *p, size_t n, char *err, size_t len)
+{
+    if (dtest_global_creates++) {
+        snprintf(err, len, "created twice in one process");
+        return -1;
+    }
+    *a = (alloc_t){NULL, dtest_malloc, dtest_calloc, dtest_realloc, dtest_free};
+    return 0;
+}
+
+/* `preload`: asks for a library in LD_PRELOAD and checks it got it (the
+ * library does not exist; the loader skips it with a warning). */
+#define DTEST_PRELOAD "libarenalab-driver-test-none.so"
+static int dtest_preload_create(alloc_t *a, alloc_param_t *p, size_t n, char *err, size_t len)
+{
+    const char *env = getenv("LD_PRELOAD");
+    if (!env || !strstr(env, DTEST_PRELOAD)) {
+        snprintf(err, len, "LD_PRELOAD is '%s'", env ? env : "(unset)");
+        return -1;
+    }
+    *a = (alloc_t){NULL, dtest_malloc, dtest_calloc, dtest_realloc, dtest_free};
+    return 0;
+}
+
+static const alloc_class_t dtest_classes[] = {
+    {.name = "crash", .create = dtest_crash_create, .destroy = dtest_destroy, .stats = dtest_stats},
+    {.name = "global",
+     .flags = ALLOC_PROCESS_GLOBAL,
+     .create = dtest_global_create,
+     .destroy = dtest_destroy,
+     .stats = dtest_stats},
+    {.name = "preload",
+     .flags = ALLOC_PRELOAD,
+     .preload = DTEST_PRELOAD,
+     .create = dtest_preload_create,
+     .destroy = dtest_destroy,
+     .stats = dtest_stats},
+};
+
+static const alloc_class_t *dtest_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof dtest_classes / sizeof dtest_classes[0]; i++)
+        if (strcmp(dtest_classes[i].name, name) == 0) return &dtest_classes[i];
+    return alloc_find(name);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+typedef struct {
+    char dir[512];
+    char spec[600], rep[600], bad[600], missing[600];
+} dtest_files_t;
+
+static void dtest_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs(text, f);
+    fclose(f);
+}
+
+static void dtest_make_files(dtest_files_t *f)
+{
+    const char *tmp = getenv("TEST_TMPDIR");
+    snprintf(f->dir, sizeof f->dir, "%s", tmp && *tmp ? tmp : "/tmp");
+    snprintf(f->spec, sizeof f->spec, "%s/driver_spec.txt", f->dir);
+    snprintf(f->rep, sizeof f->rep, "%s/driver_short.rep", f->dir);
+    snprintf(f->bad, sizeof f->bad, "%s/driver_bad.txt", f->dir);
+    snprintf(f->missing, sizeof f->missing, "%s/driver_missing.txt", f->dir);
+    dtest_write(f->spec, "a 0 24 obj\na 1 100\nr 1 300\nf 0 obj\nn 7\nm 7 48\nm 7 9000\n"
+                         "o 7 1\nx 7\n");
+    dtest_write(f->rep, "20000\n3\n8\n1\na 0 512\na 1 128\nr 0 640\na 2 128\nf 1\nr 0 768\n"
+                        "f 0\nf 2\n");
+    dtest_write(f->bad, "a 1 10\nf 2\nf 1\n");
+    unlink(f->missing);
+}
+
+/* driver_run with stderr captured into ERRBUF. */
+static int dtest_run(const driver_config_t *cfg, driver_run_t **runs, size_t *n, char *errbuf,
+                     size_t errlen)
+{
+    char path[600];
+    const char *tmp = getenv("TEST_TMPDIR");
+    snprintf(path, sizeof path, "%s/driver_stderr.txt", tmp && *tmp ? tmp : "/tmp");
+    fflush(stderr);
+    int saved = dup(2);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 2);
+    int rc = driver_run(cfg, runs, n);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    ssize_t got = pread(fd, errbuf, errlen - 1, 0);
+    errbuf[got > 0 ? got : 0] = '\0';
+    close(fd);
+    fputs(errbuf, stderr); /* keep it visible in the test log */
+    return rc;
+}
+
+static driver_config_t dtest_config(const char *const *traces, size_t nt, const route_t *routes,
+                                    size_t nr)
+{
+    driver_config_t cfg = {.traces = traces,
+                           .ntraces = nt,
+                           .routes = routes,
+                           .nroutes = nr,
+                           .repeat = 2,
+                           .nsamples = 50,
+                           .verify = 1,
+                           .find = dtest_find};
+    return cfg;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void dtest_results(const dtest_files_t *f)
+{
+    const char *traces[] = {f->spec, f->rep};
+    route_t routes[2];
+    route_uniform(&routes[0], "null");
+    route_uniform(&routes[1], "raw");
+    driver_config_t cfg = dtest_config(traces, 2, routes, 2);
+    driver_run_t *runs;
+    size_t n;
+    char err[4096];
+    CHECKF(dtest_run(&cfg, &runs, &n, err, sizeof err) == CLI_OK, "%s", err);
+    CHECK(n == 4);
+    for (size_t i = 0; i < n && runs; i++) {
+        int is_spec = i < 2;
+        CHECK(runs[i].trace == traces[i / 2]);
+        CHECK(strcmp(runs[i].allocator, i % 2 ? "raw" : "null") == 0);
+        CHECK(runs[i].m.events == (is_spec ? 9u : 8u));
+        CHECK(runs[i].m.peak_live_bytes == (is_spec ? 9348u : 896u));
+        CHECK(runs[i].series.n == runs[i].m.events);
+        CHECK(runs[i].repeat == 2);
+        CHECK(runs[i].ns_per_event.min > 0 &&
+              runs[i].ns_per_event.min <= runs[i].ns_per_event.median &&
+              runs[i].ns_per_event.median <= runs[i].ns_per_event.max);
+    }
+    /* Figures cross the pipe bit for bit: null's are known exactly. */
+    if (runs) {
+        /* replay_test.c derives 17888 (null, default PyArena mode). */
+        CHECK(runs[0].m.peak_footprint == 17888);
+        CHECK(runs[0].m.frag.jw4 == 17888.0 / 9348.0 - 1);
+        CHECK(runs[0].series.nextra == 1 && strcmp(runs[0].series.extra_name[0], "blocks") == 0);
+        /* a a r, arena struct, 2 arena blocks, owned-list array */
+        CHECK(runs[0].series.extra[8 * METRICS_MAX_EXTRA] == 7);
+    }
+    driver_runs_free(runs, n);
+}
+
+static void dtest_failures(const dtest_files_t *f)
+{
+    char err[4096];
+    driver_run_t *runs;
+    size_t n;
+    route_t route;
+
+    /* A worker that aborts: reported with its signal and pair, exit 1. */
+    const char *spec[] = {f->spec};
+    route_uniform(&route, "crash");
+    driver_config_t cfg = dtest_config(spec, 1, &route, 1);
+    CHECK(dtest_run(&cfg, &runs, &n, err, sizeof err) == CLI_FAIL);
+    CHECKF(strstr(err, "with crash: the worker was killed by signal 6 (SIGABRT") != NULL, "%s",
+           err);
+    CHECK(runs == NULL && n == 0);
+
+    /* A semantic error keeps the reader's FILE:LINE; --lenient counts it. */
+    const char *bad[] = {f->bad};
+    route_uniform(&route, "null");
+    cfg = dtest_config(bad, 1, &route, 1);
+    CHECK(dtest_run(&cfg, &runs, &n, err, sizeof err) == CLI_FAIL);
+    CHECKF(strstr(err, "driver_bad.txt:2: ") != NULL, "%s", err);
+    cfg.lenient = 1;
+    CHECKF(dtest_run(&cfg, &runs, &n, err, sizeof err) == CLI_OK, "%s", err);
+    CHECK(n == 1 && runs[0].m.skipped == 1 && runs[0].m.events == 2);
+    driver_runs_free(runs, n);
+
+    /* An allocation that fails: the event and size, exit 1. */
+    route_uniform(&route, "null:reserve=1M");
+    const char *big_path = f->bad; /* reuse: rewrite with a huge block */
+    dtest_write(big_path, "a 1 10\na 2 2000000\n");
+    cfg = dtest_config(bad, 1, &route, 1);
+    CHECK(dtest_run(&cfg, &runs, &n, err, sizeof err) == CLI_FAIL);
+    CHECKF(strstr(err, ":2: event 1: allocation of 2000000 bytes returned NULL") != NULL, "%s",
+           err);
+
+    /* Usage: an unknown allocator (before any worker), a bad parameter, a
+     * trace that cannot be opened: exit 2. */
+    route_uniform(&route, "nosuch");
+    cfg = dtest_config(spec, 1, &route, 1);
+    CHECK(dtest_run(&cfg, &runs, &n, err, sizeof err) == CLI_USAGE);
+    CHECKF(strstr(err, "unknown allocator 'nosuch'") != NULL, "%s", err);
+    route_uniform(&route, "null:colour=blue");
+    cfg = dtest_config(spec, 1, &route, 1);
+    CHECK(dtest_run(&cfg, &runs, &n, err, sizeof err) == CLI_USAGE);
+    CHECKF(strstr(err, "unknown parameter 'colour'") != NULL, "%s", err);
+    const char *missing[] = {f->missing};
+    route_uniform(&route, "null");
+    cfg = dtest_config(missing, 1, &route, 1);
+    CHECK(dtest_run(&cfg, &runs, &n, err, sizeof err) == CLI_USAGE);
+    CHECKF(strstr(err, "driver_missing.txt: cannot open") != NULL, "%s", err);
+
+    /* No worker at all (a bad executable): an error, not a hang. */
+    route_uniform(&route, "null");
+    cfg = dtest_config(spec, 1, &route, 1);
+    cfg.self = "/nonexistent/arenalab";
+    CHECK(dtest_run(&cfg, &runs, &n, err, sizeof err) == CLI_FAIL);
+    CHECKF(strstr(err, "exec of /nonexistent/arenalab failed") != NULL, "%s", err);
+}
+
+static void dtest_process_classes(const dtest_files_t *f)
+{
+    char err[4096];
+    driver_run_t *runs;
+    size_t n;
+    route_t route;
+    const char *spec[] = {f->spec};
+
+    /* Process-global: the measurement and 3 timed runs, 4 processes (the
+     * class refuses a second create in one process). */
+    route_uniform(&route, "global");
+    driver_config_t cfg = dtest_config(spec, 1, &route, 1);
+    cfg.repeat = 3;
+    CHECKF(dtest_run(&cfg, &runs, &n, err, sizeof err) == CLI_OK, "%s", err);
+    CHECK(n == 1 && runs[0].repeat == 3 && runs[0].m.events == 9);
+    driver_runs_free(runs, n);
+
+    route_uniform(&route, "preload");
+    cfg = dtest_config(spec, 1, &route, 1);
+    CHECKF(dtest_run(&cfg, &runs, &n, err, sizeof err) == CLI_OK, "%s", err);
+    CHECK(n == 1);
+    driver_runs_free(runs, n);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 2 && strcmp(argv[1], "replay") == 0 && strcmp(argv[2], "--worker") == 0)
+        return driver_worker(argc - 2, argv + 2, dtest_find);
+    dtest_files_t f;
+    dtest_make_files(&f);
+    dtest_results(&f);
+    dtest_failures(&f);
+    dtest_process_classes(&f);
+    return check_done();
+}

@@ -1,0 +1,341 @@
+/* report.c: the replay's table, JSON and series CSV (see report.h). */
+#include "sim/replay/output.h"
+#include "alloc/params.h"
+#include "sim/base/cli.h"
+#include "sim/base/json.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+/* ---- JSON --------------------------------------------------------------- */
+
+typedef enum { REPORT_U64, REPORT_UINT, REPORT_DOUBLE } report_kind_t;
+
+/* The numeric figures of a run; consecutive entries of one group nest in
+ * an object named after it. */
+typedef struct {
+    const char *group; /* NULL: at the run's top level */
+    const char *key;
+    report_kind_t kind;
+    size_t offset; /* in driver_run_t */
+} report_field_t;
+
+#define REPORT_AT(field) offsetof(driver_run_t, field)
+
+static const report_field_t report_fields[] = {
+    {NULL, "events", REPORT_U64, REPORT_AT(m.events)},
+    {NULL, "repeat", REPORT_UINT, REPORT_AT(repeat)},
+    {NULL, "lenient_skipped", REPORT_U64, REPORT_AT(m.skipped)},
+    {"ns_per_event", "min", REPORT_DOUBLE, REPORT_AT(ns_per_event.min)},
+    {"ns_per_event", "median", REPORT_DOUBLE, REPORT_AT(ns_per_event.median)},
+    {"ns_per_event", "max", REPORT_DOUBLE, REPORT_AT(ns_per_event.max)},
+    {NULL, "peak_live_bytes", REPORT_U64, REPORT_AT(m.peak_live_bytes)},
+    {NULL, "peak_live_blocks", REPORT_U64, REPORT_AT(m.peak_live_blocks)},
+    {NULL, "peak_footprint_bytes", REPORT_U64, REPORT_AT(m.peak_footprint)},
+    {NULL, "peak_rss_bytes", REPORT_U64, REPORT_AT(m.peak_rss)},
+    {"frag", "jw1", REPORT_DOUBLE, REPORT_AT(m.frag.jw1)},
+    {"frag", "jw2", REPORT_DOUBLE, REPORT_AT(m.frag.jw2)},
+    {"frag", "jw3", REPORT_DOUBLE, REPORT_AT(m.frag.jw3)},
+    {"frag", "jw4", REPORT_DOUBLE, REPORT_AT(m.frag.jw4)},
+    {NULL, "util", REPORT_DOUBLE, REPORT_AT(m.frag.util)},
+    {NULL, "internal_frag", REPORT_DOUBLE, REPORT_AT(m.internal_frag)},
+    {NULL, NULL, REPORT_U64, 0},
+};
+
+static void report_json_field(json_t *j, const report_field_t *f, const driver_run_t *run)
+{
+    const char *p = (const char *)run + f->offset;
+    json_key(j, f->key);
+    switch (f->kind) {
+    case REPORT_U64:
+        json_uint(j, *(const uint64_t *)p);
+        break;
+    case REPORT_UINT:
+        json_uint(j, *(const unsigned *)p);
+        break;
+    case REPORT_DOUBLE:
+        json_double(j, *(const double *)p);
+        break;
+    }
+}
+
+/* "params": the key=value pairs of SPEC, in the order given. */
+static void report_json_params(json_t *j, const char *spec)
+{
+    alloc_spec_t s;
+    char err[256];
+    json_key(j, "params");
+    json_object_begin(j);
+    if (alloc_spec_parse(&s, spec, err, sizeof err) == 0)
+        for (size_t i = 0; i < s.nparams; i++)
+            json_kv_string(j, s.params[i].key, s.params[i].value);
+    json_object_end(j);
+}
+
+static void report_json_run(json_t *j, const driver_run_t *run)
+{
+    json_object_begin(j);
+    json_kv_string(j, "trace", run->trace);
+    json_kv_string(j, "allocator", run->allocator);
+    report_json_params(j, run->route->spec[TRACE_MEM]);
+    json_key(j, "route");
+    json_object_begin(j);
+    for (int d = 0; d < TRACE_NDOMAINS; d++)
+        json_kv_string(j, trace_domain_name[d], run->route->spec[d]);
+    json_object_end(j);
+    const char *group = NULL;
+    for (const report_field_t *f = report_fields; f->key; f++) {
+        if (group && (!f->group || strcmp(group, f->group) != 0)) {
+            json_object_end(j);
+            group = NULL;
+        }
+        if (f->group && !group) {
+            group = f->group;
+            json_key(j, group);
+            json_object_begin(j);
+        }
+        report_json_field(j, f, run);
+    }
+    if (group) json_object_end(j);
+    json_object_end(j);
+}
+
+void output_json(FILE *out, const driver_run_t *runs, size_t n, const output_settings_t *s)
+{
+    json_t j;
+    json_init(&j, out);
+    json_object_begin(&j);
+    json_kv_string(&j, "arenalab", ARENALAB_VERSION);
+    json_kv_string(&j, "command", "replay");
+    json_kv_uint(&j, "repeat", s->repeat);
+    json_kv_uint(&j, "samples", s->samples);
+    json_kv_string(&j, "arena_mode", s->arena_mode);
+    json_key(&j, "verify");
+    json_bool(&j, s->verify);
+    json_key(&j, "lenient");
+    json_bool(&j, s->lenient);
+    json_key(&j, "runs");
+    json_array_begin(&j);
+    for (size_t i = 0; i < n; i++)
+        report_json_run(&j, &runs[i]);
+    json_array_end(&j);
+    json_object_end(&j);
+}
+
+/* ---- runs CSV: the JSON's figures, one column each ---------------------- */
+
+/* A CSV field, quoted when it holds a separator, quote or newline. */
+static void report_csv_text(FILE *out, const char *s);
+
+void output_csv_header(FILE *out)
+{
+    fputs("trace,allocator", out);
+    for (const report_field_t *f = report_fields; f->key; f++)
+        fprintf(out, f->group ? ",%s_%s" : ",%s", f->group ? f->group : f->key, f->key);
+    fputc('\n', out);
+}
+
+void output_csv_row(FILE *out, const driver_run_t *run)
+{
+    report_csv_text(out, run->trace);
+    fputc(',', out);
+    report_csv_text(out, run->allocator);
+    for (const report_field_t *f = report_fields; f->key; f++) {
+        const char *p = (const char *)run + f->offset;
+        fputc(',', out);
+        switch (f->kind) {
+        case REPORT_U64:
+            fprintf(out, "%" PRIu64, *(const uint64_t *)p);
+            break;
+        case REPORT_UINT:
+            fprintf(out, "%u", *(const unsigned *)p);
+            break;
+        case REPORT_DOUBLE: {
+            double v = *(const double *)p;
+            if (!isnan(v) && !isinf(v)) fprintf(out, "%.6f", v); /* as json_double */
+            break;
+        }
+        }
+    }
+    fputc('\n', out);
+}
+
+/* ---- the human table ---------------------------------------------------- */
+
+const char *output_bytes(uint64_t v, char *buf, size_t len)
+{
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    if (v < 1024) {
+        snprintf(buf, len, "%" PRIu64 " B", v);
+        return buf;
+    }
+    double x = (double)v;
+    int u = 0;
+    while (x >= 1024 && u < 4) {
+        x /= 1024;
+        u++;
+    }
+    snprintf(buf, len, "%.1f %s", x, unit[u]);
+    return buf;
+}
+
+static void report_ratio(double v, char *buf, size_t len)
+{
+    if (isnan(v) || isinf(v))
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%.3f", v);
+}
+
+static void report_col_trace(const driver_run_t *r, char *b, size_t n)
+{
+    snprintf(b, n, "%s", r->trace);
+}
+static void report_col_alloc(const driver_run_t *r, char *b, size_t n)
+{
+    snprintf(b, n, "%s", r->allocator);
+}
+static void report_col_events(const driver_run_t *r, char *b, size_t n)
+{
+    snprintf(b, n, "%" PRIu64, r->m.events);
+}
+static void report_col_ns(const driver_run_t *r, char *b, size_t n)
+{
+    const metrics_summary_t *s = &r->ns_per_event;
+    if (r->repeat == 0 || isnan(s->median))
+        snprintf(b, n, "-");
+    else
+        snprintf(b, n, "%.1f [%.1f-%.1f]", s->median, s->min, s->max);
+}
+static void report_col_live(const driver_run_t *r, char *b, size_t n)
+{
+    output_bytes(r->m.peak_live_bytes, b, n);
+}
+static void report_col_fp(const driver_run_t *r, char *b, size_t n)
+{
+    output_bytes(r->m.peak_footprint, b, n);
+}
+static void report_col_rss(const driver_run_t *r, char *b, size_t n)
+{
+    output_bytes(r->m.peak_rss, b, n);
+}
+static void report_col_jw4(const driver_run_t *r, char *b, size_t n)
+{
+    report_ratio(r->m.frag.jw4, b, n);
+}
+static void report_col_util(const driver_run_t *r, char *b, size_t n)
+{
+    report_ratio(r->m.frag.util, b, n);
+}
+
+typedef struct {
+    const char *head;
+    int left; /* left-aligned (text) rather than right-aligned (numbers) */
+    void (*fmt)(const driver_run_t *r, char *buf, size_t len);
+} report_col_t;
+
+static const report_col_t report_cols[] = {
+    {"trace", 1, report_col_trace},    {"allocator", 1, report_col_alloc},
+    {"events", 0, report_col_events},  {"ns/event [min-max]", 0, report_col_ns},
+    {"peak live", 0, report_col_live}, {"peak footprint", 0, report_col_fp},
+    {"peak RSS", 0, report_col_rss},   {"jw4", 0, report_col_jw4},
+    {"util", 0, report_col_util},
+};
+
+#define REPORT_NCOLS (sizeof report_cols / sizeof report_cols[0])
+
+static void report_row(FILE *out, const int *width, const char (*cell)[256])
+{
+    for (size_t c = 0; c < REPORT_NCOLS; c++)
+        fprintf(out, "%s%*s", c ? "  " : "", report_cols[c].left ? -width[c] : width[c], cell[c]);
+    fputc('\n', out);
+}
+
+void output_table(FILE *out, const driver_run_t *runs, size_t n)
+{
+    int width[REPORT_NCOLS];
+    char cell[REPORT_NCOLS][256];
+    for (size_t c = 0; c < REPORT_NCOLS; c++)
+        width[c] = (int)strlen(report_cols[c].head);
+    for (size_t i = 0; i < n; i++)
+        for (size_t c = 0; c < REPORT_NCOLS; c++) {
+            report_cols[c].fmt(&runs[i], cell[c], sizeof cell[c]);
+            int w = (int)strlen(cell[c]);
+            if (w > width[c]) width[c] = w;
+        }
+    for (size_t c = 0; c < REPORT_NCOLS; c++)
+        snprintf(cell[c], sizeof cell[c], "%s", report_cols[c].head);
+    report_row(out, width, cell);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t c = 0; c < REPORT_NCOLS; c++)
+            report_cols[c].fmt(&runs[i], cell[c], sizeof cell[c]);
+        report_row(out, width, cell);
+    }
+}
+
+/* ---- series CSV --------------------------------------------------------- */
+
+/* A CSV field, quoted when it holds a separator, quote or newline. */
+static void report_csv_text(FILE *out, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+void output_series(FILE *out, const driver_run_t *runs, size_t n)
+{
+    /* The union of extra names, in order of first appearance. */
+    enum { REPORT_MAX_UNION = 64 };
+    const char *names[REPORT_MAX_UNION];
+    int nnames = 0;
+    for (size_t i = 0; i < n; i++)
+        for (int j = 0; j < runs[i].series.nextra; j++) {
+            const char *name = runs[i].series.extra_name[j];
+            int seen = 0;
+            for (int k = 0; k < nnames; k++)
+                seen |= strcmp(names[k], name) == 0;
+            if (!seen && nnames < REPORT_MAX_UNION) names[nnames++] = name;
+        }
+    fputs("trace,allocator", out);
+    for (int f = 0; f < METRICS_NFIELDS; f++)
+        fprintf(out, ",%s", metrics_sample_column[f]);
+    for (int k = 0; k < nnames; k++)
+        fprintf(out, ",extra_%s", names[k]);
+    fputc('\n', out);
+    for (size_t i = 0; i < n; i++) {
+        const metrics_series_t *ser = &runs[i].series;
+        int col[REPORT_MAX_UNION]; /* union column -> the run's extra index */
+        for (int k = 0; k < nnames; k++) {
+            col[k] = -1;
+            for (int j = 0; j < ser->nextra; j++)
+                if (strcmp(ser->extra_name[j], names[k]) == 0) col[k] = j;
+        }
+        for (size_t s = 0; s < ser->n; s++) {
+            report_csv_text(out, runs[i].trace);
+            fputc(',', out);
+            report_csv_text(out, runs[i].allocator);
+            for (int f = 0; f < METRICS_NFIELDS; f++)
+                fprintf(out, ",%" PRIu64,
+                        *(const uint64_t *)((const char *)&ser->s[s] + metrics_sample_offset[f]));
+            for (int k = 0; k < nnames; k++) {
+                uint64_t v = col[k] < 0 ? METRICS_ABSENT
+                                        : ser->extra[s * METRICS_MAX_EXTRA + (size_t)col[k]];
+                if (v == METRICS_ABSENT)
+                    fputc(',', out);
+                else
+                    fprintf(out, ",%" PRIu64, v);
+            }
+            fputc('\n', out);
+        }
+    }
+}

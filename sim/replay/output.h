@@ -1,0 +1,44 @@
+/* report.h: what `arenalab replay` writes — the human table, the JSON
+ * results and the series CSV — each from one column table in report.c.
+ *
+ * Invariant: every figure shown comes from a driver_run_t field; nothing
+ * here measures or recomputes.  JSON and CSV use fixed formatting (json.h's
+ * doubles, integers as integers), so equal figures give equal bytes.
+ */
+#ifndef ARENALAB_SIM_REPLAY_OUTPUT_H
+#define ARENALAB_SIM_REPLAY_OUTPUT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "sim/replay/driver.h"
+
+/* Settings of the whole replay, echoed in the JSON. */
+typedef struct {
+    unsigned repeat;
+    unsigned long long samples;
+    const char *arena_mode;
+    int verify, lenient;
+} output_settings_t;
+
+/* One row per run: trace, allocator, events, ns/event median [min-max],
+ * peak live, peak footprint, peak RSS, jw4, util. */
+void output_table(FILE *out, const driver_run_t *runs, size_t n);
+
+/* {"arenalab": version, "command": "replay", settings..., "runs": [...]}. */
+void output_json(FILE *out, const driver_run_t *runs, size_t n, const output_settings_t *s);
+
+/* The figures of the JSON as CSV columns: trace, allocator, then one per
+ * JSON number, named KEY or GROUP_KEY (ns_per_event_median, frag_jw4),
+ * formatted as the JSON does (a NaN is an empty field). */
+void output_csv_header(FILE *out);
+void output_csv_row(FILE *out, const driver_run_t *run);
+
+/* A byte count for people: "1.4 MiB", "312 B".  Returns BUF. */
+const char *output_bytes(uint64_t v, char *buf, size_t len);
+
+/* trace, allocator, the sample columns, then extra_<name> for the union of
+ * every run's extra counters (empty where a run has none). */
+void output_series(FILE *out, const driver_run_t *runs, size_t n);
+
+#endif

@@ -1,0 +1,793 @@
+/* replay.c: the replay engine — pre-pass, measurement and timed runs (see
+ * replay.h for the design).
+ *
+ * Tables, all in mappings outside malloc and sized by the pre-pass:
+ *   blocks[slot]   a live block: pointer (NULL when the slot is free),
+ *                  requested size, domain, verify seed
+ *   acct[aslot]    bytes and count of a live arena's `m` allocations
+ *   evs[]          one decoded chunk; `x` events point into owned[]
+ *   owned[]        the chunk's owned-block lists, copied from the reader
+ *
+ * Invariant (replay_is_valid, checked after every measurement run):
+ * live_bytes == sum of live blocks' sizes + sum of live arenas' bytes,
+ * and likewise for live_blocks.
+ */
+#include "sim/replay/replay.h"
+#include "sim/base/mapvec.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+_Static_assert(ROUTE_NAME_MAX == METRICS_NAME_MAX, "extra names fit the series");
+_Static_assert(TRACE_NDOMAINS *ALLOC_MAX_EXTRA == METRICS_MAX_EXTRA, "one table of extras");
+
+typedef struct {
+    void *ptr;     /* NULL when the slot is free                           */
+    uint64_t size; /* requested bytes                                       */
+    uint32_t id;   /* as written in the trace (messages)                    */
+    uint32_t seed; /* --verify pattern                                      */
+    uint8_t domain;
+} replay_block_t;
+
+typedef struct {
+    uint64_t bytes; /* requested bytes of the arena's `m` allocations      */
+    uint64_t count;
+} replay_acct_t;
+
+typedef struct {
+    uint8_t op;
+    uint8_t domain;
+    uint32_t slot;
+    uint32_t aslot;
+    uint32_t id;
+    uint64_t size;  /* a r m: bytes; c: element size; x: owned count       */
+    uint64_t aux;   /* c: element count; x: offset into owned[]            */
+    uint64_t where; /* the reader's line (text) or event index (binary)    */
+} replay_ev_t;
+
+typedef struct {
+    trace_reader_t *reader;
+    const replay_opts_t *o;
+    route_heaps_t heaps;
+    const arenas_mode_t *am;
+    void *ast; /* the arena mode's state                                  */
+    mapvec_t blocks_v, acct_v, evs_v, owned_v;
+    uint32_t nslots, naslots; /* table capacities in entries                */
+    size_t nowned;            /* entries of owned[] used by this chunk      */
+    uint64_t live_bytes, live_blocks;
+    uint64_t peak_live_bytes, peak_live_blocks;
+    uint64_t index;         /* events applied so far                         */
+    uint64_t skipped;       /* reader errors skipped                         */
+    const replay_ev_t *cur; /* the event being applied (callbacks)           */
+    int failed;             /* a callback failed; message in err             */
+    char *err;
+    size_t errlen;
+} replay_ctx_t;
+
+static replay_block_t *replay_blocks(replay_ctx_t *c)
+{
+    return c->blocks_v.p;
+}
+static replay_acct_t *replay_acct(replay_ctx_t *c)
+{
+    return c->acct_v.p;
+}
+static replay_ev_t *replay_evs(replay_ctx_t *c)
+{
+    return c->evs_v.p;
+}
+static uint32_t *replay_owned(replay_ctx_t *c)
+{
+    return c->owned_v.p;
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+/* "FILE:LINE: event N: " (text: N counts the events replayed before) or
+ * "FILE: event N: " (binary: N is the reader's event index, as in its own
+ * messages). */
+static int replay_where(const replay_ctx_t *c, const replay_ev_t *e, char *buf, size_t len)
+{
+    const char *path = trace_path(c->reader);
+    if (trace_format(c->reader) == TRACE_FMT_TEXT)
+        return snprintf(buf, len, "%s:%llu: event %llu: ", path, (unsigned long long)e->where,
+                        (unsigned long long)c->index);
+    return snprintf(buf, len, "%s: event %llu: ", path, (unsigned long long)e->where);
+}
+
+static int replay_fail(replay_ctx_t *c, const replay_ev_t *e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Formats the message of the failing event E; returns REPLAY_EFAIL. */
+static int replay_fail(replay_ctx_t *c, const replay_ev_t *e, const char *fmt, ...)
+{
+    if (c->failed) return REPLAY_EFAIL; /* keep the first message */
+    c->failed = 1;
+    int n = replay_where(c, e, c->err, c->errlen);
+    if (n < 0 || (size_t)n >= c->errlen) return REPLAY_EFAIL;
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    if (m >= 0 && (size_t)(n + m) < c->errlen && c->o->label)
+        snprintf(c->err + n + m, c->errlen - (size_t)(n + m), " (allocator %s)", c->o->label);
+    return REPLAY_EFAIL;
+}
+
+/* ---- --verify patterns -------------------------------------------------- */
+
+static uint32_t replay_seed(uint32_t id, uint64_t index)
+{
+    uint64_t x = ((uint64_t)id << 32 | (uint32_t)index) ^ (index >> 32) * 0x9E3779B97F4A7C15u;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdu;
+    x ^= x >> 33;
+    return (uint32_t)x;
+}
+
+static inline uint8_t replay_pattern(uint32_t seed, uint64_t i)
+{
+    return (uint8_t)(((uint32_t)i * 2654435761u + seed) >> 24);
+}
+
+static void replay_fill(void *p, uint64_t from, uint64_t to, uint32_t seed)
+{
+    uint8_t *b = p;
+    for (uint64_t i = from; i < to; i++)
+        b[i] = replay_pattern(seed, i);
+}
+
+/* Offset of the first byte in [0, n) that breaks the pattern, or n. */
+static uint64_t replay_check(const void *p, uint64_t n, uint32_t seed)
+{
+    const uint8_t *b = p;
+    for (uint64_t i = 0; i < n; i++)
+        if (b[i] != replay_pattern(seed, i)) return i;
+    return n;
+}
+
+static uint64_t replay_check_zero(const void *p, uint64_t n)
+{
+    const uint8_t *b = p;
+    for (uint64_t i = 0; i < n; i++)
+        if (b[i]) return i;
+    return n;
+}
+
+/* Checks a block's whole content before WHAT; returns 0 or REPLAY_EFAIL. */
+static int replay_verify_block(replay_ctx_t *c, const replay_ev_t *e, const replay_block_t *b,
+                               const char *what)
+{
+    uint64_t bad = replay_check(b->ptr, b->size, b->seed);
+    if (bad == b->size) return 0;
+    return replay_fail(c, e, "verify: block %u (%llu bytes) corrupted at offset %llu before %s",
+                       b->id, (unsigned long long)b->size, (unsigned long long)bad, what);
+}
+
+/* ---- tables ------------------------------------------------------------- */
+
+static int replay_reserve_slots(replay_ctx_t *c, uint32_t need)
+{
+    if (need <= c->nslots) return 0;
+    if (mapvec_reserve(&c->blocks_v, (size_t)need * sizeof(replay_block_t))) return -1;
+    c->nslots = (uint32_t)(c->blocks_v.bytes / sizeof(replay_block_t));
+    return 0;
+}
+
+static int replay_reserve_aslots(replay_ctx_t *c, uint32_t need)
+{
+    if (need <= c->naslots) return 0;
+    if (mapvec_reserve(&c->acct_v, (size_t)need * sizeof(replay_acct_t))) return -1;
+    c->naslots = (uint32_t)(c->acct_v.bytes / sizeof(replay_acct_t));
+    return 0;
+}
+
+static void replay_unmap(replay_ctx_t *c)
+{
+    mapvec_free(&c->blocks_v);
+    mapvec_free(&c->acct_v);
+    mapvec_free(&c->evs_v);
+    mapvec_free(&c->owned_v);
+}
+
+/* ---- decoding ----------------------------------------------------------- */
+
+/* A reader result below 0: skipped (counted) under --lenient when the
+ * reader can go on, else the reader's message.  Returns 0 to go on. */
+static int replay_reader_error(trace_reader_t *r, int rc, int lenient, uint64_t *skipped, char *err,
+                               size_t errlen)
+{
+    if (lenient && (rc == TRACE_ESYNTAX || rc == TRACE_ESEM)) {
+        ++*skipped;
+        return 0;
+    }
+    snprintf(err, errlen, "%s", trace_error(r));
+    return REPLAY_EFAIL;
+}
+
+/* Events per trace_next_batch call: the reader decodes a batch in one
+ * tight loop (a binary trace several times faster than event by event). */
+#define REPLAY_BATCH 256
+
+/* Decodes up to REPLAY_CHUNK events into evs[]; *N gets the count (0 at
+ * the end).  Tables grow here, never in the event loop, if the reader
+ * exceeds the pre-pass's sizes.  Returns 0 or REPLAY_EFAIL. */
+static int replay_decode(replay_ctx_t *c, size_t *n)
+{
+    replay_ev_t *evs = replay_evs(c);
+    trace_event_t batch[REPLAY_BATCH];
+    c->nowned = 0;
+    *n = 0;
+    while (*n < REPLAY_CHUNK) {
+        size_t room = REPLAY_CHUNK - *n < REPLAY_BATCH ? REPLAY_CHUNK - *n : REPLAY_BATCH;
+        int rc = trace_next_batch(c->reader, batch, room);
+        if (rc == 0) break;
+        if (rc < 0) {
+            if (replay_reader_error(c->reader, rc, c->o->lenient, &c->skipped, c->err, c->errlen))
+                return REPLAY_EFAIL;
+            continue;
+        }
+        for (int i = 0; i < rc; i++) {
+            const trace_event_t *ev = &batch[i];
+            replay_ev_t *e = &evs[*n];
+            *e = (replay_ev_t){ev->op, ev->domain, ev->slot,  ev->aslot,
+                               ev->id, ev->size,   ev->nmemb, ev->where};
+            if (ev->domain >= TRACE_NDOMAINS || ev->op >= TRACE_NOPS)
+                return replay_fail(c, e, "bad event from the reader (op %u, domain %u)", ev->op,
+                                   ev->domain);
+            int is_block = ev->op <= TRACE_FREE || ev->op == TRACE_ARENA_OWN;
+            int is_arena = ev->op >= TRACE_ARENA_NEW;
+            if ((is_block && ev->slot == UINT32_MAX) || (is_arena && ev->aslot == UINT32_MAX) ||
+                (is_block && replay_reserve_slots(c, ev->slot + 1)) ||
+                (is_arena && replay_reserve_aslots(c, ev->aslot + 1)))
+                return replay_fail(c, e, "out of memory for the slot tables");
+            if (ev->op == TRACE_ARENA_FREE) {
+                /* the last event of its batch: trace_owned answers for it */
+                const uint32_t *slots;
+                size_t k = trace_owned(c->reader, ev->aslot, &slots);
+                if (mapvec_reserve(&c->owned_v, (c->nowned + k) * sizeof(uint32_t)))
+                    return replay_fail(c, e, "out of memory for owned blocks");
+                memcpy(replay_owned(c) + c->nowned, slots, k * sizeof(uint32_t));
+                e->aux = c->nowned;
+                e->size = k;
+                c->nowned += k;
+            }
+            ++*n;
+        }
+    }
+    return 0;
+}
+
+/* ---- applying events ---------------------------------------------------- */
+
+/* Frees block SLOT through its domain: a `f`, or an owned block at `x`. */
+static int replay_free_block(replay_ctx_t *c, const replay_ev_t *e, uint32_t slot)
+{
+    replay_block_t *b = &replay_blocks(c)[slot];
+    if (!b->ptr) return 0; /* the reader keeps owned lists live; be safe */
+    int rc = 0;
+    if (c->o->verify) rc = replay_verify_block(c, e, b, "free");
+    alloc_t *a = &c->heaps.a[b->domain];
+    a->free(a->ctx, b->ptr);
+    b->ptr = NULL;
+    c->live_bytes -= b->size;
+    c->live_blocks--;
+    return rc;
+}
+
+/* arenas_release_fn: an owned block at `x`. */
+static void replay_release(void *ud, uint32_t slot)
+{
+    replay_ctx_t *c = ud;
+    if (slot < c->nslots) replay_free_block(c, c->cur, slot);
+}
+
+typedef struct {
+    replay_ctx_t *c;
+    const replay_ev_t *e;
+} replay_each_ud_t;
+
+/* arenas_each_fn: checks one arena allocation before `x`. */
+static void replay_check_arena_block(void *ud, void *ptr, uint64_t size)
+{
+    replay_each_ud_t *u = ud;
+    uint32_t seed = replay_seed((uint32_t)(uintptr_t)ptr, size);
+    uint64_t bad = replay_check(ptr, size, seed);
+    if (bad != size)
+        replay_fail(u->c, u->e, "verify: arena %u allocation (%llu bytes) corrupted at offset %llu",
+                    u->e->aslot, (unsigned long long)size, (unsigned long long)bad);
+}
+
+static int replay_apply_alloc(replay_ctx_t *c, const replay_ev_t *e)
+{
+    alloc_t *a = &c->heaps.a[e->domain];
+    uint64_t size = e->size;
+    void *p;
+    if (e->op == TRACE_CALLOC) {
+        if (__builtin_mul_overflow(e->aux, e->size, &size) || size > SIZE_MAX)
+            return replay_fail(c, e, "calloc(%llu, %llu): size overflows",
+                               (unsigned long long)e->aux, (unsigned long long)e->size);
+        p = a->calloc(a->ctx, (size_t)e->aux, (size_t)e->size);
+    } else {
+        if (size > SIZE_MAX)
+            return replay_fail(c, e, "malloc(%llu): too large", (unsigned long long)size);
+        p = a->malloc(a->ctx, (size_t)size);
+    }
+    if (!p)
+        return replay_fail(c, e, "allocation of %llu bytes returned NULL",
+                           (unsigned long long)size);
+    replay_block_t *b = &replay_blocks(c)[e->slot];
+    *b = (replay_block_t){p, size, e->id, 0, e->domain};
+    if (c->o->verify) {
+        b->seed = replay_seed(e->id, c->index);
+        if (e->op == TRACE_CALLOC) {
+            uint64_t bad = replay_check_zero(p, size);
+            if (bad != size)
+                return replay_fail(c, e,
+                                   "verify: calloc'ed block %u reads %#x at offset %llu, not 0",
+                                   e->id, ((uint8_t *)p)[bad], (unsigned long long)bad);
+        }
+        replay_fill(p, 0, size, b->seed);
+    }
+    c->live_bytes += size;
+    c->live_blocks++;
+    return 0;
+}
+
+static int replay_apply_realloc(replay_ctx_t *c, const replay_ev_t *e)
+{
+    replay_block_t *b = &replay_blocks(c)[e->slot];
+    alloc_t *a = &c->heaps.a[b->domain];
+    uint64_t old = b->size;
+    if (e->size > SIZE_MAX)
+        return replay_fail(c, e, "realloc to %llu bytes: too large", (unsigned long long)e->size);
+    if (c->o->verify && replay_verify_block(c, e, b, "realloc")) return REPLAY_EFAIL;
+    void *p = a->realloc(a->ctx, b->ptr, (size_t)e->size);
+    if (!p)
+        return replay_fail(c, e, "realloc to %llu bytes returned NULL",
+                           (unsigned long long)e->size);
+    b->ptr = p;
+    b->size = e->size;
+    c->live_bytes = c->live_bytes - old + e->size;
+    if (c->o->verify) {
+        uint64_t keep = old < e->size ? old : e->size;
+        uint64_t bad = replay_check(p, keep, b->seed);
+        if (bad != keep)
+            return replay_fail(
+                c, e, "verify: realloc of block %u from %llu to %llu bytes lost byte %llu", e->id,
+                (unsigned long long)old, (unsigned long long)e->size, (unsigned long long)bad);
+        replay_fill(p, old, e->size, b->seed);
+    }
+    return 0;
+}
+
+static int replay_apply_arena(replay_ctx_t *c, const replay_ev_t *e)
+{
+    replay_acct_t *acct = &replay_acct(c)[e->aslot];
+    switch (e->op) {
+    case TRACE_ARENA_NEW:
+        *acct = (replay_acct_t){0, 0};
+        if (c->am->new_arena(c->ast, e->aslot))
+            return replay_fail(c, e, "arena %u: creation failed", e->aslot);
+        return 0;
+    case TRACE_ARENA_MALLOC: {
+        void *p = c->am->malloc(c->ast, e->aslot, e->size);
+        if (!p)
+            return replay_fail(c, e, "arena allocation of %llu bytes returned NULL",
+                               (unsigned long long)e->size);
+        if (c->o->verify) replay_fill(p, 0, e->size, replay_seed((uint32_t)(uintptr_t)p, e->size));
+        acct->bytes += e->size;
+        acct->count++;
+        c->live_bytes += e->size;
+        c->live_blocks++;
+        return 0;
+    }
+    case TRACE_ARENA_OWN:
+        if (c->am->own && c->am->own(c->ast, e->aslot, e->slot))
+            return replay_fail(c, e, "arena %u: taking over block %u failed", e->aslot, e->id);
+        return 0;
+    default: /* TRACE_ARENA_FREE */
+        if (c->o->verify && c->am->each) {
+            replay_each_ud_t u = {c, e};
+            c->am->each(c->ast, e->aslot, replay_check_arena_block, &u);
+        }
+        c->cur = e;
+        c->am->free_arena(c->ast, e->aslot, replay_owned(c) + e->aux, (size_t)e->size);
+        c->live_bytes -= acct->bytes;
+        c->live_blocks -= acct->count;
+        *acct = (replay_acct_t){0, 0};
+        return c->failed ? REPLAY_EFAIL : 0;
+    }
+}
+
+/* Applies one event; the hot path of every run. */
+static inline int replay_apply(replay_ctx_t *c, const replay_ev_t *e)
+{
+    switch (e->op) {
+    case TRACE_ALLOC:
+    case TRACE_CALLOC:
+        return replay_apply_alloc(c, e);
+    case TRACE_REALLOC:
+        return replay_apply_realloc(c, e);
+    case TRACE_FREE:
+        c->cur = e;
+        return replay_free_block(c, e, e->slot);
+    default:
+        return replay_apply_arena(c, e);
+    }
+}
+
+/* Frees whatever the trace left live (blocks, then arenas), so that
+ * destroy() of a class that cannot free wholesale (raw) leaks nothing. */
+static void replay_free_leftovers(replay_ctx_t *c)
+{
+    replay_block_t *blocks = replay_blocks(c);
+    for (uint32_t s = 0; s < c->nslots; s++)
+        if (blocks[s].ptr) {
+            alloc_t *a = &c->heaps.a[blocks[s].domain];
+            a->free(a->ctx, blocks[s].ptr);
+            blocks[s].ptr = NULL;
+        }
+    if (c->ast) c->am->destroy(c->ast);
+    c->ast = NULL;
+}
+
+/* The invariant of the tables (see the top of the file). */
+static int replay_is_valid(replay_ctx_t *c)
+{
+    uint64_t bytes = 0, count = 0;
+    for (uint32_t s = 0; s < c->nslots; s++)
+        if (replay_blocks(c)[s].ptr) {
+            bytes += replay_blocks(c)[s].size;
+            count++;
+        }
+    for (uint32_t a = 0; a < c->naslots; a++) {
+        bytes += replay_acct(c)[a].bytes;
+        count += replay_acct(c)[a].count;
+    }
+    return bytes == c->live_bytes && count == c->live_blocks;
+}
+
+/* ---- measurement -------------------------------------------------------- */
+
+typedef struct {
+    metrics_series_t *ser;
+    metrics_plan_t plan;
+    uint64_t next;     /* position of the next sample                       */
+    int per_event;     /* stats() cheap: track the footprint every event    */
+    int statm;         /* /proc/self/statm, or -1                           */
+    uint64_t rss_base; /* anon RSS after create                             */
+    uint64_t peak_rss;
+    metrics_acc_t acc;
+    double internal_frag;
+    char names[METRICS_MAX_EXTRA][ROUTE_NAME_MAX];
+    uint64_t values[METRICS_MAX_EXTRA];
+} replay_meter_t;
+
+static void replay_sample(replay_ctx_t *c, replay_meter_t *m)
+{
+    uint64_t fp, peak, rss = 0;
+    int n = route_stats(&c->heaps, &fp, &peak, m->names, m->values);
+    /* An allocator holds at least the live bytes it serves.  A reading
+     * below them comes from a footprint measured against a baseline taken
+     * at create (raw, jemalloc, tcmalloc, mimalloc): memory the harness
+     * held then and freed since is counted out.  Raise it to what must be
+     * held, so that util never exceeds 1. */
+    if (fp < c->live_bytes) fp = c->live_bytes;
+    if (m->statm >= 0 && metrics_anon_rss(m->statm, &rss) == 0)
+        rss = rss > m->rss_base ? rss - m->rss_base : 0;
+    if (rss > m->peak_rss) m->peak_rss = rss;
+    metrics_sample_t s = {c->index, c->live_bytes, c->live_blocks, fp, rss};
+    long i = metrics_series_add(m->ser, &s);
+    metrics_acc_sample(&m->acc, c->live_bytes, fp);
+    if (peak) metrics_acc_exact_peak(&m->acc, peak);
+    for (int k = 0; k < n && i >= 0; k++) {
+        int j = metrics_series_extra(m->ser, m->names[k]);
+        if (j >= 0) m->ser->extra[(size_t)i * METRICS_MAX_EXTRA + (size_t)j] = m->values[k];
+    }
+}
+
+/* Internal fragmentation of the live blocks now (at peak live). */
+static double replay_internal_frag(replay_ctx_t *c)
+{
+    uint64_t usable = 0, requested = 0;
+    for (int d = 0; d < TRACE_NDOMAINS; d++)
+        if (!c->heaps.cls[d]->usable_size) return NAN;
+    replay_block_t *blocks = replay_blocks(c);
+    for (uint32_t s = 0; s < c->nslots; s++)
+        if (blocks[s].ptr) {
+            usable += route_usable_size(&c->heaps, blocks[s].domain, blocks[s].ptr);
+            requested += blocks[s].size;
+        }
+    return requested ? ((double)usable - (double)requested) / (double)requested : NAN;
+}
+
+static int replay_measure_chunk(replay_ctx_t *c, replay_meter_t *m, uint64_t peak_at, size_t n)
+{
+    const replay_ev_t *evs = replay_evs(c);
+    for (size_t i = 0; i < n; i++) {
+        if (replay_apply(c, &evs[i])) return REPLAY_EFAIL;
+        c->index++;
+        if (c->live_bytes > c->peak_live_bytes) c->peak_live_bytes = c->live_bytes;
+        if (c->live_blocks > c->peak_live_blocks) c->peak_live_blocks = c->live_blocks;
+        if (m->per_event) {
+            uint64_t fp, peak;
+            route_footprint(&c->heaps, &fp, &peak);
+            metrics_acc_point(&m->acc, c->live_bytes, fp < c->live_bytes ? c->live_bytes : fp);
+        }
+        if (c->index == peak_at) m->internal_frag = replay_internal_frag(c);
+        if (c->index == m->next) {
+            replay_sample(c, m);
+            m->next = metrics_plan_next(&m->plan, c->index);
+        }
+    }
+    return 0;
+}
+
+static uint64_t replay_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int replay_timed_chunk(replay_ctx_t *c, size_t n, uint64_t *ns)
+{
+    const replay_ev_t *evs = replay_evs(c);
+    uint64_t t0 = replay_now_ns();
+    for (size_t i = 0; i < n; i++) {
+        if (replay_apply(c, &evs[i])) return REPLAY_EFAIL;
+        c->index++;
+    }
+    *ns += replay_now_ns() - t0;
+    return 0;
+}
+
+/* ---- runs --------------------------------------------------------------- */
+
+/* Maps and touches every table at the pre-pass's sizes. */
+static int replay_map_tables(replay_ctx_t *c, const replay_scan_t *scan)
+{
+    if (replay_reserve_slots(c, scan->slots + 1) || replay_reserve_aslots(c, scan->aslots + 1) ||
+        mapvec_reserve(&c->evs_v, REPLAY_CHUNK * sizeof(replay_ev_t)) ||
+        mapvec_reserve(&c->owned_v, ((size_t)scan->slots + 1) * sizeof(uint32_t))) {
+        snprintf(c->err, c->errlen, "%s: out of memory for %u block slots", trace_path(c->reader),
+                 scan->slots);
+        return REPLAY_EFAIL;
+    }
+    mapvec_touch(&c->blocks_v);
+    mapvec_touch(&c->acct_v);
+    mapvec_touch(&c->evs_v);
+    mapvec_touch(&c->owned_v);
+    return 0;
+}
+
+/* Prints each instance's own statistics.  An instance that prints nothing
+ * (cpython's raw domain) is left out, and so is one that prints what the
+ * previous one did (cpython's mem and obj share one obmalloc): domain
+ * headers appear only when several different dumps remain. */
+static void replay_mallocstats(replay_ctx_t *c, FILE *out)
+{
+    fprintf(out, "== mallocstats: %s with %s ==\n", trace_path(c->reader),
+            c->o->label ? c->o->label : "?");
+    char *text[TRACE_NDOMAINS] = {NULL};
+    int shown[TRACE_NDOMAINS] = {0}, nshown = 0;
+    for (int d = 0; d < TRACE_NDOMAINS; d++) {
+        const alloc_class_t *cls = c->heaps.cls[d];
+        if (c->heaps.inst[d] != d || !cls->mallocstats) continue;
+        size_t len = 0;
+        FILE *mem = open_memstream(&text[d], &len);
+        if (!mem) continue;
+        cls->mallocstats(c->heaps.a[d].ctx, mem);
+        fclose(mem);
+        int repeat = 0;
+        for (int e = 0; e < d; e++)
+            repeat |= shown[e] && strcmp(text[e], text[d]) == 0;
+        if (len > 0 && !repeat) {
+            shown[d] = 1;
+            nshown++;
+        }
+    }
+    for (int d = 0; d < TRACE_NDOMAINS; d++) {
+        if (!shown[d]) continue;
+        if (nshown > 1) fprintf(out, "-- domain %s --\n", trace_domain_name[d]);
+        fputs(text[d], out);
+    }
+    for (int d = 0; d < TRACE_NDOMAINS; d++)
+        free(text[d]);
+    if (!nshown) fputs("(this allocator has no mallocstats)\n", out);
+    fflush(out);
+}
+
+int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *scan,
+               const replay_opts_t *o, replay_result_t *res, metrics_series_t *ser, char *err,
+               size_t errlen)
+{
+    replay_ctx_t c;
+    memset(&c, 0, sizeof c);
+    c.reader = r;
+    c.o = o;
+    c.am = o->arenas ? o->arenas : arenas_modes[0];
+    c.err = err;
+    c.errlen = errlen;
+    memset(res, 0, sizeof *res);
+    res->internal_frag = NAN;
+
+    const int measure = o->nsamples > 0;
+    replay_meter_t meter;
+    memset(&meter, 0, sizeof meter);
+    meter.statm = -1;
+    meter.internal_frag = NAN;
+    meter.ser = ser;
+    metrics_acc_init(&meter.acc);
+    if (measure) memset(ser, 0, sizeof *ser); /* safe to free whatever happens */
+    if (trace_rewind(r) < 0) {
+        snprintf(err, errlen, "%s", trace_error(r));
+        return REPLAY_EFAIL;
+    }
+    /* Everything the run allocates for itself, before the allocator
+     * exists: the baseline of the footprint and of RSS includes it. */
+    if (measure) {
+        metrics_plan_init(&meter.plan, scan->events, o->nsamples, scan->peak_live_at);
+        if (metrics_series_init(ser, (size_t)metrics_plan_count(&meter.plan) + 1)) {
+            snprintf(err, errlen, "out of memory for %llu samples",
+                     (unsigned long long)o->nsamples);
+            return REPLAY_EFAIL;
+        }
+        meter.next = metrics_plan_next(&meter.plan, 0);
+        meter.statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    }
+    int rc = replay_map_tables(&c, scan);
+    if (rc == 0) {
+        rc = route_create(&c.heaps, route, o->find, err, errlen) ? REPLAY_EUSAGE : 0;
+        if (rc) {
+            replay_unmap(&c);
+            if (meter.statm >= 0) close(meter.statm);
+            return rc;
+        }
+        arenas_hint_t hint = {scan->aslots, scan->arena_records};
+        char msg[256] = "";
+        c.ast = c.am->create(&c.heaps.a[TRACE_MEM], &hint, o->arena_params ? o->arena_params : "",
+                             replay_release, &c, msg, sizeof msg);
+        if (!c.ast) {
+            snprintf(err, errlen, "%s", msg);
+            rc = REPLAY_EFAIL;
+        }
+    }
+    meter.per_event = measure && !(c.heaps.flags & ALLOC_SLOW_STATS);
+    if (meter.statm >= 0) metrics_anon_rss(meter.statm, &meter.rss_base);
+
+    uint64_t ns = 0;
+    for (size_t n = 1; rc == 0 && n > 0;) {
+        rc = replay_decode(&c, &n);
+        if (rc == 0 && n > 0)
+            rc = measure ? replay_measure_chunk(&c, &meter, scan->peak_live_at, n)
+                         : replay_timed_chunk(&c, n, &ns);
+    }
+    if (rc == 0 && measure && !replay_is_valid(&c)) {
+        snprintf(err, errlen, "%s: replay tables out of step after %llu events (a bug)",
+                 trace_path(r), (unsigned long long)c.index);
+        rc = REPLAY_EFAIL;
+    }
+    if (rc == 0 && measure && o->mallocstats) replay_mallocstats(&c, o->mallocstats);
+
+    res->events = c.index;
+    res->skipped = c.skipped;
+    res->ns = ns;
+    if (measure) {
+        res->peak_live_bytes = c.peak_live_bytes;
+        res->peak_live_blocks = c.peak_live_blocks;
+        res->peak_rss = meter.peak_rss;
+        res->internal_frag = meter.internal_frag;
+        metrics_acc_result(&meter.acc, &res->frag);
+        res->peak_footprint = meter.acc.peak_fp;
+        if (meter.statm >= 0) close(meter.statm);
+    }
+    replay_free_leftovers(&c);
+    if (c.heaps.cls[0]) route_destroy(&c.heaps);
+    replay_unmap(&c);
+    return rc;
+}
+
+/* ---- pre-pass ----------------------------------------------------------- */
+
+int replay_scan(trace_reader_t *r, int lenient, replay_scan_t *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (trace_rewind(r) < 0) {
+        snprintf(err, errlen, "%s", trace_error(r));
+        return REPLAY_EFAIL;
+    }
+    mapvec_t size_v = {0}, acct_v = {0};
+    uint64_t live = 0, blocks = 0, records = 0;
+    int rc = 0, nbatch = 0, ibatch = 0;
+    trace_event_t batch[REPLAY_BATCH];
+    for (;;) {
+        if (ibatch == nbatch) {
+            /* an `x` ends its batch, so trace_owned answers below */
+            int n = trace_next_batch(r, batch, REPLAY_BATCH);
+            if (n == 0) break;
+            if (n < 0) {
+                rc = replay_reader_error(r, n, lenient, &out->skipped, err, errlen);
+                if (rc) break;
+                continue;
+            }
+            nbatch = n;
+            ibatch = 0;
+        }
+        trace_event_t ev = batch[ibatch++];
+        int is_block = ev.op <= TRACE_FREE || ev.op == TRACE_ARENA_OWN;
+        int is_arena = ev.op >= TRACE_ARENA_NEW;
+        if ((is_block && (ev.slot == UINT32_MAX ||
+                          mapvec_reserve(&size_v, ((size_t)ev.slot + 1) * sizeof(uint64_t)))) ||
+            (is_arena &&
+             (ev.aslot == UINT32_MAX ||
+              mapvec_reserve(&acct_v, ((size_t)ev.aslot + 1) * sizeof(replay_acct_t))))) {
+            snprintf(err, errlen, "%s: out of memory in the pre-pass", trace_path(r));
+            rc = REPLAY_EFAIL;
+            break;
+        }
+        uint64_t *size = size_v.p;
+        replay_acct_t *acct = acct_v.p;
+        if (is_block && ev.slot + 1 > out->slots) out->slots = ev.slot + 1;
+        if (is_arena && ev.aslot + 1 > out->aslots) out->aslots = ev.aslot + 1;
+        uint64_t bytes;
+        switch (ev.op) {
+        case TRACE_ALLOC:
+        case TRACE_CALLOC:
+            bytes = ev.size;
+            if (ev.op == TRACE_CALLOC && __builtin_mul_overflow(ev.nmemb, ev.size, &bytes))
+                bytes = UINT64_MAX / 2; /* the run fails on it; keep sums sane */
+            size[ev.slot] = bytes;
+            live += bytes;
+            blocks++;
+            break;
+        case TRACE_REALLOC:
+            live = live - size[ev.slot] + ev.size;
+            size[ev.slot] = ev.size;
+            break;
+        case TRACE_FREE:
+            live -= size[ev.slot];
+            blocks--;
+            break;
+        case TRACE_ARENA_NEW:
+            acct[ev.aslot] = (replay_acct_t){0, 0};
+            break;
+        case TRACE_ARENA_MALLOC:
+            acct[ev.aslot].bytes += ev.size;
+            acct[ev.aslot].count++;
+            live += ev.size;
+            blocks++;
+            if (++records > out->arena_records) out->arena_records = records;
+            break;
+        case TRACE_ARENA_FREE: {
+            const uint32_t *owned;
+            size_t k = trace_owned(r, ev.aslot, &owned);
+            for (size_t i = 0; i < k; i++)
+                live -= size[owned[i]];
+            blocks -= k;
+            live -= acct[ev.aslot].bytes;
+            blocks -= acct[ev.aslot].count;
+            records -= acct[ev.aslot].count;
+            acct[ev.aslot] = (replay_acct_t){0, 0};
+            break;
+        }
+        default: /* TRACE_ARENA_OWN */
+            break;
+        }
+        out->events++;
+        if (live > out->peak_live_bytes) {
+            out->peak_live_bytes = live;
+            out->peak_live_at = out->events;
+        }
+        if (blocks > out->peak_live_blocks) out->peak_live_blocks = blocks;
+    }
+    mapvec_free(&size_v);
+    mapvec_free(&acct_v);
+    return rc;
+}

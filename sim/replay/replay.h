@@ -1,0 +1,108 @@
+/* replay.h: the replay engine — one run of one trace through one route of
+ * allocator instances, in this process.
+ *
+ * A replay of a (trace, route) pair is a pre-pass and a series of runs,
+ * each on fresh instances (sim/driver.c puts them in worker processes):
+ *
+ *   replay_scan   reads the whole trace once without allocating: event
+ *                 count, where live bytes peak, table sizes.  Its numbers
+ *                 size every table before an allocator exists, so nothing
+ *                 the engine keeps grows (or shows in RSS) while measured.
+ *   measurement   replay_run with nsamples > 0: samples ~nsamples points
+ *                 (sim/metrics.h) plus the peak, tracks the footprint after
+ *                 every event when the classes' stats() are cheap (not
+ *                 ALLOC_SLOW_STATS), computes the fragmentation figures and
+ *                 internal fragmentation at peak live.  It also warms up.
+ *   timed         replay_run with nsamples == 0: counters only; the time of
+ *                 the event loops is summed in ns.
+ *
+ * Decoding is never timed: events are decoded in chunks of REPLAY_CHUNK
+ * into a compact array (mapped outside malloc, sim/mapvec.h), then the
+ * loop over the chunk is timed with CLOCK_MONOTONIC.  Memory stays bounded
+ * for any trace length, and every run starts with trace_rewind.
+ *
+ * --verify fills each block with a pattern derived from its id and the
+ * event that allocated it (as CS:APP's mdriver does), checks a calloc'ed
+ * block reads as zero, the whole block before a realloc, the preserved
+ * prefix after it, and the whole block at free (arena memory at `x`).
+ *
+ * Live bytes count every requested byte the trace holds: blocks (a c r)
+ * and arena allocations (m); live blocks count both kinds.  Internal
+ * fragmentation (sum usable - sum requested, / sum requested, at peak
+ * live) covers blocks only: arena memory belongs to the arena mode.
+ *
+ * Failure: 0 on success; REPLAY_EUSAGE for a route that cannot be created
+ * (unknown allocator or parameter); REPLAY_EFAIL for everything else: a
+ * reader error (without --lenient), an allocation that returned NULL, a
+ * verification mismatch, out of memory.  The message is in ERR, as
+ * "FILE:LINE: event N: what (allocator A)" for text traces and
+ * "FILE: event N: what (allocator A)" for binary ones.
+ */
+#ifndef ARENALAB_SIM_REPLAY_REPLAY_H
+#define ARENALAB_SIM_REPLAY_REPLAY_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim/replay/arenas.h"
+#include "sim/replay/metrics.h"
+#include "sim/replay/route.h"
+#include "sim/trace/trace.h"
+
+/* Events decoded per chunk (and the size of the timed loop). */
+#define REPLAY_CHUNK 65536
+
+enum { REPLAY_EFAIL = -1, REPLAY_EUSAGE = -2 };
+
+typedef struct {
+    uint64_t events;           /* events delivered                          */
+    uint64_t skipped;          /* reader errors skipped (--lenient)        */
+    uint64_t peak_live_bytes;  /* highest live requested bytes             */
+    uint64_t peak_live_at;     /* position (events applied) where it was
+                                  first reached; 0 when nothing was live   */
+    uint64_t peak_live_blocks; /* highest live block + arena-block count   */
+    uint32_t slots;            /* block slot high-water mark               */
+    uint32_t aslots;           /* arena slot high-water mark               */
+    uint64_t arena_records;    /* highest count of live arena allocations  */
+} replay_scan_t;
+
+/* The pre-pass over R (rewound first).  With LENIENT, reader errors that
+ * leave the reader usable are counted; otherwise the first stops it.
+ * Returns 0 or REPLAY_EFAIL with the reader's message. */
+int replay_scan(trace_reader_t *r, int lenient, replay_scan_t *out, char *err, size_t errlen);
+
+typedef struct {
+    route_find_fn find;          /* NULL: the registry                     */
+    const arenas_mode_t *arenas; /* NULL: arenas_modes[0]                  */
+    const char *arena_params;    /* the mode's "k=v:k=v", NULL for none   */
+    int verify;                  /* check patterns (see above)             */
+    int lenient;                 /* skip and count reader errors           */
+    uint64_t nsamples;           /* > 0: measurement run; 0: timed run    */
+    FILE *mallocstats;           /* measurement: dump the classes'
+                                    mallocstats here before destroying    */
+    const char *label;           /* allocator name in messages            */
+} replay_opts_t;
+
+typedef struct {
+    uint64_t events;          /* events applied                           */
+    uint64_t skipped;         /* reader errors skipped (--lenient)        */
+    uint64_t ns;              /* timed run: ns spent in the event loops   */
+    uint64_t peak_live_bytes; /* measurement run: the figures below       */
+    uint64_t peak_live_blocks;
+    uint64_t peak_footprint; /* the allocator's exact peak, the per-event
+                                peak, or the peak of the samples          */
+    uint64_t peak_rss;       /* anon RSS above the baseline taken after
+                                create, highest sample                   */
+    double internal_frag;    /* NaN when a class has no usable_size      */
+    metrics_frag_t frag;
+} replay_result_t;
+
+/* One run of R through fresh instances of ROUTE (created and destroyed
+ * here).  SCAN comes from replay_scan on the same trace.  A measurement run
+ * fills SER (initialized here; the caller frees it), a timed run leaves it
+ * alone (may be NULL).  Returns 0, REPLAY_EUSAGE or REPLAY_EFAIL. */
+int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *scan,
+               const replay_opts_t *o, replay_result_t *res, metrics_series_t *ser, char *err,
+               size_t errlen);
+
+#endif

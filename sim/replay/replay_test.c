@@ -1,0 +1,451 @@
+/* replay_test.c: the replay engine in-process — the spec example and a
+ * malloc-lab .rep trace through raw and null with --verify, verification
+ * catching a broken allocator, reader errors with and without --lenient,
+ * NULL allocations, routes, sampling and determinism. */
+#include "sim/replay/replay.h"
+#include "alloc/check.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- test allocators ---------------------------------------------------- */
+
+/* Wraps libc; `broken` realloc forgets to copy, `dirty` calloc does not
+ * zero, `perdomain` records the domain= parameter it was given. */
+typedef struct {
+    int kind;
+    char domain[8];
+} rtest_ctx_t;
+
+enum { RTEST_BROKEN, RTEST_DIRTY, RTEST_PERDOMAIN };
+
+static void *rtest_malloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    return malloc(n ? n : 1);
+}
+static void *rtest_calloc(void *ctx, size_t n, size_t s)
+{
+    rtest_ctx_t *c = ctx;
+    if (c->kind != RTEST_DIRTY) return calloc(n ? n : 1, s ? s : 1);
+    size_t bytes = n * s;
+    void *p = malloc(bytes ? bytes : 1);
+    if (p) memset(p, 0xdd, bytes);
+    return p;
+}
+static void *rtest_realloc(void *ctx, void *p, size_t n)
+{
+    rtest_ctx_t *c = ctx;
+    if (c->kind != RTEST_BROKEN) return realloc(p, n ? n : 1);
+    void *q = malloc(n ? n : 1); /* the bug: nothing copied */
+    if (q) memset(q, 0, n);
+    free(p);
+    return q;
+}
+static void rtest_free(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+static void rtest_destroy(void *ctx)
+{
+    free(ctx);
+}
+static void rtest_stats(void *ctx, alloc_stats_t *out)
+{
+    (void)ctx;
+    out->footprint = 0;
+    out->peak_footprint = 0;
+    out->nextra = 1;
+    out->extra[0].name = "calls";
+    out->extra[0].value = 7;
+}
+
+static int rtest_make(alloc_t *a, int kind, alloc_param_t *params, size_t n, char *err,
+                      size_t errlen)
+{
+    rtest_ctx_t *c = calloc(1, sizeof *c);
+    if (!c) return -1;
+    c->kind = kind;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(params[i].key, "domain") == 0) {
+            snprintf(c->domain, sizeof c->domain, "%s", params[i].value);
+            params[i].used = 1;
+        }
+    (void)err;
+    (void)errlen;
+    *a = (alloc_t){c, rtest_malloc, rtest_calloc, rtest_realloc, rtest_free};
+    return 0;
+}
+static int rtest_create_broken(alloc_t *a, alloc_param_t *p, size_t n, char *e, size_t l)
+{
+    return rtest_make(a, RTEST_BROKEN, p, n, e, l);
+}
+static int rtest_create_dirty(alloc_t *a, alloc_param_t *p, size_t n, char *e, size_t l)
+{
+    return rtest_make(a, RTEST_DIRTY, p, n, e, l);
+}
+static int rtest_create_perdomain(alloc_t *a, alloc_param_t *p, size_t n, char *e, size_t l)
+{
+    return rtest_make(a, RTEST_PERDOMAIN, p, n, e, l);
+}
+
+static const alloc_class_t rtest_broken = {.name = "broken",
+                                           .create = rtest_create_broken,
+                                           .destroy = rtest_destroy,
+                                           .stats = rtest_stats};
+static const alloc_class_t rtest_dirty = {
+    .name = "dirty", .create = rtest_create_dirty, .destroy = rtest_destroy, .stats = rtest_stats};
+static const alloc_class_t rtest_perdomain = {.name = "perdomain",
+                                              .flags = ALLOC_PER_DOMAIN,
+                                              .create = rtest_create_perdomain,
+                                              .destroy = rtest_destroy,
+                                              .stats = rtest_stats};
+
+static const alloc_class_t *rtest_find(const char *name)
+{
+    static const alloc_class_t *const mine[] = {&rtest_broken, &rtest_dirty, &rtest_perdomain};
+    for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++)
+        if (strcmp(mine[i]->name, name) == 0) return mine[i];
+    return alloc_find(name);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* The example of the shared spec trace-text.md. */
+static const char rtest_spec[] = "# two objects, one resized; an arena with two allocations that "
+                                 "takes over block 1\n"
+                                 "a 0 24 obj\n"
+                                 "a 1 100\n"
+                                 "r 1 300\n"
+                                 "f 0 obj\n"
+                                 "n 7\n"
+                                 "m 7 48\n"
+                                 "m 7 9000\n"
+                                 "o 7 1\n"
+                                 "x 7\n";
+
+/* A CS:APP malloc-lab trace: heap size, ids, operations, weight, events. */
+static const char rtest_rep[] = "20000\n3\n8\n1\n"
+                                "a 0 512\n"
+                                "a 1 128\n"
+                                "r 0 640\n"
+                                "a 2 128\n"
+                                "f 1\n"
+                                "r 0 768\n"
+                                "f 0\n"
+                                "f 2\n";
+
+typedef struct {
+    trace_reader_t *r;
+    replay_scan_t scan;
+    replay_result_t res;
+    metrics_series_t ser;
+    int rc;
+    char err[1024];
+} rtest_run_t;
+
+/* Opens TEXT as trace NAME, scans it, and (when the scan succeeds) does a
+ * measurement run of SPEC; results in *T (close with rtest_done). */
+static void rtest_measure(rtest_run_t *t, const char *name, const char *text, const char *spec,
+                          const replay_opts_t *opts)
+{
+    memset(t, 0, sizeof *t);
+    CHECK(trace_open_mem(&t->r, name, text, strlen(text), 0, t->err, sizeof t->err) == 0);
+    if (!t->r) return;
+    t->rc = replay_scan(t->r, opts->lenient, &t->scan, t->err, sizeof t->err);
+    if (t->rc) return;
+    route_t route;
+    route_uniform(&route, spec);
+    t->rc = replay_run(t->r, &route, &t->scan, opts, &t->res, &t->ser, t->err, sizeof t->err);
+}
+
+static void rtest_done(rtest_run_t *t)
+{
+    metrics_series_free(&t->ser);
+    if (t->r) trace_close(t->r);
+}
+
+static const replay_opts_t rtest_verify = {
+    .find = rtest_find, .verify = 1, .nsamples = 1000, .label = "test"};
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void rtest_spec_example(void)
+{
+    const char *specs[] = {"raw", "null"};
+    for (int i = 0; i < 2; i++) {
+        rtest_run_t t;
+        rtest_measure(&t, "spec.txt", rtest_spec, specs[i], &rtest_verify);
+        CHECKF(t.rc == 0, "%s: %s", specs[i], t.err);
+        CHECK(t.scan.events == 9 && t.scan.peak_live_bytes == 9348 && t.scan.peak_live_at == 7);
+        CHECK(t.res.events == 9);
+        /* 24 + 300 + 48 + 9000: block 0 freed, both arena blocks live. */
+        CHECKF(t.res.peak_live_bytes == 9348, "%s: %llu", specs[i],
+               (unsigned long long)t.res.peak_live_bytes);
+        CHECK(t.res.peak_live_blocks == 3);
+        /* 9 events, fewer than the samples asked for: one per event. */
+        CHECK(t.ser.n == 9);
+        CHECK(t.ser.n == 9 && t.ser.s[8].live_bytes == 0 && t.ser.s[8].live_blocks == 0);
+        CHECK(t.ser.n == 9 && t.ser.s[6].live_bytes == 9348);
+        CHECK(t.res.peak_footprint >= 9348);
+        CHECK(t.res.frag.util > 0 && t.res.frag.util <= 1.0);
+        rtest_done(&t);
+    }
+
+    /* null's footprint is exact: 16-byte header + size rounded to 16 per
+     * block, every block ever made: a, a, r, then what the default arena
+     * mode (CPython's PyArena) asks of MEM — the 24-byte arena struct, the
+     * first 8192+32-byte block (m 48 fits in it), a 9000+32-byte block for
+     * m 9000, and the owned-object list's 4-item array at `o`. */
+    rtest_run_t t;
+    rtest_measure(&t, "spec.txt", rtest_spec, "null", &rtest_verify);
+    uint64_t fp =
+        (16 + 32) + (16 + 112) + (16 + 304) + (16 + 32) + (16 + 8224) + (16 + 9040) + (16 + 32);
+    CHECK(fp == 17888);
+    CHECKF(t.res.peak_footprint == fp, "%llu", (unsigned long long)t.res.peak_footprint);
+    CHECK(fabs(t.res.frag.jw4 - ((double)fp / 9348 - 1)) < 1e-12);
+    /* Internal fragmentation at peak live: block 1 (300 -> usable 304). */
+    CHECKF(fabs(t.res.internal_frag - 4.0 / 300.0) < 1e-12, "%f", t.res.internal_frag);
+    rtest_done(&t);
+}
+
+static void rtest_rep_trace(void)
+{
+    const char *specs[] = {"raw", "null"};
+    for (int i = 0; i < 2; i++) {
+        rtest_run_t t;
+        rtest_measure(&t, "short.rep", rtest_rep, specs[i], &rtest_verify);
+        CHECKF(t.rc == 0, "%s: %s", specs[i], t.err);
+        CHECK(t.r && trace_is_rep(t.r));
+        CHECK(t.res.events == 8);
+        /* 512+128 -> 640+128 -> +128 = 896, again after r 0 768. */
+        CHECK(t.res.peak_live_bytes == 896 && t.scan.peak_live_at == 4);
+        CHECK(t.res.peak_live_blocks == 3);
+        rtest_done(&t);
+    }
+}
+
+static void rtest_verify_catches(void)
+{
+    rtest_run_t t;
+    rtest_measure(&t, "spec.txt", rtest_spec, "broken", &rtest_verify);
+    CHECK(t.rc == REPLAY_EFAIL);
+    /* The realloc is line 4 of the file, event 2. */
+    CHECKF(strstr(t.err, "spec.txt:4: event 2: verify: realloc of block 1") != NULL, "%s", t.err);
+    CHECKF(strstr(t.err, "(allocator test)") != NULL, "%s", t.err);
+    rtest_done(&t);
+
+    /* Without --verify the same bug goes unseen: the check is what finds it. */
+    replay_opts_t quiet = rtest_verify;
+    quiet.verify = 0;
+    rtest_measure(&t, "spec.txt", rtest_spec, "broken", &quiet);
+    CHECK(t.rc == 0);
+    rtest_done(&t);
+
+    rtest_measure(&t, "c.txt", "c 5 10 8\nf 5\n", "dirty", &rtest_verify);
+    CHECK(t.rc == REPLAY_EFAIL);
+    CHECKF(strstr(t.err, "c.txt:1: event 0: verify: calloc'ed block 5 reads 0xdd at offset 0") !=
+               NULL,
+           "%s", t.err);
+    rtest_done(&t);
+}
+
+static void rtest_reader_errors(void)
+{
+    const char *bad = "a 1 10\nf 2\nr 1 20\nq 3\nf 1\n";
+    rtest_run_t t;
+    rtest_measure(&t, "bad.txt", bad, "null", &rtest_verify);
+    CHECK(t.rc == REPLAY_EFAIL);
+    CHECKF(strncmp(t.err, "bad.txt:2: ", 11) == 0, "%s", t.err);
+    rtest_done(&t);
+
+    replay_opts_t lenient = rtest_verify;
+    lenient.lenient = 1;
+    rtest_measure(&t, "bad.txt", bad, "null", &lenient);
+    CHECKF(t.rc == 0, "%s", t.err);
+    CHECK(t.scan.skipped == 2 && t.res.skipped == 2);
+    CHECK(t.res.events == 3 && t.res.peak_live_bytes == 20);
+    rtest_done(&t);
+}
+
+static void rtest_null_allocation(void)
+{
+    rtest_run_t t;
+    rtest_measure(&t, "big.txt", "a 1 10\na 2 2000000\n", "null:reserve=1M", &rtest_verify);
+    CHECK(t.rc == REPLAY_EFAIL);
+    CHECKF(strstr(t.err, "big.txt:2: event 1: allocation of 2000000 bytes returned NULL") != NULL,
+           "%s", t.err);
+    rtest_done(&t);
+}
+
+static void rtest_usage(void)
+{
+    rtest_run_t t;
+    rtest_measure(&t, "spec.txt", rtest_spec, "nosuch", &rtest_verify);
+    CHECK(t.rc == REPLAY_EUSAGE && strstr(t.err, "unknown allocator 'nosuch'"));
+    rtest_done(&t);
+    rtest_measure(&t, "spec.txt", rtest_spec, "null:colour=blue", &rtest_verify);
+    CHECKF(t.rc == REPLAY_EUSAGE && strstr(t.err, "unknown parameter 'colour'"), "%s", t.err);
+    rtest_done(&t);
+}
+
+static void rtest_routes(void)
+{
+    char err[256];
+    route_t r = {{"raw", "null", "null"}, NULL};
+    route_heaps_t h;
+    CHECK(route_create(&h, &r, rtest_find, err, sizeof err) == 0);
+    CHECK(h.ninst == 2 && h.inst[0] == 0 && h.inst[1] == 1 && h.inst[2] == 1);
+    CHECK(h.a[2].ctx == h.a[1].ctx);
+    char names[METRICS_MAX_EXTRA][ROUTE_NAME_MAX];
+    uint64_t values[METRICS_MAX_EXTRA], fp, peak;
+    int n = route_stats(&h, &fp, &peak, names, values);
+    CHECK(n == 4 && strcmp(names[0], "raw_free_bytes") == 0 && strcmp(names[3], "mem_blocks") == 0);
+    CHECK(peak == 0); /* two instances: no single exact peak */
+    route_destroy(&h);
+    char name[128];
+    route_name(&r, name, sizeof name);
+    CHECK(strcmp(name, "raw=raw,mem=null,obj=null") == 0);
+
+    /* One instance per domain for ALLOC_PER_DOMAIN, each told its domain. */
+    route_uniform(&r, "perdomain");
+    CHECK(route_create(&h, &r, rtest_find, err, sizeof err) == 0);
+    CHECK(h.ninst == 3);
+    CHECK(strcmp(((rtest_ctx_t *)h.a[TRACE_OBJ].ctx)->domain, "obj") == 0);
+    CHECK(strcmp(((rtest_ctx_t *)h.a[TRACE_RAW].ctx)->domain, "raw") == 0);
+    route_destroy(&h);
+
+    /* A mixed route replays with each block freed by its own domain. */
+    rtest_run_t t;
+    memset(&t, 0, sizeof t);
+    CHECK(trace_open_mem(&t.r, "spec.txt", rtest_spec, strlen(rtest_spec), 0, err, sizeof err) ==
+          0);
+    CHECK(replay_scan(t.r, 0, &t.scan, err, sizeof err) == 0);
+    route_t mixed = {{"raw", "raw", "null"}, NULL};
+    t.rc = replay_run(t.r, &mixed, &t.scan, &rtest_verify, &t.res, &t.ser, t.err, sizeof t.err);
+    CHECKF(t.rc == 0, "%s", t.err);
+    CHECK(t.res.peak_live_bytes == 9348);
+    rtest_done(&t);
+}
+
+/* A longer trace: sampling spacing, the peak sample, determinism, and
+ * a timed run. */
+static char *rtest_long_trace(size_t *len)
+{
+    size_t cap = 1 << 20, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) return NULL;
+    uint32_t x = 12345; /* explicit seed: the same trace every time */
+    for (int i = 0; i < 3000 && n + 64 < cap; i++) {
+        x = x * 1103515245u + 12345u;
+        n += (size_t)snprintf(buf + n, cap - n, "a %d %u\n", i, 1 + (x >> 16) % 500);
+        if (i % 3 == 2) n += (size_t)snprintf(buf + n, cap - n, "f %d\n", i - 1);
+    }
+    for (int i = 0; i < 3000 && n + 64 < cap; i++)
+        if (i % 3 != 1) n += (size_t)snprintf(buf + n, cap - n, "f %d\n", i);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static void rtest_sampling_and_determinism(void)
+{
+    size_t len;
+    char *text = rtest_long_trace(&len);
+    CHECK(text != NULL);
+    if (!text) return;
+    replay_opts_t o = rtest_verify;
+    o.nsamples = 100;
+    rtest_run_t a, b;
+    rtest_measure(&a, "long.txt", text, "null", &o);
+    rtest_measure(&b, "long.txt", text, "null", &o);
+    CHECKF(a.rc == 0 && b.rc == 0, "%s %s", a.err, b.err);
+    /* 3000 a, 1000 f inside the loop, 2000 f after it. */
+    CHECK(a.scan.events == 6000);
+    /* 100 positions, multiples of 60, plus the peak when it is not one. */
+    CHECKF(a.ser.n == 100 + (a.scan.peak_live_at % 60 != 0), "%zu", a.ser.n);
+    int has_peak = 0;
+    for (size_t i = 0; i < a.ser.n; i++)
+        has_peak |= a.ser.s[i].event == a.scan.peak_live_at &&
+                    a.ser.s[i].live_bytes == a.scan.peak_live_bytes;
+    CHECK(has_peak);
+    CHECK(a.ser.s[a.ser.n - 1].event == 6000 && a.ser.s[a.ser.n - 1].live_bytes == 0);
+    CHECK(a.ser.s[0].event == 60 || a.ser.s[0].event == a.scan.peak_live_at);
+    int same = a.ser.n == b.ser.n;
+    for (size_t i = 0; same && i < a.ser.n; i++)
+        same = a.ser.s[i].event == b.ser.s[i].event &&
+               a.ser.s[i].live_bytes == b.ser.s[i].live_bytes &&
+               a.ser.s[i].footprint == b.ser.s[i].footprint;
+    CHECK(same);
+    CHECK(memcmp(&a.res.frag, &b.res.frag, sizeof a.res.frag) == 0);
+
+    /* A timed run: counters only, time measured. */
+    route_t route;
+    route_uniform(&route, "null");
+    replay_opts_t timed = {.nsamples = 0};
+    replay_result_t res;
+    CHECK(replay_run(a.r, &route, &a.scan, &timed, &res, NULL, a.err, sizeof a.err) == 0);
+    CHECK(res.events == 6000 && res.ns > 0);
+    rtest_done(&a);
+    rtest_done(&b);
+    free(text);
+}
+
+/* The spec example converted to the binary format replays the same, and
+ * its errors name the event, not a line. */
+static void rtest_binary(void)
+{
+    char path[600], err[1024];
+    const char *tmp = getenv("TEST_TMPDIR");
+    snprintf(path, sizeof path, "%s/replay_test_spec.atr", tmp && *tmp ? tmp : "/tmp");
+    const char *big = "a 1 10\na 2 2000000\n";
+    for (int pass = 0; pass < 2; pass++) {
+        const char *text = pass ? big : rtest_spec;
+        trace_reader_t *r;
+        trace_writer_t *w;
+        CHECK(trace_open_mem(&r, "in.txt", text, strlen(text), 0, err, sizeof err) == 0);
+        CHECK(trace_writer_open(&w, path, TRACE_FMT_BIN, NULL, 0, err, sizeof err) == 0);
+        CHECK(trace_copy(r, w, 0, NULL, NULL) == 0);
+        CHECK(trace_writer_close(w) == 0);
+        trace_close(r);
+
+        rtest_run_t t;
+        memset(&t, 0, sizeof t);
+        CHECKF(trace_open_ex(&t.r, path, TRACE_R_FAST, t.err, sizeof t.err) == 0, "%s", t.err);
+        if (!t.r) return;
+        CHECK(trace_format(t.r) == TRACE_FMT_BIN);
+        CHECK(replay_scan(t.r, 0, &t.scan, t.err, sizeof t.err) == 0);
+        route_t route;
+        route_uniform(&route, pass ? "null:reserve=1M" : "null");
+        t.rc = replay_run(t.r, &route, &t.scan, &rtest_verify, &t.res, &t.ser, t.err, sizeof t.err);
+        if (!pass) {
+            CHECKF(t.rc == 0, "%s", t.err);
+            CHECK(t.res.events == 9 && t.res.peak_live_bytes == 9348);
+            CHECK(t.res.peak_footprint == 17888); /* as above */
+        } else {
+            CHECK(t.rc == REPLAY_EFAIL);
+            CHECKF(strstr(t.err, "replay_test_spec.atr: event 1: allocation of 2000000 bytes") !=
+                       NULL,
+                   "%s", t.err);
+        }
+        rtest_done(&t);
+    }
+    unlink(path);
+}
+
+int main(void)
+{
+    rtest_spec_example();
+    rtest_rep_trace();
+    rtest_verify_catches();
+    rtest_reader_errors();
+    rtest_null_allocation();
+    rtest_usage();
+    rtest_routes();
+    rtest_sampling_and_determinism();
+    rtest_binary();
+    return check_done();
+}

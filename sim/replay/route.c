@@ -1,0 +1,247 @@
+/* route.c: allocator instances per CPython domain (see route.h). */
+#include "sim/replay/route.h"
+
+#include <string.h>
+
+void route_uniform(route_t *r, const char *spec)
+{
+    for (int d = 0; d < TRACE_NDOMAINS; d++)
+        r->spec[d] = spec;
+    r->label = NULL;
+}
+
+/* The domain an element "raw=..." names, or -1 for a plain allocator. */
+static int route_element_domain(const char *el, const char **spec)
+{
+    const char *eq = strchr(el, '='), *colon = strchr(el, ':');
+    if (!eq || (colon && colon < eq)) return -1; /* name:k=v */
+    for (int d = 0; d < TRACE_NDOMAINS; d++) {
+        size_t len = strlen(trace_domain_name[d]);
+        if ((size_t)(eq - el) == len && strncmp(el, trace_domain_name[d], len) == 0) {
+            *spec = eq + 1;
+            return d;
+        }
+    }
+    return -2;
+}
+
+/* PYTHONMALLOC's name for CPython's default: raw to malloc, the rest to
+ * pymalloc. */
+static int route_is_pymalloc(const char *spec)
+{
+    return strncmp(spec, "pymalloc", 8) == 0 && (spec[8] == '\0' || spec[8] == ':');
+}
+
+int route_parse_list(char *text, route_t *routes, size_t max, size_t *n, char *err, size_t errlen)
+{
+    route_t *open_route = NULL; /* the explicit route being filled */
+    char *save = NULL;
+    for (char *el = strtok_r(text, ",", &save); el; el = strtok_r(NULL, ",", &save)) {
+        const char *spec = NULL;
+        int d = route_element_domain(el, &spec);
+        if (d == -2) {
+            snprintf(err, errlen,
+                     "'%s': a route names a domain (raw=, mem=, obj=); an allocator's "
+                     "parameters follow a colon (NAME:key=value)",
+                     el);
+            return -1;
+        }
+        if (d >= 0 && !*spec) {
+            snprintf(err, errlen, "'%s': no allocator for the %s domain", el, trace_domain_name[d]);
+            return -1;
+        }
+        if (d >= 0 && open_route && open_route->spec[d] == NULL) {
+            open_route->spec[d] = spec;
+            continue;
+        }
+        if (*n == max) {
+            snprintf(err, errlen, "too many allocators (at most %zu)", max);
+            return -1;
+        }
+        route_t *r = &routes[(*n)++];
+        memset(r, 0, sizeof *r);
+        open_route = NULL;
+        if (d >= 0) {
+            r->spec[d] = spec;
+            open_route = r;
+        } else if (route_is_pymalloc(el)) {
+            r->spec[TRACE_RAW] = "malloc";
+            r->spec[TRACE_MEM] = r->spec[TRACE_OBJ] = el;
+            r->label = el;
+        } else {
+            route_uniform(r, el);
+        }
+    }
+    /* Domains an explicit route left out go to malloc. */
+    for (size_t i = 0; i < *n; i++)
+        for (int d = 0; d < TRACE_NDOMAINS; d++)
+            if (!routes[i].spec[d]) routes[i].spec[d] = "malloc";
+    return 0;
+}
+
+int route_is_uniform(const route_t *r)
+{
+    return strcmp(r->spec[0], r->spec[1]) == 0 && strcmp(r->spec[1], r->spec[2]) == 0;
+}
+
+int route_name(const route_t *r, char *buf, size_t len)
+{
+    if (r->label) return snprintf(buf, len, "%s", r->label);
+    if (route_is_uniform(r)) return snprintf(buf, len, "%s", r->spec[0]);
+    return snprintf(buf, len, "%s=%s,%s=%s,%s=%s", trace_domain_name[0], r->spec[0],
+                    trace_domain_name[1], r->spec[1], trace_domain_name[2], r->spec[2]);
+}
+
+/* Parses domain D's spec into H and finds its class. */
+static int route_parse(route_heaps_t *h, const route_t *r, int d, route_find_fn find, char *err,
+                       size_t errlen)
+{
+    if (alloc_spec_parse(&h->spec[d], r->spec[d], err, errlen)) return ROUTE_EUSAGE;
+    h->cls[d] = (find ? find : alloc_find)(h->spec[d].name);
+    if (!h->cls[d] || !h->cls[d]->create) {
+        snprintf(err, errlen, "unknown allocator '%s' (see 'arenalab replay --list')",
+                 h->spec[d].name);
+        return ROUTE_EUSAGE;
+    }
+    char why[256];
+    if (h->cls[d]->available && !h->cls[d]->available(why, sizeof why)) {
+        snprintf(err, errlen, "allocator %s is not available here: %s", h->spec[d].name, why);
+        return ROUTE_EUSAGE;
+    }
+    return 0;
+}
+
+int route_check(const route_t *r, route_find_fn find, unsigned *flags, char *err, size_t errlen)
+{
+    route_heaps_t h;
+    *flags = 0;
+    for (int d = 0; d < TRACE_NDOMAINS; d++) {
+        int rc = route_parse(&h, r, d, find, err, errlen);
+        if (rc) return rc;
+        *flags |= h.cls[d]->flags;
+    }
+    return 0;
+}
+
+int route_preload(const route_t *r, route_find_fn find, char *buf, size_t len)
+{
+    route_heaps_t h;
+    char err[256];
+    size_t used = 0;
+    if (len == 0) return -1;
+    buf[0] = '\0';
+    for (int d = 0; d < TRACE_NDOMAINS; d++) {
+        if (route_parse(&h, r, d, find, err, sizeof err)) return -1;
+        const char *lib = h.cls[d]->preload;
+        if (!(h.cls[d]->flags & ALLOC_PRELOAD) || !lib || !*lib) continue;
+        int seen = 0;
+        for (int e = 0; e < d; e++)
+            seen |= (h.cls[e]->flags & ALLOC_PRELOAD) && h.cls[e]->preload &&
+                    strcmp(h.cls[e]->preload, lib) == 0;
+        if (seen) continue;
+        int n = snprintf(buf + used, len - used, "%s%s", used ? ":" : "", lib);
+        if (n < 0 || (size_t)n >= len - used) return -1;
+        used += (size_t)n;
+    }
+    return 0;
+}
+
+/* Domain D's instance: shared with an earlier domain of the same spec, or
+ * created. */
+static int route_create_one(route_heaps_t *h, const route_t *r, int d, route_find_fn find,
+                            char *err, size_t errlen)
+{
+    int rc = route_parse(h, r, d, find, err, errlen);
+    if (rc) return rc;
+    const alloc_class_t *c = h->cls[d];
+    h->flags |= c->flags;
+    h->inst[d] = d;
+    if (!(c->flags & ALLOC_PER_DOMAIN))
+        for (int e = 0; e < d; e++)
+            if (h->inst[e] == e && strcmp(r->spec[e], r->spec[d]) == 0) {
+                h->inst[d] = e;
+                h->a[d] = h->a[e];
+                return 0;
+            }
+    alloc_spec_t *s = &h->spec[d];
+    if (c->flags & ALLOC_PER_DOMAIN) {
+        if (s->nparams == ALLOC_MAX_PARAMS) {
+            snprintf(err, errlen, "%s: too many parameters", r->spec[d]);
+            return ROUTE_EUSAGE;
+        }
+        s->params[s->nparams++] = (alloc_param_t){"domain", trace_domain_name[d], 0};
+    }
+    char msg[256] = "";
+    if (c->create(&h->a[d], s->params, s->nparams, msg, sizeof msg)) {
+        snprintf(err, errlen, "%s: %s", r->spec[d], msg[0] ? msg : "cannot create the allocator");
+        return ROUTE_EUSAGE;
+    }
+    const char *unused = alloc_params_unused(s->params, s->nparams);
+    if (unused) {
+        c->destroy(h->a[d].ctx);
+        snprintf(err, errlen, "%s: unknown parameter '%s' for allocator %s", r->spec[d], unused,
+                 c->name);
+        return ROUTE_EUSAGE;
+    }
+    h->ninst++;
+    return 0;
+}
+
+int route_create(route_heaps_t *h, const route_t *r, route_find_fn find, char *err, size_t errlen)
+{
+    memset(h, 0, sizeof *h);
+    for (int d = 0; d < TRACE_NDOMAINS; d++) {
+        int rc = route_create_one(h, r, d, find, err, errlen);
+        if (rc) {
+            for (int e = 0; e < d; e++)
+                if (h->inst[e] == e) h->cls[e]->destroy(h->a[e].ctx);
+            memset(h, 0, sizeof *h);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+void route_destroy(route_heaps_t *h)
+{
+    for (int d = 0; d < TRACE_NDOMAINS; d++)
+        if (h->cls[d] && h->inst[d] == d) h->cls[d]->destroy(h->a[d].ctx);
+    memset(h, 0, sizeof *h);
+}
+
+void route_footprint(const route_heaps_t *h, uint64_t *footprint, uint64_t *peak)
+{
+    *footprint = *peak = 0;
+    for (int d = 0; d < TRACE_NDOMAINS; d++) {
+        if (h->inst[d] != d) continue;
+        alloc_stats_t s;
+        s.peak_footprint = 0;
+        s.nextra = 0;
+        h->cls[d]->stats(h->a[d].ctx, &s);
+        *footprint += s.footprint;
+        if (h->ninst == 1) *peak = s.peak_footprint;
+    }
+}
+
+int route_stats(const route_heaps_t *h, uint64_t *footprint, uint64_t *peak,
+                char (*names)[ROUTE_NAME_MAX], uint64_t *values)
+{
+    int n = 0;
+    *footprint = *peak = 0;
+    for (int d = 0; d < TRACE_NDOMAINS; d++) {
+        if (h->inst[d] != d) continue;
+        alloc_stats_t s;
+        memset(&s, 0, sizeof s);
+        h->cls[d]->stats(h->a[d].ctx, &s);
+        *footprint += s.footprint;
+        if (h->ninst == 1) *peak = s.peak_footprint;
+        for (int i = 0; i < s.nextra && i < ALLOC_MAX_EXTRA; i++, n++) {
+            if (h->ninst == 1)
+                snprintf(names[n], ROUTE_NAME_MAX, "%s", s.extra[i].name);
+            else
+                snprintf(names[n], ROUTE_NAME_MAX, "%s_%s", trace_domain_name[d], s.extra[i].name);
+            values[n] = s.extra[i].value;
+        }
+    }
+    return n;
+}

@@ -1,0 +1,84 @@
+/* route_test.c: --alloc parsing into per-domain routes (PYTHONMALLOC names,
+ * explicit routes, errors) and instance sharing. */
+#include "alloc/check.h"
+#include "sim/replay/route.h"
+
+#include <string.h>
+
+/* Parses TEXT into ROUTES; returns the count, or -1 on error. */
+static int rtest_parse(const char *text, route_t *routes, size_t max, char *buf, size_t buflen)
+{
+    char err[256];
+    size_t n = 0;
+    snprintf(buf, buflen, "%s", text);
+    if (route_parse_list(buf, routes, max, &n, err, sizeof err)) return -1;
+    return (int)n;
+}
+
+static int rtest_is(const route_t *r, const char *raw, const char *mem, const char *obj)
+{
+    return !strcmp(r->spec[TRACE_RAW], raw) && !strcmp(r->spec[TRACE_MEM], mem) &&
+           !strcmp(r->spec[TRACE_OBJ], obj);
+}
+
+int main(void)
+{
+    route_t r[8];
+    char buf[256], name[128];
+
+    /* Plain names serve every domain; a list makes several routes. */
+    CHECK(rtest_parse("raw,null,arena:growth=doubling", r, 8, buf, sizeof buf) == 3);
+    CHECK(rtest_is(&r[0], "raw", "raw", "raw"));
+    CHECK(
+        rtest_is(&r[2], "arena:growth=doubling", "arena:growth=doubling", "arena:growth=doubling"));
+    route_name(&r[2], name, sizeof name);
+    CHECK(!strcmp(name, "arena:growth=doubling"));
+
+    /* pymalloc as PYTHONMALLOC means it: raw to malloc, mem/obj to pymalloc,
+     * shown under the name the user gave. */
+    CHECK(rtest_parse("pymalloc:preset=3.8", r, 8, buf, sizeof buf) == 1);
+    CHECK(rtest_is(&r[0], "malloc", "pymalloc:preset=3.8", "pymalloc:preset=3.8"));
+    route_name(&r[0], name, sizeof name);
+    CHECK(!strcmp(name, "pymalloc:preset=3.8"));
+    CHECK(rtest_parse("malloc", r, 8, buf, sizeof buf) == 1);
+    CHECK(rtest_is(&r[0], "malloc", "malloc", "malloc"));
+
+    /* Explicit routes: consecutive domains make one route; a repeated
+     * domain starts the next; a missing domain goes to malloc. */
+    CHECK(rtest_parse("raw=raw,mem=pymalloc,obj=null", r, 8, buf, sizeof buf) == 1);
+    CHECK(rtest_is(&r[0], "raw", "pymalloc", "null"));
+    route_name(&r[0], name, sizeof name);
+    CHECK(!strcmp(name, "raw=raw,mem=pymalloc,obj=null"));
+    CHECK(rtest_parse("mem=pymalloc:arena=256K,mem=null,raw", r, 8, buf, sizeof buf) == 3);
+    CHECK(rtest_is(&r[0], "malloc", "pymalloc:arena=256K", "malloc"));
+    CHECK(rtest_is(&r[1], "malloc", "null", "malloc"));
+    CHECK(rtest_is(&r[2], "raw", "raw", "raw"));
+
+    /* Errors: an unknown domain, an empty spec, too many routes. */
+    CHECK(rtest_parse("heap=raw", r, 8, buf, sizeof buf) == -1);
+    CHECK(rtest_parse("obj=", r, 8, buf, sizeof buf) == -1);
+    CHECK(rtest_parse("raw,raw,raw", r, 2, buf, sizeof buf) == -1);
+
+    /* Instances: identical specs share one, so a pymalloc route has two
+     * (malloc for raw; one pymalloc for mem and obj, as CPython has one). */
+    char err[256];
+    unsigned flags;
+    CHECK(rtest_parse("pymalloc", r, 8, buf, sizeof buf) == 1);
+    CHECK(route_check(&r[0], NULL, &flags, err, sizeof err) == 0);
+    route_heaps_t h;
+    CHECKF(route_create(&h, &r[0], NULL, err, sizeof err) == 0, "%s", err);
+    CHECK(h.ninst == 2 && h.inst[TRACE_OBJ] == TRACE_MEM && h.inst[TRACE_RAW] == TRACE_RAW);
+    void *p = h.a[TRACE_OBJ].malloc(h.a[TRACE_OBJ].ctx, 24);
+    CHECK(p != NULL);
+    h.a[TRACE_MEM].free(h.a[TRACE_MEM].ctx, p); /* the same instance */
+    route_destroy(&h);
+
+    /* An unknown allocator or parameter is a usage error with a message. */
+    CHECK(rtest_parse("nosuch", r, 8, buf, sizeof buf) == 1);
+    CHECK(route_check(&r[0], NULL, &flags, err, sizeof err) == ROUTE_EUSAGE);
+    CHECK(strstr(err, "unknown allocator 'nosuch'") != NULL);
+    CHECK(rtest_parse("pymalloc:pools=4K", r, 8, buf, sizeof buf) == 1);
+    CHECK(route_create(&h, &r[0], NULL, err, sizeof err) == ROUTE_EUSAGE);
+    CHECKF(strstr(err, "pools") != NULL, "%s", err);
+    return check_done();
+}

@@ -1,0 +1,129 @@
+/* experiment.h: an experiment -- which traces, which allocators, how many
+ * timed repetitions, which parameter sweeps -- read from a Lua file and
+ * expanded into the (trace, allocator spec) units `arenalab report` runs.
+ * The Lua-facing API is documented in scripts/experiments/EXPERIMENTS.md.
+ *
+ * Loading.  The file runs once, under lua_pcall with a traceback handler,
+ * in a fresh Lua 5.4 state holding the base, string, table, math and utf8
+ * libraries plus the declaration functions (name, repeats, samples, trace,
+ * traces, workload, allocator, sweep).  Each declaration is checked when it
+ * is made, so a mistake is a Lua error at the line that made it:
+ * "FILE:LINE: message".  The state is closed before exp_load returns; an
+ * exp_t is plain C data.
+ *
+ * Paths.  Relative trace and workload paths are relative to the repository
+ * root given to exp_load (the scripts see it as `root`); `workload("churn")`
+ * is ROOT/scripts/workloads/churn.lua.  Stored paths are absolute.
+ *
+ * Allocators.  A declared allocator whose class the build lacks, or whose
+ * class says it cannot run here (alloc_class_t.available: a preloaded
+ * library that is not installed), is an error -- unless
+ * declared optional, in which case it is kept with `skip` saying why and
+ * left out of every unit.
+ *
+ * Expansion.  Units are the distinct (trace, spec) pairs: first the grid,
+ * every trace with every available allocator, trace-major in declaration
+ * order; then each sweep point that is not already a unit.  A unit's repeat
+ * is the highest any of its uses asks for.
+ *
+ * Invariants (exp_is_valid): trace names are unique and made of
+ * [A-Za-z0-9._+-] (they name files); units are distinct; every grid cell of
+ * an available allocator and every sweep point names a unit with that trace
+ * and spec; a skipped allocator has no grid cells.
+ *
+ * Failure: exp_load returns 0, or EXP_EFAIL (the file ran and was wrong:
+ * Lua error, bad declaration -> exit 1) or EXP_EUSAGE (the file cannot be
+ * read -> exit 2), with the message in ERR; nothing is left allocated then.
+ */
+#ifndef ARENALAB_SIM_REPORT_EXPERIMENT_H
+#define ARENALAB_SIM_REPORT_EXPERIMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/replay/route.h"
+#include "sim/lua/script.h"
+
+enum { EXP_EFAIL = -1, EXP_EUSAGE = -2 };
+
+#define EXP_DEFAULT_REPEAT  3
+#define EXP_DEFAULT_SAMPLES 1000
+#define EXP_MAX_REPEAT      1000
+#define EXP_MAX_SAMPLES     1000000
+/* Room for a unit index that does not exist (a skipped allocator's cell). */
+#define EXP_NONE ((size_t)-1)
+
+typedef struct {
+    char *name;         /* unique; also its file names                    */
+    char *path;         /* the trace file; a workload's is NULL until the
+                           report generates it (exp_set_trace_path)      */
+    char *script;       /* workload: absolute path of the script; else NULL */
+    script_def_t *defs; /* workload parameters, sorted by key (owned)     */
+    size_t ndefs;
+    uint64_t seed; /* workload seed                                  */
+    int line;      /* declaring line of the experiment file          */
+} exp_trace_t;
+
+typedef struct {
+    char *spec;   /* NAME[:key=value...], as declared                  */
+    int optional; /* declared with {optional = true}                   */
+    char *skip;   /* why it is left out (optional only), or NULL       */
+    int line;
+} exp_alloc_t;
+
+typedef struct {
+    size_t trace;    /* index in exp_t.traces                              */
+    char *spec;      /* allocator spec                                     */
+    unsigned repeat; /* timed runs                                         */
+} exp_unit_t;
+
+typedef struct {
+    char *title;   /* "pymalloc arena" unless given                     */
+    char *base;    /* the spec the parameter is added to                */
+    char *param;   /* the swept parameter                               */
+    char **values; /* as declared                                       */
+    double *x;     /* values as numbers (K/M/G allowed) when numeric    */
+    int numeric;   /* every value parsed as a number                    */
+    size_t nvalues;
+    size_t *traces; /* indices in exp_t.traces                           */
+    size_t ntraces;
+    unsigned repeat;
+    size_t *points; /* [t * nvalues + v]: unit of traces[t], values[v]   */
+    int line;
+} exp_sweep_t;
+
+typedef struct {
+    char *name; /* experiment name: results/<name>-<timestamp>           */
+    char *file; /* the experiment file, as given                         */
+    char *root; /* repository root, as given                             */
+    unsigned repeat;
+    uint64_t samples;
+    exp_trace_t *traces;
+    size_t ntraces;
+    exp_alloc_t *allocs;
+    size_t nallocs;
+    exp_sweep_t *sweeps;
+    size_t nsweeps;
+    exp_unit_t *units;
+    size_t nunits;
+    size_t *grid; /* [t * nallocs + a]: unit, EXP_NONE for a skipped one    */
+} exp_t;
+
+/* Runs the experiment file PATH with repository root ROOT and expands it
+ * into E.  FIND resolves allocator names (NULL: the registry). */
+int exp_load(exp_t *e, const char *path, const char *root, route_find_fn find, char *err,
+             size_t errlen);
+void exp_free(exp_t *e);
+
+/* Sets the file a workload trace was generated into (copied).  Returns 0
+ * or -1 (out of memory). */
+int exp_set_trace_path(exp_t *e, size_t trace, const char *path);
+
+/* Index of the trace named NAME, or EXP_NONE. */
+size_t exp_find_trace(const exp_t *e, const char *name);
+
+/* 1 when the invariants above hold, else 0 after printing the first broken
+ * one to stderr. */
+int exp_is_valid(const exp_t *e);
+
+#endif

@@ -1,0 +1,48 @@
+/* figures.h: the plots of a report -- each a gnuplot script with its data
+ * file in plots/, rendered as SVG and PNG, and described (title, one-line
+ * caption saying what to read in it) for the HTML page.
+ *
+ * The figures, in page order:
+ *   frag-util, frag-jw4  fragmentation per trace and allocator (bars)
+ *   throughput           ns/event per trace and allocator: median bars,
+ *                        min-max whiskers (only when there are timed runs)
+ *   pools, pools-occupancy  pymalloc's pools per size class at each trace's
+ *                        peak (heat maps; only with a pool table)
+ *   sweep-K-footprint, sweep-K-speed  each sweep: parameter against peak
+ *                        footprint and against ns/event, a line per trace
+ *   footprint-T, sizes-T per trace: footprint and live bytes over time, a
+ *                        line per allocator; request sizes in log2 bins
+ * Per-trace and overview plots show the grid's allocators (sweep points
+ * appear only in the sweep plots), each in its palette colour (plot.h).
+ *
+ * Failure: figures_make returns 0, or -1 with a message in ERR (a file
+ * that cannot be written; gnuplot failing or printing anything).
+ */
+#ifndef ARENALAB_SIM_REPORT_FIGURES_H
+#define ARENALAB_SIM_REPORT_FIGURES_H
+
+#include <stddef.h>
+
+#include "sim/report/results.h"
+
+typedef enum { FIGURES_OVERVIEW, FIGURES_SWEEP, FIGURES_TRACE } figures_kind_t;
+
+typedef struct {
+    char base[160]; /* plots/BASE.{gp,svg,png}                        */
+    char title[256];
+    char caption[600]; /* one line: what to read in it                   */
+    figures_kind_t kind;
+    size_t index; /* the trace (FIGURES_TRACE) or sweep             */
+} figures_item_t;
+
+typedef struct {
+    figures_item_t *f;
+    size_t n, cap;
+} figures_t;
+
+/* Writes every figure's script and data into DIR (plots/, created by the
+ * caller) with style.gp, runs gnuplot on each, and lists them in OUT. */
+int figures_make(const results_t *r, const char *dir, figures_t *out, char *err, size_t errlen);
+void figures_free(figures_t *f);
+
+#endif

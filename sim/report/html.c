@@ -1,0 +1,331 @@
+/* html.c: index.html of a report (see html.h). */
+#include "sim/report/html.h"
+#include "sim/base/outfile.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char html_css[] =
+    "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;color:#222;background:#fff;"
+    "max-width:1500px;margin:1.5em auto;padding:0 1.2em;line-height:1.4}\n"
+    "h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:2px solid #ddd;"
+    "padding-bottom:.2em}h3{margin:1.4em 0 .4em}\n"
+    ".meta{color:#555;margin-top:0}.note{background:#fff8e1;border-left:4px solid #f2b600;"
+    "padding:.5em .8em;margin:1em 0}\n"
+    "table{border-collapse:collapse;margin:.6em 0;font-size:.88em}\n"
+    ".wide{overflow-x:auto}\n"
+    "th,td{padding:.28em .65em;border-bottom:1px solid #e2e2e2;text-align:right;"
+    "white-space:nowrap}\n"
+    "th{background:#f4f4f4;border-bottom:2px solid #ccc}th.l,td.l{text-align:left}\n"
+    "tr:hover td{background:#fafafa}\n"
+    ".sw{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:.4em;"
+    "vertical-align:-.05em}\n"
+    ".win{font-weight:bold}.dim{color:#777}\n"
+    "figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}\n"
+    "figcaption{color:#444;max-width:62em;margin-top:.3em}figcaption b{color:#222}\n"
+    ".pair{display:flex;flex-wrap:wrap;gap:1.2em}.pair figure{flex:1 1 560px;margin:.4em 0;"
+    "max-width:720px}\n"
+    "code,pre{font-family:'DejaVu Sans Mono',monospace;font-size:.9em}"
+    "pre{background:#f6f6f6;padding:.6em .8em;overflow-x:auto}\n"
+    "nav a{margin-right:1em}\n";
+
+static void html_text(FILE *f, const char *s)
+{
+    for (; *s; s++)
+        switch (*s) {
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            fputc(*s, f);
+        }
+}
+
+/* The allocator SPEC with its palette swatch. */
+static void html_alloc(FILE *f, const results_t *r, const char *spec)
+{
+    char col[16];
+    fprintf(f, "<span class=\"sw\" style=\"background:%s\"></span>",
+            results_colour(r, spec, col, sizeof col));
+    html_text(f, spec);
+}
+
+static void html_ratio(FILE *f, double v)
+{
+    if (isnan(v) || isinf(v))
+        fputs("&ndash;", f);
+    else
+        fprintf(f, "%.3f", v);
+}
+
+/* "+33%" or "tie"; the margin of a best over its runner-up. */
+static void html_margin(FILE *f, const results_t *r, const results_best_t *b)
+{
+    if (b->second == EXP_NONE) {
+        fputs("<td class=\"l dim\">only one</td>", f);
+        return;
+    }
+    fputs("<td class=\"l\">", f);
+    if (b->margin == 0)
+        fputs("tie with ", f);
+    else if (isinf(b->margin))
+        fputs("next: ", f);
+    else
+        fprintf(f, fabs(b->margin) < 0.1 ? "%+.1f%% for " : "%+.0f%% for ", 100 * b->margin);
+    html_alloc(f, r, r->exp->units[b->second].spec);
+    fputs("</td>", f);
+}
+
+static void html_headline(FILE *f, const results_t *r)
+{
+    const exp_t *e = r->exp;
+    fputs("<h2 id=\"headline\">Headline</h2>\n"
+          "<p>Per trace, the allocator that needed the least memory (peak footprint) and the "
+          "fastest one (median ns per event), each with how much more the runner-up needed. "
+          "A speed difference is <b>clear</b> when the two allocators' [fastest, slowest] "
+          "run ranges do not overlap; otherwise it is within the run-to-run spread.</p>\n"
+          "<div class=\"wide\"><table>\n<tr><th class=\"l\">trace</th><th>peak live</th>"
+          "<th class=\"l\">least memory</th><th>peak footprint</th><th class=\"l\">runner-up"
+          "</th><th class=\"l\">fastest</th><th>ns/event</th><th class=\"l\">runner-up</th>"
+          "<th class=\"l\">difference</th></tr>\n",
+          f);
+    for (size_t t = 0; t < e->ntraces; t++) {
+        const results_trace_t *rt = &r->traces[t];
+        char b1[32];
+        results_best_t fp, sp;
+        results_best_footprint(r, t, &fp);
+        results_best_speed(r, t, &sp);
+        fputs("<tr><td class=\"l\"><a href=\"#trace-", f);
+        html_text(f, e->traces[t].name);
+        fputs("\">", f);
+        html_text(f, e->traces[t].name);
+        fprintf(f, "</a></td><td>%s</td>", output_bytes(rt->peak_bytes, b1, sizeof b1));
+        if (fp.best == EXP_NONE) {
+            fputs("<td class=\"l dim\" colspan=\"3\">no run</td>", f);
+        } else {
+            fputs("<td class=\"l win\">", f);
+            html_alloc(f, r, e->units[fp.best].spec);
+            fprintf(f, "</td><td>%s</td>",
+                    output_bytes(r->runs[fp.best].m.peak_footprint, b1, sizeof b1));
+            html_margin(f, r, &fp);
+        }
+        if (sp.best == EXP_NONE) {
+            fputs("<td class=\"l dim\" colspan=\"4\">no timed run</td>", f);
+        } else {
+            fputs("<td class=\"l win\">", f);
+            html_alloc(f, r, e->units[sp.best].spec);
+            fprintf(f, "</td><td>%.1f</td>", r->runs[sp.best].ns_per_event.median);
+            html_margin(f, r, &sp);
+            fprintf(f, "<td class=\"l%s\">%s</td>", sp.clear ? "" : " dim",
+                    sp.second == EXP_NONE ? ""
+                    : !sp.spread          ? "no spread (1 run)"
+                    : sp.clear            ? "clear"
+                                          : "within spread");
+        }
+        fputs("</tr>\n", f);
+    }
+    fputs("</table></div>\n", f);
+}
+
+static void html_figure(FILE *f, const figures_item_t *it)
+{
+    fputs("<figure><a href=\"plots/", f);
+    html_text(f, it->base);
+    fputs(".svg\"><img src=\"plots/", f);
+    html_text(f, it->base);
+    fputs(".svg\" alt=\"", f);
+    html_text(f, it->title);
+    fputs("\"></a><figcaption><b>", f);
+    html_text(f, it->title);
+    fputs(".</b> ", f);
+    html_text(f, it->caption);
+    fputs(" <span class=\"dim\">(<a href=\"plots/", f);
+    html_text(f, it->base);
+    fputs(".png\">PNG</a>, <a href=\"plots/", f);
+    html_text(f, it->base);
+    fputs(".gp\">gnuplot script</a>)</span></figcaption></figure>\n", f);
+}
+
+static void html_figures(FILE *f, const results_t *r, const figures_t *figs)
+{
+    const exp_t *e = r->exp;
+    fputs("<h2 id=\"overview\">Overview</h2>\n", f);
+    for (size_t i = 0; i < figs->n; i++)
+        if (figs->f[i].kind == FIGURES_OVERVIEW) html_figure(f, &figs->f[i]);
+    if (e->nsweeps) {
+        fputs("<h2 id=\"sweeps\">Sweeps</h2>\n", f);
+        for (size_t s = 0; s < e->nsweeps; s++) {
+            fputs("<h3>", f);
+            html_text(f, e->sweeps[s].title);
+            fputs("</h3>\n<div class=\"pair\">\n", f);
+            for (size_t i = 0; i < figs->n; i++)
+                if (figs->f[i].kind == FIGURES_SWEEP && figs->f[i].index == s)
+                    html_figure(f, &figs->f[i]);
+            fputs("</div>\n", f);
+        }
+    }
+    fputs("<h2 id=\"traces\">Per trace</h2>\n", f);
+    for (size_t t = 0; t < e->ntraces; t++) {
+        fputs("<h3 id=\"trace-", f);
+        html_text(f, e->traces[t].name);
+        fputs("\">", f);
+        html_text(f, e->traces[t].name);
+        fputs("</h3>\n<div class=\"pair\">\n", f);
+        for (size_t i = 0; i < figs->n; i++)
+            if (figs->f[i].kind == FIGURES_TRACE && figs->f[i].index == t)
+                html_figure(f, &figs->f[i]);
+        fputs("</div>\n", f);
+    }
+}
+
+/* The metric columns of the full tables. */
+static void html_metrics(FILE *f, const results_t *r)
+{
+    const exp_t *e = r->exp;
+    fputs("<h2 id=\"metrics\">Metrics</h2>\n"
+          "<p>Every run of every trace: the grid's allocators first, then the sweep points. "
+          "J&amp;W #1&ndash;#4 are Johnstone &amp; Wilson's fragmentation figures (mean, at "
+          "peak live, at peak footprint, peak over peak); util = peak live / peak footprint; "
+          "internal = bytes lost to rounding at peak live. The same figures are in "
+          "<a href=\"runs.csv\">runs.csv</a> and <a href=\"runs.json\">runs.json</a>.</p>\n",
+          f);
+    for (size_t t = 0; t < e->ntraces; t++) {
+        fputs("<h3>", f);
+        html_text(f, e->traces[t].name);
+        fprintf(f,
+                " <span class=\"dim\">(%" PRIu64 " events)</span></h3>\n<div class=\"wide\">"
+                "<table>\n<tr><th class=\"l\">allocator</th><th>ns/event</th>",
+                r->traces[t].events);
+        fputs("<th>min&ndash;max</th><th>peak live</th><th>peak footprint</th><th>peak RSS</th>"
+              "<th>J&amp;W #1</th><th>#2</th><th>#3</th><th>#4</th><th>util</th>"
+              "<th>internal</th></tr>\n",
+              f);
+        for (size_t u = 0; u < e->nunits; u++) {
+            if (e->units[u].trace != t) continue;
+            const driver_run_t *run = &r->runs[u];
+            char b1[32], b2[32], b3[32];
+            fputs("<tr><td class=\"l\">", f);
+            html_alloc(f, r, e->units[u].spec);
+            if (run->repeat)
+                fprintf(f, "</td><td>%.1f</td><td>%.1f&ndash;%.1f</td>", run->ns_per_event.median,
+                        run->ns_per_event.min, run->ns_per_event.max);
+            else
+                fputs("</td><td>&ndash;</td><td>&ndash;</td>", f);
+            fprintf(f, "<td>%s</td><td>%s</td><td>%s</td>",
+                    output_bytes(run->m.peak_live_bytes, b1, sizeof b1),
+                    output_bytes(run->m.peak_footprint, b2, sizeof b2),
+                    output_bytes(run->m.peak_rss, b3, sizeof b3));
+            const double v[] = {run->m.frag.jw1, run->m.frag.jw2,  run->m.frag.jw3,
+                                run->m.frag.jw4, run->m.frag.util, run->m.internal_frag};
+            for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
+                fputs("<td>", f);
+                html_ratio(f, v[k]);
+                fputs("</td>", f);
+            }
+            fputs("</tr>\n", f);
+        }
+        fputs("</table></div>\n", f);
+    }
+}
+
+static void html_reproduce(FILE *f, const results_t *r)
+{
+    fputs("<h2 id=\"reproduce\">Reproduce</h2>\n<p>From the repository, at the commit below:"
+          "</p>\n<pre>",
+          f);
+    html_text(f, r->command);
+    int generated = 0;
+    for (size_t t = 0; t < r->exp->ntraces; t++)
+        generated |= r->exp->traces[t].script != NULL;
+    fprintf(f,
+            "</pre>\n<p>The experiment file as run is <a href=\"experiment.lua\">experiment.lua"
+            "</a>;%s the sampled series are in <a href=\"series/\">series/</a>, the plots and "
+            "their gnuplot scripts in <a href=\"plots/\">plots/</a>, everything about the run "
+            "in <a href=\"experiment.json\">experiment.json</a>.</p>\n<table>\n",
+            generated ? " the generated traces are in <a href=\"traces/\">traces/</a>;" : "");
+    for (size_t i = 0; i < r->sys.n; i++) {
+        fputs("<tr><th class=\"l\">", f);
+        html_text(f, r->sys.e[i].key);
+        fputs("</th><td class=\"l\">", f);
+        html_text(f, r->sys.e[i].value);
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
+int html_write(const results_t *r, const figures_t *figs, const char *dir, char *err, size_t errlen)
+{
+    const exp_t *e = r->exp;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/index.html", dir);
+    outfile_t o;
+    if (outfile_open(&o, path, "w", err, errlen)) return -1;
+    FILE *f = o.fp;
+    size_t nskipped = 0, nrun = 0;
+    for (size_t a = 0; a < e->nallocs; a++) {
+        nskipped += e->allocs[a].skip != NULL;
+        nrun += e->allocs[a].skip == NULL;
+    }
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+          "<title>arenalab report: ",
+          f);
+    html_text(f, e->name);
+    fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>arenalab report: ", html_css);
+    html_text(f, e->name);
+    fprintf(f,
+            "</h1>\n<p class=\"meta\">%s &middot; %zu trace%s &times; %zu allocator%s, %zu "
+            "sweep%s: %zu runs, %u timed repetition%s each &middot; replays took %.1f s on %u "
+            "job%s &middot; ",
+            r->stamp, e->ntraces, e->ntraces == 1 ? "" : "s", nrun, nrun == 1 ? "" : "s",
+            e->nsweeps, e->nsweeps == 1 ? "" : "s", e->nunits, e->repeat, e->repeat == 1 ? "" : "s",
+            r->seconds, r->jobs, r->jobs == 1 ? "" : "s");
+    const char *cpu = sysinfo_get(&r->sys, "cpu");
+    html_text(f, cpu ? cpu : "unknown cpu");
+    fputs("</p>\n<nav><a href=\"#headline\">Headline</a><a href=\"#overview\">Overview</a>", f);
+    if (e->nsweeps) fputs("<a href=\"#sweeps\">Sweeps</a>", f);
+    fputs("<a href=\"#traces\">Per trace</a><a href=\"#metrics\">Metrics</a>"
+          "<a href=\"#reproduce\">Reproduce</a><a href=\"summary.md\">summary.md</a></nav>\n",
+          f);
+    if (nskipped) {
+        fputs("<div class=\"note\"><b>Skipped allocators</b> (declared optional, cannot run "
+              "here):<ul>\n",
+              f);
+        for (size_t a = 0; a < e->nallocs; a++) {
+            if (!e->allocs[a].skip) continue;
+            fputs("<li>", f);
+            html_text(f, e->allocs[a].spec);
+            fputs(": ", f);
+            html_text(f, e->allocs[a].skip);
+            fputs("</li>\n", f);
+        }
+        fputs("</ul></div>\n", f);
+    }
+    html_headline(f, r);
+    if (r->pools_spec == NULL)
+        fputs("<p class=\"dim\">No pymalloc allocator in the grid: no pool tables.</p>\n", f);
+    for (size_t t = 0; t < e->ntraces; t++)
+        if (r->pools_spec && r->traces[t].pools_note[0]) {
+            fputs("<p class=\"dim\">", f);
+            html_text(f, e->traces[t].name);
+            fputs(": no pool table: ", f);
+            html_text(f, r->traces[t].pools_note);
+            fputs("</p>\n", f);
+        }
+    html_figures(f, r, figs);
+    html_metrics(f, r);
+    html_reproduce(f, r);
+    fputs("</body>\n</html>\n", f);
+    return outfile_commit(&o, err, errlen);
+}

@@ -1,0 +1,62 @@
+/* jobs.h: runs a report's (trace, route) units in parallel through the
+ * replay driver (sim/driver.h), never two timing runs on one CPU at once.
+ *
+ * Policy.  Units without timed runs (repeat 0: footprint and
+ * fragmentation only, figures that do not depend on speed) go first, on
+ * up to `jobs` threads that may share CPUs.  Units with timed runs go
+ * next, on min(jobs, CPUs we may use) threads, thread k pinned with
+ * sched_setaffinity to the k-th CPU of our affinity mask; the driver's
+ * worker processes inherit the pin, so each CPU runs at most one timed
+ * replay at a time.  A thread runs one unit at a time (driver_run on one
+ * pair), taking the next from a shared counter.
+ *
+ * The first failed unit stops the handing out; units already running
+ * finish.  Every unit that ran keeps its result.
+ *
+ * Progress (when asked, on a terminal): one status line on stderr,
+ * rewritten in place -- units done and left, time so far, what started
+ * last.
+ *
+ * Failure: jobs_run returns 0, or the exit status (cli.h) of the first
+ * unit that failed, whose index goes to *FAILED; the driver has printed
+ * why.  Out of memory or a thread that cannot start is CLI_FAIL with
+ * *FAILED = JOBS_NONE.
+ */
+#ifndef ARENALAB_SIM_REPORT_JOBS_H
+#define ARENALAB_SIM_REPORT_JOBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/replay/driver.h"
+
+#define JOBS_NONE ((size_t)-1)
+#define JOBS_MAX  256
+
+typedef struct {
+    const char *trace; /* the file to replay                              */
+    const char *name;  /* shown in progress                               */
+    route_t route;     /* must stay put until the results are freed       */
+    unsigned repeat;   /* timed runs                                      */
+} jobs_unit_t;
+
+typedef struct {
+    unsigned jobs;      /* parallel units asked for (1..JOBS_MAX)           */
+    uint64_t nsamples;  /* samples of each measurement run                 */
+    int progress;       /* status line on stderr                           */
+    const char *self;   /* worker executable; NULL: /proc/self/exe         */
+    route_find_fn find; /* NULL: the registry                             */
+} jobs_config_t;
+
+/* The CPUs this process may run on (its affinity mask), at least 1. */
+unsigned jobs_cpus(void);
+
+/* Runs UNITS[0..N); RUNS[i] (zeroed by the caller) gets unit i's result,
+ * with .route pointing at UNITS[i].route and .trace at UNITS[i].trace. */
+int jobs_run(const jobs_config_t *cfg, const jobs_unit_t *units, size_t n, driver_run_t *runs,
+             size_t *failed);
+
+/* Frees the series of RUNS[0..N) (units that never ran hold none). */
+void jobs_runs_free(driver_run_t *runs, size_t n);
+
+#endif

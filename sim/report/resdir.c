@@ -1,0 +1,173 @@
+/* resdir.c: unique result directories, committed by rename (see resdir.h). */
+#include "sim/report/resdir.h"
+#include "sim/base/cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RESDIR_MAX_TRIES 1000
+
+static char *resdir_join(const char *a, const char *b, const char *c)
+{
+    size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
+    char *s = malloc(n);
+    if (s) snprintf(s, n, "%s%s%s", a, b, c);
+    return s;
+}
+
+/* mkdir -p PATH.  Returns 0 or -1 (errno). */
+static int resdir_mkdirs(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy) return -1;
+    for (char *p = copy + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(copy, 0777) != 0 && errno != EEXIST) {
+            free(copy);
+            return -1;
+        }
+        *p = '/';
+    }
+    int rc = mkdir(copy, 0777) != 0 && errno != EEXIST ? -1 : 0;
+    free(copy);
+    return rc;
+}
+
+int resdir_create(resdir_t *d, const char *parent, const char *prefix, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    if (resdir_mkdirs(parent)) {
+        snprintf(err, errlen, "%s: cannot create the directory: %s", parent, strerror(errno));
+        return -1;
+    }
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    strftime(d->stamp, sizeof d->stamp, "%Y-%m-%d %H:%M:%S", &tm);
+    if (!(d->parent = strdup(parent))) goto oom;
+    for (int k = 1; k <= RESDIR_MAX_TRIES; k++) {
+        char name[512];
+        if (k == 1)
+            snprintf(name, sizeof name, "%s-%s", prefix, stamp);
+        else
+            snprintf(name, sizeof name, "%s-%s-%d", prefix, stamp, k);
+        char *final = resdir_join(parent, "/", name);
+        char *partial = final ? resdir_join(final, ".partial", "") : NULL;
+        if (!partial) {
+            free(final);
+            goto oom;
+        }
+        struct stat st;
+        if (lstat(final, &st) == 0 || mkdir(partial, 0777) != 0) {
+            int e = errno;
+            int taken = lstat(final, &st) == 0 || e == EEXIST;
+            free(final);
+            free(partial);
+            if (taken) continue;
+            snprintf(err, errlen, "%s/%s.partial: cannot create the directory: %s", parent, name,
+                     strerror(e));
+            resdir_free(d);
+            return -1;
+        }
+        if (!(d->name = strdup(name))) {
+            rmdir(partial);
+            free(final);
+            free(partial);
+            goto oom;
+        }
+        d->final = final;
+        d->partial = partial;
+        return 0;
+    }
+    snprintf(err, errlen, "%s: no free name for %s-%s", parent, prefix, stamp);
+    resdir_free(d);
+    return -1;
+oom:
+    snprintf(err, errlen, "%s: out of memory", parent);
+    resdir_free(d);
+    return -1;
+}
+
+int resdir_mkdir(const resdir_t *d, const char *rel, char *err, size_t errlen)
+{
+    char *path = resdir_path(d, rel);
+    if (!path || (mkdir(path, 0777) != 0 && errno != EEXIST)) {
+        snprintf(err, errlen, "%s/%s: cannot create the directory: %s", d->partial, rel,
+                 path ? strerror(errno) : "out of memory");
+        free(path);
+        return -1;
+    }
+    free(path);
+    return 0;
+}
+
+char *resdir_path(const resdir_t *d, const char *rel)
+{
+    return resdir_join(d->partial, "/", rel);
+}
+
+/* Points PARENT/latest at NAME: a new symlink renamed over the old one. */
+static void resdir_latest(const resdir_t *d)
+{
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "latest.tmp.%ld", (long)getpid());
+    char *tmp_path = resdir_join(d->parent, "/", tmp);
+    char *latest = resdir_join(d->parent, "/", "latest");
+    if (!tmp_path || !latest) {
+        cli_error("warning: %s/latest not updated: out of memory", d->parent);
+    } else {
+        unlink(tmp_path);
+        if (symlink(d->name, tmp_path) != 0 || rename(tmp_path, latest) != 0) {
+            cli_error("warning: %s not updated: %s", latest, strerror(errno));
+            unlink(tmp_path);
+        }
+    }
+    free(tmp_path);
+    free(latest);
+}
+
+int resdir_commit(resdir_t *d, int latest, char *err, size_t errlen)
+{
+    /* rename() would replace an empty directory of the final name: the
+     * lstat in resdir_create and this one keep it from doing so. */
+    struct stat st;
+    if (lstat(d->final, &st) == 0) {
+        snprintf(err, errlen, "%s: exists already; the result stays in %s", d->final, d->partial);
+        return -1;
+    }
+    if (rename(d->partial, d->final) != 0) {
+        snprintf(err, errlen, "%s: cannot rename to %s: %s", d->partial, d->final, strerror(errno));
+        return -1;
+    }
+    if (latest) resdir_latest(d);
+    return 0;
+}
+
+void resdir_fail(const resdir_t *d, const char *why)
+{
+    char *path = resdir_path(d, "PARTIAL");
+    FILE *f = path ? fopen(path, "w") : NULL;
+    if (f) {
+        fprintf(f, "This result is incomplete: the run that made it failed.\n\n%s\n", why);
+        if (fclose(f) != 0) f = NULL;
+    }
+    if (!f) cli_error("%s: cannot write the PARTIAL marker", path ? path : d->partial);
+    free(path);
+}
+
+void resdir_free(resdir_t *d)
+{
+    free(d->parent);
+    free(d->name);
+    free(d->partial);
+    free(d->final);
+    memset(d, 0, sizeof *d);
+}

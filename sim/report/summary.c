@@ -1,0 +1,126 @@
+/* summary.c: summary.md of a report (see summary.h). */
+#include "sim/report/summary.h"
+#include "sim/base/outfile.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+/* A table cell: '|' would end it. */
+static void summary_cell(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|') fputc('\\', f);
+        fputc(*s, f);
+    }
+}
+
+static void summary_margin(FILE *f, const results_t *r, const results_best_t *b)
+{
+    if (b->second == EXP_NONE) {
+        fputs("only one", f);
+        return;
+    }
+    if (b->margin == 0)
+        fputs("tie with ", f);
+    else if (!isinf(b->margin))
+        fprintf(f, fabs(b->margin) < 0.1 ? "%+.1f%% for " : "%+.0f%% for ", 100 * b->margin);
+    summary_cell(f, r->exp->units[b->second].spec);
+}
+
+static void summary_ratio(FILE *f, double v)
+{
+    if (isnan(v) || isinf(v))
+        fputs(" - |", f);
+    else
+        fprintf(f, " %.3f |", v);
+}
+
+void summary_print(const results_t *r, FILE *f)
+{
+    const exp_t *e = r->exp;
+    fprintf(f, "# arenalab report: %s\n\n", e->name);
+    fprintf(f,
+            "%s; %zu traces, %zu runs, %u timed repetitions each; replays took %.1f s on %u "
+            "job(s).\n\n",
+            r->stamp, e->ntraces, e->nunits, e->repeat, r->seconds, r->jobs);
+    for (size_t a = 0; a < e->nallocs; a++)
+        if (e->allocs[a].skip)
+            fprintf(f, "- skipped %s: %s\n", e->allocs[a].spec, e->allocs[a].skip);
+    fputs("\n## Headline\n\n"
+          "Least peak footprint and fastest median ns/event per trace; the margin is how much "
+          "more the runner-up needed. A speed difference is *clear* when the [min, max] ranges "
+          "of the timed runs do not overlap.\n\n"
+          "| trace | least memory | peak footprint | runner-up | fastest | ns/event | runner-up "
+          "| difference |\n|---|---|---:|---|---|---:|---|---|\n",
+          f);
+    for (size_t t = 0; t < e->ntraces; t++) {
+        results_best_t fp, sp;
+        char b[32];
+        results_best_footprint(r, t, &fp);
+        results_best_speed(r, t, &sp);
+        fputs("| ", f);
+        summary_cell(f, e->traces[t].name);
+        if (fp.best == EXP_NONE) {
+            fputs(" | - | - | - |", f);
+        } else {
+            fputs(" | **", f);
+            summary_cell(f, e->units[fp.best].spec);
+            fprintf(f, "** | %s | ", output_bytes(r->runs[fp.best].m.peak_footprint, b, sizeof b));
+            summary_margin(f, r, &fp);
+            fputs(" |", f);
+        }
+        if (sp.best == EXP_NONE) {
+            fputs(" - | - | - | - |\n", f);
+        } else {
+            fputs(" **", f);
+            summary_cell(f, e->units[sp.best].spec);
+            fprintf(f, "** | %.1f | ", r->runs[sp.best].ns_per_event.median);
+            summary_margin(f, r, &sp);
+            fprintf(f, " | %s |\n",
+                    sp.second == EXP_NONE ? ""
+                    : !sp.spread          ? "no spread (1 run)"
+                    : sp.clear            ? "clear"
+                                          : "within spread");
+        }
+    }
+    fputs("\n## Metrics\n\n"
+          "| trace | allocator | ns/event [min-max] | peak live | peak footprint | jw4 | util |\n"
+          "|---|---|---:|---:|---:|---:|---:|\n",
+          f);
+    for (size_t u = 0; u < e->nunits; u++) {
+        const driver_run_t *run = &r->runs[u];
+        char b1[32], b2[32];
+        fputs("| ", f);
+        summary_cell(f, e->traces[e->units[u].trace].name);
+        fputs(" | ", f);
+        summary_cell(f, e->units[u].spec);
+        if (run->repeat)
+            fprintf(f, " | %.1f [%.1f-%.1f] |", run->ns_per_event.median, run->ns_per_event.min,
+                    run->ns_per_event.max);
+        else
+            fputs(" | - |", f);
+        fprintf(f, " %s | %s |", output_bytes(run->m.peak_live_bytes, b1, sizeof b1),
+                output_bytes(run->m.peak_footprint, b2, sizeof b2));
+        summary_ratio(f, run->m.frag.jw4);
+        summary_ratio(f, run->m.frag.util);
+        fputc('\n', f);
+    }
+    fputs("\n## Reproduce\n\n```\n", f);
+    fputs(r->command, f);
+    fputs("\n```\n\nThe experiment as run: `experiment.lua`. Everything else: "
+          "`experiment.json`, `runs.csv`, `runs.json`, `series/`, `plots/`.\n\n",
+          f);
+    for (size_t i = 0; i < r->sys.n; i++)
+        fprintf(f, "- %s: %s\n", r->sys.e[i].key, r->sys.e[i].value);
+}
+
+int summary_write(const results_t *r, const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/summary.md", dir);
+    outfile_t o;
+    if (outfile_open(&o, path, "w", err, errlen)) return -1;
+    summary_print(r, o.fp);
+    return outfile_commit(&o, err, errlen);
+}

@@ -1,0 +1,162 @@
+/* trace_impl.h: what the trace modules (trace.c, trace_text.c, trace_bin.c)
+ * share and nobody else sees: the reader and writer structs, and the
+ * per-format entry points trace.c dispatches to.
+ *
+ * Invariants of a reader: `live` holds exactly the state after the events
+ * decoded so far (a rejected event leaves no trace in it); `nevents`
+ * counts those events; `fatal` once set is returned by every later
+ * trace_next until trace_rewind; `pending`, a recoverable error met after
+ * the events of a batch, is returned (once) by the next call. */
+#ifndef ARENALAB_SIM_TRACE_INTERNAL_TRACE_IMPL_H
+#define ARENALAB_SIM_TRACE_INTERNAL_TRACE_IMPL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim/trace/live.h"
+#include "sim/base/outfile.h"
+#include "sim/trace/trace.h"
+#include "sim/trace/trace_bin_enc.h"
+
+#define TRACE_ERRLEN 512
+
+/* Text input is read in chunks of this size; a longer line is an error. */
+#define TRACE_TEXT_BUF ((size_t)1 << 20)
+
+typedef struct {
+    int fd;          /* -1 when reading from memory                  */
+    int own_fd;      /* close fd at the end                          */
+    const char *mem; /* memory source (trace_open_mem)               */
+    size_t memlen, mempos;
+    char *buf;        /* cap bytes                                    */
+    size_t cap;       /* TRACE_TEXT_BUF; less for a smaller memory trace */
+    size_t beg, end;  /* unread bytes are buf[beg, end)               */
+    int eof;          /* the source has nothing more                  */
+    uint64_t line;    /* number of the last line taken                */
+    uint64_t held[3]; /* lone-number lines of a header that was not a
+                         .rep header after all: reported as errors     */
+    int nheld, iheld;
+    uint64_t toolong; /* line number of a too-long line met in the
+                         prescan, reported by the next trace_next      */
+} trace_text_t;
+
+typedef struct {
+    const uint8_t *base; /* the whole file (mmap'ed or the caller's)      */
+    size_t size;
+    int mapped;
+    const uint8_t *p; /* next record                                  */
+    size_t first;     /* offset of the first record                   */
+    size_t advised;   /* [first, advised) was given back (DONTNEED)   */
+    unsigned hflags;  /* header flags                                 */
+    uint64_t hevents; /* header counts (valid with TBENC_F_COMPLETE)  */
+    uint32_t hslots, haslots;
+    tbenc_t st;    /* delta-coding state                           */
+    uint64_t nrec; /* event records decoded (good or bad)          */
+    int done;      /* end record read, or cut short                */
+} trace_bin_t;
+
+struct trace_reader_s {
+    trace_format_t fmt;
+    unsigned flags; /* TRACE_R_*                             */
+    char *path;     /* the name used in messages             */
+    char err[TRACE_ERRLEN];
+    live_t live;
+    trace_meta_entry_t *meta; /* strings owned (malloc'ed)             */
+    size_t nmeta, meta_cap;
+    trace_meta_t metaview;
+    trace_marker_t *markers; /* strings owned                         */
+    size_t nmarkers, markers_cap;
+    uint32_t thread;  /* thread of the next event              */
+    uint64_t nevents; /* events returned                       */
+    uint32_t last_x;  /* aslot of the event just returned if it
+                         was an `x`, else LIVE_NONE             */
+    int truncated, is_rep;
+    int fatal;   /* sticky fatal error code, or 0         */
+    int pending; /* TRACE_ESYNTAX / TRACE_ESEM for the next
+                    call (message in err), or 0           */
+    trace_text_t text;
+    trace_bin_t bin;
+};
+
+struct trace_writer_s {
+    trace_format_t fmt;
+    unsigned flags;
+    char *path;
+    char err[TRACE_ERRLEN];
+    outfile_t out; /* temp file + rename (or stdout)        */
+    FILE *fp;      /* where bytes go                        */
+    int direct;    /* fp is PATH itself (TRACE_W_DIRECT)    */
+    live_t live;
+    uint64_t count;  /* events written                        */
+    uint32_t thread; /* thread of the last event written      */
+    uint8_t *buf;    /* output buffer                         */
+    size_t len, cap;
+    tbenc_t enc; /* binary                                */
+    int failed;  /* a write failed: close reports it      */
+};
+
+/* ---- trace.c: shared helpers ------------------------------------------- */
+
+/* printf into r->err / w->err; returns CODE. */
+int _trace_fail(char *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Metadata keys: 1..255 printable non-blank bytes.  Values: up to 64 KiB,
+ * no control characters but tab, no leading or trailing blank (the text
+ * form could not keep them).  1 if acceptable. */
+int _trace_meta_key_ok(const char *s, size_t n);
+int _trace_meta_value_ok(const char *s, size_t n);
+/* "marker" and "thread" name `#@` lines of their own, not metadata. */
+int _trace_meta_key_reserved(const char *s, size_t n);
+
+/* Appends copies; 0 or TRACE_ENOMEM. */
+int _trace_meta_add(trace_reader_t *r, const char *k, size_t kl, const char *v, size_t vl);
+int _trace_marker_add(trace_reader_t *r, uint64_t at, const char *k, size_t kl, const char *v,
+                      size_t vl);
+void _trace_meta_clear(trace_reader_t *r);
+void _trace_markers_clear(trace_reader_t *r);
+
+/* ---- trace_text.c ------------------------------------------------------- */
+
+/* Sets up r->text over FD (or r->text.mem) and reads the leading comments
+ * (metadata) and a .rep header.  0 or a negative code (message in r->err). */
+int _trace_text_open(trace_reader_t *r);
+int _trace_text_next(trace_reader_t *r, trace_event_t *ev);
+/* Up to MAX events into EV, counting them in r->nevents; stops after an
+ * `x` (trace_owned answers for the last event only).  The count, with
+ * *RC = 1 (stopped there), 0 (the end) or a negative code (the error met
+ * after them, message in r->err). */
+size_t _trace_text_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *rc);
+int _trace_text_rewind(trace_reader_t *r);
+void _trace_text_close(trace_reader_t *r);
+
+int _trace_text_wopen(trace_writer_t *w, const trace_meta_t *meta);
+int _trace_text_put(trace_writer_t *w, const trace_event_t *ev);
+int _trace_text_marker(trace_writer_t *w, const char *key, const char *value);
+int _trace_text_finish(trace_writer_t *w);
+
+/* ---- trace_bin.c -------------------------------------------------------- */
+
+/* Sets up r->bin over r->bin.base/size (already mapped) and parses the
+ * header.  0 or a negative code. */
+int _trace_bin_open(trace_reader_t *r);
+/* The next event: 1, 0 at the end, or a negative code (r->nevents is the
+ * caller's to count). */
+int _trace_bin_next(trace_reader_t *r, trace_event_t *ev);
+/* As _trace_text_batch. */
+size_t _trace_bin_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *rc);
+int _trace_bin_rewind(trace_reader_t *r);
+void _trace_bin_close(trace_reader_t *r);
+
+int _trace_bin_wopen(trace_writer_t *w, const trace_meta_t *meta);
+int _trace_bin_put(trace_writer_t *w, const trace_event_t *ev);
+int _trace_bin_marker(trace_writer_t *w, const char *key, const char *value);
+int _trace_bin_finish(trace_writer_t *w);
+
+/* ---- writer buffer (trace.c) --------------------------------------------- */
+
+/* Makes room for N more bytes in w->buf (flushing it).  0 or TRACE_EIO. */
+int _trace_wroom(trace_writer_t *w, size_t n);
+/* Writes the buffer out.  0 or TRACE_EIO. */
+int _trace_wflush(trace_writer_t *w);
+
+#endif

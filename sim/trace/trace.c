@@ -1,0 +1,662 @@
+/* trace.c: the format-independent half of trace I/O: op and domain tables,
+ * trace_open (format sniffing), dispatch to trace_text.c / trace_bin.c,
+ * metadata and marker storage, and the writer's checks and buffer.
+ *
+ * Invariant: a reader or writer handed to the caller is fully set up; every
+ * failure path frees what it took. */
+#include "sim/trace/internal/trace_impl.h"
+#include "sim/trace/trace_zst.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char trace_op_letter[TRACE_NOPS] = {'a', 'c', 'r', 'f', 'n', 'm', 'o', 'x'};
+const char *const trace_domain_name[TRACE_NDOMAINS] = {"raw", "mem", "obj"};
+
+#define TRACE_WBUF ((size_t)256 << 10)
+
+int _trace_fail(char *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, TRACE_ERRLEN, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static void trace_copy_err(char *dst, size_t dstlen, const char *src)
+{
+    if (dst && dstlen) snprintf(dst, dstlen, "%s", src);
+}
+
+/* ---- metadata and markers ----------------------------------------------- */
+
+int _trace_meta_key_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > 255) return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f) return 0;
+    return 1;
+}
+
+int _trace_meta_value_ok(const char *s, size_t n)
+{
+    if (n > 65535) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] < ' ' && s[i] != '\t') || s[i] == 0x7f) return 0;
+    return n == 0 || (s[0] != ' ' && s[0] != '\t' && s[n - 1] != ' ' && s[n - 1] != '\t');
+}
+
+int _trace_meta_key_reserved(const char *s, size_t n)
+{
+    return (n == 6 && !memcmp(s, "marker", 6)) || (n == 6 && !memcmp(s, "thread", 6));
+}
+
+/* Grows *ARR (element size ELEM) to hold one more than *N.  0 or ENOMEM. */
+static int trace_push_room(void **arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap) return 0;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    if (ncap > SIZE_MAX / elem) return TRACE_ENOMEM;
+    void *p = realloc(*arr, ncap * elem);
+    if (!p) return TRACE_ENOMEM;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+int _trace_meta_add(trace_reader_t *r, const char *k, size_t kl, const char *v, size_t vl)
+{
+    if (trace_push_room((void **)&r->meta, &r->meta_cap, r->nmeta, sizeof *r->meta) < 0)
+        return TRACE_ENOMEM;
+    char *key = strndup(k, kl), *value = strndup(v, vl);
+    if (!key || !value) {
+        free(key);
+        free(value);
+        return TRACE_ENOMEM;
+    }
+    r->meta[r->nmeta++] = (trace_meta_entry_t){key, value};
+    r->metaview = (trace_meta_t){r->nmeta, r->meta};
+    return 0;
+}
+
+int _trace_marker_add(trace_reader_t *r, uint64_t at, const char *k, size_t kl, const char *v,
+                      size_t vl)
+{
+    if (trace_push_room((void **)&r->markers, &r->markers_cap, r->nmarkers, sizeof *r->markers) < 0)
+        return TRACE_ENOMEM;
+    char *key = strndup(k, kl), *value = strndup(v, vl);
+    if (!key || !value) {
+        free(key);
+        free(value);
+        return TRACE_ENOMEM;
+    }
+    r->markers[r->nmarkers++] = (trace_marker_t){at, key, value};
+    return 0;
+}
+
+void _trace_meta_clear(trace_reader_t *r)
+{
+    for (size_t i = 0; i < r->nmeta; i++) {
+        free((char *)r->meta[i].key);
+        free((char *)r->meta[i].value);
+    }
+    r->nmeta = 0;
+    r->metaview = (trace_meta_t){0, r->meta};
+}
+
+void _trace_markers_clear(trace_reader_t *r)
+{
+    for (size_t i = 0; i < r->nmarkers; i++) {
+        free((char *)r->markers[i].key);
+        free((char *)r->markers[i].value);
+    }
+    r->nmarkers = 0;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+static int trace_is_magic(const void *p, size_t n)
+{
+    /* four bytes are enough to tell: a text trace cannot start with 0x89 */
+    return n >= 4 && !memcmp(p, TBENC_MAGIC, 4);
+}
+
+static trace_reader_t *trace_reader_new(const char *name, unsigned flags, trace_format_t fmt)
+{
+    trace_reader_t *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->path = strdup(name);
+    if (!r->path) {
+        free(r);
+        return NULL;
+    }
+    r->fmt = fmt;
+    r->flags = flags;
+    r->last_x = LIVE_NONE;
+    r->text.fd = -1;
+    live_init(&r->live, fmt == TRACE_FMT_TEXT || !(flags & TRACE_R_FAST));
+    return r;
+}
+
+/* Finishes opening R (format already known); frees it on failure. */
+static int trace_reader_start(trace_reader_t **out, trace_reader_t *r, char *err, size_t errlen)
+{
+    int rc = r->fmt == TRACE_FMT_BIN ? _trace_bin_open(r) : _trace_text_open(r);
+    if (rc < 0) {
+        trace_copy_err(err, errlen, r->err);
+        trace_close(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+int trace_open_ex(trace_reader_t **out, const char *path, unsigned flags, char *err, size_t errlen)
+{
+    int fd = 0;
+    *out = NULL;
+    if (!path || !out) {
+        trace_copy_err(err, errlen, "trace_open: no path");
+        return TRACE_EUSAGE;
+    }
+    int is_stdin = strcmp(path, "-") == 0;
+    const char *name = is_stdin ? "<stdin>" : path;
+    if (!is_stdin && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        if (err) snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return TRACE_EIO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+        if (err)
+            snprintf(err, errlen, "%s: cannot read: %s", name,
+                     S_ISDIR(st.st_mode) ? "is a directory" : strerror(errno));
+        if (!is_stdin) close(fd);
+        return TRACE_EIO;
+    }
+    unsigned char head[4];
+    if (S_ISREG(st.st_mode) && pread(fd, head, 4, 0) == 4 && tzst_is_zstd(head, 4)) {
+        /* *.atr.zst: read the decompressed copy (sim/trace_zst.h) */
+        int zfd = tzst_decompress_fd(fd, name, err, errlen);
+        close(fd);
+        if (zfd < 0) return zfd;
+        fd = zfd;
+        if (fstat(fd, &st) != 0) st.st_size = 0;
+    }
+    int bin = S_ISREG(st.st_mode) && pread(fd, head, 4, 0) == 4 && trace_is_magic(head, 4);
+    trace_reader_t *r = trace_reader_new(name, flags, bin ? TRACE_FMT_BIN : TRACE_FMT_TEXT);
+    if (!r) {
+        trace_copy_err(err, errlen, "out of memory");
+        if (!is_stdin) close(fd);
+        return TRACE_ENOMEM;
+    }
+    if (bin) {
+        if ((uint64_t)st.st_size > SIZE_MAX) {
+            if (!is_stdin) close(fd);
+            trace_copy_err(err, errlen, "file too large");
+            trace_close(r);
+            return TRACE_ENOMEM;
+        }
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        int saved = errno;
+        if (!is_stdin) close(fd); /* the mapping stays valid */
+        if (p == MAP_FAILED) {
+            if (err) snprintf(err, errlen, "%s: cannot map: %s", name, strerror(saved));
+            trace_close(r);
+            return TRACE_EIO;
+        }
+        /* one pass front to back: let the kernel read ahead */
+        madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
+        r->bin.base = p;
+        r->bin.size = (size_t)st.st_size;
+        r->bin.mapped = 1;
+    } else {
+        r->text.fd = fd;
+        r->text.own_fd = !is_stdin;
+    }
+    return trace_reader_start(out, r, err, errlen);
+}
+
+int trace_open(trace_reader_t **out, const char *path, char *err, size_t errlen)
+{
+    return trace_open_ex(out, path, 0, err, errlen);
+}
+
+int trace_open_mem(trace_reader_t **out, const char *name, const void *data, size_t size,
+                   unsigned flags, char *err, size_t errlen)
+{
+    *out = NULL;
+    int bin = trace_is_magic(data, size);
+    trace_reader_t *r =
+        trace_reader_new(name ? name : "<memory>", flags, bin ? TRACE_FMT_BIN : TRACE_FMT_TEXT);
+    if (!r) {
+        trace_copy_err(err, errlen, "out of memory");
+        return TRACE_ENOMEM;
+    }
+    if (bin) {
+        r->bin.base = data;
+        r->bin.size = size;
+    } else {
+        r->text.mem = data;
+        r->text.memlen = size;
+    }
+    return trace_reader_start(out, r, err, errlen);
+}
+
+/* What trace_next and trace_next_batch answer before reading anything: a
+ * fatal error for good, or once an error that a batch met after handing
+ * out its events.  0 when there is none. */
+static int trace_before_read(trace_reader_t *r)
+{
+    if (r->fatal) return r->fatal;
+    r->last_x = LIVE_NONE;
+    int rc = r->pending;
+    r->pending = 0;
+    return rc;
+}
+
+int trace_next_batch(trace_reader_t *r, trace_event_t *ev, size_t max)
+{
+    int early = trace_before_read(r);
+    if (early) return early;
+    if (!ev || max == 0)
+        return _trace_fail(r->err, TRACE_EUSAGE, "%s: trace_next_batch: no room for events",
+                           r->path);
+    if (max > INT_MAX) max = INT_MAX;
+    int rc;
+    size_t n = r->fmt == TRACE_FMT_BIN ? _trace_bin_batch(r, ev, max, &rc)
+                                       : _trace_text_batch(r, ev, max, &rc);
+    if (rc < 0 && rc != TRACE_ESYNTAX && rc != TRACE_ESEM)
+        r->fatal = rc;
+    else if (rc < 0 && n > 0)
+        r->pending = rc;
+    if (n == 0) return rc;
+    if (ev[n - 1].op == TRACE_ARENA_FREE) r->last_x = ev[n - 1].aslot;
+    return (int)n;
+}
+
+int trace_next(trace_reader_t *r, trace_event_t *ev)
+{
+    int early = trace_before_read(r);
+    if (early) return early;
+    /* not trace_next_batch(r, ev, 1): an event at a time is common
+     * (check, convert, stats), and the batch machinery would double its
+     * cost */
+    int rc = r->fmt == TRACE_FMT_BIN ? _trace_bin_next(r, ev) : _trace_text_next(r, ev);
+    if (rc == 1) {
+        r->nevents++;
+        if (ev->op == TRACE_ARENA_FREE) r->last_x = ev->aslot;
+    } else if (rc < 0 && rc != TRACE_ESYNTAX && rc != TRACE_ESEM) {
+        r->fatal = rc;
+    }
+    return rc;
+}
+
+const char *trace_error(const trace_reader_t *r)
+{
+    return r->err;
+}
+
+int trace_rewind(trace_reader_t *r)
+{
+    live_reset(&r->live);
+    _trace_markers_clear(r);
+    r->thread = 0;
+    r->nevents = 0;
+    r->last_x = LIVE_NONE;
+    r->truncated = 0;
+    r->fatal = 0;
+    r->pending = 0;
+    int rc = r->fmt == TRACE_FMT_BIN ? _trace_bin_rewind(r) : _trace_text_rewind(r);
+    if (rc < 0) r->fatal = rc;
+    return rc;
+}
+
+trace_format_t trace_format(const trace_reader_t *r)
+{
+    return r->fmt;
+}
+
+const char *trace_path(const trace_reader_t *r)
+{
+    return r->path;
+}
+
+const trace_meta_t *trace_meta(const trace_reader_t *r)
+{
+    return &r->metaview;
+}
+
+uint64_t trace_count_hint(const trace_reader_t *r)
+{
+    return r->fmt == TRACE_FMT_BIN && (r->bin.hflags & TBENC_F_COMPLETE) ? r->bin.hevents : 0;
+}
+
+uint32_t trace_slot_hint(const trace_reader_t *r)
+{
+    return r->fmt == TRACE_FMT_BIN && (r->bin.hflags & TBENC_F_COMPLETE) ? r->bin.hslots : 0;
+}
+
+uint32_t trace_aslot_hint(const trace_reader_t *r)
+{
+    return r->fmt == TRACE_FMT_BIN && (r->bin.hflags & TBENC_F_COMPLETE) ? r->bin.haslots : 0;
+}
+
+int trace_truncated(const trace_reader_t *r)
+{
+    return r->truncated;
+}
+
+int trace_is_rep(const trace_reader_t *r)
+{
+    return r->is_rep;
+}
+
+size_t trace_owned(const trace_reader_t *r, uint32_t aslot, const uint32_t **slots)
+{
+    *slots = NULL;
+    if (r->last_x != aslot || aslot == LIVE_NONE) return 0;
+    return live_owned(&r->live, slots);
+}
+
+size_t trace_markers(const trace_reader_t *r, const trace_marker_t **markers)
+{
+    *markers = r->markers;
+    return r->nmarkers;
+}
+
+void trace_close(trace_reader_t *r)
+{
+    if (!r) return;
+    if (r->fmt == TRACE_FMT_BIN)
+        _trace_bin_close(r);
+    else
+        _trace_text_close(r);
+    live_free(&r->live);
+    _trace_meta_clear(r);
+    _trace_markers_clear(r);
+    free(r->meta);
+    free(r->markers);
+    free(r->path);
+    free(r);
+}
+
+trace_format_t trace_format_for_path(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash)) return TRACE_FMT_TEXT;
+    return !strcasecmp(dot, ".atr") || !strcasecmp(dot, ".bin") ? TRACE_FMT_BIN : TRACE_FMT_TEXT;
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+int _trace_wflush(trace_writer_t *w)
+{
+    if (w->len && fwrite(w->buf, 1, w->len, w->fp) != w->len) {
+        w->failed = 1;
+        w->len = 0;
+        return _trace_fail(w->err, TRACE_EIO, "%s: cannot write: %s", w->path, strerror(errno));
+    }
+    w->len = 0;
+    return 0;
+}
+
+int _trace_wroom(trace_writer_t *w, size_t n)
+{
+    if (w->failed) return TRACE_EIO;
+    if (w->cap - w->len >= n) return 0;
+    if (_trace_wflush(w) < 0) return TRACE_EIO;
+    if (n > w->cap) {
+        uint8_t *p = realloc(w->buf, n);
+        if (!p) return _trace_fail(w->err, TRACE_ENOMEM, "%s: out of memory", w->path);
+        w->buf = p;
+        w->cap = n;
+    }
+    return 0;
+}
+
+/* Checks every metadata entry before anything is written. */
+static int trace_check_meta(char *err, const char *path, const trace_meta_t *meta)
+{
+    for (size_t i = 0; meta && i < meta->n; i++) {
+        const char *k = meta->entries[i].key, *v = meta->entries[i].value;
+        if (!k || !v || !_trace_meta_key_ok(k, strlen(k)) || _trace_meta_key_reserved(k, strlen(k)))
+            return _trace_fail(err, TRACE_EUSAGE,
+                               "%s: bad metadata key '%s' (1-255 printable characters, no blanks; "
+                               "'marker' and 'thread' are reserved)",
+                               path, k ? k : "(null)");
+        if (!_trace_meta_value_ok(v, strlen(v)))
+            return _trace_fail(err, TRACE_EUSAGE,
+                               "%s: bad value for metadata key '%s' (no control characters, "
+                               "no leading or trailing blanks, at most 65535 bytes)",
+                               path, k);
+    }
+    return 0;
+}
+
+int trace_writer_open(trace_writer_t **out, const char *path, trace_format_t fmt,
+                      const trace_meta_t *meta, unsigned flags, char *err, size_t errlen)
+{
+    char msg[TRACE_ERRLEN];
+    *out = NULL;
+    if (!path || (fmt != TRACE_FMT_TEXT && fmt != TRACE_FMT_BIN)) {
+        trace_copy_err(err, errlen, "trace_writer_open: bad path or format");
+        return TRACE_EUSAGE;
+    }
+    if (trace_check_meta(msg, path, meta) < 0) {
+        trace_copy_err(err, errlen, msg);
+        return TRACE_EUSAGE;
+    }
+    trace_writer_t *w = calloc(1, sizeof *w);
+    if (!w || !(w->path = strdup(path)) || !(w->buf = malloc(TRACE_WBUF))) {
+        if (w) free(w->path);
+        free(w);
+        trace_copy_err(err, errlen, "out of memory");
+        return TRACE_ENOMEM;
+    }
+    w->fmt = fmt;
+    w->flags = flags;
+    w->cap = TRACE_WBUF;
+    live_init(&w->live, 1);
+    tbenc_init(&w->enc);
+    int rc = 0;
+    if ((flags & TRACE_W_DIRECT) && strcmp(path, "-") != 0) {
+        w->direct = 1;
+        w->fp = fopen(path, "wb");
+        if (!w->fp)
+            rc = _trace_fail(w->err, TRACE_EIO, "%s: cannot create: %s", path, strerror(errno));
+    } else if (outfile_open(&w->out, path, "wb", w->err, sizeof w->err) < 0) {
+        rc = TRACE_EIO;
+    } else {
+        w->fp = w->out.fp;
+    }
+    if (rc == 0) rc = fmt == TRACE_FMT_BIN ? _trace_bin_wopen(w, meta) : _trace_text_wopen(w, meta);
+    /* in place, the header must reach the file now: a reader of what a
+     * crashed recorder left needs it */
+    if (rc == 0 && w->direct && (_trace_wflush(w) < 0 || fflush(w->fp) != 0))
+        rc = _trace_fail(w->err, TRACE_EIO, "%s: cannot write: %s", path, strerror(errno));
+    if (rc < 0) {
+        trace_copy_err(err, errlen, w->err);
+        trace_writer_abort(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+int trace_write(trace_writer_t *w, const trace_event_t *ev)
+{
+    char msg[TRACE_ERRLEN - 64];
+    if (w->failed) return TRACE_EIO;
+    if (ev->op >= TRACE_NOPS || (ev->op <= TRACE_FREE && ev->domain >= TRACE_NDOMAINS))
+        return _trace_fail(w->err, TRACE_EUSAGE, "%s: event %llu: bad op %u or domain %u", w->path,
+                           (unsigned long long)w->count, ev->op, ev->domain);
+    /* only the fields the op has: the output is canonical whatever the
+     * caller left in the others */
+    trace_event_t e = {.op = ev->op, .domain = ev->domain, .thread = ev->thread};
+    switch ((trace_op_t)ev->op) {
+    case TRACE_CALLOC:
+        e.nmemb = ev->nmemb;
+        /* fall through */
+    case TRACE_ALLOC:
+    case TRACE_REALLOC:
+        e.size = ev->size;
+        /* fall through */
+    case TRACE_FREE:
+        e.id = ev->id;
+        break;
+    case TRACE_ARENA_MALLOC:
+        e.size = ev->size;
+        /* fall through */
+    case TRACE_ARENA_NEW:
+    case TRACE_ARENA_FREE:
+        e.arena = ev->arena;
+        break;
+    case TRACE_ARENA_OWN:
+        e.arena = ev->arena;
+        e.id = ev->id;
+        break;
+    case TRACE_NOPS:
+        break;
+    }
+    if (e.op > TRACE_FREE) e.domain = TRACE_MEM;
+    if (e.size > TRACE_MAX_SIZE || e.nmemb > TRACE_MAX_SIZE)
+        return _trace_fail(w->err, TRACE_EUSAGE, "%s: event %llu: size or nmemb above 2^48",
+                           w->path, (unsigned long long)w->count);
+    int rc = live_apply_ids(&w->live, &e, msg, sizeof msg);
+    if (rc < 0)
+        return _trace_fail(w->err, rc, "%s: event %llu: %s", w->path, (unsigned long long)w->count,
+                           msg);
+    rc = w->fmt == TRACE_FMT_BIN ? _trace_bin_put(w, &e) : _trace_text_put(w, &e);
+    if (rc < 0) return rc;
+    w->count++;
+    return 0;
+}
+
+int trace_write_marker(trace_writer_t *w, const char *key, const char *value)
+{
+    if (w->failed) return TRACE_EIO;
+    if (!key || !value || !_trace_meta_key_ok(key, strlen(key)) ||
+        !_trace_meta_value_ok(value, strlen(value)))
+        return _trace_fail(w->err, TRACE_EUSAGE,
+                           "%s: bad marker '%s' (key: 1-255 printable characters, no blanks; "
+                           "value: no control characters, no leading or trailing blanks)",
+                           w->path, key ? key : "(null)");
+    return w->fmt == TRACE_FMT_BIN ? _trace_bin_marker(w, key, value)
+                                   : _trace_text_marker(w, key, value);
+}
+
+const char *trace_writer_error(const trace_writer_t *w)
+{
+    return w->err;
+}
+
+uint64_t trace_writer_count(const trace_writer_t *w)
+{
+    return w->count;
+}
+
+static void trace_writer_free(trace_writer_t *w)
+{
+    live_free(&w->live);
+    free(w->buf);
+    free(w->path);
+    free(w);
+}
+
+int trace_writer_close_err(trace_writer_t *w, char *err, size_t errlen)
+{
+    if (!w) return TRACE_EUSAGE;
+    int rc = w->failed ? TRACE_EIO : 0;
+    if (rc == 0) rc = w->fmt == TRACE_FMT_BIN ? _trace_bin_finish(w) : _trace_text_finish(w);
+    if (rc == 0) rc = _trace_wflush(w);
+    if (w->direct) {
+        if (fclose(w->fp) != 0 && rc == 0)
+            rc = _trace_fail(w->err, TRACE_EIO, "%s: cannot write: %s", w->path, strerror(errno));
+    } else if (rc == 0) {
+        if (outfile_commit(&w->out, w->err, sizeof w->err) < 0) rc = TRACE_EIO;
+    } else {
+        outfile_abort(&w->out);
+    }
+    if (rc < 0) trace_copy_err(err, errlen, w->err);
+    trace_writer_free(w);
+    return rc;
+}
+
+int trace_writer_close(trace_writer_t *w)
+{
+    return trace_writer_close_err(w, NULL, 0);
+}
+
+void trace_writer_abort(trace_writer_t *w)
+{
+    if (!w) return;
+    if (w->direct) {
+        /* only a file this writer created: a failed fopen truncated nothing */
+        if (w->fp) {
+            fclose(w->fp);
+            unlink(w->path);
+        }
+    } else {
+        outfile_abort(&w->out);
+    }
+    trace_writer_free(w);
+}
+
+/* ---- copying ------------------------------------------------------------- */
+
+/* Writes the markers of R that W has not seen yet (from *DONE on). */
+static int trace_copy_markers(trace_reader_t *r, trace_writer_t *w, size_t *done)
+{
+    const trace_marker_t *m;
+    size_t n = trace_markers(r, &m);
+    for (; *done < n; ++*done) {
+        int rc = trace_write_marker(w, m[*done].key, m[*done].value);
+        if (rc < 0) return rc;
+    }
+    return 0;
+}
+
+int trace_copy(trace_reader_t *r, trace_writer_t *w, int lenient, uint64_t *skipped,
+               const char **errmsg)
+{
+    trace_event_t ev;
+    size_t markers = 0;
+    uint64_t bad = 0;
+    const char *msg = NULL;
+    int rc;
+    for (;;) {
+        int got = trace_next(r, &ev);
+        if (got == TRACE_ESYNTAX || got == TRACE_ESEM) {
+            if (lenient) {
+                bad++;
+                continue;
+            }
+        }
+        if (got < 0) {
+            rc = got;
+            msg = trace_error(r);
+            break;
+        }
+        /* markers read before this event (or before the end) come first */
+        rc = trace_copy_markers(r, w, &markers);
+        if (rc == 0 && got == 1) rc = trace_write(w, &ev);
+        if (rc < 0) {
+            msg = trace_writer_error(w);
+            break;
+        }
+        if (got == 0) break;
+    }
+    if (skipped) *skipped = bad;
+    if (errmsg) *errmsg = msg;
+    return rc;
+}

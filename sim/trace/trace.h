@@ -1,0 +1,217 @@
+/* trace.h: allocation-trace events, and the readers and writers of the text
+ * format (shared spec trace-text.md, v1) and of arenalab's binary format
+ * (sim/TRACE-FORMAT.md).
+ *
+ * Invariant: every event a reader hands out is valid for the trace so far.
+ * Block events carry a dense `slot` (and arena events a dense `aslot`) that
+ * is live, or was just assigned by this very event, so a replay indexes its
+ * tables by slot without checking.  Slots are recycled LIFO by one shared
+ * algorithm (sim/live.h), so the slot table of a replay is as large as the
+ * trace's peak live count, never its total, and every reader and writer
+ * assigns the same slot to the same event.
+ *
+ * Errors: functions return 0 (or a positive count) on success and a negative
+ * TRACE_E* code on failure; the message, already formatted as
+ * "FILE:LINE: what is wrong" (text) or "FILE: event N: what is wrong"
+ * (binary), is in the reader's or writer's error buffer.  Nothing aborts on
+ * bad input, whatever the input.
+ */
+#ifndef ARENALAB_SIM_TRACE_TRACE_H
+#define ARENALAB_SIM_TRACE_TRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    TRACE_ALLOC,        /* a ID SIZE [DOMAIN]        malloc                 */
+    TRACE_CALLOC,       /* c ID NMEMB SIZE [DOMAIN]  calloc                 */
+    TRACE_REALLOC,      /* r ID SIZE [DOMAIN]        realloc of a live ID   */
+    TRACE_FREE,         /* f ID [DOMAIN]             free                   */
+    TRACE_ARENA_NEW,    /* n AID                     PyArena_New            */
+    TRACE_ARENA_MALLOC, /* m AID SIZE                PyArena_Malloc         */
+    TRACE_ARENA_OWN,    /* o AID ID                  PyArena_AddPyObject    */
+    TRACE_ARENA_FREE,   /* x AID                     PyArena_Free           */
+    TRACE_NOPS
+} trace_op_t;
+
+/* Numbered as CPython's PyMemAllocatorDomain. */
+typedef enum { TRACE_RAW = 0, TRACE_MEM = 1, TRACE_OBJ = 2, TRACE_NDOMAINS } trace_domain_t;
+
+typedef enum { TRACE_FMT_TEXT, TRACE_FMT_BIN } trace_format_t;
+
+enum {
+    TRACE_ESYNTAX = -1,  /* a malformed text line; the reader can go on   */
+    TRACE_ESEM = -2,     /* a semantic error; event dropped, can go on     */
+    TRACE_ECORRUPT = -3, /* binary data that cannot be decoded; fatal    */
+    TRACE_EIO = -4,      /* open/read/write failure; fatal                 */
+    TRACE_ENOMEM = -5,   /* out of memory; fatal                           */
+    TRACE_EUSAGE = -6    /* bad argument to the API                        */
+};
+
+/* Largest SIZE / NMEMB the text format admits (2^48). */
+#define TRACE_MAX_SIZE ((uint64_t)1 << 48)
+
+typedef struct {
+    uint64_t size;   /* a r m: bytes; c: element size                        */
+    uint64_t nmemb;  /* c: element count; 0 otherwise                        */
+    uint64_t where;  /* text: 1-based line; binary: 0-based event index      */
+    uint32_t id;     /* block id as written (a c r f o)                      */
+    uint32_t slot;   /* dense recycled block index (a c r f o)               */
+    uint32_t arena;  /* arena id as written (n m o x)                        */
+    uint32_t aslot;  /* dense recycled arena index (n m o x)                 */
+    uint32_t thread; /* recording thread (0 when not recorded)              */
+    uint8_t op;      /* trace_op_t                                           */
+    uint8_t domain;  /* trace_domain_t; TRACE_MEM for arena events           */
+} trace_event_t;
+
+/* Free-form metadata: producer, created, command line, phases...  Keys and
+ * values are NUL-terminated, without newlines. */
+typedef struct {
+    const char *key;
+    const char *value;
+} trace_meta_entry_t;
+
+typedef struct {
+    size_t n;
+    const trace_meta_entry_t *entries;
+} trace_meta_t;
+
+/* One-letter op names as in the text format, indexed by trace_op_t. */
+extern const char trace_op_letter[TRACE_NOPS];
+/* "raw", "mem", "obj", indexed by trace_domain_t. */
+extern const char *const trace_domain_name[TRACE_NDOMAINS];
+
+/* ---- reading ---------------------------------------------------------- */
+
+typedef struct trace_reader_s trace_reader_t;
+
+/* Opens PATH ("-" is standard input, text only); the format is sniffed from
+ * the content (binary magic, else text).  Text is streamed line by line and
+ * binary is mmap'ed, so neither loads the whole file into the heap.
+ * Returns 0, or a negative code with a message in ERR. */
+int trace_open(trace_reader_t **out, const char *path, char *err, size_t errlen);
+
+enum {
+    TRACE_R_FAST = 1 /* binary traces: name blocks and arenas by slot only,
+                        without the id hashes.  Every slot is still checked,
+                        so the events are safe to replay, but an `a`/`n` of
+                        an id that is already live goes unnoticed (only a
+                        crafted file has one).  For replays; check and
+                        convert use the default.  No effect on text. */
+};
+
+/* trace_open with TRACE_R_* FLAGS. */
+int trace_open_ex(trace_reader_t **out, const char *path, unsigned flags, char *err, size_t errlen);
+
+/* Reads a trace held in memory (format sniffed as by trace_open); DATA must
+ * outlive the reader, NAME is the file name used in messages. */
+int trace_open_mem(trace_reader_t **out, const char *name, const void *data, size_t size,
+                   unsigned flags, char *err, size_t errlen);
+
+/* Next event: 1 with *EV filled, 0 at the end, or a negative code.  After
+ * TRACE_ESYNTAX or TRACE_ESEM the offending line/event is skipped, the
+ * reader's state is as if it had not been there, and the caller may call
+ * trace_next again (check lists every error; replay --lenient counts). */
+int trace_next(trace_reader_t *r, trace_event_t *ev);
+
+/* Up to MAX (>= 1) next events into EV[0..]: their count, 0 at the end, or
+ * a negative code as trace_next gives it.  What a replay uses: the binary
+ * reader in fast mode decodes a batch in one tight loop, several times
+ * faster than event by event.  The events are those trace_next would give
+ * one by one; an error met after some of them is returned by the next
+ * call (after TRACE_ESYNTAX / TRACE_ESEM the caller may go on, as with
+ * trace_next).  A batch ends after a TRACE_ARENA_FREE event, so that
+ * trace_owned applies to the last event of every batch. */
+int trace_next_batch(trace_reader_t *r, trace_event_t *ev, size_t max);
+
+/* The message of the last error, "FILE:LINE: ..." or "FILE: event N: ...". */
+const char *trace_error(const trace_reader_t *r);
+
+/* Starts again from the first event with fresh state (for repetitions). */
+int trace_rewind(trace_reader_t *r);
+
+trace_format_t trace_format(const trace_reader_t *r);
+const char *trace_path(const trace_reader_t *r);
+const trace_meta_t *trace_meta(const trace_reader_t *r);
+/* Events the header announces (binary; 0 when unknown). */
+uint64_t trace_count_hint(const trace_reader_t *r);
+/* Peak live blocks/arenas the header announces (binary; 0 when unknown):
+ * a replay may size its slot tables with it, but slots are checked anyway. */
+uint32_t trace_slot_hint(const trace_reader_t *r);
+uint32_t trace_aslot_hint(const trace_reader_t *r);
+/* Nonzero once the end was reached on a binary trace that was cut short
+ * (no end record: a crashed recorder); its events up to the cut are valid. */
+int trace_truncated(const trace_reader_t *r);
+/* Nonzero for a CS:APP malloc-lab .rep file (its 4-line header skipped). */
+int trace_is_rep(const trace_reader_t *r);
+/* Ownership: the block slots arena ASLOT owns, valid until the next call
+ * to trace_next / trace_next_batch.  A replay frees them when it sees
+ * TRACE_ARENA_FREE; the order is the order of the (latest) `o` events.
+ * Only at the TRACE_ARENA_FREE event of ASLOT, the last event returned:
+ * returns 0 otherwise. */
+size_t trace_owned(const trace_reader_t *r, uint32_t aslot, const uint32_t **slots);
+
+/* Inline markers (e.g. phases) met so far: event index at which each was
+ * written, key and value.  The strings stay valid until trace_rewind or
+ * trace_close; the array may move as more markers are read, so call again
+ * after trace_next. */
+typedef struct {
+    uint64_t at;
+    const char *key;
+    const char *value;
+} trace_marker_t;
+size_t trace_markers(const trace_reader_t *r, const trace_marker_t **markers);
+
+void trace_close(trace_reader_t *r);
+
+/* ---- writing ---------------------------------------------------------- */
+
+typedef struct trace_writer_s trace_writer_t;
+
+enum {
+    TRACE_W_DIRECT = 1 /* write PATH in place (no temp file + rename): for
+                          recorders that must leave a readable prefix if the
+                          process dies */
+};
+
+/* Creates a writer for PATH in format FMT with metadata META (copied).
+ * Output goes to a temporary file beside PATH that trace_writer_close
+ * renames into place, so a half-written trace never looks complete.
+ * PATH "-" writes text to standard output. */
+int trace_writer_open(trace_writer_t **out, const char *path, trace_format_t fmt,
+                      const trace_meta_t *meta, unsigned flags, char *err, size_t errlen);
+
+/* Appends EV (op, domain, id, arena, size, nmemb, thread; slot/aslot are
+ * ignored and recomputed).  A semantic error returns TRACE_ESEM and writes
+ * nothing: a binary trace is valid by construction. */
+int trace_write(trace_writer_t *w, const trace_event_t *ev);
+
+/* Inline metadata (e.g. a phase marker) at this point of the stream. */
+int trace_write_marker(trace_writer_t *w, const char *key, const char *value);
+
+const char *trace_writer_error(const trace_writer_t *w);
+uint64_t trace_writer_count(const trace_writer_t *w);
+
+/* Flushes, finishes the header, renames into place.  Returns 0 or a
+ * negative code; the writer is freed either way. */
+int trace_writer_close(trace_writer_t *w);
+/* trace_writer_close that also copies the message of a failure into ERR. */
+int trace_writer_close_err(trace_writer_t *w, char *err, size_t errlen);
+/* Discards the output (removes the temporary file); frees the writer. */
+void trace_writer_abort(trace_writer_t *w);
+
+/* ---- copying ---------------------------------------------------------- */
+
+/* Copies the rest of R to W: every event, with the markers and thread
+ * switches where they were (metadata is W's: open it with trace_meta(R)).
+ * Stops at the first bad line/event unless LENIENT, which skips them and
+ * counts them in *SKIPPED (may be NULL).  Returns 0, or a negative code
+ * with *ERRMSG (may be NULL) pointing at the message (R's or W's). */
+int trace_copy(trace_reader_t *r, trace_writer_t *w, int lenient, uint64_t *skipped,
+               const char **errmsg);
+
+/* Format from a file name: ".atr" (and ".bin") is binary, anything else
+ * (including "-") text. */
+trace_format_t trace_format_for_path(const char *path);
+
+#endif

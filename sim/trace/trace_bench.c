@@ -1,0 +1,250 @@
+/* trace_bench.c: how fast the trace readers are, and how compact the
+ * binary form is.
+ *
+ * usage: trace_bench [--synth N] [--style realistic|random] [--seed S]
+ *                    [--reps R] [--write FILE] [TRACE...]
+ *
+ * For each TRACE (text or binary) and for a synthetic trace of N events
+ * (--synth), both forms are made in $TMPDIR, then each is read to its end
+ * R times in a row, in two rounds (R default 5; the best time counts),
+ * each time from trace_open to trace_close, in CPU time of the process
+ * (user + system: the decoding's work, page faults included, not the time
+ * other processes of a busy machine hold the CPU).  The readings: text
+ * parsing (ids resolved through the hash) and binary decoding in fast
+ * mode (slots only), both in batches of BENCH_BATCH events
+ * (trace_next_batch: what a replay does); then binary fast mode event by
+ * event (trace_next) and binary strict mode (ids checked too), event by
+ * event.  Prints events/s of each, the binary/text speed ratios (batch
+ * against batch first), bytes/event of both forms, and the peak RSS,
+ * which must not grow with the file (the binary reader gives consumed
+ * pages back).  --write FILE only writes the synthetic trace to FILE
+ * (format from its name) and exits. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sim/trace/trace.h"
+#include "sim/trace/trace_synth.h"
+
+typedef struct {
+    uint64_t synth;
+    tsynth_style_t style;
+    uint64_t seed;
+    int reps;
+    const char *write;
+} bench_args_t;
+
+static double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static long long bench_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* Events per trace_next_batch call, as in a replay (sim/replay.c). */
+#define BENCH_BATCH 256
+
+/* Reads PATH to its end once, with trace_next_batch when BATCH, else
+ * event by event: seconds, events in *N; < 0 on error. */
+static double bench_read(const char *path, unsigned flags, int batch, uint64_t *n)
+{
+    static trace_event_t ev[BENCH_BATCH];
+    trace_reader_t *r;
+    char err[512];
+    uint64_t k = 0, sum = 0;
+    int rc;
+    double t0 = bench_now();
+    if (trace_open_ex(&r, path, flags, err, sizeof err) < 0) {
+        fprintf(stderr, "trace_bench: %s\n", err);
+        return -1;
+    }
+    while ((rc = batch ? trace_next_batch(r, ev, BENCH_BATCH) : trace_next(r, ev)) > 0) {
+        /* use the fields, as a replay would */
+        for (int j = 0; j < rc; j++)
+            sum += ev[j].slot + ev[j].size;
+        k += (uint64_t)rc;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "trace_bench: %s\n", trace_error(r));
+        trace_close(r);
+        return -1;
+    }
+    trace_close(r);
+    double t = bench_now() - t0;
+    volatile uint64_t sink = sum; /* the reads must not be optimised away */
+    (void)sink;
+    *n = k;
+    return t;
+}
+
+static int bench_convert(const char *in, const char *out, trace_format_t fmt)
+{
+    trace_reader_t *r;
+    trace_writer_t *w;
+    char err[512];
+    const char *msg;
+    if (trace_open(&r, in, err, sizeof err) < 0) {
+        fprintf(stderr, "trace_bench: %s\n", err);
+        return -1;
+    }
+    if (trace_writer_open(&w, out, fmt, trace_meta(r), 0, err, sizeof err) < 0) {
+        fprintf(stderr, "trace_bench: %s\n", err);
+        trace_close(r);
+        return -1;
+    }
+    int rc = trace_copy(r, w, 0, NULL, &msg);
+    if (rc < 0) {
+        fprintf(stderr, "trace_bench: %s\n", msg);
+        trace_writer_abort(w);
+    } else if ((rc = trace_writer_close_err(w, err, sizeof err)) < 0) {
+        fprintf(stderr, "trace_bench: %s\n", err);
+    }
+    trace_close(r);
+    return rc;
+}
+
+static int bench_synth(const char *path, const bench_args_t *a)
+{
+    trace_writer_t *w;
+    char err[512];
+    trace_meta_entry_t ent = {"producer", "trace_bench"};
+    trace_meta_t meta = {1, &ent};
+    if (trace_writer_open(&w, path, trace_format_for_path(path), &meta, 0, err, sizeof err) < 0) {
+        fprintf(stderr, "trace_bench: %s\n", err);
+        return -1;
+    }
+    if (tsynth_write(w, a->seed, a->synth, a->style) < 0) {
+        fprintf(stderr, "trace_bench: %s\n", trace_writer_error(w));
+        trace_writer_abort(w);
+        return -1;
+    }
+    if (trace_writer_close_err(w, err, sizeof err) < 0) {
+        fprintf(stderr, "trace_bench: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Benchmarks one trace given in either form.  0 or -1. */
+static int bench_one(const char *name, const char *path, const bench_args_t *a)
+{
+    char text[4096], bin[4096];
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    trace_reader_t *r;
+    char err[512];
+    if (trace_open(&r, path, err, sizeof err) < 0) {
+        fprintf(stderr, "trace_bench: %s\n", err);
+        return -1;
+    }
+    int is_bin = trace_format(r) == TRACE_FMT_BIN;
+    trace_close(r);
+    snprintf(text, sizeof text, "%s/trace_bench.%ld.txt", tmp, (long)getpid());
+    snprintf(bin, sizeof bin, "%s/trace_bench.%ld.atr", tmp, (long)getpid());
+    if (bench_convert(path, is_bin ? text : bin, is_bin ? TRACE_FMT_TEXT : TRACE_FMT_BIN) < 0)
+        return -1;
+    const char *tpath = is_bin ? text : path, *bpath = is_bin ? path : bin;
+    /* each reading REPS times in a row, the best time: the decoder's
+     * steady state (caches and branch predictors warm), as in a replay's
+     * long run; then the whole round once more, so that a slow spell of a
+     * busy machine does not decide a figure */
+    static const struct {
+        unsigned flags;
+        int batch, text;
+    } mode[4] = {{0, 1, 1}, {TRACE_R_FAST, 1, 0}, {TRACE_R_FAST, 0, 0}, {0, 0, 0}};
+    double best[4] = {-1, -1, -1, -1};
+    uint64_t cnt[4] = {0};
+    int bad = 0;
+    for (int round = 0; round < 2 && !bad; round++)
+        for (int m = 0; m < 4 && !bad; m++)
+            for (int i = 0; i < a->reps && !bad; i++) {
+                double t =
+                    bench_read(mode[m].text ? tpath : bpath, mode[m].flags, mode[m].batch, &cnt[m]);
+                bad = t < 0;
+                if (best[m] < 0 || t < best[m]) best[m] = t;
+            }
+    double tt = best[0], tb = best[1], t1 = best[2], ts = best[3];
+    uint64_t nt = cnt[0];
+    long long st = bench_size(tpath), sb = bench_size(bpath);
+    remove(is_bin ? text : bin);
+    if (bad || nt != cnt[1] || nt != cnt[2] || nt != cnt[3] || nt == 0) {
+        fprintf(stderr, "trace_bench: %s: the forms disagree or cannot be read\n", name);
+        return -1;
+    }
+    double n = (double)nt;
+    printf("%s: %llu events\n", name, (unsigned long long)nt);
+    printf("  text parse          %12.0f events/s  %6.1f ns/event  %5.2f bytes/event\n", n / tt,
+           tt / n * 1e9, (double)st / n);
+    printf("  binary decode       %12.0f events/s  %6.1f ns/event  %5.2f bytes/event\n", n / tb,
+           tb / n * 1e9, (double)sb / n);
+    printf("  binary, per event   %12.0f events/s  %6.1f ns/event\n", n / t1, t1 / n * 1e9);
+    printf("  binary, strict ids  %12.0f events/s  %6.1f ns/event\n", n / ts, ts / n * 1e9);
+    printf("  binary/text speed   %12.1fx (per event: %.1fx, strict: %.1fx)\n", tt / tb, tt / t1,
+           tt / ts);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    bench_args_t a = {0, TSYNTH_REALISTIC, 1, 5, NULL};
+    int ntraces = 0, rc = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(argv[i], "--synth") && v) {
+            a.synth = strtoull(v, NULL, 10);
+            i++;
+        } else if (!strcmp(argv[i], "--style") && v) {
+            a.style = !strcmp(v, "random") ? TSYNTH_RANDOM : TSYNTH_REALISTIC;
+            i++;
+        } else if (!strcmp(argv[i], "--seed") && v) {
+            a.seed = strtoull(v, NULL, 10);
+            i++;
+        } else if (!strcmp(argv[i], "--reps") && v) {
+            a.reps = atoi(v) > 0 ? atoi(v) : 1;
+            i++;
+        } else if (!strcmp(argv[i], "--write") && v) {
+            a.write = v;
+            i++;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "usage: trace_bench [--synth N] [--style realistic|random] [--seed S] "
+                            "[--reps R] [--write FILE] [TRACE...]\n");
+            return 2;
+        } else {
+            ntraces++;
+        }
+    }
+    if (a.write) {
+        if (!a.synth) a.synth = 1000000;
+        return bench_synth(a.write, &a) < 0 ? 1 : 0;
+    }
+    if (!ntraces && !a.synth) a.synth = 2000000;
+    if (a.synth) {
+        char path[4096], name[64];
+        const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+        snprintf(path, sizeof path, "%s/trace_bench_synth.%ld.txt", tmp, (long)getpid());
+        snprintf(name, sizeof name, "synthetic %s (seed %llu)",
+                 a.style == TSYNTH_RANDOM ? "random" : "realistic", (unsigned long long)a.seed);
+        if (bench_synth(path, &a) < 0 || bench_one(name, path, &a) < 0) rc = 1;
+        remove(path);
+    }
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1]) {
+            i++;
+            continue;
+        }
+        if (bench_one(argv[i], argv[i], &a) < 0) rc = 1;
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("peak RSS %ld MiB\n", ru.ru_maxrss / 1024);
+    return rc;
+}

@@ -1,0 +1,232 @@
+/* trace_zst.c: zstd-compressed traces through a run-time libzstd (see
+ * trace_zst.h).
+ *
+ * The declarations below are zstd's stable streaming API (zstd.h, v1.4+):
+ * ZSTD_inBuffer / ZSTD_outBuffer, ZSTD_compressStream2 with ZSTD_e_end,
+ * ZSTD_decompressStream (a ZSTD_DCtx is a ZSTD_DStream).  Only they are
+ * used, resolved with dlsym, so that the headers need not be installed. */
+#include "sim/trace/trace_zst.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sim/trace/trace.h"
+
+#define TZST_CHUNK      ((size_t)1 << 20)
+#define TZST_C_LEVEL    100                           /* ZSTD_c_compressionLevel */
+#define TZST_E_CONTINUE 0                             /* ZSTD_e_continue         */
+#define TZST_E_END      2                             /* ZSTD_e_end              */
+#define TZST_MAX_OUTPUT ((unsigned long long)1 << 40) /* refuse bigger */
+
+typedef struct {
+    const void *src;
+    size_t size;
+    size_t pos;
+} tzst_in_t; /* ZSTD_inBuffer */
+
+typedef struct {
+    void *dst;
+    size_t size;
+    size_t pos;
+} tzst_out_t; /* ZSTD_outBuffer */
+
+typedef struct {
+    void *dl;
+    void *(*create_cctx)(void);
+    size_t (*free_cctx)(void *);
+    size_t (*set_parameter)(void *, int, int);
+    size_t (*compress_stream2)(void *, tzst_out_t *, tzst_in_t *, int);
+    void *(*create_dctx)(void);
+    size_t (*free_dctx)(void *);
+    size_t (*decompress_stream)(void *, tzst_out_t *, tzst_in_t *);
+    unsigned (*is_error)(size_t);
+    const char *(*error_name)(size_t);
+} tzst_lib_t;
+
+int tzst_is_zstd(const void *head, size_t n)
+{
+    return n >= 4 && !memcmp(head, "\x28\xb5\x2f\xfd", 4);
+}
+
+#define TZST_SYM(l, field, name) (*(void **)&(l)->field = dlsym((l)->dl, name))
+
+/* Loads libzstd.  Returns 0, or -1 with a message naming NAME in ERR. */
+static int tzst_load(tzst_lib_t *l, const char *name, char *err, size_t errlen)
+{
+    memset(l, 0, sizeof *l);
+    l->dl = dlopen("libzstd.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!l->dl) {
+        snprintf(err, errlen,
+                 "%s: zstd-compressed, and libzstd.so.1 cannot be loaded (Debian "
+                 "package libzstd1)",
+                 name);
+        return -1;
+    }
+    TZST_SYM(l, create_cctx, "ZSTD_createCCtx");
+    TZST_SYM(l, free_cctx, "ZSTD_freeCCtx");
+    TZST_SYM(l, set_parameter, "ZSTD_CCtx_setParameter");
+    TZST_SYM(l, compress_stream2, "ZSTD_compressStream2");
+    TZST_SYM(l, create_dctx, "ZSTD_createDCtx");
+    TZST_SYM(l, free_dctx, "ZSTD_freeDCtx");
+    TZST_SYM(l, decompress_stream, "ZSTD_decompressStream");
+    TZST_SYM(l, is_error, "ZSTD_isError");
+    TZST_SYM(l, error_name, "ZSTD_getErrorName");
+    if (!l->create_cctx || !l->free_cctx || !l->set_parameter || !l->compress_stream2 ||
+        !l->create_dctx || !l->free_dctx || !l->decompress_stream || !l->is_error ||
+        !l->error_name) {
+        snprintf(err, errlen, "%s: libzstd.so.1 is too old (no streaming API)", name);
+        dlclose(l->dl);
+        return -1;
+    }
+    return 0;
+}
+
+static int tzst_write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Maps FD read-only; *SIZE gets its length.  An empty file maps to "". */
+static const void *tzst_map(int fd, size_t *size)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size < 0 || (uint64_t)st.st_size > SIZE_MAX) return NULL;
+    *size = (size_t)st.st_size;
+    if (*size == 0) return "";
+    void *p = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void tzst_unmap(const void *p, size_t size)
+{
+    if (size) munmap((void *)p, size);
+}
+
+int tzst_decompress_fd(int fd, const char *name, char *err, size_t errlen)
+{
+    tzst_lib_t l;
+    size_t insize;
+    if (tzst_load(&l, name, err, errlen) < 0) return TRACE_EIO;
+    const void *in = tzst_map(fd, &insize);
+    void *d = l.create_dctx();
+    char *buf = malloc(TZST_CHUNK);
+    int out = memfd_create("arenalab-trace", MFD_CLOEXEC);
+    int rc = 0;
+    if (!in || !d || !buf || out < 0) {
+        snprintf(err, errlen, "%s: cannot decompress: %s", name,
+                 !in ? "cannot map the file" : strerror(out < 0 ? errno : ENOMEM));
+        rc = !in || out < 0 ? TRACE_EIO : TRACE_ENOMEM;
+    }
+    tzst_in_t ib = {in, insize, 0};
+    unsigned long long total = 0;
+    while (rc == 0 && ib.pos < ib.size) {
+        tzst_out_t ob = {buf, TZST_CHUNK, 0};
+        size_t z = l.decompress_stream(d, &ob, &ib);
+        if (l.is_error(z)) {
+            snprintf(err, errlen, "%s: corrupt zstd data: %s", name, l.error_name(z));
+            rc = TRACE_ECORRUPT;
+            break;
+        }
+        total += ob.pos;
+        if (total > TZST_MAX_OUTPUT) {
+            snprintf(err, errlen, "%s: decompresses to more than 1 TiB", name);
+            rc = TRACE_ENOMEM;
+        } else if (ob.pos && tzst_write_all(out, buf, ob.pos) < 0) {
+            snprintf(err, errlen, "%s: cannot decompress: %s", name, strerror(errno));
+            rc = TRACE_EIO;
+        } else if (ob.pos == 0 && ib.pos == ib.size) {
+            break; /* a frame cut short: what it held is out */
+        }
+    }
+    /* Flush what the decoder still holds once the input is consumed. */
+    for (int i = 0; rc == 0 && i < 1 << 20; i++) {
+        tzst_out_t ob = {buf, TZST_CHUNK, 0};
+        size_t z = l.decompress_stream(d, &ob, &ib);
+        if (l.is_error(z) || ob.pos == 0) break;
+        total += ob.pos;
+        if (total > TZST_MAX_OUTPUT || tzst_write_all(out, buf, ob.pos) < 0) {
+            snprintf(err, errlen, "%s: cannot decompress", name);
+            rc = TRACE_EIO;
+        }
+    }
+    if (rc == 0 && lseek(out, 0, SEEK_SET) != 0) {
+        snprintf(err, errlen, "%s: cannot decompress: %s", name, strerror(errno));
+        rc = TRACE_EIO;
+    }
+    free(buf);
+    if (d) l.free_dctx(d);
+    if (in) tzst_unmap(in, insize);
+    dlclose(l.dl);
+    if (rc < 0) {
+        if (out >= 0) close(out);
+        return rc;
+    }
+    return out;
+}
+
+int tzst_compress_file(const char *src, const char *dst, int level, char *err, size_t errlen)
+{
+    tzst_lib_t l;
+    size_t insize;
+    char tmp[4096];
+    if (tzst_load(&l, dst, err, errlen) < 0) return -1;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dst, (long)getpid()) >= (int)sizeof tmp) {
+        snprintf(err, errlen, "%s: path too long", dst);
+        dlclose(l.dl);
+        return -1;
+    }
+    int in_fd = open(src, O_RDONLY | O_CLOEXEC);
+    const void *in = in_fd >= 0 ? tzst_map(in_fd, &insize) : NULL;
+    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    void *c = l.create_cctx();
+    char *buf = malloc(TZST_CHUNK);
+    int rc = 0;
+    if (!in || out < 0 || !c || !buf) {
+        snprintf(err, errlen, "%s: %s", !in ? src : dst,
+                 !in || out < 0 ? strerror(errno) : "out of memory");
+        rc = -1;
+    }
+    if (rc == 0) l.set_parameter(c, TZST_C_LEVEL, level);
+    tzst_in_t ib = {in, insize, 0};
+    for (size_t z = 1; rc == 0 && z != 0;) {
+        tzst_out_t ob = {buf, TZST_CHUNK, 0};
+        z = l.compress_stream2(c, &ob, &ib, TZST_E_END);
+        if (l.is_error(z)) {
+            snprintf(err, errlen, "%s: zstd: %s", dst, l.error_name(z));
+            rc = -1;
+        } else if (tzst_write_all(out, buf, ob.pos) < 0) {
+            snprintf(err, errlen, "%s: %s", dst, strerror(errno));
+            rc = -1;
+        }
+    }
+    if (out >= 0 && close(out) != 0 && rc == 0) {
+        snprintf(err, errlen, "%s: %s", dst, strerror(errno));
+        rc = -1;
+    }
+    if (rc == 0 && rename(tmp, dst) != 0) {
+        snprintf(err, errlen, "%s: %s", dst, strerror(errno));
+        rc = -1;
+    }
+    if (rc < 0) unlink(tmp);
+    free(buf);
+    if (c) l.free_cctx(c);
+    if (in) tzst_unmap(in, insize);
+    if (in_fd >= 0) close(in_fd);
+    dlclose(l.dl);
+    return rc;
+}

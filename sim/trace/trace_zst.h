@@ -1,0 +1,33 @@
+/* trace_zst.h: zstd-compressed traces (`*.atr.zst`): reading them through
+ * the ordinary reader, and compressing what a recorder wrote.
+ *
+ * libzstd is loaded at run time (dlopen "libzstd.so.1", the Debian package
+ * libzstd1 that the zstd tool depends on), through the few functions of its
+ * stable API declared in trace_zst.c: no build dependency, and a clear
+ * message when it is missing.
+ *
+ * Reading decompresses the whole stream into a memory file (memfd), which
+ * trace_open then maps like any binary trace: pages can be dropped and come
+ * back, as with a file on disk.  A stream cut short gives what it decoded,
+ * so a compressed trace of a crashed recorder reads as "cut short" too.
+ *
+ * Failure: tzst_decompress_fd returns a negative TRACE_E* code and
+ * tzst_compress_file -1, with "NAME: what is wrong" in ERR. */
+#ifndef ARENALAB_SIM_TRACE_TRACE_ZST_H
+#define ARENALAB_SIM_TRACE_TRACE_ZST_H
+
+#include <stddef.h>
+
+/* The first bytes of a zstd frame (4 needed). */
+int tzst_is_zstd(const void *head, size_t n);
+
+/* The decompressed content of the zstd file FD (read from offset 0) as a
+ * new descriptor (a memory file at offset 0), or a negative TRACE_E* code.
+ * FD is not closed. */
+int tzst_decompress_fd(int fd, const char *name, char *err, size_t errlen);
+
+/* Compresses SRC into DST (temporary file + rename) at LEVEL (1-19).
+ * Returns 0 or -1. */
+int tzst_compress_file(const char *src, const char *dst, int level, char *err, size_t errlen);
+
+#endif
