@@ -124,13 +124,23 @@ void _trace_markers_clear(trace_reader_t *r)
 
 /* ---- reading ------------------------------------------------------------- */
 
-static int trace_is_magic(const void *p, size_t n)
+/* The format whose sniff claims the first N bytes of HEAD, else the
+ * fallback (the one with no sniff). */
+static const trace_fmt_ops_t *trace_sniff(const void *head, size_t n)
 {
-    /* four bytes are enough to tell: a text trace cannot start with 0x89 */
-    return n >= 4 && !memcmp(p, TBENC_MAGIC, 4);
+    const trace_fmt_ops_t *fallback = NULL;
+    for (int f = 0; f < TRACE_NFORMATS; f++) {
+        const trace_fmt_ops_t *ops = _trace_formats[f];
+        if (!ops->sniff)
+            fallback = ops;
+        else if (ops->sniff(head, n))
+            return ops;
+    }
+    return fallback;
 }
 
-static trace_reader_t *trace_reader_new(const char *name, unsigned flags, trace_format_t fmt)
+static trace_reader_t *trace_reader_new(const char *name, unsigned flags,
+                                        const trace_fmt_ops_t *ops)
 {
     trace_reader_t *r = calloc(1, sizeof *r);
     if (!r) return NULL;
@@ -139,18 +149,20 @@ static trace_reader_t *trace_reader_new(const char *name, unsigned flags, trace_
         free(r);
         return NULL;
     }
-    r->fmt = fmt;
+    r->ops = ops;
     r->flags = flags;
     r->last_x = LIVE_NONE;
     r->text.fd = -1;
-    live_init(&r->live, fmt == TRACE_FMT_TEXT || !(flags & TRACE_R_FAST));
+    /* TRACE_R_FAST skips the live tables' checks where the format's own
+     * header vouches for the ids (a mapped format); a stream never can */
+    live_init(&r->live, !ops->mapped || !(flags & TRACE_R_FAST));
     return r;
 }
 
 /* Finishes opening R (format already known); frees it on failure. */
 static int trace_reader_start(trace_reader_t **out, trace_reader_t *r, char *err, size_t errlen)
 {
-    int rc = r->fmt == TRACE_FMT_BIN ? _trace_bin_open(r) : _trace_text_open(r);
+    int rc = r->ops->open(r);
     if (rc < 0) {
         trace_copy_err(err, errlen, r->err);
         trace_close(r);
@@ -191,14 +203,17 @@ int trace_open_ex(trace_reader_t **out, const char *path, unsigned flags, char *
         fd = zfd;
         if (fstat(fd, &st) != 0) st.st_size = 0;
     }
-    int bin = S_ISREG(st.st_mode) && pread(fd, head, 4, 0) == 4 && trace_is_magic(head, 4);
-    trace_reader_t *r = trace_reader_new(name, flags, bin ? TRACE_FMT_BIN : TRACE_FMT_TEXT);
+    /* a pipe cannot be sniffed here: the fallback (text) looks at what
+     * comes and refuses a mapped format's bytes */
+    ssize_t nhead = S_ISREG(st.st_mode) ? pread(fd, head, 4, 0) : 0;
+    const trace_fmt_ops_t *ops = trace_sniff(head, nhead > 0 ? (size_t)nhead : 0);
+    trace_reader_t *r = trace_reader_new(name, flags, ops);
     if (!r) {
         trace_copy_err(err, errlen, "out of memory");
         if (!is_stdin) close(fd);
         return TRACE_ENOMEM;
     }
-    if (bin) {
+    if (ops->mapped) {
         if ((uint64_t)st.st_size > SIZE_MAX) {
             if (!is_stdin) close(fd);
             trace_copy_err(err, errlen, "file too large");
@@ -234,14 +249,13 @@ int trace_open_mem(trace_reader_t **out, const char *name, const void *data, siz
                    unsigned flags, char *err, size_t errlen)
 {
     *out = NULL;
-    int bin = trace_is_magic(data, size);
-    trace_reader_t *r =
-        trace_reader_new(name ? name : "<memory>", flags, bin ? TRACE_FMT_BIN : TRACE_FMT_TEXT);
+    const trace_fmt_ops_t *ops = trace_sniff(data, size);
+    trace_reader_t *r = trace_reader_new(name ? name : "<memory>", flags, ops);
     if (!r) {
         trace_copy_err(err, errlen, "out of memory");
         return TRACE_ENOMEM;
     }
-    if (bin) {
+    if (ops->mapped) {
         r->bin.base = data;
         r->bin.size = size;
     } else {
@@ -272,8 +286,7 @@ int trace_next_batch(trace_reader_t *r, trace_event_t *ev, size_t max)
                            r->path);
     if (max > INT_MAX) max = INT_MAX;
     int rc;
-    size_t n = r->fmt == TRACE_FMT_BIN ? _trace_bin_batch(r, ev, max, &rc)
-                                       : _trace_text_batch(r, ev, max, &rc);
+    size_t n = r->ops->batch(r, ev, max, &rc);
     if (rc < 0 && rc != TRACE_ESYNTAX && rc != TRACE_ESEM)
         r->fatal = rc;
     else if (rc < 0 && n > 0)
@@ -290,7 +303,7 @@ int trace_next(trace_reader_t *r, trace_event_t *ev)
     /* not trace_next_batch(r, ev, 1): an event at a time is common
      * (check, convert, stats), and the batch machinery would double its
      * cost */
-    int rc = r->fmt == TRACE_FMT_BIN ? _trace_bin_next(r, ev) : _trace_text_next(r, ev);
+    int rc = r->ops->next(r, ev);
     if (rc == 1) {
         r->nevents++;
         if (ev->op == TRACE_ARENA_FREE) r->last_x = ev->aslot;
@@ -315,14 +328,14 @@ int trace_rewind(trace_reader_t *r)
     r->truncated = 0;
     r->fatal = 0;
     r->pending = 0;
-    int rc = r->fmt == TRACE_FMT_BIN ? _trace_bin_rewind(r) : _trace_text_rewind(r);
+    int rc = r->ops->rewind(r);
     if (rc < 0) r->fatal = rc;
     return rc;
 }
 
 trace_format_t trace_format(const trace_reader_t *r)
 {
-    return r->fmt;
+    return r->ops->fmt;
 }
 
 const char *trace_path(const trace_reader_t *r)
@@ -337,17 +350,23 @@ const trace_meta_t *trace_meta(const trace_reader_t *r)
 
 uint64_t trace_count_hint(const trace_reader_t *r)
 {
-    return r->fmt == TRACE_FMT_BIN && (r->bin.hflags & TBENC_F_COMPLETE) ? r->bin.hevents : 0;
+    uint64_t events;
+    uint32_t slots, aslots;
+    return r->ops->hints(r, &events, &slots, &aslots) ? events : 0;
 }
 
 uint32_t trace_slot_hint(const trace_reader_t *r)
 {
-    return r->fmt == TRACE_FMT_BIN && (r->bin.hflags & TBENC_F_COMPLETE) ? r->bin.hslots : 0;
+    uint64_t events;
+    uint32_t slots, aslots;
+    return r->ops->hints(r, &events, &slots, &aslots) ? slots : 0;
 }
 
 uint32_t trace_aslot_hint(const trace_reader_t *r)
 {
-    return r->fmt == TRACE_FMT_BIN && (r->bin.hflags & TBENC_F_COMPLETE) ? r->bin.haslots : 0;
+    uint64_t events;
+    uint32_t slots, aslots;
+    return r->ops->hints(r, &events, &slots, &aslots) ? aslots : 0;
 }
 
 int trace_truncated(const trace_reader_t *r)
@@ -376,10 +395,7 @@ size_t trace_markers(const trace_reader_t *r, const trace_marker_t **markers)
 void trace_close(trace_reader_t *r)
 {
     if (!r) return;
-    if (r->fmt == TRACE_FMT_BIN)
-        _trace_bin_close(r);
-    else
-        _trace_text_close(r);
+    r->ops->close(r);
     live_free(&r->live);
     _trace_meta_clear(r);
     _trace_markers_clear(r);
@@ -393,8 +409,14 @@ trace_format_t trace_format_for_path(const char *path)
 {
     const char *dot = strrchr(path, '.');
     const char *slash = strrchr(path, '/');
-    if (!dot || (slash && dot < slash)) return TRACE_FMT_TEXT;
-    return !strcasecmp(dot, ".atr") || !strcasecmp(dot, ".bin") ? TRACE_FMT_BIN : TRACE_FMT_TEXT;
+    trace_format_t fallback = TRACE_FMT_TEXT;
+    for (int f = 0; f < TRACE_NFORMATS; f++) {
+        const trace_fmt_ops_t *ops = _trace_formats[f];
+        if (!ops->sniff) fallback = ops->fmt;
+        for (size_t i = 0; dot && (!slash || dot > slash) && ops->exts[i]; i++)
+            if (!strcasecmp(dot, ops->exts[i]) && ops->sniff) return ops->fmt;
+    }
+    return fallback;
 }
 
 /* ---- writing ------------------------------------------------------------- */
@@ -448,7 +470,7 @@ int trace_writer_open(trace_writer_t **out, const char *path, trace_format_t fmt
 {
     char msg[TRACE_ERRLEN];
     *out = NULL;
-    if (!path || (fmt != TRACE_FMT_TEXT && fmt != TRACE_FMT_BIN)) {
+    if (!path || fmt < 0 || fmt >= TRACE_NFORMATS) {
         trace_copy_err(err, errlen, "trace_writer_open: bad path or format");
         return TRACE_EUSAGE;
     }
@@ -463,7 +485,7 @@ int trace_writer_open(trace_writer_t **out, const char *path, trace_format_t fmt
         trace_copy_err(err, errlen, "out of memory");
         return TRACE_ENOMEM;
     }
-    w->fmt = fmt;
+    w->ops = _trace_formats[fmt];
     w->flags = flags;
     w->cap = TRACE_WBUF;
     live_init(&w->live, 1);
@@ -479,7 +501,7 @@ int trace_writer_open(trace_writer_t **out, const char *path, trace_format_t fmt
     } else {
         w->fp = w->out.fp;
     }
-    if (rc == 0) rc = fmt == TRACE_FMT_BIN ? _trace_bin_wopen(w, meta) : _trace_text_wopen(w, meta);
+    if (rc == 0) rc = w->ops->wopen(w, meta);
     /* in place, the header must reach the file now: a reader of what a
      * crashed recorder left needs it */
     if (rc == 0 && w->direct && (_trace_wflush(w) < 0 || fflush(w->fp) != 0))
@@ -536,7 +558,7 @@ int trace_write(trace_writer_t *w, const trace_event_t *ev)
     if (rc < 0)
         return _trace_fail(w->err, rc, "%s: event %llu: %s", w->path, (unsigned long long)w->count,
                            msg);
-    rc = w->fmt == TRACE_FMT_BIN ? _trace_bin_put(w, &e) : _trace_text_put(w, &e);
+    rc = w->ops->put(w, &e);
     if (rc < 0) return rc;
     w->count++;
     return 0;
@@ -551,8 +573,7 @@ int trace_write_marker(trace_writer_t *w, const char *key, const char *value)
                            "%s: bad marker '%s' (key: 1-255 printable characters, no blanks; "
                            "value: no control characters, no leading or trailing blanks)",
                            w->path, key ? key : "(null)");
-    return w->fmt == TRACE_FMT_BIN ? _trace_bin_marker(w, key, value)
-                                   : _trace_text_marker(w, key, value);
+    return w->ops->marker(w, key, value);
 }
 
 const char *trace_writer_error(const trace_writer_t *w)
@@ -577,7 +598,7 @@ int trace_writer_close_err(trace_writer_t *w, char *err, size_t errlen)
 {
     if (!w) return TRACE_EUSAGE;
     int rc = w->failed ? TRACE_EIO : 0;
-    if (rc == 0) rc = w->fmt == TRACE_FMT_BIN ? _trace_bin_finish(w) : _trace_text_finish(w);
+    if (rc == 0) rc = w->ops->finish(w);
     if (rc == 0) rc = _trace_wflush(w);
     if (w->direct) {
         if (fclose(w->fp) != 0 && rc == 0)

@@ -37,7 +37,7 @@ typedef enum {
 /* Numbered as CPython's PyMemAllocatorDomain. */
 typedef enum { TRACE_RAW = 0, TRACE_MEM = 1, TRACE_OBJ = 2, TRACE_NDOMAINS } trace_domain_t;
 
-typedef enum { TRACE_FMT_TEXT, TRACE_FMT_BIN } trace_format_t;
+typedef enum { TRACE_FMT_TEXT, TRACE_FMT_BIN, TRACE_NFORMATS } trace_format_t;
 
 enum {
     TRACE_ESYNTAX = -1,  /* a malformed text line; the reader can go on   */

@@ -82,7 +82,9 @@ static int bin_cut(trace_reader_t *r)
     return 0;
 }
 
-int _trace_bin_open(trace_reader_t *r)
+static int bin_rewind(trace_reader_t *r);
+
+static int bin_open(trace_reader_t *r)
 {
     trace_bin_t *b = &r->bin;
     const uint8_t *base = b->base;
@@ -149,10 +151,10 @@ int _trace_bin_open(trace_reader_t *r)
         if (live_reserve(&r->live, nb, na) < 0)
             return _trace_fail(r->err, TRACE_ENOMEM, "%s: out of memory", r->path);
     }
-    return _trace_bin_rewind(r);
+    return bin_rewind(r);
 }
 
-int _trace_bin_rewind(trace_reader_t *r)
+static int bin_rewind(trace_reader_t *r)
 {
     trace_bin_t *b = &r->bin;
     b->p = b->base + b->first;
@@ -163,7 +165,7 @@ int _trace_bin_rewind(trace_reader_t *r)
     return 0;
 }
 
-void _trace_bin_close(trace_reader_t *r)
+static void bin_close(trace_reader_t *r)
 {
     if (r->bin.mapped) munmap((void *)r->bin.base, r->bin.size);
 }
@@ -754,7 +756,7 @@ static inline int bin_strict_runs(const trace_bin_t *b)
     return b->p < b->base + b->size && (ops >> (*b->p & 7) & 1);
 }
 
-int _trace_bin_next(trace_reader_t *r, trace_event_t *ev)
+static int bin_next(trace_reader_t *r, trace_event_t *ev)
 {
     /* bin_run inlined here, for one event: its chunking folds away */
     if (!r->bin.done &&
@@ -766,7 +768,7 @@ int _trace_bin_next(trace_reader_t *r, trace_event_t *ev)
     return bin_step(r, ev);
 }
 
-size_t _trace_bin_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *rcp)
+static size_t bin_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *rcp)
 {
     trace_bin_t *b = &r->bin;
     trace_event_t *o = ev, *const oe = ev + max;
@@ -795,7 +797,7 @@ size_t _trace_bin_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *r
 
 /* ---- writing --------------------------------------------------------------- */
 
-int _trace_bin_wopen(trace_writer_t *w, const trace_meta_t *meta)
+static int bin_wopen(trace_writer_t *w, const trace_meta_t *meta)
 {
     size_t n = tbenc_header_size(meta);
     if (n == 0) return _trace_fail(w->err, TRACE_EUSAGE, "%s: metadata too large", w->path);
@@ -805,7 +807,7 @@ int _trace_bin_wopen(trace_writer_t *w, const trace_meta_t *meta)
     return 0;
 }
 
-int _trace_bin_put(trace_writer_t *w, const trace_event_t *ev)
+static int bin_put(trace_writer_t *w, const trace_event_t *ev)
 {
     int rc = _trace_wroom(w, TBENC_MAX_EVENT);
     if (rc < 0) return rc;
@@ -813,7 +815,7 @@ int _trace_bin_put(trace_writer_t *w, const trace_event_t *ev)
     return 0;
 }
 
-int _trace_bin_marker(trace_writer_t *w, const char *key, const char *value)
+static int bin_marker(trace_writer_t *w, const char *key, const char *value)
 {
     size_t n = tbenc_marker_size(key, value);
     int rc = _trace_wroom(w, n);
@@ -822,7 +824,7 @@ int _trace_bin_marker(trace_writer_t *w, const char *key, const char *value)
     return 0;
 }
 
-int _trace_bin_finish(trace_writer_t *w)
+static int bin_finish(trace_writer_t *w)
 {
     uint8_t fixed[TBENC_FIXED];
     int rc = _trace_wroom(w, TBENC_MAX_END);
@@ -840,3 +842,40 @@ int _trace_bin_finish(trace_writer_t *w)
         return _trace_fail(w->err, TRACE_EIO, "%s: cannot write: %s", w->path, strerror(errno));
     return 0;
 }
+
+/* ---- the format's table (internal/trace_impl.h) ------------------------------ */
+
+static int bin_sniff(const void *head, size_t n)
+{
+    /* four bytes are enough to tell: a text trace cannot start with 0x89 */
+    return n >= 4 && !memcmp(head, TBENC_MAGIC, 4);
+}
+
+static int bin_hints(const trace_reader_t *r, uint64_t *events, uint32_t *slots, uint32_t *aslots)
+{
+    if (!(r->bin.hflags & TBENC_F_COMPLETE)) return 0;
+    *events = r->bin.hevents;
+    *slots = r->bin.hslots;
+    *aslots = r->bin.haslots;
+    return 1;
+}
+
+static const char *const bin_exts[] = {".atr", ".bin", NULL};
+
+const trace_fmt_ops_t _trace_bin_ops = {
+    .fmt = TRACE_FMT_BIN,
+    .name = "binary",
+    .exts = bin_exts,
+    .sniff = bin_sniff,
+    .mapped = 1,
+    .open = bin_open,
+    .next = bin_next,
+    .batch = bin_batch,
+    .rewind = bin_rewind,
+    .close = bin_close,
+    .hints = bin_hints,
+    .wopen = bin_wopen,
+    .put = bin_put,
+    .marker = bin_marker,
+    .finish = bin_finish,
+};

@@ -366,7 +366,7 @@ static int text_prescan(trace_reader_t *r)
     return 0;
 }
 
-int _trace_text_open(trace_reader_t *r)
+static int text_open(trace_reader_t *r)
 {
     trace_text_t *t = &r->text;
     /* a trace in memory that fits the buffer needs no more than its size
@@ -388,7 +388,7 @@ int _trace_text_open(trace_reader_t *r)
     return text_prescan(r);
 }
 
-int _trace_text_rewind(trace_reader_t *r)
+static int text_rewind(trace_reader_t *r)
 {
     trace_text_t *t = &r->text;
     if (t->fd >= 0 && lseek(t->fd, 0, SEEK_SET) != 0)
@@ -404,13 +404,13 @@ int _trace_text_rewind(trace_reader_t *r)
     return text_prescan(r);
 }
 
-void _trace_text_close(trace_reader_t *r)
+static void text_close(trace_reader_t *r)
 {
     if (r->text.own_fd) close(r->text.fd);
     free(r->text.buf);
 }
 
-int _trace_text_next(trace_reader_t *r, trace_event_t *ev)
+static int text_next(trace_reader_t *r, trace_event_t *ev)
 {
     trace_text_t *t = &r->text;
     char msg[TRACE_ERRLEN - 64];
@@ -455,12 +455,12 @@ int _trace_text_next(trace_reader_t *r, trace_event_t *ev)
     }
 }
 
-size_t _trace_text_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *rc)
+static size_t text_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *rc)
 {
     size_t n = 0;
     *rc = 1;
     while (n < max) {
-        if ((*rc = _trace_text_next(r, &ev[n])) != 1) break;
+        if ((*rc = text_next(r, &ev[n])) != 1) break;
         r->nevents++; /* before the next line: a marker there is placed by it */
         if (ev[n++].op == TRACE_ARENA_FREE) break;
     }
@@ -504,7 +504,7 @@ static int text_put_comment(trace_writer_t *w, const char *a, const char *b, con
     return 0;
 }
 
-int _trace_text_wopen(trace_writer_t *w, const trace_meta_t *meta)
+static int text_wopen(trace_writer_t *w, const trace_meta_t *meta)
 {
     for (size_t i = 0; meta && i < meta->n; i++) {
         int rc = text_put_comment(w, meta->entries[i].key, meta->entries[i].value, NULL);
@@ -513,7 +513,7 @@ int _trace_text_wopen(trace_writer_t *w, const trace_meta_t *meta)
     return 0;
 }
 
-int _trace_text_put(trace_writer_t *w, const trace_event_t *ev)
+static int text_put(trace_writer_t *w, const trace_event_t *ev)
 {
     int rc = _trace_wroom(w, 128);
     if (rc < 0) return rc;
@@ -569,13 +569,42 @@ int _trace_text_put(trace_writer_t *w, const trace_event_t *ev)
     return 0;
 }
 
-int _trace_text_marker(trace_writer_t *w, const char *key, const char *value)
+static int text_marker(trace_writer_t *w, const char *key, const char *value)
 {
     return text_put_comment(w, "marker", key, value);
 }
 
-int _trace_text_finish(trace_writer_t *w)
+static int text_finish(trace_writer_t *w)
 {
     (void)w;
     return 0;
 }
+
+/* ---- the format's table (internal/trace_impl.h) ------------------------------ */
+
+static int text_hints(const trace_reader_t *r, uint64_t *events, uint32_t *slots, uint32_t *aslots)
+{
+    (void)r, (void)events, (void)slots, (void)aslots;
+    return 0; /* a text trace states no counts */
+}
+
+static const char *const text_exts[] = {".txt", ".trace", ".rep", NULL};
+
+/* The fallback: what is not another format's is read as text. */
+const trace_fmt_ops_t _trace_text_ops = {
+    .fmt = TRACE_FMT_TEXT,
+    .name = "text",
+    .exts = text_exts,
+    .sniff = NULL,
+    .mapped = 0,
+    .open = text_open,
+    .next = text_next,
+    .batch = text_batch,
+    .rewind = text_rewind,
+    .close = text_close,
+    .hints = text_hints,
+    .wopen = text_wopen,
+    .put = text_put,
+    .marker = text_marker,
+    .finish = text_finish,
+};

@@ -1,6 +1,6 @@
 /* trace_impl.h: what the trace modules (trace.c, trace_text.c, trace_bin.c)
  * share and nobody else sees: the reader and writer structs, and the
- * per-format entry points trace.c dispatches to.
+ * table of operations each format gives trace.c.
  *
  * Invariants of a reader: `live` holds exactly the state after the events
  * decoded so far (a rejected event leaves no trace in it); `nevents`
@@ -19,6 +19,9 @@
 #include "sim/trace/trace_bin_enc.h"
 
 #define TRACE_ERRLEN 512
+
+/* A format's operations (below). */
+typedef struct trace_fmt_ops_s trace_fmt_ops_t;
 
 /* Text input is read in chunks of this size; a longer line is an error. */
 #define TRACE_TEXT_BUF ((size_t)1 << 20)
@@ -56,7 +59,7 @@ typedef struct {
 } trace_bin_t;
 
 struct trace_reader_s {
-    trace_format_t fmt;
+    const trace_fmt_ops_t *ops;
     unsigned flags; /* TRACE_R_*                             */
     char *path;     /* the name used in messages             */
     char err[TRACE_ERRLEN];
@@ -79,7 +82,7 @@ struct trace_reader_s {
 };
 
 struct trace_writer_s {
-    trace_format_t fmt;
+    const trace_fmt_ops_t *ops;
     unsigned flags;
     char *path;
     char err[TRACE_ERRLEN];
@@ -115,42 +118,53 @@ int _trace_marker_add(trace_reader_t *r, uint64_t at, const char *k, size_t kl, 
 void _trace_meta_clear(trace_reader_t *r);
 void _trace_markers_clear(trace_reader_t *r);
 
-/* ---- trace_text.c ------------------------------------------------------- */
+/* ---- formats: one table of operations per format ------------------------ */
 
-/* Sets up r->text over FD (or r->text.mem) and reads the leading comments
- * (metadata) and a .rep header.  0 or a negative code (message in r->err). */
-int _trace_text_open(trace_reader_t *r);
-int _trace_text_next(trace_reader_t *r, trace_event_t *ev);
-/* Up to MAX events into EV, counting them in r->nevents; stops after an
- * `x` (trace_owned answers for the last event only).  The count, with
- * *RC = 1 (stopped there), 0 (the end) or a negative code (the error met
- * after them, message in r->err). */
-size_t _trace_text_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *rc);
-int _trace_text_rewind(trace_reader_t *r);
-void _trace_text_close(trace_reader_t *r);
+/* What trace.c calls for one format.  Each format is a file of its own
+ * (trace_text.c, trace_bin.c) that defines one of these and depends only on
+ * this header; trace_formats.c lists them.  Adding a format is a new file
+ * and one line there: trace.c never names a format's functions. */
+struct trace_fmt_ops_s {
+    trace_format_t fmt; /* the value trace_format() answers               */
+    const char *name;   /* "text", "binary"                               */
+    /* The file name endings (".atr") that select this format for writing,
+     * NULL-terminated; the first format whose sniff is NULL is the default. */
+    const char *const *exts;
+    /* 1 when the first N bytes of a file are this format's (N >= 4 when
+     * the file has them); NULL for the fallback format. */
+    int (*sniff)(const void *head, size_t n);
+    /* The reader wants the whole input mapped (r->bin.base/size) rather
+     * than a descriptor or memory stream (r->text). */
+    int mapped;
 
-int _trace_text_wopen(trace_writer_t *w, const trace_meta_t *meta);
-int _trace_text_put(trace_writer_t *w, const trace_event_t *ev);
-int _trace_text_marker(trace_writer_t *w, const char *key, const char *value);
-int _trace_text_finish(trace_writer_t *w);
+    /* Sets the reader up over its input and reads the header.  0 or a
+     * negative code (message in r->err). */
+    int (*open)(trace_reader_t *r);
+    /* The next event: 1, 0 at the end, or a negative code (r->nevents is
+     * the caller's to count). */
+    int (*next)(trace_reader_t *r, trace_event_t *ev);
+    /* Up to MAX events into EV, counting them in r->nevents; stops after
+     * an `x` (trace_owned answers for the last event only).  The count,
+     * with *RC = 1 (stopped there), 0 (the end) or a negative code (the
+     * error met after them, message in r->err). */
+    size_t (*batch)(trace_reader_t *r, trace_event_t *ev, size_t max, int *rc);
+    int (*rewind)(trace_reader_t *r);
+    void (*close)(trace_reader_t *r);
+    /* The header's counts when the file states them: 1 and the three
+     * figures, or 0. */
+    int (*hints)(const trace_reader_t *r, uint64_t *events, uint32_t *slots, uint32_t *aslots);
 
-/* ---- trace_bin.c -------------------------------------------------------- */
+    int (*wopen)(trace_writer_t *w, const trace_meta_t *meta);
+    int (*put)(trace_writer_t *w, const trace_event_t *ev);
+    int (*marker)(trace_writer_t *w, const char *key, const char *value);
+    int (*finish)(trace_writer_t *w);
+};
 
-/* Sets up r->bin over r->bin.base/size (already mapped) and parses the
- * header.  0 or a negative code. */
-int _trace_bin_open(trace_reader_t *r);
-/* The next event: 1, 0 at the end, or a negative code (r->nevents is the
- * caller's to count). */
-int _trace_bin_next(trace_reader_t *r, trace_event_t *ev);
-/* As _trace_text_batch. */
-size_t _trace_bin_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *rc);
-int _trace_bin_rewind(trace_reader_t *r);
-void _trace_bin_close(trace_reader_t *r);
+extern const trace_fmt_ops_t _trace_text_ops; /* trace_text.c */
+extern const trace_fmt_ops_t _trace_bin_ops;  /* trace_bin.c  */
 
-int _trace_bin_wopen(trace_writer_t *w, const trace_meta_t *meta);
-int _trace_bin_put(trace_writer_t *w, const trace_event_t *ev);
-int _trace_bin_marker(trace_writer_t *w, const char *key, const char *value);
-int _trace_bin_finish(trace_writer_t *w);
+/* trace_formats.c: every format, indexed by trace_format_t. */
+extern const trace_fmt_ops_t *const _trace_formats[TRACE_NFORMATS];
 
 /* ---- writer buffer (trace.c) --------------------------------------------- */
 
