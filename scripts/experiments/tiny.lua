@@ -1,6 +1,6 @@
 -- tiny.lua: the smallest experiment that exercises every part of a report
 -- (a recorded trace, a generated workload, two allocators, a two-point
--- sweep).  The test suite runs it end to end (sim/report_cli_test.sh);
+-- sweep).  The test suite runs it end to end (sim/cli/report_cli_test.sh);
 -- it takes a second or two.
 name("tiny")
 repeats(1)

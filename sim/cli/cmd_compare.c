@@ -3,7 +3,7 @@
  * timings whether it exceeds the run-to-run spread.
  *
  * Each side is a result directory (or its runs.csv): the runs.csv that
- * `arenalab report` writes (sim/report.c's columns).  Pairs are matched on
+ * `arenalab report` writes (sim/replay/output.c's columns).  Pairs are matched on
  * (trace, allocator); pairs found on one side only are listed apart.  A
  * timing change is "clear" when the [min, max] ranges of the two sides'
  * timed runs do not overlap (results_apart), else "within spread".

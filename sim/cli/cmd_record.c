@@ -420,7 +420,7 @@ const cli_command_t cmd_record = {
     .description = "Runs CMD with libarenalab_record.so preloaded (any dynamically linked\n"
                    "program): malloc, calloc, realloc, reallocarray, free, memalign,\n"
                    "posix_memalign, aligned_alloc, valloc and pvalloc become events of OUT, a\n"
-                   "binary trace (sim/TRACE-FORMAT.md; check, stats, convert and replay read it).\n"
+                   "binary trace (sim/trace/TRACE-FORMAT.md; check, stats, convert and replay read it).\n"
                    "With --python, CMD is a Python script (and its arguments, as python3 takes\n"
                    "them) run in libpython3.11 with hooks on the raw, mem and obj domains.\n\n"
                    "A forked child, or an image that exec replaced, writes OUT.<pid> (OUT.<pid>.N\n"

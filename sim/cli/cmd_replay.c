@@ -1,5 +1,5 @@
 /* cmd_replay.c: `arenalab replay TRACE... --alloc A[,B...]` — options, the
- * hidden worker mode, and the outputs; the work is sim/driver.c's. */
+ * hidden worker mode, and the outputs; the work is sim/replay/driver.c's. */
 #include "sim/cli/commands.h"
 #include "sim/replay/driver.h"
 #include "sim/base/outfile.h"

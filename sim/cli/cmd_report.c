@@ -2,17 +2,17 @@
  * writes its result directory: data, plots, index.html, summary.md.
  *
  * The steps, each failing into a PARTIAL-marked directory once it exists:
- * load the experiment (sim/experiment.c: nothing is created when it is
- * wrong), claim results/<name>-<timestamp>.partial (sim/resdir.c), record
+ * load the experiment (sim/report/experiment.c: nothing is created when it is
+ * wrong), claim results/<name>-<timestamp>.partial (sim/report/resdir.c), record
  * the environment and the experiment file, generate the workload traces
- * (sim/script.c), read each trace's statistics, run every unit
- * (sim/jobs.c), take pymalloc's pool tables at each peak (sim/pools.c),
- * write the data (sim/results.c), the plots (sim/figures.c), the page
- * (sim/html.c) and the summary (sim/summary.c), then rename the directory
+ * (sim/lua/script.c), read each trace's statistics, run every unit
+ * (sim/report/jobs.c), take pymalloc's pool tables at each peak (sim/report/pools.c),
+ * write the data (sim/report/results.c), the plots (sim/report/figures.c), the page
+ * (sim/report/html.c) and the summary (sim/report/summary.c), then rename the directory
  * into place and point results/latest at it.
  *
  * The repository root (default experiment, default results/, relative
- * paths in experiments) comes from sim/repo.h.
+ * paths in experiments) comes from sim/base/repo.h.
  */
 #include "sim/cli/commands.h"
 #include "sim/report/experiment.h"

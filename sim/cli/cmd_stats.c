@@ -1,5 +1,5 @@
 /* cmd_stats.c: `arenalab stats TRACE [--json FILE]`: what a trace does, as
- * a table or as JSON (the figures come from sim/tstats.c). */
+ * a table or as JSON (the figures come from sim/trace/tstats.c). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* record_core.h: the recorders' core — addresses in, a binary trace out
- * (sim/TRACE-FORMAT.md), without ever calling malloc.
+ * (sim/trace/TRACE-FORMAT.md), without ever calling malloc.
  *
  * Both recorders share it: the LD_PRELOAD library (record_preload.c), which
  * sits *under* malloc and so may not call it, and the Python launcher
@@ -9,7 +9,7 @@
  *     deletion, no tombstones) of the live blocks, with their domain;
  *   - a stack of free slots.  A new block takes the top (the most recently
  *     freed slot still free), else the next never-used slot: exactly the
- *     format's LIFO slot rule (sim/live.h), so the ids we write *are* the
+ *     format's LIFO slot rule (sim/trace/live.h), so the ids we write *are* the
  *     slots and no id table is needed on either side;
  *   - the write buffer, flushed with pwrite at our own file offset (so a
  *     forked child that shares the descriptor can never move it) when it

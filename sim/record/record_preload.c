@@ -1,6 +1,6 @@
 /* record_preload.c: libarenalab_record.so, the LD_PRELOAD recorder behind
  * `arenalab record` — every malloc-family call of a program, as a binary
- * trace (sim/TRACE-FORMAT.md), without calling malloc itself.
+ * trace (sim/trace/TRACE-FORMAT.md), without calling malloc itself.
  *
  * Layers.  The exported malloc, calloc, realloc, reallocarray, free,
  * memalign, posix_memalign, aligned_alloc, valloc, pvalloc and

@@ -194,7 +194,7 @@ static const arenas_mode_t arenas_perobject = {
     .each = perobj_each,
 };
 
-extern const arenas_mode_t arenas_pyarena; /* sim/arenas_pyarena.c */
+extern const arenas_mode_t arenas_pyarena; /* sim/replay/arenas_pyarena.c */
 
 const arenas_mode_t *const arenas_modes[] = {
     &arenas_pyarena,

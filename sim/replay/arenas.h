@@ -3,7 +3,7 @@
  * The allocators under test have no arenas, so the replay emulates them.
  * A mode is one arenas_mode_t; adding one is one file defining it plus a
  * line in arenas.c's table.  Modes: `pyarena` (the default: CPython's
- * PyArena algorithm, sim/arenas_pyarena.c) and `per-object`.
+ * PyArena algorithm, sim/replay/arenas_pyarena.c) and `per-object`.
  *
  *   n AID        new_arena(aslot)
  *   m AID SIZE   malloc(aslot, size): memory drawn from the MEM allocator
@@ -17,7 +17,7 @@
  * Invariants a mode keeps: after free_arena nothing the arena drew is held;
  * destroy() gives back what live arenas still hold (a trace may end with
  * arenas live); a mode's bookkeeping lives outside the measured heap
- * (sim/mapvec.h), so only what CPython's arenas would ask of MEM shows in
+ * (sim/base/mapvec.h), so only what CPython's arenas would ask of MEM shows in
  * the footprint.
  *
  * Failure: create returns NULL with a message; new_arena/own return -1 and

@@ -7,7 +7,7 @@
  * not just fork, because a class flagged ALLOC_PRELOAD needs its malloc in
  * LD_PRELOAD from the start; the driver sets it in the worker's
  * environment.  A worker reads the trace, runs the pre-pass, the
- * measurement run and the timed runs (sim/replay.h), and writes its results
+ * measurement run and the timed runs (sim/replay/replay.h), and writes its results
  * as text lines to a pipe (fd 3):
  *
  *   scan EVENTS SKIPPED

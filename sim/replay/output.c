@@ -1,4 +1,4 @@
-/* report.c: the replay's table, JSON and series CSV (see report.h). */
+/* output.c: the replay's table, JSON and series CSV (see output.h). */
 #include "sim/replay/output.h"
 #include "alloc/params.h"
 #include "sim/base/cli.h"

@@ -1,5 +1,5 @@
-/* report.h: what `arenalab replay` writes — the human table, the JSON
- * results and the series CSV — each from one column table in report.c.
+/* output.h: what `arenalab replay` writes — the human table, the JSON
+ * results and the series CSV — each from one column table in output.c.
  *
  * Invariant: every figure shown comes from a driver_run_t field; nothing
  * here measures or recomputes.  JSON and CSV use fixed formatting (json.h's

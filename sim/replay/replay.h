@@ -2,14 +2,14 @@
  * allocator instances, in this process.
  *
  * A replay of a (trace, route) pair is a pre-pass and a series of runs,
- * each on fresh instances (sim/driver.c puts them in worker processes):
+ * each on fresh instances (sim/replay/driver.c puts them in worker processes):
  *
  *   replay_scan   reads the whole trace once without allocating: event
  *                 count, where live bytes peak, table sizes.  Its numbers
  *                 size every table before an allocator exists, so nothing
  *                 the engine keeps grows (or shows in RSS) while measured.
  *   measurement   replay_run with nsamples > 0: samples ~nsamples points
- *                 (sim/metrics.h) plus the peak, tracks the footprint after
+ *                 (sim/replay/metrics.h) plus the peak, tracks the footprint after
  *                 every event when the classes' stats() are cheap (not
  *                 ALLOC_SLOW_STATS), computes the fragmentation figures and
  *                 internal fragmentation at peak live.  It also warms up.
@@ -17,7 +17,7 @@
  *                 the event loops is summed in ns.
  *
  * Decoding is never timed: events are decoded in chunks of REPLAY_CHUNK
- * into a compact array (mapped outside malloc, sim/mapvec.h), then the
+ * into a compact array (mapped outside malloc, sim/base/mapvec.h), then the
  * loop over the chunk is timed with CLOCK_MONOTONIC.  Memory stays bounded
  * for any trace length, and every run starts with trace_rewind.
  *

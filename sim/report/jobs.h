@@ -1,5 +1,5 @@
 /* jobs.h: runs a report's (trace, route) units in parallel through the
- * replay driver (sim/driver.h), never two timing runs on one CPU at once.
+ * replay driver (sim/replay/driver.h), never two timing runs on one CPU at once.
  *
  * Policy.  Units without timed runs (repeat 0: footprint and
  * fragmentation only, figures that do not depend on speed) go first, on

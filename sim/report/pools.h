@@ -2,7 +2,7 @@
  * bytes peak -- the report's view of where pymalloc's footprint goes.
  *
  * How: the trace's first UPTO events are copied into a temporary binary
- * trace, which replay_run (sim/replay.h) replays in this process through a
+ * trace, which replay_run (sim/replay/replay.h) replays in this process through a
  * fresh pymalloc instance with mallocstats on; the class table of that
  * dump (CPython's `sys._debugmallocstats()` layout: class, size, pools,
  * blocks in use, blocks available) is parsed.  No new counter in the

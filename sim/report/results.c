@@ -133,7 +133,7 @@ void results_best_speed(const results_t *r, size_t t, results_best_t *out)
 
 /* ---- data files ------------------------------------------------------------ */
 
-/* The runs as report.c writes them, each named by its trace's experiment
+/* The runs as sim/replay/output.c writes them, each named by its trace's experiment
  * name rather than its path.  Returns a malloc'ed copy (shallow: the
  * series stay the originals') or NULL. */
 static driver_run_t *results_named_runs(const results_t *r)

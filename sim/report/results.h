@@ -4,7 +4,7 @@
  * and the data files written from it.
  *
  * Data files, in the result directory:
- *   runs.json        `arenalab replay --json`'s document (sim/report.c),
+ *   runs.json        `arenalab replay --json`'s document (sim/replay/output.c),
  *                    one run per unit, traces named by their experiment name
  *   runs.csv         the same figures, one row per unit (report_csv_*):
  *                    what `arenalab compare` reads
@@ -41,7 +41,7 @@ typedef struct {
     uint64_t size_hist[TSTATS_BINS];
     uint64_t requests;    /* sum of size_hist                            */
     int has_pools;        /* pools below is filled                       */
-    pools_t pools;        /* pymalloc at peak_at (sim/pools.h)           */
+    pools_t pools;        /* pymalloc at peak_at (sim/report/pools.h)           */
     char pools_note[256]; /* why there is no pool table, or ""          */
 } results_trace_t;
 

@@ -1,6 +1,8 @@
 /* trace.c: the format-independent half of trace I/O: op and domain tables,
- * trace_open (format sniffing), dispatch to trace_text.c / trace_bin.c,
- * metadata and marker storage, and the writer's checks and buffer.
+ * trace_open (each format in trace_formats.c's list may claim the input by
+ * its first bytes; the one with no sniff takes the rest), calls through the
+ * chosen format's table of operations, metadata and marker storage, and
+ * the writer's checks and buffer.  No format's function is named here.
  *
  * Invariant: a reader or writer handed to the caller is fully set up; every
  * failure path frees what it took. */
@@ -196,7 +198,7 @@ int trace_open_ex(trace_reader_t **out, const char *path, unsigned flags, char *
     }
     unsigned char head[4];
     if (S_ISREG(st.st_mode) && pread(fd, head, 4, 0) == 4 && tzst_is_zstd(head, 4)) {
-        /* *.atr.zst: read the decompressed copy (sim/trace_zst.h) */
+        /* *.atr.zst: read the decompressed copy (sim/trace/trace_zst.h) */
         int zfd = tzst_decompress_fd(fd, name, err, errlen);
         close(fd);
         if (zfd < 0) return zfd;

@@ -1,12 +1,12 @@
 /* trace.h: allocation-trace events, and the readers and writers of the text
  * format (shared spec trace-text.md, v1) and of arenalab's binary format
- * (sim/TRACE-FORMAT.md).
+ * (sim/trace/TRACE-FORMAT.md).
  *
  * Invariant: every event a reader hands out is valid for the trace so far.
  * Block events carry a dense `slot` (and arena events a dense `aslot`) that
  * is live, or was just assigned by this very event, so a replay indexes its
  * tables by slot without checking.  Slots are recycled LIFO by one shared
- * algorithm (sim/live.h), so the slot table of a replay is as large as the
+ * algorithm (sim/trace/live.h), so the slot table of a replay is as large as the
  * trace's peak live count, never its total, and every reader and writer
  * assigns the same slot to the same event.
  *

@@ -51,7 +51,7 @@ static long long bench_size(const char *path)
     return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
-/* Events per trace_next_batch call, as in a replay (sim/replay.c). */
+/* Events per trace_next_batch call, as in a replay (sim/replay/replay.c). */
 #define BENCH_BATCH 256
 
 /* Reads PATH to its end once, with trace_next_batch when BATCH, else

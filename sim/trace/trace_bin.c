@@ -1,4 +1,4 @@
-/* trace_bin.c: arenalab's binary trace format (sim/TRACE-FORMAT.md): the
+/* trace_bin.c: arenalab's binary trace format (sim/trace/TRACE-FORMAT.md): the
  * mmap'ed one-pass reader and the writer around trace_bin_enc.h.
  *
  * Reading trusts nothing in the file: every length is checked against the

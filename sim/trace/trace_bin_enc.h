@@ -1,4 +1,4 @@
-/* trace_bin_enc.h: the binary trace encoder as pure functions (sim/TRACE-FORMAT.md).
+/* trace_bin_enc.h: the binary trace encoder as pure functions (sim/trace/TRACE-FORMAT.md).
  *
  * Everything here writes into a caller's buffer and allocates nothing, so an
  * LD_PRELOAD recorder that must not call malloc can include this header and
@@ -6,7 +6,7 @@
  * functions, so there is one encoder.
  *
  * The encoder trusts its input: EV must be valid for the trace so far and
- * carry the slots the shared LIFO rule (sim/live.h) assigns; a/c/n slots are
+ * carry the slots the shared LIFO rule (sim/trace/live.h) assigns; a/c/n slots are
  * implicit in the format and not written.  A recorder may use its own ids
  * as slots when it recycles them by that same rule: a new block takes the
  * most recently freed slot that is still free, else the next never-used one;

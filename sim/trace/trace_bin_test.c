@@ -19,7 +19,7 @@ static const char *const bundled[] = {
     "traces/realloc-lab.rep",
 };
 
-/* The spec's example, encoded by hand from sim/TRACE-FORMAT.md. */
+/* The spec's example, encoded by hand from sim/trace/TRACE-FORMAT.md. */
 static const uint8_t spec_bin[] = {
     0x89, 'A',  'T',  'R', '\r', '\n', 0x1a, '\n',             /* magic                   */
     1,    0,    1,    0,   36,   0,    0,    0,                /* v1, COMPLETE, hdr len  */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make-binary.sh: writes the binary (.atr) files of this bad-input corpus,
-# byte by byte, from the spec example's encoding (sim/TRACE-FORMAT.md,
+# byte by byte, from the spec example's encoding (sim/trace/TRACE-FORMAT.md,
 # "Worked example").  Run it here after a format change; EXPECT says what
 # `arenalab check` must report for each.
 set -euo pipefail
