@@ -117,6 +117,52 @@ static void tzst_unmap(const void *p, size_t size)
     if (size) munmap((void *)p, size);
 }
 
+/* The most a stream may decompress to: a quarter of the memory available
+ * now (the memory file lives in RAM or swap, and the reader's tables come
+ * on top), or $ARENALAB_ZST_MAX_BYTES when set (tests, and users who know
+ * better).  A bomb that would exhaust the machine stops with an error. */
+static unsigned long long tzst_max_output(void)
+{
+    const char *env = getenv("ARENALAB_ZST_MAX_BYTES");
+    if (env && *env) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(env, &end, 10);
+        if (errno == 0 && *end == '\0' && v > 0) return v;
+    }
+    unsigned long long avail_kb = 0;
+    FILE *f = fopen("/proc/meminfo", "re");
+    if (f) {
+        char line[256];
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "MemAvailable: %llu kB", &avail_kb) == 1) break;
+        fclose(f);
+    }
+    unsigned long long lim = avail_kb ? avail_kb * 1024 / 4 : (unsigned long long)1 << 30;
+    return lim < TZST_MAX_OUTPUT ? lim : TZST_MAX_OUTPUT;
+}
+
+/* Writes OB's bytes to OUT, keeping *TOTAL under MAX.  0 or a TRACE_E* code
+ * with the message in ERR. */
+static int tzst_emit(int out, const tzst_out_t *ob, unsigned long long *total,
+                     unsigned long long max, const char *name, char *err, size_t errlen)
+{
+    *total += ob->pos;
+    if (*total > max) {
+        snprintf(err, errlen,
+                 "%s: decompresses to more than %llu MiB, the most this machine can hold "
+                 "in memory now (a quarter of what is available); decompress it to a file "
+                 "with 'zstd -d' and read that",
+                 name, max >> 20);
+        return TRACE_ENOMEM;
+    }
+    if (ob->pos && tzst_write_all(out, ob->dst, ob->pos) < 0) {
+        snprintf(err, errlen, "%s: cannot decompress: %s", name, strerror(errno));
+        return TRACE_EIO;
+    }
+    return 0;
+}
+
 int tzst_decompress_fd(int fd, const char *name, char *err, size_t errlen)
 {
     tzst_lib_t l;
@@ -133,36 +179,30 @@ int tzst_decompress_fd(int fd, const char *name, char *err, size_t errlen)
         rc = !in || out < 0 ? TRACE_EIO : TRACE_ENOMEM;
     }
     tzst_in_t ib = {in, insize, 0};
-    unsigned long long total = 0;
-    while (rc == 0 && ib.pos < ib.size) {
+    unsigned long long total = 0, max = tzst_max_output();
+    /* z is the decoder's hint: 0 exactly when a frame has been decoded and
+     * flushed whole.  Anything else once the input is used up is a frame
+     * cut short: an error, never a shorter trace. */
+    size_t z = 1;
+    while (rc == 0) {
         tzst_out_t ob = {buf, TZST_CHUNK, 0};
-        size_t z = l.decompress_stream(d, &ob, &ib);
+        z = l.decompress_stream(d, &ob, &ib);
         if (l.is_error(z)) {
             snprintf(err, errlen, "%s: corrupt zstd data: %s", name, l.error_name(z));
             rc = TRACE_ECORRUPT;
             break;
         }
-        total += ob.pos;
-        if (total > TZST_MAX_OUTPUT) {
-            snprintf(err, errlen, "%s: decompresses to more than 1 TiB", name);
-            rc = TRACE_ENOMEM;
-        } else if (ob.pos && tzst_write_all(out, buf, ob.pos) < 0) {
-            snprintf(err, errlen, "%s: cannot decompress: %s", name, strerror(errno));
-            rc = TRACE_EIO;
-        } else if (ob.pos == 0 && ib.pos == ib.size) {
-            break; /* a frame cut short: what it held is out */
-        }
+        rc = tzst_emit(out, &ob, &total, max, name, err, errlen);
+        /* done when the input is used up and the decoder has nothing left
+         * to give (an output buffer it did not fill) */
+        if (ib.pos == ib.size && ob.pos < ob.size) break;
     }
-    /* Flush what the decoder still holds once the input is consumed. */
-    for (int i = 0; rc == 0 && i < 1 << 20; i++) {
-        tzst_out_t ob = {buf, TZST_CHUNK, 0};
-        size_t z = l.decompress_stream(d, &ob, &ib);
-        if (l.is_error(z) || ob.pos == 0) break;
-        total += ob.pos;
-        if (total > TZST_MAX_OUTPUT || tzst_write_all(out, buf, ob.pos) < 0) {
-            snprintf(err, errlen, "%s: cannot decompress", name);
-            rc = TRACE_EIO;
-        }
+    if (rc == 0 && z != 0) {
+        snprintf(err, errlen,
+                 "%s: the zstd stream is cut short (%llu bytes decompressed before its end); "
+                 "the file is damaged or was not written to the end",
+                 name, total);
+        rc = TRACE_ECORRUPT;
     }
     if (rc == 0 && lseek(out, 0, SEEK_SET) != 0) {
         snprintf(err, errlen, "%s: cannot decompress: %s", name, strerror(errno));
@@ -185,14 +225,21 @@ int tzst_compress_file(const char *src, const char *dst, int level, char *err, s
     size_t insize;
     char tmp[4096];
     if (tzst_load(&l, dst, err, errlen) < 0) return -1;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dst, (long)getpid()) >= (int)sizeof tmp) {
+    /* beside DST (rename stays on one filesystem), created exclusively
+     * under a name nobody can predict */
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", dst) >= (int)sizeof tmp) {
         snprintf(err, errlen, "%s: path too long", dst);
         dlclose(l.dl);
         return -1;
     }
     int in_fd = open(src, O_RDONLY | O_CLOEXEC);
     const void *in = in_fd >= 0 ? tzst_map(in_fd, &insize) : NULL;
-    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int out = mkostemp(tmp, O_CLOEXEC);
+    if (out >= 0) {
+        mode_t um = umask(0);
+        umask(um);
+        fchmod(out, 0666 & ~um); /* as a file the user's program would create */
+    }
     void *c = l.create_cctx();
     char *buf = malloc(TZST_CHUNK);
     int rc = 0;
@@ -222,7 +269,7 @@ int tzst_compress_file(const char *src, const char *dst, int level, char *err, s
         snprintf(err, errlen, "%s: %s", dst, strerror(errno));
         rc = -1;
     }
-    if (rc < 0) unlink(tmp);
+    if (rc < 0 && out >= 0) unlink(tmp);
     free(buf);
     if (c) l.free_cctx(c);
     if (in) tzst_unmap(in, insize);

@@ -8,8 +8,11 @@
  *
  * Reading decompresses the whole stream into a memory file (memfd), which
  * trace_open then maps like any binary trace: pages can be dropped and come
- * back, as with a file on disk.  A stream cut short gives what it decoded,
- * so a compressed trace of a crashed recorder reads as "cut short" too.
+ * back, as with a file on disk.  The memory file is bounded: a stream that
+ * would decompress to more than a quarter of the memory available (or
+ * $ARENALAB_ZST_MAX_BYTES) is an error, so a small bomb cannot exhaust the
+ * machine.  A frame cut short or corrupt is an error too, never a shorter
+ * trace.
  *
  * Failure: tzst_decompress_fd returns a negative TRACE_E* code and
  * tzst_compress_file -1, with "NAME: what is wrong" in ERR. */
