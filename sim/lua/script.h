@@ -8,7 +8,7 @@
  * at the script's line), so a trace_write that fails is an I/O problem,
  * never a semantic one.  The output is the same bytes for the same script,
  * seed and -D values: randomness comes only from the seeded generator
- * (sim/rng.h), and the metadata holds no clock or path.
+ * (sim/lua/rng.h), and the metadata holds no clock or path.
  *
  * Errors: script_run returns 0, or a negative SCRIPT_E* code with a message
  * in ERR ("SCRIPT:LINE: what is wrong" for script errors, followed by a Lua

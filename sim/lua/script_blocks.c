@@ -1,0 +1,499 @@
+/* script_blocks.c: blocks and arenas for scripts (alloc, calloc, realloc,
+ * free, arena and their methods), with the argument checks and the event
+ * output the other script modules share (internal/script_impl.h).
+ *
+ * Invariants: a dead block entry is on the free list (bfree, linked through
+ * onext) and a dead arena on afree (through nextfree); an owned block is on
+ * its owner's list (owner, oprev, onext) only, and nowned counts that list;
+ * live_blocks and live_bytes are the number and sizes of the live blocks
+ * plus the live arenas' bytes, and peak_blocks and peak_bytes never fall
+ * below them.
+ */
+#include "sim/lua/internal/script_impl.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- argument checks ------------------------------------------------------ */
+
+/* The userdata at IDX if its metatable is upvalue UV, else a type error. */
+void *_script_checktype(lua_State *L, int idx, int uv, const char *tname)
+{
+    /* Full userdata only: a light userdata is an arbitrary pointer. */
+    void *p = lua_type(L, idx) == LUA_TUSERDATA ? lua_touserdata(L, idx) : NULL;
+    if (p && lua_getmetatable(L, idx)) {
+        int ok = lua_rawequal(L, -1, uv);
+        lua_pop(L, 1);
+        if (ok) return p;
+    }
+    luaL_typeerror(L, idx, tname);
+    return NULL;
+}
+
+/* A byte count in 0..2^48: an integer, or a float with an integral value. */
+static uint64_t script_size_arg(lua_State *L, int idx, const char *fn, const char *what)
+{
+    if (lua_isinteger(L, idx)) {
+        lua_Integer v = lua_tointeger(L, idx);
+        if (v >= 0 && (uint64_t)v <= TRACE_MAX_SIZE) return (uint64_t)v;
+        luaL_error(L, "%s: bad %s %I (must be in 0..2^48)", fn, what, v);
+    }
+    if (lua_type(L, idx) == LUA_TNUMBER) {
+        lua_Number d = lua_tonumber(L, idx);
+        if (d == floor(d) && d >= 0 && d <= (lua_Number)TRACE_MAX_SIZE) return (uint64_t)d;
+        luaL_error(L, "%s: bad %s %f (must be an integer in 0..2^48)", fn, what, d);
+    }
+    luaL_error(L, "%s: bad %s (number expected, got %s)", fn, what, luaL_typename(L, idx));
+    return 0;
+}
+
+static int script_domain_arg(lua_State *L, int idx, const char *fn)
+{
+    if (lua_isnoneornil(L, idx)) return TRACE_MEM;
+    /* Type first: lua_tolstring would turn a number into a string. */
+    if (lua_type(L, idx) != LUA_TSTRING)
+        luaL_error(L, "%s: bad domain (string expected, got %s)", fn, luaL_typename(L, idx));
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    if (len == 3)
+        for (int d = 0; d < TRACE_NDOMAINS; d++)
+            if (!memcmp(s, trace_domain_name[d], 3)) return d;
+    luaL_error(L, "%s: bad domain '%s' (raw, mem or obj)", fn, s);
+    return TRACE_MEM;
+}
+
+/* ---- event output ---------------------------------------------------------- */
+
+static void script_emit(lua_State *L, script_ctx_t *c, const trace_event_t *ev)
+{
+    if (trace_write(c->w, ev) < 0)
+        luaL_error(L, "cannot write the trace: %s", trace_writer_error(c->w));
+    c->events++;
+}
+
+static void script_note_live(script_ctx_t *c)
+{
+    if (c->live_blocks > c->peak_blocks) c->peak_blocks = c->live_blocks;
+    if (c->live_bytes > c->peak_bytes) c->peak_bytes = c->live_bytes;
+}
+
+/* Pushes a new handle {SLOT, GEN, ID} whose metatable is upvalue UV. */
+void _script_push_handle(lua_State *L, int uv, uint32_t slot, uint32_t gen, uint32_t id)
+{
+    script_handle_t *h = lua_newuserdatauv(L, sizeof *h, 0);
+    h->slot = slot;
+    h->gen = gen;
+    h->id = id;
+    lua_pushvalue(L, uv);
+    lua_setmetatable(L, -2);
+}
+
+/* Doubles *CAP (from 16) for N + 1 entries of SIZE bytes; raises on overflow
+ * or when out of memory, leaving *PTR as it was. */
+void _script_grow(lua_State *L, void **ptr, uint32_t *cap, size_t size, const char *what)
+{
+    uint64_t ncap = *cap ? (uint64_t)*cap * 2 : 16;
+    if (ncap > SCRIPT_MAX_SLOTS) ncap = SCRIPT_MAX_SLOTS;
+    if (ncap <= *cap || ncap > SIZE_MAX / size)
+        luaL_error(L, "too many live %s (more than 2^32)", what);
+    void *p = realloc(*ptr, (size_t)ncap * size);
+    if (!p) luaL_error(L, "out of memory (%s table)", what);
+    *ptr = p;
+    *cap = (uint32_t)ncap;
+}
+
+/* ---- blocks ---------------------------------------------------------------- */
+
+static uint32_t script_block_slot(lua_State *L, script_ctx_t *c)
+{
+    if (c->bfree) {
+        uint32_t slot = c->bfree - 1;
+        c->bfree = c->blocks[slot].onext;
+        return slot;
+    }
+    if (c->nblocks == c->capblocks)
+        _script_grow(L, (void **)&c->blocks, &c->capblocks, sizeof *c->blocks, "blocks");
+    c->blocks[c->nblocks].gen = 0;
+    return c->nblocks++;
+}
+
+static void script_owner_unlink(script_ctx_t *c, uint32_t slot)
+{
+    script_block_t *b = &c->blocks[slot];
+    script_arena_t *a = &c->arenas[b->owner - 1];
+    if (b->oprev)
+        c->blocks[b->oprev - 1].onext = b->onext;
+    else
+        a->ohead = b->onext;
+    if (b->onext)
+        c->blocks[b->onext - 1].oprev = b->oprev;
+    else
+        a->otail = b->oprev;
+    a->nowned--;
+    b->owner = 0;
+}
+
+/* Forgets a block that just died (its event is written by the caller). */
+static void script_block_release(script_ctx_t *c, uint32_t slot, int state, uint32_t arena_id)
+{
+    script_block_t *b = &c->blocks[slot];
+    if (b->pool) _script_pool_unlink(b->pool, slot);
+    if (b->owner && state != SCRIPT_FREED_WITH_ARENA) script_owner_unlink(c, slot);
+    c->live_blocks--;
+    c->live_bytes -= b->size;
+    b->gen++;
+    b->state = (uint8_t)state;
+    b->dead_arena = arena_id;
+    b->owner = 0;
+    b->onext = c->bfree;
+    c->bfree = slot + 1;
+}
+
+/* Creates a block, writes its event and pushes its handle. */
+static int script_block_new(lua_State *L, script_ctx_t *c, int op, int domain, uint64_t nmemb,
+                            uint64_t esize, uint64_t total)
+{
+    if (c->next_id > SCRIPT_MAX_ID)
+        return luaL_error(L, "%s: more than 2^32 blocks allocated in one trace",
+                          op == TRACE_CALLOC ? "calloc" : "alloc");
+    uint32_t slot = script_block_slot(L, c);
+    uint32_t id = (uint32_t)c->next_id;
+    trace_event_t ev = {
+        .op = (uint8_t)op, .domain = (uint8_t)domain, .id = id, .size = esize, .nmemb = nmemb};
+    if (trace_write(c->w, &ev) < 0) {
+        /* Give the slot back so the tables stay consistent. */
+        c->blocks[slot].onext = c->bfree;
+        c->blocks[slot].state = SCRIPT_FREED;
+        c->bfree = slot + 1;
+        return luaL_error(L, "cannot write the trace: %s", trace_writer_error(c->w));
+    }
+    c->events++;
+    c->next_id++;
+    script_block_t *b = &c->blocks[slot];
+    b->size = total;
+    b->pool = NULL;
+    b->id = id;
+    b->owner = b->oprev = b->onext = 0;
+    b->domain = (uint8_t)domain;
+    b->state = SCRIPT_LIVE;
+    c->live_blocks++;
+    c->live_bytes += total;
+    script_note_live(c);
+    _script_push_handle(L, SCRIPT_UV_BLOCK, slot, b->gen, id);
+    return 1;
+}
+
+/* The slot of the live block at IDX, or a Lua error naming FN. */
+uint32_t _script_block_arg(lua_State *L, script_ctx_t *c, int idx, const char *fn)
+{
+    script_handle_t *h = _script_checktype(L, idx, SCRIPT_UV_BLOCK, "block");
+    if (h->slot < c->nblocks) {
+        script_block_t *b = &c->blocks[h->slot];
+        if (b->gen == h->gen) return h->slot;
+        /* Not reused since it died: say how. */
+        if (b->gen == h->gen + 1 && b->state == SCRIPT_FREED_WITH_ARENA)
+            luaL_error(L, "%s: block %I was freed with arena %I", fn, (lua_Integer)h->id,
+                       (lua_Integer)b->dead_arena);
+    }
+    luaL_error(L, "%s: block %I was already freed", fn, (lua_Integer)h->id);
+    return 0;
+}
+
+/* Writes the free event of the live block at SLOT, then forgets it. */
+void _script_block_free(lua_State *L, script_ctx_t *c, uint32_t slot)
+{
+    script_block_t *b = &c->blocks[slot];
+    trace_event_t ev = {.op = TRACE_FREE, .domain = b->domain, .id = b->id};
+    script_emit(L, c, &ev);
+    script_block_release(c, slot, SCRIPT_FREED, 0);
+}
+
+/* alloc(size [, domain]) -> block */
+static int script_alloc(lua_State *L)
+{
+    script_ctx_t *c = _script_ctx(L);
+    uint64_t size = script_size_arg(L, 1, "alloc", "size");
+    int domain = script_domain_arg(L, 2, "alloc");
+    return script_block_new(L, c, TRACE_ALLOC, domain, 0, size, size);
+}
+
+/* calloc(n, size [, domain]) -> block */
+static int script_calloc(lua_State *L)
+{
+    script_ctx_t *c = _script_ctx(L);
+    uint64_t n = script_size_arg(L, 1, "calloc", "count");
+    uint64_t size = script_size_arg(L, 2, "calloc", "size");
+    int domain = script_domain_arg(L, 3, "calloc");
+    if (size && n > TRACE_MAX_SIZE / size)
+        return luaL_error(L, "calloc: %I x %I bytes is more than 2^48", (lua_Integer)n,
+                          (lua_Integer)size);
+    return script_block_new(L, c, TRACE_CALLOC, domain, n, size, n * size);
+}
+
+/* realloc(block, size) -> block */
+static int script_realloc(lua_State *L)
+{
+    script_ctx_t *c = _script_ctx(L);
+    uint32_t slot = _script_block_arg(L, c, 1, "realloc");
+    uint64_t size = script_size_arg(L, 2, "realloc", "size");
+    script_block_t *b = &c->blocks[slot];
+    trace_event_t ev = {.op = TRACE_REALLOC, .domain = b->domain, .id = b->id, .size = size};
+    script_emit(L, c, &ev);
+    c->live_bytes = c->live_bytes - b->size + size;
+    if (b->pool) b->pool->bytes = b->pool->bytes - b->size + size;
+    b->size = size;
+    script_note_live(c);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* free(block) */
+static int script_free(lua_State *L)
+{
+    script_ctx_t *c = _script_ctx(L);
+    _script_block_free(L, c, _script_block_arg(L, c, 1, "free"));
+    return 0;
+}
+
+/* block:size(), block:id(), block:domain(), block:live() */
+static int script_block_size(lua_State *L)
+{
+    script_ctx_t *c = _script_ctx(L);
+    lua_pushinteger(L, (lua_Integer)c->blocks[_script_block_arg(L, c, 1, "block:size")].size);
+    return 1;
+}
+
+static int script_block_id(lua_State *L)
+{
+    script_handle_t *h = _script_checktype(L, 1, SCRIPT_UV_BLOCK, "block");
+    lua_pushinteger(L, h->id);
+    return 1;
+}
+
+static int script_block_domain(lua_State *L)
+{
+    script_ctx_t *c = _script_ctx(L);
+    lua_pushstring(L,
+                   trace_domain_name[c->blocks[_script_block_arg(L, c, 1, "block:domain")].domain]);
+    return 1;
+}
+
+static int script_block_is_live(script_ctx_t *c, const script_handle_t *h)
+{
+    return h->slot < c->nblocks && c->blocks[h->slot].gen == h->gen;
+}
+
+static int script_block_live(lua_State *L)
+{
+    script_ctx_t *c = _script_ctx(L);
+    lua_pushboolean(L, script_block_is_live(c, _script_checktype(L, 1, SCRIPT_UV_BLOCK, "block")));
+    return 1;
+}
+
+static int script_block_tostring(lua_State *L)
+{
+    script_ctx_t *c = _script_ctx(L);
+    script_handle_t *h = _script_checktype(L, 1, SCRIPT_UV_BLOCK, "block");
+    if (!script_block_is_live(c, h)) {
+        lua_pushfstring(L, "block %I (freed)", (lua_Integer)h->id);
+        return 1;
+    }
+    script_block_t *b = &c->blocks[h->slot];
+    lua_pushfstring(L, "block %I (%I bytes, %s)", (lua_Integer)h->id, (lua_Integer)b->size,
+                    trace_domain_name[b->domain]);
+    return 1;
+}
+
+/* Two handles are equal when they name the same block (ids are never
+ * reused within a run). */
+static int script_handle_eq(lua_State *L)
+{
+    script_handle_t *a = lua_touserdata(L, 1), *b = lua_touserdata(L, 2);
+    /* A block and an arena may share an id: same type first. */
+    int same = lua_getmetatable(L, 1) && lua_getmetatable(L, 2) && lua_rawequal(L, -1, -2);
+    lua_pushboolean(L, same && a->id == b->id && a->slot == b->slot && a->gen == b->gen);
+    return 1;
+}
+
+/* ---- arenas ----------------------------------------------------------------- */
+
+static uint32_t script_arena_arg(lua_State *L, script_ctx_t *c, int idx, const char *fn)
+{
+    script_handle_t *h = _script_checktype(L, idx, SCRIPT_UV_ARENA, "arena");
+    if (h->slot < c->narenas && c->arenas[h->slot].gen == h->gen) return h->slot;
+    luaL_error(L, "%s: arena %I was already freed", fn, (lua_Integer)h->id);
+    return 0;
+}
+
+/* arena() -> arena */
+static int script_arena(lua_State *L)
+{
+    script_ctx_t *c = _script_ctx(L);
+    if (c->next_aid > SCRIPT_MAX_ID)
+        return luaL_error(L, "arena: more than 2^32 arenas created in one trace");
+    uint32_t slot;
+    if (c->afree) {
+        slot = c->afree - 1;
+    } else {
+        if (c->narenas == c->caparenas)
+            _script_grow(L, (void **)&c->arenas, &c->caparenas, sizeof *c->arenas, "arenas");
+        slot = c->narenas;
+        c->arenas[slot].gen = 0;
+        c->arenas[slot].nextfree = 0;
+    }
+    uint32_t id = (uint32_t)c->next_aid;
+    trace_event_t ev = {.op = TRACE_ARENA_NEW, .domain = TRACE_MEM, .arena = id};
+    script_emit(L, c, &ev);
+    if (c->afree)
+        c->afree = c->arenas[slot].nextfree;
+    else
+        c->narenas++;
+    c->next_aid++;
+    script_arena_t *a = &c->arenas[slot];
+    a->bytes = 0;
+    a->id = id;
+    a->ohead = a->otail = 0;
+    a->nowned = 0;
+    a->state = SCRIPT_LIVE;
+    _script_push_handle(L, SCRIPT_UV_ARENA, slot, a->gen, id);
+    return 1;
+}
+
+/* arena:alloc(size) */
+static int script_arena_alloc(lua_State *L)
+{
+    script_ctx_t *c = _script_ctx(L);
+    uint32_t slot = script_arena_arg(L, c, 1, "arena:alloc");
+    uint64_t size = script_size_arg(L, 2, "arena:alloc", "size");
+    script_arena_t *a = &c->arenas[slot];
+    trace_event_t ev = {
+        .op = TRACE_ARENA_MALLOC, .domain = TRACE_MEM, .arena = a->id, .size = size};
+    script_emit(L, c, &ev);
+    a->bytes += size;
+    c->live_bytes += size;
+    script_note_live(c);
+    return 0;
+}
+
+/* arena:own(block) -> block */
+static int script_arena_own(lua_State *L)
+{
+    script_ctx_t *c = _script_ctx(L);
+    uint32_t aslot = script_arena_arg(L, c, 1, "arena:own");
+    uint32_t slot = _script_block_arg(L, c, 2, "arena:own");
+    script_arena_t *a = &c->arenas[aslot];
+    script_block_t *b = &c->blocks[slot];
+    trace_event_t ev = {.op = TRACE_ARENA_OWN, .domain = TRACE_MEM, .arena = a->id, .id = b->id};
+    script_emit(L, c, &ev);
+    /* Owning again (here or in another arena) moves it to the end of the
+     * new owner's list, as the reader does. */
+    if (b->owner) script_owner_unlink(c, slot);
+    b->owner = aslot + 1;
+    b->oprev = a->otail;
+    b->onext = 0;
+    if (a->otail)
+        c->blocks[a->otail - 1].onext = slot + 1;
+    else
+        a->ohead = slot + 1;
+    a->otail = slot + 1;
+    a->nowned++;
+    lua_settop(L, 2);
+    return 1;
+}
+
+/* arena:free(): frees the arena, its memory and every block it owns. */
+static int script_arena_free(lua_State *L)
+{
+    script_ctx_t *c = _script_ctx(L);
+    uint32_t aslot = script_arena_arg(L, c, 1, "arena:free");
+    script_arena_t *a = &c->arenas[aslot];
+    trace_event_t ev = {.op = TRACE_ARENA_FREE, .domain = TRACE_MEM, .arena = a->id};
+    script_emit(L, c, &ev);
+    for (uint32_t s = a->ohead; s;) {
+        uint32_t next = c->blocks[s - 1].onext; /* release reuses onext */
+        script_block_release(c, s - 1, SCRIPT_FREED_WITH_ARENA, a->id);
+        s = next;
+    }
+    c->live_bytes -= a->bytes;
+    a->gen++;
+    a->state = SCRIPT_FREED;
+    a->nextfree = c->afree;
+    c->afree = aslot + 1;
+    return 0;
+}
+
+static int script_arena_bytes(lua_State *L)
+{
+    script_ctx_t *c = _script_ctx(L);
+    lua_pushinteger(L, (lua_Integer)c->arenas[script_arena_arg(L, c, 1, "arena:bytes")].bytes);
+    return 1;
+}
+
+static int script_arena_owned(lua_State *L)
+{
+    script_ctx_t *c = _script_ctx(L);
+    lua_pushinteger(L, c->arenas[script_arena_arg(L, c, 1, "arena:owned")].nowned);
+    return 1;
+}
+
+static int script_arena_id(lua_State *L)
+{
+    script_handle_t *h = _script_checktype(L, 1, SCRIPT_UV_ARENA, "arena");
+    lua_pushinteger(L, h->id);
+    return 1;
+}
+
+static int script_arena_live(lua_State *L)
+{
+    script_ctx_t *c = _script_ctx(L);
+    script_handle_t *h = _script_checktype(L, 1, SCRIPT_UV_ARENA, "arena");
+    lua_pushboolean(L, h->slot < c->narenas && c->arenas[h->slot].gen == h->gen);
+    return 1;
+}
+
+static int script_arena_tostring(lua_State *L)
+{
+    script_ctx_t *c = _script_ctx(L);
+    script_handle_t *h = _script_checktype(L, 1, SCRIPT_UV_ARENA, "arena");
+    if (h->slot < c->narenas && c->arenas[h->slot].gen == h->gen) {
+        script_arena_t *a = &c->arenas[h->slot];
+        lua_pushfstring(L, "arena %I (%I bytes, %I owned blocks)", (lua_Integer)h->id,
+                        (lua_Integer)a->bytes, (lua_Integer)a->nowned);
+    } else {
+        lua_pushfstring(L, "arena %I (freed)", (lua_Integer)h->id);
+    }
+    return 1;
+}
+
+/* ---- the script API --------------------------------------------------------- */
+
+const luaL_Reg _script_block_api[] = {
+    {"alloc", script_alloc}, {"calloc", script_calloc}, {"realloc", script_realloc},
+    {"free", script_free},   {"arena", script_arena},   {NULL, NULL},
+};
+
+const luaL_Reg _script_block_methods[] = {
+    {"size", script_block_size},
+    {"id", script_block_id},
+    {"domain", script_block_domain},
+    {"live", script_block_live},
+    {NULL, NULL},
+};
+const luaL_Reg _script_block_meta[] = {
+    {"__tostring", script_block_tostring},
+    {"__eq", script_handle_eq},
+    {NULL, NULL},
+};
+const luaL_Reg _script_arena_methods[] = {
+    {"alloc", script_arena_alloc}, {"own", script_arena_own},
+    {"free", script_arena_free},   {"bytes", script_arena_bytes},
+    {"owned", script_arena_owned}, {"id", script_arena_id},
+    {"live", script_arena_live},   {NULL, NULL},
+};
+const luaL_Reg _script_arena_meta[] = {
+    {"__tostring", script_arena_tostring},
+    {"__eq", script_handle_eq},
+    {NULL, NULL},
+};
