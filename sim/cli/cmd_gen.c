@@ -1,5 +1,5 @@
 /* cmd_gen.c: `arenalab gen SCRIPT.lua -o OUT` — runs a Lua workload script
- * (sim/lua/script.c) and writes the trace it describes. */
+ * (sim/lua/script_run.c) and writes the trace it describes. */
 #include "sim/cli/commands.h"
 #include "sim/lua/script.h"
 

@@ -5,7 +5,7 @@
  * load the experiment (sim/report/experiment.c: nothing is created when it is
  * wrong), claim results/<name>-<timestamp>.partial (sim/report/resdir.c), record
  * the environment and the experiment file, generate the workload traces
- * (sim/lua/script.c), read each trace's statistics, run every unit
+ * (sim/lua/script_run.c), read each trace's statistics, run every unit
  * (sim/report/jobs.c), take pymalloc's pool tables at each peak (sim/report/pools.c),
  * write the data (sim/report/results.c), the plots (sim/report/figures.c), the page
  * (sim/report/html.c) and the summary (sim/report/summary.c), then rename the directory
