@@ -112,5 +112,16 @@ printf '\x89ATR%040d' 0 >"$tmp/magic.atr"
 expect 2 "header: bad magic" "$arenalab" stats "$tmp/magic.atr"
 expect 2 "give exactly one trace" "$arenalab" stats
 
+# ---- endless inputs end ----------------------------------------------------------------
+# a stream with no newline is no text trace: check and stats stop, they do
+# not read forever (a private zero device where mknod works, else a pipe)
+if mknod "$tmp/zero" c 1 5 2>/dev/null; then
+    endless=("$tmp/zero")
+else
+    endless=(-)
+fi
+expect 2 "no end of line in 16 MiB" timeout 60 sh -c '"$0" check "$1" </dev/zero' "$arenalab" "${endless[0]}"
+expect 2 "no end of line in 16 MiB" timeout 60 sh -c '"$0" stats "$1" </dev/zero' "$arenalab" "${endless[0]}"
+
 echo "$checks checks, $failures failed"
 [[ $failures == 0 ]]

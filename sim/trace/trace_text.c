@@ -61,9 +61,13 @@ static int text_fill(trace_reader_t *r)
 
 enum { TEXT_LINE = 1, TEXT_TOOLONG = 2 };
 
+/* How far a too-long line is skipped before the input is given up on. */
+#define TEXT_SKIP_MAX ((size_t)16 << 20)
+
 /* Takes the next line into *LINE / *LEN (no newline; valid until the next
  * call).  TEXT_LINE, 0 at the end, TEXT_TOOLONG for a line that does not
- * fit the buffer (skipped up to its newline), or TRACE_EIO. */
+ * fit the buffer (skipped up to its newline), TRACE_ECORRUPT when no newline
+ * comes within TEXT_SKIP_MAX, or TRACE_EIO. */
 static int text_getline(trace_reader_t *r, const char **line, size_t *len)
 {
     trace_text_t *t = &r->text;
@@ -87,7 +91,14 @@ static int text_getline(trace_reader_t *r, const char **line, size_t *len)
         }
         if (t->beg == 0 && t->end == t->cap) {
             t->line++;
-            for (;;) { /* drop the rest of the line, chunk by chunk */
+            /* drop the rest of the line, chunk by chunk, but not forever: a
+             * stream with no newline in TEXT_SKIP_MAX bytes (/dev/zero, a
+             * binary file) is no text trace, and ends the reading */
+            for (size_t dropped = t->end;; dropped += t->end) {
+                if (dropped >= TEXT_SKIP_MAX)
+                    return _trace_fail(r->err, TRACE_ECORRUPT,
+                                       "%s:%llu: no end of line in %zu MiB: not a text trace",
+                                       r->path, (unsigned long long)t->line, TEXT_SKIP_MAX >> 20);
                 t->beg = t->end = 0;
                 int rc = text_fill(r);
                 if (rc <= 0) return rc < 0 ? rc : TEXT_TOOLONG;
