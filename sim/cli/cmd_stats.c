@@ -85,7 +85,14 @@ static int stats_run(int argc, char **argv)
         if (rc == 1) {
             const uint32_t *owned = NULL;
             size_t n = trace_owned(r, ev.aslot, &owned);
-            if (tstats_add(&t, &ev, owned, n) < 0) {
+            int trc = tstats_add(&t, &ev, owned, n);
+            if (trc == TRACE_ESEM) {
+                cli_error("%s: event %llu: live bytes exceed 2^64 (no process can hold that)",
+                          trace_path(r), (unsigned long long)t.events);
+                status = CLI_FAIL;
+                break;
+            }
+            if (trc < 0) {
                 cli_error("stats: out of memory");
                 status = CLI_USAGE;
                 break;

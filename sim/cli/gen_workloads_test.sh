@@ -46,6 +46,27 @@ grep -q '^arenalab: bad.lua:3: free: block 0 was already freed' "$tmp/err_case/e
   fail "script error message: $(head -1 "$tmp/err_case/err.txt")"
 [ -z "$(ls "$tmp/err_case" | grep out)" ] || fail "script error left: $(ls "$tmp/err_case")"
 
+# gen --stats and stats count peak live blocks the same way (arena
+# allocations included): ast has arenas
+gen_peak=$("$bin" gen "$lib/ast.lua" -o "$tmp/ast.peak.atr" --seed 7 --stats 2>&1 |
+  sed -n 's/.*peak \([0-9]*\) live blocks.*/\1/p')
+stats_peak=$("$bin" stats "$tmp/ast.peak.atr" | sed -n 's/^ *peak live blocks *\([0-9]*\).*/\1/p')
+[ -n "$gen_peak" ] && [ "$gen_peak" = "$stats_peak" ] ||
+  fail "peak live blocks: gen --stats says ${gen_peak:-?}, stats says ${stats_peak:-?}"
+
+# Live bytes past 2^64 (no process can hold that): an error, never a wrap
+printf 'local t = {}\nfor i = 1, 70000 do t[i] = alloc(2^48) end\n' >"$tmp/huge.lua"
+"$bin" gen "$tmp/huge.lua" -o "$tmp/huge.atr" 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 1 ] || fail "huge: exit $rc, want 1"
+grep -q "huge.lua:2: alloc: live bytes would exceed 2^64" "$tmp/err" || fail "huge: $(head -1 "$tmp/err")"
+[ ! -e "$tmp/huge.atr" ] || fail "huge: left an output"
+{ for i in $(seq 0 65540); do echo "a $i 281474976710656"; done; } >"$tmp/huge.txt"
+"$bin" stats "$tmp/huge.txt" >/dev/null 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 1 ] || fail "stats huge: exit $rc, want 1"
+grep -q "event 65535: live bytes exceed 2^64" "$tmp/err" || fail "stats huge: $(head -1 "$tmp/err")"
+
 # A missing script, a missing -o, an unknown option: exit 2.
 "$bin" gen "$tmp/nonexistent.lua" -o "$tmp/x.atr" 2>"$tmp/err"
 rc=$?

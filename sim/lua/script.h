@@ -52,7 +52,7 @@ typedef struct {
 typedef struct {
     uint64_t events;      /* events written                                   */
     uint64_t markers;     /* phase / marker records written                   */
-    uint64_t peak_blocks; /* most blocks live at once                         */
+    uint64_t peak_blocks; /* most blocks + arena allocations live at once    */
     uint64_t peak_bytes;  /* most bytes live at once (blocks + arena memory)  */
 } script_stats_t;
 

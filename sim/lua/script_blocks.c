@@ -6,8 +6,9 @@
  * onext) and a dead arena on afree (through nextfree); an owned block is on
  * its owner's list (owner, oprev, onext) only, and nowned counts that list;
  * live_blocks and live_bytes are the number and sizes of the live blocks
- * plus the live arenas' bytes, and peak_blocks and peak_bytes never fall
- * below them.
+ * plus the live arenas' allocations (`stats` counts the same), they never
+ * wrap (an event that would take live bytes past 2^64 is a Lua error), and
+ * peak_blocks and peak_bytes never fall below them.
  */
 #include "sim/lua/internal/script_impl.h"
 
@@ -71,6 +72,16 @@ static void script_emit(lua_State *L, script_ctx_t *c, const trace_event_t *ev)
     if (trace_write(c->w, ev) < 0)
         luaL_error(L, "cannot write the trace: %s", trace_writer_error(c->w));
     c->events++;
+}
+
+/* Raises a Lua error naming FN unless ADD more live bytes fit in 64 bits:
+ * no process can hold more, so such a trace is an error, never a figure
+ * that wraps. */
+static void script_live_room(lua_State *L, script_ctx_t *c, uint64_t add, const char *fn)
+{
+    uint64_t sum;
+    if (__builtin_add_overflow(c->live_bytes, add, &sum))
+        luaL_error(L, "%s: live bytes would exceed 2^64 (no process can hold that)", fn);
 }
 
 static void script_note_live(script_ctx_t *c)
@@ -158,6 +169,7 @@ static int script_block_new(lua_State *L, script_ctx_t *c, int op, int domain, u
     if (c->next_id > SCRIPT_MAX_ID)
         return luaL_error(L, "%s: more than 2^32 blocks allocated in one trace",
                           op == TRACE_CALLOC ? "calloc" : "alloc");
+    script_live_room(L, c, total, op == TRACE_CALLOC ? "calloc" : "alloc");
     uint32_t slot = script_block_slot(L, c);
     uint32_t id = (uint32_t)c->next_id;
     trace_event_t ev = {
@@ -239,6 +251,7 @@ static int script_realloc(lua_State *L)
     uint32_t slot = _script_block_arg(L, c, 1, "realloc");
     uint64_t size = script_size_arg(L, 2, "realloc", "size");
     script_block_t *b = &c->blocks[slot];
+    if (size > b->size) script_live_room(L, c, size - b->size, "realloc");
     trace_event_t ev = {.op = TRACE_REALLOC, .domain = b->domain, .id = b->id, .size = size};
     script_emit(L, c, &ev);
     c->live_bytes = c->live_bytes - b->size + size;
@@ -353,6 +366,7 @@ static int script_arena(lua_State *L)
     c->next_aid++;
     script_arena_t *a = &c->arenas[slot];
     a->bytes = 0;
+    a->chunks = 0;
     a->id = id;
     a->ohead = a->otail = 0;
     a->nowned = 0;
@@ -368,11 +382,14 @@ static int script_arena_alloc(lua_State *L)
     uint32_t slot = script_arena_arg(L, c, 1, "arena:alloc");
     uint64_t size = script_size_arg(L, 2, "arena:alloc", "size");
     script_arena_t *a = &c->arenas[slot];
+    script_live_room(L, c, size, "arena:alloc");
     trace_event_t ev = {
         .op = TRACE_ARENA_MALLOC, .domain = TRACE_MEM, .arena = a->id, .size = size};
     script_emit(L, c, &ev);
     a->bytes += size;
+    a->chunks++;
     c->live_bytes += size;
+    c->live_blocks++;
     script_note_live(c);
     return 0;
 }
@@ -417,6 +434,7 @@ static int script_arena_free(lua_State *L)
         s = next;
     }
     c->live_bytes -= a->bytes;
+    c->live_blocks -= a->chunks;
     a->gen++;
     a->state = SCRIPT_FREED;
     a->nextfree = c->afree;

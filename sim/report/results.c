@@ -25,8 +25,10 @@ int results_trace_stats(results_t *r, size_t t, char *err, size_t errlen)
     while ((rc = trace_next(rd, &ev)) == 1) {
         const uint32_t *owned = NULL;
         size_t n = trace_owned(rd, ev.aslot, &owned);
-        if (tstats_add(&st, &ev, owned, n) < 0) {
-            snprintf(err, errlen, "%s: out of memory", et->path);
+        int trc = tstats_add(&st, &ev, owned, n);
+        if (trc < 0) {
+            snprintf(err, errlen, "%s: %s", et->path,
+                     trc == TRACE_ESEM ? "live bytes exceed 2^64" : "out of memory");
             oom = 1;
             break;
         }

@@ -118,7 +118,8 @@ int tstats_add(tstats_t *t, const trace_event_t *ev, const uint32_t *owned, size
         if (owned[i] >= t->bcap) return TRACE_EUSAGE;
     switch ((trace_op_t)ev->op) {
     case TRACE_CALLOC:
-        if (__builtin_mul_overflow(ev->nmemb, ev->size, &size)) size = UINT64_MAX;
+        /* a product past 2^64 is no allocation any process can hold */
+        if (__builtin_mul_overflow(ev->nmemb, ev->size, &size)) return TRACE_ESEM;
         /* fall through */
     case TRACE_ALLOC:
         if (tstats_room((void **)&t->blocks, &t->bcap, ev->slot, sizeof *t->blocks) < 0)
@@ -174,7 +175,10 @@ int tstats_add(tstats_t *t, const trace_event_t *ev, const uint32_t *owned, size
     }
     t->by_op[ev->op]++;
     if (ev->op <= TRACE_FREE) t->by_domain[ev->domain]++;
-    uint64_t live = t->live_bytes > UINT64_MAX ? UINT64_MAX : (uint64_t)t->live_bytes;
+    /* no process can hold 2^64 bytes: such a trace is wrong, and a figure
+     * saturated there would name the wrong peak event */
+    if (t->live_bytes > UINT64_MAX) return TRACE_ESEM;
+    uint64_t live = (uint64_t)t->live_bytes;
     if (live > t->peak_bytes || t->events == 0) {
         t->peak_bytes = live;
         t->peak_bytes_at = now;

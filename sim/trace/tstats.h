@@ -19,8 +19,10 @@
  *
  * Memory: per block slot and per arena slot, so bounded by the trace's
  * peak live counts (slots come from a reader, which checked them).
- * Failure: tstats_add returns 0, TRACE_ENOMEM, or TRACE_EUSAGE for a slot
- * it never saw allocated (events skipped by the caller). */
+ * Failure: tstats_add returns 0, TRACE_ENOMEM, TRACE_EUSAGE for a slot it
+ * never saw allocated (events skipped by the caller), or TRACE_ESEM when the
+ * live bytes pass 2^64 (no process can hold that: the trace is wrong); after
+ * a failure the statistics are not to be used. */
 #ifndef ARENALAB_SIM_TRACE_TSTATS_H
 #define ARENALAB_SIM_TRACE_TSTATS_H
 

@@ -103,10 +103,12 @@ typedef struct {
 } script_block_t;
 
 typedef struct {
-    uint64_t bytes; /* allocated with a:alloc                              */
-    uint32_t id;    /* trace id                                            */
-    uint32_t gen;   /* as for blocks                                       */
-    uint32_t ohead; /* owned blocks (slot + 1), oldest `own` first         */
+    uint64_t bytes;  /* allocated with a:alloc                             */
+    uint64_t chunks; /* a:alloc calls: each is a live allocation, as `stats`
+                        counts them                                        */
+    uint32_t id;     /* trace id                                           */
+    uint32_t gen;    /* as for blocks                                       */
+    uint32_t ohead;  /* owned blocks (slot + 1), oldest `own` first         */
     uint32_t otail;
     uint32_t nowned;
     uint32_t nextfree; /* free list, slot + 1                                 */
