@@ -99,15 +99,88 @@ static double compare_num(const char *s)
     return *end ? NAN : v;
 }
 
-/* Reads SIDE's runs.csv (SIDE: a result directory or the file). */
+/* 1 when S is empty or a finite number. */
+static int compare_num_ok(const char *s)
+{
+    if (!*s) return 1;
+    char *end;
+    double v = strtod(s, &end);
+    return *end == '\0' && isfinite(v);
+}
+
+/* Checks every row of C (read from PATH): numbers are numbers, min <= median
+ * <= max, each (trace, allocator) once.  Row i is line i + 2 (runs.csv
+ * quotes no newline).  0, or -1 after saying what is wrong. */
+static int compare_validate(const char *path, const csv_t *c)
+{
+    int ct = csv_col(c, "trace"), ca = csv_col(c, "allocator");
+    int cmin = csv_col(c, "ns_per_event_min"), cmed = csv_col(c, "ns_per_event_median"),
+        cmax = csv_col(c, "ns_per_event_max");
+    for (size_t i = 0; i < c->nrows; i++) {
+        for (size_t k = 0; k < c->ncols; k++) {
+            const char *name = c->cell[k], *v = csv_get(c, i, (int)k);
+            if ((int)k == ct || (int)k == ca) continue;
+            /* the metric columns hold numbers; text columns are left alone */
+            int numeric = 0;
+            for (size_t m = 0; m < COMPARE_NMETRICS && !numeric; m++)
+                numeric = !strcmp(name, compare_metrics[m].column);
+            numeric = numeric || !strcmp(name, "ns_per_event_min") ||
+                      !strcmp(name, "ns_per_event_max") || !strcmp(name, "repeat");
+            if (numeric && !compare_num_ok(v)) {
+                cli_error("compare: %s:%zu: column '%s': '%s' is not a finite number", path, i + 2,
+                          name, v);
+                return -1;
+            }
+        }
+        double lo = compare_num(csv_get(c, i, cmin)), mid = compare_num(csv_get(c, i, cmed)),
+               hi = compare_num(csv_get(c, i, cmax));
+        if ((!isnan(lo) && !isnan(hi) && hi < lo) || (!isnan(mid) && !isnan(lo) && mid < lo) ||
+            (!isnan(mid) && !isnan(hi) && mid > hi)) {
+            cli_error("compare: %s:%zu: ns_per_event min %s, median %s, max %s are out of order",
+                      path, i + 2, csv_get(c, i, cmin), csv_get(c, i, cmed), csv_get(c, i, cmax));
+            return -1;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(csv_get(c, i, ct), csv_get(c, j, ct)) &&
+                !strcmp(csv_get(c, i, ca), csv_get(c, j, ca))) {
+                cli_error("compare: %s:%zu: %s with %s again (first on line %zu)", path, i + 2,
+                          csv_get(c, i, ct), csv_get(c, i, ca), j + 2);
+                return -1;
+            }
+    }
+    return 0;
+}
+
+/* Reads SIDE's runs.csv (SIDE: a result directory or the file).  An
+ * incomplete report (NAME.partial/, or a PARTIAL file) is refused: its
+ * figures are not a result. */
 static int compare_load(const char *side, csv_t *c)
 {
     char path[PATH_MAX + 16], err[1024];
     struct stat st;
-    if (stat(side, &st) == 0 && S_ISDIR(st.st_mode))
+    int is_dir = stat(side, &st) == 0 && S_ISDIR(st.st_mode);
+    if (is_dir) {
+        size_t n = strlen(side);
+        while (n > 1 && side[n - 1] == '/')
+            n--;
+        snprintf(path, sizeof path, "%s/PARTIAL", side);
+        if ((n >= 8 && !strncmp(side + n - 8, ".partial", 8)) || access(path, F_OK) == 0) {
+            cli_error("compare: %s is an incomplete report (see its PARTIAL file); compare "
+                      "complete reports only",
+                      side);
+            return -1;
+        }
         snprintf(path, sizeof path, "%s/runs.csv", side);
-    else
+    } else {
         snprintf(path, sizeof path, "%s", side);
+        const char *dot = strrchr(side, '.');
+        if (!dot || strcmp(dot, ".csv") != 0) {
+            cli_error("compare: %s: give a report directory or its runs.csv (this is not a "
+                      ".csv file)",
+                      side);
+            return -1;
+        }
+    }
     if (csv_read(path, c, err, sizeof err)) {
         cli_error("compare: %s", err);
         return -1;
@@ -120,6 +193,10 @@ static int compare_load(const char *side, csv_t *c)
             csv_free(c);
             return -1;
         }
+    if (compare_validate(path, c) < 0) {
+        csv_free(c);
+        return -1;
+    }
     return 0;
 }
 
@@ -412,6 +489,25 @@ static int compare_main(int argc, char **argv)
     int ta = csv_col(&ca, "trace"), aa = csv_col(&ca, "allocator");
     int tb = csv_col(&cb, "trace"), ab = csv_col(&cb, "allocator");
     unsigned char *matched = calloc(cb.nrows ? cb.nrows : 1, 1);
+    /* nothing in common: say that first and only, not after a list of
+     * every pair of each side */
+    size_t common = 0;
+    for (size_t i = 0; i < ca.nrows && !common; i++)
+        for (size_t j = 0; j < cb.nrows && !common; j++)
+            common = !strcmp(csv_get(&ca, i, ta), csv_get(&cb, j, tb)) &&
+                     !strcmp(csv_get(&ca, i, aa), csv_get(&cb, j, ab));
+    if (!common) {
+        cli_error("compare: A and B have no (trace, allocator) pair in common (A has %zu pairs, "
+                  "e.g. %s with %s; B has %zu, e.g. %s with %s)",
+                  ca.nrows, ca.nrows ? csv_get(&ca, 0, ta) : "-",
+                  ca.nrows ? csv_get(&ca, 0, aa) : "-", cb.nrows,
+                  cb.nrows ? csv_get(&cb, 0, tb) : "-", cb.nrows ? csv_get(&cb, 0, ab) : "-");
+        free(matched);
+        free(rows);
+        csv_free(&ca);
+        csv_free(&cb);
+        return CLI_FAIL;
+    }
     for (size_t i = 0; matched && i < ca.nrows; i++) {
         size_t j = 0;
         while (j < cb.nrows && (strcmp(csv_get(&ca, i, ta), csv_get(&cb, j, tb)) != 0 ||

@@ -158,6 +158,34 @@ fi
 "$bin" compare "$dir" "$dir2" --out "$tmp/cmp" >/dev/null 2>&1 && fail "compare overwrote $tmp/cmp"
 "$bin" compare "$dir" >/dev/null 2>&1; [ $? -eq 2 ] || fail "compare with one result: want exit 2"
 "$bin" compare "$dir" "$tmp/nowhere" >/dev/null 2>&1; [ $? -eq 2 ] || fail "compare of a missing result: want exit 2"
+# compare refuses what is no complete, valid result, saying what is wrong
+cmp_bad() { # WHAT FILE-OR-DIR
+  "$bin" compare "$dir" "$2" >/dev/null 2>"$tmp/err"
+  local rc=$?
+  [ "$rc" -eq 2 ] || fail "compare $1: exit $rc, want 2"
+  grep -q "$1" "$tmp/err" || fail "compare $1: said '$(head -1 "$tmp/err")'"
+}
+mkdir -p "$tmp/half.partial"
+cp "$dir/runs.csv" "$tmp/half.partial/"
+cmp_bad "is an incomplete report" "$tmp/half.partial"
+cmp_bad "not a .csv file" "$dir/runs.json"
+csv_edit() { # NAME AWK-PROGRAM: runs.csv of $dir, edited, as $tmp/NAME.csv
+  awk -F, -v OFS=, "$2" "$dir/runs.csv" >"$tmp/$1.csv"
+}
+col() { head -1 "$dir/runs.csv" | tr , '\n' | grep -nx "$1" | cut -d: -f1; }
+cmin=$(col ns_per_event_min) cmax=$(col ns_per_event_max) cfp=$(col peak_footprint_bytes)
+csv_edit nan "NR == 2 { \$$cfp = \"nan\" } 1"
+cmp_bad ":2: column 'peak_footprint_bytes': 'nan' is not a finite number" "$tmp/nan.csv"
+csv_edit order "NR == 3 { t = \$$cmin; \$$cmin = \$$cmax + 1 } 1"
+cmp_bad ":3: ns_per_event min .* out of order" "$tmp/order.csv"
+csv_edit other "NR > 1 { \$1 = \"elsewhere-\" \$1 } 1"
+"$bin" compare "$dir" "$tmp/other.csv" >/dev/null 2>"$tmp/err"
+[ $? -eq 1 ] || fail "compare with nothing in common: want exit 1"
+head -1 "$tmp/err" | grep -q "no (trace, allocator) pair in common" ||
+  fail "compare with nothing in common said first: $(head -1 "$tmp/err")"
+[ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "compare with nothing in common: $(wc -l <"$tmp/err") lines"
+csv_edit dup "1; NR == 2 { print }"
+cmp_bad ":3: .* again (first on line 2)" "$tmp/dup.csv"
 
 # ---- bad experiments: FILE:LINE, exit 1, nothing created --------------------
 check_bad() { # NAME TEXT LINE WHAT
