@@ -67,10 +67,14 @@ enum {
     ALLOC_PER_DOMAIN = 4,     /* behaves per CPython domain (cpython): the
                                  driver makes one instance per domain and
                                  passes the parameter domain=raw|mem|obj   */
-    ALLOC_SLOW_STATS = 8      /* stats() walks the heap (raw: mallinfo2):
+    ALLOC_SLOW_STATS = 8,     /* stats() walks the heap (raw: mallinfo2):
                                  the driver only samples it; without the
                                  flag it may call stats() after every event
                                  of a measurement run                      */
+    ALLOC_PROCESS_HEAP = 16   /* stats() describe the process's malloc as a
+                                 whole (raw, the preloaded libraries): a
+                                 route whose domains share it counts it
+                                 once                                      */
 };
 
 typedef struct alloc_class_s {
@@ -103,5 +107,13 @@ extern const alloc_class_t *const alloc_registry[];
 
 /* The class named NAME, or NULL. */
 const alloc_class_t *alloc_find(const char *name);
+
+/* 0 when the malloc this process calls comes from LIB (a file name such
+ * as "libjemalloc.so.2"); with LIB NULL, from the C library or from the
+ * one library LD_PRELOAD names (a replay worker's route preloads exactly
+ * that).  Otherwise -1 with a message naming both in ERR.  Under
+ * AddressSanitizer malloc is the sanitizer's, which LIB NULL accepts.
+ * (alloc/origin.c) */
+int alloc_malloc_is(const char *lib, char *err, size_t errlen);
 
 #endif

@@ -8,20 +8,26 @@
  * a replay that silently measured glibc would be a lie — by looking up the
  * library's own statistics entry point.
  *
- * Footprint, relative to create and computed as `raw` computes it (the
- * larger of the growth of what the library holds and of its live bytes):
- *   jemalloc  mallctl "stats.active" + "stats.metadata", and
- *             "stats.allocated" (after an "epoch" refresh): active pages,
- *             not "stats.mapped", whose dirty pages are purged on a clock
- *             (dirty_decay_ms) and would make the figures differ from run
- *             to run;
+ * create() checks that the library really serves malloc in this process
+ * (alloc_malloc_is: where `malloc` resolves), not only that it is loaded.
+ *
+ * Held memory, each library's own figure, absolute (what the library holds
+ * from the system now, start-up included; the figure every allocator
+ * shares is the replay's resident memory, sim/replay/replay.h):
+ *   jemalloc  mallctl "stats.resident" after an "epoch" refresh: pages
+ *             resident in the allocator's mappings, metadata included.
+ *             jemalloc purges dirty pages on a wall-clock decay
+ *             (dirty_decay_ms, 10 s by default); runs shorter than that
+ *             rarely purge, so a loaded machine can show lower figures;
+ *             set MALLOC_CONF (e.g. dirty_decay_ms:0) in your environment
+ *             to pin it, the worker passes it on;
  *   tcmalloc  MallocExtension "generic.heap_size" minus
- *             "tcmalloc.pageheap_unmapped_bytes", and
- *             "generic.current_allocated_bytes";
- *   mimalloc  the process's anonymous RSS: its own commit counter moves in
- *             32 MiB segments and says little about a replay.
- * Each of these walks or locks the allocator, or reads /proc, so the
- * classes are flagged ALLOC_SLOW_STATS and the driver samples them.
+ *             "tcmalloc.pageheap_unmapped_bytes";
+ *   mimalloc  mi_process_info's current commit (it commits in segments,
+ *             so the figure moves in large steps).
+ * Each of these locks the allocator or walks it, so the classes are
+ * flagged ALLOC_SLOW_STATS and the driver samples them; they describe the
+ * whole process heap (ALLOC_PROCESS_HEAP): a route counts them once.
  *
  * Availability: alloc_preload_available() looks for the library file in
  * the linker's usual directories (and LD_LIBRARY_PATH) without loading it;
@@ -74,54 +80,33 @@ static const preload_lib_t preload_libs[] = {
 
 typedef struct {
     const preload_lib_t *lib;
-    void *stat_fn;  /* the library's statistics entry point              */
-    uint64_t held;  /* held from the system at create                    */
-    uint64_t inuse; /* of which in live blocks at create                 */
+    void *stat_fn; /* the library's statistics entry point              */
 } preload_ctx_t;
 
-/* Anonymous resident bytes of the process (statm: resident - shared). */
-static uint64_t preload_anon_rss(void)
+/* What the library holds from the system now, absolute. */
+static uint64_t preload_held(const preload_ctx_t *c)
 {
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long long size, resident, shared;
-    int n = f ? fscanf(f, "%llu %llu %llu", &size, &resident, &shared) : 0;
-    if (f) fclose(f);
-    if (n != 3 || resident < shared) return 0;
-    return (uint64_t)(resident - shared) * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
-/* What the library holds from the system now (absolute) and, in *INUSE,
- * the bytes of it in live blocks (0 when it cannot tell cheaply). */
-static uint64_t preload_held(const preload_ctx_t *c, uint64_t *inuse)
-{
-    *inuse = 0;
     switch (c->lib->kind) {
     case PRELOAD_JEMALLOC: {
         preload_mallctl_fn mallctl = (preload_mallctl_fn)c->stat_fn;
         uint64_t epoch = 1;
         size_t sz = sizeof epoch;
         mallctl("epoch", &epoch, &sz, &epoch, sz);
-        size_t active = 0, metadata = 0, allocated = 0;
-        sz = sizeof active;
-        mallctl("stats.allocated", &allocated, &sz, NULL, 0);
-        sz = sizeof active;
-        mallctl("stats.metadata", &metadata, &sz, NULL, 0);
-        sz = sizeof active;
-        if (mallctl("stats.active", &active, &sz, NULL, 0)) return 0;
-        *inuse = allocated;
-        return active + metadata;
+        size_t resident = 0;
+        sz = sizeof resident;
+        return mallctl("stats.resident", &resident, &sz, NULL, 0) ? 0 : resident;
     }
-    case PRELOAD_MIMALLOC:
-        /* Its commit counter moves in whole segments (32 MiB at start), so
-         * the touched pages say more: the process's anon RSS. */
-        return preload_anon_rss();
+    case PRELOAD_MIMALLOC: {
+        preload_mi_info_fn info = (preload_mi_info_fn)c->stat_fn;
+        size_t elapsed, user, sys, rss, peak_rss, commit = 0, peak_commit, faults;
+        info(&elapsed, &user, &sys, &rss, &peak_rss, &commit, &peak_commit, &faults);
+        return commit;
+    }
     case PRELOAD_TCMALLOC: {
         preload_tc_prop_fn prop = (preload_tc_prop_fn)c->stat_fn;
-        size_t heap = 0, unmapped = 0, allocated = 0;
+        size_t heap = 0, unmapped = 0;
         prop("generic.heap_size", &heap);
         prop("tcmalloc.pageheap_unmapped_bytes", &unmapped);
-        prop("generic.current_allocated_bytes", &allocated);
-        *inuse = allocated;
         return heap > unmapped ? heap - unmapped : 0;
     }
     }
@@ -159,6 +144,11 @@ static int preload_create(const preload_lib_t *lib, alloc_t *a, char *err, size_
                  lib->name, lib->lib, lib->package);
         return -1;
     }
+    char why[512];
+    if (alloc_malloc_is(lib->lib, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s: %s", lib->name, why);
+        return -1;
+    }
     preload_ctx_t *c = calloc(1, sizeof *c);
     if (!c) {
         snprintf(err, errlen, "%s: out of memory", lib->name);
@@ -166,7 +156,6 @@ static int preload_create(const preload_lib_t *lib, alloc_t *a, char *err, size_
     }
     c->lib = lib;
     c->stat_fn = fn;
-    c->held = preload_held(c, &c->inuse);
     *a = (alloc_t){c, preload_malloc, preload_calloc, preload_realloc, preload_free};
     return 0;
 }
@@ -178,15 +167,7 @@ static void preload_destroy(void *ctx)
 
 static void preload_stats(void *ctx, alloc_stats_t *out)
 {
-    const preload_ctx_t *c = ctx;
-    uint64_t inuse;
-    uint64_t held = preload_held(c, &inuse);
-    /* As `raw` does: the library may hold slack at create that a small
-     * replay fits in, so the footprint is the larger of what it grew by
-     * and what its live blocks grew by. */
-    uint64_t grown = held > c->held ? held - c->held : 0;
-    uint64_t used = inuse > c->inuse ? inuse - c->inuse : 0;
-    out->footprint = grown > used ? grown : used;
+    out->footprint = preload_held(ctx);
     out->peak_footprint = 0; /* none keeps one per instance: sampled */
     out->nextra = 0;
 }
@@ -248,7 +229,7 @@ static int preload_lib_available(const preload_lib_t *lib, char *why, size_t len
         .name = #ID,                                                                               \
         .summary = SUMMARY,                                                                        \
         .params = "",                                                                              \
-        .flags = ALLOC_PRELOAD | ALLOC_SLOW_STATS,                                                 \
+        .flags = ALLOC_PRELOAD | ALLOC_SLOW_STATS | ALLOC_PROCESS_HEAP,                            \
         .preload = LIB,                                                                            \
         .create = preload_create_##ID,                                                             \
         .destroy = preload_destroy,                                                                \

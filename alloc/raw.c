@@ -1,17 +1,16 @@
 /* raw.c: the `raw` allocator — the process's own malloc/calloc/realloc/free.
  *
- * It is whatever malloc the process runs with: glibc's by default, or a
- * library that another class preloads into the replay worker.  The instance
- * holds no state of its own except the heap's size at create, because the
- * footprint it reports is relative to that moment: what the heap holds for
- * this replay, not what the process held before.
+ * It is whatever malloc the process runs with: glibc's by default, or the
+ * library the route's class preloads into the replay worker (the driver
+ * sets the worker's LD_PRELOAD to exactly that, or to nothing).  create()
+ * checks which library serves malloc (dladdr) and refuses any other, so a
+ * stray LD_PRELOAD can never be measured under the name raw.
  *
- * Footprint.  A heap has slack at create (free chunks, the top chunk), and
- * a small replay may fit in it without growing the heap at all, which would
- * read as footprint 0.  So create trims the heap (malloc_trim), and the
- * footprint is the larger of the heap's growth (arena + mmap'ed bytes) and
- * the growth of the bytes in use (uordblks + mmap'ed): never less than what
- * the replay's blocks occupy, headers included.
+ * Held memory, the allocator's own figure: what the heap holds from the
+ * system now, absolute (mallinfo2: the sbrk arena plus mmap'ed chunks), so
+ * it includes the little the process took at start-up and never falls
+ * below the live blocks it serves.  The figure every allocator shares is
+ * the replay's resident memory (sim/replay/replay.h); this one is second.
  *
  * Invariants:
  *   - malloc(0), calloc(0, n) and realloc(p, 0) return a distinct non-NULL
@@ -19,11 +18,13 @@
  *   - stats() calls mallinfo2(), which walks malloc's arenas: too slow for
  *     every event, fine for the ~1000 samples the replay driver takes;
  *   - peak_footprint is 0: glibc keeps no peak, so the driver uses the peak
- *     of its samples.
+ *     of its samples;
+ *   - stats() describe the whole process heap (ALLOC_PROCESS_HEAP): a
+ *     route counts it once.
  *
  * Under AddressSanitizer malloc is the sanitizer's and mallinfo2() reads
- * zeros, so the footprint is the sanitizer's mapped heap instead; it holds
- * freed blocks in quarantine, so it hardly shrinks on free.
+ * zeros, so the held figure is the sanitizer's mapped heap instead; it
+ * holds freed blocks in quarantine, so it hardly shrinks on free.
  */
 #include "alloc/alloc.h"
 
@@ -43,8 +44,7 @@ size_t __sanitizer_get_heap_size(void); /* sanitizer/allocator_interface.h */
 #endif
 
 typedef struct {
-    uint64_t held;  /* heap bytes held from the system at create           */
-    uint64_t inuse; /* heap bytes in use at create                         */
+    int unused; /* the instance keeps nothing: the heap is the process's */
 } raw_ctx_t;
 
 /* Heap bytes held from the system now (the sbrk arena plus mmap'ed chunks)
@@ -95,9 +95,10 @@ static int raw_create(alloc_t *a, alloc_param_t *params, size_t nparams, char *e
         snprintf(err, errlen, "raw: out of memory");
         return -1;
     }
-    struct mallinfo2 mi;
-    malloc_trim(0); /* give back the slack of earlier work */
-    c->held = raw_heap_bytes(&mi, &c->inuse);
+    if (alloc_malloc_is(NULL, err, errlen) < 0) {
+        free(c);
+        return -1;
+    }
     *a = (alloc_t){c, raw_malloc, raw_calloc, raw_realloc, raw_free};
     return 0;
 }
@@ -109,13 +110,10 @@ static void raw_destroy(void *ctx)
 
 static void raw_stats(void *ctx, alloc_stats_t *out)
 {
-    const raw_ctx_t *c = ctx;
+    (void)ctx;
     struct mallinfo2 mi;
     uint64_t inuse;
-    uint64_t held = raw_heap_bytes(&mi, &inuse);
-    uint64_t grown = held > c->held ? held - c->held : 0;
-    uint64_t used = inuse > c->inuse ? inuse - c->inuse : 0;
-    out->footprint = grown > used ? grown : used;
+    out->footprint = raw_heap_bytes(&mi, &inuse);
     out->peak_footprint = 0;
     /* Absolute values: where the heap's unused memory sits. */
     out->nextra = 3;
@@ -141,9 +139,9 @@ static int raw_mallocstats(void *ctx, FILE *out)
 
 const alloc_class_t alloc_raw_class = {
     .name = "raw",
-    .summary = "the process's malloc (glibc unless preloaded); footprint from mallinfo2",
+    .summary = "the process's malloc (glibc unless preloaded); held memory from mallinfo2",
     .params = "",
-    .flags = ALLOC_SLOW_STATS,
+    .flags = ALLOC_SLOW_STATS | ALLOC_PROCESS_HEAP,
     .create = raw_create,
     .destroy = raw_destroy,
     .stats = raw_stats,

@@ -48,9 +48,9 @@ static const struct {
     compare_kind_t kind;
 } compare_metrics[] = {
     {"ns_per_event_median", "ns/event", COMPARE_NS},
-    {"peak_footprint_bytes", "peak footprint", COMPARE_BYTES},
+    {"peak_resident_bytes", "peak resident", COMPARE_BYTES},
     {"peak_live_bytes", "peak live", COMPARE_BYTES},
-    {"peak_rss_bytes", "peak RSS", COMPARE_BYTES},
+    {"peak_held_bytes", "peak held", COMPARE_BYTES},
     {"frag_jw4", "jw4", COMPARE_RATIO},
     {"util", "util", COMPARE_RATIO},
     {"internal_frag", "internal", COMPARE_RATIO},
@@ -244,12 +244,12 @@ static void compare_table(FILE *f, const compare_row_t *rows, size_t n, int mark
     static const size_t shown[] = {0, 1, 4, 5};
     if (markdown) {
         fputs(
-            "| trace | allocator | ns/event A -> B | change | timing | peak footprint A -> B "
+            "| trace | allocator | ns/event A -> B | change | timing | peak resident A -> B "
             "| change | jw4 A -> B | util A -> B |\n|---|---|---:|---:|---|---:|---:|---:|---:|\n",
             f);
     } else {
         fprintf(f, "%-24s %-24s %22s %8s %-13s %26s %8s %18s %16s\n", "trace", "allocator",
-                "ns/event A -> B", "change", "timing", "peak footprint A -> B", "change",
+                "ns/event A -> B", "change", "timing", "peak resident A -> B", "change",
                 "jw4 A -> B", "util A -> B");
     }
     for (size_t i = 0; i < n; i++) {
@@ -346,7 +346,7 @@ static int compare_plot(const char *dir, const compare_row_t *rows, size_t n, co
         compare_errf(err, errlen, dir, strerror(errno));
         return -1;
     }
-    fputs("# row, trace/allocator, ns/event change %, its colour, peak footprint change %\n", d);
+    fputs("# row, trace/allocator, ns/event change %, its colour, peak resident change %\n", d);
     double lo = 0, hi = 0;
     for (size_t i = 0; i < n; i++) {
         double ns = 100 * compare_change(rows[i].a[0], rows[i].b[0]);
@@ -385,7 +385,7 @@ static int compare_plot(const char *dir, const compare_row_t *rows, size_t n, co
             "plot 'compare.dat' using ($3/2):1:(($3<0)?$3:0):(($3<0)?0:$3):($1-0.42):($1-0.02):4:"
             "ytic(2) with boxxyerror lc rgb variable notitle, \\\n"
             "     '' using ($5/2):1:(($5<0)?$5:0):(($5<0)?0:$5):($1+0.02):($1+0.42) with "
-            "boxxyerror lc rgb '#f28e2b' title 'peak footprint', \\\n"
+            "boxxyerror lc rgb '#f28e2b' title 'peak resident', \\\n"
             "     keyentry with boxes lc rgb '#1f4e9c' title 'ns/event: beyond the run-to-run "
             "spread', \\\n"
             "     keyentry with boxes lc rgb '#a9c1e8' title 'ns/event: within the spread'\n",

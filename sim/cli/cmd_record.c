@@ -417,29 +417,30 @@ const cli_command_t cmd_record = {
     .name = "record",
     .args = "-o OUT -- CMD [ARGS...]",
     .summary = "run a program and record its allocations as a binary trace",
-    .description = "Runs CMD with libarenalab_record.so preloaded (any dynamically linked\n"
-                   "program): malloc, calloc, realloc, reallocarray, free, memalign,\n"
-                   "posix_memalign, aligned_alloc, valloc and pvalloc become events of OUT, a\n"
-                   "binary trace (sim/trace/TRACE-FORMAT.md; check, stats, convert and replay read it).\n"
-                   "With --python, CMD is a Python script (and its arguments, as python3 takes\n"
-                   "them) run in libpython3.11 with hooks on the raw, mem and obj domains.\n\n"
-                   "A forked child, or an image that exec replaced, writes OUT.<pid> (OUT.<pid>.N\n"
-                   "when taken).  OUT ending in .zst: each trace is compressed with zstd once the\n"
-                   "program ended (every command reads .atr.zst).  Frees of blocks allocated\n"
-                   "before recording began are dropped and counted (metadata dropped_frees).\n"
-                   "Threads are numbered 1, 2, ... in THREAD records (marker 'tid N KERNEL_TID'\n"
-                   "gives the kernel's id); --no-threads leaves them out.\n\n"
-                   "Crash safety: on SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT the trace is\n"
-                   "flushed and stays 'cut short'; on SIGTERM, SIGHUP and SIGPIPE it is finished;\n"
-                   "then the signal takes its default action (handlers are installed only where\n"
-                   "the program has none).  Any other death (SIGKILL, SIGINT, ...) loses at most\n"
-                   "the buffer (--buffer-kb) and the last --flush-ms (plus a quarter).  --python:\n"
-                   "the trace is finished at exit and on SystemExit; a crash, os._exit or exec\n"
-                   "leaves it cut short at its last flush (each --buffer-kb, or --flush-ms while\n"
-                   "busy).\n\n"
-                   "Prints one summary line on standard error and exits with CMD's status\n"
-                   "(128+N when signal N killed it; 127 when CMD cannot be found); 2 for a usage\n"
-                   "error or when no trace could be written.",
+    .description =
+        "Runs CMD with libarenalab_record.so preloaded (any dynamically linked\n"
+        "program): malloc, calloc, realloc, reallocarray, free, memalign,\n"
+        "posix_memalign, aligned_alloc, valloc and pvalloc become events of OUT, a\n"
+        "binary trace (sim/trace/TRACE-FORMAT.md; check, stats, convert and replay read it).\n"
+        "With --python, CMD is a Python script (and its arguments, as python3 takes\n"
+        "them) run in libpython3.11 with hooks on the raw, mem and obj domains.\n\n"
+        "A forked child, or an image that exec replaced, writes OUT.<pid> (OUT.<pid>.N\n"
+        "when taken).  OUT ending in .zst: each trace is compressed with zstd once the\n"
+        "program ended (every command reads .atr.zst).  Frees of blocks allocated\n"
+        "before recording began are dropped and counted (metadata dropped_frees).\n"
+        "Threads are numbered 1, 2, ... in THREAD records (marker 'tid N KERNEL_TID'\n"
+        "gives the kernel's id); --no-threads leaves them out.\n\n"
+        "Crash safety: on SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT the trace is\n"
+        "flushed and stays 'cut short'; on SIGTERM, SIGHUP and SIGPIPE it is finished;\n"
+        "then the signal takes its default action (handlers are installed only where\n"
+        "the program has none).  Any other death (SIGKILL, SIGINT, ...) loses at most\n"
+        "the buffer (--buffer-kb) and the last --flush-ms (plus a quarter).  --python:\n"
+        "the trace is finished at exit and on SystemExit; a crash, os._exit or exec\n"
+        "leaves it cut short at its last flush (each --buffer-kb, or --flush-ms while\n"
+        "busy).\n\n"
+        "Prints one summary line on standard error and exits with CMD's status\n"
+        "(128+N when signal N killed it; 127 when CMD cannot be found); 2 for a usage\n"
+        "error or when no trace could be written.",
     .opts = record_opts,
     .run = record_run,
 };

@@ -19,6 +19,7 @@ enum {
     REPLAY_KEY_ARENA_MODE,
     REPLAY_KEY_MALLOCSTATS,
     REPLAY_KEY_LIST,
+    REPLAY_KEY_TOUCH,
 };
 
 #define REPLAY_MAX_ALLOCS  64
@@ -42,6 +43,10 @@ static const cli_opt_t replay_opts[] = {
     {"mallocstats", 0, NULL, REPLAY_KEY_MALLOCSTATS,
      "print each allocator's own statistics after its measurement run"},
     {"list", 0, NULL, REPLAY_KEY_LIST, "list the allocators, their parameters and arena modes"},
+    {"touch", 0, "none|page|all", REPLAY_KEY_TOUCH,
+     "use every new block as a program does: one write per page and its last byte (page, "
+     "the default), every byte (all), or not at all (none); timed, the same for every "
+     "allocator"},
     {0},
 };
 
@@ -53,7 +58,7 @@ typedef struct {
     unsigned long repeat;
     unsigned long long samples;
     int verify, lenient, mallocstats, list;
-    const char *json, *series, *arena_mode;
+    const char *json, *series, *arena_mode, *touch;
 } replay_args_t;
 
 /* A decimal in [0, MAX] from TEXT, or -1. */
@@ -109,6 +114,13 @@ static int replay_on_opt(void *ud, int key, const char *arg)
             return -1;
         }
         a->arena_mode = arg;
+        return 0;
+    case REPLAY_KEY_TOUCH:
+        if (replay_touch_find(arg) < 0) {
+            cli_error("replay: --touch %s: expected none, page or all", arg);
+            return -1;
+        }
+        a->touch = arg;
         return 0;
     case REPLAY_KEY_VERIFY:
         a->verify = 1;
@@ -175,9 +187,9 @@ static int replay_write_outputs(const replay_args_t *a, outfile_t *json, outfile
     char err[512];
     int rc = CLI_OK;
     if (a->json) {
-        output_settings_t s = {(unsigned)a->repeat, a->samples,
-                               a->arena_mode ? a->arena_mode : arenas_modes[0]->name, a->verify,
-                               a->lenient};
+        output_settings_t s = {
+            (unsigned)a->repeat, a->samples, a->arena_mode ? a->arena_mode : arenas_modes[0]->name,
+            a->verify,           a->lenient, a->touch ? a->touch : "page"};
         output_json(json->fp, runs, n, &s);
         if (outfile_commit(json, err, sizeof err)) {
             cli_error("replay: %s", err);
@@ -237,6 +249,7 @@ static int replay_main(int argc, char **argv)
                 .lenient = a.lenient,
                 .mallocstats = a.mallocstats,
                 .arena_mode = a.arena_mode,
+                .touch = a.touch,
                 .progress = cli_interactive(),
             };
             driver_run_t *runs;
@@ -271,20 +284,27 @@ static int replay_command(int argc, char **argv)
 const cli_command_t cmd_replay = {
     .name = "replay",
     .args = "TRACE... --alloc A[,B...]",
-    .summary = "replay traces through allocators: throughput, footprint, fragmentation",
+    .summary = "replay traces through allocators: throughput, memory, fragmentation",
     .description =
         "Each (trace, allocator) pair runs in a worker process of its own: one measurement\n"
-        "run (~--samples samples of live bytes, footprint and RSS; Johnstone & Wilson's\n"
-        "fragmentation jw1-jw4; utilization) that is also the warm-up, then --repeat timed\n"
-        "runs on fresh allocator instances (ns/event: decoding is never timed).\n"
+        "run that is also the warm-up, then --repeat timed runs on fresh allocator\n"
+        "instances (ns/event: decoding is never timed).  Memory, one definition for every\n"
+        "allocator: peak_resident_bytes, the worker's highest anonymous resident memory\n"
+        "above its baseline (taken after the allocator is created), over ~--samples\n"
+        "samples and the event where live bytes peak; Johnstone & Wilson's jw1-jw4 and\n"
+        "util (peak live / peak resident) come from it.  peak_held_bytes is each\n"
+        "allocator's own figure (pymalloc's arenas, jemalloc's stats.resident, ...).\n"
+        "Between the baseline and the end only the trace's events reach the allocator:\n"
+        "the worker's own memory is mapped by itself beforehand.  Blocks are used as a\n"
+        "program uses them (--touch).\n"
         "A bad trace line, an allocation that returns NULL or a --verify mismatch stops\n"
         "the replay with the event and exit status 1; outputs are written only when every\n"
         "pair succeeded.\n"
         "\n"
         "Allocators are named as PYTHONMALLOC names them: `pymalloc` routes the raw domain\n"
         "to malloc and mem/obj to pymalloc (CPython's default); `malloc` sends every domain\n"
-        "to the process's malloc (footprint counted per block), `raw` too (footprint from\n"
-        "mallinfo2); any other NAME serves every domain.  An explicit route gives each\n"
+        "to the process's malloc (held memory counted per block), `raw` too (held memory\n"
+        "from mallinfo2); any other NAME serves every domain.  An explicit route gives each\n"
         "CPython domain its own allocator: --alloc raw=raw,mem=pymalloc,obj=mimalloc\n"
         "(a domain left out goes to malloc).  Parameters follow a colon:\n"
         "pymalloc:preset=3.8, arena:growth=doubling.  jemalloc, mimalloc and tcmalloc are\n"

@@ -45,7 +45,7 @@ static const cli_opt_t report_opts[] = {
     {"out", 'o', "DIR", REPORT_KEY_OUT,
      "put the result directory in DIR (default: results/ of the repository)"},
     {"repeat", 0, "N", REPORT_KEY_REPEAT,
-     "timed runs per unit, overriding the experiment (0: footprint and fragmentation only)"},
+     "timed runs per unit, overriding the experiment (0: memory and fragmentation only)"},
     {0},
 };
 

@@ -32,35 +32,35 @@ fi
 [ "$(grep -c spec.txt "$tmp/table")" = 2 ] || fail "table has no row per run: $(cat "$tmp/table")"
 head -1 "$tmp/table" | grep -q "ns/event" || fail "table header: $(head -1 "$tmp/table")"
 for key in trace allocator events ns_per_event min median max peak_live_bytes \
-    peak_footprint_bytes peak_rss_bytes frag jw1 jw2 jw3 jw4 util internal_frag \
+    peak_resident_bytes peak_held_bytes touch frag jw1 jw2 jw3 jw4 util internal_frag \
     peak_live_blocks repeat lenient_skipped params; do
   grep -q "\"$key\":" "$tmp/out.json" || fail "JSON lacks \"$key\""
 done
 [ "$(grep -c '"peak_live_bytes": 9348,' "$tmp/out.json")" = 2 ] || fail "peak live is not 9348"
 # null under the default arena mode (PyArena): derived in replay_test.c.
-grep -q '"peak_footprint_bytes": 17888,' "$tmp/out.json" || fail "null's footprint is not 17888"
+grep -q '"peak_held_bytes": 17888,' "$tmp/out.json" || fail "null's held memory is not 17888"
 # per-object: every `m` is its own block (16+48, 16+9008), nothing else.
 "$bin" replay "$tmp/spec.txt" --alloc null --arena-mode per-object --verify -n 1 \
   --json "$tmp/po.json" >/dev/null 2>"$tmp/err" || fail "per-object: $(cat "$tmp/err")"
-grep -q '"peak_footprint_bytes": 9584,' "$tmp/po.json" || fail "per-object footprint is not 9584"
+grep -q '"peak_held_bytes": 9584,' "$tmp/po.json" || fail "per-object held memory is not 9584"
 "$bin" replay "$tmp/spec.txt" --alloc null --arena-mode pyarena:growth=doubling:block=4K \
   -n 1 >/dev/null 2>"$tmp/err" || fail "pyarena params: $(cat "$tmp/err")"
 "$bin" replay "$tmp/spec.txt" --alloc null --arena-mode pyarena:blocks=4K >/dev/null 2>"$tmp/err"
 [ $? = 2 ] && grep -q "unknown parameter 'blocks'" "$tmp/err" || fail "bad arena param: $(cat "$tmp/err")"
 head -1 "$tmp/out.csv" | grep -q \
-  '^trace,allocator,event,live_bytes,live_blocks,footprint_bytes,rss_bytes,extra_' ||
+  '^trace,allocator,event,live_bytes,live_blocks,resident_bytes,held_bytes,extra_' ||
   fail "series header: $(head -1 "$tmp/out.csv")"
 [ "$(wc -l <"$tmp/out.csv")" = 19 ] || fail "series: want 18 samples, got $(wc -l <"$tmp/out.csv")"
 cols=$(head -1 "$tmp/out.csv" | awk -F, '{print NF}')
 awk -F, -v n="$cols" 'NF != n { exit 1 }' "$tmp/out.csv" || fail "series rows differ in width"
 
 # Determinism: same trace, allocator and params -> the same figures and
-# series (RSS and timings excluded).
+# series, resident memory included (timings excluded): null is ours.
 for i in 1 2; do
   "$bin" replay "$tmp/spec.txt" -a null -n 0 --json "$tmp/d$i.json" --series "$tmp/d$i.csv" \
     >/dev/null 2>&1 || fail "determinism run $i failed"
-  grep -v -e rss -e '"m[a-z]*":' "$tmp/d$i.json" >"$tmp/d$i.fig"
-  cut -d, -f1-6 "$tmp/d$i.csv" >"$tmp/d$i.cols"
+  grep -v -e '"m[a-z]*":' "$tmp/d$i.json" >"$tmp/d$i.fig"
+  cut -d, -f1-7 "$tmp/d$i.csv" >"$tmp/d$i.cols"
 done
 cmp -s "$tmp/d1.fig" "$tmp/d2.fig" || fail "two runs give different figures"
 cmp -s "$tmp/d1.cols" "$tmp/d2.cols" || fail "two runs give different series"

@@ -48,8 +48,8 @@ for f in index.html summary.md runs.json runs.csv experiment.json experiment.lua
          series/binary-lab.rep.csv series/churn-s3.csv traces/churn-s3.atr plots/style.gp; do
   [ -s "$dir/$f" ] || fail "missing or empty: $f"
 done
-plots="frag-util frag-jw4 throughput pools pools-occupancy sweep-1-footprint sweep-1-speed
-       footprint-binary-lab.rep footprint-churn-s3 sizes-binary-lab.rep sizes-churn-s3"
+plots="frag-util frag-jw4 throughput pools pools-occupancy sweep-1-resident sweep-1-speed
+       resident-binary-lab.rep resident-churn-s3 sizes-binary-lab.rep sizes-churn-s3"
 for p in $plots; do
   for ext in gp svg png; do
     [ -s "$dir/plots/$p.$ext" ] || fail "missing plot file: plots/$p.$ext"
@@ -73,7 +73,7 @@ done
 
 # runs.csv: the replay's columns; one row per unit (4 grid + 4 sweep points).
 header=$(head -1 "$dir/runs.csv")
-want="trace,allocator,events,repeat,lenient_skipped,ns_per_event_min,ns_per_event_median,ns_per_event_max,peak_live_bytes,peak_live_blocks,peak_footprint_bytes,peak_rss_bytes,frag_jw1,frag_jw2,frag_jw3,frag_jw4,util,internal_frag"
+want="trace,allocator,events,repeat,lenient_skipped,ns_per_event_min,ns_per_event_median,ns_per_event_max,peak_live_bytes,peak_live_blocks,peak_resident_bytes,peak_held_bytes,frag_jw1,frag_jw2,frag_jw3,frag_jw4,util,internal_frag"
 [ "$header" = "$want" ] || fail "runs.csv header: $header"
 rows=$(($(wc -l <"$dir/runs.csv") - 1))
 [ "$rows" -eq 8 ] || fail "runs.csv has $rows rows, want 8"
@@ -92,7 +92,7 @@ for pair in "binary-lab.rep traces/binary-lab.rep" "churn-s3 $dir/traces/churn-s
       fail "replay $2 --alloc $a: $(cat "$tmp/err")"
       continue
     fi
-    for k in peak_live_bytes:peak_live_bytes peak_footprint_bytes:peak_footprint_bytes \
+    for k in peak_live_bytes:peak_live_bytes peak_resident_bytes:peak_resident_bytes peak_held_bytes:peak_held_bytes \
              jw4:frag_jw4 util:util events:events; do
       got=$(csv_field "$dir/runs.csv" "$1" "$a" "${k#*:}")
       exp=$(json_field "$tmp/r.json" "${k%%:*}")
@@ -118,7 +118,7 @@ dir2=$(ls -d "$out2"/tiny-* 2>/dev/null | head -1)
 frag_cols() { # FILE: trace, allocator, events and every footprint/fragmentation figure
   awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i }
     { print $(col["trace"]), $(col["allocator"]), $(col["events"]), $(col["peak_live_bytes"]),
-            $(col["peak_live_blocks"]), $(col["peak_footprint_bytes"]), $(col["frag_jw1"]),
+            $(col["peak_live_blocks"]), $(col["peak_resident_bytes"]), $(col["peak_held_bytes"]), $(col["frag_jw1"]),
             $(col["frag_jw2"]), $(col["frag_jw3"]), $(col["frag_jw4"]), $(col["util"]),
             $(col["internal_frag"]) }' "$1"
 }
@@ -148,7 +148,7 @@ if "$bin" compare "$dir" "$dir2" --out "$tmp/cmp" >"$tmp/cmp.out" 2>"$tmp/cmp.er
   [ "$(grep -c 'churn-s3' "$tmp/cmp.out")" -eq 4 ] || fail "compare: churn-s3 rows: $(cat "$tmp/cmp.out")"
   # Same experiment twice: every footprint change is zero.
   awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-    $(col["peak_footprint_bytes_change"]) != "0.000000" { bad = 1 } END { exit bad }' \
+    $(col["peak_resident_bytes_change"]) != "0.000000" { bad = 1 } END { exit bad }' \
     "$tmp/cmp/compare.csv" || fail "compare: footprint changed between identical runs"
   # A single timed run has no spread to judge.
   grep -q "no spread" "$tmp/cmp.out" || fail "compare: repeat 1 should say 'no spread'"
@@ -173,9 +173,9 @@ csv_edit() { # NAME AWK-PROGRAM: runs.csv of $dir, edited, as $tmp/NAME.csv
   awk -F, -v OFS=, "$2" "$dir/runs.csv" >"$tmp/$1.csv"
 }
 col() { head -1 "$dir/runs.csv" | tr , '\n' | grep -nx "$1" | cut -d: -f1; }
-cmin=$(col ns_per_event_min) cmax=$(col ns_per_event_max) cfp=$(col peak_footprint_bytes)
+cmin=$(col ns_per_event_min) cmax=$(col ns_per_event_max) cfp=$(col peak_resident_bytes)
 csv_edit nan "NR == 2 { \$$cfp = \"nan\" } 1"
-cmp_bad ":2: column 'peak_footprint_bytes': 'nan' is not a finite number" "$tmp/nan.csv"
+cmp_bad ":2: column 'peak_resident_bytes': 'nan' is not a finite number" "$tmp/nan.csv"
 csv_edit order "NR == 3 { t = \$$cmin; \$$cmin = \$$cmax + 1 } 1"
 cmp_bad ":3: ns_per_event min .* out of order" "$tmp/order.csv"
 csv_edit other "NR > 1 { \$1 = \"elsewhere-\" \$1 } 1"

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,8 +32,8 @@ static const driver_field_t driver_fields[] = {
     {"skipped", offsetof(replay_result_t, skipped), 0},
     {"peak_live_bytes", offsetof(replay_result_t, peak_live_bytes), 0},
     {"peak_live_blocks", offsetof(replay_result_t, peak_live_blocks), 0},
-    {"peak_footprint", offsetof(replay_result_t, peak_footprint), 0},
-    {"peak_rss", offsetof(replay_result_t, peak_rss), 0},
+    {"peak_held", offsetof(replay_result_t, peak_held), 0},
+    {"peak_resident", offsetof(replay_result_t, peak_resident), 0},
     {"internal_frag", offsetof(replay_result_t, internal_frag), 1},
     {"jw1", offsetof(replay_result_t, frag.jw1), 1},
     {"jw2", offsetof(replay_result_t, frag.jw2), 1},
@@ -54,6 +55,7 @@ typedef struct {
     uint64_t nsamples;
     int verify, lenient, mallocstats;
     const char *arena_mode;
+    const char *touch; /* replay_touch_name; NULL: page */
 } driver_job_t;
 
 typedef enum { DRIVER_STR, DRIVER_FLAG, DRIVER_UINT, DRIVER_U64 } driver_kind_t;
@@ -81,6 +83,7 @@ static const driver_wopt_t driver_wopts[] = {
     {"--verify", DRIVER_FLAG, DRIVER_AT(verify)},
     {"--lenient", DRIVER_FLAG, DRIVER_AT(lenient)},
     {"--mallocstats", DRIVER_FLAG, DRIVER_AT(mallocstats)},
+    {"--touch", DRIVER_STR, DRIVER_AT(touch)},
     {NULL, DRIVER_STR, 0},
 };
 
@@ -204,11 +207,16 @@ static void driver_send_measurement(FILE *out, const replay_result_t *res,
 static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn find)
 {
     char err[1024];
-    replay_opts_t o = {find, NULL, NULL, job->verify, job->lenient, 0, NULL, job->label};
+    replay_opts_t o = {find, NULL, NULL,       job->verify,      job->lenient,
+                       0,    NULL, job->label, REPLAY_TOUCH_PAGE};
     if (job->arena_mode && !(o.arenas = arenas_find(job->arena_mode, &o.arena_params)))
         return driver_worker_error(out, CLI_USAGE, "unknown arena mode");
+    int touch = job->touch ? replay_touch_find(job->touch) : REPLAY_TOUCH_PAGE;
+    if (touch < 0) return driver_worker_error(out, CLI_USAGE, "unknown touch mode");
+    o.touch = (replay_touch_t)touch;
     trace_reader_t *r;
-    if (trace_open_ex(&r, job->trace, TRACE_R_FAST, err, sizeof err) < 0)
+    /* the reader's memory stays out of the heap under test */
+    if (trace_open_ex(&r, job->trace, TRACE_R_FAST | TRACE_R_PRIVATE_HEAP, err, sizeof err) < 0)
         return driver_worker_error(out, CLI_USAGE, err);
     replay_scan_t scan;
     int rc = replay_scan(r, job->lenient, &scan, err, sizeof err);
@@ -245,6 +253,10 @@ int driver_worker(int argc, char **argv, route_find_fn find)
                   DRIVER_FD);
         return CLI_USAGE;
     }
+    /* its buffer in a mapping of its own, not in the heap under test */
+    static const size_t bufsize = 1 << 16;
+    void *buf = mmap(NULL, bufsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf != MAP_FAILED) setvbuf(out, buf, _IOFBF, bufsize);
     driver_job_t job;
     char err[256];
     int rc = driver_job_parse(argc, argv, &job, err, sizeof err)
@@ -282,8 +294,10 @@ static int driver_slurp(int fd, driver_buf_t *b)
     return 0;
 }
 
-/* The environment of a worker: ours, with LD_PRELOAD set to PRELOAD when
- * it is not empty.  Returns NULL when out of memory. */
+/* The environment of a worker: ours, with LD_PRELOAD set to exactly
+ * PRELOAD (none when it is empty): a library the user preloads must not be
+ * measured under another allocator's name.  Returns NULL when out of
+ * memory. */
 static char **driver_env(const char *preload, char **slot)
 {
     size_t n = 0;
@@ -293,7 +307,7 @@ static char **driver_env(const char *preload, char **slot)
     if (!env) return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (!*preload || strncmp(environ[i], "LD_PRELOAD=", 11) != 0) env[k++] = environ[i];
+        if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0) env[k++] = environ[i];
     *slot = NULL;
     if (*preload) {
         size_t len = strlen(preload) + 12;
@@ -324,15 +338,18 @@ static int driver_spawn(const driver_pair_t *pair, int measure, unsigned timed, 
 {
     const driver_config_t *cfg = pair->cfg;
     const char *self = cfg->self ? cfg->self : "/proc/self/exe";
-    driver_job_t job = {pair->trace,    *pair->route, pair->label,
-                        measure,        timed,        cfg->nsamples,
-                        cfg->verify,    cfg->lenient, cfg->mallocstats && measure,
-                        cfg->arena_mode};
+    driver_job_t job = {pair->trace,     *pair->route, pair->label,
+                        measure,         timed,        cfg->nsamples,
+                        cfg->verify,     cfg->lenient, cfg->mallocstats && measure,
+                        cfg->arena_mode, cfg->touch};
     driver_argv_t args;
     driver_job_argv(&job, self, &args);
 
     char *slot;
-    char **env = driver_env(pair->preload, &slot);
+    /* a test's counting library (sim/replay/cleanroom_shim.c) goes where
+     * no class preloads anything; raw then measures it (alloc/origin.c) */
+    const char *test_preload = getenv("ARENALAB_TEST_PRELOAD");
+    char **env = driver_env(*pair->preload || !test_preload ? pair->preload : test_preload, &slot);
     int fds[2];
     if (!env || pipe2(fds, O_CLOEXEC) != 0) {
         cli_error("replay of %s with %s: cannot start a worker: %s", pair->trace, pair->label,
@@ -477,7 +494,7 @@ static int driver_pair(const driver_pair_t *pair, unsigned flags, driver_run_t *
     unsigned nworkers = separate ? 1 + cfg->repeat : 1;
     driver_times_t t = {calloc(cfg->repeat + 1, sizeof(double)), 0, cfg->repeat};
     /* The plan's positions plus the peak; the worker sends no more. */
-    if (!t.ns_per_event || metrics_series_init(&run->series, (size_t)cfg->nsamples + 1)) {
+    if (!t.ns_per_event || metrics_series_init(&run->series, (size_t)cfg->nsamples + 1, 0)) {
         free(t.ns_per_event);
         cli_error("out of memory");
         return CLI_FAIL;

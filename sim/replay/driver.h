@@ -55,6 +55,7 @@ typedef struct {
     int lenient;            /* replay_opts_t.lenient                      */
     int mallocstats;        /* workers print it on stdout                 */
     const char *arena_mode; /* NULL: the default mode                     */
+    const char *touch;      /* replay_touch_name[]; NULL: "page"          */
     int progress;           /* "[n/m] trace with allocator" on stderr     */
     const char *self;       /* NULL: /proc/self/exe                       */
     route_find_fn find;     /* NULL: the registry                         */

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 const char *const metrics_sample_column[METRICS_NFIELDS] = {
@@ -24,30 +25,41 @@ _Static_assert(sizeof(metrics_sample_t) == METRICS_NFIELDS * sizeof(uint64_t),
 
 /* ---- series ------------------------------------------------------------- */
 
-int metrics_series_init(metrics_series_t *ser, size_t cap)
+/* N bytes of fresh anonymous memory (zero, untouched), or NULL. */
+static void *metrics_map(size_t n)
+{
+    void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+int metrics_series_init(metrics_series_t *ser, size_t cap, int pretouch)
 {
     memset(ser, 0, sizeof *ser);
     if (cap == 0) cap = 1;
     if (cap > SIZE_MAX / (METRICS_MAX_EXTRA * sizeof(uint64_t))) return -1;
-    ser->s = malloc(cap * sizeof *ser->s);
-    ser->extra = malloc(cap * METRICS_MAX_EXTRA * sizeof *ser->extra);
+    ser->s = metrics_map(cap * sizeof *ser->s);
+    ser->extra = metrics_map(cap * METRICS_MAX_EXTRA * sizeof *ser->extra);
+    ser->cap = cap;
     if (!ser->s || !ser->extra) {
         metrics_series_free(ser);
         return -1;
     }
-    ser->cap = cap;
     /* Written now, so that sampling touches no new page (it would count
-     * as the measured allocator's RSS). */
-    memset(ser->s, 0, cap * sizeof *ser->s);
-    for (size_t i = 0; i < cap * METRICS_MAX_EXTRA; i++)
-        ser->extra[i] = METRICS_ABSENT;
+     * as the measured allocator's resident memory); otherwise a row's
+     * pages are written when it is added. */
+    if (pretouch) {
+        memset(ser->s, 0, cap * sizeof *ser->s);
+        for (size_t i = 0; i < cap * METRICS_MAX_EXTRA; i++)
+            ser->extra[i] = METRICS_ABSENT;
+    }
     return 0;
 }
 
 void metrics_series_free(metrics_series_t *ser)
 {
-    free(ser->s);
-    free(ser->extra);
+    if (ser->s) munmap(ser->s, ser->cap * sizeof *ser->s);
+    if (ser->extra) munmap(ser->extra, ser->cap * METRICS_MAX_EXTRA * sizeof *ser->extra);
     memset(ser, 0, sizeof *ser);
 }
 
@@ -64,7 +76,9 @@ long metrics_series_add(metrics_series_t *ser, const metrics_sample_t *s)
 {
     if (ser->n == ser->cap) return -1;
     size_t i = ser->n++;
-    ser->s[i] = *s; /* its extras are METRICS_ABSENT since init */
+    ser->s[i] = *s;
+    for (size_t j = 0; j < METRICS_MAX_EXTRA; j++)
+        ser->extra[i * METRICS_MAX_EXTRA + j] = METRICS_ABSENT;
     return (long)i;
 }
 

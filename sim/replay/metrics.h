@@ -10,7 +10,8 @@
  *
  * Fragmentation (M. S. Johnstone and P. R. Wilson, "The memory
  * fragmentation problem: solved?", ISMM 1998), with live = requested bytes
- * live and fp = the allocator's footprint:
+ * live and fp = the memory it costs — the replay feeds the worker's
+ * resident memory above its baseline, one definition for every allocator:
  *   jw1 = mean over samples with live > 0 of fp / live - 1
  *   jw2 = fp / live - 1 at the moment live peaks
  *   jw3 = peak fp / live at the moment fp peaks - 1
@@ -38,8 +39,8 @@
     X(event, "event")                                                                              \
     X(live_bytes, "live_bytes")                                                                    \
     X(live_blocks, "live_blocks")                                                                  \
-    X(footprint, "footprint_bytes")                                                                \
-    X(rss, "rss_bytes")
+    X(resident, "resident_bytes")                                                                  \
+    X(held, "held_bytes")
 
 typedef struct {
 #define METRICS_SAMPLE_FIELD(field, column) uint64_t field;
@@ -68,10 +69,13 @@ typedef struct {
     char extra_name[METRICS_MAX_EXTRA][METRICS_NAME_MAX];
 } metrics_series_t;
 
-/* Room for CAP samples, allocated and written now (so sampling neither
- * allocates nor touches new pages while an allocator is measured).
+/* Room for CAP samples in mappings of its own (never malloc: the series
+ * must not live in the heap it measures).  PRETOUCH writes every page now,
+ * so that sampling touches no new page while an allocator is measured (the
+ * worker); without it pages become resident as rows are added (the
+ * parent, which pays for what it receives, not for what it could).
  * Returns 0 or -1 (out of memory). */
-int metrics_series_init(metrics_series_t *ser, size_t cap);
+int metrics_series_init(metrics_series_t *ser, size_t cap, int pretouch);
 void metrics_series_free(metrics_series_t *ser);
 /* Index of the extra column NAME, added if new; -1 when the table is full
  * or NAME is too long. */

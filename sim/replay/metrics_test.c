@@ -105,7 +105,15 @@ static void mtest_summary(void)
 static void mtest_series(void)
 {
     metrics_series_t ser;
-    CHECK(metrics_series_init(&ser, 2) == 0);
+    for (int pretouch = 0; pretouch < 2; pretouch++) {
+        /* without pretouch, a row's extras are absent once it is added */
+        CHECK(metrics_series_init(&ser, 2, pretouch) == 0);
+        metrics_sample_t s0 = {.event = 1};
+        CHECK(metrics_series_add(&ser, &s0) == 0 && ser.extra[0] == METRICS_ABSENT &&
+              ser.extra[METRICS_MAX_EXTRA - 1] == METRICS_ABSENT);
+        metrics_series_free(&ser);
+    }
+    CHECK(metrics_series_init(&ser, 2, 1) == 0);
     metrics_sample_t s = {.event = 1, .live_bytes = 2};
     CHECK(metrics_series_add(&ser, &s) == 0);
     int j = metrics_series_extra(&ser, "pools");
@@ -113,8 +121,9 @@ static void mtest_series(void)
     CHECK(ser.extra[0] == METRICS_ABSENT);
     CHECK(metrics_series_add(&ser, &s) == 1);
     CHECK(metrics_series_add(&ser, &s) == -1); /* full: never grows */
-    CHECK(strcmp(metrics_sample_column[3], "footprint_bytes") == 0);
-    CHECK(metrics_sample_offset[3] == offsetof(metrics_sample_t, footprint));
+    CHECK(strcmp(metrics_sample_column[3], "resident_bytes") == 0);
+    CHECK(metrics_sample_offset[3] == offsetof(metrics_sample_t, resident));
+    CHECK(strcmp(metrics_sample_column[4], "held_bytes") == 0);
     metrics_series_free(&ser);
 }
 

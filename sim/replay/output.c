@@ -33,8 +33,8 @@ static const report_field_t report_fields[] = {
     {"ns_per_event", "max", REPORT_DOUBLE, REPORT_AT(ns_per_event.max)},
     {NULL, "peak_live_bytes", REPORT_U64, REPORT_AT(m.peak_live_bytes)},
     {NULL, "peak_live_blocks", REPORT_U64, REPORT_AT(m.peak_live_blocks)},
-    {NULL, "peak_footprint_bytes", REPORT_U64, REPORT_AT(m.peak_footprint)},
-    {NULL, "peak_rss_bytes", REPORT_U64, REPORT_AT(m.peak_rss)},
+    {NULL, "peak_resident_bytes", REPORT_U64, REPORT_AT(m.peak_resident)},
+    {NULL, "peak_held_bytes", REPORT_U64, REPORT_AT(m.peak_held)},
     {"frag", "jw1", REPORT_DOUBLE, REPORT_AT(m.frag.jw1)},
     {"frag", "jw2", REPORT_DOUBLE, REPORT_AT(m.frag.jw2)},
     {"frag", "jw3", REPORT_DOUBLE, REPORT_AT(m.frag.jw3)},
@@ -112,6 +112,7 @@ void output_json(FILE *out, const driver_run_t *runs, size_t n, const output_set
     json_kv_uint(&j, "repeat", s->repeat);
     json_kv_uint(&j, "samples", s->samples);
     json_kv_string(&j, "arena_mode", s->arena_mode);
+    json_kv_string(&j, "touch", s->touch ? s->touch : "page");
     json_key(&j, "verify");
     json_bool(&j, s->verify);
     json_key(&j, "lenient");
@@ -213,13 +214,13 @@ static void report_col_live(const driver_run_t *r, char *b, size_t n)
 {
     output_bytes(r->m.peak_live_bytes, b, n);
 }
-static void report_col_fp(const driver_run_t *r, char *b, size_t n)
+static void report_col_resident(const driver_run_t *r, char *b, size_t n)
 {
-    output_bytes(r->m.peak_footprint, b, n);
+    output_bytes(r->m.peak_resident, b, n);
 }
-static void report_col_rss(const driver_run_t *r, char *b, size_t n)
+static void report_col_held(const driver_run_t *r, char *b, size_t n)
 {
-    output_bytes(r->m.peak_rss, b, n);
+    output_bytes(r->m.peak_held, b, n);
 }
 static void report_col_jw4(const driver_run_t *r, char *b, size_t n)
 {
@@ -239,8 +240,8 @@ typedef struct {
 static const report_col_t report_cols[] = {
     {"trace", 1, report_col_trace},    {"allocator", 1, report_col_alloc},
     {"events", 0, report_col_events},  {"ns/event [min-max]", 0, report_col_ns},
-    {"peak live", 0, report_col_live}, {"peak footprint", 0, report_col_fp},
-    {"peak RSS", 0, report_col_rss},   {"jw4", 0, report_col_jw4},
+    {"peak live", 0, report_col_live}, {"peak resident", 0, report_col_resident},
+    {"peak held", 0, report_col_held}, {"jw4", 0, report_col_jw4},
     {"util", 0, report_col_util},
 };
 

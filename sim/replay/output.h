@@ -19,10 +19,11 @@ typedef struct {
     unsigned long long samples;
     const char *arena_mode;
     int verify, lenient;
+    const char *touch; /* replay_touch_name */
 } output_settings_t;
 
 /* One row per run: trace, allocator, events, ns/event median [min-max],
- * peak live, peak footprint, peak RSS, jw4, util. */
+ * peak live, peak resident, peak held, jw4, util. */
 void output_table(FILE *out, const driver_run_t *runs, size_t n);
 
 /* {"arenalab": version, "command": "replay", settings..., "runs": [...]}. */

@@ -9,12 +9,26 @@
  *                 size every table before an allocator exists, so nothing
  *                 the engine keeps grows (or shows in RSS) while measured.
  *   measurement   replay_run with nsamples > 0: samples ~nsamples points
- *                 (sim/replay/metrics.h) plus the peak, tracks the footprint after
- *                 every event when the classes' stats() are cheap (not
- *                 ALLOC_SLOW_STATS), computes the fragmentation figures and
- *                 internal fragmentation at peak live.  It also warms up.
+ *                 (sim/replay/metrics.h) plus the peak-live event: live
+ *                 bytes, the worker's anonymous resident memory above its
+ *                 baseline (the one memory figure of every allocator) and
+ *                 the allocator's own held figure, tracked after every
+ *                 event when the classes' stats() are cheap (not
+ *                 ALLOC_SLOW_STATS); computes the fragmentation figures
+ *                 (from resident memory) and internal fragmentation at peak
+ *                 live.  It also warms up.
  *   timed         replay_run with nsamples == 0: counters only; the time of
  *                 the event loops is summed in ns.
+ *
+ * Clean room: between the baseline (taken after the route is created) and
+ * the end of a run, nothing but the trace's events reaches the allocators:
+ * the engine's tables live in mappings of their own (sim/base/mapvec.h),
+ * touched before the baseline; the worker's reader keeps its memory in a
+ * private heap (TRACE_R_PRIVATE_HEAP) and, rewound after the pre-pass,
+ * allocates nothing; samples go to a pre-mapped series and RSS is read
+ * with pread.  The weak hooks arenalab_measure_begin/end, when a preloaded
+ * library defines them, are called at the baseline and at the end (the
+ * tests count malloc calls between them).
  *
  * Decoding is never timed: events are decoded in chunks of REPLAY_CHUNK
  * into a compact array (mapped outside malloc, sim/base/mapvec.h), then the
@@ -71,6 +85,24 @@ typedef struct {
  * Returns 0 or REPLAY_EFAIL with the reader's message. */
 int replay_scan(trace_reader_t *r, int lenient, replay_scan_t *out, char *err, size_t errlen);
 
+/* How a replay uses the payload of the blocks it allocates, as a program
+ * would: nothing, one write per page (and the last byte) of every new
+ * block and of the grown part of a realloc, or every byte.  The writes are
+ * part of the timed region (the page faults they cause are a cost the
+ * allocator's placement decides) and the same for every allocator. */
+typedef enum {
+    REPLAY_TOUCH_NONE,
+    REPLAY_TOUCH_PAGE,
+    REPLAY_TOUCH_ALL,
+    REPLAY_NTOUCH
+} replay_touch_t;
+
+/* "none", "page", "all", indexed by replay_touch_t. */
+extern const char *const replay_touch_name[REPLAY_NTOUCH];
+
+/* The mode named NAME, or -1. */
+int replay_touch_find(const char *name);
+
 typedef struct {
     route_find_fn find;          /* NULL: the registry                     */
     const arenas_mode_t *arenas; /* NULL: arenas_modes[0]                  */
@@ -81,6 +113,8 @@ typedef struct {
     FILE *mallocstats;           /* measurement: dump the classes'
                                     mallocstats here before destroying    */
     const char *label;           /* allocator name in messages            */
+    replay_touch_t touch;        /* REPLAY_TOUCH_PAGE by default (0 is none:
+                                    callers set it)                       */
 } replay_opts_t;
 
 typedef struct {
@@ -89,11 +123,14 @@ typedef struct {
     uint64_t ns;              /* timed run: ns spent in the event loops   */
     uint64_t peak_live_bytes; /* measurement run: the figures below       */
     uint64_t peak_live_blocks;
-    uint64_t peak_footprint; /* the allocator's exact peak, the per-event
-                                peak, or the peak of the samples          */
-    uint64_t peak_rss;       /* anon RSS above the baseline taken after
-                                create, highest sample                   */
-    double internal_frag;    /* NaN when a class has no usable_size      */
+    uint64_t peak_resident; /* the common figure: highest anonymous resident
+                               memory of the worker above its baseline
+                               (taken after create), over the samples and
+                               the peak-live event                       */
+    uint64_t peak_held;     /* the allocator's own figure: the highest of
+                               its exact peak, the per-event readings and
+                               the samples (alloc_stats_t.footprint)     */
+    double internal_frag;   /* NaN when a class has no usable_size      */
     metrics_frag_t frag;
 } replay_result_t;
 

@@ -209,11 +209,23 @@ void route_destroy(route_heaps_t *h)
     memset(h, 0, sizeof *h);
 }
 
+/* Whether domain D's instance describes the process's malloc (raw, a
+ * preloaded library) and one such was counted already: every byte once.
+ * Sets *PROCESS_HEAP when it is the first. */
+static int route_counted(const route_heaps_t *h, int d, int *process_heap)
+{
+    if (!(h->cls[d]->flags & ALLOC_PROCESS_HEAP)) return 0;
+    if (*process_heap) return 1;
+    *process_heap = 1;
+    return 0;
+}
+
 void route_footprint(const route_heaps_t *h, uint64_t *footprint, uint64_t *peak)
 {
     *footprint = *peak = 0;
+    int process_heap = 0;
     for (int d = 0; d < TRACE_NDOMAINS; d++) {
-        if (h->inst[d] != d) continue;
+        if (h->inst[d] != d || route_counted(h, d, &process_heap)) continue;
         alloc_stats_t s;
         s.peak_footprint = 0;
         s.nextra = 0;
@@ -228,8 +240,9 @@ int route_stats(const route_heaps_t *h, uint64_t *footprint, uint64_t *peak,
 {
     int n = 0;
     *footprint = *peak = 0;
+    int process_heap = 0;
     for (int d = 0; d < TRACE_NDOMAINS; d++) {
-        if (h->inst[d] != d) continue;
+        if (h->inst[d] != d || route_counted(h, d, &process_heap)) continue;
         alloc_stats_t s;
         memset(&s, 0, sizeof s);
         h->cls[d]->stats(h->a[d].ctx, &s);

@@ -216,22 +216,22 @@ static int figures_frag(figures_ctx_t *c)
         FILE *gp = figures_open(c, bases[pass], "gp");
         if (!gp) return -1;
         plot_begin(gp, bases[pass],
-                   pass == 0 ? "utilization (peak live / peak footprint) per trace and allocator"
-                             : "J&W fragmentation #4 (peak footprint / peak live - 1)",
+                   pass == 0 ? "utilization (peak live / peak resident) per trace and allocator"
+                             : "J&W fragmentation #4 (peak resident / peak live - 1)",
                    w, 460);
         figures_bars_setup(gp, e->ntraces);
         /* Utilization tops 1 only when an allocator's footprint is an
          * estimate below what is live (RSS-based ones): keep it visible. */
         if (pass == 0)
             fprintf(gp,
-                    "set title 'Utilization: peak live bytes / peak footprint (higher is better)'\n"
+                    "set title 'Utilization: peak live bytes / peak resident (higher is better)'\n"
                     "set ylabel 'utilization'\n"
                     "set yrange [0:%.3f]\n"
                     "set ytics 0.2\n",
                     umax * 1.05);
         else
             fprintf(gp,
-                    "set title 'Fragmentation J&W #4: peak footprint / peak live - 1 "
+                    "set title 'Fragmentation J&W #4: peak resident / peak live - 1 "
                     "(lower is better)'\n"
                     "set ylabel 'J&W #4 (log scale)'\n"
                     "set logscale y\n"
@@ -250,18 +250,19 @@ static int figures_frag(figures_ctx_t *c)
         fputc('\n', gp);
         plot_end(gp, bases[pass], w, 460);
         if (figures_close(c, gp, bases[pass], "gp")) return -1;
-        int rc = pass == 0
-                     ? figures_render(c, bases[0], FIGURES_OVERVIEW, 0,
-                                      "Utilization per trace and allocator",
-                                      "Peak live bytes divided by peak footprint (CS:APP's "
-                                      "utilization): taller is better; 1.0 would mean the "
-                                      "allocator held nothing beyond what the program had live.")
-                     : figures_render(c, bases[1], FIGURES_OVERVIEW, 0,
-                                      "Fragmentation (Johnstone & Wilson #4) per trace and "
-                                      "allocator",
-                                      "Peak footprint divided by peak live bytes, minus one, on a "
-                                      "log scale: shorter is better; 1.0 means the allocator "
-                                      "needed twice the memory the program ever had live.");
+        int rc =
+            pass == 0
+                ? figures_render(c, bases[0], FIGURES_OVERVIEW, 0,
+                                 "Utilization per trace and allocator",
+                                 "Peak live bytes divided by peak resident (CS:APP's "
+                                 "utilization): taller is better; 1.0 would mean the "
+                                 "allocator held nothing beyond what the program had live.")
+                : figures_render(c, bases[1], FIGURES_OVERVIEW, 0,
+                                 "Fragmentation (Johnstone & Wilson #4) per trace and "
+                                 "allocator",
+                                 "Peak resident memory divided by peak live bytes, minus one, on a "
+                                 "log scale: shorter is better; 1.0 means the allocator "
+                                 "needed twice the memory the program ever had live.");
         if (rc) return -1;
     }
     return 0;
@@ -481,7 +482,7 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
     double nslo = INFINITY, nshi = 0;
     FILE *d = figures_open(c, base, "dat");
     if (!d) return -1;
-    fprintf(d, "# one block per trace: x, peak footprint bytes, ns/event median min max\n");
+    fprintf(d, "# one block per trace: x, peak resident bytes, ns/event median min max\n");
     for (size_t t = 0; t < w->ntraces; t++) {
         fprintf(d, "# %s\n", e->traces[w->traces[t]].name);
         for (size_t v = 0; v < w->nvalues; v++) {
@@ -489,13 +490,13 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
             const metrics_summary_t *sm = &run->ns_per_event;
             int timed = run->repeat > 0 && sm->min > 0 && isfinite(sm->max);
             figures_num(d, w->numeric ? w->x[v] : (double)v);
-            fprintf(d, " %" PRIu64, run->m.peak_footprint);
+            fprintf(d, " %" PRIu64, run->m.peak_resident);
             figures_num(d, timed ? sm->median : NAN);
             figures_num(d, timed ? sm->min : NAN);
             figures_num(d, timed ? sm->max : NAN);
             fputc('\n', d);
-            if (run->m.peak_footprint > fpmax) fpmax = run->m.peak_footprint;
-            if (run->m.peak_footprint < fpmin) fpmin = run->m.peak_footprint;
+            if (run->m.peak_resident > fpmax) fpmax = run->m.peak_resident;
+            if (run->m.peak_resident < fpmin) fpmin = run->m.peak_resident;
             if (timed && sm->min < nslo) nslo = sm->min;
             if (timed && sm->max > nshi) nshi = sm->max;
         }
@@ -507,15 +508,15 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
     const char *unit = figures_unit(fpmax, &scale);
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1 && !(nshi > 0)) continue; /* no timed runs */
-        snprintf(gpbase, sizeof gpbase, "%s-%s", base, pass == 0 ? "footprint" : "speed");
+        snprintf(gpbase, sizeof gpbase, "%s-%s", base, pass == 0 ? "resident" : "speed");
         FILE *gp = figures_open(c, gpbase, "gp");
         if (!gp) return -1;
         char purpose[512], title[512];
-        snprintf(purpose, sizeof purpose, "sweep '%s': %s against peak footprint / ns per event",
+        snprintf(purpose, sizeof purpose, "sweep '%s': %s against peak resident / ns per event",
                  w->title, w->param);
         plot_begin(gp, gpbase, purpose, FIGURES_SWEEP_W, FIGURES_SWEEP_H);
         snprintf(title, sizeof title, "%s: %s", w->title,
-                 pass == 0 ? "peak footprint" : "median ns per event (whiskers: min-max)");
+                 pass == 0 ? "peak resident" : "median ns per event (whiskers: min-max)");
         fputs("set title ", gp);
         plot_string(gp, title);
         fputs("\nset xlabel ", gp);
@@ -545,7 +546,7 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
         double ylo = pass == 0 ? (double)fpmin / scale : nslo;
         double yhi = pass == 0 ? (double)fpmax / scale : nshi;
         int logy = ylo > 0 && yhi / ylo >= 20;
-        fprintf(gp, "set ylabel '%s%s'\n", pass == 0 ? "peak footprint, " : "ns per event",
+        fprintf(gp, "set ylabel '%s%s'\n", pass == 0 ? "peak resident memory, " : "ns per event",
                 pass == 0 ? unit : "");
         if (logy) {
             fprintf(gp, "set logscale y\nset yrange [%.6g:%.6g]\n", ylo / 1.3, yhi * 1.3);
@@ -569,7 +570,7 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
         char caption[600];
         if (pass == 0)
             snprintf(caption, sizeof caption,
-                     "Peak footprint of %s as %s varies, one line per trace: where a line "
+                     "Peak resident memory of %s as %s varies, one line per trace: where a line "
                      "bottoms out is the setting that needs the least memory for that trace.",
                      w->base, w->param);
         else
@@ -577,8 +578,7 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
                      "Median ns per event of %s as %s varies, whiskers from the fastest to the "
                      "slowest of %u timed runs: the price in speed of each setting.",
                      w->base, w->param, w->repeat);
-        snprintf(title, sizeof title, "Sweep: %s (%s)", w->title,
-                 pass == 0 ? "footprint" : "speed");
+        snprintf(title, sizeof title, "Sweep: %s (%s)", w->title, pass == 0 ? "resident" : "speed");
         if (figures_render(c, gpbase, FIGURES_SWEEP, s, title, caption)) return -1;
     }
     return 0;
@@ -594,19 +594,19 @@ static int figures_footprint(figures_ctx_t *c, size_t t)
     size_t idx[64 + 1], na = figures_allocs(e, idx);
     if (na == 0 || na > 64) return 0;
     char base[200];
-    snprintf(base, sizeof base, "footprint-%s", name);
+    snprintf(base, sizeof base, "resident-%s", name);
     FILE *d = figures_open(c, base, "dat");
     if (!d) return -1;
     uint64_t max = 0, maxlive = 0, peak[64] = {0}, lastevent = 0;
     size_t nonempty = 0;
-    fputs("# one block per allocator (script order): event, live bytes, footprint bytes\n", d);
+    fputs("# one block per allocator (script order): event, live bytes, resident bytes\n", d);
     for (size_t k = 0; k < na; k++) {
         const metrics_series_t *ser = &r->runs[e->grid[t * e->nallocs + idx[k]]].series;
         fprintf(d, "# %s\n", e->allocs[idx[k]].spec);
         for (size_t i = 0; i < ser->n; i++) {
             fprintf(d, "%" PRIu64 " %" PRIu64 " %" PRIu64 "\n", ser->s[i].event,
-                    ser->s[i].live_bytes, ser->s[i].footprint);
-            if (ser->s[i].footprint > peak[k]) peak[k] = ser->s[i].footprint;
+                    ser->s[i].live_bytes, ser->s[i].resident);
+            if (ser->s[i].resident > peak[k]) peak[k] = ser->s[i].resident;
             if (ser->s[i].live_bytes > maxlive) maxlive = ser->s[i].live_bytes;
             if (ser->s[i].event > lastevent) lastevent = ser->s[i].event;
         }
@@ -636,15 +636,15 @@ static int figures_footprint(figures_ctx_t *c, size_t t)
         }
     FILE *gp = figures_open(c, base, "gp");
     if (!gp) return -1;
-    plot_begin(gp, base, "footprint and live bytes over time, one line per allocator",
+    plot_begin(gp, base, "resident memory and live bytes over time, one line per allocator",
                FIGURES_TRACE_W, FIGURES_TRACE_H);
     if (cutting)
         snprintf(title, sizeof title,
-                 "%s: footprint over time\n(axis cut at %dx peak live; "
+                 "%s: resident memory over time\n(axis cut at %dx peak live; "
                  "peaks: %s)",
                  name, FIGURES_FP_CUT, off);
     else
-        snprintf(title, sizeof title, "%s: footprint over time", name);
+        snprintf(title, sizeof title, "%s: resident memory over time", name);
     fputs("set title ", gp);
     plot_string(gp, title);
     fprintf(gp,
@@ -680,7 +680,7 @@ static int figures_footprint(figures_ctx_t *c, size_t t)
              "against the bytes the program had live (dashed): the gap between a line and the "
              "dashed curve is that allocator's overhead at that moment.",
              (unsigned long long)e->samples);
-    snprintf(title, sizeof title, "%s: footprint over time", name);
+    snprintf(title, sizeof title, "%s: resident memory over time", name);
     return figures_render(c, base, FIGURES_TRACE, t, title, caption);
 }
 

@@ -10,7 +10,7 @@
  *                        peak (heat maps; only with a pool table)
  *   sweep-K-footprint, sweep-K-speed  each sweep: parameter against peak
  *                        footprint and against ns/event, a line per trace
- *   footprint-T, sizes-T per trace: footprint and live bytes over time, a
+ *   resident-T, sizes-T per trace: resident memory and live bytes over time, a
  *                        line per allocator; request sizes in log2 bins
  * Per-trace and overview plots show the grid's allocators (sweep points
  * appear only in the sweep plots), each in its palette colour (plot.h).

@@ -91,12 +91,12 @@ static void html_headline(FILE *f, const results_t *r)
 {
     const exp_t *e = r->exp;
     fputs("<h2 id=\"headline\">Headline</h2>\n"
-          "<p>Per trace, the allocator that needed the least memory (peak footprint) and the "
+          "<p>Per trace, the allocator that needed the least memory (peak resident) and the "
           "fastest one (median ns per event), each with how much more the runner-up needed. "
           "A speed difference is <b>clear</b> when the two allocators' [fastest, slowest] "
           "run ranges do not overlap; otherwise it is within the run-to-run spread.</p>\n"
           "<div class=\"wide\"><table>\n<tr><th class=\"l\">trace</th><th>peak live</th>"
-          "<th class=\"l\">least memory</th><th>peak footprint</th><th class=\"l\">runner-up"
+          "<th class=\"l\">least memory</th><th>peak resident</th><th class=\"l\">runner-up"
           "</th><th class=\"l\">fastest</th><th>ns/event</th><th class=\"l\">runner-up</th>"
           "<th class=\"l\">difference</th></tr>\n",
           f);
@@ -117,7 +117,7 @@ static void html_headline(FILE *f, const results_t *r)
             fputs("<td class=\"l win\">", f);
             html_alloc(f, r, e->units[fp.best].spec);
             fprintf(f, "</td><td>%s</td>",
-                    output_bytes(r->runs[fp.best].m.peak_footprint, b1, sizeof b1));
+                    output_bytes(r->runs[fp.best].m.peak_resident, b1, sizeof b1));
             html_margin(f, r, &fp);
         }
         if (sp.best == EXP_NONE) {
@@ -196,7 +196,7 @@ static void html_metrics(FILE *f, const results_t *r)
     fputs("<h2 id=\"metrics\">Metrics</h2>\n"
           "<p>Every run of every trace: the grid's allocators first, then the sweep points. "
           "J&amp;W #1&ndash;#4 are Johnstone &amp; Wilson's fragmentation figures (mean, at "
-          "peak live, at peak footprint, peak over peak); util = peak live / peak footprint; "
+          "peak live, at peak resident memory, peak over peak); util = peak live / peak resident; "
           "internal = bytes lost to rounding at peak live. The same figures are in "
           "<a href=\"runs.csv\">runs.csv</a> and <a href=\"runs.json\">runs.json</a>.</p>\n",
           f);
@@ -207,7 +207,7 @@ static void html_metrics(FILE *f, const results_t *r)
                 " <span class=\"dim\">(%" PRIu64 " events)</span></h3>\n<div class=\"wide\">"
                 "<table>\n<tr><th class=\"l\">allocator</th><th>ns/event</th>",
                 r->traces[t].events);
-        fputs("<th>min&ndash;max</th><th>peak live</th><th>peak footprint</th><th>peak RSS</th>"
+        fputs("<th>min&ndash;max</th><th>peak live</th><th>peak resident</th><th>peak held</th>"
               "<th>J&amp;W #1</th><th>#2</th><th>#3</th><th>#4</th><th>util</th>"
               "<th>internal</th></tr>\n",
               f);
@@ -224,8 +224,8 @@ static void html_metrics(FILE *f, const results_t *r)
                 fputs("</td><td>&ndash;</td><td>&ndash;</td>", f);
             fprintf(f, "<td>%s</td><td>%s</td><td>%s</td>",
                     output_bytes(run->m.peak_live_bytes, b1, sizeof b1),
-                    output_bytes(run->m.peak_footprint, b2, sizeof b2),
-                    output_bytes(run->m.peak_rss, b3, sizeof b3));
+                    output_bytes(run->m.peak_resident, b2, sizeof b2),
+                    output_bytes(run->m.peak_held, b3, sizeof b3));
             const double v[] = {run->m.frag.jw1, run->m.frag.jw2,  run->m.frag.jw3,
                                 run->m.frag.jw4, run->m.frag.util, run->m.internal_frag};
             for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {

@@ -109,7 +109,7 @@ static void results_best(const results_t *r, size_t t, double (*key)(const drive
 
 static double results_key_fp(const driver_run_t *run)
 {
-    return (double)run->m.peak_footprint;
+    return (double)run->m.peak_resident;
 }
 
 static double results_key_ns(const driver_run_t *run)
@@ -169,7 +169,8 @@ static int results_write_runs(const results_t *r, const driver_run_t *named, con
     const exp_t *e = r->exp;
     outfile_t o;
     if (results_open(&o, dir, "runs.json", err, errlen)) return -1;
-    output_settings_t s = {e->repeat, (unsigned long long)e->samples, arenas_modes[0]->name, 0, 0};
+    output_settings_t s = {e->repeat, (unsigned long long)e->samples, arenas_modes[0]->name, 0, 0,
+                           "page"};
     output_json(o.fp, named, e->nunits, &s);
     if (results_commit(&o, err, errlen)) return -1;
     if (results_open(&o, dir, "runs.csv", err, errlen)) return -1;

@@ -48,10 +48,10 @@ void summary_print(const results_t *r, FILE *f)
         if (e->allocs[a].skip)
             fprintf(f, "- skipped %s: %s\n", e->allocs[a].spec, e->allocs[a].skip);
     fputs("\n## Headline\n\n"
-          "Least peak footprint and fastest median ns/event per trace; the margin is how much "
+          "Least peak resident and fastest median ns/event per trace; the margin is how much "
           "more the runner-up needed. A speed difference is *clear* when the [min, max] ranges "
           "of the timed runs do not overlap.\n\n"
-          "| trace | least memory | peak footprint | runner-up | fastest | ns/event | runner-up "
+          "| trace | least memory | peak resident | runner-up | fastest | ns/event | runner-up "
           "| difference |\n|---|---|---:|---|---|---:|---|---|\n",
           f);
     for (size_t t = 0; t < e->ntraces; t++) {
@@ -66,7 +66,7 @@ void summary_print(const results_t *r, FILE *f)
         } else {
             fputs(" | **", f);
             summary_cell(f, e->units[fp.best].spec);
-            fprintf(f, "** | %s | ", output_bytes(r->runs[fp.best].m.peak_footprint, b, sizeof b));
+            fprintf(f, "** | %s | ", output_bytes(r->runs[fp.best].m.peak_resident, b, sizeof b));
             summary_margin(f, r, &fp);
             fputs(" |", f);
         }
@@ -85,7 +85,7 @@ void summary_print(const results_t *r, FILE *f)
         }
     }
     fputs("\n## Metrics\n\n"
-          "| trace | allocator | ns/event [min-max] | peak live | peak footprint | jw4 | util |\n"
+          "| trace | allocator | ns/event [min-max] | peak live | peak resident | jw4 | util |\n"
           "|---|---|---:|---:|---:|---:|---:|\n",
           f);
     for (size_t u = 0; u < e->nunits; u++) {
@@ -101,7 +101,7 @@ void summary_print(const results_t *r, FILE *f)
         else
             fputs(" | - |", f);
         fprintf(f, " %s | %s |", output_bytes(run->m.peak_live_bytes, b1, sizeof b1),
-                output_bytes(run->m.peak_footprint, b2, sizeof b2));
+                output_bytes(run->m.peak_resident, b2, sizeof b2));
         summary_ratio(f, run->m.frag.jw4);
         summary_ratio(f, run->m.frag.util);
         fputc('\n', f);

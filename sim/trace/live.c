@@ -1,5 +1,6 @@
 /* live.c: id -> slot tracking with LIFO slot recycling (see live.h). */
 #include "sim/trace/live.h"
+#include "sim/trace/internal/trace_mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,18 +44,18 @@ static void live_map_put(live_map_t *m, uint32_t id, uint32_t slot)
 
 /* Makes room for one more entry (load factor <= 3/4).  0 or TRACE_ENOMEM;
  * the map is unchanged on failure. */
-static int live_map_room(live_map_t *m)
+static int live_map_room(pheap_t *heap, live_map_t *m)
 {
     uint64_t cap = m->cells ? (uint64_t)m->mask + 1 : 0;
     if ((uint64_t)(m->n + 1) * 4 <= cap * 3) return 0;
     uint64_t ncap = cap ? cap * 2 : LIVE_MAP_MIN;
     if (ncap > ((uint64_t)1 << 31)) return TRACE_ENOMEM;
-    live_cell_t *cells = calloc((size_t)ncap, sizeof *cells);
+    live_cell_t *cells = tmem_calloc(heap, (size_t)ncap, sizeof *cells);
     if (!cells) return TRACE_ENOMEM;
     live_map_t nm = {cells, (uint32_t)(ncap - 1), 0};
     for (uint64_t i = 0; i < cap; i++)
         if (m->cells[i].slot1) live_map_put(&nm, m->cells[i].id, m->cells[i].slot1 - 1);
-    free(m->cells);
+    tmem_free(heap, m->cells);
     *m = nm;
     return 0;
 }
@@ -90,15 +91,17 @@ void live_init(live_t *l, int use_map)
 
 void live_free(live_t *l)
 {
-    free(l->bstate);
-    free(l->bid);
-    free(l->blink);
-    free(l->bfree);
-    free(l->arenas);
-    free(l->bmap.cells);
-    free(l->amap.cells);
-    free(l->owned);
+    pheap_t *heap = l->heap;
+    tmem_free(heap, l->bstate);
+    tmem_free(heap, l->bid);
+    tmem_free(heap, l->blink);
+    tmem_free(heap, l->bfree);
+    tmem_free(heap, l->arenas);
+    tmem_free(heap, l->bmap.cells);
+    tmem_free(heap, l->amap.cells);
+    tmem_free(heap, l->owned);
     live_init(l, l->use_map);
+    l->heap = heap;
 }
 
 void live_reset(live_t *l)
@@ -123,10 +126,10 @@ static uint64_t live_grown_cap(uint32_t cap, uint64_t want)
 
 /* Reallocates *TAB to NCAP elements of ELEM bytes.  0 or TRACE_ENOMEM
  * (table unchanged). */
-static int live_realloc(void **tab, uint64_t ncap, size_t elem)
+static int live_realloc(pheap_t *heap, void **tab, uint64_t ncap, size_t elem)
 {
     if (ncap > SIZE_MAX / elem) return TRACE_ENOMEM;
-    void *p = realloc(*tab, (size_t)ncap * elem);
+    void *p = tmem_realloc(heap, *tab, (size_t)ncap * elem);
     if (!p) return TRACE_ENOMEM;
     *tab = p;
     return 0;
@@ -134,11 +137,11 @@ static int live_realloc(void **tab, uint64_t ncap, size_t elem)
 
 /* Grows *TAB (element size ELEM, capacity *CAP) to hold at least WANT
  * elements.  0 or TRACE_ENOMEM (table unchanged). */
-static int live_grow(void **tab, uint32_t *cap, uint64_t want, size_t elem)
+static int live_grow(pheap_t *heap, void **tab, uint32_t *cap, uint64_t want, size_t elem)
 {
     if (want <= *cap) return 0;
     uint64_t ncap = live_grown_cap(*cap, want);
-    if (!ncap || live_realloc(tab, ncap, elem) < 0) return TRACE_ENOMEM;
+    if (!ncap || live_realloc(heap, tab, ncap, elem) < 0) return TRACE_ENOMEM;
     *cap = (uint32_t)ncap;
     return 0;
 }
@@ -149,10 +152,10 @@ static int live_grow_blocks(live_t *l, uint64_t want)
 {
     if (want <= l->bcap) return 0;
     uint64_t ncap = live_grown_cap(l->bcap, want);
-    if (!ncap || live_realloc((void **)&l->bstate, ncap, sizeof *l->bstate) < 0 ||
-        live_realloc((void **)&l->bid, ncap, sizeof *l->bid) < 0 ||
-        live_realloc((void **)&l->blink, ncap, sizeof *l->blink) < 0 ||
-        live_realloc((void **)&l->bfree, ncap, sizeof *l->bfree) < 0)
+    if (!ncap || live_realloc(l->heap, (void **)&l->bstate, ncap, sizeof *l->bstate) < 0 ||
+        live_realloc(l->heap, (void **)&l->bid, ncap, sizeof *l->bid) < 0 ||
+        live_realloc(l->heap, (void **)&l->blink, ncap, sizeof *l->blink) < 0 ||
+        live_realloc(l->heap, (void **)&l->bfree, ncap, sizeof *l->bfree) < 0)
         return TRACE_ENOMEM;
     l->bcap = (uint32_t)ncap;
     return 0;
@@ -161,7 +164,8 @@ static int live_grow_blocks(live_t *l, uint64_t want)
 int live_reserve(live_t *l, uint32_t nb, uint32_t na)
 {
     if (live_grow_blocks(l, nb) < 0) return TRACE_ENOMEM;
-    if (live_grow((void **)&l->arenas, &l->acap, na, sizeof *l->arenas) < 0) return TRACE_ENOMEM;
+    if (live_grow(l->heap, (void **)&l->arenas, &l->acap, na, sizeof *l->arenas) < 0)
+        return TRACE_ENOMEM;
     return 0;
 }
 
@@ -170,15 +174,15 @@ int live_reserve(live_t *l, uint32_t nb, uint32_t na)
 static int live_block_room(live_t *l)
 {
     if (l->nbfree == 0 && live_grow_blocks(l, (uint64_t)l->nblocks + 1) < 0) return TRACE_ENOMEM;
-    return l->use_map ? live_map_room(&l->bmap) : 0;
+    return l->use_map ? live_map_room(l->heap, &l->bmap) : 0;
 }
 
 static int live_arena_room(live_t *l)
 {
-    if (l->afree == LIVE_NONE &&
-        live_grow((void **)&l->arenas, &l->acap, (uint64_t)l->narenas + 1, sizeof *l->arenas) < 0)
+    if (l->afree == LIVE_NONE && live_grow(l->heap, (void **)&l->arenas, &l->acap,
+                                           (uint64_t)l->narenas + 1, sizeof *l->arenas) < 0)
         return TRACE_ENOMEM;
-    return l->use_map ? live_map_room(&l->amap) : 0;
+    return l->use_map ? live_map_room(l->heap, &l->amap) : 0;
 }
 
 /* Frees the block at S, unlinked from its owner (or its owner's whole list
@@ -344,7 +348,8 @@ static int live_apply(live_t *l, trace_event_t *ev, int by_slot, char *msg, size
         }
         if (ev->op == TRACE_ARENA_FREE) {
             live_arena_t *a = &l->arenas[as];
-            if (live_grow((void **)&l->owned, &l->owned_cap, a->nowned, sizeof *l->owned) < 0)
+            if (live_grow(l->heap, (void **)&l->owned, &l->owned_cap, a->nowned, sizeof *l->owned) <
+                0)
                 return TRACE_ENOMEM;
             l->nowned = 0;
             for (uint32_t b = a->head; b != LIVE_NONE;) {
@@ -391,14 +396,14 @@ int live_apply_slots(live_t *l, trace_event_t *ev, char *msg, size_t msglen)
  * so it reports 0 when it cannot.) */
 static int live_free_ok(const live_t *l)
 {
-    uint8_t *seen = calloc((size_t)l->nblocks / 8 + 1, 1);
+    uint8_t *seen = tmem_calloc(l->heap, (size_t)l->nblocks / 8 + 1, 1);
     int ok = seen != NULL;
     for (uint32_t i = 0; ok && i < l->nbfree; i++) {
         uint32_t s = l->bfree[i];
         ok = s < l->nblocks && l->bstate[s] == 0 && !(seen[s / 8] & (1u << s % 8));
         if (ok) seen[s / 8] |= (uint8_t)(1u << s % 8);
     }
-    free(seen);
+    tmem_free(l->heap, seen);
     return ok;
 }
 

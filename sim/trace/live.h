@@ -113,6 +113,8 @@ typedef struct {
     uint32_t *owned; /* slots released by the last `x`, in order         */
     uint32_t nowned;
     uint32_t owned_cap;
+    struct pheap_s *heap; /* where the tables live; NULL: malloc (set after
+                             live_init; internal/trace_mem.h)            */
 } live_t;
 
 /* USE_MAP: keep the id hashes (needed to resolve ids).  Allocates nothing. */

@@ -7,6 +7,7 @@
  * Invariant: a reader or writer handed to the caller is fully set up; every
  * failure path frees what it took. */
 #include "sim/trace/internal/trace_impl.h"
+#include "sim/trace/internal/trace_mem.h"
 #include "sim/trace/trace_zst.h"
 
 #include <errno.h>
@@ -63,12 +64,12 @@ int _trace_meta_key_reserved(const char *s, size_t n)
 }
 
 /* Grows *ARR (element size ELEM) to hold one more than *N.  0 or ENOMEM. */
-static int trace_push_room(void **arr, size_t *cap, size_t n, size_t elem)
+static int trace_push_room(pheap_t *heap, void **arr, size_t *cap, size_t n, size_t elem)
 {
     if (n < *cap) return 0;
     size_t ncap = *cap ? *cap * 2 : 16;
     if (ncap > SIZE_MAX / elem) return TRACE_ENOMEM;
-    void *p = realloc(*arr, ncap * elem);
+    void *p = tmem_realloc(heap, *arr, ncap * elem);
     if (!p) return TRACE_ENOMEM;
     *arr = p;
     *cap = ncap;
@@ -77,12 +78,13 @@ static int trace_push_room(void **arr, size_t *cap, size_t n, size_t elem)
 
 int _trace_meta_add(trace_reader_t *r, const char *k, size_t kl, const char *v, size_t vl)
 {
-    if (trace_push_room((void **)&r->meta, &r->meta_cap, r->nmeta, sizeof *r->meta) < 0)
+    if (r->keep_notes) return 0; /* a rewound reader has them all already */
+    if (trace_push_room(r->heap, (void **)&r->meta, &r->meta_cap, r->nmeta, sizeof *r->meta) < 0)
         return TRACE_ENOMEM;
-    char *key = strndup(k, kl), *value = strndup(v, vl);
+    char *key = tmem_strndup(r->heap, k, kl), *value = tmem_strndup(r->heap, v, vl);
     if (!key || !value) {
-        free(key);
-        free(value);
+        tmem_free(r->heap, key);
+        tmem_free(r->heap, value);
         return TRACE_ENOMEM;
     }
     r->meta[r->nmeta++] = (trace_meta_entry_t){key, value};
@@ -93,12 +95,14 @@ int _trace_meta_add(trace_reader_t *r, const char *k, size_t kl, const char *v, 
 int _trace_marker_add(trace_reader_t *r, uint64_t at, const char *k, size_t kl, const char *v,
                       size_t vl)
 {
-    if (trace_push_room((void **)&r->markers, &r->markers_cap, r->nmarkers, sizeof *r->markers) < 0)
+    if (r->keep_notes) return 0; /* a rewound reader has them all already */
+    if (trace_push_room(r->heap, (void **)&r->markers, &r->markers_cap, r->nmarkers,
+                        sizeof *r->markers) < 0)
         return TRACE_ENOMEM;
-    char *key = strndup(k, kl), *value = strndup(v, vl);
+    char *key = tmem_strndup(r->heap, k, kl), *value = tmem_strndup(r->heap, v, vl);
     if (!key || !value) {
-        free(key);
-        free(value);
+        tmem_free(r->heap, key);
+        tmem_free(r->heap, value);
         return TRACE_ENOMEM;
     }
     r->markers[r->nmarkers++] = (trace_marker_t){at, key, value};
@@ -107,9 +111,10 @@ int _trace_marker_add(trace_reader_t *r, uint64_t at, const char *k, size_t kl, 
 
 void _trace_meta_clear(trace_reader_t *r)
 {
+    if (r->keep_notes) return;
     for (size_t i = 0; i < r->nmeta; i++) {
-        free((char *)r->meta[i].key);
-        free((char *)r->meta[i].value);
+        tmem_free(r->heap, (char *)r->meta[i].key);
+        tmem_free(r->heap, (char *)r->meta[i].value);
     }
     r->nmeta = 0;
     r->metaview = (trace_meta_t){0, r->meta};
@@ -117,9 +122,10 @@ void _trace_meta_clear(trace_reader_t *r)
 
 void _trace_markers_clear(trace_reader_t *r)
 {
+    if (r->keep_notes) return;
     for (size_t i = 0; i < r->nmarkers; i++) {
-        free((char *)r->markers[i].key);
-        free((char *)r->markers[i].value);
+        tmem_free(r->heap, (char *)r->markers[i].key);
+        tmem_free(r->heap, (char *)r->markers[i].value);
     }
     r->nmarkers = 0;
 }
@@ -141,14 +147,38 @@ static const trace_fmt_ops_t *trace_sniff(const void *head, size_t n)
     return fallback;
 }
 
+/* Frees R itself: in its own heap, the whole heap goes. */
+static void trace_reader_free(trace_reader_t *r)
+{
+    if (r->heap) {
+        pheap_t heap = r->heap_store; /* R is inside it */
+        pheap_destroy(&heap);
+    } else {
+        free(r->path);
+        free(r);
+    }
+}
+
 static trace_reader_t *trace_reader_new(const char *name, unsigned flags,
                                         const trace_fmt_ops_t *ops)
 {
-    trace_reader_t *r = calloc(1, sizeof *r);
-    if (!r) return NULL;
-    r->path = strdup(name);
+    trace_reader_t *r;
+    if (flags & TRACE_R_PRIVATE_HEAP) {
+        /* the reader lives in its own heap, which it then carries */
+        pheap_t heap;
+        if (pheap_init(&heap, 0) != 0) return NULL;
+        if (!(r = pheap_alloc(&heap, sizeof *r))) {
+            pheap_destroy(&heap);
+            return NULL;
+        }
+        r->heap_store = heap;
+        r->heap = &r->heap_store;
+    } else if (!(r = calloc(1, sizeof *r))) {
+        return NULL;
+    }
+    r->path = tmem_strndup(r->heap, name, strlen(name));
     if (!r->path) {
-        free(r);
+        trace_reader_free(r);
         return NULL;
     }
     r->ops = ops;
@@ -158,6 +188,7 @@ static trace_reader_t *trace_reader_new(const char *name, unsigned flags,
     /* TRACE_R_FAST skips the live tables' checks where the format's own
      * header vouches for the ids (a mapped format); a stream never can */
     live_init(&r->live, !ops->mapped || !(flags & TRACE_R_FAST));
+    r->live.heap = r->heap;
     return r;
 }
 
@@ -289,6 +320,7 @@ int trace_next_batch(trace_reader_t *r, trace_event_t *ev, size_t max)
     if (max > INT_MAX) max = INT_MAX;
     int rc;
     size_t n = r->ops->batch(r, ev, max, &rc);
+    if (n == 0 && rc == 0) r->complete = 1;
     if (rc < 0 && rc != TRACE_ESYNTAX && rc != TRACE_ESEM)
         r->fatal = rc;
     else if (rc < 0 && n > 0)
@@ -306,6 +338,7 @@ int trace_next(trace_reader_t *r, trace_event_t *ev)
      * (check, convert, stats), and the batch machinery would double its
      * cost */
     int rc = r->ops->next(r, ev);
+    if (rc == 0) r->complete = 1;
     if (rc == 1) {
         r->nevents++;
         if (ev->op == TRACE_ARENA_FREE) r->last_x = ev->aslot;
@@ -322,6 +355,10 @@ const char *trace_error(const trace_reader_t *r)
 
 int trace_rewind(trace_reader_t *r)
 {
+    /* a private-heap reader keeps every note after a whole pass, and so
+     * allocates nothing in later passes (trace.h) */
+    r->keep_notes = r->complete && (r->flags & TRACE_R_PRIVATE_HEAP);
+    r->complete = 0;
     live_reset(&r->live);
     _trace_markers_clear(r);
     r->thread = 0;
@@ -398,13 +435,13 @@ void trace_close(trace_reader_t *r)
 {
     if (!r) return;
     r->ops->close(r);
+    r->keep_notes = 0;
     live_free(&r->live);
     _trace_meta_clear(r);
     _trace_markers_clear(r);
-    free(r->meta);
-    free(r->markers);
-    free(r->path);
-    free(r);
+    tmem_free(r->heap, r->meta);
+    tmem_free(r->heap, r->markers);
+    trace_reader_free(r);
 }
 
 trace_format_t trace_format_for_path(const char *path)

@@ -92,12 +92,20 @@ typedef struct trace_reader_s trace_reader_t;
 int trace_open(trace_reader_t **out, const char *path, char *err, size_t errlen);
 
 enum {
-    TRACE_R_FAST = 1 /* binary traces: name blocks and arenas by slot only,
-                        without the id hashes.  Every slot is still checked,
-                        so the events are safe to replay, but an `a`/`n` of
-                        an id that is already live goes unnoticed (only a
-                        crafted file has one).  For replays; check and
-                        convert use the default.  No effect on text. */
+    TRACE_R_FAST = 1,        /* binary traces: name blocks and arenas by slot only,
+                               without the id hashes.  Every slot is still checked,
+                               so the events are safe to replay, but an `a`/`n` of
+                               an id that is already live goes unnoticed (only a
+                               crafted file has one).  For replays; check and
+                               convert use the default.  No effect on text. */
+    TRACE_R_PRIVATE_HEAP = 2 /* everything the reader keeps comes from a
+                                private heap in its own reservation, never
+                                malloc; and after a first complete pass,
+                                a rewound reader allocates nothing at all
+                                (it keeps the metadata and every marker:
+                                trace_markers then answers all of them
+                                from the start).  For a measured worker,
+                                whose malloc is the allocator under test. */
 };
 
 /* trace_open with TRACE_R_* FLAGS. */

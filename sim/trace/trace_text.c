@@ -20,6 +20,7 @@
  * when it is not `mem`, metadata first, markers and thread switches where
  * they happen, no other comments. */
 #include "sim/trace/internal/trace_impl.h"
+#include "sim/trace/internal/trace_mem.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -383,7 +384,7 @@ static int text_open(trace_reader_t *r)
     /* a trace in memory that fits the buffer needs no more than its size
      * (lines longer than TRACE_TEXT_BUF are errors either way) */
     t->cap = t->fd < 0 && t->memlen < TRACE_TEXT_BUF ? t->memlen + 1 : TRACE_TEXT_BUF;
-    t->buf = malloc(t->cap);
+    t->buf = tmem_malloc(r->heap, t->cap);
     if (!t->buf) return _trace_fail(r->err, TRACE_ENOMEM, "%s: out of memory", r->path);
     if (t->fd >= 0) {
         /* a pipe cannot be sniffed by trace_open: look at what came */
@@ -418,7 +419,7 @@ static int text_rewind(trace_reader_t *r)
 static void text_close(trace_reader_t *r)
 {
     if (r->text.own_fd) close(r->text.fd);
-    free(r->text.buf);
+    tmem_free(r->heap, r->text.buf);
 }
 
 static int text_next(trace_reader_t *r, trace_event_t *ev)

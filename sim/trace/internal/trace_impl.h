@@ -15,6 +15,7 @@
 
 #include "sim/trace/live.h"
 #include "sim/base/outfile.h"
+#include "sim/base/pheap.h"
 #include "sim/trace/trace.h"
 #include "sim/trace/trace_bin_enc.h"
 
@@ -74,6 +75,14 @@ struct trace_reader_s {
     uint32_t last_x;  /* aslot of the event just returned if it
                          was an `x`, else LIVE_NONE             */
     int truncated, is_rep;
+    int complete;   /* the last pass reached the end          */
+    int keep_notes; /* rewound after a complete pass: metadata
+                       and markers are all known, and a pass
+                       neither clears nor adds them (nor
+                       allocates for them)                    */
+    pheap_t *heap;  /* TRACE_R_PRIVATE_HEAP: &heap_store; else
+                       NULL (malloc)                          */
+    pheap_t heap_store;
     int fatal;   /* sticky fatal error code, or 0         */
     int pending; /* TRACE_ESYNTAX / TRACE_ESEM for the next
                     call (message in err), or 0           */
