@@ -1,6 +1,7 @@
 /* cli.c: option tables, --help, error reporting (see cli.h). */
 #include "sim/base/cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,19 @@ void cli_error(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
+}
+
+int cli_finish(int rc)
+{
+    int code = 0;
+    if (fflush(stdout) != 0)
+        code = errno;
+    else if (ferror(stdout))
+        code = -1; /* an earlier write failed; its errno is gone */
+    if (!code) return rc;
+    cli_error("standard output: cannot write%s%s", code > 0 ? ": " : " (a write failed)",
+              code > 0 ? strerror(code) : "");
+    return rc == CLI_OK ? CLI_FAIL : rc;
 }
 
 int cli_interactive(void)

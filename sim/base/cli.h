@@ -50,6 +50,13 @@ void cli_usage(const cli_command_t *cmd, FILE *out);
 /* "arenalab: MESSAGE\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The end of every command: flushes standard output and checks that all
+ * of it was written (a full disk, /dev/full, a closed descriptor).  A
+ * failure not reported yet (stdout's error flag still set: whoever reports
+ * one clears it) gets "arenalab: standard output: cannot write: REASON".
+ * Returns RC, or CLI_FAIL instead of CLI_OK after a failure. */
+int cli_finish(int rc);
+
 /* Whether stderr is a terminal (progress lines) — respects CI=true. */
 int cli_interactive(void);
 

@@ -1,9 +1,10 @@
 /* cmd_convert.c: `arenalab convert IN OUT`: text <-> binary, streaming.
  *
  * The output is canonical (see trace.h) and carries IN's metadata, not a
- * new timestamp, so binary -> text -> binary gives the same bytes.  It is
- * written to a temporary file renamed at the end: a failed conversion
- * leaves no OUT. */
+ * new timestamp, so binary -> text -> binary gives the same bytes.  A file
+ * OUT is written to a temporary file renamed at the end: a failed
+ * conversion leaves no OUT (a device or FIFO is written in place:
+ * sim/base/outfile.h). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -106,9 +107,10 @@ const cli_command_t cmd_convert = {
     .summary = "convert a trace between the text and binary formats",
     .description = "Streams IN (text, .rep or binary) to OUT in canonical form, keeping IN's\n"
                    "metadata, markers and thread switches.  OUT's format comes from its name\n"
-                   "(.atr or .bin: binary, anything else or '-': text) unless --to says.  OUT is\n"
-                   "written to a temporary file and renamed at the end, so it never exists\n"
-                   "half-written.\n\n"
+                   "(.atr or .bin: binary, anything else or '-': text) unless --to says.  A file\n"
+                   "OUT is written to a temporary file and renamed at the end, so it never\n"
+                   "exists half-written (through a symbolic link, the link's target is\n"
+                   "replaced); a device, FIFO or '-' is written in place.\n\n"
                    "A bad line stops the conversion and leaves no OUT: exit 1 for a semantic\n"
                    "error, 2 for a syntax error or an unreadable IN.  --lenient skips bad\n"
                    "lines instead and says how many.",

@@ -130,7 +130,8 @@ const cli_command_t cmd_gen = {
     .description = "Runs SCRIPT in an embedded Lua 5.4 state; its calls (alloc, free, arena,\n"
                    "pool, phase, ...) become the events of the trace written to OUT.  The same\n"
                    "script, seed and -D values give a byte-identical trace.  A Lua error stops\n"
-                   "the run with SCRIPT:LINE: message, exit status 1, and no output file.\n"
+                   "the run with SCRIPT:LINE: message, exit status 1, and no output file\n"
+                   "(a device or FIFO, written in place, has had what came before).\n"
                    "The script API is documented in scripts/SCRIPTING.md; a library of\n"
                    "workloads lives in scripts/workloads/.",
     .opts = gen_opts,

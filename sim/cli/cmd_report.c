@@ -340,7 +340,11 @@ oom:
  * writes its PARTIAL marker, then dies of the signal as it would have.  A
  * handler may only call async-signal-safe functions, so the marker's path
  * is prepared beforehand; it is the module's only static mutable state,
- * which a signal handler cannot do without. */
+ * which a signal handler cannot do without.  While an output of the report
+ * is being written, sim/base/sigclean.c's handler (which removes its
+ * temporary file) sits in front of this one and chains to it; so this one
+ * is installed before any output is opened and removed after the last one
+ * is committed. */
 static char report_partial_marker[PATH_MAX + 64];
 
 static const int report_fatal_signals[] = {SIGINT, SIGTERM, SIGHUP};

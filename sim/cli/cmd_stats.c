@@ -1,5 +1,6 @@
 /* cmd_stats.c: `arenalab stats TRACE [--json FILE]`: what a trace does, as
  * a table or as JSON (the figures come from sim/trace/tstats.c). */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -114,9 +115,15 @@ static int stats_run(int argc, char **argv)
         if (skipped) cli_error("stats: skipped %" PRIu64 " bad lines/events", skipped);
         if (!a.json || strcmp(a.json, "-") != 0) {
             tstats_print(&t, trace_path(r), trace_format(r), stdout);
-            if (fflush(stdout) != 0) status = CLI_USAGE;
+            /* before the JSON: a table that was not written fails the command */
+            int code = fflush(stdout) != 0 ? errno : ferror(stdout) ? EIO : 0;
+            if (code) {
+                cli_error("stats: standard output: cannot write: %s", strerror(code));
+                clearerr(stdout); /* said */
+                status = CLI_USAGE;
+            }
         }
-        if (a.json) status = stats_write_json(a.json, r, &t, skipped);
+        if (a.json && status == CLI_OK) status = stats_write_json(a.json, r, &t, skipped);
     }
     tstats_free(&t);
     trace_close(r);

@@ -22,7 +22,8 @@ static void main_usage(FILE *out)
           out);
 }
 
-int main(int argc, char **argv)
+/* Runs the command ARGV names; returns its exit status. */
+static int main_dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         main_usage(stderr);
@@ -40,4 +41,10 @@ int main(int argc, char **argv)
         if (!strcmp((*c)->name, argv[1])) return (*c)->run(argc - 1, argv + 1);
     cli_error("unknown command '%s' (see 'arenalab --help')", argv[1]);
     return CLI_USAGE;
+}
+
+/* A command that could not write all of its standard output fails. */
+int main(int argc, char **argv)
+{
+    return cli_finish(main_dispatch(argc, argv));
 }
