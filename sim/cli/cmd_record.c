@@ -12,17 +12,39 @@
  * library, no trace written) exit 2, as every command does; a program that
  * cannot be started exits 127 (126: not executable), as in the shell.
  *
+ * The output.  We open OUT ourselves and hand the descriptor to the
+ * recorder of the program itself (record_preload.c, record_python.c), which
+ * moves it out of the program's way and checks it before every write
+ * (record_core.h).  Nothing is unlinked or renamed over before the run:
+ *   - a regular file (or a new one) is emptied and written in place; a
+ *     symlink is followed, never replaced;
+ *   - anything else (a FIFO, a character device such as /dev/null) is
+ *     written straight into, as a stream: only the program itself is
+ *     recorded (one stream holds one trace) and nothing is read back;
+ *   - OUT.zst: the recorders write a temporary file created with O_EXCL
+ *     under an unpredictable name (.OUT.zst.XXXXXX beside OUT, or in
+ *     $TMPDIR when OUT is not a regular file), which is compressed when
+ *     the program ended and then renamed over OUT if OUT is a regular file
+ *     or absent, else copied into it.  OUT without .zst is never touched.
+ * Child processes write OUT.<pid> beside it (O_EXCL), compressed likewise.
+ *
+ * The child (program or interpreter) gets SIGKILL when we die
+ * (PR_SET_PDEATHSIG): a recorder killed with SIGKILL leaves nothing
+ * running.
+ *
  * State: record_state (the child's pid for the SIGTERM/SIGHUP forwarder,
  * the one thing a signal handler must reach) is the only mutable static.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -64,6 +86,18 @@ typedef struct {
     unsigned flush_ms;
     unsigned buffer_kb;
 } record_args_t;
+
+/* Where the trace goes (see the top of the file). */
+typedef struct {
+    char out[PATH_MAX];   /* OUT, absolute                                   */
+    char plain[PATH_MAX]; /* OUT without .zst                                */
+    char raw[PATH_MAX];   /* what the recorders write: OUT, or the temp file */
+    int zst;              /* OUT ends with .zst: RAW is compressed into it   */
+    int stream;           /* OUT is not a regular file                       */
+    int created;          /* we created RAW: removed when nothing was written */
+    int fd;               /* RAW, for the program's recorder                 */
+    struct stat st;       /* its device and inode                            */
+} record_out_t;
 
 static struct {
     volatile sig_atomic_t child; /* pid to forward SIGTERM/SIGHUP to     */
@@ -173,34 +207,91 @@ static void record_dir_base(const char *out, char *dir, size_t dlen, const char 
         snprintf(dir, dlen, "%.*s", (int)(slash - out), out);
 }
 
-/* Compresses PATH into PATH.zst and removes PATH.  Returns 0 or -1
- * (reported; PATH is kept). */
-static int record_compress(const char *path)
+/* Copies the file SRC into DST, opened as it is (a FIFO, a device, a
+ * symlink's target; a regular file is emptied first).  Returns 0 or -1
+ * with errno set. */
+static int record_copy(const char *src, const char *dst)
 {
-    char dst[PATH_MAX + 8], err[PATH_MAX + 256];
-    snprintf(dst, sizeof dst, "%s.zst", path);
-    if (tzst_compress_file(path, dst, RECORD_ZSTD_LEVEL, err, sizeof err) < 0) {
-        cli_error("record: %s", err);
+    char buf[1 << 16];
+    struct stat st;
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    int out = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+    int rc = in < 0 || out < 0 ? -1 : 0;
+    if (rc == 0 && fstat(out, &st) == 0 && S_ISREG(st.st_mode) && ftruncate(out, 0) < 0) rc = -1;
+    /* A reader of a FIFO that goes away: an error, not our death. */
+    signal(SIGPIPE, SIG_IGN);
+    for (ssize_t r = 1; rc == 0 && r != 0;) {
+        r = read(in, buf, sizeof buf);
+        if (r < 0 && errno != EINTR) rc = -1;
+        for (ssize_t done = 0, w; rc == 0 && r > 0 && done < r; done += w)
+            if ((w = write(out, buf + done, (size_t)(r - done))) < 0) {
+                if (errno != EINTR) rc = -1;
+                w = 0;
+            }
+    }
+    int e = errno;
+    if (out >= 0 && close(out) < 0 && rc == 0) {
+        e = errno;
+        rc = -1;
+    }
+    if (in >= 0) close(in);
+    errno = e;
+    return rc;
+}
+
+/* Compresses RAW into DST: RAW.zst first (beside RAW, whose name nobody
+ * can guess), which then replaces DST when DST is a regular file or
+ * absent, else is copied into it.  RAW is removed.  Returns 0 or -1
+ * (reported; RAW is kept). */
+static int record_compress(const char *raw, const char *dst)
+{
+    char z[PATH_MAX + 8], err[PATH_MAX + 256];
+    struct stat st;
+    snprintf(z, sizeof z, "%s.zst", raw);
+    if (tzst_compress_file(raw, z, RECORD_ZSTD_LEVEL, err, sizeof err) < 0) {
+        cli_error("record: %s (the trace is kept as %s)", err, raw);
         return -1;
     }
-    unlink(path);
+    int plain = lstat(dst, &st) < 0 ? errno == ENOENT : S_ISREG(st.st_mode);
+    if (!(plain && rename(z, dst) == 0) && record_copy(z, dst) < 0) {
+        cli_error("record: %s: %s (the trace is kept as %s)", dst, strerror(errno), z);
+        unlink(raw);
+        return -1;
+    }
+    unlink(z);
+    unlink(raw);
     return 0;
 }
 
-/* Reads what the recorders of SESSION wrote (RAW and RAW.<pid>...), then,
- * when ZST, compresses each file to NAME.zst; prints the summary line. */
-static int record_summary(const char *raw, const char *session, int zst)
+/* Reads what the recorders of SESSION wrote (O->raw and RAW.<pid>...),
+ * then, for .zst, compresses each file into its final name; prints the
+ * summary line.  Returns 0 or -1 (no trace, or it could not be
+ * compressed). */
+static int record_summary(const record_out_t *o, const char *session)
 {
     record_info_t main_info = {0}, ci;
     char dir[PATH_MAX], named[RECORD_MAX_NAMED * (NAME_MAX + 8) + 8] = "";
-    const char *base, *ext = zst ? ".zst" : "";
+    const char *base, *pbase;
     uint64_t nchild = 0, cevents = 0, cdropped = 0, ccut = 0;
-    int have_main = access(raw, F_OK) == 0, rc = 0;
-    if (have_main) {
-        record_read(raw, &main_info);
-        if (zst && record_compress(raw) < 0) rc = -1;
+    struct stat st;
+    int rc = 0;
+    if (o->stream && !o->zst) {
+        fprintf(stderr,
+                "arenalab: record: %s: not a regular file: the trace went straight into it "
+                "(not read back; child processes not recorded)\n",
+                o->out);
+        return 0;
     }
-    record_dir_base(raw, dir, sizeof dir, &base);
+    int have_main = stat(o->raw, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+    if (have_main) {
+        record_read(o->raw, &main_info);
+        if (o->zst && record_compress(o->raw, o->out) < 0) rc = -1;
+    } else if (o->created) {
+        unlink(o->raw);
+    }
+    char pdir[PATH_MAX];
+    record_dir_base(o->plain, pdir, sizeof pdir, &pbase);
+    record_dir_base(o->raw, dir, sizeof dir, &base);
     size_t blen = strlen(base);
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -209,29 +300,33 @@ static int record_summary(const char *raw, const char *session, int zst)
         if (strncmp(n, base, blen) || n[blen] != '.' || n[blen + 1] < '0' || n[blen + 1] > '9')
             continue;
         if (strstr(n + blen, ".zst") || strstr(n + blen, ".tmp")) continue;
-        char path[PATH_MAX + NAME_MAX + 2];
+        char path[PATH_MAX + NAME_MAX + 2], final[PATH_MAX + NAME_MAX + 8];
         snprintf(path, sizeof path, "%s/%s", dir, n);
         record_read(path, &ci);
         if (!ci.ok && !ci.cut) continue;
         if (strcmp(ci.session, session)) continue; /* an older run's */
+        /* RAW.<pid>[.k] -> OUT-without-.zst.<pid>[.k].zst */
+        snprintf(final, sizeof final, "%s%s%s", o->zst ? o->plain : path, o->zst ? n + blen : "",
+                 o->zst ? ".zst" : "");
         if (nchild < RECORD_MAX_NAMED) {
             size_t len = strlen(named);
-            snprintf(named + len, sizeof named - len, "%s%s%s", nchild ? ", " : "", n, ext);
+            snprintf(named + len, sizeof named - len, "%s%s%s%s", nchild ? ", " : "",
+                     o->zst ? pbase : n, o->zst ? n + blen : "", o->zst ? ".zst" : "");
         }
         nchild++;
         cevents += ci.events;
         cdropped += ci.dropped;
         ccut += ci.cut;
-        if (zst && record_compress(path) < 0) rc = -1;
+        if (o->zst && record_compress(path, final) < 0) rc = -1;
     }
     if (d) closedir(d);
     if (!have_main)
         cli_error("record: %s: no trace was written (a statically linked program, or one that "
                   "could not start?)",
-                  raw);
+                  o->out);
     else
-        fprintf(stderr, "arenalab: record: %s%s: %" PRIu64 " events%s, %" PRIu64 " dropped frees",
-                raw, ext, main_info.events,
+        fprintf(stderr, "arenalab: record: %s: %" PRIu64 " events%s, %" PRIu64 " dropped frees",
+                o->out, main_info.events,
                 !main_info.ok && !main_info.cut ? " (unreadable)"
                 : main_info.cut                 ? " (cut short)"
                                                 : "",
@@ -245,6 +340,69 @@ static int record_summary(const char *raw, const char *session, int zst)
     else if (have_main)
         fprintf(stderr, "; no child traces\n");
     return have_main ? rc : -1;
+}
+
+/* Closes our copy of the descriptor; with DROP, removes what we created. */
+static void record_out_close(record_out_t *o, int drop)
+{
+    if (o->fd >= 0) close(o->fd);
+    o->fd = -1;
+    if (drop && o->created) unlink(o->raw);
+    if (drop) o->created = 0;
+}
+
+/* Opens where the trace goes (see the top of the file).  Returns 0, or -1
+ * (reported). */
+static int record_out_open(record_out_t *o, const char *given)
+{
+    struct stat st;
+    char dir[PATH_MAX];
+    const char *base;
+    size_t olen = strlen(o->out);
+    o->fd = -1;
+    o->zst = olen > 4 && !strcmp(o->out + olen - 4, ".zst");
+    snprintf(o->plain, sizeof o->plain, "%.*s", (int)(o->zst ? olen - 4 : olen), o->out);
+    if (stat(o->out, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            cli_error("record: %s: %s", given, strerror(EISDIR));
+            return -1;
+        }
+        o->stream = !S_ISREG(st.st_mode);
+    } else if (errno != ENOENT) {
+        cli_error("record: %s: %s", given, strerror(errno));
+        return -1;
+    }
+    /* Child processes create their traces in OUT's directory. */
+    record_dir_base(o->out, dir, sizeof dir, &base);
+    if (!o->stream && access(dir, W_OK | X_OK) != 0) {
+        cli_error("record: %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (o->zst) {
+        const char *tmpdir = getenv("TMPDIR");
+        if (o->stream) snprintf(dir, sizeof dir, "%s", tmpdir && *tmpdir ? tmpdir : "/tmp");
+        if (snprintf(o->raw, sizeof o->raw, "%s/.%s.XXXXXX", dir, base) >= (int)sizeof o->raw) {
+            cli_error("record: %s: path too long", given);
+            return -1;
+        }
+        o->fd = mkostemp(o->raw, O_CLOEXEC);
+        o->created = o->fd >= 0;
+    } else {
+        snprintf(o->raw, sizeof o->raw, "%s", o->out);
+        o->fd = open(o->raw, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644);
+        o->created = o->fd >= 0;
+        /* It exists (or is a symlink): open what it names, FIFOs wait for
+         * their reader. */
+        if (o->fd < 0 && errno == EEXIST)
+            o->fd = open(o->raw, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+    }
+    if (o->fd >= 0 && fstat(o->fd, &o->st) == 0) {
+        if (!o->zst) o->stream = !S_ISREG(o->st.st_mode);
+        if (!S_ISREG(o->st.st_mode) || ftruncate(o->fd, 0) == 0) return 0;
+    }
+    cli_error("record: %s: %s", o->zst ? o->raw : given, strerror(errno));
+    record_out_close(o, 1);
+    return -1;
 }
 
 /* ---- running the program -------------------------------------------------- */
@@ -308,16 +466,30 @@ static int record_setenv_u(const char *name, unsigned long v)
     return setenv(name, s, 1);
 }
 
-/* In the child: the recorder's settings, then the program. */
-static void record_exec(const char *lib, const char *out, const char *session,
+/* In the child, first: it dies with us (SIGKILL), and if we are gone
+ * already, it does not start. */
+static void record_child_init(pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(CLI_USAGE);
+}
+
+/* In the child: the recorder's settings, then the program.  O->fd stays
+ * open across the exec for the program's recorder to take. */
+static void record_exec(const char *lib, const record_out_t *o, const char *session,
                         const record_args_t *a, char **cmd)
 {
     const char *old = getenv("LD_PRELOAD");
     size_t n = strlen(lib) + (old ? strlen(old) : 0) + 2;
-    char *pre = malloc(n);
+    char *pre = malloc(n), fdspec[80];
     if (!pre) _exit(CLI_USAGE);
     snprintf(pre, n, "%s%s%s", lib, old && *old ? ":" : "", old && *old ? old : "");
-    if (setenv("LD_PRELOAD", pre, 1) || setenv("ARENALAB_RECORD_OUT", out, 1) ||
+    snprintf(fdspec, sizeof fdspec, "%d:%ju:%ju", o->fd, (uintmax_t)o->st.st_dev,
+             (uintmax_t)o->st.st_ino);
+    if (fcntl(o->fd, F_SETFD, 0) < 0 || setenv("LD_PRELOAD", pre, 1) ||
+        setenv("ARENALAB_RECORD_OUT", o->raw, 1) || setenv("ARENALAB_RECORD_FD", fdspec, 1) ||
+        setenv("ARENALAB_RECORD_NAME", o->out, 1) ||
+        record_setenv_u("ARENALAB_RECORD_CHILDREN", (unsigned long)!o->stream) ||
         setenv("ARENALAB_RECORD_SESSION", session, 1) ||
         record_setenv_u("ARENALAB_RECORD_ROOT", (unsigned long)getpid()) ||
         record_setenv_u("ARENALAB_RECORD_THREADS", (unsigned long)a->threads) ||
@@ -358,11 +530,12 @@ static int record_run(int argc, char **argv)
     int ncmd = argc - split;
 
     /* Absolute, so that a program that changes directory still writes it. */
-    char out[PATH_MAX], cwd[PATH_MAX], lib[PATH_MAX], session[64];
+    record_out_t o = {.fd = -1};
+    char cwd[PATH_MAX], lib[PATH_MAX], session[64];
     if (a.out[0] == '/') {
-        snprintf(out, sizeof out, "%s", a.out);
+        snprintf(o.out, sizeof o.out, "%s", a.out);
     } else if (!getcwd(cwd, sizeof cwd) ||
-               snprintf(out, sizeof out, "%s/%s", cwd, a.out) >= (int)sizeof out) {
+               snprintf(o.out, sizeof o.out, "%s/%s", cwd, a.out) >= (int)sizeof o.out) {
         cli_error("record: %s: path too long", a.out);
         return CLI_USAGE;
     }
@@ -372,44 +545,39 @@ static int record_run(int argc, char **argv)
                   RECORD_LIB_NAME);
         return CLI_USAGE;
     }
-    /* OUT.zst: the recorders write OUT, compressed once the program ended
-     * (a recorder must stay malloc-free and crash-safe). */
-    char raw[PATH_MAX];
-    size_t olen = strlen(out);
-    int zst = olen > 4 && !strcmp(out + olen - 4, ".zst");
-    snprintf(raw, sizeof raw, "%.*s", (int)(zst ? olen - 4 : olen), out);
-    if ((unlink(out) != 0 && errno != ENOENT) || (unlink(raw) != 0 && errno != ENOENT)) {
-        cli_error("record: %s: %s", a.out, strerror(errno));
-        return CLI_USAGE;
-    }
-    /* The recorders create their files in OUT's directory. */
-    char dir[PATH_MAX];
-    const char *base;
-    record_dir_base(raw, dir, sizeof dir, &base);
-    if (access(dir, W_OK | X_OK) != 0) {
-        cli_error("record: %s: %s", dir, strerror(errno));
-        return CLI_USAGE;
-    }
+    if (record_out_open(&o, a.out) < 0) return CLI_USAGE;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     snprintf(session, sizeof session, "%ld-%lld%09ld", (long)getpid(), (long long)now.tv_sec,
              now.tv_nsec);
 
     fflush(NULL);
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     if (pid < 0) {
         cli_error("record: fork: %s", strerror(errno));
+        record_out_close(&o, 1);
         return CLI_USAGE;
     }
     if (pid == 0) {
-        if (!a.python) record_exec(lib, raw, session, &a, cmd);
-        recpy_opts_t po = {raw, session, a.threads, a.flush_ms, (size_t)a.buffer_kb * 1024};
+        record_child_init(parent);
+        if (!a.python) record_exec(lib, &o, session, &a, cmd);
+        recpy_opts_t po = {.fd = o.fd,
+                           .name = o.out,
+                           .out = o.raw,
+                           .children = !o.stream,
+                           .session = session,
+                           .threads = a.threads,
+                           .flush_ms = a.flush_ms,
+                           .bufsize = (size_t)a.buffer_kb * 1024};
         int rc = recpy_run(&po, ncmd, cmd);
         fflush(NULL);
         _exit(rc); /* not exit(): the interpreter is finalised already */
     }
+    /* The recorder holds the descriptor now (a FIFO's reader sees its end
+     * when the program's goes). */
+    record_out_close(&o, 0);
     int status = record_wait(pid);
-    if (record_summary(raw, session, zst) < 0 && status == 0) status = CLI_USAGE;
+    if (record_summary(&o, session) < 0 && status == 0) status = CLI_USAGE;
     return status;
 }
 
@@ -426,8 +594,16 @@ const cli_command_t cmd_record = {
         "them) run in libpython3.11 with hooks on the raw, mem and obj domains.\n\n"
         "A forked child, or an image that exec replaced, writes OUT.<pid> (OUT.<pid>.N\n"
         "when taken).  OUT ending in .zst: each trace is compressed with zstd once the\n"
-        "program ended (every command reads .atr.zst).  Frees of blocks allocated\n"
-        "before recording began are dropped and counted (metadata dropped_frees).\n"
+        "program ended (every command reads .atr.zst); until then it is a temporary\n"
+        "file, and OUT without .zst is never touched.  Frees of blocks allocated\n"
+        "before recording began are dropped and counted (metadata dropped_frees).\n\n"
+        "OUT is opened, never unlinked: a symlink is followed; a FIFO or a device\n"
+        "(e.g. /dev/null) is written straight into, and then only CMD itself is\n"
+        "recorded (not its children nor what it execs).  The trace's descriptor is\n"
+        "kept high and close-on-exec, and checked before every write: if CMD closes\n"
+        "or replaces it, recording stops with a message and the trace is cut short;\n"
+        "nothing is written to a file CMD owns.  If arenalab itself is killed, CMD\n"
+        "gets SIGKILL.\n\n"
         "Threads are numbered 1, 2, ... in THREAD records (marker 'tid N KERNEL_TID'\n"
         "gives the kernel's id); --no-threads leaves them out.\n\n"
         "Crash safety: on SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT the trace is\n"
@@ -435,9 +611,9 @@ const cli_command_t cmd_record = {
         "then the signal takes its default action (handlers are installed only where\n"
         "the program has none).  Any other death (SIGKILL, SIGINT, ...) loses at most\n"
         "the buffer (--buffer-kb) and the last --flush-ms (plus a quarter).  --python:\n"
-        "the trace is finished at exit and on SystemExit; a crash, os._exit or exec\n"
-        "leaves it cut short at its last flush (each --buffer-kb, or --flush-ms while\n"
-        "busy).\n\n"
+        "the trace is finished at exit, on SystemExit and on an uncaught\n"
+        "KeyboardInterrupt (Ctrl-C); a crash, os._exit or exec leaves it cut short at\n"
+        "its last flush (each --buffer-kb, or --flush-ms while busy).\n\n"
         "Prints one summary line on standard error and exits with CMD's status\n"
         "(128+N when signal N killed it; 127 when CMD cannot be found); 2 for a usage\n"
         "error or when no trace could be written.",

@@ -8,7 +8,12 @@
 # in the trace, exactly (record_testprog prints how many it caused on its
 # blocks of "magic" size 40001..42999), `arenalab check` accepts the trace
 # (and says "cut short" exactly when the program crashed or was killed),
-# and the exit status is the program's.
+# and the exit status is the program's.  And what a program must never
+# suffer from its recorder: trace bytes in its own files or its standard
+# output (it closes every descriptor, or dup2s over the trace's), an output
+# that is a device, FIFO or symlink replaced, an unrelated OUT removed for
+# OUT.zst, or the program left running when `arenalab record` is killed;
+# and Ctrl-C of a --python script finishing its trace.
 set -uo pipefail
 
 bin=$(pwd)/sim/cli/arenalab
@@ -44,7 +49,7 @@ run() {
 # $tmp/NAME when NAME is a whole file name), cut or not.
 checked() {
   local f=$tmp/$1.atr out
-  case $1 in *.atr.*) f=$tmp/$1 ;; esac
+  case $1 in *.atr | *.atr.*) f=$tmp/$1 ;; esac
   out=$("$bin" check "$f" 2>&1) || fail "$1: check failed: $out"
   if [ "$2" = cut ]; then
     grep -q "cut short" <<<"$out" || fail "$1: check does not say cut short: $out"
@@ -52,6 +57,29 @@ checked() {
     ! grep -q "cut short" <<<"$out" || fail "$1: check says cut short: $out"
   fi
 }
+
+# wait_for FILE REGEX: until FILE has a matching line (10 s at most).
+wait_for() {
+  for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  return 1
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+  local state
+  state=$(sed -n 's/^[0-9]* (.*) \(.\) .*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
+# dies PID: waits (5 s at most) for PID to end; kills it and fails if not.
+dies() {
+  for _ in $(seq 100); do alive "$1" || return 0; sleep 0.05; done
+  kill -KILL "$1" 2>/dev/null
+  return 1
+}
+
+# text FILE: only printable text (no trace bytes leaked into it).
+text() { ! LC_ALL=C grep -q '[^[:print:][:space:]]' "$1"; }
 
 want_events() { # NAME: magic events in the trace == what the program printed
   local want got
@@ -132,6 +160,100 @@ rc=$?
 checked kill cut
 want_events kill
 
+# The recorder dies: the program must not outlive it (PR_SET_PDEATHSIG).
+"$bin" record -o "$tmp/orphan.atr" -- "$prog" sleep >"$tmp/orphan.out" 2>"$tmp/orphan.err" &
+rec=$!
+if wait_for "$tmp/orphan.out" '^ready '; then
+  opid=$(sed -n 's/^ready //p' "$tmp/orphan.out")
+  kill -KILL "$rec"
+  wait "$rec" 2>/dev/null
+  dies "$opid" || fail "orphan: the program outlived its killed recorder"
+else
+  fail "orphan: the program did not start: $(cat "$tmp/orphan.err")"
+  kill -KILL "$rec"
+fi
+
+# ---- the trace descriptor belongs to the program's process too --------------
+# It closes every descriptor >= 3 and opens a file of its own: that file
+# must hold exactly what the program wrote, the recording stops (said once)
+# and the trace reads as cut short.
+"$bin" record -o "$tmp/closefds.atr" -- "$prog" closefds "$tmp/closefds.user" \
+  >"$tmp/closefds.out" 2>"$tmp/closefds.err"
+rc=$?
+[ "$rc" = 0 ] && grep -q "user file intact" "$tmp/closefds.out" ||
+  fail "closefds: exit $rc: $(cat "$tmp/closefds.out" "$tmp/closefds.err")"
+seq 0 19 | sed 's/^/user line /' | cmp -s - "$tmp/closefds.user" ||
+  fail "closefds: the program's file was written into ($(wc -c <"$tmp/closefds.user") bytes)"
+[ "$(grep -c 'closed or replaced the trace descriptor' "$tmp/closefds.err")" = 1 ] ||
+  fail "closefds: no (single) message: $(cat "$tmp/closefds.err")"
+checked closefds cut
+
+# It puts its standard output over the trace's descriptor: not one byte of
+# trace may go to standard output.
+"$bin" record -o "$tmp/clobber.atr" -- "$prog" clobber "$tmp/clobber.atr" \
+  >"$tmp/clobber.out" 2>"$tmp/clobber.err"
+rc=$?
+[ "$rc" = 0 ] || fail "clobber: exit $rc: $(cat "$tmp/clobber.err")"
+grep -q "clobbering descriptor" "$tmp/clobber.err" || fail "clobber: no descriptor found"
+text "$tmp/clobber.out" && [ "$(cat "$tmp/clobber.out")" = clobbered ] ||
+  fail "clobber: trace bytes in standard output ($(wc -c <"$tmp/clobber.out") bytes)"
+grep -q 'closed or replaced the trace descriptor [0-9]*; recording stopped after [0-9]* events; .*clobber.atr is cut short' \
+  "$tmp/clobber.err" || fail "clobber: message: $(cat "$tmp/clobber.err")"
+checked clobber cut
+
+# ---- outputs that are not regular files, symlinks ----------------------------
+# A device node is written into, never replaced (a private /dev/null).
+if mknod "$tmp/null" c 1 3 2>/dev/null; then
+  for out in null null.zst; do
+    [ -e "$tmp/$out" ] || mknod "$tmp/$out" c 1 3
+    "$bin" record -o "$tmp/$out" -- "$prog" fork >"$tmp/dev.out" 2>"$tmp/dev.err"
+    rc=$?
+    [ "$rc" = 7 ] || fail "$out: exit $rc: $(cat "$tmp/dev.err")"
+    [ -c "$tmp/$out" ] && [ "$(stat -c %t:%T "$tmp/$out")" = 1:3 ] ||
+      fail "$out: the device node was replaced: $(ls -l "$tmp/$out")"
+    ! ls "$tmp/$out".[0-9]* >/dev/null 2>&1 || fail "$out: child traces beside a device"
+  done
+  ! ls -A "$tmp" | grep -q '^\.null' || fail "null.zst: temporary files left: $(ls -A "$tmp")"
+else
+  echo "record_cli_test: mknod not permitted: device output not tested" >&2
+fi
+
+# A FIFO (with a reader): the reader gets the whole trace, the FIFO stays.
+for out in fifo.atr zfifo.atr.zst; do
+  mkfifo "$tmp/$out"
+  copy=$tmp/copy-$out
+  timeout 20 cat "$tmp/$out" >"$copy" &
+  reader=$!
+  timeout 20 "$bin" record -o "$tmp/$out" -- "$prog" apis >"$tmp/$out.out" 2>"$tmp/$out.err"
+  rc=$?
+  wait "$reader"
+  [ "$rc" = 0 ] || fail "$out: exit $rc: $(cat "$tmp/$out.err")"
+  [ -p "$tmp/$out" ] || fail "$out: the FIFO was replaced"
+  checked "copy-$out" clean
+  [ "$(magic "$copy")" = "$(sed -n 's/^events //p' "$tmp/$out.out")" ] || fail "$out: events differ"
+done
+
+# A shell that tries PATH entries one by one (execve failing on each but
+# the last): a stream is finished only by the exec that works.
+mkfifo "$tmp/fifosh.atr"
+timeout 20 cat "$tmp/fifosh.atr" >"$tmp/copy-fifosh.atr" &
+reader=$!
+PATH=/nonexistent:$(dirname "$prog"):$PATH timeout 20 "$bin" record -o "$tmp/fifosh.atr" -- \
+  sh -c 'exec record_testprog apis' >"$tmp/fifosh.out" 2>"$tmp/fifosh.err"
+rc=$?
+wait "$reader"
+[ "$rc" = 0 ] && ! grep -q "failed exec" "$tmp/fifosh.err" || fail "fifosh: exit $rc: $(cat "$tmp/fifosh.err")"
+checked copy-fifosh.atr clean
+
+# A symlink is followed, never replaced.
+for out in link.atr link.atr.zst; do
+  ln -s "target-$out" "$tmp/$out"
+  "$bin" record -o "$tmp/$out" -- "$prog" apis >"$tmp/$out.out" 2>"$tmp/$out.err" ||
+    fail "$out: $(cat "$tmp/$out.err")"
+  [ -L "$tmp/$out" ] || fail "$out: the symlink was replaced"
+  checked "target-$out" clean
+done
+
 # ---- OUT.zst: compressed after the run, read by every command ---------------
 "$bin" record -o "$tmp/zst.atr.zst" -- "$prog" apis >"$tmp/zst.out" 2>"$tmp/zst.err" ||
   fail "zst: $(cat "$tmp/zst.err")"
@@ -140,6 +262,21 @@ head -c 4 "$tmp/zst.atr.zst" | od -An -tx1 | grep -q "28 b5 2f fd" || fail "zst:
 checked zst.atr.zst clean
 [ "$(magic "$tmp/zst.atr.zst")" = "$(sed -n 's/^events //p' "$tmp/zst.out")" ] ||
   fail "zst: events differ"
+# The uncompressed trace goes to a temporary file: an unrelated OUT
+# without .zst is left alone, and nothing temporary is left behind.
+echo precious >"$tmp/keep.atr"
+"$bin" record -o "$tmp/keep.atr.zst" -- "$prog" fork >"$tmp/keep.out" 2>"$tmp/keep.err"
+rc=$?
+[ "$rc" = 7 ] || fail "keep: exit $rc: $(cat "$tmp/keep.err")"
+[ "$(cat "$tmp/keep.atr")" = precious ] || fail "keep: record -o keep.atr.zst replaced keep.atr"
+checked keep.atr.zst clean
+cpid=$(sed -n 's/^child \([0-9]*\) events.*/\1/p' "$tmp/keep.out")
+for f in "keep.atr.$cpid.zst" "keep.atr.$cpid.1.zst"; do
+  [ -f "$tmp/$f" ] || { fail "keep: no $f: $(ls -A "$tmp" | grep keep)"; continue; }
+  checked "$f" clean
+done
+grep -q "2 child traces.*keep.atr.$cpid.*zst" "$tmp/keep.err" || fail "keep: summary: $(cat "$tmp/keep.err")"
+! ls -A "$tmp" | grep -q '^\.keep' || fail "keep: temporary files left: $(ls -A "$tmp" | grep keep)"
 printf '\x28\xb5\x2f\xfdnot zstd at all' >"$tmp/bad.atr.zst"
 "$bin" check "$tmp/bad.atr.zst" >/dev/null 2>"$tmp/bad.err"
 [ $? = 2 ] && grep -q "bad.atr.zst: corrupt zstd" "$tmp/bad.err" || fail "corrupt zstd: $(cat "$tmp/bad.err")"
@@ -178,6 +315,54 @@ grep -q '^#@ producer arenalab record --python' "$tmp/py.txt" || fail "python: p
 pychild=$(ls "$tmp"/py.atr.* 2>/dev/null | grep -v '\.txt$' | head -1)
 [ -n "$pychild" ] || fail "python: the forked child wrote no trace"
 [ -z "$pychild" ] || "$bin" check "$pychild" >/dev/null 2>&1 || fail "python: child trace unreadable"
+
+# os.closerange(3, 65536), then a file of the script's own: as above.
+ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 "$bin" record --python -o "$tmp/pyfds.atr" -- \
+  "$pyscript" closerange "$tmp/pyfds.user" >"$tmp/pyfds.out" 2>"$tmp/pyfds.err"
+rc=$?
+[ "$rc" = 0 ] && grep -q "user file intact" "$tmp/pyfds.out" ||
+  fail "python closerange: exit $rc: $(cat "$tmp/pyfds.out" "$tmp/pyfds.err")"
+seq 0 19 | sed 's/^/user line /' | cmp -s - "$tmp/pyfds.user" ||
+  fail "python closerange: the script's file was written into"
+[ "$(grep -c 'closed or replaced the trace descriptor' "$tmp/pyfds.err")" = 1 ] ||
+  fail "python closerange: no (single) message: $(cat "$tmp/pyfds.err")"
+checked pyfds cut
+
+# Ctrl-C: the KeyboardInterrupt ends the script, the trace is finished
+# (--flush-ms 0: nothing but the end writes the last buffer), and the
+# process still dies of SIGINT.  (A background job of a script starts
+# with SIGINT ignored: env gives it back its default.)
+ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 env --default-signal=INT \
+  "$bin" record --python --flush-ms 0 \
+  -o "$tmp/pyint.atr" -- "$pyscript" sleep 300 >"$tmp/pyint.out" 2>"$tmp/pyint.err" &
+rec=$!
+if wait_for "$tmp/pyint.out" '^ready '; then
+  kill -INT "$(sed -n 's/^ready //p' "$tmp/pyint.out")"
+else
+  fail "python sigint: no ready line: $(cat "$tmp/pyint.err")"
+  kill -KILL "$rec"
+fi
+wait "$rec"
+rc=$?
+[ "$rc" = 130 ] || fail "python sigint: exit $rc, want 130: $(cat "$tmp/pyint.err")"
+checked pyint clean
+"$bin" convert "$tmp/pyint.atr" "$tmp/pyint.txt" >/dev/null 2>&1 || fail "python sigint: convert"
+n=$(grep -cE '^(a [0-9]+|c [0-9]+ 1) 1267 obj$' "$tmp/pyint.txt")
+[ "$n" -ge 300 ] || fail "python sigint: $n obj allocations of 1267 bytes, want >= 300"
+
+# The recorder dies: the interpreter must not outlive it.
+ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 "$bin" record --python -o "$tmp/pyorphan.atr" -- \
+  "$pyscript" sleep 10 >"$tmp/pyorphan.out" 2>"$tmp/pyorphan.err" &
+rec=$!
+if wait_for "$tmp/pyorphan.out" '^ready '; then
+  opid=$(sed -n 's/^ready //p' "$tmp/pyorphan.out")
+  kill -KILL "$rec"
+  wait "$rec" 2>/dev/null
+  dies "$opid" || fail "python orphan: the interpreter outlived its killed recorder"
+else
+  fail "python orphan: no ready line: $(cat "$tmp/pyorphan.err")"
+  kill -KILL "$rec"
+fi
 
 # ---- the bundled recordings (scripts/record-traces) --------------------------
 for t in rec-lua-binary-trees rec-perl-hash-churn rec-python-json; do

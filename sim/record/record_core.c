@@ -10,7 +10,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -105,6 +108,31 @@ void rcore_utc(char out[21])
 
 /* ---- file output -------------------------------------------------------- */
 
+int rcore_fd_floor(void)
+{
+    struct rlimit rl;
+    uint64_t lim = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (uint64_t)rl.rlim_cur < lim)
+        lim = (uint64_t)rl.rlim_cur;
+    return (int)(lim - lim / 8);
+}
+
+/* 1 when c->fd still names the file we opened.  Else the core is lost:
+ * the number is forgotten, never closed (it may be the program's file
+ * now), and the core fails with EBADF. */
+static int rcore_ours(rcore_t *c)
+{
+    struct stat st;
+    if (c->fd < 0) return 0;
+    if (fstat(c->fd, &st) == 0 && (uint64_t)st.st_dev == c->dev && (uint64_t)st.st_ino == c->ino)
+        return 1;
+    c->lost = 1;
+    c->lost_fd = c->fd;
+    c->fd = -1;
+    rcore_fail(c, EBADF);
+    return 0;
+}
+
 static int rcore_pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
 {
     while (n > 0) {
@@ -121,20 +149,60 @@ static int rcore_pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
     return 0;
 }
 
+/* A stream, in order.  SIGPIPE is blocked around the writes and the one a
+ * gone reader raises is taken back: the program must not die of it. */
+static int rcore_write_stream(int fd, const uint8_t *p, size_t n)
+{
+    sigset_t pipe_set, old;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    int rc = 0;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            rc = -errno;
+            break;
+        }
+        if (w == 0) {
+            rc = -EIO;
+            break;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    if (rc == -EPIPE) {
+        struct timespec zero = {0, 0};
+        sigtimedwait(&pipe_set, NULL, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+/* N bytes at file offset OFF (a stream ignores it: the next bytes), after
+ * checking the descriptor is still ours.  Returns 0 or -errno. */
+static int rcore_write(rcore_t *c, const uint8_t *p, size_t n, uint64_t off)
+{
+    if (!rcore_ours(c)) return -EBADF;
+    return c->stream ? rcore_write_stream(c->fd, p, n) : rcore_pwrite_all(c->fd, p, n, off);
+}
+
 int rcore_flush(rcore_t *c)
 {
     if (c->fd < 0) return c->failed ? -c->failed : 0;
     c->last_flush = rcore_now();
     if (c->len > 0) {
-        int rc = rcore_pwrite_all(c->fd, c->buf, c->len, c->off);
+        int rc = rcore_write(c, c->buf, c->len, c->off);
         if (rc < 0) return rcore_fail(c, -rc);
         c->off += c->len;
         c->len = 0;
+        c->events_out = c->enc.events;
     }
     if (c->dropped_off) {
         char digits[RCORE_DROPPED_WIDTH];
         rcore_digits(digits, c->dropped, RCORE_DROPPED_WIDTH);
-        int rc = rcore_pwrite_all(c->fd, (const uint8_t *)digits, sizeof digits, c->dropped_off);
+        int rc = rcore_write(c, (const uint8_t *)digits, sizeof digits, c->dropped_off);
         if (rc < 0) return rcore_fail(c, -rc);
     }
     return 0;
@@ -161,12 +229,49 @@ static int rcore_room(rcore_t *c, size_t n)
 int rcore_open(rcore_t *c, const char *path, int excl, const trace_meta_t *meta, size_t bufsize,
                unsigned flush_ms)
 {
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | (excl ? O_EXCL : O_TRUNC), 0644);
+    if (fd < 0) {
+        int e = errno;
+        *c = (rcore_t){.fd = -1};
+        return -e;
+    }
+    return rcore_open_fd(c, fd, meta, bufsize, flush_ms);
+}
+
+int rcore_open_fd(rcore_t *c, int fd, const trace_meta_t *meta, size_t bufsize, unsigned flush_ms)
+{
     *c = (rcore_t){.fd = -1};
     tbenc_init(&c->enc);
     size_t hdr = tbenc_header_size(meta);
+    struct stat st;
+    int err = 0;
     if (!bufsize) bufsize = RCORE_DEFAULT_BUFFER;
     if (bufsize < 4096) bufsize = 4096;
-    if (hdr == 0 || hdr > bufsize) return -EINVAL;
+    if (hdr == 0 || hdr > bufsize)
+        err = EINVAL;
+    else if (fstat(fd, &st) < 0)
+        err = errno;
+    else if (S_ISDIR(st.st_mode))
+        err = EISDIR;
+    else if (S_ISREG(st.st_mode) && ftruncate(fd, 0) < 0)
+        err = errno;
+    if (err) {
+        close(fd);
+        return -err;
+    }
+    /* Out of the program's way (see the header). */
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, rcore_fd_floor());
+    if (high >= 0) {
+        close(fd);
+        fd = high;
+    } else {
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    c->fd = fd;
+    c->dev = (uint64_t)st.st_dev;
+    c->ino = (uint64_t)st.st_ino;
+    c->stream = !S_ISREG(st.st_mode);
     c->cap = bufsize;
     c->buf = rcore_map(bufsize);
     c->ncells = RCORE_INIT_CELLS;
@@ -178,18 +283,16 @@ int rcore_open(rcore_t *c, const char *path, int excl, const trace_meta_t *meta,
         rcore_close(c);
         return -ENOMEM;
     }
-    c->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (excl ? O_EXCL : O_TRUNC), 0644);
-    if (c->fd < 0) {
-        int e = errno;
-        rcore_close(c);
-        return -e;
-    }
     tbenc_header(c->buf, meta);
     memcpy(c->fixed, c->buf, TBENC_FIXED);
     if (meta && meta->n > 0) {
         const trace_meta_entry_t *last = &meta->entries[meta->n - 1];
-        if (!strcmp(last->key, RCORE_KEY_DROPPED) && strlen(last->value) == RCORE_DROPPED_WIDTH)
-            c->dropped_off = hdr - RCORE_DROPPED_WIDTH;
+        if (!strcmp(last->key, RCORE_KEY_DROPPED) && strlen(last->value) == RCORE_DROPPED_WIDTH) {
+            if (c->stream)
+                c->dropped_marker = 1;
+            else
+                c->dropped_off = hdr - RCORE_DROPPED_WIDTH;
+        }
     }
     c->len = hdr;
     c->flush_ns = (uint64_t)flush_ms * 1000000u;
@@ -203,7 +306,7 @@ int rcore_open(rcore_t *c, const char *path, int excl, const trace_meta_t *meta,
 
 void rcore_close(rcore_t *c)
 {
-    if (c->fd >= 0) close(c->fd);
+    if (c->fd >= 0 && rcore_ours(c)) close(c->fd);
     c->fd = -1;
     if (c->buf) munmap(c->buf, c->cap);
     if (c->cells) munmap(c->cells, c->ncells * sizeof *c->cells);
@@ -216,13 +319,20 @@ void rcore_close(rcore_t *c)
 int rcore_finish(rcore_t *c)
 {
     if (c->failed) return -c->failed;
-    int rc = rcore_flush(c);
-    if (rc < 0) return rc;
+    int rc;
+    if (c->dropped_marker) {
+        char digits[RCORE_DROPPED_WIDTH + 1];
+        rcore_digits(digits, c->dropped, RCORE_DROPPED_WIDTH);
+        digits[RCORE_DROPPED_WIDTH] = '\0';
+        if ((rc = rcore_marker(c, RCORE_KEY_DROPPED, digits)) < 0) return rc;
+    }
+    if ((rc = rcore_flush(c)) < 0) return rc;
     c->end_off = c->off;
     c->len = tbenc_end(&c->enc, c->buf);
     if ((rc = rcore_flush(c)) < 0) return rc;
+    if (c->stream) return 0;
     tbenc_patch(c->fixed, c->enc.events, c->nslots, 0);
-    rc = rcore_pwrite_all(c->fd, c->fixed, TBENC_FIXED, 0);
+    rc = rcore_write(c, c->fixed, TBENC_FIXED, 0);
     return rc < 0 ? rcore_fail(c, -rc) : 0;
 }
 
@@ -230,8 +340,10 @@ int rcore_reopen(rcore_t *c)
 {
     if (c->failed) return -c->failed;
     if (c->fd < 0) return -EBADF;
+    if (c->stream) return rcore_fail(c, ESPIPE);
     tbenc_put16(c->fixed + TBENC_OFF_FLAGS, 0);
-    int rc = rcore_pwrite_all(c->fd, c->fixed, TBENC_FIXED, 0);
+    int rc = rcore_write(c, c->fixed, TBENC_FIXED, 0);
+    /* rcore_write checked the descriptor just now. */
     if (rc == 0 && ftruncate(c->fd, (off_t)c->end_off) < 0) rc = -errno;
     if (rc < 0) return rcore_fail(c, -rc);
     c->off = c->end_off;

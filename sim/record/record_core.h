@@ -22,6 +22,28 @@
  * to its last flushed event ("cut short").  rcore_finish appends the END
  * record and patches the counts and the COMPLETE flag.
  *
+ * The descriptor belongs to the recorded program's process, which may close
+ * or reuse any number (closefrom(3), dup2 over it, os.closerange).  So:
+ *   - it is moved out of the way: close-on-exec, at the lowest free number
+ *     >= rcore_fd_floor() (7/8 of min(RLIMIT_NOFILE, 1024): 896), where a
+ *     program's own files do not go;
+ *   - its device and inode are kept, and every write (and the truncation
+ *     of rcore_reopen) first checks with fstat that the number still names
+ *     that file.  When it does not, the core is `lost`: it forgets the
+ *     number without closing it (it may be the program's file now), fails
+ *     with EBADF and never writes again; the file keeps what was flushed,
+ *     a trace cut short.  Never a byte goes to a file we did not open.
+ *     (The check and the write are two system calls: a program thread that
+ *     replaces the number between them is not caught.)
+ *
+ * Streams.  An output that is not a regular file (a FIFO, a character
+ * device such as /dev/null) cannot be written at offsets nor patched: the
+ * core writes it in sequence, never rewrites the header (COMPLETE stays
+ * clear: readers know the trace is whole by its END record), writes the
+ * dropped-free count as a last marker before END, and cannot take END
+ * back (rcore_reopen fails).  A reader that goes away does not kill the
+ * program with SIGPIPE: the write fails (EPIPE) and the core with it.
+ *
  * Dropped frees: a free (or realloc) of an address the hash does not know —
  * allocated before recording started — writes nothing and is counted.  When
  * the last metadata entry is RCORE_KEY_DROPPED with a value of
@@ -56,8 +78,13 @@ typedef struct {
 } rcore_cell_t;
 
 typedef struct {
-    int fd;                     /* the trace, -1 once closed              */
+    int fd;                     /* the trace, -1 once closed or lost      */
     int failed;                 /* errno of the first failure, or 0       */
+    int stream;                 /* not a regular file: written in order   */
+    int lost;                   /* the program closed or replaced fd      */
+    int lost_fd;                /* ... that number                        */
+    uint64_t dev, ino;          /* the file fd must still name            */
+    uint64_t events_out;        /* event records in the file (flushed)    */
     uint8_t *buf;               /* write buffer (mmap)                    */
     size_t len;                 /* bytes in buf                           */
     size_t cap;                 /* its size                               */
@@ -66,6 +93,7 @@ typedef struct {
     uint64_t last_flush;        /* CLOCK_MONOTONIC_COARSE ns              */
     uint64_t tick;              /* events since open, for the clock */
     uint64_t dropped_off;       /* file offset of the padded count, or 0  */
+    int dropped_marker;         /* stream: the count goes in a marker     */
     uint64_t dropped;           /* frees of unknown addresses             */
     uint64_t end_off;           /* file length before END (rcore_finish)  */
     tbenc_t enc;                /* delta-coding state                     */
@@ -86,6 +114,15 @@ typedef struct {
  * too large for the buffer); on failure nothing is left mapped or open. */
 int rcore_open(rcore_t *c, const char *path, int excl, const trace_meta_t *meta, size_t bufsize,
                unsigned flush_ms);
+
+/* The same on FD, which the core takes over: moved to a high number,
+ * close-on-exec; a regular file is emptied, anything else is a stream (see
+ * above).  Returns 0 or -errno (EISDIR for a directory); FD is closed on
+ * failure. */
+int rcore_open_fd(rcore_t *c, int fd, const trace_meta_t *meta, size_t bufsize, unsigned flush_ms);
+
+/* Where the core's descriptors go: the lowest free number >= this. */
+int rcore_fd_floor(void);
 
 /* A new block P (a for TRACE_ALLOC, c for TRACE_CALLOC).  Returns 0 or
  * -errno.  P must not be live (the caller's allocator just returned it). */
@@ -118,11 +155,13 @@ int rcore_flush(rcore_t *c);
  * Returns 0 or -errno. */
 int rcore_finish(rcore_t *c);
 
-/* Undoes rcore_finish: drops END and the COMPLETE flag, recording goes on. */
+/* Undoes rcore_finish: drops END and the COMPLETE flag, recording goes on.
+ * Returns 0 or -errno (ESPIPE for a stream: END is out already). */
 int rcore_reopen(rcore_t *c);
 
-/* Closes the file and unmaps everything (no flush: a forked child drops
- * its parent's buffer this way). */
+/* Closes the file (only if the descriptor still names it) and unmaps
+ * everything (no flush: a forked child drops its parent's buffer this
+ * way). */
 void rcore_close(rcore_t *c);
 
 /* Checks the hash and the slot stack against each other (O(cells + slots));

@@ -7,13 +7,20 @@
  * header, the dropped frees in the metadata; and the core's invariants must
  * hold throughout (the hash grows several times on the way).  Then: a file
  * flushed but not finished reads as cut short up to its last event, and
- * finish + reopen (a failed exec) continues the same trace. */
+ * finish + reopen (a failed exec) continues the same trace.  The
+ * descriptor: high and close-on-exec; replaced or closed under the core,
+ * which then writes nothing more (the other file keeps its bytes, the
+ * trace is cut short); a pipe is a stream (whole trace, dropped count in
+ * a marker; a reader gone fails the core without SIGPIPE). */
 #include "sim/record/record_core.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "alloc/check.h"
@@ -216,6 +223,101 @@ static void t_big_table(void)
     rcore_close(&c);
 }
 
+/* Events of file PATH, or -1 when unreadable; *CUT: cut short. */
+static long t_count(const char *path, int *cut)
+{
+    trace_reader_t *rd;
+    trace_event_t ev;
+    char err[512];
+    long n = 0;
+    int rc;
+    if (trace_open(&rd, path, err, sizeof err) < 0) return -1;
+    while ((rc = trace_next(rd, &ev)) == 1)
+        n++;
+    *cut = trace_truncated(rd);
+    trace_close(rd);
+    return rc == 0 ? n : -1;
+}
+
+/* The program replaces the trace's number with a file of its own (dup2),
+ * or closes it: not a byte more goes anywhere. */
+static void t_lost(void)
+{
+    char path[512], user[512];
+    snprintf(path, sizeof path, "%s", t_path("lost.atr"));
+    snprintf(user, sizeof user, "%s", t_path("lost.user"));
+    int cut = 0;
+    for (int how = 0; how < 2; how++) {
+        rcore_t c;
+        CHECK(rcore_open(&c, path, 0, NULL, 0, 0) == 0);
+        CHECK(c.fd >= rcore_fd_floor());
+        CHECK(fcntl(c.fd, F_GETFD) & FD_CLOEXEC);
+        CHECK(!c.stream);
+        for (uint32_t k = 0; k < 10; k++)
+            CHECK(rcore_alloc(&c, t_addr(k), TRACE_ALLOC, 0, 8, TRACE_MEM, 0) == 0);
+        CHECK(rcore_flush(&c) == 0);
+        CHECK(c.events_out == 10);
+        int fd = c.fd, ufd = open(user, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        CHECK(ufd >= 0 && write(ufd, "mine\n", 5) == 5);
+        if (how == 0)
+            CHECK(dup2(ufd, fd) == fd);
+        else
+            CHECK(close(fd) == 0);
+        for (uint32_t k = 10; k < 20; k++)
+            CHECK(rcore_alloc(&c, t_addr(k), TRACE_ALLOC, 0, 8, TRACE_MEM, 0) == 0);
+        CHECK(rcore_flush(&c) == -EBADF);
+        CHECK(c.lost && c.lost_fd == fd && c.fd == -1 && c.failed == EBADF);
+        CHECK(rcore_alloc(&c, t_addr(30), TRACE_ALLOC, 0, 8, TRACE_MEM, 0) == -EBADF);
+        CHECK(rcore_finish(&c) == -EBADF);
+        rcore_close(&c);
+        struct stat st;
+        CHECK(fstat(ufd, &st) == 0 && st.st_size == 5);
+        if (how == 0) { /* the program's descriptor was not closed under it */
+            CHECK(fcntl(fd, F_GETFD) >= 0);
+            close(fd);
+        }
+        close(ufd);
+        CHECK(t_count(path, &cut) == 10 && cut);
+    }
+}
+
+/* A pipe: in order, never patched, whole at END (COMPLETE clear); the
+ * dropped count comes last as a marker.  Then a pipe with no reader: the
+ * core fails with EPIPE and this process lives on. */
+static void t_stream(void)
+{
+    int p[2];
+    CHECK(pipe(p) == 0);
+    char dropped[RCORE_DROPPED_WIDTH + 1] = RCORE_DROPPED_ZERO;
+    trace_meta_entry_t me[] = {{"producer", "record_core_test"}, {RCORE_KEY_DROPPED, dropped}};
+    trace_meta_t meta = {2, me};
+    rcore_t c;
+    CHECK(rcore_open_fd(&c, p[1], &meta, 0, 0) == 0);
+    CHECK(c.stream && c.fd >= 3);
+    for (uint32_t k = 0; k < 100; k++)
+        CHECK(rcore_alloc(&c, t_addr(k), TRACE_ALLOC, 0, 8 + k, TRACE_MEM, 0) == 0);
+    CHECK(rcore_free(&c, t_addr(500), 0) == 0); /* dropped */
+    CHECK(rcore_flush(&c) == 0);
+    CHECK(rcore_finish(&c) == 0);
+    CHECK(rcore_reopen(&c) == -ESPIPE);
+    rcore_close(&c);
+    static uint8_t buf[1 << 16];
+    ssize_t n = read(p[0], buf, sizeof buf);
+    CHECK(n > 0 && (size_t)n < sizeof buf);
+    close(p[0]);
+    const char *path = t_path("stream.atr");
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(buf, 1, (size_t)n, f) == (size_t)n);
+    fclose(f);
+    int cut = 1;
+    CHECK(t_count(path, &cut) == 100 && !cut);
+    CHECK(memmem(buf, (size_t)n, "00000000000000000001", RCORE_DROPPED_WIDTH) != NULL);
+
+    CHECK(pipe(p) == 0);
+    close(p[0]);
+    CHECK(rcore_open_fd(&c, p[1], NULL, 0, 0) == -EPIPE);
+}
+
 static void t_utc(void)
 {
     char s[21];
@@ -229,6 +331,8 @@ int main(void)
     t_random_program();
     t_cut_and_reopen();
     t_big_table();
+    t_lost();
+    t_stream();
     t_utc();
     return check_done();
 }

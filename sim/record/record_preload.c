@@ -38,12 +38,23 @@
  * first event of each thread in a file is preceded by a marker
  * `tid "N KERNEL_TID"`.
  *
- * Files: the process whose pid is ARENALAB_RECORD_ROOT writes
- * ARENALAB_RECORD_OUT itself (created with O_EXCL: the command removed any
- * old one); every other process — a forked child, a posix_spawn'ed one, or
- * an image that exec replaced — writes OUT.<pid> (OUT.<pid>.<k> when that
- * exists: an exec'ed image of the same pid).  Metadata: producer, created,
+ * Files: the command opens the program's own trace and leaves it open
+ * across its exec; ARENALAB_RECORD_FD says "N:DEV:INO".  The first image of
+ * the process whose pid is ARENALAB_RECORD_ROOT takes descriptor N over
+ * (the core moves it high, close-on-exec: record_core.h), if N still names
+ * that device and inode: so a later image, whose N was closed by the exec
+ * or is some file of the program's, never writes there.  Every other
+ * process — a forked child, a posix_spawn'ed one, or an image that exec
+ * replaced — writes ARENALAB_RECORD_OUT.<pid> (OUT.<pid>.<k> when that
+ * exists: an exec'ed image of the same pid), created with O_EXCL; with
+ * ARENALAB_RECORD_CHILDREN=0 (an output that is not a regular file: one
+ * stream holds one trace) they record nothing.  ARENALAB_RECORD_NAME is
+ * the root trace's name in messages.  Metadata: producer, created,
  * command, exe, pid, ppid, session, dropped_frees.
+ *
+ * A program that closes or replaces the trace's descriptor (record_core.h
+ * notices it before writing) stops the recording: one message on stderr,
+ * the trace stays cut short, nothing more is written.
  *
  * fork: the child drops its copy of the parent's buffer and hash and starts
  * its own trace (the parent's live blocks are unknown there: their frees
@@ -84,6 +95,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -143,6 +155,7 @@ typedef struct {
     rec_real_t real;           /* the functions we wrap                       */
     pid_t pid;                 /* process the core belongs to                 */
     int threads;               /* write THREAD records                        */
+    int children;              /* other processes and images record           */
     unsigned flush_ms;         /* time bound of a flush; 0: none              */
     size_t bufsize;            /* byte bound of a flush                       */
     _Atomic uint32_t nthreads; /* thread numbers handed out                   */
@@ -279,13 +292,32 @@ static void rec_unlock(void)
     pthread_mutex_unlock(&rec_ctx.lock);
 }
 
+/* Says once why recording stopped (WHAT: how the failure came).  Only
+ * write(2): the signal handler uses it too. */
+static void rec_report(const char *what, int rc)
+{
+    rcore_t *c = &rec_ctx.core;
+    if (atomic_exchange(&rec_ctx.reported, 1)) return;
+    if (!c->lost) {
+        rec_say(rec_ctx.path, what, strerrordesc_np(-rc));
+        return;
+    }
+    char msg[PATH_MAX + 256];
+    size_t n = 0;
+    rec_cat(msg, sizeof msg, &n, "the program closed or replaced the trace descriptor ");
+    rec_cat_u64(msg, sizeof msg, &n, (uint64_t)c->lost_fd);
+    rec_cat(msg, sizeof msg, &n, "; recording stopped after ");
+    rec_cat_u64(msg, sizeof msg, &n, c->events_out);
+    rec_cat(msg, sizeof msg, &n, " events; ");
+    rec_say(msg, rec_ctx.path, " is cut short");
+}
+
 /* Under the lock: stops recording after a core failure (reported once). */
 static void rec_check(int rc)
 {
     if (rc >= 0) return;
     atomic_store(&rec_ctx.state, REC_OFF);
-    if (!atomic_exchange(&rec_ctx.reported, 1))
-        rec_say(rec_ctx.path, ": recording stopped: ", strerrordesc_np(-rc));
+    rec_report(": recording stopped: ", rc);
 }
 
 /* Under the lock: this thread's number, announcing it once per file. */
@@ -329,6 +361,39 @@ static void rec_read_cmdline(void)
     rec_clean(rec_ctx.exe);
 }
 
+/* Reads a decimal number up to ':' or the end of *S, past which *S moves.
+ * Returns 0 or -1 (not a number). */
+static int rec_field(const char **s, uint64_t *v)
+{
+    const char *p = *s;
+    *v = 0;
+    if (*p < '0' || *p > '9') return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (*v > UINT64_MAX / 10 - 1) return -1;
+        *v = *v * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p == ':')
+        p++;
+    else if (*p)
+        return -1;
+    *s = p;
+    return 0;
+}
+
+/* The root trace's descriptor from SPEC "N:DEV:INO": N when it is open and
+ * names that file, else -1 (closed by an exec, or the program's own). */
+static int rec_root_fd(const char *spec)
+{
+    uint64_t fd, dev, ino;
+    struct stat st;
+    if (!spec || rec_field(&spec, &fd) < 0 || rec_field(&spec, &dev) < 0 ||
+        rec_field(&spec, &ino) < 0 || *spec || fd > INT_MAX)
+        return -1;
+    if (fstat((int)fd, &st) < 0 || (uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino)
+        return -1;
+    return (int)fd;
+}
+
 /* Opens this process's trace (see the naming rule above).  Returns 0 or
  * -errno. */
 static int rec_open_trace(void)
@@ -361,12 +426,17 @@ static int rec_open_trace(void)
     x->meta[m++] = (trace_meta_entry_t){RCORE_KEY_DROPPED, x->dropped};
     trace_meta_t meta = {m, x->meta};
 
-    int rc = -EEXIST;
-    if ((pid_t)rec_num(getenv("ARENALAB_RECORD_ROOT"), 0) == x->pid) {
+    int rc = -EEXIST, fd;
+    if ((pid_t)rec_num(getenv("ARENALAB_RECORD_ROOT"), 0) == x->pid &&
+        (fd = rec_root_fd(getenv("ARENALAB_RECORD_FD"))) >= 0) {
+        const char *name = getenv("ARENALAB_RECORD_NAME");
         n = 0;
-        rec_cat(x->path, sizeof x->path, &n, base);
-        rc = rcore_open(&x->core, x->path, 1, &meta, x->bufsize, x->flush_ms);
+        rec_cat(x->path, sizeof x->path, &n, name && *name ? name : base);
+        rc = rcore_open_fd(&x->core, fd, &meta, x->bufsize, x->flush_ms);
+        if (rc < 0) rec_say(x->path, ": cannot write the trace: ", strerrordesc_np(-rc));
+        return rc;
     }
+    if (!x->children) return -ENOENT;
     for (unsigned k = 0; rc == -EEXIST && k < REC_MAX_NAMES; k++) {
         n = 0;
         rec_cat(x->path, sizeof x->path, &n, base);
@@ -390,7 +460,7 @@ static void rec_stop(void)
     if (atomic_load(&rec_ctx.state) == REC_ON) {
         atomic_store(&rec_ctx.state, REC_OFF);
         int rc = rcore_finish(&rec_ctx.core);
-        if (rc < 0) rec_say(rec_ctx.path, ": cannot finish the trace: ", strerrordesc_np(-rc));
+        if (rc < 0) rec_report(": cannot finish the trace: ", rc);
         rcore_close(&rec_ctx.core);
     }
     rec_unlock();
@@ -419,10 +489,8 @@ static void rec_on_signal(int sig)
         /* Finishing needs the event count exact: only when we own the
          * lock cleanly; else the flushed prefix stays "cut short". */
         if (atomic_exchange(&rec_ctx.state, REC_OFF) == REC_ON) {
-            if (finish && locked)
-                rcore_finish(&rec_ctx.core);
-            else
-                rcore_flush(&rec_ctx.core);
+            int rc = finish && locked ? rcore_finish(&rec_ctx.core) : rcore_flush(&rec_ctx.core);
+            if (rc < 0 && rec_ctx.core.lost) rec_report("", rc);
         }
         /* The lock stays taken: the process dies below. */
     }
@@ -550,6 +618,7 @@ static int rec_init(void)
         abort();
     }
     rec_ctx.threads = rec_num(getenv("ARENALAB_RECORD_THREADS"), 1) != 0;
+    rec_ctx.children = rec_num(getenv("ARENALAB_RECORD_CHILDREN"), 1) != 0;
     rec_ctx.flush_ms =
         (unsigned)rec_num(getenv("ARENALAB_RECORD_FLUSH_MS"), RCORE_DEFAULT_FLUSH_MS);
     uint64_t kb = rec_num(getenv("ARENALAB_RECORD_BUFFER_KB"), RCORE_DEFAULT_BUFFER / 1024);
@@ -769,14 +838,40 @@ REC_EXPORT size_t malloc_usable_size(void *p)
 
 /* ---- exec and _exit ----------------------------------------------------- */
 
+/* 1 when exec of FILE (searched in PATH when SEARCH and it has no '/')
+ * must fail: no executable file there.  NULL (fexecve): 0, unknown. */
+static int rec_exec_hopeless(const char *file, int search)
+{
+    if (!file) return 0;
+    if (!search || strchr(file, '/')) return access(file, X_OK) != 0;
+    const char *path = getenv("PATH");
+    if (!path) path = "/bin:/usr/bin";
+    for (const char *p = path;; p++) {
+        const char *end = strchr(p, ':');
+        size_t dlen = end ? (size_t)(end - p) : strlen(p), n = 0;
+        char full[PATH_MAX];
+        if (dlen + strlen(file) + 2 <= sizeof full) {
+            memcpy(full, dlen ? p : ".", dlen ? dlen : 1);
+            n = dlen ? dlen : 1;
+            full[n++] = '/';
+            rec_cat(full, sizeof full, &n, file);
+            if (access(full, X_OK) == 0) return 0;
+        }
+        if (!end) return 1;
+        p = end;
+    }
+}
+
 /* Before an exec: the file is finished under the lock, which stays taken
- * (other threads wait: they die with the exec). */
-static void rec_exec_begin(void)
+ * (other threads wait: they die with the exec).  A stream cannot take its
+ * END back if the exec fails, so there an exec that cannot work (a shell
+ * trying each PATH entry with execve) is left to fail unrecorded. */
+static void rec_exec_begin(const char *file, int search)
 {
     rec_ctx_t *x = &rec_ctx;
     if (rec_mode() != REC_ON || getpid() != x->pid) return;
     rec_lock();
-    if (atomic_load(&x->state) != REC_ON) {
+    if (atomic_load(&x->state) != REC_ON || (x->core.stream && rec_exec_hopeless(file, search))) {
         rec_unlock();
         return;
     }
@@ -785,7 +880,8 @@ static void rec_exec_begin(void)
     rec_tls.busy = 1;
 }
 
-/* The exec failed: recording goes on in the same file. */
+/* The exec failed: recording goes on in the same file; a stream cannot
+ * take its END back, so there it stops (the trace is whole up to here). */
 static void rec_exec_failed(void)
 {
     rec_ctx_t *x = &rec_ctx;
@@ -793,14 +889,22 @@ static void rec_exec_failed(void)
     int saved = errno;
     x->exec_held = 0;
     rec_tls.busy = 0;
-    if (atomic_load(&x->state) == REC_ON) rec_check(rcore_reopen(&x->core));
+    if (atomic_load(&x->state) == REC_ON && x->core.stream) {
+        atomic_store(&x->state, REC_OFF);
+        rcore_close(&x->core);
+        if (!atomic_exchange(&x->reported, 1))
+            rec_say(x->path, ": recording ended at a failed exec (not a regular file: ",
+                    "the trace cannot be reopened)");
+    } else if (atomic_load(&x->state) == REC_ON) {
+        rec_check(rcore_reopen(&x->core));
+    }
     rec_unlock();
     errno = saved;
 }
 
 REC_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-    rec_exec_begin();
+    rec_exec_begin(path, 0);
     int rc = rec_ctx.real.execve(path, argv, envp);
     rec_exec_failed();
     return rc;
@@ -808,7 +912,7 @@ REC_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 
 REC_EXPORT int execv(const char *path, char *const argv[])
 {
-    rec_exec_begin();
+    rec_exec_begin(path, 0);
     int rc = rec_ctx.real.execv(path, argv);
     rec_exec_failed();
     return rc;
@@ -816,7 +920,7 @@ REC_EXPORT int execv(const char *path, char *const argv[])
 
 REC_EXPORT int execvp(const char *file, char *const argv[])
 {
-    rec_exec_begin();
+    rec_exec_begin(file, 1);
     int rc = rec_ctx.real.execvp(file, argv);
     rec_exec_failed();
     return rc;
@@ -824,7 +928,7 @@ REC_EXPORT int execvp(const char *file, char *const argv[])
 
 REC_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-    rec_exec_begin();
+    rec_exec_begin(file, 1);
     int rc = rec_ctx.real.execvpe(file, argv, envp);
     rec_exec_failed();
     return rc;
@@ -832,7 +936,7 @@ REC_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 
 REC_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-    rec_exec_begin();
+    rec_exec_begin(NULL, 0);
     int rc = rec_ctx.real.fexecve(fd, argv, envp);
     rec_exec_failed();
     return rc;

@@ -28,8 +28,21 @@
  * THREAD records number the threads 1, 2, ... (with `tid` markers), as the
  * LD_PRELOAD recorder does.
  *
- * fork (os.fork): the child starts its own trace OUT.<pid>.  exec and
+ * fork (os.fork): the child starts its own trace OUT.<pid> (unless
+ * opts->children is 0: an output that is not a regular file).  exec and
  * os._exit leave the trace cut short (readable up to the last flush).
+ *
+ * The trace descriptor is the core's (record_core.h): high, close-on-exec,
+ * checked before every write, so os.closerange(3, ...) followed by open()
+ * stops the recording (one message, the trace cut short) instead of
+ * writing into the script's file.
+ *
+ * Ctrl-C.  A KeyboardInterrupt that nobody catches makes Py_RunMain, after
+ * finalising, kill its own process with SIGINT (SIG_DFL), which would lose
+ * the last buffer.  A low-level exit function (Py_AtExit: the end of
+ * finalisation) flushes and blocks SIGINT in this thread; that kill then
+ * stays pending, Py_RunMain returns, the trace is finished, and unblocking
+ * delivers the SIGINT: the process dies of it as python3 would.
  *
  * State: one recpy_ctx_t for the process (the interpreter is one per
  * process too) and the per-thread recpy_tls (thread number, depth).
@@ -41,6 +54,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +81,7 @@ struct recpy_ctx_s {
     _Atomic int on;  /* recording; 0 after the finish or a failure      */
     int fork_locked; /* the atfork prepare handler took the lock       */
     int threads;     /* write THREAD records                           */
+    int held_sigint; /* recpy_finalized blocked SIGINT                 */
     _Atomic uint32_t nthreads;
     uint32_t gen; /* files opened (a forked child opens one more)   */
     recpy_dom_t dom[TRACE_NDOMAINS];
@@ -87,11 +102,24 @@ static __thread struct {
     int depth;
 } recpy_tls;
 
+/* Says why recording stopped (WHAT: how the failure came). */
+static void recpy_report(recpy_ctx_t *x, const char *what, int rc)
+{
+    const rcore_t *c = &x->core;
+    if (c->lost)
+        fprintf(stderr,
+                "arenalab: record: the program closed or replaced the trace descriptor %d; "
+                "recording stopped after %llu events; %s is cut short\n",
+                c->lost_fd, (unsigned long long)c->events_out, x->path);
+    else
+        fprintf(stderr, "arenalab: record: %s: %s%s\n", x->path, what, strerror(-rc));
+}
+
 /* Under the lock: stops recording after a failure of the core. */
 static void recpy_check(recpy_ctx_t *x, int rc)
 {
     if (rc >= 0 || !atomic_exchange(&x->on, 0)) return;
-    fprintf(stderr, "arenalab: record: %s: recording stopped: %s\n", x->path, strerror(-rc));
+    recpy_report(x, "recording stopped: ", rc);
 }
 
 /* Under the lock: this thread's number, announced once per file. */
@@ -206,8 +234,8 @@ static int recpy_open(recpy_ctx_t *x, int child)
     trace_meta_t meta = {m, e};
     int rc;
     if (!child) {
-        snprintf(x->path, sizeof x->path, "%s", o->out);
-        rc = rcore_open(&x->core, x->path, 0, &meta, o->bufsize, o->flush_ms);
+        snprintf(x->path, sizeof x->path, "%s", o->name ? o->name : o->out);
+        rc = rcore_open_fd(&x->core, o->fd, &meta, o->bufsize, o->flush_ms);
     } else {
         rc = -EEXIST;
         for (unsigned k = 0; rc == -EEXIST && k < 1000; k++) {
@@ -227,9 +255,23 @@ static void recpy_finish(recpy_ctx_t *x)
     pthread_mutex_lock(&x->lock);
     if (atomic_exchange(&x->on, 0)) {
         int rc = rcore_finish(&x->core);
-        if (rc < 0) fprintf(stderr, "arenalab: record: %s: %s\n", x->path, strerror(-rc));
+        if (rc < 0) recpy_report(x, "", rc);
         rcore_close(&x->core);
     }
+    pthread_mutex_unlock(&x->lock);
+}
+
+/* The end of Py_FinalizeEx (Py_AtExit): see "Ctrl-C" above. */
+static void recpy_finalized(void)
+{
+    recpy_ctx_t *x = &recpy_ctx;
+    sigset_t intr, old;
+    sigemptyset(&intr);
+    sigaddset(&intr, SIGINT);
+    if (pthread_sigmask(SIG_BLOCK, &intr, &old) == 0 && !sigismember(&old, SIGINT))
+        x->held_sigint = 1;
+    pthread_mutex_lock(&x->lock);
+    if (atomic_load(&x->on)) recpy_check(x, rcore_flush(&x->core));
     pthread_mutex_unlock(&x->lock);
 }
 
@@ -257,7 +299,7 @@ static void recpy_fork_child(void)
     if (!x->fork_locked) return;
     pthread_mutex_init(&x->lock, NULL);
     rcore_close(&x->core); /* the parent writes its own buffer */
-    if (recpy_open(x, 1) < 0) atomic_store(&x->on, 0);
+    if (!x->opts->children || recpy_open(x, 1) < 0) atomic_store(&x->on, 0);
 }
 
 /* ---- running ---------------------------------------------------------------- */
@@ -334,7 +376,14 @@ int recpy_run(const recpy_opts_t *o, int argc, char **argv)
     if (!PyStatus_Exception(st)) st = Py_InitializeFromConfig(&cfg);
     PyConfig_Clear(&cfg);
     if (PyStatus_Exception(st)) return recpy_status(x, st);
+    Py_AtExit(recpy_finalized);
     int rc = Py_RunMain();
     recpy_finish(x);
+    if (x->held_sigint) { /* a pending SIGINT (see "Ctrl-C") ends us here */
+        sigset_t intr;
+        sigemptyset(&intr);
+        sigaddset(&intr, SIGINT);
+        pthread_sigmask(SIG_UNBLOCK, &intr, NULL);
+    }
     return rc;
 }

@@ -7,7 +7,10 @@
 #include <stddef.h>
 
 typedef struct {
-    const char *out;     /* trace path (a forked child writes OUT.<pid>)     */
+    int fd;              /* the trace, opened by the caller (taken over)     */
+    const char *name;    /* its name, for messages                           */
+    const char *out;     /* a forked child writes OUT.<pid>                  */
+    int children;        /* forked children record (0: only this process)    */
     const char *session; /* metadata `session`, or NULL                      */
     int threads;         /* write THREAD records                             */
     unsigned flush_ms;   /* time-based flush interval; 0: none               */
@@ -16,9 +19,12 @@ typedef struct {
 
 /* Runs `python3 ARGV[0] ARGV[1..]` (ARGV[0] is the script, or an option
  * such as -c or -m, as python3 takes them) with the hooks installed, and
- * finishes the trace.  Returns the interpreter's exit status, or 2 when the
- * trace cannot be created (message on stderr).  Meant for a process of its
- * own: the interpreter cannot be started twice. */
+ * finishes the trace in O->fd (record_core.h: rcore_open_fd).  Returns the
+ * interpreter's exit status, or 2 when the trace cannot be written
+ * (message on stderr); a KeyboardInterrupt the script did not catch ends
+ * the process with SIGINT after the trace is finished, as python3 does.
+ * Meant for a process of its own: the interpreter cannot be started
+ * twice. */
 int recpy_run(const recpy_opts_t *o, int argc, char **argv);
 
 #endif

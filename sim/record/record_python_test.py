@@ -1,14 +1,45 @@
 # record_python_test.py: a script for record_cli_test.sh to run under
-# `arenalab record --python`: N bytes objects of a distinctive size (1234
-# bytes of data: one 1267-byte obj-domain calloc each on 64-bit CPython
-# 3.11), threads that allocate while others hold the GIL, a fork, and a
-# chosen exit status.  Usage: record_python_test.py N STATUS
+# `arenalab record --python`.
+#
+#   N STATUS        N bytes objects of a distinctive size (1234 bytes of
+#                   data: one 1267-byte obj-domain calloc each on 64-bit
+#                   CPython 3.11), threads that allocate while others hold
+#                   the GIL, a fork, and exit status STATUS
+#   closerange FILE closes every descriptor >= 3 (os.closerange), then
+#                   writes FILE in 20 lines with allocations between them
+#                   (the recorder flushes meanwhile) and checks it holds
+#                   exactly those lines: "user file intact" (exit 0) or
+#                   "user file CORRUPT" (exit 1)
+#   sleep N         N bytes objects, prints "ready PID", sleeps 30 s (the
+#                   test interrupts it with SIGINT, or kills the recorder)
 import os
 import sys
 import threading
+import time
 
-n, status = int(sys.argv[1]), int(sys.argv[2])
-keep = [bytes(1234) for _ in range(n)]
+
+def closerange(path):
+    os.closerange(3, 65536)
+    want = ""
+    with open(path, "w") as f:
+        for k in range(20):
+            line = "user line %d\n" % k
+            f.write(line)
+            f.flush()
+            want += line
+            junk = [bytes(1234) for _ in range(2000)]
+            del junk
+    with open(path) as f:
+        ok = f.read() == want
+    print("user file intact" if ok else "user file CORRUPT")
+    return 0 if ok else 1
+
+
+def sleep(n):
+    keep = [bytes(1234) for _ in range(n)]
+    print("ready", os.getpid(), flush=True)
+    time.sleep(30)
+    return len(keep) and 0
 
 
 def work(k):
@@ -16,16 +47,26 @@ def work(k):
     return len(junk)
 
 
-threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
+def main(n, status):
+    keep = [bytes(1234) for _ in range(n)]
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
-pid = os.fork()
-if pid == 0:
-    more = [bytearray(4321) for _ in range(10)]
-    os._exit(0)
-os.waitpid(pid, 0)
-print("python made", len(keep), "objects")
-sys.exit(status)
+    pid = os.fork()
+    if pid == 0:
+        more = [bytearray(4321) for _ in range(10)]
+        os._exit(len(more) and 0)
+    os.waitpid(pid, 0)
+    print("python made", len(keep), "objects")
+    return status
+
+
+if sys.argv[1] == "closerange":
+    sys.exit(closerange(sys.argv[2]))
+elif sys.argv[1] == "sleep":
+    sys.exit(sleep(int(sys.argv[2])))
+else:
+    sys.exit(main(int(sys.argv[1]), int(sys.argv[2])))

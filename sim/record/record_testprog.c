@@ -19,7 +19,18 @@
  *   sleep               allocate, print "ready", sleep 30 s (SIGKILL test)
  *   exit N              allocate, exit(N);   _exit N: the same with _exit
  *   apis                every interposed function once, checked
+ *   closefds FILE       allocate, close every descriptor >= 3, then write
+ *                       FILE in 20 lines with 100000 allocations between
+ *                       them (the recorder flushes meanwhile), and check
+ *                       it holds exactly those lines: prints "user file
+ *                       intact" (exit 0) or "user file CORRUPT" (exit 1)
+ *   clobber OUT         allocate, then dup2(1, N) over every descriptor N
+ *                       that names OUT (found in /proc/self/fd), then
+ *                       100000 allocations; exit 0, or 3 when none named it
  */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -205,6 +217,74 @@ static unsigned long rtp_apis(void)
     return ev;
 }
 
+/* N magic blocks allocated and freed: enough events to fill the
+ * recorder's buffer several times. */
+static void rtp_churn(int n)
+{
+    for (int i = 0; i < n; i++) {
+        void *p = malloc(RTP_MAGIC_MIN + (size_t)(i % 1000));
+        if (p) *(volatile char *)p = 1;
+        free(p);
+    }
+}
+
+#define RTP_LINES 20
+
+static int rtp_closefds(const char *path)
+{
+    rtp_some(20, NULL);
+    /* What a daemon or a careful child does before its own work. */
+    if (syscall(SYS_close_range, 3u, ~0u, 0) != 0)
+        for (long fd = 3, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
+            close((int)fd);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return 2;
+    char line[64], want[RTP_LINES * 64];
+    size_t wlen = 0;
+    for (int k = 0; k < RTP_LINES; k++) {
+        int n = snprintf(line, sizeof line, "user line %d\n", k);
+        if (write(fd, line, (size_t)n) != n) return 2;
+        memcpy(want + wlen, line, (size_t)n);
+        wlen += (size_t)n;
+        rtp_churn(100000 / RTP_LINES);
+    }
+    close(fd);
+    char got[sizeof want + 1];
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t r = fd >= 0 ? read(fd, got, sizeof got) : -1;
+    if (fd >= 0) close(fd);
+    int ok = r == (ssize_t)wlen && !memcmp(got, want, wlen);
+    puts(ok ? "user file intact" : "user file CORRUPT");
+    return ok ? 0 : 1;
+}
+
+static int rtp_clobber(const char *out)
+{
+    rtp_some(20, NULL);
+    DIR *d = opendir("/proc/self/fd");
+    int fds[64], n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL && n < 64) {
+        char target[PATH_MAX];
+        ssize_t len = readlinkat(dirfd(d), e->d_name, target, sizeof target - 1);
+        if (len <= 0) continue;
+        target[len] = '\0';
+        if (!strcmp(target, out)) fds[n++] = atoi(e->d_name);
+    }
+    if (d) closedir(d);
+    for (int i = 0; i < n; i++) {
+        fprintf(stderr, "clobbering descriptor %d\n", fds[i]);
+        if (dup2(STDOUT_FILENO, fds[i]) < 0) return 2;
+    }
+    if (n == 0) {
+        fprintf(stderr, "no descriptor names %s\n", out);
+        return 3;
+    }
+    rtp_churn(100000);
+    puts("clobbered");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -216,6 +296,8 @@ int main(int argc, char **argv)
         printf("exec-child events %lu\n", rtp_some(8, NULL));
         return 7;
     }
+    if (!strcmp(mode, "closefds") && argc == 3) return rtp_closefds(argv[2]);
+    if (!strcmp(mode, "clobber") && argc == 3) return rtp_clobber(argv[2]);
     if (!strcmp(mode, "apis")) {
         unsigned long ev = rtp_apis();
         printf("events %lu\n", ev);
@@ -241,6 +323,6 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "exit") && argc == 3) exit(atoi(argv[2]));
     if (!strcmp(mode, "_exit") && argc == 3) _exit(atoi(argv[2]));
     fprintf(stderr, "usage: record_testprog threads N OPS SEED | fork | abort | segv | term | "
-                    "pipe | sleep | exit N | _exit N | apis\n");
+                    "pipe | sleep | exit N | _exit N | apis | closefds FILE | clobber OUT\n");
     return 2;
 }
