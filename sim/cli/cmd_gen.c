@@ -9,7 +9,13 @@
 #include <string.h>
 #include <time.h>
 
-enum { GEN_OPT_OUTPUT = 'o', GEN_OPT_DEFINE = 'D', GEN_OPT_SEED = 256, GEN_OPT_STATS };
+enum {
+    GEN_OPT_OUTPUT = 'o',
+    GEN_OPT_DEFINE = 'D',
+    GEN_OPT_SEED = 256,
+    GEN_OPT_STATS,
+    GEN_OPT_ALLOW_UNSAFE
+};
 
 static const cli_opt_t gen_opts[] = {
     {"output", 'o', "FILE", GEN_OPT_OUTPUT,
@@ -18,6 +24,9 @@ static const cli_opt_t gen_opts[] = {
     {"define", 'D', "KEY=VALUE", GEN_OPT_DEFINE,
      "set a script parameter, read with param(KEY, default); repeatable"},
     {"stats", 0, NULL, GEN_OPT_STATS, "print events, peak live and events/s on stderr"},
+    {"allow-unsafe", 0, NULL, GEN_OPT_ALLOW_UNSAFE,
+     "no sandbox: the full Lua standard library (io, os, require); the script can do "
+     "anything you can"},
     {0},
 };
 
@@ -27,6 +36,7 @@ typedef struct {
     script_def_t *defs; /* at most argc of them */
     size_t ndefs;
     int stats;
+    int allow_unsafe;
 } gen_args_t;
 
 static int gen_on_opt(void *ud, int key, const char *arg)
@@ -61,6 +71,9 @@ static int gen_on_opt(void *ud, int key, const char *arg)
     }
     case GEN_OPT_STATS:
         a->stats = 1;
+        return 0;
+    case GEN_OPT_ALLOW_UNSAFE:
+        a->allow_unsafe = 1;
         return 0;
     default:
         return -1;
@@ -103,7 +116,8 @@ static int gen_run(int argc, char **argv)
                        .output = a.output,
                        .seed = a.seed,
                        .defs = a.defs,
-                       .ndefs = a.ndefs};
+                       .ndefs = a.ndefs,
+                       .allow_unsafe = a.allow_unsafe};
     script_stats_t st;
     char err[4096];
     double t0 = gen_now();
@@ -133,7 +147,10 @@ const cli_command_t cmd_gen = {
                    "the run with SCRIPT:LINE: message, exit status 1, and no output file\n"
                    "(a device or FIFO, written in place, has had what came before).\n"
                    "The script API is documented in scripts/SCRIPTING.md; a library of\n"
-                   "workloads lives in scripts/workloads/.",
+                   "workloads lives in scripts/workloads/.\n\n"
+                   "The script runs in a sandbox: no io, os, require, loadfile or dofile, so\n"
+                   "it cannot start programs, write or delete files, read the environment or\n"
+                   "the clock.  --allow-unsafe lifts it: the script can do anything you can.",
     .opts = gen_opts,
     .run = gen_run,
 };

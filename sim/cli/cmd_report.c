@@ -36,7 +36,12 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { REPORT_KEY_JOBS = 'j', REPORT_KEY_OUT = 'o', REPORT_KEY_REPEAT = 256 };
+enum {
+    REPORT_KEY_JOBS = 'j',
+    REPORT_KEY_OUT = 'o',
+    REPORT_KEY_REPEAT = 256,
+    REPORT_KEY_ALLOW_UNSAFE
+};
 
 static const cli_opt_t report_opts[] = {
     {"jobs", 'j', "N", REPORT_KEY_JOBS,
@@ -46,13 +51,17 @@ static const cli_opt_t report_opts[] = {
      "put the result directory in DIR (default: results/ of the repository)"},
     {"repeat", 0, "N", REPORT_KEY_REPEAT,
      "timed runs per unit, overriding the experiment (0: memory and fragmentation only)"},
+    {"allow-unsafe", 0, NULL, REPORT_KEY_ALLOW_UNSAFE,
+     "no sandbox: the experiment and its workloads get the full Lua standard library (io, "
+     "os, require) and can do anything you can"},
     {0},
 };
 
 typedef struct {
     unsigned long jobs;
     const char *out;
-    long repeat; /* -1: the experiment's */
+    long repeat;      /* -1: the experiment's */
+    int allow_unsafe; /* --allow-unsafe: no sandbox (sim/lua/sandbox.h) */
 } report_args_t;
 
 static int report_on_opt(void *ud, int key, const char *arg)
@@ -81,6 +90,9 @@ static int report_on_opt(void *ud, int key, const char *arg)
             return -1;
         }
         a->repeat = (long)v;
+        return 0;
+    case REPORT_KEY_ALLOW_UNSAFE:
+        a->allow_unsafe = 1;
         return 0;
     }
     return -1;
@@ -172,8 +184,9 @@ typedef struct {
     char err[8192];
 } report_t;
 
-/* Generates every workload trace into DIR/traces/. */
-static int report_generate(report_t *p)
+/* Generates every workload trace into DIR/traces/, in the sandbox unless
+ * ALLOW_UNSAFE. */
+static int report_generate(report_t *p, int allow_unsafe)
 {
     exp_t *e = &p->exp;
     size_t total = 0, k = 0;
@@ -195,7 +208,9 @@ static int report_generate(report_t *p)
                            .output = path,
                            .seed = tr->seed,
                            .defs = tr->defs,
-                           .ndefs = tr->ndefs};
+                           .ndefs = tr->ndefs,
+                           .allow_unsafe = allow_unsafe,
+                           .allow_hint = "arenalab report --allow-unsafe"};
         /* A workload's print() and warnings go to our stderr. */
         char msg[4096];
         int rc = path ? script_run(&o, NULL, msg, sizeof msg) : SCRIPT_ENOMEM;
@@ -265,7 +280,7 @@ static int report_run(report_t *p, const report_args_t *a, int argc, char **argv
     rc = copy ? report_copy(e->file, copy, p->err, sizeof p->err) : -1;
     free(copy);
     if (rc) return CLI_FAIL;
-    if ((rc = report_generate(p)) != CLI_OK) return rc;
+    if ((rc = report_generate(p, a->allow_unsafe)) != CLI_OK) return rc;
 
     r->exp = e;
     r->jobs = (unsigned)a->jobs;
@@ -397,7 +412,7 @@ static int report_experiment(report_t *p, const report_args_t *a, const char *pa
                              const char *root, int argc, char **argv)
 {
     p->interactive = cli_interactive();
-    int rc = exp_load(&p->exp, path, root, NULL, p->err, sizeof p->err);
+    int rc = exp_load(&p->exp, path, root, NULL, a->allow_unsafe, p->err, sizeof p->err);
     if (rc) {
         cli_error("%s", p->err);
         return rc == EXP_EUSAGE ? CLI_USAGE : CLI_FAIL;
@@ -442,7 +457,7 @@ static int report_experiment(report_t *p, const report_args_t *a, const char *pa
 
 static int report_main(int argc, char **argv)
 {
-    report_args_t a = {1, NULL, -1};
+    report_args_t a = {1, NULL, -1, 0};
     int first = cli_parse(&cmd_report, argc, argv, report_on_opt, &a);
     if (first < 0) return cli_parse_exit(first);
     if (argc - first > 1) {
@@ -495,7 +510,10 @@ const cli_command_t cmd_report = {
         "experiments) is $ARENALAB_ROOT, which scripts/arenalab sets; without it, the\n"
         "directory above this binary or the current directory that holds the default\n"
         "experiment.  An error in the experiment file is reported as FILE:LINE: message\n"
-        "(exit 1) before anything is created.",
+        "(exit 1) before anything is created.\n\n"
+        "The experiment and its workloads run in a sandbox: no io, os, require, loadfile\n"
+        "or dofile, so they cannot start programs, write or delete files or read the\n"
+        "environment.  --allow-unsafe lifts it: they can do anything you can.",
     .opts = report_opts,
     .run = report_main,
 };

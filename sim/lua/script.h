@@ -45,8 +45,12 @@ typedef struct {
     const script_def_t *defs; /* -D values in command-line order; a later value
                                  for the same key wins                           */
     size_t ndefs;
-    FILE *diag; /* print() and warnings (e.g. a -D never read);
-                   NULL for stderr                                 */
+    FILE *diag;             /* print() and warnings (e.g. a -D never read);
+                               NULL for stderr                                 */
+    int allow_unsafe;       /* 1: the full standard library (--allow-unsafe);
+                               0: the sandbox (sim/lua/sandbox.h)               */
+    const char *allow_hint; /* how to allow it, named when the sandbox refuses
+                               something; NULL: "arenalab gen --allow-unsafe"   */
 } script_opts_t;
 
 typedef struct {

@@ -1,7 +1,8 @@
 /* script_run.c: running a script (script_run, script.h): the structure
  * functions (phase, marker, param, events, live, seed, print) and the
- * math.random overrides, the Lua state every script runs in, the message
- * handler, and the trace writer's life around the run.
+ * math.random overrides, the Lua state every script runs in (the standard
+ * library of sandbox.h, then the API), the message handler, and the trace
+ * writer's life around the run.
  *
  * Invariants: every Lua call runs protected (the setup under lua_pcall, the
  * script under lua_pcall with script_msgh); the output file is kept only
@@ -10,8 +11,6 @@
  * still use it.
  */
 #include "sim/lua/internal/script_impl.h"
-
-#include <lualib.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -325,34 +324,6 @@ static const char script_prelude[] =
     "    local k = keys[i]\n"
     "    if k ~= nil then return k, t[k] end\n"
     "  end\n"
-    "end\n"
-    "-- Text chunks only: precompiled bytecode is not verified and can crash\n"
-    "-- the interpreter; C modules could do anything.\n"
-    "do\n"
-    "  local rawload, rawloadfile, select = load, loadfile, select\n"
-    "  local searchpath, package = package.searchpath, package\n"
-    "  function load(chunk, name, mode, ...)\n"
-    "    if select('#', ...) > 0 then return rawload(chunk, name, 't', ...) end\n"
-    "    return rawload(chunk, name, 't')\n"
-    "  end\n"
-    "  function loadfile(file, mode, ...)\n"
-    "    if select('#', ...) > 0 then return rawloadfile(file, 't', ...) end\n"
-    "    return rawloadfile(file, 't')\n"
-    "  end\n"
-    "  function dofile(file)\n"
-    "    local f, err = rawloadfile(file, 't')\n"
-    "    if not f then error(err, 2) end\n"
-    "    return f()\n"
-    "  end\n"
-    "  package.cpath = ''\n"
-    "  package.loadlib = nil\n"
-    "  package.searchers = {package.searchers[1], function(name)\n"
-    "    local path, err = searchpath(name, package.path)\n"
-    "    if not path then return err end\n"
-    "    local f, lerr = rawloadfile(path, 't')\n"
-    "    if not f then error(lerr, 3) end\n"
-    "    return f, path\n"
-    "  end}\n"
     "end\n";
 
 static void script_push_upvalues(lua_State *L, int first_mt)
@@ -367,11 +338,10 @@ static int script_setup(lua_State *L)
     script_ctx_t *c = lua_touserdata(L, 1);
     _Static_assert(LUA_EXTRASPACE >= sizeof c, "the context pointer fits the extra space");
     *(script_ctx_t **)lua_getextraspace(L) = c;
-    luaL_openlibs(L);
-    /* No debug library: it can swap metatables and user values behind the
-     * C code's back.  Tracebacks use the C API and need none of it. */
-    lua_pushnil(L);
-    lua_setglobal(L, "debug");
+    /* Never the debug library: it can swap metatables and user values
+     * behind the C code's back.  Tracebacks use the C API and need none of
+     * it. */
+    sandbox_open(L, &c->sandbox);
 
     int first_mt = lua_gettop(L) + 1;
     for (size_t i = 0; i < SCRIPT_NTYPES; i++)
@@ -558,6 +528,9 @@ int script_run(const script_opts_t *o, script_stats_t *stats, char *err, size_t 
     c->diag = o->diag ? o->diag : stderr;
     c->seed = o->seed;
     rng_seed(&c->rng, o->seed);
+    c->sandbox = (sandbox_opts_t){"workload scripts",
+                                  o->allow_hint ? o->allow_hint : "arenalab gen --allow-unsafe",
+                                  o->allow_unsafe};
     c->defs = o->defs;
     c->ndefs = o->ndefs;
     c->used = calloc(o->ndefs + 1, 1);

@@ -1,11 +1,17 @@
 /* script_test.c: `arenalab gen`'s engine — API errors point at the
  * script's line and leave no output, traces are byte-identical for the same
  * seed, the events and metadata are the ones the script asked for, pools,
- * arenas and samplers behave as documented, and handles are collectable. */
+ * arenas and samplers behave as documented, handles are collectable, and
+ * scripts run in the sandbox (sim/lua/sandbox.h): what it refuses fails at
+ * the line with no effect, --allow-unsafe gives the rest, and no mode ever
+ * loads a binary chunk. */
 #include "sim/lua/script.h"
 #include "sim/trace/trace.h"
 
 #include "alloc/check.h"
+
+#include <lauxlib.h>
+#include <lua.h>
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -63,11 +69,20 @@ static int st_count_files(const char *prefix)
 }
 
 static char st_err[8192];
+/* The sandbox options of the next st_run (script_opts_t's). */
+static int st_allow_unsafe;
+static const char *st_allow_hint;
 
 static int st_run(const char *script, const char *out, uint64_t seed, const script_def_t *defs,
                   size_t ndefs)
 {
-    script_opts_t o = {.script = script, .output = out, .seed = seed, .defs = defs, .ndefs = ndefs};
+    script_opts_t o = {.script = script,
+                       .output = out,
+                       .seed = seed,
+                       .defs = defs,
+                       .ndefs = ndefs,
+                       .allow_unsafe = st_allow_unsafe,
+                       .allow_hint = st_allow_hint};
     FILE *diag = fopen("diag.log", "w");
     o.diag = diag;
     st_err[0] = '\0';
@@ -344,21 +359,18 @@ static void st_test_semantics(void)
         "for i = 1, 100 do assert(ci() ~= 2) end\n"
         "assert(seed() == 7)\n");
 
-    /* coroutines share the context; bytecode and the debug library are out
-     * of reach (they could crash the interpreter or fool the type checks) */
+    /* coroutines share the context; the computing libraries are there,
+     * load takes text (st_test_sandbox: what is refused) */
     st_expect_ok("sandbox.lua",
                  "local co = coroutine.wrap(function() local b = alloc(8)\n"
                  "  coroutine.yield(b); free(b) end)\n"
                  "local b = co()\n"
                  "assert(b:live()); co(); assert(not b:live())\n"
-                 "assert(debug == nil and getmetatable(alloc(1)) == false)\n"
-                 "local code = string.dump(function() return 1 end)\n"
-                 "local f, err = load(code)\n"
-                 "assert(f == nil and err:find('binary chunk'), err)\n"
-                 "local out = io.open('chunk.luac', 'wb'); out:write(code); out:close()\n"
-                 "assert(not pcall(dofile, 'chunk.luac') and loadfile('chunk.luac') == nil)\n"
-                 "assert(package.loadlib == nil and load('return 7')() == 7)\n"
-                 "assert(not pcall(free, io.stdout))\n");
+                 "assert(getmetatable(alloc(1)) == false)\n"
+                 "assert(load('return 7')() == 7 and load('return x', 'c', 't', {x = 3})() == 3)\n"
+                 "assert(utf8.char(72, 105) == 'Hi' and table.concat({1, 2}, ',') == '1,2')\n"
+                 "assert(string.rep('ab', 2) == 'abab' and ('%d'):format(5) == '5')\n"
+                 "assert(math.floor(2.5) == 2 and math.maxinteger > 0)\n");
 
     /* sizes_from: the request sizes of a trace, in proportion */
     st_write("sizes.txt", "a 0 16\na 1 16\nf 0\na 2 16 obj\nc 3 2 16\nn 5\nm 5 16\nr 1 999\n");
@@ -384,6 +396,158 @@ static void st_test_semantics(void)
                            "end\n"
                            "collectgarbage()\n"
                            "assert(collectgarbage('count') < 2048, collectgarbage('count'))\n");
+}
+
+/* ---- the sandbox --------------------------------------------------------- */
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} st_bytes_t;
+
+static int st_dump_writer(lua_State *L, const void *p, size_t n, void *ud)
+{
+    st_bytes_t *b = ud;
+    if (b->len + n > b->cap) return 1;
+    memcpy(b->buf + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+/* The precompiled chunk of SOURCE (what string.dump or luac would give)
+ * into BUF; returns its size (0 on failure). */
+static size_t st_bytecode(const char *source, char *buf, size_t cap)
+{
+    st_bytes_t b = {buf, 0, cap};
+    lua_State *L = luaL_newstate();
+    int ok = L && luaL_loadstring(L, source) == LUA_OK && lua_dump(L, st_dump_writer, &b, 0) == 0;
+    if (L) lua_close(L);
+    CHECKF(ok && b.len > 4 && buf[0] == '\x1b', "cannot precompile '%s'", source);
+    return ok ? b.len : 0;
+}
+
+/* The same chunk as the body of a Lua string literal: "\027\076...". */
+static void st_bytecode_literal(const char *source, char *out, size_t len)
+{
+    char code[2048];
+    size_t n = st_bytecode(source, code, sizeof code), k = 0;
+    for (size_t i = 0; i < n && k + 5 < len; i++)
+        k += (size_t)snprintf(out + k, len - k, "\\%03u", (unsigned)(unsigned char)code[i]);
+    out[k] = '\0';
+}
+
+static int st_exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+#define ST_REFUSED                                                                                 \
+    "is not available to workload scripts (arenalab gen --allow-unsafe gives "                     \
+    "the full standard library)"
+#define ST_NEVER "is never available to workload scripts"
+
+/* What the sandbox refuses: an error at the line naming it, no trace, and
+ * no effect (nothing spawned, written or removed). */
+static void st_test_sandbox(void)
+{
+    static const struct {
+        const char *text;
+        int line;
+        const char *want;
+    } refused[] = {
+        {"free(alloc(8))\nos.execute('touch executed.flag')\n", 2, "os.execute " ST_REFUSED},
+        {"local p = io.popen('touch popen.flag')\n", 1, "io.popen " ST_REFUSED},
+        {"local f = io.open('written.txt', 'w')\nf:write('x')\nf:close()\n", 1,
+         "io.open " ST_REFUSED},
+        {"\nlocal ok = pcall(io.lines, 'victim.txt')\n", 2, "io.lines " ST_REFUSED},
+        {"alloc(1)\n\nos.remove('victim.txt')\n", 3, "os.remove " ST_REFUSED},
+        {"os.rename('victim.txt', 'written.txt')\n", 1, "os.rename " ST_REFUSED},
+        {"local home = os.getenv('HOME')\n", 1, "os.getenv " ST_REFUSED},
+        {"local t = os.time()\n", 1, "os.time " ST_REFUSED},
+        {"local t = os.clock()\n", 1, "os.clock " ST_REFUSED},
+        {"require('lfs')\n", 1, "require " ST_REFUSED},
+        {"\n\nlocal socket = require 'socket.core'\n", 3, "require " ST_REFUSED},
+        {"local f = package.loadlib('libc.so.6', 'system')\n", 1, "package.loadlib " ST_REFUSED},
+        {"package.cpath = './?.so'\n", 1, "package.cpath " ST_REFUSED},
+        {"local f = loadfile('victim.txt')\n", 1, "loadfile " ST_REFUSED},
+        {"dofile('victim.txt')\n", 1, "dofile " ST_REFUSED},
+        {"local code = string.dump(function() return 1 end)\n", 1, "string.dump " ST_NEVER},
+        {"local code = ('').dump(print)\n", 1, "string.dump " ST_NEVER},
+        {"debug.sethook(print, 'l')\n", 1, "debug.sethook " ST_NEVER},
+        {"local mt = debug.getmetatable(alloc(8))\n", 1, "debug.getmetatable " ST_NEVER},
+        {"os.exit(3)\n", 1, "os.exit " ST_REFUSED}, /* last: it used to end this test */
+    };
+    st_write("victim.txt", "return 1\n");
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        st_expect_error(refused[i].text, refused[i].line, refused[i].want);
+    CHECK(!st_exists("executed.flag") && !st_exists("popen.flag") && !st_exists("written.txt"));
+    CHECK(st_exists("victim.txt"));
+
+    /* A binary chunk never loads: from a string, a reader, with mode "b". */
+    char lit[8192], text[20000];
+    st_bytecode_literal("return 42", lit, sizeof lit);
+    snprintf(text, sizeof text, "local f = assert(load(\"%s\"))\nf()\n", lit);
+    st_expect_error(text, 1, "attempt to load a binary chunk");
+    snprintf(text, sizeof text, "\nlocal f = assert(load(\"%s\", 'x', 'b'))\n", lit);
+    st_expect_error(text, 2, "attempt to load a binary chunk");
+    snprintf(text, sizeof text,
+             "local s = \"%s\"\nlocal f = assert(load(function() local r = s; s = nil; return r "
+             "end))\n",
+             lit);
+    st_expect_error(text, 2, "attempt to load a binary chunk");
+
+    /* The hint names the command the caller gives (report's workloads). */
+    st_allow_hint = "arenalab report --allow-unsafe";
+    st_expect_error("os.execute('touch executed.flag')\n", 1,
+                    "os.execute is not available to workload scripts (arenalab report "
+                    "--allow-unsafe gives the full standard library)");
+    st_allow_hint = NULL;
+    CHECK(!st_exists("executed.flag"));
+
+    /* --allow-unsafe: the full standard library... */
+    char code[2048];
+    size_t n = st_bytecode("return {x = 1}", code, sizeof code);
+    FILE *f = fopen("chunk.luac", "wb");
+    CHECK(f && fwrite(code, 1, n, f) == n);
+    if (f) fclose(f);
+    f = fopen("mod_bin.lua", "wb");
+    CHECK(f && fwrite(code, 1, n, f) == n);
+    if (f) fclose(f);
+    st_write("mod_text.lua", "return {x = 5}\n");
+    st_allow_unsafe = 1;
+    st_expect_ok("unsafe.lua", "local f = assert(io.open('unsafe.txt', 'w'))\n"
+                               "f:write('written')\n"
+                               "f:close()\n"
+                               "assert(os.remove('victim.txt'))\n"
+                               "assert(type(os.getenv('PATH')) == 'string')\n"
+                               "assert(type(os.time()) == 'number')\n"
+                               "package.path = './?.lua'\n"
+                               "assert(require('mod_text').x == 5)\n"
+                               "assert(dofile('mod_text.lua').x == 5)\n"
+                               "assert(loadfile('mod_text.lua')().x == 5)\n"
+                               "assert(type(package.loadlib) == 'function')\n"
+                               /* ...but still text chunks only, and no debug */
+                               "local ok, err = pcall(require, 'mod_bin')\n"
+                               "assert(not ok and err:find('binary chunk'), err)\n"
+                               "local f, err = loadfile('chunk.luac')\n"
+                               "assert(f == nil and err:find('binary chunk'), err)\n"
+                               "local f, err = loadfile('chunk.luac', 'b')\n"
+                               "assert(f == nil and err:find('binary chunk'), err)\n"
+                               "ok, err = pcall(dofile, 'chunk.luac')\n"
+                               "assert(not ok and err:find('binary chunk'), err)\n"
+                               "assert(not pcall(string.dump, print))\n"
+                               "assert(not pcall(function() return debug.getinfo end))\n"
+                               /* a foreign userdata is not a block */
+                               "assert(not pcall(free, io.stdout))\n");
+    size_t len;
+    char *got = st_read("unsafe.txt", &len);
+    CHECKF(got && !strcmp(got, "written"), "unsafe.txt: %s", got ? got : "(missing)");
+    free(got);
+    CHECK(!st_exists("victim.txt"));
+    snprintf(text, sizeof text, "local f = assert(load(\"%s\", 'x', 'bt'))\n", lit);
+    st_expect_error(text, 1, "attempt to load a binary chunk");
+    st_expect_error("local s = string.dump(print)\n", 1, "string.dump " ST_NEVER);
+    st_allow_unsafe = 0;
 }
 
 static void st_test_determinism(void)
@@ -437,6 +601,7 @@ int main(void)
     st_test_errors();
     st_test_events();
     st_test_semantics();
+    st_test_sandbox();
     st_test_determinism();
     return check_done();
 }

@@ -11,10 +11,10 @@
 #include "sim/report/experiment.h"
 
 #include "alloc/params.h"
+#include "sim/lua/sandbox.h"
 
 #include <lauxlib.h>
 #include <lua.h>
-#include <lualib.h>
 
 #include <errno.h>
 #include <glob.h>
@@ -35,6 +35,7 @@
 typedef struct {
     exp_t *e;
     route_find_fn find;
+    int allow_unsafe; /* no sandbox: the full standard library */
     size_t trace_cap, alloc_cap, sweep_cap, unit_cap;
     unsigned char *sweep_all; /* per sweep: traces omitted -> every trace  */
     int plain;                /* the error is a declaration's: no traceback */
@@ -704,26 +705,15 @@ static int exp_msgh(lua_State *L)
     return 1;
 }
 
-/* Opens the libraries and the API, then sets `root` and `here` (under
- * lua_pcall: it allocates).  Upvalue 1: the context. */
+/* Opens the standard library of the sandbox (sim/lua/sandbox.h: no io, os,
+ * require, loadfile or dofile unless allow_unsafe; text chunks only) and
+ * the API, then sets `root` and `here` (under lua_pcall: it allocates).
+ * Upvalue 1: the context. */
 static int exp_setup(lua_State *L)
 {
-    static const luaL_Reg libs[] = {
-        {LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
-        {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
-        {LUA_UTF8LIBNAME, luaopen_utf8}, {NULL, NULL},
-    };
     exp_ctx_t *c = lua_touserdata(L, lua_upvalueindex(1));
-    for (const luaL_Reg *l = libs; l->name; l++) {
-        luaL_requiref(L, l->name, l->func, 1);
-        lua_pop(L, 1);
-    }
-    /* Loading code from files would dodge the declaration checks' lines;
-     * experiments are one file. */
-    lua_pushnil(L);
-    lua_setglobal(L, "dofile");
-    lua_pushnil(L);
-    lua_setglobal(L, "loadfile");
+    sandbox_open(L, &(sandbox_opts_t){"experiment files", "arenalab report --allow-unsafe",
+                                      c->allow_unsafe});
     lua_pushglobaltable(L);
     lua_pushlightuserdata(L, c);
     luaL_setfuncs(L, exp_api, 1);
@@ -863,8 +853,8 @@ static char *exp_default_name(const char *path)
     return strdup(buf);
 }
 
-int exp_load(exp_t *e, const char *path, const char *root, route_find_fn find, char *err,
-             size_t errlen)
+int exp_load(exp_t *e, const char *path, const char *root, route_find_fn find, int allow_unsafe,
+             char *err, size_t errlen)
 {
     memset(e, 0, sizeof *e);
     e->repeat = EXP_DEFAULT_REPEAT;
@@ -872,7 +862,7 @@ int exp_load(exp_t *e, const char *path, const char *root, route_find_fn find, c
     e->file = strdup(path);
     e->root = strdup(root);
     e->name = exp_default_name(path);
-    exp_ctx_t c = {e, find, 0, 0, 0, 0, NULL, 0};
+    exp_ctx_t c = {e, find, allow_unsafe, 0, 0, 0, 0, NULL, 0};
     lua_State *L = e->file && e->root && e->name ? luaL_newstate() : NULL;
     if (!L) {
         snprintf(err, errlen, "%s: out of memory", path);

@@ -4,12 +4,13 @@
  * The Lua-facing API is documented in scripts/experiments/EXPERIMENTS.md.
  *
  * Loading.  The file runs once, under lua_pcall with a traceback handler,
- * in a fresh Lua 5.4 state holding the base, string, table, math and utf8
- * libraries plus the declaration functions (name, repeats, samples, trace,
- * traces, workload, allocator, sweep).  Each declaration is checked when it
- * is made, so a mistake is a Lua error at the line that made it:
- * "FILE:LINE: message".  The state is closed before exp_load returns; an
- * exp_t is plain C data.
+ * in a fresh Lua 5.4 state holding the sandbox's standard library
+ * (sim/lua/sandbox.h: base, coroutine, string, table, math, utf8; text
+ * chunks only; the full library with allow_unsafe) plus the declaration
+ * functions (name, repeats, samples, trace, traces, workload, allocator,
+ * sweep).  Each declaration is checked when it is made, so a mistake is a
+ * Lua error at the line that made it: "FILE:LINE: message".  The state is
+ * closed before exp_load returns; an exp_t is plain C data.
  *
  * Paths.  Relative trace and workload paths are relative to the repository
  * root given to exp_load (the scripts see it as `root`); `workload("churn")`
@@ -110,9 +111,11 @@ typedef struct {
 } exp_t;
 
 /* Runs the experiment file PATH with repository root ROOT and expands it
- * into E.  FIND resolves allocator names (NULL: the registry). */
-int exp_load(exp_t *e, const char *path, const char *root, route_find_fn find, char *err,
-             size_t errlen);
+ * into E.  FIND resolves allocator names (NULL: the registry).
+ * ALLOW_UNSAFE (--allow-unsafe) gives the file the full standard library
+ * instead of the sandbox. */
+int exp_load(exp_t *e, const char *path, const char *root, route_find_fn find, int allow_unsafe,
+             char *err, size_t errlen);
 void exp_free(exp_t *e);
 
 /* Sets the file a workload trace was generated into (copied).  Returns 0

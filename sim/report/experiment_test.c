@@ -2,9 +2,14 @@
  * allocators and sweeps; expansion gives distinct units (grid first, then
  * the sweep points not already in it); optional allocators that cannot run
  * are skipped with a reason; every mistake is "FILE:LINE: message" with the
- * right status and leaves nothing behind. */
+ * right status and leaves nothing behind; the file runs in the sandbox
+ * (sim/lua/sandbox.h): what it refuses fails at the line with no effect,
+ * allow_unsafe gives the rest, and a binary chunk never loads. */
 #include "sim/report/experiment.h"
 #include "alloc/check.h"
+
+#include <lauxlib.h>
+#include <lua.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +70,9 @@ static const alloc_class_t *xt_find(const char *name)
     return alloc_find(name);
 }
 
+/* exp_load's allow_unsafe for the next xt_load. */
+static int xt_allow_unsafe;
+
 /* Writes TEXT as experiment NAME and loads it. */
 static int xt_load(exp_t *e, const char *name, const char *text, char *err, size_t len)
 {
@@ -73,7 +81,7 @@ static int xt_load(exp_t *e, const char *name, const char *text, char *err, size
     xt_write(rel, text);
     snprintf(path, sizeof path, "%s/%s", xt_root, rel);
     err[0] = '\0';
-    return exp_load(e, path, xt_root, xt_find, err, len);
+    return exp_load(e, path, xt_root, xt_find, xt_allow_unsafe, err, len);
 }
 
 static size_t xt_unit(const exp_t *e, const char *trace, const char *spec)
@@ -181,6 +189,10 @@ static void xt_optional(void)
 
 /* ---- mistakes ---------------------------------------------------------------- */
 
+#define XT_REFUSED                                                                                 \
+    "is not available to experiment files (arenalab report --allow-unsafe "                        \
+    "gives the full standard library)"
+
 typedef struct {
     const char *name;
     const char *text;
@@ -235,7 +247,24 @@ static const xt_bad_t xt_bads[] = {
     {"noallocs", "trace('traces/a.txt')\n", EXP_EFAIL, 0, "declares no allocator", 0},
     {"allskipped", "trace('traces/a.txt')\nallocator('nosuch', {optional = true})\n", EXP_EFAIL, 0,
      "every allocator is skipped", 0},
-    {"nodofile", "dofile('x.lua')\n", EXP_EFAIL, 1, "dofile", 1},
+    /* The sandbox: refused at the line, with the way to allow it. */
+    {"nodofile", "dofile('x.lua')\n", EXP_EFAIL, 1, "dofile " XT_REFUSED, 1},
+    {"noexec", "trace('traces/a.txt')\nallocator('raw')\nos.execute('touch ' .. root .. '/ran')\n",
+     EXP_EFAIL, 3, "os.execute " XT_REFUSED, 1},
+    {"nopopen", "local p = io.popen('touch ' .. root .. '/ran')\n", EXP_EFAIL, 1,
+     "io.popen " XT_REFUSED, 1},
+    {"nowrite", "\nlocal f = io.open(root .. '/written', 'w')\nf:write('x')\n", EXP_EFAIL, 2,
+     "io.open " XT_REFUSED, 1},
+    {"noremove", "os.remove(root .. '/traces/b.txt')\n", EXP_EFAIL, 1, "os.remove " XT_REFUSED, 1},
+    {"nogetenv", "name(os.getenv('USER'))\n", EXP_EFAIL, 1, "os.getenv " XT_REFUSED, 1},
+    {"norequire", "local lfs = require('lfs')\n", EXP_EFAIL, 1, "require " XT_REFUSED, 1},
+    {"noloadlib", "package.loadlib('libc.so.6', 'system')\n", EXP_EFAIL, 1,
+     "package.loadlib " XT_REFUSED, 1},
+    {"noloadfile", "loadfile(root .. '/traces/a.txt')\n", EXP_EFAIL, 1, "loadfile " XT_REFUSED, 1},
+    {"nodump", "local code = string.dump(function() end)\n", EXP_EFAIL, 1,
+     "string.dump is never available to experiment files", 1},
+    {"nodebug", "debug.setupvalue(trace, 1, 0)\n", EXP_EFAIL, 1,
+     "debug.setupvalue is never available to experiment files", 1},
 };
 
 static void xt_bad(const xt_bad_t *b)
@@ -257,12 +286,74 @@ static void xt_bad(const xt_bad_t *b)
     CHECK(e.ntraces == 0 && e.traces == NULL && e.units == NULL && e.name == NULL);
 }
 
+static int xt_dump_writer(lua_State *L, const void *p, size_t n, void *ud)
+{
+    char **out = ud;
+    for (size_t i = 0; i < n; i++)
+        *out += sprintf(*out, "\\%03u", (unsigned)((const unsigned char *)p)[i]);
+    return 0;
+}
+
+/* The precompiled chunk of SOURCE as the body of a Lua string literal. */
+static void xt_bytecode_literal(const char *source, char *out)
+{
+    char *p = out;
+    *p = '\0';
+    lua_State *L = luaL_newstate();
+    CHECK(L && luaL_loadstring(L, source) == LUA_OK && lua_dump(L, xt_dump_writer, &p, 0) == 0);
+    if (L) lua_close(L);
+    CHECK(!strncmp(out, "\\027", 4));
+}
+
+/* Nothing the refused calls asked for happened; a binary chunk never loads
+ * (it used to crash `report`: Lua does not verify bytecode); allow_unsafe
+ * gives io and os, still not binary chunks. */
+static void xt_sandbox(void)
+{
+    char path[8192];
+    snprintf(path, sizeof path, "%s/ran", xt_root);
+    CHECK(access(path, F_OK) != 0);
+    snprintf(path, sizeof path, "%s/written", xt_root);
+    CHECK(access(path, F_OK) != 0);
+    snprintf(path, sizeof path, "%s/traces/b.txt", xt_root);
+    CHECK(access(path, F_OK) == 0);
+
+    static char lit[16384], text[20000];
+    xt_bytecode_literal("trace('traces/a.txt')\nallocator('raw')\n", lit);
+    snprintf(text, sizeof text, "local f = assert(load(\"%s\"))\nf()\n", lit);
+    xt_bad(&(xt_bad_t){"binary", text, EXP_EFAIL, 1, "attempt to load a binary chunk", 1});
+    snprintf(text, sizeof text, "\nlocal f = assert(load(\"%s\", 'x', 'b', _ENV))\n", lit);
+    xt_bad(&(xt_bad_t){"binary2", text, EXP_EFAIL, 2, "attempt to load a binary chunk", 1});
+
+    xt_allow_unsafe = 1;
+    exp_t e;
+    char err[4096];
+    int rc = xt_load(&e, "unsafe",
+                     "local f = assert(io.open(root .. '/written', 'w'))\n"
+                     "f:write(os.getenv('PATH') and 'yes' or 'no')\n"
+                     "f:close()\n"
+                     "trace('traces/a.txt')\n"
+                     "allocator('raw')\n",
+                     err, sizeof err);
+    CHECKF(rc == 0, "%s", err);
+    if (rc == 0) exp_free(&e);
+    snprintf(path, sizeof path, "%s/written", xt_root);
+    FILE *f = fopen(path, "r");
+    char got[16] = "";
+    CHECK(f && fgets(got, sizeof got, f) && !strcmp(got, "yes"));
+    if (f) fclose(f);
+    xt_bad(&(xt_bad_t){"unsafebinary", text, EXP_EFAIL, 2, "attempt to load a binary chunk", 1});
+    xt_bad(&(xt_bad_t){"unsafedump", "string.dump(print)\n", EXP_EFAIL, 1,
+                       "string.dump is never available to experiment files", 1});
+    xt_allow_unsafe = 0;
+}
+
 static void xt_unreadable(void)
 {
     exp_t e;
     char err[4096], path[8192];
     snprintf(path, sizeof path, "%s/no-such-experiment.lua", xt_root);
-    int rc = exp_load(&e, path, xt_root, xt_find, err, sizeof err);
+    int rc = exp_load(&e, path, xt_root, xt_find, 0, err, sizeof err);
     CHECK(rc == EXP_EUSAGE);
     CHECKF(strncmp(err, path, strlen(path)) == 0 && strstr(err, "cannot read"), "%s", err);
 }
@@ -274,6 +365,7 @@ int main(void)
     xt_optional();
     for (size_t i = 0; i < sizeof xt_bads / sizeof xt_bads[0]; i++)
         xt_bad(&xt_bads[i]);
+    xt_sandbox();
     xt_unreadable();
     return check_done();
 }

@@ -60,6 +60,7 @@
 #define ARENALAB_SIM_LUA_INTERNAL_SCRIPT_IMPL_H
 
 #include "sim/lua/rng.h"
+#include "sim/lua/sandbox.h"
 #include "sim/lua/script.h"
 #include "sim/trace/trace.h"
 
@@ -137,6 +138,7 @@ struct script_ctx_s {
     FILE *diag;
     rng_t rng;
     uint64_t seed;
+    sandbox_opts_t sandbox; /* the standard library the script gets     */
 
     script_block_t *blocks;
     uint32_t nblocks, capblocks;
