@@ -530,21 +530,12 @@ int trace_writer_open(trace_writer_t **out, const char *path, trace_format_t fmt
     live_init(&w->live, 1);
     tbenc_init(&w->enc);
     int rc = 0;
-    if ((flags & TRACE_W_DIRECT) && strcmp(path, "-") != 0) {
-        w->direct = 1;
-        w->fp = fopen(path, "wb");
-        if (!w->fp)
-            rc = _trace_fail(w->err, TRACE_EIO, "%s: cannot create: %s", path, strerror(errno));
-    } else if (outfile_open(&w->out, path, "wb", w->err, sizeof w->err) < 0) {
+    if (outfile_open(&w->out, path, "wb", w->err, sizeof w->err) < 0) {
         rc = TRACE_EIO;
     } else {
         w->fp = w->out.fp;
     }
     if (rc == 0) rc = w->ops->wopen(w, meta);
-    /* in place, the header must reach the file now: a reader of what a
-     * crashed recorder left needs it */
-    if (rc == 0 && w->direct && (_trace_wflush(w) < 0 || fflush(w->fp) != 0))
-        rc = _trace_fail(w->err, TRACE_EIO, "%s: cannot write: %s", path, strerror(errno));
     if (rc < 0) {
         trace_copy_err(err, errlen, w->err);
         trace_writer_abort(w);
@@ -639,10 +630,7 @@ int trace_writer_close_err(trace_writer_t *w, char *err, size_t errlen)
     int rc = w->failed ? TRACE_EIO : 0;
     if (rc == 0) rc = w->ops->finish(w);
     if (rc == 0) rc = _trace_wflush(w);
-    if (w->direct) {
-        if (fclose(w->fp) != 0 && rc == 0)
-            rc = _trace_fail(w->err, TRACE_EIO, "%s: cannot write: %s", w->path, strerror(errno));
-    } else if (rc == 0) {
+    if (rc == 0) {
         if (outfile_commit(&w->out, w->err, sizeof w->err) < 0) rc = TRACE_EIO;
     } else {
         outfile_abort(&w->out);
@@ -660,15 +648,7 @@ int trace_writer_close(trace_writer_t *w)
 void trace_writer_abort(trace_writer_t *w)
 {
     if (!w) return;
-    if (w->direct) {
-        /* only a file this writer created: a failed fopen truncated nothing */
-        if (w->fp) {
-            fclose(w->fp);
-            unlink(w->path);
-        }
-    } else {
-        outfile_abort(&w->out);
-    }
+    outfile_abort(&w->out);
     trace_writer_free(w);
 }
 

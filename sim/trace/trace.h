@@ -176,16 +176,12 @@ void trace_close(trace_reader_t *r);
 
 typedef struct trace_writer_s trace_writer_t;
 
-enum {
-    TRACE_W_DIRECT = 1 /* write PATH in place (no temp file + rename): for
-                          recorders that must leave a readable prefix if the
-                          process dies */
-};
-
 /* Creates a writer for PATH in format FMT with metadata META (copied).
- * Output goes to a temporary file beside PATH that trace_writer_close
- * renames into place, so a half-written trace never looks complete.
- * PATH "-" writes text to standard output. */
+ * Output goes where sim/base/outfile.h says: a regular file (or a new one,
+ * or a symlink's target) through an exclusive temporary file beside it
+ * that trace_writer_close renames into place, so a half-written trace never
+ * looks complete; a device, FIFO or /proc link is written in place and
+ * never removed.  PATH "-" writes to standard output.  FLAGS: 0. */
 int trace_writer_open(trace_writer_t **out, const char *path, trace_format_t fmt,
                       const trace_meta_t *meta, unsigned flags, char *err, size_t errlen);
 

@@ -368,28 +368,6 @@ static void test_meta_markers_threads(void)
     remove(back);
 }
 
-/* A writer in direct mode leaves a readable prefix; its counts stay
- * "unknown" until the writer closes. */
-static void test_direct(void)
-{
-    char bin[512], err[256];
-    tu_path(bin, sizeof bin, "direct.atr");
-    trace_writer_t *w;
-    CHECK(trace_writer_open(&w, bin, TRACE_FMT_BIN, NULL, TRACE_W_DIRECT, err, sizeof err) == 0);
-    if (!w) return;
-    trace_event_t ev = {.op = TRACE_ALLOC, .id = 3, .size = 5, .domain = TRACE_MEM};
-    CHECK(trace_write(w, &ev) == 0);
-    /* only the header has reached the file so far */
-    char *log = log_file(bin, 0);
-    CHECK(!strcmp(log, "truncated\n"));
-    free(log);
-    CHECK(trace_writer_close(w) == 0);
-    log = log_file(bin, 0);
-    CHECK(!strcmp(log, "a id=3 arena=0 size=5 nmemb=0 dom=mem @0 s=0 as=0 t=0\n"));
-    free(log);
-    remove(bin);
-}
-
 /* Batch sizes the batch tests read with: 1 (the fast loop's setup every
  * event), small ones that end batches everywhere, and a replay's. */
 static const size_t batch_sizes[] = {1, 2, 3, 7, 64};
@@ -496,7 +474,6 @@ int main(void)
     test_cut_everywhere();
     test_corrupt();
     test_meta_markers_threads();
-    test_direct();
     test_batch();
     return check_done();
 }

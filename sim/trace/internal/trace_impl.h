@@ -97,7 +97,6 @@ struct trace_writer_s {
     char err[TRACE_ERRLEN];
     outfile_t out; /* temp file + rename (or stdout)        */
     FILE *fp;      /* where bytes go                        */
-    int direct;    /* fp is PATH itself (TRACE_W_DIRECT)    */
     live_t live;
     uint64_t count;  /* events written                        */
     uint32_t thread; /* thread of the last event written      */
