@@ -77,6 +77,17 @@ void sigclean_unblock(const sigset_t *old)
     pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
+void sigclean_now(void)
+{
+    int saved = errno;
+    pid_t self = getpid();
+    sigclean_acquire();
+    for (sigclean_entry_t *e = sigclean_head; e; e = e->next)
+        if (e->pid == self) unlinkat(e->dirfd, e->name, 0);
+    sigclean_release();
+    errno = saved;
+}
+
 /* Only async-signal-safe calls: getpid, unlinkat, sigaction, raise. */
 static void sigclean_on_signal(int sig, siginfo_t *info, void *uctx)
 {

@@ -42,4 +42,8 @@ int sigclean_add(int dirfd, const char *name, sigclean_entry_t **out);
  * Never fails. */
 void sigclean_remove(sigclean_entry_t *e);
 
+/* Removes every file this process registered, now: for another fatal
+ * signal's handler (async-signal-safe).  Never fails. */
+void sigclean_now(void);
+
 #endif

@@ -1,7 +1,10 @@
 /* main.c: `arenalab COMMAND ...` — dispatches to the command table. */
+#include "sim/base/sigclean.h"
 #include "sim/cli/commands.h"
 
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 static const cli_command_t *const main_commands[] = {
     &cmd_check,  &cmd_stats,  &cmd_convert, &cmd_replay, &cmd_gen,
@@ -43,8 +46,29 @@ static int main_dispatch(int argc, char **argv)
     return CLI_USAGE;
 }
 
+/* SIGBUS: an input read through mmap (a binary trace) shrank while it was
+ * read — bad input, not a crash: say so, remove what sigclean holds (no
+ * half-written output is left to look complete) and exit 2.  Only
+ * async-signal-safe calls. */
+static void main_on_sigbus(int sig)
+{
+    (void)sig;
+    static const char msg[] =
+        "arenalab: an input file changed size while it was being read (SIGBUS: a trace "
+        "truncated under us?); nothing was written\n";
+    if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
+        /* nothing more can be said */
+    }
+    sigclean_now();
+    _exit(CLI_USAGE);
+}
+
 /* A command that could not write all of its standard output fails. */
 int main(int argc, char **argv)
 {
+    struct sigaction bus;
+    memset(&bus, 0, sizeof bus);
+    bus.sa_handler = main_on_sigbus;
+    sigaction(SIGBUS, &bus, NULL);
     return cli_finish(main_dispatch(argc, argv));
 }

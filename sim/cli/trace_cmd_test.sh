@@ -112,6 +112,29 @@ printf '\x89ATR%040d' 0 >"$tmp/magic.atr"
 expect 2 "header: bad magic" "$arenalab" stats "$tmp/magic.atr"
 expect 2 "give exactly one trace" "$arenalab" stats
 
+# ---- a binary trace truncated while it is read ---------------------------------
+# mmap'ed input that shrinks is bad input: a clear message and an exit
+# status, never a death by SIGBUS (whichever moment the truncation hits)
+"$arenalab" gen scripts/workloads/bench.lua -o "$tmp/big.atr" -D n=3000000 >/dev/null 2>&1 ||
+    fail "gen big.atr"
+for delay in 0.02 0.05 0.1 0.2; do
+    for cmd in check stats; do
+        cp "$tmp/big.atr" "$tmp/shrink.atr"
+        "$arenalab" "$cmd" "$tmp/shrink.atr" >"$tmp/shrink.out" 2>&1 &
+        pid=$!
+        sleep "$delay"
+        truncate -s 100000 "$tmp/shrink.atr"
+        wait "$pid"
+        rc=$?
+        checks=$((checks + 1))
+        if [[ $rc -ge 128 ]]; then
+            fail "$cmd of a trace truncated after ${delay}s died with status $rc: $(tail -2 "$tmp/shrink.out")"
+        elif [[ $rc -eq 2 ]] && ! grep -q "changed size while it was being read\|cut short\|truncated" "$tmp/shrink.out"; then
+            fail "$cmd of a trace truncated after ${delay}s: exit 2 without saying why: $(tail -2 "$tmp/shrink.out")"
+        fi
+    done
+done
+
 # ---- endless inputs end ----------------------------------------------------------------
 # a stream with no newline is no text trace: check and stats stop, they do
 # not read forever (a private zero device where mknod works, else a pipe)
