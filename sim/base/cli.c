@@ -62,6 +62,53 @@ void cli_usage(const cli_command_t *cmd, FILE *out)
           out);
 }
 
+/* The option whose short name or key is C, or NULL. */
+static const cli_opt_t *cli_opt_of(const cli_command_t *cmd, int c)
+{
+    for (const cli_opt_t *o = cmd->opts; c && o && o->name; o++)
+        if (o->short_name == c || o->key == c) return o;
+    return NULL;
+}
+
+size_t cli_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63) return (size_t)-1;
+    size_t row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The long option of CMD closest to BAD ("--allco=x" -> "alloc"), when it
+ * is close enough to be a typo; else NULL. */
+static const char *cli_nearest(const cli_command_t *cmd, const char *bad)
+{
+    char name[64];
+    while (*bad == '-')
+        bad++;
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(bad, "="), bad);
+    const char *best = NULL;
+    size_t bestd = 3; /* at most two edits */
+    for (const cli_opt_t *o = cmd->opts; o && o->name; o++) {
+        size_t d = cli_distance(name, o->name);
+        if (d < bestd) best = o->name, bestd = d;
+    }
+    return best;
+}
+
 int cli_parse(const cli_command_t *cmd, int argc, char **argv,
               int (*on_opt)(void *ud, int key, const char *arg), void *ud)
 {
@@ -69,7 +116,8 @@ int cli_parse(const cli_command_t *cmd, int argc, char **argv,
     while (cmd->opts && cmd->opts[nopts].name)
         nopts++;
     struct option *longs = calloc(nopts + 3, sizeof *longs);
-    char shorts[2 * 64 + 4] = "h";
+    /* a leading ':' makes a missing value ':' rather than '?' */
+    char shorts[2 * 64 + 4] = ":h";
     size_t sl = strlen(shorts);
     if (!longs) {
         cli_error("out of memory");
@@ -103,15 +151,28 @@ int cli_parse(const cli_command_t *cmd, int argc, char **argv,
             rc = -2;
             break;
         }
-        if (c == '?' || c == ':') {
+        if (c == ':') {
+            const cli_opt_t *o = cli_opt_of(cmd, optopt);
+            if (o)
+                cli_error("%s: %s needs a value (--%s %s; see 'arenalab %s --help')", cmd->name,
+                          argv[optind - 1], o->name, o->argname, cmd->name);
+            else
+                cli_error("%s: '%s' needs a value (see 'arenalab %s --help')", cmd->name,
+                          argv[optind - 1], cmd->name);
+            rc = -1;
+            break;
+        }
+        if (c == '?') {
             const char *bad = argv[optind - 1];
-            if (optopt && c == '?')
+            if (optopt)
                 cli_error("%s: unknown option '-%c' (see 'arenalab %s --help')", cmd->name, optopt,
                           cmd->name);
-            else
-                cli_error("%s: bad option '%s' (unknown, or missing its argument; see 'arenalab "
-                          "%s --help')",
-                          cmd->name, bad, cmd->name);
+            else {
+                const char *near = cli_nearest(cmd, bad);
+                cli_error("%s: unknown option '%s'%s%s%s (see 'arenalab %s --help')", cmd->name,
+                          bad, near ? " (did you mean --" : "", near ? near : "", near ? "?)" : "",
+                          cmd->name);
+            }
             rc = -1;
             break;
         }

@@ -57,6 +57,10 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * Returns RC, or CLI_FAIL instead of CLI_OK after a failure. */
 int cli_finish(int rc);
 
+/* Levenshtein distance between two short words (each under 64 bytes;
+ * (size_t)-1 for longer ones): the "did you mean" of options and names. */
+size_t cli_distance(const char *a, const char *b);
+
 /* Whether stderr is a terminal (progress lines) — respects CI=true. */
 int cli_interactive(void);
 

@@ -85,6 +85,21 @@ grep -q '"lenient_skipped": 1,' "$tmp/lenient.json" || fail "lenient: skip not c
 [ $? = 2 ] || fail "missing trace: want exit 2"
 "$bin" replay "$tmp/spec.txt" -a null --repeat x >/dev/null 2>&1
 [ $? = 2 ] || fail "bad --repeat: want exit 2"
+# a missing value names the option as typed; a typo gets a suggestion
+usage_says() { # WANT ARGS...: exit 2 and WANT on stderr
+  local want=$1
+  shift
+  "$bin" "$@" >/dev/null 2>"$tmp/err"
+  local rc=$?
+  [ "$rc" = 2 ] && grep -qF -- "$want" "$tmp/err" || fail "$*: exit $rc, said: $(cat "$tmp/err")"
+}
+usage_says "replay: --alloc needs a value (--alloc A[,B...]" replay "$tmp/spec.txt" --alloc
+usage_says "replay: -a needs a value" replay "$tmp/spec.txt" -a
+usage_says "replay: --repeat needs a value" replay "$tmp/spec.txt" -a null --repeat
+usage_says "gen: -o needs a value" gen x.lua -o
+usage_says "record: -o needs a value" record -o
+usage_says "unknown option '--allco' (did you mean --alloc?)" replay "$tmp/spec.txt" --allco null
+usage_says "replay: --touch sometimes: expected none, page or all" replay "$tmp/spec.txt" -a null --touch sometimes
 
 "$bin" replay --list >"$tmp/list" || fail "--list failed"
 grep -q '^  raw ' "$tmp/list" && grep -q '^  null ' "$tmp/list" && grep -q 'per-object' "$tmp/list" ||

@@ -1,5 +1,6 @@
 /* route.c: allocator instances per CPython domain (see route.h). */
 #include "sim/replay/route.h"
+#include "sim/base/cli.h"
 
 #include <string.h>
 
@@ -37,6 +38,15 @@ int route_parse_list(char *text, route_t *routes, size_t max, size_t *n, char *e
     route_t *open_route = NULL; /* the explicit route being filled */
     char *save = NULL;
     for (char *el = strtok_r(text, ",", &save); el; el = strtok_r(NULL, ",", &save)) {
+        /* "pymalloc, mimalloc": blanks around a name are no part of it */
+        while (*el == ' ' || *el == '\t')
+            el++;
+        for (size_t k = strlen(el); k > 0 && (el[k - 1] == ' ' || el[k - 1] == '\t'); k--)
+            el[k - 1] = '\0';
+        if (!*el) {
+            snprintf(err, errlen, "an empty name in the list");
+            return -1;
+        }
         const char *spec = NULL;
         int d = route_element_domain(el, &spec);
         if (d == -2) {
@@ -53,6 +63,13 @@ int route_parse_list(char *text, route_t *routes, size_t max, size_t *n, char *e
         if (d >= 0 && open_route && open_route->spec[d] == NULL) {
             open_route->spec[d] = spec;
             continue;
+        }
+        if (d >= 0 && open_route) {
+            snprintf(err, errlen,
+                     "'%s': the %s domain is given twice in one route (give each route its "
+                     "own --alloc)",
+                     el, trace_domain_name[d]);
+            return -1;
         }
         if (*n == max) {
             snprintf(err, errlen, "too many allocators (at most %zu)", max);
@@ -92,6 +109,19 @@ int route_name(const route_t *r, char *buf, size_t len)
                     trace_domain_name[1], r->spec[1], trace_domain_name[2], r->spec[2]);
 }
 
+/* The registered allocator closest to NAME when it looks like a typo of
+ * it (at most two edits), else NULL. */
+static const char *route_nearest(const char *name)
+{
+    const char *best = NULL;
+    size_t bestd = 3;
+    for (const alloc_class_t *const *c = alloc_registry; *c; c++) {
+        size_t dist = cli_distance(name, (*c)->name);
+        if (dist < bestd) best = (*c)->name, bestd = dist;
+    }
+    return best;
+}
+
 /* Parses domain D's spec into H and finds its class. */
 static int route_parse(route_heaps_t *h, const route_t *r, int d, route_find_fn find, char *err,
                        size_t errlen)
@@ -99,8 +129,10 @@ static int route_parse(route_heaps_t *h, const route_t *r, int d, route_find_fn 
     if (alloc_spec_parse(&h->spec[d], r->spec[d], err, errlen)) return ROUTE_EUSAGE;
     h->cls[d] = (find ? find : alloc_find)(h->spec[d].name);
     if (!h->cls[d] || !h->cls[d]->create) {
-        snprintf(err, errlen, "unknown allocator '%s' (see 'arenalab replay --list')",
-                 h->spec[d].name);
+        const char *near = find ? NULL : route_nearest(h->spec[d].name);
+        snprintf(err, errlen, "unknown allocator '%s'%s%s%s (see 'arenalab replay --list')",
+                 h->spec[d].name, near ? " (did you mean " : "", near ? near : "",
+                 near ? "?)" : "");
         return ROUTE_EUSAGE;
     }
     char why[256];

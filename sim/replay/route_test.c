@@ -43,16 +43,22 @@ int main(void)
     CHECK(rtest_parse("malloc", r, 8, buf, sizeof buf) == 1);
     CHECK(rtest_is(&r[0], "malloc", "malloc", "malloc"));
 
-    /* Explicit routes: consecutive domains make one route; a repeated
-     * domain starts the next; a missing domain goes to malloc. */
+    /* Explicit routes: consecutive domains make one route; a plain name
+     * ends it; a missing domain goes to malloc; a domain given twice in one
+     * route is an error, never a silent second route. */
     CHECK(rtest_parse("raw=raw,mem=pymalloc,obj=null", r, 8, buf, sizeof buf) == 1);
     CHECK(rtest_is(&r[0], "raw", "pymalloc", "null"));
     route_name(&r[0], name, sizeof name);
     CHECK(!strcmp(name, "raw=raw,mem=pymalloc,obj=null"));
-    CHECK(rtest_parse("mem=pymalloc:arena=256K,mem=null,raw", r, 8, buf, sizeof buf) == 3);
+    CHECK(rtest_parse("mem=pymalloc:arena=256K,raw", r, 8, buf, sizeof buf) == 2);
     CHECK(rtest_is(&r[0], "malloc", "pymalloc:arena=256K", "malloc"));
-    CHECK(rtest_is(&r[1], "malloc", "null", "malloc"));
-    CHECK(rtest_is(&r[2], "raw", "raw", "raw"));
+    CHECK(rtest_is(&r[1], "raw", "raw", "raw"));
+    CHECK(rtest_parse("raw=malloc,mem=pymalloc,mem=mimalloc", r, 8, buf, sizeof buf) == -1);
+    /* blanks around names are no part of them */
+    CHECK(rtest_parse(" pymalloc,  raw ", r, 8, buf, sizeof buf) == 2);
+    CHECK(rtest_is(&r[0], "malloc", "pymalloc", "pymalloc") &&
+          rtest_is(&r[1], "raw", "raw", "raw"));
+    CHECK(rtest_parse("raw, ,null", r, 8, buf, sizeof buf) == -1);
 
     /* Errors: an unknown domain, an empty spec, too many routes. */
     CHECK(rtest_parse("heap=raw", r, 8, buf, sizeof buf) == -1);
@@ -77,6 +83,10 @@ int main(void)
     CHECK(rtest_parse("nosuch", r, 8, buf, sizeof buf) == 1);
     CHECK(route_check(&r[0], NULL, &flags, err, sizeof err) == ROUTE_EUSAGE);
     CHECK(strstr(err, "unknown allocator 'nosuch'") != NULL);
+    /* a typo gets the name it was meant to be */
+    CHECK(rtest_parse("pymaloc", r, 8, buf, sizeof buf) == 1);
+    CHECK(route_check(&r[0], NULL, &flags, err, sizeof err) == ROUTE_EUSAGE);
+    CHECKF(strstr(err, "unknown allocator 'pymaloc' (did you mean pymalloc?)") != NULL, "%s", err);
     CHECK(rtest_parse("pymalloc:pools=4K", r, 8, buf, sizeof buf) == 1);
     CHECK(route_create(&h, &r[0], NULL, err, sizeof err) == ROUTE_EUSAGE);
     CHECKF(strstr(err, "pools") != NULL, "%s", err);
