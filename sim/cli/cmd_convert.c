@@ -55,9 +55,10 @@ static int convert_run(int argc, char **argv)
         return CLI_USAGE;
     }
     const char *in = argv[first], *out = argv[first + 1];
-    trace_format_t fmt = a.fmt >= 0 ? (trace_format_t)a.fmt : trace_format_for_path(out);
-    if (fmt == TRACE_FMT_BIN && !strcmp(out, "-")) {
-        cli_error("convert: a binary trace cannot go to standard output; name a file");
+    trace_format_t fmt;
+    char nerr[512];
+    if (trace_output_format(out, a.fmt, &fmt, nerr, sizeof nerr) < 0) {
+        cli_error("convert: %s", nerr);
         return CLI_USAGE;
     }
     trace_reader_t *r;

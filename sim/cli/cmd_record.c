@@ -522,6 +522,15 @@ static int record_run(int argc, char **argv)
         cli_error("record: no output given: -o OUT (see 'arenalab record --help')");
         return CLI_USAGE;
     }
+    /* the one rule for trace names: the recorders write binary traces */
+    trace_format_t fmt;
+    char nerr[512];
+    if (trace_output_format(a.out, TRACE_FMT_BIN, &fmt, nerr, sizeof nerr) < 0 ||
+        !strcmp(a.out, "-")) {
+        cli_error("record: %s (record writes binary traces: OUT.atr or OUT.atr.zst)",
+                  strcmp(a.out, "-") ? nerr : "standard output");
+        return CLI_USAGE;
+    }
     if (split >= argc) {
         cli_error("record: no program given: arenalab record -o OUT -- CMD ARGS...");
         return CLI_USAGE;

@@ -41,11 +41,15 @@ produce() { # KIND OUT
   esac
 }
 kinds="gen convert stats replay"
+# A trace's file name says its format (.txt here); a device, FIFO or /proc
+# link needs none.
+ext() { case $1 in gen | convert) echo .txt ;; esac; }
 
 # References, written to regular files.
 mkdir "$tmp/ref"
 for k in $kinds; do
-  produce "$k" "$tmp/ref/$k" >/dev/null 2>"$tmp/err" || fail "$k to a file: $(cat "$tmp/err")"
+  produce "$k" "$tmp/ref/$k$(ext "$k")" >/dev/null 2>"$tmp/err" || fail "$k to a file: $(cat "$tmp/err")"
+  [ -z "$(ext "$k")" ] || cp "$tmp/ref/$k$(ext "$k")" "$tmp/ref/$k"
 done
 grep -q '"allocator"' "$tmp/ref/replay" || fail "replay --json wrote no JSON"
 
@@ -114,9 +118,10 @@ mkdir "$tmp/link" "$tmp/link/data"
 for k in $kinds; do
   ok
   echo old >"$tmp/link/data/$k.out"
-  ln -s "data/$k.out" "$tmp/link/$k"
-  produce "$k" "$tmp/link/$k" >/dev/null 2>"$tmp/err" || fail "$k through a link: $(cat "$tmp/err")"
-  [ -L "$tmp/link/$k" ] && [ "$(readlink "$tmp/link/$k")" = "data/$k.out" ] ||
+  ln -s "data/$k.out" "$tmp/link/$k$(ext "$k")"
+  produce "$k" "$tmp/link/$k$(ext "$k")" >/dev/null 2>"$tmp/err" ||
+    fail "$k through a link: $(cat "$tmp/err")"
+  [ -L "$tmp/link/$k$(ext "$k")" ] && [ "$(readlink "$tmp/link/$k$(ext "$k")")" = "data/$k.out" ] ||
     fail "$k replaced the link itself"
   if [ "$k" = replay ]; then
     grep -q '"allocator": "null"' "$tmp/link/data/$k.out" || fail "replay through a link: no JSON"

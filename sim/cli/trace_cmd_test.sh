@@ -79,8 +79,22 @@ cmp -s "$tmp/spec.txt" "$tmp/canonical.txt" || fail "text -> binary -> text is n
 expect 0 "9 events, binary" "$arenalab" convert "$tmp/spec.txt" "$tmp/spec2.bin"
 checks=$((checks + 1))
 cmp -s "$tmp/spec.atr" "$tmp/spec2.bin" || fail "binary -> text -> binary changed bytes"
-expect 0 "9 events, text" "$arenalab" convert --to text traces/spec-example.txt "$tmp/forced.atr"
-expect 0 "text, 9 events" "$arenalab" check "$tmp/forced.atr"
+# the one rule for names: the name says the format, --to must agree, .zst
+# compresses, a name that says nothing is an error
+expect 0 "9 events, text" "$arenalab" convert --to text traces/spec-example.txt "$tmp/forced.txt"
+expect 2 "the name says binary (.atr), but text was asked for" \
+    "$arenalab" convert --to text traces/spec-example.txt "$tmp/forced.atr"
+expect 2 "a trace's name ends in .atr (binary) or .txt / .trace (text)" \
+    "$arenalab" convert traces/spec-example.txt "$tmp/noext"
+[[ ! -e $tmp/forced.atr && ! -e $tmp/noext ]] || fail "a refused name was written"
+expect 0 "9 events, binary" "$arenalab" convert traces/spec-example.txt "$tmp/spec.atr.zst"
+expect 0 "binary, 9 events, 0 errors" "$arenalab" check "$tmp/spec.atr.zst"
+expect 0 "9 events, text" "$arenalab" convert traces/spec-example.txt "$tmp/spec.txt.zst"
+expect 0 "text, 9 events, 0 errors" "$arenalab" check "$tmp/spec.txt.zst"
+checks=$((checks + 1))
+[[ $(head -c 4 "$tmp/spec.atr.zst" | od -An -tx1 | tr -d ' ') == 28b52ffd ]] ||
+    fail "convert to .atr.zst did not compress"
+expect 2 "record writes binary traces" "$arenalab" record -o "$tmp/rec.txt" -- true
 expect 0 "a 0 24 obj" "$arenalab" convert "$tmp/spec.atr" -
 expect 2 "--to wants text or bin" "$arenalab" convert --to xml traces/spec-example.txt "$tmp/x"
 expect 2 "give IN and OUT" "$arenalab" convert traces/spec-example.txt

@@ -486,8 +486,9 @@ static int script_execute(lua_State *L, script_ctx_t *c, const script_opts_t *o,
         return script_fail(SCRIPT_ENOMEM, err, errlen, "out of memory");
     }
     char werr[512] = "";
-    rc = trace_writer_open(&c->w, o->output, trace_format_for_path(o->output), &meta, 0, werr,
-                           sizeof werr);
+    trace_format_t fmt = TRACE_FMT_TEXT;
+    rc = trace_output_format(o->output, -1, &fmt, werr, sizeof werr);
+    if (rc == 0) rc = trace_writer_open(&c->w, o->output, fmt, &meta, 0, werr, sizeof werr);
     free(entries);
     free(buf);
     if (rc < 0) return script_fail(SCRIPT_EUSAGE, err, errlen, "%s", werr);

@@ -460,6 +460,91 @@ trace_format_t trace_format_for_path(const char *path)
 
 /* ---- writing ------------------------------------------------------------- */
 
+/* zstd level of compressed outputs: fast, and close to the best ratio on
+ * traces (their redundancy is in the delta coding already). */
+#define TRACE_ZST_LEVEL 9
+
+/* Whether PATH names a compressed output (".zst" at its end). */
+static int trace_is_zst_name(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 4 && !strcmp(path + n - 4, ".zst");
+}
+
+/* An unnamed temporary file (O_TMPFILE: nothing to clean up, ever) in
+ * $TMPDIR or /tmp, or an unlinked mkstemp one where O_TMPFILE is not
+ * supported; opened for reading and writing.  NULL with errno. */
+static FILE *trace_scratch(void)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        char name[4096];
+        snprintf(name, sizeof name, "%s/arenalab-trace.XXXXXX", dir);
+        fd = mkostemp(name, O_CLOEXEC);
+        if (fd >= 0) unlink(name);
+    }
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "w+b");
+    if (!f) close(fd);
+    return f;
+}
+
+int trace_output_format(const char *path, int forced, trace_format_t *fmt, char *err, size_t errlen)
+{
+    static const struct {
+        const char *ext;
+        trace_format_t fmt;
+    } names[] = {{".atr", TRACE_FMT_BIN},
+                 {".bin", TRACE_FMT_BIN},
+                 {".txt", TRACE_FMT_TEXT},
+                 {".trace", TRACE_FMT_TEXT}};
+    if (!strcmp(path, "-")) {
+        if (forced == TRACE_FMT_BIN) {
+            trace_copy_err(err, errlen, "a binary trace cannot go to standard output; name a file");
+            return TRACE_EUSAGE;
+        }
+        *fmt = TRACE_FMT_TEXT;
+        return 0;
+    }
+    struct stat st;
+    int exists = stat(path, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode)) {
+        if (err) snprintf(err, errlen, "%s: is a directory", path);
+        return TRACE_EUSAGE;
+    }
+    size_t n = strlen(path) - (trace_is_zst_name(path) ? 4 : 0);
+    int named = -1;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t el = strlen(names[i].ext);
+        if (n > el && !strncasecmp(path + n - el, names[i].ext, el)) named = names[i].fmt;
+    }
+    if (named >= 0 && forced >= 0 && forced != named) {
+        if (err)
+            snprintf(err, errlen, "%s: the name says %s, but %s was asked for", path,
+                     named == TRACE_FMT_BIN ? "binary (.atr)" : "text (.txt)",
+                     forced == TRACE_FMT_BIN ? "binary" : "text");
+        return TRACE_EUSAGE;
+    }
+    if (named < 0) {
+        /* a device, FIFO or /proc link has no name to read: text, or the
+         * format asked for */
+        if (exists && !S_ISREG(st.st_mode)) {
+            *fmt = forced >= 0 ? (trace_format_t)forced : TRACE_FMT_TEXT;
+            return 0;
+        }
+        if (err)
+            snprintf(err, errlen,
+                     "%s: a trace's name ends in .atr (binary) or .txt / .trace (text), "
+                     "each optionally followed by .zst (compressed)",
+                     path);
+        return TRACE_EUSAGE;
+    }
+    *fmt = (trace_format_t)named;
+    return 0;
+}
+
 int _trace_wflush(trace_writer_t *w)
 {
     if (w->len && fwrite(w->buf, 1, w->len, w->fp) != w->len) {
@@ -532,6 +617,13 @@ int trace_writer_open(trace_writer_t **out, const char *path, trace_format_t fmt
     int rc = 0;
     if (outfile_open(&w->out, path, "wb", w->err, sizeof w->err) < 0) {
         rc = TRACE_EIO;
+    } else if (trace_is_zst_name(path)) {
+        /* the whole trace first (the binary header is patched at the end),
+         * compressed into OUT at close */
+        if (!(w->scratch = trace_scratch()))
+            rc = _trace_fail(w->err, TRACE_EIO, "%s: cannot create a temporary file: %s", path,
+                             strerror(errno));
+        w->fp = w->scratch;
     } else {
         w->fp = w->out.fp;
     }
@@ -618,6 +710,7 @@ uint64_t trace_writer_count(const trace_writer_t *w)
 
 static void trace_writer_free(trace_writer_t *w)
 {
+    if (w->scratch) fclose(w->scratch);
     live_free(&w->live);
     free(w->buf);
     free(w->path);
@@ -630,6 +723,13 @@ int trace_writer_close_err(trace_writer_t *w, char *err, size_t errlen)
     int rc = w->failed ? TRACE_EIO : 0;
     if (rc == 0) rc = w->ops->finish(w);
     if (rc == 0) rc = _trace_wflush(w);
+    if (rc == 0 && w->scratch) {
+        char zerr[TRACE_ERRLEN] = "cannot write the uncompressed trace";
+        if (fflush(w->scratch) != 0 ||
+            tzst_compress_fd(fileno(w->scratch), w->out.fp, TRACE_ZST_LEVEL, w->path, zerr,
+                             sizeof zerr) < 0)
+            rc = _trace_fail(w->err, TRACE_EIO, "%s", zerr);
+    }
     if (rc == 0) {
         if (outfile_commit(&w->out, w->err, sizeof w->err) < 0) rc = TRACE_EIO;
     } else {
@@ -648,6 +748,8 @@ int trace_writer_close(trace_writer_t *w)
 void trace_writer_abort(trace_writer_t *w)
 {
     if (!w) return;
+    if (w->scratch) fclose(w->scratch);
+    w->scratch = NULL;
     outfile_abort(&w->out);
     trace_writer_free(w);
 }

@@ -215,7 +215,17 @@ int trace_copy(trace_reader_t *r, trace_writer_t *w, int lenient, uint64_t *skip
                const char **errmsg);
 
 /* Format from a file name: ".atr" (and ".bin") is binary, anything else
- * (including "-") text. */
+ * (including "-") text.  For reading hints; outputs use the rule below. */
 trace_format_t trace_format_for_path(const char *path);
+
+/* The one rule for the name of a trace every command writes: ".atr" (or
+ * ".bin") is binary, ".txt" or ".trace" text, either followed by ".zst"
+ * for a compressed file (the writer compresses it); "-" is standard output
+ * (text); an existing device, FIFO or /proc link, whose name says nothing,
+ * takes FORCED or text.  FORCED (-1: none) must agree with the name.
+ * Anything else is an error that says the rule.  0 with *FMT set, or
+ * TRACE_EUSAGE with a message. */
+int trace_output_format(const char *path, int forced, trace_format_t *fmt, char *err,
+                        size_t errlen);
 
 #endif

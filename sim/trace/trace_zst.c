@@ -219,33 +219,19 @@ int tzst_decompress_fd(int fd, const char *name, char *err, size_t errlen)
     return out;
 }
 
-int tzst_compress_file(const char *src, const char *dst, int level, char *err, size_t errlen)
+/* Compresses IN (INSIZE bytes) at LEVEL, giving the output to PUT in
+ * chunks.  0, or -1 with "NAME: ..." in ERR. */
+static int tzst_compress_core(const void *in, size_t insize, int level,
+                              int (*put)(void *ud, const void *p, size_t n), void *ud,
+                              const char *name, char *err, size_t errlen)
 {
     tzst_lib_t l;
-    size_t insize;
-    char tmp[4096];
-    if (tzst_load(&l, dst, err, errlen) < 0) return -1;
-    /* beside DST (rename stays on one filesystem), created exclusively
-     * under a name nobody can predict */
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", dst) >= (int)sizeof tmp) {
-        snprintf(err, errlen, "%s: path too long", dst);
-        dlclose(l.dl);
-        return -1;
-    }
-    int in_fd = open(src, O_RDONLY | O_CLOEXEC);
-    const void *in = in_fd >= 0 ? tzst_map(in_fd, &insize) : NULL;
-    int out = mkostemp(tmp, O_CLOEXEC);
-    if (out >= 0) {
-        mode_t um = umask(0);
-        umask(um);
-        fchmod(out, 0666 & ~um); /* as a file the user's program would create */
-    }
+    if (tzst_load(&l, name, err, errlen) < 0) return -1;
     void *c = l.create_cctx();
     char *buf = malloc(TZST_CHUNK);
     int rc = 0;
-    if (!in || out < 0 || !c || !buf) {
-        snprintf(err, errlen, "%s: %s", !in ? src : dst,
-                 !in || out < 0 ? strerror(errno) : "out of memory");
+    if (!c || !buf) {
+        snprintf(err, errlen, "%s: out of memory", name);
         rc = -1;
     }
     if (rc == 0) l.set_parameter(c, TZST_C_LEVEL, level);
@@ -254,13 +240,66 @@ int tzst_compress_file(const char *src, const char *dst, int level, char *err, s
         tzst_out_t ob = {buf, TZST_CHUNK, 0};
         z = l.compress_stream2(c, &ob, &ib, TZST_E_END);
         if (l.is_error(z)) {
-            snprintf(err, errlen, "%s: zstd: %s", dst, l.error_name(z));
+            snprintf(err, errlen, "%s: zstd: %s", name, l.error_name(z));
             rc = -1;
-        } else if (tzst_write_all(out, buf, ob.pos) < 0) {
-            snprintf(err, errlen, "%s: %s", dst, strerror(errno));
+        } else if (put(ud, buf, ob.pos) < 0) {
+            snprintf(err, errlen, "%s: cannot write: %s", name, strerror(errno));
             rc = -1;
         }
     }
+    free(buf);
+    if (c) l.free_cctx(c);
+    dlclose(l.dl);
+    return rc;
+}
+
+static int tzst_put_fd(void *ud, const void *p, size_t n)
+{
+    return tzst_write_all(*(int *)ud, p, n);
+}
+
+static int tzst_put_file(void *ud, const void *p, size_t n)
+{
+    return n == 0 || fwrite(p, 1, n, ud) == n ? 0 : -1;
+}
+
+int tzst_compress_fd(int in_fd, FILE *out, int level, const char *name, char *err, size_t errlen)
+{
+    size_t insize;
+    const void *in = tzst_map(in_fd, &insize);
+    if (!in) {
+        snprintf(err, errlen, "%s: cannot read what was written: %s", name, strerror(errno));
+        return -1;
+    }
+    int rc = tzst_compress_core(in, insize, level, tzst_put_file, out, name, err, errlen);
+    tzst_unmap(in, insize);
+    return rc;
+}
+
+int tzst_compress_file(const char *src, const char *dst, int level, char *err, size_t errlen)
+{
+    size_t insize = 0;
+    char tmp[4096];
+    /* beside DST (rename stays on one filesystem), created exclusively
+     * under a name nobody can predict */
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", dst) >= (int)sizeof tmp) {
+        snprintf(err, errlen, "%s: path too long", dst);
+        return -1;
+    }
+    int in_fd = open(src, O_RDONLY | O_CLOEXEC);
+    const void *in = in_fd >= 0 ? tzst_map(in_fd, &insize) : NULL;
+    int out = in ? mkostemp(tmp, O_CLOEXEC) : -1;
+    if (out >= 0) {
+        mode_t um = umask(0);
+        umask(um);
+        fchmod(out, 0666 & ~um); /* as a file the user's program would create */
+    }
+    int rc = 0;
+    if (!in || out < 0) {
+        snprintf(err, errlen, "%s: %s", !in ? src : dst, strerror(errno));
+        rc = -1;
+    }
+    if (rc == 0) rc = tzst_compress_core(in, insize, level, tzst_put_fd, &out, dst, err, errlen);
     if (out >= 0 && close(out) != 0 && rc == 0) {
         snprintf(err, errlen, "%s: %s", dst, strerror(errno));
         rc = -1;
@@ -270,10 +309,7 @@ int tzst_compress_file(const char *src, const char *dst, int level, char *err, s
         rc = -1;
     }
     if (rc < 0 && out >= 0) unlink(tmp);
-    free(buf);
-    if (c) l.free_cctx(c);
     if (in) tzst_unmap(in, insize);
     if (in_fd >= 0) close(in_fd);
-    dlclose(l.dl);
     return rc;
 }

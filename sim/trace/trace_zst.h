@@ -20,6 +20,7 @@
 #define ARENALAB_SIM_TRACE_TRACE_ZST_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* The first bytes of a zstd frame (4 needed). */
 int tzst_is_zstd(const void *head, size_t n);
@@ -32,5 +33,9 @@ int tzst_decompress_fd(int fd, const char *name, char *err, size_t errlen);
 /* Compresses SRC into DST (temporary file + rename) at LEVEL (1-19).
  * Returns 0 or -1. */
 int tzst_compress_file(const char *src, const char *dst, int level, char *err, size_t errlen);
+
+/* Compresses the whole file open as IN_FD (read from offset 0) into OUT at
+ * LEVEL; NAME is used in messages.  Returns 0 or -1. */
+int tzst_compress_fd(int in_fd, FILE *out, int level, const char *name, char *err, size_t errlen);
 
 #endif

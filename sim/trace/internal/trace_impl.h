@@ -96,7 +96,11 @@ struct trace_writer_s {
     char *path;
     char err[TRACE_ERRLEN];
     outfile_t out; /* temp file + rename (or stdout)        */
-    FILE *fp;      /* where bytes go                        */
+    FILE *fp;      /* where bytes go: out.fp, or the scratch
+                      file of a .zst output                 */
+    FILE *scratch; /* PATH ends in .zst: the uncompressed
+                      trace, an unnamed temporary file that
+                      close compresses into out             */
     live_t live;
     uint64_t count;  /* events written                        */
     uint32_t thread; /* thread of the last event written      */
