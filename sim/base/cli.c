@@ -51,8 +51,11 @@ void cli_usage(const cli_command_t *cmd, FILE *out)
             n = snprintf(left, sizeof left, "-%c, ", o->short_name);
         else
             n = snprintf(left, sizeof left, "    ");
-        snprintf(left + n, sizeof left - (size_t)n, "--%s%s%s", o->name, o->argname ? " " : "",
-                 o->argname ? o->argname : "");
+        if (o->argname && o->argname[0] == '=') /* optional: --name[=VALUE] */
+            snprintf(left + n, sizeof left - (size_t)n, "--%s[%s]", o->name, o->argname);
+        else
+            snprintf(left + n, sizeof left - (size_t)n, "--%s%s%s", o->name, o->argname ? " " : "",
+                     o->argname ? o->argname : "");
         fprintf(out, "  %-26s %s\n", left, o->help);
     }
     fprintf(out, "  %-26s %s\n", "-h, --help", "show this help and exit");
@@ -125,8 +128,10 @@ int cli_parse(const cli_command_t *cmd, int argc, char **argv,
     }
     for (size_t i = 0; i < nopts; i++) {
         const cli_opt_t *o = &cmd->opts[i];
-        longs[i] = (struct option){o->name, o->argname ? required_argument : no_argument, NULL,
-                                   o->short_name ? o->short_name : o->key};
+        int has = !o->argname            ? no_argument
+                  : o->argname[0] == '=' ? optional_argument
+                                         : required_argument;
+        longs[i] = (struct option){o->name, has, NULL, o->short_name ? o->short_name : o->key};
         if (o->short_name && sl + 2 < sizeof shorts) {
             shorts[sl++] = (char)o->short_name;
             if (o->argname) shorts[sl++] = ':';

@@ -20,7 +20,9 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 typedef struct {
     const char *name;    /* long name without "--"                        */
     int short_name;      /* 'o', or 0                                     */
-    const char *argname; /* NULL for a flag, else e.g. "FILE"             */
+    const char *argname; /* NULL for a flag, else e.g. "FILE"; "=FILE" for
+                            an optional value (--name or --name=FILE;
+                            the callback gets NULL without one)       */
     int key;             /* handed to the callback; > 255 for long-only   */
     const char *help;
 } cli_opt_t;

@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "sim/cli/commands.h"
+#include "sim/base/proc.h"
 #include "sim/record/record_core.h"
 #include "sim/record/record_python.h"
 #include "sim/trace/trace.h"
@@ -70,8 +71,10 @@ enum {
 
 static const cli_opt_t record_opts[] = {
     {"output", 'o', "OUT", RECORD_OPT_OUT, "the trace to write (binary; required)"},
-    {"python", 0, NULL, RECORD_OPT_PYTHON,
-     "CMD is a Python script (or python3 options): record CPython's raw, mem and obj domains"},
+    {"python", 0, "=PYTHON", RECORD_OPT_PYTHON,
+     "CMD is a Python script (or python3 options), optionally after the interpreter's name "
+     "(-- python3 job.py): record CPython's raw, mem and obj domains, standing for PYTHON "
+     "(default: the active virtual environment's python, else python3.11; it must be 3.11)"},
     {"no-threads", 0, NULL, RECORD_OPT_NO_THREADS, "do not write THREAD records"},
     {"flush-ms", 0, "N", RECORD_OPT_FLUSH_MS,
      "flush the buffer once N ms passed (default 100; 0: only when full)"},
@@ -82,6 +85,7 @@ static const cli_opt_t record_opts[] = {
 typedef struct {
     const char *out;
     int python;
+    const char *python_exe; /* --python=PYTHON, or NULL                     */
     int threads;
     unsigned flush_ms;
     unsigned buffer_kb;
@@ -102,6 +106,63 @@ typedef struct {
 static struct {
     volatile sig_atomic_t child; /* pid to forward SIGTERM/SIGHUP to     */
 } record_state;
+
+/* Whether NAME (a path or a command) names a Python interpreter:
+ * python, python3, python3.N. */
+static int record_is_python_name(const char *name)
+{
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    if (strncmp(base, "python", 6) != 0) return 0;
+    const char *p = base + 6;
+    if (!*p) return 1;
+    if (*p++ != '3') return 0;
+    if (!*p) return 1;
+    if (*p++ != '.' || !*p) return 0;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return *p == '\0';
+}
+
+/* The interpreter a --python run stands for, in EXE ("" for Debian's
+ * python3.11): --python=PYTHON; else the interpreter CMD starts with
+ * (`-- python3 job.py`, which *SKIP then drops); else the active virtual
+ * environment's python.  It is asked for its version (it must be 3.11: the
+ * hooks run in libpython3.11) and its sys.executable, which is what the
+ * run stands for (a venv's python: its site-packages).  0, or -1 after
+ * saying what is wrong. */
+static int record_python_exe(const record_args_t *a, char **cmd, int ncmd, int *skip, char *exe,
+                             size_t len)
+{
+    const char *want = a->python_exe, *venv = getenv("VIRTUAL_ENV");
+    char venv_py[PATH_MAX];
+    *skip = ncmd > 0 && record_is_python_name(cmd[0]);
+    if (!want && *skip) want = cmd[0];
+    if (!want && venv && *venv &&
+        snprintf(venv_py, sizeof venv_py, "%s/bin/python", venv) < (int)sizeof venv_py &&
+        access(venv_py, X_OK) == 0)
+        want = venv_py;
+    *exe = '\0';
+    if (!want) return 0;
+    const char *const probe[] = {
+        want, "-c", "import sys; print('%d.%d %s' % (sys.version_info[:2] + (sys.executable,)))",
+        NULL};
+    char line[PATH_MAX + 32];
+    proc_line(probe, line, sizeof line);
+    int major = 0, minor = 0, at = 0;
+    if (sscanf(line, "%d.%d %n", &major, &minor, &at) != 2 || !line[at]) {
+        cli_error("record: --python: cannot run '%s' as a Python interpreter", want);
+        return -1;
+    }
+    if (major != 3 || minor != 11) {
+        cli_error("record: --python: %s is Python %d.%d; the recorder runs scripts in "
+                  "libpython3.11, so it needs a Python 3.11 (e.g. a venv made with python3.11)",
+                  want, major, minor);
+        return -1;
+    }
+    snprintf(exe, len, "%s", line + at);
+    return 0;
+}
 
 static int record_number(const char *opt, const char *arg, unsigned max, unsigned *out)
 {
@@ -125,6 +186,7 @@ static int record_on_opt(void *ud, int key, const char *arg)
         return 0;
     case RECORD_OPT_PYTHON:
         a->python = 1;
+        a->python_exe = arg && *arg ? arg : NULL;
         return 0;
     case RECORD_OPT_NO_THREADS:
         a->threads = 0;
@@ -554,6 +616,17 @@ static int record_run(int argc, char **argv)
                   RECORD_LIB_NAME);
         return CLI_USAGE;
     }
+    char python[PATH_MAX] = "";
+    if (a.python) {
+        int skip = 0;
+        if (record_python_exe(&a, cmd, ncmd, &skip, python, sizeof python) < 0) return CLI_USAGE;
+        cmd += skip;
+        ncmd -= skip;
+        if (ncmd == 0) {
+            cli_error("record: --python: no script after the interpreter (-- python3 job.py)");
+            return CLI_USAGE;
+        }
+    }
     if (record_out_open(&o, a.out) < 0) return CLI_USAGE;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -577,7 +650,8 @@ static int record_run(int argc, char **argv)
                            .session = session,
                            .threads = a.threads,
                            .flush_ms = a.flush_ms,
-                           .bufsize = (size_t)a.buffer_kb * 1024};
+                           .bufsize = (size_t)a.buffer_kb * 1024,
+                           .python = *python ? python : NULL};
         int rc = recpy_run(&po, ncmd, cmd);
         fflush(NULL);
         _exit(rc); /* not exit(): the interpreter is finalised already */
@@ -600,7 +674,10 @@ const cli_command_t cmd_record = {
         "posix_memalign, aligned_alloc, valloc and pvalloc become events of OUT, a\n"
         "binary trace (sim/trace/TRACE-FORMAT.md; check, stats, convert and replay read it).\n"
         "With --python, CMD is a Python script (and its arguments, as python3 takes\n"
-        "them) run in libpython3.11 with hooks on the raw, mem and obj domains.\n\n"
+        "them) run in libpython3.11 with hooks on the raw, mem and obj domains,\n"
+        "standing for the active virtual environment's python ($VIRTUAL_ENV: its\n"
+        "site-packages are there), for the interpreter named first (-- python3 job.py),\n"
+        "or for --python=PYTHON; it must be a Python 3.11.\n\n"
         "A forked child, or an image that exec replaced, writes OUT.<pid> (OUT.<pid>.N\n"
         "when taken).  OUT ending in .zst: each trace is compressed with zstd once the\n"
         "program ended (every command reads .atr.zst); until then it is a temporary\n"

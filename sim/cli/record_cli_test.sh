@@ -375,6 +375,39 @@ for t in rec-lua-binary-trees rec-perl-hash-churn rec-python-json; do
 done
 grep -qE ' obj$' "$tmp/rec-python-json.txt" || fail "rec-python-json: no obj domain"
 
+# ---- --python with the user's own Python -----------------------------------------
+# a virtual environment's site-packages: through VIRTUAL_ENV, the
+# interpreter named after --, or --python=PYTHON; another minor version is
+# refused before anything runs
+py_venv=$tmp/venv
+if /usr/bin/python3.11 -m venv --without-pip "$py_venv" 2>"$tmp/venv.err"; then
+  site=$("$py_venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  mkdir -p "$site" && echo "ANSWER = 42" >"$site/only_in_venv.py"
+  printf 'import only_in_venv\nprint("venv", only_in_venv.ANSWER)\n' >"$tmp/venvjob.py"
+  pyrec() { # NAME ARGS...: record --python, the script must see the venv's module
+    local name=$1
+    shift
+    ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+    local rc=$?
+    [ "$rc" = 0 ] && grep -q "venv 42" "$tmp/$name.out" ||
+      fail "python $name: exit $rc: $(cat "$tmp/$name.out" "$tmp/$name.err" | tail -3)"
+    "$bin" check "$tmp/$name.atr" >/dev/null 2>&1 || fail "python $name: trace unreadable"
+  }
+  pyrec venv-env env VIRTUAL_ENV="$py_venv" "$bin" record --python -o "$tmp/venv-env.atr" -- "$tmp/venvjob.py"
+  pyrec venv-argv env PATH="$py_venv/bin:$PATH" "$bin" record --python -o "$tmp/venv-argv.atr" -- python3 "$tmp/venvjob.py"
+  pyrec venv-opt "$bin" record --python="$py_venv/bin/python" -o "$tmp/venv-opt.atr" -- "$tmp/venvjob.py"
+else
+  fail "cannot make a virtual environment: $(cat "$tmp/venv.err")"
+fi
+mkdir -p "$tmp/fakepy"
+printf '#!/bin/sh\necho "3.12 /opt/python3.12"\n' >"$tmp/fakepy/python3.12"
+chmod +x "$tmp/fakepy/python3.12"
+"$bin" record --python="$tmp/fakepy/python3.12" -o "$tmp/wrongpy.atr" -- "$pyscript" >/dev/null 2>"$tmp/err"
+rc=$?
+[ "$rc" = 2 ] && grep -q "is Python 3.12; the recorder runs scripts in libpython3.11" "$tmp/err" ||
+  fail "python 3.12: exit $rc: $(cat "$tmp/err")"
+[ ! -e "$tmp/wrongpy.atr" ] || fail "python 3.12: a trace was left"
+
 if [ "$fails" -gt 0 ]; then
   echo "$fails failure(s)" >&2
   exit 1

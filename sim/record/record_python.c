@@ -342,9 +342,13 @@ int recpy_run(const recpy_opts_t *o, int argc, char **argv)
     x->threads = o->threads;
     /* argv[0] is the interpreter itself, so sys.executable and the prefix
      * come out as for python3 (our own binary is not a Python). */
-    char exe[64];
-    snprintf(exe, sizeof exe, "/usr/bin/python%d.%d", PY_MAJOR_VERSION, PY_MINOR_VERSION);
-    if (access(exe, X_OK) != 0) snprintf(exe, sizeof exe, "python3");
+    char exe[PATH_MAX];
+    if (o->python)
+        snprintf(exe, sizeof exe, "%s", o->python); /* a venv's python: its site-packages */
+    else if (snprintf(exe, sizeof exe, "/usr/bin/python%d.%d", PY_MAJOR_VERSION, PY_MINOR_VERSION) >
+                 0 &&
+             access(exe, X_OK) != 0)
+        snprintf(exe, sizeof exe, "python3");
     char *pyargv[argc + 2];
     pyargv[0] = exe;
     for (int i = 0; i < argc; i++)

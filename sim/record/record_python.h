@@ -15,6 +15,10 @@ typedef struct {
     int threads;         /* write THREAD records                             */
     unsigned flush_ms;   /* time-based flush interval; 0: none               */
     size_t bufsize;      /* write buffer bytes; 0: the default               */
+    const char *python;  /* the interpreter the run stands for (argv[0]:
+                            sys.executable, the prefix, a virtual
+                            environment's site-packages); NULL: Debian's
+                            python3.11.  Must be Python 3.11.            */
 } recpy_opts_t;
 
 /* Runs `python3 ARGV[0] ARGV[1..]` (ARGV[0] is the script, or an option
