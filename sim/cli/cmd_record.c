@@ -67,6 +67,7 @@ enum {
     RECORD_OPT_NO_THREADS,
     RECORD_OPT_FLUSH_MS,
     RECORD_OPT_BUFFER_KB,
+    RECORD_OPT_FOLLOW_FORK,
 };
 
 static const cli_opt_t record_opts[] = {
@@ -79,12 +80,16 @@ static const cli_opt_t record_opts[] = {
     {"flush-ms", 0, "N", RECORD_OPT_FLUSH_MS,
      "flush the buffer once N ms passed (default 100; 0: only when full)"},
     {"buffer-kb", 0, "N", RECORD_OPT_BUFFER_KB, "write buffer size in KiB (default 64)"},
+    {"follow-fork", 0, "yes|no", RECORD_OPT_FOLLOW_FORK,
+     "record the program's children and exec'ed images too, each into OUT.<pid>-<command> "
+     "(default yes)"},
     {0},
 };
 
 typedef struct {
     const char *out;
     int python;
+    int follow_fork;        /* children and exec'ed images record          */
     const char *python_exe; /* --python=PYTHON, or NULL                     */
     int threads;
     unsigned flush_ms;
@@ -200,6 +205,13 @@ static int record_on_opt(void *ud, int key, const char *arg)
             return -1;
         }
         return 0;
+    case RECORD_OPT_FOLLOW_FORK:
+        if (strcmp(arg, "yes") && strcmp(arg, "no")) {
+            cli_error("record: --follow-fork wants yes or no, not '%s'", arg);
+            return -1;
+        }
+        a->follow_fork = !strcmp(arg, "yes");
+        return 0;
     }
     return -1;
 }
@@ -212,9 +224,16 @@ static int record_split(int argc, char **argv)
         const char *s = argv[i];
         if (!strcmp(s, "--")) return i;
         if (s[0] != '-' || !s[1]) return i;
-        if (!strcmp(s, "-o") || !strcmp(s, "--output") || !strcmp(s, "--flush-ms") ||
-            !strcmp(s, "--buffer-kb"))
-            i++;
+        /* an option that takes a separate value (from the table) skips it */
+        for (const cli_opt_t *o = record_opts; o->name; o++) {
+            if (!o->argname || o->argname[0] == '=') continue;
+            int is_short = o->short_name && s[1] == o->short_name && !s[2];
+            int is_long = s[1] == '-' && !strcmp(s + 2, o->name);
+            if (is_short || is_long) {
+                i++;
+                break;
+            }
+        }
     }
     return argc;
 }
@@ -551,7 +570,8 @@ static void record_exec(const char *lib, const record_out_t *o, const char *sess
     if (fcntl(o->fd, F_SETFD, 0) < 0 || setenv("LD_PRELOAD", pre, 1) ||
         setenv("ARENALAB_RECORD_OUT", o->raw, 1) || setenv("ARENALAB_RECORD_FD", fdspec, 1) ||
         setenv("ARENALAB_RECORD_NAME", o->out, 1) ||
-        record_setenv_u("ARENALAB_RECORD_CHILDREN", (unsigned long)!o->stream) ||
+        record_setenv_u("ARENALAB_RECORD_CHILDREN",
+                        (unsigned long)(!o->stream && a->follow_fork)) ||
         setenv("ARENALAB_RECORD_SESSION", session, 1) ||
         record_setenv_u("ARENALAB_RECORD_ROOT", (unsigned long)getpid()) ||
         record_setenv_u("ARENALAB_RECORD_THREADS", (unsigned long)a->threads) ||
@@ -570,6 +590,7 @@ static void record_exec(const char *lib, const record_out_t *o, const char *sess
 static int record_run(int argc, char **argv)
 {
     record_args_t a = {.threads = 1,
+                       .follow_fork = 1,
                        .flush_ms = RCORE_DEFAULT_FLUSH_MS,
                        .buffer_kb = (unsigned)(RCORE_DEFAULT_BUFFER / 1024)};
     int split = record_split(argc, argv);
@@ -646,7 +667,7 @@ static int record_run(int argc, char **argv)
         recpy_opts_t po = {.fd = o.fd,
                            .name = o.out,
                            .out = o.raw,
-                           .children = !o.stream,
+                           .children = !o.stream && a.follow_fork,
                            .session = session,
                            .threads = a.threads,
                            .flush_ms = a.flush_ms,
@@ -678,8 +699,10 @@ const cli_command_t cmd_record = {
         "standing for the active virtual environment's python ($VIRTUAL_ENV: its\n"
         "site-packages are there), for the interpreter named first (-- python3 job.py),\n"
         "or for --python=PYTHON; it must be a Python 3.11.\n\n"
-        "A forked child, or an image that exec replaced, writes OUT.<pid> (OUT.<pid>.N\n"
-        "when taken).  OUT ending in .zst: each trace is compressed with zstd once the\n"
+        "A forked child, or an image that exec replaced, writes OUT.<pid>-<command>\n"
+        "(OUT.<pid>-<command>.N when taken; --python children: OUT.<pid>); --follow-fork\n"
+        "no records CMD's own process only.  OUT ending in .zst: each trace is compressed with "
+        "zstd once the\n"
         "program ended (every command reads .atr.zst); until then it is a temporary\n"
         "file, and OUT without .zst is never touched.  Frees of blocks allocated\n"
         "before recording began are dropped and counted (metadata dropped_frees).\n\n"

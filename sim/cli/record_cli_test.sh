@@ -114,19 +114,26 @@ checked fork clean
 want_events fork
 cpid=$(sed -n 's/^child \([0-9]*\) events.*/\1/p' "$tmp/fork.out")
 [ -n "$cpid" ] || fail "fork: the child did not report"
-for f in "fork.atr.$cpid" "fork.atr.$cpid.1"; do
+# children are named by pid and command (comm: the test program's name)
+child=fork.atr.$cpid-record_testprog
+for f in "$child" "$child.1"; do
   [ -f "$tmp/$f" ] || { fail "fork: no $f"; continue; }
   checked "$f" clean
 done
-[ "$(magic "$tmp/fork.atr.$cpid")" = "$(sed -n 's/^child [0-9]* events //p' "$tmp/fork.out")" ] ||
+[ "$(magic "$tmp/$child")" = "$(sed -n 's/^child [0-9]* events //p' "$tmp/fork.out")" ] ||
   fail "fork: child events differ"
-[ "$(magic "$tmp/fork.atr.$cpid.1")" = "$(sed -n 's/^exec-child events //p' "$tmp/fork.out")" ] ||
+[ "$(magic "$tmp/$child.1")" = "$(sed -n 's/^exec-child events //p' "$tmp/fork.out")" ] ||
   fail "fork: exec'ed image events differ"
-grep -q "^#@ ppid $(sed -n 's/^#@ pid //p' "$tmp/fork.atr.txt")$" "$tmp/fork.atr.$cpid.txt" ||
+grep -q "^#@ ppid $(sed -n 's/^#@ pid //p' "$tmp/fork.atr.txt")$" "$tmp/$child.txt" ||
   fail "fork: the child's trace does not name its parent"
-grep -q '^#@ dropped_frees 0*[1-9]' "$tmp/fork.atr.$cpid.txt" ||
+grep -q '^#@ dropped_frees 0*[1-9]' "$tmp/$child.txt" ||
   fail "fork: the free of the parent's block is not counted as dropped"
 grep -q "2 child traces" "$tmp/fork.err" || fail "fork: summary: $(cat "$tmp/fork.err")"
+# --follow-fork no: the program's own process only
+"$bin" record --follow-fork no -o "$tmp/nofollow.atr" -- "$prog" fork >/dev/null 2>"$tmp/nofollow.err"
+[ $? = 7 ] || fail "follow-fork no: $(cat "$tmp/nofollow.err")"
+grep -q "no child traces" "$tmp/nofollow.err" || fail "follow-fork no: $(cat "$tmp/nofollow.err")"
+! ls "$tmp" | grep -q '^nofollow\.atr\.' || fail "follow-fork no: child traces: $(ls "$tmp" | grep nofollow)"
 
 # ---- crashes and signals ---------------------------------------------------
 run abort 134 abort
@@ -271,7 +278,7 @@ rc=$?
 [ "$(cat "$tmp/keep.atr")" = precious ] || fail "keep: record -o keep.atr.zst replaced keep.atr"
 checked keep.atr.zst clean
 cpid=$(sed -n 's/^child \([0-9]*\) events.*/\1/p' "$tmp/keep.out")
-for f in "keep.atr.$cpid.zst" "keep.atr.$cpid.1.zst"; do
+for f in "keep.atr.$cpid-record_testprog.zst" "keep.atr.$cpid-record_testprog.1.zst"; do
   [ -f "$tmp/$f" ] || { fail "keep: no $f: $(ls -A "$tmp" | grep keep)"; continue; }
   checked "$f" clean
 done

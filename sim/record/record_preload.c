@@ -45,8 +45,9 @@
  * that device and inode: so a later image, whose N was closed by the exec
  * or is some file of the program's, never writes there.  Every other
  * process — a forked child, a posix_spawn'ed one, or an image that exec
- * replaced — writes ARENALAB_RECORD_OUT.<pid> (OUT.<pid>.<k> when that
- * exists: an exec'ed image of the same pid), created with O_EXCL; with
+ * replaced — writes ARENALAB_RECORD_OUT.<pid>-<comm> (its command name;
+ * OUT.<pid>-<comm>.<k> when that exists: an exec'ed image of the same pid),
+ * created with O_EXCL; with
  * ARENALAB_RECORD_CHILDREN=0 (an output that is not a regular file: one
  * stream holds one trace) they record nothing.  ARENALAB_RECORD_NAME is
  * the root trace's name in messages.  Metadata: producer, created,
@@ -394,6 +395,30 @@ static int rec_root_fd(const char *spec)
     return (int)fd;
 }
 
+/* This image's command name (/proc/self/comm), made safe for a file name:
+ * letters, digits, '_', '-' and '+' kept, anything else '_'; "" when it
+ * cannot be read.  No malloc. */
+static void rec_comm(char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    ssize_t got = read(fd, buf, cap - 1);
+    close(fd);
+    if (got <= 0) return;
+    buf[got] = '\0';
+    for (ssize_t i = 0; i < got; i++) {
+        char c = buf[i];
+        if (c == '\n') {
+            buf[i] = '\0';
+            break;
+        }
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '_' || c == '-' || c == '+';
+        if (!ok) buf[i] = '_';
+    }
+}
+
 /* Opens this process's trace (see the naming rule above).  Returns 0 or
  * -errno. */
 static int rec_open_trace(void)
@@ -437,11 +462,17 @@ static int rec_open_trace(void)
         return rc;
     }
     if (!x->children) return -ENOENT;
+    char comm[32];
+    rec_comm(comm, sizeof comm);
     for (unsigned k = 0; rc == -EEXIST && k < REC_MAX_NAMES; k++) {
         n = 0;
         rec_cat(x->path, sizeof x->path, &n, base);
         rec_cat(x->path, sizeof x->path, &n, ".");
         rec_cat_u64(x->path, sizeof x->path, &n, (uint64_t)x->pid);
+        if (*comm) {
+            rec_cat(x->path, sizeof x->path, &n, "-");
+            rec_cat(x->path, sizeof x->path, &n, comm);
+        }
         if (k > 0) {
             rec_cat(x->path, sizeof x->path, &n, ".");
             rec_cat_u64(x->path, sizeof x->path, &n, k);
