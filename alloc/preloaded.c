@@ -172,6 +172,58 @@ static void preload_stats(void *ctx, alloc_stats_t *out)
     out->nextra = 0;
 }
 
+/* The library's own statistics text, as its authors print it:
+ * jemalloc's malloc_stats_print, tcmalloc's MallocExtension::GetStats,
+ * mimalloc's mi_stats_print_out.  Looked up at run time (the library is
+ * preloaded, not linked).  0, or -1 when the library has no such entry. */
+typedef void (*preload_write_cb)(void *, const char *);
+typedef void (*preload_je_stats_fn)(preload_write_cb, void *, const char *);
+typedef void (*preload_mi_stats_fn)(void (*)(const char *, void *), void *);
+typedef void (*preload_tc_stats_fn)(char *, int);
+
+static void preload_je_write(void *out, const char *s)
+{
+    fputs(s, out);
+}
+
+static void preload_mi_write(const char *s, void *out)
+{
+    fputs(s, out);
+}
+
+static int preload_mallocstats(void *ctx, FILE *out)
+{
+    const preload_ctx_t *c = ctx;
+    switch (c->lib->kind) {
+    case PRELOAD_JEMALLOC: {
+        preload_je_stats_fn f = (preload_je_stats_fn)dlsym(RTLD_DEFAULT, "malloc_stats_print");
+        if (!f) return -1;
+        f(preload_je_write, out, NULL);
+        return 0;
+    }
+    case PRELOAD_MIMALLOC: {
+        preload_mi_stats_fn f = (preload_mi_stats_fn)dlsym(RTLD_DEFAULT, "mi_stats_print_out");
+        if (!f) return -1;
+        f(preload_mi_write, out);
+        return 0;
+    }
+    case PRELOAD_TCMALLOC: {
+        preload_tc_stats_fn f =
+            (preload_tc_stats_fn)dlsym(RTLD_DEFAULT, "MallocExtension_GetStats");
+        if (!f) return -1;
+        enum { PRELOAD_TC_TEXT = 1 << 16 };
+        char *text = malloc(PRELOAD_TC_TEXT); /* after the run: the clean room is over */
+        if (!text) return -1;
+        text[0] = '\0';
+        f(text, PRELOAD_TC_TEXT);
+        fputs(text, out);
+        free(text);
+        return 0;
+    }
+    }
+    return -1;
+}
+
 static size_t preload_usable_size(void *ctx, const void *ptr)
 {
     /* Every one of the three libraries interposes malloc_usable_size. */
@@ -235,6 +287,7 @@ static int preload_lib_available(const preload_lib_t *lib, char *why, size_t len
         .destroy = preload_destroy,                                                                \
         .stats = preload_stats,                                                                    \
         .usable_size = preload_usable_size,                                                        \
+        .mallocstats = preload_mallocstats,                                                        \
         .available = preload_available_##ID,                                                       \
     }
 
