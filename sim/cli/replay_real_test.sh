@@ -36,6 +36,15 @@ for a in jemalloc mimalloc tcmalloc; do
     v=$(grep -A30 '"trace": "traces/churn.atr"' "$tmp/$a.json" | grep -m1 "\"$k\"" | tr -dc 0-9)
     [ -n "$v" ] && [ "$v" -gt 160000 ] || fail "$a: $k '$v' on churn.atr"
   done
+  # --mallocstats prints the library's own statistics
+  "$bin" replay traces/churn.atr --alloc "$a" -n 0 --mallocstats >"$tmp/$a.ms" 2>"$tmp/err" ||
+    fail "$a --mallocstats: $(cat "$tmp/err")"
+  case $a in
+    jemalloc) want="Begin jemalloc statistics" ;;
+    tcmalloc) want="Bytes in use by application" ;;
+    mimalloc) want="committed:" ;;
+  esac
+  grep -q "$want" "$tmp/$a.ms" || fail "$a --mallocstats: no '$want': $(head -3 "$tmp/$a.ms")"
   # a route whose domains share the process's malloc counts it once
   if ! "$bin" replay traces/churn.atr --alloc "$a" --alloc "raw=raw,mem=$a,obj=raw" -n 0 \
       --json "$tmp/$a-route.json" >/dev/null 2>"$tmp/err"; then
