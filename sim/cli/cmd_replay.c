@@ -19,6 +19,7 @@ enum {
     REPLAY_KEY_ARENA_MODE,
     REPLAY_KEY_MALLOCSTATS,
     REPLAY_KEY_LIST,
+    REPLAY_KEY_SEED,
 };
 
 #define REPLAY_MAX_ALLOCS  64
@@ -30,7 +31,11 @@ static const cli_opt_t replay_opts[] = {
      "allocators to compare, NAME[:key=value...] each, or a route raw=A,mem=B,obj=C; "
      "repeatable (see below)"},
     {"repeat", 'n', "N", REPLAY_KEY_REPEAT,
-     "timed runs per trace and allocator (default 5; 0: none)"},
+     "timed runs per trace and allocator (default 6, the fewest whose [min, max] is a 95 % "
+     "confidence interval of the median; 0: none)"},
+    {"seed", 0, "N", REPLAY_KEY_SEED,
+     "seed of the shuffled order of the interleaved timed runs (default 1; recorded in the "
+     "JSON)"},
     {"verify", 0, NULL, REPLAY_KEY_VERIFY,
      "fill every block with a pattern and check it on realloc and free (timings include it)"},
     {"lenient", 0, NULL, REPLAY_KEY_LENIENT, "skip and count bad trace lines instead of stopping"},
@@ -51,7 +56,7 @@ typedef struct {
     route_t routes[REPLAY_MAX_ALLOCS];
     size_t nspecs;
     unsigned long repeat;
-    unsigned long long samples;
+    unsigned long long samples, seed;
     int verify, lenient, mallocstats, list;
     const char *json, *series, *arena_mode;
 } replay_args_t;
@@ -93,6 +98,13 @@ static int replay_on_opt(void *ud, int key, const char *arg)
             return -1;
         }
         a->repeat = (unsigned long)v;
+        return 0;
+    case REPLAY_KEY_SEED:
+        if (replay_number(arg, UINT64_MAX, &v)) {
+            cli_error("replay: --seed %s: expected a decimal number", arg);
+            return -1;
+        }
+        a->seed = v;
         return 0;
     case REPLAY_KEY_SAMPLES:
         if (replay_number(arg, REPLAY_MAX_SAMPLES, &v) || v == 0) {
@@ -175,9 +187,10 @@ static int replay_write_outputs(const replay_args_t *a, outfile_t *json, outfile
     char err[512];
     int rc = CLI_OK;
     if (a->json) {
-        output_settings_t s = {(unsigned)a->repeat, a->samples,
-                               a->arena_mode ? a->arena_mode : arenas_modes[0]->name, a->verify,
-                               a->lenient};
+        output_settings_t s = {
+            (unsigned)a->repeat, a->seed,
+            a->samples,          a->arena_mode ? a->arena_mode : arenas_modes[0]->name,
+            a->verify,           a->lenient};
         output_json(json->fp, runs, n, &s);
         if (outfile_commit(json, err, sizeof err)) {
             cli_error("replay: %s", err);
@@ -202,8 +215,9 @@ static int replay_main(int argc, char **argv)
 {
     replay_args_t a;
     memset(&a, 0, sizeof a);
-    a.repeat = 5;
+    a.repeat = TIMING_MIN_REPEAT;
     a.samples = 1000;
+    a.seed = DRIVER_DEFAULT_SEED;
     int rc = cli_parse(&cmd_replay, argc, argv, replay_on_opt, &a);
     if (rc < 0) {
         rc = cli_parse_exit(rc);
@@ -232,6 +246,7 @@ static int replay_main(int argc, char **argv)
                 .routes = a.routes,
                 .nroutes = a.nspecs,
                 .repeat = (unsigned)a.repeat,
+                .seed = a.seed,
                 .nsamples = a.samples,
                 .verify = a.verify,
                 .lenient = a.lenient,
@@ -275,8 +290,17 @@ const cli_command_t cmd_replay = {
     .description =
         "Each (trace, allocator) pair runs in a worker process of its own: one measurement\n"
         "run (~--samples samples of live bytes, footprint and RSS; Johnstone & Wilson's\n"
-        "fragmentation jw1-jw4; utilization) that is also the warm-up, then --repeat timed\n"
-        "runs on fresh allocator instances (ns/event: decoding is never timed).\n"
+        "fragmentation jw1-jw4; utilization), then --repeat timed runs on fresh allocator\n"
+        "instances (ns/event: decoding is never timed).  The timed runs of a trace are\n"
+        "interleaved: each round runs every allocator once, in an order shuffled from\n"
+        "--seed.  A worker kept for the whole trace does one untimed warm-up run first;\n"
+        "allocators whose state outlives an instance in its process (cpython, raw, malloc,\n"
+        "arena, the preloaded libraries, pymalloc's malloc raw domain) get a fresh process\n"
+        "for every timed run instead.  ns/event is shown as the median [confidence\n"
+        "interval of the median, from order statistics; its level is printed]; traces of\n"
+        "fewer than 10000 events are flagged 'too short'.  Allocators that are the same\n"
+        "configuration (pymalloc, pymalloc:arena=1M, pymalloc:arena=1MiB) run once and\n"
+        "show the same figures.\n"
         "A bad trace line, an allocation that returns NULL or a --verify mismatch stops\n"
         "the replay with the event and exit status 1; outputs are written only when every\n"
         "pair succeeded.\n"

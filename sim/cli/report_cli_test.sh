@@ -73,7 +73,7 @@ done
 
 # runs.csv: the replay's columns; one row per unit (4 grid + 4 sweep points).
 header=$(head -1 "$dir/runs.csv")
-want="trace,allocator,events,repeat,lenient_skipped,ns_per_event_min,ns_per_event_median,ns_per_event_max,peak_live_bytes,peak_live_blocks,peak_footprint_bytes,peak_rss_bytes,frag_jw1,frag_jw2,frag_jw3,frag_jw4,util,internal_frag"
+want="trace,allocator,events,repeat,lenient_skipped,ns_per_event_min,ns_per_event_median,ns_per_event_max,ns_per_event_mean,ns_per_event_ci_low,ns_per_event_ci_high,ns_per_event_ci_level,ns_per_event_runs,timing_too_short,peak_live_bytes,peak_live_blocks,peak_footprint_bytes,peak_rss_bytes,frag_jw1,frag_jw2,frag_jw3,frag_jw4,util,internal_frag,configuration"
 [ "$header" = "$want" ] || fail "runs.csv header: $header"
 rows=$(($(wc -l <"$dir/runs.csv") - 1))
 [ "$rows" -eq 8 ] || fail "runs.csv has $rows rows, want 8"
@@ -83,6 +83,23 @@ for a in raw pymalloc pymalloc:arena=256K pymalloc:arena=1M; do
   done
 done
 grep -q '"command": "replay"' "$dir/runs.json" || fail "runs.json is not replay --json's document"
+grep -q '"seed": 1,' "$dir/runs.json" || fail "runs.json does not record the seed"
+
+# The same configuration (pymalloc:arena=1M is pymalloc) runs once: the
+# same figures, the same timed run, said so in the tables.
+for t in binary-lab.rep churn-s3; do
+  for k in configuration ns_per_event_runs peak_rss_bytes; do
+    [ "$(csv_field "$dir/runs.csv" "$t" pymalloc "$k")" = "$(csv_field "$dir/runs.csv" "$t" pymalloc:arena=1M "$k")" ] ||
+      fail "$t: pymalloc and pymalloc:arena=1M differ in $k"
+  done
+  [ "$(csv_field "$dir/runs.csv" "$t" pymalloc:arena=256K configuration)" = "pymalloc:arena=256K" ] ||
+    fail "$t: pymalloc:arena=256K is not a configuration of its own"
+  # Fewer than 10000 events: flagged, never crowned.
+  [ "$(csv_field "$dir/runs.csv" "$t" raw timing_too_short)" = true ] || fail "$t is not flagged too short"
+  grep -q "^| $t | .* too short to time" "$dir/summary.md" || fail "summary.md crowns a fastest on $t"
+done
+grep -q 'pymalloc:arena=1M \*(= pymalloc)\*' "$dir/summary.md" || fail "summary.md does not say pymalloc:arena=1M = pymalloc"
+grep -q 'same configuration as pymalloc' "$dir/index.html" || fail "index.html does not say pymalloc:arena=1M = pymalloc"
 
 # The same figures as `arenalab replay --json` (tiny.lua: samples(200)).
 for pair in "binary-lab.rep traces/binary-lab.rep" "churn-s3 $dir/traces/churn-s3.atr"; do
@@ -152,6 +169,7 @@ if "$bin" compare "$dir" "$dir2" --out "$tmp/cmp" >"$tmp/cmp.out" 2>"$tmp/cmp.er
     "$tmp/cmp/compare.csv" || fail "compare: footprint changed between identical runs"
   # A single timed run has no spread to judge.
   grep -q "no spread" "$tmp/cmp.out" || fail "compare: repeat 1 should say 'no spread'"
+  grep -q "^timing: 0 of 0 pairs tested" "$tmp/cmp.out" || fail "compare: no tally: $(cat "$tmp/cmp.out")"
 else
   fail "compare failed: $(cat "$tmp/cmp.err")"
 fi
@@ -186,6 +204,50 @@ head -1 "$tmp/err" | grep -q "no (trace, allocator) pair in common" ||
 [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "compare with nothing in common: $(wc -l <"$tmp/err") lines"
 csv_edit dup "1; NR == 2 { print }"
 cmp_bad ":3: .* again (first on line 2)" "$tmp/dup.csv"
+
+# The test: runs.csv files made by hand, six runs a side.  B's first pair
+# is twice as slow in every run (significant), the second the same runs
+# reordered (not), the third has the same timings and another footprint
+# (memory: significant), the fourth is too short to time (not judged).
+hdr="trace,allocator,events,repeat,ns_per_event_min,ns_per_event_median,ns_per_event_max,ns_per_event_runs,timing_too_short,peak_footprint_bytes"
+{ echo "$hdr"
+  echo "t1,x,50000,6,10,12.5,15,10;11;12;13;14;15,false,4096"
+  echo "t1,y,50000,6,10,12.5,15,10;11;12;13;14;15,false,4096"
+  echo "t2,x,50000,6,10,12.5,15,10;11;12;13;14;15,false,4096"
+  echo "t3,x,500,6,10,12.5,15,10;11;12;13;14;15,true,4096"; } >"$tmp/ta.csv"
+{ echo "$hdr"
+  echo "t1,x,50000,6,20,25,30,20;22;24;26;28;30,false,4096"
+  echo "t1,y,50000,6,10,12.5,15,15;14;13;12;11;10,false,4096"
+  echo "t2,x,50000,6,10,12.5,15,10;11;12;13;14;15,false,8192"
+  echo "t3,x,500,6,20,25,30,20;22;24;26;28;30,true,4096"; } >"$tmp/tb.csv"
+if "$bin" compare "$tmp/ta.csv" "$tmp/tb.csv" --out "$tmp/cmp2" --json "$tmp/cmp2.json" >"$tmp/cmp2.out" 2>"$tmp/err"; then
+  grep -q "^timing: 1 of 3 pairs tested changed significantly" "$tmp/cmp2.out" ||
+    fail "compare tally: $(cat "$tmp/cmp2.out")"
+  python3 - "$tmp/cmp2.json" <<'PY' || fail "compare --json: $(cat "$tmp/cmp2.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+p = {(x["trace"], x["allocator"]): x for x in d["pairs"]}
+sig = lambda k, m: p[k]["metrics"][m]["significant"]
+assert sig(("t1", "x"), "ns_per_event_median") is True
+assert abs(p[("t1", "x")]["metrics"]["ns_per_event_median"]["change"] - 1.0) < 1e-9
+assert p[("t1", "x")]["timing"]["runs_b"] == [20, 22, 24, 26, 28, 30]
+assert sig(("t1", "y"), "ns_per_event_median") is False
+assert sig(("t2", "x"), "ns_per_event_median") is False
+assert sig(("t2", "x"), "peak_footprint_bytes") is True
+assert sig(("t1", "x"), "peak_footprint_bytes") is False
+assert p[("t3", "x")]["timing_too_short"] is True
+assert sig(("t3", "x"), "ns_per_event_median") is False
+assert p[("t3", "x")]["timing"]["p"] is None
+PY
+  awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+    $1 == "t1" && $2 == "x" && $(col["ns_per_event_median_significant"]) != "true" { bad = 1 }
+    END { exit bad }' "$tmp/cmp2/compare.csv" || fail "compare.csv: t1/x not significant"
+else
+  fail "compare of hand-made runs.csv failed: $(cat "$tmp/err")"
+fi
+# a runs column that disagrees with repeat is refused
+sed 's/10;11;12;13;14;15,false,4096$/10;11;12,false,4096/' "$tmp/ta.csv" >"$tmp/tc.csv"
+cmp_bad ":2: ns_per_event_runs '10;11;12' is not 6 finite numbers" "$tmp/tc.csv"
 
 # ---- bad experiments: FILE:LINE, exit 1, nothing created --------------------
 check_bad() { # NAME TEXT LINE WHAT

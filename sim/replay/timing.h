@@ -62,6 +62,10 @@
 /* The smallest number of runs whose [min, max] covers the median with at
  * least TIMING_CI_TARGET (checked by timing_test). */
 #define TIMING_MIN_REPEAT 6
+/* Traces with fewer events are too short to time: a run takes a few
+ * microseconds, so the clock's resolution, a cache miss or an interrupt
+ * decides the ranking.  Their timings are shown, flagged, never crowned. */
+#define TIMING_MIN_EVENTS 10000
 /* Largest n1 + n2 for the exact Mann-Whitney distribution. */
 #define TIMING_EXACT_MAX 50
 

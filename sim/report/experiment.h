@@ -46,7 +46,7 @@
 
 enum { EXP_EFAIL = -1, EXP_EUSAGE = -2 };
 
-#define EXP_DEFAULT_REPEAT  3
+#define EXP_DEFAULT_REPEAT  6 /* TIMING_MIN_REPEAT: a 95 % interval for the median */
 #define EXP_DEFAULT_SAMPLES 1000
 #define EXP_MAX_REPEAT      1000
 #define EXP_MAX_SAMPLES     1000000
