@@ -7,15 +7,33 @@
  * matched on (trace, allocator); pairs found on one side only are listed
  * apart.
  *
- * Significance.  Timings: the Mann-Whitney U test on the two sides' timed
- * runs (ns_per_event_runs), the p-values of every pair adjusted together by
- * Benjamini-Hochberg; a change is significant when the adjusted p is at
- * most 5 % and the medians differ by at least RESULTS_MIN_EFFECT
- * (results_clear, the headline's rule).  Pairs on a trace too short to time
- * (timing_too_short) are left out of the family and never significant.  A
- * runs.csv without ns_per_event_runs (an older report) has nothing to test.
+ * Significance of timings.  Two reports run minutes or days apart on a
+ * machine whose speed drifts: measured twice on a busy 2-core machine, the
+ * same commit's timings moved by -30 % to -70 % between two reports, far
+ * beyond the noise within one (README.md, "Comparing reports").  So compare
+ * asks whether an allocator got faster or slower *relative to the other
+ * allocators of its trace*: within a report the runs of a trace are
+ * interleaved in rounds, so each run is divided by the median of its round
+ * (the median over the trace's distinct configurations of their run in the
+ * same round), which cancels whatever slowed the whole machine during that
+ * round.  The Mann-Whitney U test compares the two sides' normalised runs;
+ * the p-values of every pair are adjusted together by Benjamini-Hochberg;
+ * a change is significant when the adjusted p is at most 5 % and the
+ * normalised medians differ by at least RESULTS_MIN_EFFECT (results_clear).
+ * A trace with fewer than COMPARE_MIN_REFERENCE configurations timed in a
+ * round has no reference to speak of: its pairs are tested on the raw runs
+ * (`absolute`), drift included.  A change that slows every allocator alike
+ * (the machine, the replay loop) is no allocator's: it shows as the drift
+ * in the tally, not as significant pairs.  Pairs on a trace too short to
+ * time (timing_too_short) are left out of the family and never significant.
+ * A runs.csv without ns_per_event_runs (an older report) has nothing to
+ * test.
+ *
  * Memory figures of our models are exact -- the same trace, allocator and
  * parameters give the same bytes -- so any change in them is significant.
+ * Peak RSS is the kernel's count of resident pages, measured once a side:
+ * it moves by a few pages between identical runs (up to 6 seen), so a
+ * change is significant beyond COMPARE_RSS_PAGES pages.
  *
  * Output: the table on standard output with a count of significant timing
  * changes, and a directory (--out DIR, else results/compare-<timestamp>/)
@@ -58,7 +76,12 @@ static const cli_opt_t compare_opts[] = {
 /* The metrics compared, one line each: runs.csv column, label, kind, and
  * how a change is judged.  The first six are the table's. */
 typedef enum { COMPARE_BYTES, COMPARE_RATIO, COMPARE_NS, COMPARE_COUNT } compare_kind_t;
-typedef enum { COMPARE_TESTED, COMPARE_EXACT } compare_judge_t;
+typedef enum { COMPARE_TESTED, COMPARE_EXACT, COMPARE_PAGES } compare_judge_t;
+
+/* Fewest distinct configurations in a round for the relative test. */
+#define COMPARE_MIN_REFERENCE 3
+/* Peak RSS changes of at most this many 4 KiB pages are the kernel's. */
+#define COMPARE_RSS_PAGES 16
 
 static const struct {
     const char *column;
@@ -69,7 +92,7 @@ static const struct {
     {"ns_per_event_median", "ns/event", COMPARE_NS, COMPARE_TESTED},
     {"peak_footprint_bytes", "peak footprint", COMPARE_BYTES, COMPARE_EXACT},
     {"peak_live_bytes", "peak live", COMPARE_BYTES, COMPARE_EXACT},
-    {"peak_rss_bytes", "peak RSS", COMPARE_BYTES, COMPARE_EXACT},
+    {"peak_rss_bytes", "peak RSS", COMPARE_BYTES, COMPARE_PAGES},
     {"frag_jw4", "jw4", COMPARE_RATIO, COMPARE_EXACT},
     {"util", "util", COMPARE_RATIO, COMPARE_EXACT},
     {"internal_frag", "internal", COMPARE_RATIO, COMPARE_EXACT},
@@ -87,6 +110,8 @@ typedef struct {
     double *v; /* malloc'ed; NULL when the CSV has no runs column */
     size_t n;
     double median;
+    double *rel; /* v[k] / the median of round k; NULL: no reference    */
+    double rel_median;
 } compare_runs_t;
 
 typedef struct {
@@ -95,7 +120,9 @@ typedef struct {
     compare_runs_t ta, tb; /* timed runs of each side                    */
     int spread;            /* both sides ran 2+ timed runs               */
     int too_short;         /* a side's trace is too short to time        */
+    int relative;          /* tested on normalised runs (else absolute)  */
     double p, q;           /* the test and its adjusted p (NaN: none)    */
+    double effect;         /* change of the tested medians, B / A - 1    */
     int clear;             /* the timing change is significant           */
 } compare_row_t;
 
@@ -281,6 +308,70 @@ static int compare_runs(const csv_t *c, size_t row, compare_runs_t *r)
     return 0;
 }
 
+/* The median of round K over the distinct configurations of ROW's trace
+ * in C (each configuration once: its first row), into *REF; their count
+ * is returned.  -1 when out of memory. */
+static int compare_round(const csv_t *c, size_t row, size_t k, double *ref)
+{
+    int ct = csv_col(c, "trace"), cc = csv_col(c, "configuration"), ca = csv_col(c, "allocator");
+    int cr = csv_col(c, "ns_per_event_runs");
+    int cfg = cc >= 0 ? cc : ca;
+    const char *trace = csv_get(c, row, ct);
+    double *vals = malloc(c->nrows * sizeof *vals),
+           *runs = malloc((EXP_MAX_REPEAT + 1) * sizeof *runs);
+    int n = 0;
+    for (size_t i = 0; vals && runs && i < c->nrows; i++) {
+        if (strcmp(csv_get(c, i, ct), trace) != 0) continue;
+        int first = 1;
+        for (size_t j = 0; j < i && first; j++)
+            first = strcmp(csv_get(c, j, ct), trace) != 0 ||
+                    strcmp(csv_get(c, j, cfg), csv_get(c, i, cfg)) != 0;
+        size_t m = 0;
+        if (first && compare_parse_runs(csv_get(c, i, cr), runs, EXP_MAX_REPEAT + 1, &m) == 0 &&
+            m > k)
+            vals[n++] = runs[k];
+    }
+    timing_summary_t s;
+    int rc = vals && runs && timing_summarize(vals, (size_t)n, &s) == 0 ? n : -1;
+    *ref = rc > 0 ? s.median : NAN;
+    free(vals);
+    free(runs);
+    return rc;
+}
+
+/* R's runs divided by their rounds' medians (R->rel), when every round has
+ * a reference of COMPARE_MIN_REFERENCE configurations.  -1 when out of
+ * memory. */
+static int compare_normalise(const csv_t *c, size_t row, compare_runs_t *r)
+{
+    r->rel = NULL;
+    r->rel_median = NAN;
+    if (!r->v || r->n == 0) return 0;
+    double *rel = malloc(r->n * sizeof *rel);
+    if (!rel) return -1;
+    for (size_t k = 0; k < r->n; k++) {
+        double ref;
+        int n = compare_round(c, row, k, &ref);
+        if (n < 0) {
+            free(rel);
+            return -1;
+        }
+        if (n < COMPARE_MIN_REFERENCE || !(ref > 0)) {
+            free(rel);
+            return 0;
+        }
+        rel[k] = r->v[k] / ref;
+    }
+    timing_summary_t s;
+    if (timing_summarize(rel, r->n, &s)) {
+        free(rel);
+        return -1;
+    }
+    r->rel = rel;
+    r->rel_median = s.median;
+    return 0;
+}
+
 /* 1 when ROW's trace is flagged too short to time. */
 static int compare_too_short(const csv_t *c, size_t row)
 {
@@ -293,7 +384,9 @@ static int compare_significant(const compare_row_t *row, size_t m)
     if (compare_metrics[m].judge == COMPARE_TESTED) return row->clear;
     double a = row->a[m], b = row->b[m];
     if (isnan(a) && isnan(b)) return 0;
-    return isnan(a) || isnan(b) || a != b;
+    if (isnan(a) || isnan(b)) return 1;
+    if (compare_metrics[m].judge == COMPARE_PAGES) return fabs(b - a) > COMPARE_RSS_PAGES * 4096.0;
+    return a != b;
 }
 
 /* What the table says about a timing change. */
@@ -308,7 +401,8 @@ static const char *compare_timing(const compare_row_t *r, char *buf, size_t len)
     else if (isnan(r->q))
         snprintf(buf, len, "no runs");
     else
-        snprintf(buf, len, "%s p=%.2g", r->clear ? "clear" : "noise", r->q);
+        snprintf(buf, len, "%s%s p=%.2g", r->clear ? "clear" : "noise", r->relative ? "" : "*",
+                 r->q);
     return buf;
 }
 
@@ -585,18 +679,26 @@ static int compare_judge(compare_row_t *rows, size_t n)
     if (rc == 0 && timing_bh(p, n, q)) rc = -1;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         rows[i].q = q[i];
-        rows[i].clear = results_clear(q[i], rows[i].ta.median, rows[i].tb.median);
+        rows[i].clear = rows[i].relative
+                            ? results_clear(q[i], rows[i].ta.rel_median, rows[i].tb.rel_median)
+                            : results_clear(q[i], rows[i].ta.median, rows[i].tb.median);
     }
     free(p);
     free(q);
     return rc;
 }
 
-/* The count of significant timing changes among the pairs tested. */
+/* The count of significant timing changes among the pairs tested, and the
+ * drift: the median change of every pair's median ns/event (what moved
+ * every allocator alike). */
 static void compare_tally(FILE *f, const compare_row_t *rows, size_t n)
 {
-    size_t tested = 0, clear = 0, short_ = 0, memory = 0;
+    size_t tested = 0, clear = 0, short_ = 0, memory = 0, absolute = 0, nch = 0;
+    double *ch = malloc((n ? n : 1) * sizeof *ch);
     for (size_t i = 0; i < n; i++) {
+        double c = compare_change(rows[i].ta.median, rows[i].tb.median);
+        if (ch && !isnan(c) && !rows[i].too_short) ch[nch++] = c;
+        absolute += !isnan(rows[i].q) && !rows[i].relative;
         tested += !isnan(rows[i].q);
         clear += rows[i].clear;
         short_ += rows[i].too_short && !isnan(rows[i].ta.median) && !isnan(rows[i].tb.median);
@@ -606,12 +708,23 @@ static void compare_tally(FILE *f, const compare_row_t *rows, size_t n)
                 compare_metrics[m].judge == COMPARE_EXACT && compare_significant(&rows[i], m);
         memory += changed;
     }
+    timing_summary_t drift;
+    if (!ch || timing_summarize(ch, nch, &drift)) drift.median = NAN;
+    free(ch);
     fprintf(f,
-            "\ntiming: %zu of %zu pairs tested changed significantly (%.1f %%; Mann-Whitney U, "
-            "Benjamini-Hochberg at %.0f %%); %zu pairs too short to time\n"
-            "memory: %zu of %zu pairs changed (exact figures)\n",
+            "\ntiming: %zu of %zu pairs tested changed significantly (%.1f %%; Mann-Whitney U on "
+            "runs relative to their round's median, Benjamini-Hochberg at %.0f %%); %zu pairs "
+            "too short to time",
             clear, tested, tested ? 100.0 * (double)clear / (double)tested : 0.0,
-            100 * TIMING_ALPHA, short_, memory, n);
+            100 * TIMING_ALPHA, short_);
+    if (absolute) fprintf(f, "; *: %zu tested on raw runs (no reference)", absolute);
+    if (!isnan(drift.median))
+        fprintf(f,
+                "\ndrift: the median pair's ns/event moved %+.1f %% from A to B (every "
+                "allocator alike: the machine or the harness, not judged)",
+                100 * drift.median);
+    fprintf(f, "\nmemory: %zu of %zu pairs changed (exact figures; peak RSS beyond %d pages)\n",
+            memory, n, COMPARE_RSS_PAGES);
 }
 
 /* --json: {"command": "compare", "a", "b", ..., "pairs": [...]}. */
@@ -647,6 +760,16 @@ static void compare_json(FILE *out, const compare_row_t *rows, size_t n, const c
                 json_double(&j, t->v[k]);
             json_array_end(&j);
         }
+        json_kv_string(&j, "test", r->relative ? "relative" : "absolute");
+        for (int side = 0; side < 2; side++) {
+            const compare_runs_t *t = side ? &r->tb : &r->ta;
+            json_key(&j, side ? "relative_runs_b" : "relative_runs_a");
+            json_array_begin(&j);
+            for (size_t k = 0; t->rel && k < t->n; k++)
+                json_double(&j, t->rel[k]);
+            json_array_end(&j);
+        }
+        json_kv_double(&j, "change_tested", r->effect);
         json_kv_double(&j, "p", r->p);
         json_kv_double(&j, "p_adjusted", r->q);
         json_object_end(&j);
@@ -745,8 +868,17 @@ static int compare_main(int argc, char **argv)
                     compare_num(csv_get(&cb, j, csv_col(&cb, "repeat"))) >= 2;
         r->too_short = compare_too_short(&ca, i) || compare_too_short(&cb, j);
         r->p = r->q = NAN;
+        if (compare_normalise(&ca, i, &r->ta) || compare_normalise(&cb, j, &r->tb)) {
+            free(matched);
+            matched = NULL;
+            break;
+        }
+        r->relative = r->ta.rel && r->tb.rel;
+        r->effect = r->relative ? compare_change(r->ta.rel_median, r->tb.rel_median)
+                                : compare_change(r->ta.median, r->tb.median);
         if (r->spread && !r->too_short && r->ta.v && r->tb.v &&
-            timing_mann_whitney(r->ta.v, r->ta.n, r->tb.v, r->tb.n, &r->p))
+            (r->relative ? timing_mann_whitney(r->ta.rel, r->ta.n, r->tb.rel, r->tb.n, &r->p)
+                         : timing_mann_whitney(r->ta.v, r->ta.n, r->tb.v, r->tb.n, &r->p)))
             r->p = NAN;
     }
     size_t only_b = 0;
@@ -802,6 +934,8 @@ static int compare_main(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         free(rows[i].ta.v);
         free(rows[i].tb.v);
+        free(rows[i].ta.rel);
+        free(rows[i].tb.rel);
     }
     free(rows);
     csv_free(&ca);

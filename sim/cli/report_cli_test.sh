@@ -205,23 +205,33 @@ head -1 "$tmp/err" | grep -q "no (trace, allocator) pair in common" ||
 csv_edit dup "1; NR == 2 { print }"
 cmp_bad ":3: .* again (first on line 2)" "$tmp/dup.csv"
 
-# The test: runs.csv files made by hand, six runs a side.  B's first pair
-# is twice as slow in every run (significant), the second the same runs
-# reordered (not), the third has the same timings and another footprint
-# (memory: significant), the fourth is too short to time (not judged).
+# The test: runs.csv files made by hand, six runs a side.  t1 and t2 have
+# fewer than 3 configurations, so no reference: raw runs are tested.  B's
+# t1/x is twice as slow in every run (significant), t1/y the same runs
+# reordered (not), t2/x has the same timings and another footprint
+# (memory: significant), t3/x is too short to time (not judged).  On t4
+# every allocator is twice as slow in B (the machine: not significant)
+# except p, four times as slow (twice relative to the others: significant).
 hdr="trace,allocator,events,repeat,ns_per_event_min,ns_per_event_median,ns_per_event_max,ns_per_event_runs,timing_too_short,peak_footprint_bytes"
 { echo "$hdr"
   echo "t1,x,50000,6,10,12.5,15,10;11;12;13;14;15,false,4096"
   echo "t1,y,50000,6,10,12.5,15,10;11;12;13;14;15,false,4096"
   echo "t2,x,50000,6,10,12.5,15,10;11;12;13;14;15,false,4096"
-  echo "t3,x,500,6,10,12.5,15,10;11;12;13;14;15,true,4096"; } >"$tmp/ta.csv"
+  echo "t3,x,500,6,10,12.5,15,10;11;12;13;14;15,true,4096"
+  for a in p:10 q:20 r:30 s:40 u:50; do
+    b=${a#*:}; echo "t4,${a%:*},50000,6,$b,$((b + 2)).5,$((b + 5)),$b;$((b + 1));$((b + 2));$((b + 3));$((b + 4));$((b + 5)),false,4096"
+  done; } >"$tmp/ta.csv"
 { echo "$hdr"
   echo "t1,x,50000,6,20,25,30,20;22;24;26;28;30,false,4096"
   echo "t1,y,50000,6,10,12.5,15,15;14;13;12;11;10,false,4096"
   echo "t2,x,50000,6,10,12.5,15,10;11;12;13;14;15,false,8192"
-  echo "t3,x,500,6,20,25,30,20;22;24;26;28;30,true,4096"; } >"$tmp/tb.csv"
+  echo "t3,x,500,6,20,25,30,20;22;24;26;28;30,true,4096"
+  for a in p:40:4 q:40:2 r:60:2 s:80:2 u:100:2; do
+    IFS=: read -r n b f <<<"$a"
+    echo "t4,$n,50000,6,$b,$((b + 5 * f / 2)),$((b + 5 * f)),$b;$((b + f));$((b + 2 * f));$((b + 3 * f));$((b + 4 * f));$((b + 5 * f)),false,4096"
+  done; } >"$tmp/tb.csv"
 if "$bin" compare "$tmp/ta.csv" "$tmp/tb.csv" --out "$tmp/cmp2" --json "$tmp/cmp2.json" >"$tmp/cmp2.out" 2>"$tmp/err"; then
-  grep -q "^timing: 1 of 3 pairs tested changed significantly" "$tmp/cmp2.out" ||
+  grep -q "^timing: 2 of 8 pairs tested changed significantly" "$tmp/cmp2.out" ||
     fail "compare tally: $(cat "$tmp/cmp2.out")"
   python3 - "$tmp/cmp2.json" <<'PY' || fail "compare --json: $(cat "$tmp/cmp2.json")"
 import json, sys
@@ -238,6 +248,12 @@ assert sig(("t1", "x"), "peak_footprint_bytes") is False
 assert p[("t3", "x")]["timing_too_short"] is True
 assert sig(("t3", "x"), "ns_per_event_median") is False
 assert p[("t3", "x")]["timing"]["p"] is None
+assert p[("t1", "x")]["timing"]["test"] == "absolute"
+for a in "pqrsu":
+    assert p[("t4", a)]["timing"]["test"] == "relative"
+    assert sig(("t4", a), "ns_per_event_median") is (a == "p"), a
+assert abs(p[("t4", "q")]["metrics"]["ns_per_event_median"]["change"] - 1.0) < 1e-9
+assert abs(p[("t4", "p")]["timing"]["change_tested"] - 1.0) < 1e-9
 PY
   awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
     $1 == "t1" && $2 == "x" && $(col["ns_per_event_median_significant"]) != "true" { bad = 1 }
