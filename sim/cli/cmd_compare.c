@@ -14,14 +14,16 @@
  * asks whether an allocator got faster or slower *relative to the other
  * allocators of its trace*: within a report the runs of a trace are
  * interleaved in rounds, so each run is divided by the median of its round
- * (the median over the trace's distinct configurations of their run in the
- * same round), which cancels whatever slowed the whole machine during that
- * round.  The Mann-Whitney U test compares the two sides' normalised runs;
- * the p-values of every pair are adjusted together by Benjamini-Hochberg;
- * a change is significant when the adjusted p is at most 5 % and the
- * normalised medians differ by at least RESULTS_MIN_EFFECT (results_clear).
- * A trace with fewer than COMPARE_MIN_REFERENCE configurations timed in a
- * round has no reference to speak of: its pairs are tested on the raw runs
+ * -- the median, over the allocator classes timed on the trace, of the run
+ * in that round of the class's first configuration -- which cancels
+ * whatever slowed the whole machine during that round.  One configuration
+ * per class, so a change to one allocator's code, which moves all its
+ * sweep points, moves one value of the reference, not half of them.  The Mann-Whitney U test
+ * compares the two sides' normalised runs; the p-values of every pair are adjusted together by
+ * Benjamini-Hochberg; a change is significant when the adjusted p is at most 5 % and the normalised
+ * medians differ by at least RESULTS_MIN_EFFECT (results_clear). A trace with fewer than
+ * COMPARE_MIN_REFERENCE classes timed in a round has no reference to speak of: its pairs are tested
+ * on the raw runs
  * (`absolute`), drift included.  A change that slows every allocator alike
  * (the machine, the replay loop) is no allocator's: it shows as the drift
  * in the tally, not as significant pairs.  Pairs on a trace too short to
@@ -78,7 +80,7 @@ static const cli_opt_t compare_opts[] = {
 typedef enum { COMPARE_BYTES, COMPARE_RATIO, COMPARE_NS, COMPARE_COUNT } compare_kind_t;
 typedef enum { COMPARE_TESTED, COMPARE_EXACT, COMPARE_PAGES } compare_judge_t;
 
-/* Fewest distinct configurations in a round for the relative test. */
+/* Fewest allocator classes in a round for the relative test. */
 #define COMPARE_MIN_REFERENCE 3
 /* Peak RSS changes of at most this many 4 KiB pages are the kernel's. */
 #define COMPARE_RSS_PAGES 16
@@ -308,9 +310,15 @@ static int compare_runs(const csv_t *c, size_t row, compare_runs_t *r)
     return 0;
 }
 
-/* The median of round K over the distinct configurations of ROW's trace
- * in C (each configuration once: its first row), into *REF; their count
- * is returned.  -1 when out of memory. */
+/* The length of the class part of a configuration: up to its first ':'. */
+static size_t compare_class_len(const char *config)
+{
+    return strcspn(config, ":");
+}
+
+/* The median of round K over the allocator classes of ROW's trace in C
+ * (each class once: its first row), into *REF; their count is returned.
+ * -1 when out of memory. */
 static int compare_round(const csv_t *c, size_t row, size_t k, double *ref)
 {
     int ct = csv_col(c, "trace"), cc = csv_col(c, "configuration"), ca = csv_col(c, "allocator");
@@ -322,10 +330,14 @@ static int compare_round(const csv_t *c, size_t row, size_t k, double *ref)
     int n = 0;
     for (size_t i = 0; vals && runs && i < c->nrows; i++) {
         if (strcmp(csv_get(c, i, ct), trace) != 0) continue;
+        const char *mine = csv_get(c, i, cfg);
+        size_t len = compare_class_len(mine);
         int first = 1;
-        for (size_t j = 0; j < i && first; j++)
-            first = strcmp(csv_get(c, j, ct), trace) != 0 ||
-                    strcmp(csv_get(c, j, cfg), csv_get(c, i, cfg)) != 0;
+        for (size_t j = 0; j < i && first; j++) {
+            const char *other = csv_get(c, j, cfg);
+            first = strcmp(csv_get(c, j, ct), trace) != 0 || compare_class_len(other) != len ||
+                    strncmp(other, mine, len) != 0;
+        }
         size_t m = 0;
         if (first && compare_parse_runs(csv_get(c, i, cr), runs, EXP_MAX_REPEAT + 1, &m) == 0 &&
             m > k)
