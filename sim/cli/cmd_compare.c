@@ -9,7 +9,7 @@
  *
  * Significance of timings.  Two reports run minutes or days apart on a
  * machine whose speed drifts: measured twice on a busy 2-core machine, the
- * same commit's timings moved by -30 % to -70 % between two reports, far
+ * same commit's timings moved by -29 % and +25 % between two reports, far
  * beyond the noise within one (README.md, "Comparing reports").  So compare
  * asks whether an allocator got faster or slower *relative to the other
  * allocators of its trace*: within a report the runs of a trace are
@@ -18,12 +18,12 @@
  * in that round of the class's first configuration -- which cancels
  * whatever slowed the whole machine during that round.  One configuration
  * per class, so a change to one allocator's code, which moves all its
- * sweep points, moves one value of the reference, not half of them.  The Mann-Whitney U test
- * compares the two sides' normalised runs; the p-values of every pair are adjusted together by
- * Benjamini-Hochberg; a change is significant when the adjusted p is at most 5 % and the normalised
- * medians differ by at least RESULTS_MIN_EFFECT (results_clear). A trace with fewer than
- * COMPARE_MIN_REFERENCE classes timed in a round has no reference to speak of: its pairs are tested
- * on the raw runs
+ * sweep points, moves one value of the reference, not half of them.  The
+ * Mann-Whitney U test compares the two sides' normalised runs; the
+ * p-values of every pair are adjusted together by Benjamini-Hochberg; a
+ * change is significant when the adjusted p is at most 5 % (results_clear).
+ * A trace with fewer than COMPARE_MIN_REFERENCE classes timed in a round
+ * has no reference to speak of: its pairs are tested on the raw runs
  * (`absolute`), drift included.  A change that slows every allocator alike
  * (the machine, the replay loop) is no allocator's: it shows as the drift
  * in the tally, not as significant pairs.  Pairs on a trace too short to
@@ -664,12 +664,13 @@ static int compare_write(const char *dir, const compare_row_t *rows, size_t n, c
             "# arenalab compare\n\n- A: `%s`\n- B: `%s`\n\nA timing change is *clear* "
             "when the Mann-Whitney U test on the two sides' timed runs finds it at the 95 %% "
             "level after the Benjamini-Hochberg correction across every pair here (p: the "
-            "adjusted p-value)%s; *noise* otherwise. Pairs on a trace too short to time are not "
-            "judged; with a single timed run on a side there is no spread to judge. Memory "
-            "figures are exact: any change in them is real.\n\n",
-            sa, sb,
-            RESULTS_MIN_EFFECT > 0 ? ", and the medians differ by at least the minimum effect"
-                                   : "");
+            "adjusted p-value), each run taken relative to the median of its round over the "
+            "trace's allocator classes so that the machine's drift between the reports cancels; "
+            "*noise* otherwise (`*`: fewer than 3 allocator classes on the trace, raw runs "
+            "tested). Pairs on a trace too short to time are not judged; with a single timed "
+            "run on a side there is no spread to judge. Memory figures are exact: any change in "
+            "them is real (peak RSS: beyond 16 pages).\n\n",
+            sa, sb);
     compare_table(o.fp, rows, n, 1);
     fputs("\n![change per trace and allocator](compare.svg)\n", o.fp);
     if (outfile_commit(&o, err, sizeof err)) goto fail;
@@ -752,7 +753,7 @@ static void compare_json(FILE *out, const compare_row_t *rows, size_t n, const c
     json_kv_string(&j, "b", sb);
     json_kv_string(&j, "timing_test", "Mann-Whitney U, two-sided, Benjamini-Hochberg");
     json_kv_double(&j, "alpha", TIMING_ALPHA);
-    json_kv_double(&j, "min_effect", RESULTS_MIN_EFFECT);
+    json_kv_uint(&j, "min_reference_classes", COMPARE_MIN_REFERENCE);
     json_key(&j, "pairs");
     json_array_begin(&j);
     for (size_t i = 0; i < n; i++) {
@@ -963,13 +964,17 @@ const cli_command_t cmd_compare = {
         "Reads the runs.csv of two result directories of `arenalab report` (or two runs.csv\n"
         "files) and, for every (trace, allocator) pair they share, prints each metric of A\n"
         "and B and the change from A to B.  A timing change is 'clear' when the Mann-Whitney\n"
-        "U test on the two sides' timed runs (ns_per_event_runs) finds it at 95 % after the\n"
-        "Benjamini-Hochberg correction across every pair compared, else 'noise'; the\n"
-        "adjusted p-value is shown, and a count of clear changes ends the table.  Pairs on a\n"
-        "trace too short to time are not judged.  Memory figures are exact, so any change in\n"
-        "them is significant.  Writes compare.csv, compare.md and one plot (compare.svg/.png,\n"
-        "with its gnuplot script) to --out DIR, or to a new results/compare-<timestamp>/;\n"
-        "--json FILE writes every pair's metrics with A, B, change and significant.\n"
+        "U test on the two sides' timed runs (ns_per_event_runs), each taken relative to the\n"
+        "median of its round over the trace's allocator classes (the machine's drift between\n"
+        "two reports cancels; raw runs, marked '*', when a trace has fewer than 3 classes),\n"
+        "finds it at 95 % after the Benjamini-Hochberg correction across every pair\n"
+        "compared, else 'noise'; the adjusted p-value is shown, and a count of clear changes\n"
+        "and the drift (the median pair's change) end the table.  Pairs on a trace too short\n"
+        "to time are not judged.  Memory figures are exact, so any change in them is\n"
+        "significant (peak RSS: beyond 16 pages).\n"
+        "Writes compare.csv, compare.md and one plot (compare.svg/.png, with its gnuplot\n"
+        "script) to --out DIR, or to a new results/compare-<timestamp>/; --json FILE writes\n"
+        "every pair's metrics with A, B, change and significant.\n"
         "Incomplete reports (.partial, PARTIAL) and malformed runs.csv files are refused.",
     .opts = compare_opts,
     .run = compare_main,

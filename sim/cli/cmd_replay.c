@@ -288,7 +288,7 @@ const cli_command_t cmd_replay = {
     .args = "TRACE... --alloc A[,B...]",
     .summary = "replay traces through allocators: throughput, footprint, fragmentation",
     .description =
-        "Each (trace, allocator) pair runs in a worker process of its own: one measurement\n"
+        "Each (trace, allocator) pair runs in worker processes of its own: one measurement\n"
         "run (~--samples samples of live bytes, footprint and RSS; Johnstone & Wilson's\n"
         "fragmentation jw1-jw4; utilization), then --repeat timed runs on fresh allocator\n"
         "instances (ns/event: decoding is never timed).  The timed runs of a trace are\n"

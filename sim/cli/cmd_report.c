@@ -45,8 +45,8 @@ enum {
 
 static const cli_opt_t report_opts[] = {
     {"jobs", 'j', "N", REPORT_KEY_JOBS,
-     "replay N units at once (default 1); timed runs use at most one job per CPU, each "
-     "pinned to its own"},
+     "replay N traces at once (default 1; a trace's units run together); timed runs use at "
+     "most one job per CPU, each pinned to its own"},
     {"out", 'o', "DIR", REPORT_KEY_OUT,
      "put the result directory in DIR (default: results/ of the repository)"},
     {"repeat", 0, "N", REPORT_KEY_REPEAT,

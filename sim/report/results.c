@@ -86,9 +86,7 @@ size_t results_distinct(const results_t *r)
 
 int results_clear(double q, double ma, double mb)
 {
-    if (isnan(q) || isnan(ma) || isnan(mb) || q > TIMING_ALPHA) return 0;
-    double lo = ma < mb ? ma : mb, hi = ma < mb ? mb : ma;
-    return lo > 0 ? hi / lo - 1 >= RESULTS_MIN_EFFECT : hi > lo;
+    return !isnan(q) && !isnan(ma) && !isnan(mb) && q <= TIMING_ALPHA && ma != mb;
 }
 
 const char *results_verdict(const results_best_t *b, char *buf, size_t len)
@@ -104,15 +102,6 @@ const char *results_verdict(const results_best_t *b, char *buf, size_t len)
     else
         snprintf(buf, len, "%s (p = %.2g)", b->clear ? "clear" : "not clear", b->q);
     return buf;
-}
-
-int results_differ(const double *a, size_t na, const double *b, size_t nb, double *p)
-{
-    timing_summary_t sa, sb;
-    if (timing_mann_whitney(a, na, b, nb, p) || timing_summarize(a, na, &sa) ||
-        timing_summarize(b, nb, &sb))
-        return 0;
-    return results_clear(*p, sa.median, sb.median);
 }
 
 /* Lowest KEY over the grid cells of trace T; the runner-up is of another

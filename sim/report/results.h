@@ -85,12 +85,10 @@ size_t results_distinct(const results_t *r);
  * Mann-Whitney U test on their timed runs (sim/replay/timing.h); the
  * p-values of every trace's comparison form one family, adjusted by
  * Benjamini-Hochberg.  The difference is `clear` when the adjusted p is
- * at most TIMING_ALPHA (5 %) and the medians differ by at least
- * RESULTS_MIN_EFFECT: a difference a test can tell from noise within this
- * report and big enough to survive from one report to the next (the
- * measurement behind that threshold is in README.md).  A trace with fewer
- * than TIMING_MIN_EVENTS events crowns no fastest: `too_short`. */
-#define RESULTS_MIN_EFFECT 0.0
+ * at most TIMING_ALPHA (5 %).  The runs of one report are interleaved, so
+ * within it the test is calibrated (README.md, "Comparing reports"); no
+ * minimum effect is needed on top.  A trace with fewer than
+ * TIMING_MIN_EVENTS events crowns no fastest: `too_short`. */
 
 typedef struct {
     size_t best;   /* unit index, EXP_NONE when no allocator qualifies     */
@@ -111,13 +109,8 @@ void results_best_speed(const results_t *r, size_t t, results_best_t *out);
  * nothing to compare.  Returns BUF. */
 const char *results_verdict(const results_best_t *b, char *buf, size_t len);
 
-/* Whether timings A (NA runs) and B (NB runs) differ by more than noise,
- * judged alone: Mann-Whitney p <= TIMING_ALPHA and medians at least
- * RESULTS_MIN_EFFECT apart; *P gets the p-value (NaN: no test).  A family
- * of comparisons adjusts the p-values first (results_best_speed does). */
-int results_differ(const double *a, size_t na, const double *b, size_t nb, double *p);
-/* Whether a difference with adjusted p-value Q and medians MA, MB clears
- * both bars. */
+/* Whether a difference with adjusted p-value Q (NaN: untested) between
+ * medians MA and MB is significant: Q <= TIMING_ALPHA and MA != MB. */
 int results_clear(double q, double ma, double mb);
 
 /* Writes runs.json, runs.csv, series/ and experiment.json into DIR (the
