@@ -209,7 +209,9 @@ cmp_bad ":3: .* again (first on line 2)" "$tmp/dup.csv"
 # fewer than 3 configurations, so no reference: raw runs are tested.  B's
 # t1/x is twice as slow in every run (significant), t1/y the same runs
 # reordered (not), t2/x has the same timings and another footprint
-# (memory: significant), t3/x is too short to time (not judged).  On t4
+# (memory: significant; the same change to jemalloc, a preloaded library
+# whose figures are measured, is not), t3/x is too short to time (not
+# judged).  On t4
 # every allocator is twice as slow in B (the machine: not significant)
 # except p, four times as slow (twice relative to the others: significant).
 hdr="trace,allocator,events,repeat,ns_per_event_min,ns_per_event_median,ns_per_event_max,ns_per_event_runs,timing_too_short,peak_footprint_bytes"
@@ -217,6 +219,7 @@ hdr="trace,allocator,events,repeat,ns_per_event_min,ns_per_event_median,ns_per_e
   echo "t1,x,50000,6,10,12.5,15,10;11;12;13;14;15,false,4096"
   echo "t1,y,50000,6,10,12.5,15,10;11;12;13;14;15,false,4096"
   echo "t2,x,50000,6,10,12.5,15,10;11;12;13;14;15,false,4096"
+  echo "t2,jemalloc,50000,6,10,12.5,15,10;11;12;13;14;15,false,4096"
   echo "t3,x,500,6,10,12.5,15,10;11;12;13;14;15,true,4096"
   for a in p:10 q:20 r:30 s:40 u:50; do
     b=${a#*:}; echo "t4,${a%:*},50000,6,$b,$((b + 2)).5,$((b + 5)),$b;$((b + 1));$((b + 2));$((b + 3));$((b + 4));$((b + 5)),false,4096"
@@ -225,13 +228,15 @@ hdr="trace,allocator,events,repeat,ns_per_event_min,ns_per_event_median,ns_per_e
   echo "t1,x,50000,6,20,25,30,20;22;24;26;28;30,false,4096"
   echo "t1,y,50000,6,10,12.5,15,15;14;13;12;11;10,false,4096"
   echo "t2,x,50000,6,10,12.5,15,10;11;12;13;14;15,false,8192"
+  echo "t2,jemalloc,50000,6,10,12.5,15,10;11;12;13;14;15,false,8192"
   echo "t3,x,500,6,20,25,30,20;22;24;26;28;30,true,4096"
   for a in p:40:4 q:40:2 r:60:2 s:80:2 u:100:2; do
     IFS=: read -r n b f <<<"$a"
     echo "t4,$n,50000,6,$b,$((b + 5 * f / 2)),$((b + 5 * f)),$b;$((b + f));$((b + 2 * f));$((b + 3 * f));$((b + 4 * f));$((b + 5 * f)),false,4096"
   done; } >"$tmp/tb.csv"
 if "$bin" compare "$tmp/ta.csv" "$tmp/tb.csv" --out "$tmp/cmp2" --json "$tmp/cmp2.json" >"$tmp/cmp2.out" 2>"$tmp/err"; then
-  grep -q "^timing: 2 of 8 pairs tested changed significantly" "$tmp/cmp2.out" ||
+  grep -q "^timing: 2 of 9 pairs tested changed significantly" "$tmp/cmp2.out" &&
+    grep -q "^memory: 1 of 10 pairs changed .*; 1 pairs of preloaded libraries moved" "$tmp/cmp2.out" ||
     fail "compare tally: $(cat "$tmp/cmp2.out")"
   python3 - "$tmp/cmp2.json" <<'PY' || fail "compare --json: $(cat "$tmp/cmp2.json")"
 import json, sys
@@ -245,6 +250,8 @@ assert sig(("t1", "y"), "ns_per_event_median") is False
 assert sig(("t2", "x"), "ns_per_event_median") is False
 assert sig(("t2", "x"), "peak_footprint_bytes") is True
 assert sig(("t1", "x"), "peak_footprint_bytes") is False
+assert sig(("t2", "jemalloc"), "peak_footprint_bytes") is False
+assert p[("t2", "jemalloc")]["memory_exact"] is False and p[("t2", "x")]["memory_exact"] is True
 assert p[("t3", "x")]["timing_too_short"] is True
 assert sig(("t3", "x"), "ns_per_event_median") is False
 assert p[("t3", "x")]["timing"]["p"] is None
