@@ -24,7 +24,10 @@
  * Expansion.  Units are the distinct (trace, spec) pairs: first the grid,
  * every trace with every available allocator, trace-major in declaration
  * order; then each sweep point that is not already a unit.  A unit's repeat
- * is the highest any of its uses asks for.
+ * is the highest any of its uses asks for.  Units are distinct by spec
+ * text; units of one trace that are the same configuration
+ * (`pymalloc:arena=1M` and `pymalloc`) stay distinct here and are run once
+ * by the replay driver (sim/replay/driver.h), each keeping its row.
  *
  * Invariants (exp_is_valid): trace names are unique and made of
  * [A-Za-z0-9._+-] (they name files); units are distinct; every grid cell of
