@@ -71,7 +71,15 @@ enum {
                                  the driver only samples it; without the
                                  flag it may call stats() after every event
                                  of a measurement run                      */
-    ALLOC_PROCESS_HEAP = 16   /* stats() describe the process's malloc as a
+    ALLOC_PROCESS_HEAP = 16,  /* its memory is the process's malloc heap
+                                 (raw, malloc, arena's blocks): what one run
+                                 leaves there (free lists, a grown or
+                                 trimmed top, glibc's tuned thresholds)
+                                 carries into the next run in that process,
+                                 so the driver times each run in a fresh
+                                 process, as for ALLOC_PROCESS_GLOBAL and
+                                 ALLOC_PRELOAD                             */
+    ALLOC_PROCESS_STATS = 32  /* stats() describe the process's malloc as a
                                  whole (raw, the preloaded libraries): a
                                  route whose domains share it counts it
                                  once                                      */
@@ -83,6 +91,10 @@ typedef struct alloc_class_s {
     const char *params;  /* parameter help, "key=VALUE  meaning\n..."     */
     unsigned flags;      /* ALLOC_* above                                 */
     const char *preload; /* ALLOC_PRELOAD: the shared library's file name */
+
+    /* "key=value:..." of the parameters' defaults, or NULL: canonical specs
+     * (alloc_spec_canonical) leave these values out. */
+    const char *defaults;
 
     /* Fills *A with a new instance.  PARAMS holds NPARAMS parameters; the
      * class marks those it understood, the caller rejects the rest. */

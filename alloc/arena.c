@@ -163,6 +163,8 @@ const alloc_class_t alloc_arena_class = {
     .name = "arena",
     .summary = "CPython's PyArena as a malloc: bump allocation in 8K blocks, free is a no-op",
     .params = pyarena_params_help,
+    .flags = ALLOC_PROCESS_HEAP,
+    .defaults = "block=8K:align=8:growth=fixed",
     .create = arena_create,
     .destroy = arena_destroy,
     .stats = arena_stats,

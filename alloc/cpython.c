@@ -350,6 +350,7 @@ const alloc_class_t alloc_cpython_class = {
               "placement=aligned|mmap  arenas aligned to the pool size, or plain mmap as CPython "
               "(aligned)\n",
     .flags = ALLOC_PROCESS_GLOBAL | ALLOC_PER_DOMAIN,
+    .defaults = "domain=mem:placement=aligned",
     .create = cpython_create,
     .destroy = cpython_destroy,
     .stats = cpython_stats,

@@ -103,6 +103,7 @@ const alloc_class_t alloc_malloc_class = {
     .name = "malloc",
     .summary = "the process's malloc, footprint counted as the usable bytes of its own live blocks",
     .params = "",
+    .flags = ALLOC_PROCESS_HEAP,
     .create = cmalloc_create,
     .destroy = cmalloc_destroy,
     .stats = cmalloc_stats,

@@ -176,6 +176,7 @@ const alloc_class_t alloc_null_class = {
     .summary = "baseline: bump allocation from one reserved mapping, never reuses, free is a no-op",
     .params = "reserve=SIZE  address space to reserve (default 64G); larger requests fail\n",
     .flags = 0,
+    .defaults = "reserve=64G",
     .create = null_create,
     .destroy = null_destroy,
     .stats = null_stats,

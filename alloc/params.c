@@ -119,3 +119,85 @@ const char *alloc_params_unused(const alloc_param_t *params, size_t n)
         if (!params[i].used) return params[i].key;
     return NULL;
 }
+
+/* ---- canonical specs ------------------------------------------------------ */
+
+/* VALUE as canonical text: a size in its largest exact unit, anything
+ * else as given. */
+static void params_value(const char *value, char *buf, size_t len)
+{
+    static const struct {
+        unsigned shift;
+        char suffix;
+    } units[] = {{30, 'G'}, {20, 'M'}, {10, 'K'}};
+    uint64_t v;
+    if (alloc_parse_size(value, &v) != 0) {
+        snprintf(buf, len, "%s", value);
+        return;
+    }
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++)
+        if (v && v % ((uint64_t)1 << units[u].shift) == 0) {
+            snprintf(buf, len, "%llu%c", (unsigned long long)(v >> units[u].shift),
+                     units[u].suffix);
+            return;
+        }
+    snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+/* The canonical value of KEY in D (parsed defaults), or NULL. */
+static const char *params_default(const alloc_spec_t *d, const char *key, char *buf, size_t len)
+{
+    for (size_t i = d->nparams; i-- > 0;)
+        if (strcmp(d->params[i].key, key) == 0) {
+            params_value(d->params[i].value, buf, len);
+            return buf;
+        }
+    return NULL;
+}
+
+static int params_cmp_key(const void *a, const void *b)
+{
+    return strcmp(((const alloc_param_t *)a)->key, ((const alloc_param_t *)b)->key);
+}
+
+int alloc_spec_canonical(const char *text, const char *defaults, char *buf, size_t len, char *err,
+                         size_t errlen)
+{
+    alloc_spec_t s, d;
+    if (alloc_spec_parse(&s, text, err, errlen)) return -1;
+    d.nparams = 0;
+    if (defaults && *defaults) {
+        char full[sizeof d.buf];
+        snprintf(full, sizeof full, "%s:%s", s.name, defaults);
+        if (alloc_spec_parse(&d, full, err, errlen)) return -1;
+    }
+    /* Each key once, the last given: drop earlier duplicates. */
+    size_t n = 0;
+    for (size_t i = 0; i < s.nparams; i++) {
+        int later = 0;
+        for (size_t j = i + 1; j < s.nparams; j++)
+            later |= strcmp(s.params[i].key, s.params[j].key) == 0;
+        if (!later) s.params[n++] = s.params[i];
+    }
+    qsort(s.params, n, sizeof s.params[0], params_cmp_key);
+    char v[64], dv[64];
+    int keep_all = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s.params[i].key, "preset") == 0) {
+            params_value(s.params[i].value, v, sizeof v);
+            const char *pd = params_default(&d, "preset", dv, sizeof dv);
+            keep_all = !pd || strcmp(v, pd) != 0;
+        }
+    size_t used = (size_t)snprintf(buf, len, "%s", s.name);
+    for (size_t i = 0; i < n && used < len; i++) {
+        params_value(s.params[i].value, v, sizeof v);
+        const char *def = params_default(&d, s.params[i].key, dv, sizeof dv);
+        if (!keep_all && def && strcmp(def, v) == 0) continue;
+        used += (size_t)snprintf(buf + used, len - used, ":%s=%s", s.params[i].key, v);
+    }
+    if (used >= len) {
+        snprintf(err, errlen, "canonical form of '%s' too long", text);
+        return -1;
+    }
+    return 0;
+}

@@ -35,6 +35,19 @@ int alloc_param_size(alloc_param_t *params, size_t n, const char *key, uint64_t 
 int alloc_param_choice(alloc_param_t *params, size_t n, const char *key, const char *const *choices,
                        int *out, char *err, size_t errlen);
 
+/* The canonical text of the allocator spec TEXT, whose class has the
+ * parameter defaults DEFAULTS ("key=value:...", NULL for none): the name,
+ * then the parameters sorted by key, each key once (the last given wins,
+ * as the getters read them), sizes in the largest unit that divides them
+ * (`1M` for 1M, 1MiB, 1024K and 1048576), and parameters equal to their
+ * default left out -- unless a `preset` other than the default one is
+ * given: a preset sets other parameters, so their defaults no longer
+ * hold.  Specs with the same canonical text make the same allocator (the
+ * converse can fail: `keep_empty=1` and `keep_empty=yes` stay apart).
+ * Returns 0, or -1 with a message (TEXT does not parse, BUF too small). */
+int alloc_spec_canonical(const char *text, const char *defaults, char *buf, size_t len, char *err,
+                         size_t errlen);
+
 /* The first parameter no getter read, or NULL. */
 const char *alloc_params_unused(const alloc_param_t *params, size_t n);
 

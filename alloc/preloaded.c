@@ -27,7 +27,7 @@
  *             so the figure moves in large steps).
  * Each of these locks the allocator or walks it, so the classes are
  * flagged ALLOC_SLOW_STATS and the driver samples them; they describe the
- * whole process heap (ALLOC_PROCESS_HEAP): a route counts them once.
+ * whole process heap (ALLOC_PROCESS_STATS): a route counts them once.
  *
  * Availability: alloc_preload_available() looks for the library file in
  * the linker's usual directories (and LD_LIBRARY_PATH) without loading it;
@@ -281,7 +281,7 @@ static int preload_lib_available(const preload_lib_t *lib, char *why, size_t len
         .name = #ID,                                                                               \
         .summary = SUMMARY,                                                                        \
         .params = "",                                                                              \
-        .flags = ALLOC_PRELOAD | ALLOC_SLOW_STATS | ALLOC_PROCESS_HEAP,                            \
+        .flags = ALLOC_PRELOAD | ALLOC_SLOW_STATS | ALLOC_PROCESS_STATS,                           \
         .preload = LIB,                                                                            \
         .create = preload_create_##ID,                                                             \
         .destroy = preload_destroy,                                                                \

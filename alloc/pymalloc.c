@@ -1083,6 +1083,8 @@ const alloc_class_t alloc_pymalloc_class = {
               "placement=aligned|mmap  arenas aligned to the pool size, or plain mmap as CPython "
               "(aligned)\n",
     .flags = 0,
+    .defaults = "preset=3.11:align=16:threshold=512:pool=16K:arena=1M:keep_empty=yes:"
+                "placement=aligned",
     .create = pymalloc_class_create,
     .destroy = pymalloc_class_destroy,
     .stats = pymalloc_stats,

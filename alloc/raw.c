@@ -19,7 +19,7 @@
  *     every event, fine for the ~1000 samples the replay driver takes;
  *   - peak_footprint is 0: glibc keeps no peak, so the driver uses the peak
  *     of its samples;
- *   - stats() describe the whole process heap (ALLOC_PROCESS_HEAP): a
+ *   - stats() describe the whole process heap (ALLOC_PROCESS_STATS): a
  *     route counts it once.
  *
  * Under AddressSanitizer malloc is the sanitizer's and mallinfo2() reads
@@ -141,7 +141,7 @@ const alloc_class_t alloc_raw_class = {
     .name = "raw",
     .summary = "the process's malloc (glibc unless preloaded); held memory from mallinfo2",
     .params = "",
-    .flags = ALLOC_SLOW_STATS | ALLOC_PROCESS_HEAP,
+    .flags = ALLOC_SLOW_STATS | ALLOC_PROCESS_HEAP | ALLOC_PROCESS_STATS,
     .create = raw_create,
     .destroy = raw_destroy,
     .stats = raw_stats,

@@ -10,7 +10,7 @@
 -- and the arena allocator's block size.  About a minute on two cores.
 -- The API is described in EXPERIMENTS.md beside this file.
 name("default")
-repeats(5)
+repeats(6)
 samples(1000)
 
 local samples = traces("traces/*.atr")
@@ -33,8 +33,8 @@ for _, real in ipairs{"jemalloc", "mimalloc", "tcmalloc"} do
 end
 
 sweep{alloc = "pymalloc", param = "arena", title = "pymalloc arena size",
-      values = {"256K", "512K", "1M", "2M", "4M"}, traces = samples, repeats = 3}
+      values = {"256K", "512K", "1M", "2M", "4M"}, traces = samples, repeats = 6}
 sweep{alloc = "pymalloc", param = "pool", title = "pymalloc pool size",
-      values = {"4K", "8K", "16K", "32K", "64K"}, traces = samples, repeats = 3}
+      values = {"4K", "8K", "16K", "32K", "64K"}, traces = samples, repeats = 6}
 sweep{alloc = "arena", param = "block", title = "arena block size",
-      values = {"4K", "8K", "16K", "32K", "64K"}, traces = samples, repeats = 3}
+      values = {"4K", "8K", "16K", "32K", "64K"}, traces = samples, repeats = 6}

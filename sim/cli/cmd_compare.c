@@ -1,25 +1,64 @@
 /* cmd_compare.c: `arenalab compare RESULT_A RESULT_B` -- what changed between
- * two reports, per (trace, allocator): every metric's change, and for the
- * timings whether it exceeds the run-to-run spread.
+ * two reports, per (trace, allocator): every metric's change, and whether
+ * it is significant.
  *
  * Each side is a result directory (or its runs.csv): the runs.csv that
- * `arenalab report` writes (sim/replay/output.c's columns).  Pairs are matched on
- * (trace, allocator); pairs found on one side only are listed apart.  A
- * timing change is "clear" when the [min, max] ranges of the two sides'
- * timed runs do not overlap (results_apart), else "within spread".
+ * `arenalab report` writes (sim/replay/output.c's columns).  Pairs are
+ * matched on (trace, allocator); pairs found on one side only are listed
+ * apart.
  *
- * Output: the table on standard output, and a directory (--out DIR, else
- * results/compare-<timestamp>/) with compare.csv, compare.md and one plot
- * (compare.gp, .dat, .svg, .png): per pair, the change in median ns/event
- * (dark when clear) and in peak footprint.
+ * Significance of timings.  Two reports run minutes or days apart on a
+ * machine whose speed drifts: measured twice on a busy 2-core machine, the
+ * same commit's timings moved by -29 % and +25 % between two reports, far
+ * beyond the noise within one (README.md, "Comparing reports").  So compare
+ * asks whether an allocator got faster or slower *relative to the other
+ * allocators of its trace*: within a report the runs of a trace are
+ * interleaved in rounds, so each run is divided by the median of its round
+ * -- the median, over the allocator classes timed on the trace, of the run
+ * in that round of the class's first configuration -- which cancels
+ * whatever slowed the whole machine during that round.  One configuration
+ * per class, so a change to one allocator's code, which moves all its
+ * sweep points, moves one value of the reference, not half of them.  The
+ * Mann-Whitney U test compares the two sides' normalised runs; the
+ * p-values of every pair are adjusted together by Benjamini-Hochberg; a
+ * change is significant when the adjusted p is at most 5 % (results_clear).
+ * A trace with fewer than COMPARE_MIN_REFERENCE classes timed in a round
+ * has no reference to speak of: its pairs are tested on the raw runs
+ * (`absolute`), drift included.  A change that slows every allocator alike
+ * (the machine, the replay loop) is no allocator's: it shows as the drift
+ * in the tally, not as significant pairs.  Pairs on a trace too short to
+ * time (timing_too_short) are left out of the family and never significant.
+ * A runs.csv without ns_per_event_runs (an older report) has nothing to
+ * test.
+ *
+ * Memory figures of our models are exact -- the same trace, allocator and
+ * parameters give the same bytes -- so any change in them is significant.
+ * The preloaded libraries (ALLOC_PRELOAD: jemalloc, mimalloc, tcmalloc) are
+ * not ours: they return memory on timers and their footprint is partly
+ * RSS, so theirs is a single measurement a side (jemalloc's peak footprint
+ * on one trace moved from 1.6 to 3.6 MiB between two reports of one
+ * commit); their memory changes are shown and counted, never judged
+ * significant.
+ * Peak RSS is the kernel's count of resident pages, measured once a side:
+ * it moves by a few pages between identical runs (up to 6 seen), so a
+ * change is significant beyond COMPARE_RSS_PAGES pages.
+ *
+ * Output: the table on standard output with a count of significant timing
+ * changes, and a directory (--out DIR, else results/compare-<timestamp>/)
+ * with compare.csv, compare.md and one plot (compare.gp, .dat, .svg,
+ * .png): per pair, the change in median ns/event (dark when significant)
+ * and in peak footprint.  --json FILE writes every pair's metrics: A, B,
+ * change, significant.
  */
 #include "sim/cli/commands.h"
 #include "sim/base/csv.h"
+#include "sim/base/json.h"
 #include "sim/base/outfile.h"
 #include "sim/report/plot.h"
 #include "sim/base/repo.h"
 #include "sim/report/resdir.h"
 #include "sim/report/results.h"
+#include "sim/replay/timing.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -30,50 +69,82 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { COMPARE_KEY_OUT = 'o' };
+enum { COMPARE_KEY_OUT = 'o', COMPARE_KEY_JSON = 256 };
 
 static const cli_opt_t compare_opts[] = {
     {"out", 'o', "DIR", COMPARE_KEY_OUT,
      "write compare.{csv,md} and the plot into DIR, a new directory (default: "
      "results/compare-<timestamp>/ of the repository)"},
+    {"json", 0, "FILE", COMPARE_KEY_JSON,
+     "also write every pair's metrics (A, B, change, significant) as JSON ('-': standard "
+     "output)"},
     {0},
 };
 
-/* The metrics compared, one line each: runs.csv column, label, kind. */
-typedef enum { COMPARE_BYTES, COMPARE_RATIO, COMPARE_NS } compare_kind_t;
+/* The metrics compared, one line each: runs.csv column, label, kind, and
+ * how a change is judged.  The first six are the table's. */
+typedef enum { COMPARE_BYTES, COMPARE_RATIO, COMPARE_NS, COMPARE_COUNT } compare_kind_t;
+typedef enum { COMPARE_TESTED, COMPARE_EXACT, COMPARE_PAGES } compare_judge_t;
+
+/* Fewest allocator classes in a round for the relative test. */
+#define COMPARE_MIN_REFERENCE 3
+/* Peak RSS changes of at most this many 4 KiB pages are the kernel's. */
+#define COMPARE_RSS_PAGES 16
 
 static const struct {
     const char *column;
     const char *label;
     compare_kind_t kind;
+    compare_judge_t judge;
 } compare_metrics[] = {
-    {"ns_per_event_median", "ns/event", COMPARE_NS},
-    {"peak_resident_bytes", "peak resident", COMPARE_BYTES},
-    {"peak_live_bytes", "peak live", COMPARE_BYTES},
-    {"peak_held_bytes", "peak held", COMPARE_BYTES},
-    {"frag_jw4", "jw4", COMPARE_RATIO},
-    {"util", "util", COMPARE_RATIO},
-    {"internal_frag", "internal", COMPARE_RATIO},
+    {"ns_per_event_median", "ns/event", COMPARE_NS, COMPARE_TESTED},
+    {"peak_resident_bytes", "peak resident", COMPARE_BYTES, COMPARE_PAGES},
+    {"peak_live_bytes", "peak live", COMPARE_BYTES, COMPARE_EXACT},
+    {"peak_held_bytes", "peak held", COMPARE_BYTES, COMPARE_EXACT},
+    {"frag_jw4", "jw4", COMPARE_RATIO, COMPARE_EXACT},
+    {"util", "util", COMPARE_RATIO, COMPARE_EXACT},
+    {"internal_frag", "internal", COMPARE_RATIO, COMPARE_EXACT},
+    {"ns_per_event_mean", "ns/event mean", COMPARE_NS, COMPARE_TESTED},
+    {"peak_live_blocks", "peak live blocks", COMPARE_COUNT, COMPARE_EXACT},
+    {"frag_jw1", "jw1", COMPARE_RATIO, COMPARE_EXACT},
+    {"frag_jw2", "jw2", COMPARE_RATIO, COMPARE_EXACT},
+    {"frag_jw3", "jw3", COMPARE_RATIO, COMPARE_EXACT},
 };
 
 #define COMPARE_NMETRICS (sizeof compare_metrics / sizeof compare_metrics[0])
 
+/* A side's timed runs. */
+typedef struct {
+    double *v; /* malloc'ed; NULL when the CSV has no runs column */
+    size_t n;
+    double median;
+    double *rel; /* v[k] / the median of round k; NULL: no reference    */
+    double rel_median;
+} compare_runs_t;
+
 typedef struct {
     const char *trace, *alloc;
     double a[COMPARE_NMETRICS], b[COMPARE_NMETRICS];
-    metrics_summary_t ta, tb; /* timings of each side */
-    int spread;               /* both sides ran 2+ timed runs */
-    int clear;                /* spread known, timings apart  */
+    compare_runs_t ta, tb; /* timed runs of each side                    */
+    int spread;            /* both sides ran 2+ timed runs               */
+    int too_short;         /* a side's trace is too short to time        */
+    int measured;          /* memory figures measured, not exact (preload) */
+    int relative;          /* tested on normalised runs (else absolute)  */
+    double p, q;           /* the test and its adjusted p (NaN: none)    */
+    double effect;         /* change of the tested medians, B / A - 1    */
+    int clear;             /* the timing change is significant           */
 } compare_row_t;
 
 typedef struct {
     const char *out;
+    const char *json;
 } compare_args_t;
 
 static int compare_on_opt(void *ud, int key, const char *arg)
 {
     compare_args_t *a = ud;
     if (key == COMPARE_KEY_OUT) a->out = arg;
+    if (key == COMPARE_KEY_JSON) a->json = arg;
     return 0;
 }
 
@@ -108,12 +179,30 @@ static int compare_num_ok(const char *s)
     return *end == '\0' && isfinite(v);
 }
 
+/* The ';'-separated timed runs S into V (room for MAX): *N of them.
+ * Returns 0, or -1 when a field is not a finite number or there are more
+ * than MAX. */
+static int compare_parse_runs(const char *s, double *v, size_t max, size_t *n)
+{
+    *n = 0;
+    while (*s) {
+        char *end;
+        double x = strtod(s, &end);
+        if (end == s || (*end && *end != ';') || !isfinite(x) || *n == max) return -1;
+        v[(*n)++] = x;
+        s = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
 /* Checks every row of C (read from PATH): numbers are numbers, min <= median
- * <= max, each (trace, allocator) once.  Row i is line i + 2 (runs.csv
- * quotes no newline).  0, or -1 after saying what is wrong. */
+ * <= max, as many timed runs as `repeat` says, each (trace, allocator) once.
+ * Row i is line i + 2 (runs.csv quotes no newline).  0, or -1 after saying
+ * what is wrong. */
 static int compare_validate(const char *path, const csv_t *c)
 {
     int ct = csv_col(c, "trace"), ca = csv_col(c, "allocator");
+    int cruns = csv_col(c, "ns_per_event_runs"), crep = csv_col(c, "repeat");
     int cmin = csv_col(c, "ns_per_event_min"), cmed = csv_col(c, "ns_per_event_median"),
         cmax = csv_col(c, "ns_per_event_max");
     for (size_t i = 0; i < c->nrows; i++) {
@@ -139,6 +228,19 @@ static int compare_validate(const char *path, const csv_t *c)
             cli_error("compare: %s:%zu: ns_per_event min %s, median %s, max %s are out of order",
                       path, i + 2, csv_get(c, i, cmin), csv_get(c, i, cmed), csv_get(c, i, cmax));
             return -1;
+        }
+        if (cruns >= 0) {
+            double repeat = compare_num(csv_get(c, i, crep));
+            size_t max = repeat >= 0 && repeat <= EXP_MAX_REPEAT ? (size_t)repeat : 0, n = 0;
+            double *v = malloc((max ? max : 1) * sizeof *v);
+            int bad = !v || compare_parse_runs(csv_get(c, i, cruns), v, max, &n) || n != max;
+            free(v);
+            if (bad) {
+                cli_error("compare: %s:%zu: ns_per_event_runs '%s' is not %s finite numbers "
+                          "separated by ';'",
+                          path, i + 2, csv_get(c, i, cruns), csv_get(c, i, crep));
+                return -1;
+            }
         }
         for (size_t j = 0; j < i; j++)
             if (!strcmp(csv_get(c, i, ct), csv_get(c, j, ct)) &&
@@ -200,12 +302,146 @@ static int compare_load(const char *side, csv_t *c)
     return 0;
 }
 
-static void compare_summary(const csv_t *c, size_t row, metrics_summary_t *s)
+/* ROW's timed runs (validated) into R.  Returns 0 or -1 (out of memory). */
+static int compare_runs(const csv_t *c, size_t row, compare_runs_t *r)
 {
-    int timed = compare_num(csv_get(c, row, csv_col(c, "repeat"))) > 0;
-    s->min = timed ? compare_num(csv_get(c, row, csv_col(c, "ns_per_event_min"))) : NAN;
-    s->median = timed ? compare_num(csv_get(c, row, csv_col(c, "ns_per_event_median"))) : NAN;
-    s->max = timed ? compare_num(csv_get(c, row, csv_col(c, "ns_per_event_max"))) : NAN;
+    double repeat = compare_num(csv_get(c, row, csv_col(c, "repeat")));
+    r->n = 0;
+    r->v = NULL;
+    r->median = repeat > 0 ? compare_num(csv_get(c, row, csv_col(c, "ns_per_event_median"))) : NAN;
+    int col = csv_col(c, "ns_per_event_runs");
+    if (col < 0) return 0;
+    size_t max = repeat > 0 ? (size_t)repeat : 0;
+    if (!(r->v = malloc((max ? max : 1) * sizeof *r->v))) return -1;
+    compare_parse_runs(csv_get(c, row, col), r->v, max, &r->n);
+    return 0;
+}
+
+/* The length of the class part of a configuration: up to its first ':'. */
+static size_t compare_class_len(const char *config)
+{
+    return strcspn(config, ":");
+}
+
+/* The median of round K over the allocator classes of ROW's trace in C
+ * (each class once: its first row), into *REF; their count is returned.
+ * -1 when out of memory. */
+static int compare_round(const csv_t *c, size_t row, size_t k, double *ref)
+{
+    int ct = csv_col(c, "trace"), cc = csv_col(c, "configuration"), ca = csv_col(c, "allocator");
+    int cr = csv_col(c, "ns_per_event_runs");
+    int cfg = cc >= 0 ? cc : ca;
+    const char *trace = csv_get(c, row, ct);
+    double *vals = malloc(c->nrows * sizeof *vals),
+           *runs = malloc((EXP_MAX_REPEAT + 1) * sizeof *runs);
+    int n = 0;
+    for (size_t i = 0; vals && runs && i < c->nrows; i++) {
+        if (strcmp(csv_get(c, i, ct), trace) != 0) continue;
+        const char *mine = csv_get(c, i, cfg);
+        size_t len = compare_class_len(mine);
+        int first = 1;
+        for (size_t j = 0; j < i && first; j++) {
+            const char *other = csv_get(c, j, cfg);
+            first = strcmp(csv_get(c, j, ct), trace) != 0 || compare_class_len(other) != len ||
+                    strncmp(other, mine, len) != 0;
+        }
+        size_t m = 0;
+        if (first && compare_parse_runs(csv_get(c, i, cr), runs, EXP_MAX_REPEAT + 1, &m) == 0 &&
+            m > k)
+            vals[n++] = runs[k];
+    }
+    timing_summary_t s;
+    int rc = vals && runs && timing_summarize(vals, (size_t)n, &s) == 0 ? n : -1;
+    *ref = rc > 0 ? s.median : NAN;
+    free(vals);
+    free(runs);
+    return rc;
+}
+
+/* R's runs divided by their rounds' medians (R->rel), when every round has
+ * a reference of COMPARE_MIN_REFERENCE configurations.  -1 when out of
+ * memory. */
+static int compare_normalise(const csv_t *c, size_t row, compare_runs_t *r)
+{
+    r->rel = NULL;
+    r->rel_median = NAN;
+    if (!r->v || r->n == 0) return 0;
+    double *rel = malloc(r->n * sizeof *rel);
+    if (!rel) return -1;
+    for (size_t k = 0; k < r->n; k++) {
+        double ref;
+        int n = compare_round(c, row, k, &ref);
+        if (n < 0) {
+            free(rel);
+            return -1;
+        }
+        if (n < COMPARE_MIN_REFERENCE || !(ref > 0)) {
+            free(rel);
+            return 0;
+        }
+        rel[k] = r->v[k] / ref;
+    }
+    timing_summary_t s;
+    if (timing_summarize(rel, r->n, &s)) {
+        free(rel);
+        return -1;
+    }
+    r->rel = rel;
+    r->rel_median = s.median;
+    return 0;
+}
+
+/* 1 when ROW's trace is flagged too short to time. */
+static int compare_too_short(const csv_t *c, size_t row)
+{
+    return strcmp(csv_get(c, row, csv_col(c, "timing_too_short")), "true") == 0;
+}
+
+/* 1 when the allocator ALLOC (a spec, or a route "raw=A,mem=B,obj=C")
+ * has a preloaded library in it: its memory figures are measured. */
+static int compare_measured(const char *alloc)
+{
+    char name[64];
+    for (const char *p = alloc; *p;) {
+        size_t len = strcspn(p, ",");
+        const char *el = p, *eq = memchr(p, '=', len), *colon = memchr(p, ':', len);
+        if (eq && (!colon || eq < colon)) el = eq + 1; /* domain=SPEC */
+        size_t nl = strcspn(el, ":,");
+        snprintf(name, sizeof name, "%.*s", (int)(nl < sizeof name ? nl : sizeof name - 1), el);
+        const alloc_class_t *cls = alloc_find(name);
+        if (cls && (cls->flags & ALLOC_PRELOAD)) return 1;
+        p += len + (p[len] == ',');
+    }
+    return 0;
+}
+
+/* Whether metric M of ROW changed significantly (see the top). */
+static int compare_significant(const compare_row_t *row, size_t m)
+{
+    if (compare_metrics[m].judge == COMPARE_TESTED) return row->clear;
+    if (row->measured) return 0;
+    double a = row->a[m], b = row->b[m];
+    if (isnan(a) && isnan(b)) return 0;
+    if (isnan(a) || isnan(b)) return 1;
+    if (compare_metrics[m].judge == COMPARE_PAGES) return fabs(b - a) > COMPARE_RSS_PAGES * 4096.0;
+    return a != b;
+}
+
+/* What the table says about a timing change. */
+static const char *compare_timing(const compare_row_t *r, char *buf, size_t len)
+{
+    if (isnan(r->ta.median) || isnan(r->tb.median))
+        snprintf(buf, len, "-");
+    else if (!r->spread)
+        snprintf(buf, len, "no spread");
+    else if (r->too_short)
+        snprintf(buf, len, "too short");
+    else if (isnan(r->q))
+        snprintf(buf, len, "no runs");
+    else
+        snprintf(buf, len, "%s%s p=%.2g", r->clear ? "clear" : "noise", r->relative ? "" : "*",
+                 r->q);
+    return buf;
 }
 
 /* B / A - 1, NaN when undefined. */
@@ -248,7 +484,7 @@ static void compare_table(FILE *f, const compare_row_t *rows, size_t n, int mark
             "| change | jw4 A -> B | util A -> B |\n|---|---|---:|---:|---|---:|---:|---:|---:|\n",
             f);
     } else {
-        fprintf(f, "%-24s %-24s %22s %8s %-13s %26s %8s %18s %16s\n", "trace", "allocator",
+        fprintf(f, "%-24s %-24s %22s %8s %-15s %26s %8s %18s %16s\n", "trace", "allocator",
                 "ns/event A -> B", "change", "timing", "peak resident A -> B", "change",
                 "jw4 A -> B", "util A -> B");
     }
@@ -277,15 +513,13 @@ static void compare_table(FILE *f, const compare_row_t *rows, size_t n, int mark
                 fclose(mf);
             }
         }
-        const char *timing = isnan(r->ta.median) || isnan(r->tb.median) ? "-"
-                             : !r->spread                               ? "no spread"
-                             : r->clear                                 ? "clear"
-                                                                        : "within spread";
+        char timing[32];
+        compare_timing(r, timing, sizeof timing);
         if (markdown)
             fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r->trace, r->alloc,
                     cell[0], pct[0], timing, cell[1], pct[1], cell[2], cell[3]);
         else
-            fprintf(f, "%-24s %-24s %22s %8s %-13s %26s %8s %18s %16s\n", r->trace, r->alloc,
+            fprintf(f, "%-24s %-24s %22s %8s %-15s %26s %8s %18s %16s\n", r->trace, r->alloc,
                     cell[0], pct[0], timing, cell[1], pct[1], cell[2], cell[3]);
     }
 }
@@ -294,11 +528,11 @@ static void compare_csv(FILE *f, const compare_row_t *rows, size_t n)
 {
     fputs("trace,allocator", f);
     for (size_t m = 0; m < COMPARE_NMETRICS; m++)
-        fprintf(f, ",%s_a,%s_b,%s_change", compare_metrics[m].column, compare_metrics[m].column,
-                compare_metrics[m].column);
-    /* 1: the timing ranges are apart; 0: they overlap; empty: fewer than
-     * two timed runs on a side, no spread to judge. */
-    fputs(",timing_apart\n", f);
+        fprintf(f, ",%s_a,%s_b,%s_change,%s_significant", compare_metrics[m].column,
+                compare_metrics[m].column, compare_metrics[m].column, compare_metrics[m].column);
+    /* The timing test: its p-value and the adjusted one (empty: no test),
+     * and whether a side's trace is too short to time. */
+    fputs(",timing_p,timing_q,timing_too_short\n", f);
     for (size_t i = 0; i < n; i++) {
         fprintf(f, "%s,%s", rows[i].trace, rows[i].alloc);
         for (size_t m = 0; m < COMPARE_NMETRICS; m++) {
@@ -308,11 +542,16 @@ static void compare_csv(FILE *f, const compare_row_t *rows, size_t n)
                     fputc(',', f);
                 else
                     fprintf(f, ",%.6f", v[k]);
+            fputs(compare_significant(&rows[i], m) ? ",true" : ",false", f);
         }
-        fprintf(f, ",%s\n",
-                isnan(rows[i].ta.median) || isnan(rows[i].tb.median) || !rows[i].spread ? ""
-                : rows[i].clear                                                         ? "1"
-                                                                                        : "0");
+        for (int k = 0; k < 2; k++) {
+            double v = k ? rows[i].q : rows[i].p;
+            if (isnan(v))
+                fputc(',', f);
+            else
+                fprintf(f, ",%.6g", v);
+        }
+        fprintf(f, ",%s\n", rows[i].too_short ? "true" : "false");
     }
 }
 
@@ -386,9 +625,9 @@ static int compare_plot(const char *dir, const compare_row_t *rows, size_t n, co
             "ytic(2) with boxxyerror lc rgb variable notitle, \\\n"
             "     '' using ($5/2):1:(($5<0)?$5:0):(($5<0)?0:$5):($1+0.02):($1+0.42) with "
             "boxxyerror lc rgb '#f28e2b' title 'peak resident', \\\n"
-            "     keyentry with boxes lc rgb '#1f4e9c' title 'ns/event: beyond the run-to-run "
-            "spread', \\\n"
-            "     keyentry with boxes lc rgb '#a9c1e8' title 'ns/event: within the spread'\n",
+            "     keyentry with boxes lc rgb '#1f4e9c' title 'ns/event: significant change', "
+            "\\\n"
+            "     keyentry with boxes lc rgb '#a9c1e8' title 'ns/event: not told from noise'\n",
             lo - pad, hi + pad, n ? n - 1 : 0);
     plot_end(gp, "compare", w, h);
     if (fclose(gp) != 0) {
@@ -449,8 +688,14 @@ static int compare_write(const char *dir, const compare_row_t *rows, size_t n, c
     if (outfile_open(&o, path, "w", err, sizeof err)) goto fail;
     fprintf(o.fp,
             "# arenalab compare\n\n- A: `%s`\n- B: `%s`\n\nA timing change is *clear* "
-            "when the [min, max] ranges of the timed runs do not overlap; with a single "
-            "timed run on a side there is no spread to judge.\n\n",
+            "when the Mann-Whitney U test on the two sides' timed runs finds it at the 95 %% "
+            "level after the Benjamini-Hochberg correction across every pair here (p: the "
+            "adjusted p-value), each run taken relative to the median of its round over the "
+            "trace's allocator classes so that the machine's drift between the reports cancels; "
+            "*noise* otherwise (`*`: fewer than 3 allocator classes on the trace, raw runs "
+            "tested). Pairs on a trace too short to time are not judged; with a single timed "
+            "run on a side there is no spread to judge. Memory figures are exact: any change in "
+            "them is real (peak RSS: beyond 16 pages).\n\n",
             sa, sb);
     compare_table(o.fp, rows, n, 1);
     fputs("\n![change per trace and allocator](compare.svg)\n", o.fp);
@@ -460,6 +705,141 @@ static int compare_write(const char *dir, const compare_row_t *rows, size_t n, c
 fail:
     cli_error("compare: %s", err);
     return -1;
+}
+
+/* The family of timing tests: Benjamini-Hochberg over every pair's p,
+ * then each pair's verdict.  Returns 0 or -1 (out of memory). */
+static int compare_judge(compare_row_t *rows, size_t n)
+{
+    double *p = malloc((n ? n : 1) * sizeof *p), *q = malloc((n ? n : 1) * sizeof *q);
+    int rc = p && q ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        p[i] = rows[i].p;
+    if (rc == 0 && timing_bh(p, n, q)) rc = -1;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rows[i].q = q[i];
+        rows[i].clear = rows[i].relative
+                            ? results_clear(q[i], rows[i].ta.rel_median, rows[i].tb.rel_median)
+                            : results_clear(q[i], rows[i].ta.median, rows[i].tb.median);
+    }
+    free(p);
+    free(q);
+    return rc;
+}
+
+/* The count of significant timing changes among the pairs tested, and the
+ * drift: the median change of every pair's median ns/event (what moved
+ * every allocator alike). */
+static void compare_tally(FILE *f, const compare_row_t *rows, size_t n)
+{
+    size_t tested = 0, clear = 0, short_ = 0, memory = 0, absolute = 0, nch = 0, measured = 0;
+    double *ch = malloc((n ? n : 1) * sizeof *ch);
+    for (size_t i = 0; i < n; i++) {
+        double c = compare_change(rows[i].ta.median, rows[i].tb.median);
+        if (ch && !isnan(c) && !rows[i].too_short) ch[nch++] = c;
+        absolute += !isnan(rows[i].q) && !rows[i].relative;
+        tested += !isnan(rows[i].q);
+        clear += rows[i].clear;
+        short_ += rows[i].too_short && !isnan(rows[i].ta.median) && !isnan(rows[i].tb.median);
+        int changed = 0, moved = 0;
+        for (size_t m = 0; m < COMPARE_NMETRICS; m++) {
+            if (compare_metrics[m].judge == COMPARE_TESTED) continue;
+            changed |= compare_significant(&rows[i], m);
+            moved |= compare_metrics[m].judge == COMPARE_EXACT &&
+                     !isnan(compare_change(rows[i].a[m], rows[i].b[m])) &&
+                     compare_change(rows[i].a[m], rows[i].b[m]) != 0;
+        }
+        memory += changed;
+        measured += rows[i].measured && moved;
+    }
+    timing_summary_t drift;
+    if (!ch || timing_summarize(ch, nch, &drift)) drift.median = NAN;
+    free(ch);
+    fprintf(f,
+            "\ntiming: %zu of %zu pairs tested changed significantly (%.1f %%; Mann-Whitney U on "
+            "runs relative to their round's median, Benjamini-Hochberg at %.0f %%); %zu pairs "
+            "too short to time",
+            clear, tested, tested ? 100.0 * (double)clear / (double)tested : 0.0,
+            100 * TIMING_ALPHA, short_);
+    if (absolute) fprintf(f, "; *: %zu tested on raw runs (no reference)", absolute);
+    if (!isnan(drift.median))
+        fprintf(f,
+                "\ndrift: the median pair's ns/event moved %+.1f %% from A to B (every "
+                "allocator alike: the machine or the harness, not judged)",
+                100 * drift.median);
+    fprintf(f, "\nmemory: %zu of %zu pairs changed (exact figures; peak RSS beyond %d pages)",
+            memory, n, COMPARE_RSS_PAGES);
+    if (measured)
+        fprintf(f, "; %zu pairs of preloaded libraries moved (measured, not judged)", measured);
+    fputc('\n', f);
+}
+
+/* --json: {"command": "compare", "a", "b", ..., "pairs": [...]}. */
+static void compare_json(FILE *out, const compare_row_t *rows, size_t n, const char *sa,
+                         const char *sb)
+{
+    json_t j;
+    json_init(&j, out);
+    json_object_begin(&j);
+    json_kv_string(&j, "arenalab", ARENALAB_VERSION);
+    json_kv_string(&j, "command", "compare");
+    json_kv_string(&j, "a", sa);
+    json_kv_string(&j, "b", sb);
+    json_kv_string(&j, "timing_test", "Mann-Whitney U, two-sided, Benjamini-Hochberg");
+    json_kv_double(&j, "alpha", TIMING_ALPHA);
+    json_kv_uint(&j, "min_reference_classes", COMPARE_MIN_REFERENCE);
+    json_key(&j, "pairs");
+    json_array_begin(&j);
+    for (size_t i = 0; i < n; i++) {
+        const compare_row_t *r = &rows[i];
+        json_object_begin(&j);
+        json_kv_string(&j, "trace", r->trace);
+        json_kv_string(&j, "allocator", r->alloc);
+        json_key(&j, "timing_too_short");
+        json_bool(&j, r->too_short);
+        json_key(&j, "memory_exact");
+        json_bool(&j, !r->measured);
+        json_key(&j, "timing");
+        json_object_begin(&j);
+        for (int side = 0; side < 2; side++) {
+            const compare_runs_t *t = side ? &r->tb : &r->ta;
+            json_key(&j, side ? "runs_b" : "runs_a");
+            json_array_begin(&j);
+            for (size_t k = 0; t->v && k < t->n; k++)
+                json_double(&j, t->v[k]);
+            json_array_end(&j);
+        }
+        json_kv_string(&j, "test", r->relative ? "relative" : "absolute");
+        for (int side = 0; side < 2; side++) {
+            const compare_runs_t *t = side ? &r->tb : &r->ta;
+            json_key(&j, side ? "relative_runs_b" : "relative_runs_a");
+            json_array_begin(&j);
+            for (size_t k = 0; t->rel && k < t->n; k++)
+                json_double(&j, t->rel[k]);
+            json_array_end(&j);
+        }
+        json_kv_double(&j, "change_tested", r->effect);
+        json_kv_double(&j, "p", r->p);
+        json_kv_double(&j, "p_adjusted", r->q);
+        json_object_end(&j);
+        json_key(&j, "metrics");
+        json_object_begin(&j);
+        for (size_t m = 0; m < COMPARE_NMETRICS; m++) {
+            json_key(&j, compare_metrics[m].column);
+            json_object_begin(&j);
+            json_kv_double(&j, "a", r->a[m]);
+            json_kv_double(&j, "b", r->b[m]);
+            json_kv_double(&j, "change", compare_change(r->a[m], r->b[m]));
+            json_key(&j, "significant");
+            json_bool(&j, compare_significant(r, m));
+            json_object_end(&j);
+        }
+        json_object_end(&j);
+        json_object_end(&j);
+    }
+    json_array_end(&j);
+    json_object_end(&j);
+    fputc('\n', out);
 }
 
 static int compare_main(int argc, char **argv)
@@ -526,13 +906,30 @@ static int compare_main(int argc, char **argv)
             r->a[m] = compare_num(csv_get(&ca, i, csv_col(&ca, compare_metrics[m].column)));
             r->b[m] = compare_num(csv_get(&cb, j, csv_col(&cb, compare_metrics[m].column)));
         }
-        compare_summary(&ca, i, &r->ta);
-        compare_summary(&cb, j, &r->tb);
+        if (compare_runs(&ca, i, &r->ta) || compare_runs(&cb, j, &r->tb)) {
+            free(matched);
+            matched = NULL; /* reported as out of memory below */
+            break;
+        }
         r->a[0] = r->ta.median;
         r->b[0] = r->tb.median;
         r->spread = compare_num(csv_get(&ca, i, csv_col(&ca, "repeat"))) >= 2 &&
                     compare_num(csv_get(&cb, j, csv_col(&cb, "repeat"))) >= 2;
-        r->clear = r->spread && results_apart(&r->ta, &r->tb);
+        r->too_short = compare_too_short(&ca, i) || compare_too_short(&cb, j);
+        r->measured = compare_measured(r->alloc);
+        r->p = r->q = NAN;
+        if (compare_normalise(&ca, i, &r->ta) || compare_normalise(&cb, j, &r->tb)) {
+            free(matched);
+            matched = NULL;
+            break;
+        }
+        r->relative = r->ta.rel && r->tb.rel;
+        r->effect = r->relative ? compare_change(r->ta.rel_median, r->tb.rel_median)
+                                : compare_change(r->ta.median, r->tb.median);
+        if (r->spread && !r->too_short && r->ta.v && r->tb.v &&
+            (r->relative ? timing_mann_whitney(r->ta.rel, r->ta.n, r->tb.rel, r->tb.n, &r->p)
+                         : timing_mann_whitney(r->ta.v, r->ta.n, r->tb.v, r->tb.n, &r->p)))
+            r->p = NAN;
     }
     size_t only_b = 0;
     for (size_t j = 0; matched && j < cb.nrows; j++)
@@ -540,23 +937,38 @@ static int compare_main(int argc, char **argv)
             if (only_b++ == 0) cli_error("compare: in B only:");
             cli_error("  %s with %s", csv_get(&cb, j, tb), csv_get(&cb, j, ab));
         }
-    int rc = matched ? CLI_OK : CLI_FAIL;
-    if (!matched) cli_error("compare: out of memory");
+    int rc = matched && compare_judge(rows, n) == 0 ? CLI_OK : CLI_FAIL;
+    if (rc != CLI_OK) cli_error("compare: out of memory");
     if (rc == CLI_OK && n == 0) {
         cli_error("compare: no (trace, allocator) pair in common");
         rc = CLI_FAIL;
     }
     resdir_t rd = {0};
     char dir[PATH_MAX + 32];
+    outfile_t json = {0};
+    char err[1024];
+    if (rc == CLI_OK && a.json && outfile_open(&json, a.json, "w", err, sizeof err)) {
+        cli_error("compare: %s", err);
+        rc = CLI_USAGE;
+    }
     if (rc == CLI_OK) {
-        compare_table(stdout, rows, n, 0);
-        fflush(stdout); /* before any message on stderr */
-        if (compare_outdir(&a, &rd, dir, sizeof dir))
+        int json_stdout = a.json && strcmp(a.json, "-") == 0;
+        FILE *tab = json_stdout ? stderr : stdout;
+        compare_table(tab, rows, n, 0);
+        compare_tally(tab, rows, n);
+        fflush(tab); /* before any message on stderr */
+        if (a.json) {
+            compare_json(json.fp, rows, n, sa, sb);
+            if (outfile_commit(&json, err, sizeof err)) {
+                cli_error("compare: %s", err);
+                rc = CLI_FAIL;
+            }
+        }
+        if (rc == CLI_OK && compare_outdir(&a, &rd, dir, sizeof dir))
             rc = CLI_USAGE;
-        else if (compare_write(dir, rows, n, sa, sb))
+        else if (rc == CLI_OK && compare_write(dir, rows, n, sa, sb))
             rc = CLI_FAIL;
         if (rd.partial) {
-            char err[1024];
             if (rc == CLI_OK && resdir_commit(&rd, 0, err, sizeof err)) {
                 cli_error("compare: %s", err);
                 rc = CLI_FAIL;
@@ -569,6 +981,12 @@ static int compare_main(int argc, char **argv)
     }
     resdir_free(&rd);
     free(matched);
+    for (size_t i = 0; i < n; i++) {
+        free(rows[i].ta.v);
+        free(rows[i].tb.v);
+        free(rows[i].ta.rel);
+        free(rows[i].tb.rel);
+    }
     free(rows);
     csv_free(&ca);
     csv_free(&cb);
@@ -582,10 +1000,19 @@ const cli_command_t cmd_compare = {
     .description =
         "Reads the runs.csv of two result directories of `arenalab report` (or two runs.csv\n"
         "files) and, for every (trace, allocator) pair they share, prints each metric of A\n"
-        "and B and the change from A to B.  A timing change is 'clear' when the [min, max]\n"
-        "ranges of the two sides' timed runs do not overlap, else 'within spread'.  Writes\n"
-        "compare.csv, compare.md and one plot (compare.svg/.png, with its gnuplot script)\n"
-        "to --out DIR, or to a new results/compare-<timestamp>/.",
+        "and B and the change from A to B.  A timing change is 'clear' when the Mann-Whitney\n"
+        "U test on the two sides' timed runs (ns_per_event_runs), each taken relative to the\n"
+        "median of its round over the trace's allocator classes (the machine's drift between\n"
+        "two reports cancels; raw runs, marked '*', when a trace has fewer than 3 classes),\n"
+        "finds it at 95 % after the Benjamini-Hochberg correction across every pair\n"
+        "compared, else 'noise'; the adjusted p-value is shown, and a count of clear changes\n"
+        "and the drift (the median pair's change) end the table.  Pairs on a trace too short\n"
+        "to time are not judged.  Memory figures are exact, so any change in them is\n"
+        "significant (peak RSS: beyond 16 pages).\n"
+        "Writes compare.csv, compare.md and one plot (compare.svg/.png, with its gnuplot\n"
+        "script) to --out DIR, or to a new results/compare-<timestamp>/; --json FILE writes\n"
+        "every pair's metrics with A, B, change and significant.\n"
+        "Incomplete reports (.partial, PARTIAL) and malformed runs.csv files are refused.",
     .opts = compare_opts,
     .run = compare_main,
 };

@@ -20,6 +20,7 @@ enum {
     REPLAY_KEY_MALLOCSTATS,
     REPLAY_KEY_LIST,
     REPLAY_KEY_TOUCH,
+    REPLAY_KEY_SEED,
 };
 
 #define REPLAY_MAX_ALLOCS  64
@@ -31,7 +32,11 @@ static const cli_opt_t replay_opts[] = {
      "allocators to compare, NAME[:key=value...] each, or a route raw=A,mem=B,obj=C; "
      "repeatable (see below)"},
     {"repeat", 'n', "N", REPLAY_KEY_REPEAT,
-     "timed runs per trace and allocator (default 5; 0: none)"},
+     "timed runs per trace and allocator (default 6, the fewest whose [min, max] is a 95 % "
+     "confidence interval of the median; 0: none)"},
+    {"seed", 0, "N", REPLAY_KEY_SEED,
+     "seed of the shuffled order of the interleaved timed runs (default 1; recorded in the "
+     "JSON)"},
     {"verify", 0, NULL, REPLAY_KEY_VERIFY,
      "fill every block with a pattern and check it on realloc and free (timings include it)"},
     {"lenient", 0, NULL, REPLAY_KEY_LENIENT, "skip and count bad trace lines instead of stopping"},
@@ -56,7 +61,7 @@ typedef struct {
     route_t routes[REPLAY_MAX_ALLOCS];
     size_t nspecs;
     unsigned long repeat;
-    unsigned long long samples;
+    unsigned long long samples, seed;
     int verify, lenient, mallocstats, list;
     const char *json, *series, *arena_mode, *touch;
 } replay_args_t;
@@ -98,6 +103,13 @@ static int replay_on_opt(void *ud, int key, const char *arg)
             return -1;
         }
         a->repeat = (unsigned long)v;
+        return 0;
+    case REPLAY_KEY_SEED:
+        if (replay_number(arg, UINT64_MAX, &v)) {
+            cli_error("replay: --seed %s: expected a decimal number", arg);
+            return -1;
+        }
+        a->seed = v;
         return 0;
     case REPLAY_KEY_SAMPLES:
         if (replay_number(arg, REPLAY_MAX_SAMPLES, &v) || v == 0) {
@@ -187,9 +199,13 @@ static int replay_write_outputs(const replay_args_t *a, outfile_t *json, outfile
     char err[512];
     int rc = CLI_OK;
     if (a->json) {
-        output_settings_t s = {
-            (unsigned)a->repeat, a->samples, a->arena_mode ? a->arena_mode : arenas_modes[0]->name,
-            a->verify,           a->lenient, a->touch ? a->touch : "page"};
+        output_settings_t s = {(unsigned)a->repeat,
+                               a->seed,
+                               a->samples,
+                               a->arena_mode ? a->arena_mode : arenas_modes[0]->name,
+                               a->verify,
+                               a->lenient,
+                               a->touch ? a->touch : "page"};
         output_json(json->fp, runs, n, &s);
         if (outfile_commit(json, err, sizeof err)) {
             cli_error("replay: %s", err);
@@ -214,8 +230,9 @@ static int replay_main(int argc, char **argv)
 {
     replay_args_t a;
     memset(&a, 0, sizeof a);
-    a.repeat = 5;
+    a.repeat = TIMING_MIN_REPEAT;
     a.samples = 1000;
+    a.seed = DRIVER_DEFAULT_SEED;
     int rc = cli_parse(&cmd_replay, argc, argv, replay_on_opt, &a);
     if (rc < 0) {
         rc = cli_parse_exit(rc);
@@ -244,6 +261,7 @@ static int replay_main(int argc, char **argv)
                 .routes = a.routes,
                 .nroutes = a.nspecs,
                 .repeat = (unsigned)a.repeat,
+                .seed = a.seed,
                 .nsamples = a.samples,
                 .verify = a.verify,
                 .lenient = a.lenient,
@@ -286,17 +304,25 @@ const cli_command_t cmd_replay = {
     .args = "TRACE... --alloc A[,B...]",
     .summary = "replay traces through allocators: throughput, memory, fragmentation",
     .description =
-        "Each (trace, allocator) pair runs in a worker process of its own: one measurement\n"
-        "run that is also the warm-up, then --repeat timed runs on fresh allocator\n"
-        "instances (ns/event: decoding is never timed).  Memory, one definition for every\n"
-        "allocator: peak_resident_bytes, the worker's highest anonymous resident memory\n"
-        "above its baseline (taken after the allocator is created), over ~--samples\n"
-        "samples and the event where live bytes peak; Johnstone & Wilson's jw1-jw4 and\n"
-        "util (peak live / peak resident) come from it.  peak_held_bytes is each\n"
-        "allocator's own figure (pymalloc's arenas, jemalloc's stats.resident, ...).\n"
-        "Between the baseline and the end only the trace's events reach the allocator:\n"
-        "the worker's own memory is mapped by itself beforehand.  Blocks are used as a\n"
-        "program uses them (--touch).\n"
+        "Each (trace, allocator) pair runs in worker processes of its own: one measurement\n"
+        "run, then --repeat timed runs on fresh allocator instances (ns/event: decoding is\n"
+        "never timed).  Memory, one definition for every allocator: peak_resident_bytes,\n"
+        "the worker's highest anonymous resident memory above its baseline (taken after\n"
+        "the allocator is created), over ~--samples samples and the event where live\n"
+        "bytes peak; Johnstone & Wilson's jw1-jw4 and util (peak live / peak resident)\n"
+        "come from it.  peak_held_bytes is each allocator's own figure (pymalloc's\n"
+        "arenas, jemalloc's stats.resident, ...).  Between the baseline and the end only\n"
+        "the trace's events reach the allocator: the worker's own memory is mapped by\n"
+        "itself beforehand.  Blocks are used as a program uses them (--touch).\n"
+        "The timed runs of a trace are interleaved: each round runs every allocator once,\n"
+        "in an order shuffled from --seed.  A worker kept for the whole trace does one\n"
+        "untimed warm-up run first; allocators whose state outlives an instance in its\n"
+        "process (cpython, raw, malloc, arena, the preloaded libraries, pymalloc's malloc\n"
+        "raw domain) get a fresh process for every timed run instead.  ns/event is shown\n"
+        "as the median [confidence interval of the median, from order statistics; its\n"
+        "level is printed]; traces of fewer than 10000 events are flagged 'too short'.\n"
+        "Allocators that are the same configuration (pymalloc, pymalloc:arena=1M,\n"
+        "pymalloc:arena=1MiB) run once and show the same figures.\n"
         "A bad trace line, an allocation that returns NULL or a --verify mismatch stops\n"
         "the replay with the event and exit status 1; outputs are written only when every\n"
         "pair succeeded.\n"

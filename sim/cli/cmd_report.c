@@ -40,13 +40,14 @@ enum {
     REPORT_KEY_JOBS = 'j',
     REPORT_KEY_OUT = 'o',
     REPORT_KEY_REPEAT = 256,
-    REPORT_KEY_ALLOW_UNSAFE
+    REPORT_KEY_ALLOW_UNSAFE,
+    REPORT_KEY_SEED,
 };
 
 static const cli_opt_t report_opts[] = {
     {"jobs", 'j', "N", REPORT_KEY_JOBS,
-     "replay N units at once (default 1); timed runs use at most one job per CPU, each "
-     "pinned to its own"},
+     "replay N traces at once (default 1; a trace's units run together); timed runs use at "
+     "most one job per CPU, each pinned to its own"},
     {"out", 'o', "DIR", REPORT_KEY_OUT,
      "put the result directory in DIR (default: results/ of the repository)"},
     {"repeat", 0, "N", REPORT_KEY_REPEAT,
@@ -54,6 +55,8 @@ static const cli_opt_t report_opts[] = {
     {"allow-unsafe", 0, NULL, REPORT_KEY_ALLOW_UNSAFE,
      "no sandbox: the experiment and its workloads get the full Lua standard library (io, "
      "os, require) and can do anything you can"},
+    {"seed", 0, "N", REPORT_KEY_SEED,
+     "seed of the shuffled order of the interleaved timed runs (default 1; recorded)"},
     {0},
 };
 
@@ -62,6 +65,7 @@ typedef struct {
     const char *out;
     long repeat;      /* -1: the experiment's */
     int allow_unsafe; /* --allow-unsafe: no sandbox (sim/lua/sandbox.h) */
+    unsigned long long seed;
 } report_args_t;
 
 static int report_on_opt(void *ud, int key, const char *arg)
@@ -93,6 +97,14 @@ static int report_on_opt(void *ud, int key, const char *arg)
         return 0;
     case REPORT_KEY_ALLOW_UNSAFE:
         a->allow_unsafe = 1;
+        return 0;
+    case REPORT_KEY_SEED:
+        errno = 0;
+        a->seed = strtoull(arg, &end, 10);
+        if (errno || *end || arg[0] < '0' || arg[0] > '9') {
+            cli_error("report: --seed %s: expected a decimal number", arg);
+            return -1;
+        }
         return 0;
     }
     return -1;
@@ -284,6 +296,7 @@ static int report_run(report_t *p, const report_args_t *a, int argc, char **argv
 
     r->exp = e;
     r->jobs = (unsigned)a->jobs;
+    r->seed = a->seed;
     r->dir = p->dir.final;
     snprintf(r->stamp, sizeof r->stamp, "%s", p->dir.stamp);
     if (!(r->command = report_command(root, argc, argv))) goto oom;
@@ -308,7 +321,7 @@ static int report_run(report_t *p, const report_args_t *a, int argc, char **argv
     unsigned ncpus = jobs_cpus();
     if (a->jobs > ncpus)
         cli_error("report: note: timed runs use at most %u jobs here (one per CPU)", ncpus);
-    jobs_config_t jc = {(unsigned)a->jobs, e->samples, p->interactive, NULL, NULL};
+    jobs_config_t jc = {(unsigned)a->jobs, e->samples, p->interactive, NULL, NULL, a->seed};
     size_t failed;
     double t0 = report_now();
     rc = jobs_run(&jc, p->units, e->nunits, p->runs, &failed);
@@ -318,10 +331,9 @@ static int report_run(report_t *p, const report_args_t *a, int argc, char **argv
             snprintf(p->err, sizeof p->err, "the replays could not run (see the messages above)");
         else
             snprintf(p->err, sizeof p->err,
-                     "run %zu of %zu failed: trace %s (%s) with allocator %s, exit status %d; the "
-                     "replay's message was printed on stderr",
-                     failed + 1, e->nunits, p->units[failed].name, p->units[failed].trace,
-                     e->units[failed].spec, rc);
+                     "the replays of trace %s (%s) failed, exit status %d; the replay's message, "
+                     "naming the allocator, was printed on stderr",
+                     p->units[failed].name, p->units[failed].trace, rc);
         return rc;
     }
     if (p->interactive)
@@ -457,7 +469,7 @@ static int report_experiment(report_t *p, const report_args_t *a, const char *pa
 
 static int report_main(int argc, char **argv)
 {
-    report_args_t a = {1, NULL, -1, 0};
+    report_args_t a = {1, NULL, -1, 0, DRIVER_DEFAULT_SEED};
     int first = cli_parse(&cmd_report, argc, argv, report_on_opt, &a);
     if (first < 0) return cli_parse_exit(first);
     if (argc - first > 1) {
@@ -506,6 +518,15 @@ const cli_command_t cmd_report = {
         "and summary.md -- then points results/latest at it.  The directory is written as\n"
         "NAME.partial/ and renamed when complete; a failure leaves it with a PARTIAL file\n"
         "saying what failed.  Progress is shown on a terminal.\n\n"
+        "Timing: the units of a trace run together, their timed runs interleaved (each\n"
+        "round runs every allocator once, in an order shuffled from --seed), after a\n"
+        "warm-up run or in a fresh process per run (see `arenalab replay --help`).  Units\n"
+        "that are the same configuration (pymalloc, pymalloc:arena=1M) run once and show\n"
+        "the same figures.  Per unit: the median ns/event and a confidence interval for\n"
+        "it, every run in runs.csv/runs.json.  The headline calls the fastest allocator's\n"
+        "lead 'clear' only when the Mann-Whitney U test finds it at 95 % after the\n"
+        "Benjamini-Hochberg correction across the headline's traces; a trace of fewer\n"
+        "than 10000 events is 'too short to time' and crowns no fastest.\n\n"
         "The repository root (for the default experiment, results/ and relative paths in\n"
         "experiments) is $ARENALAB_ROOT, which scripts/arenalab sets; without it, the\n"
         "directory above this binary or the current directory that holds the default\n"

@@ -33,7 +33,8 @@ fi
 head -1 "$tmp/table" | grep -q "ns/event" || fail "table header: $(head -1 "$tmp/table")"
 for key in trace allocator events ns_per_event min median max peak_live_bytes \
     peak_resident_bytes peak_held_bytes touch frag jw1 jw2 jw3 jw4 util internal_frag \
-    peak_live_blocks repeat lenient_skipped params; do
+    peak_live_blocks repeat lenient_skipped params mean ci_low ci_high ci_level runs \
+    timing_too_short configuration seed; do
   grep -q "\"$key\":" "$tmp/out.json" || fail "JSON lacks \"$key\""
 done
 [ "$(grep -c '"peak_live_bytes": 9348,' "$tmp/out.json")" = 2 ] || fail "peak live is not 9348"
@@ -53,6 +54,34 @@ head -1 "$tmp/out.csv" | grep -q \
 [ "$(wc -l <"$tmp/out.csv")" = 19 ] || fail "series: want 18 samples, got $(wc -l <"$tmp/out.csv")"
 cols=$(head -1 "$tmp/out.csv" | awk -F, '{print NF}')
 awk -F, -v n="$cols" 'NF != n { exit 1 }' "$tmp/out.csv" || fail "series rows differ in width"
+
+# Every timed run is in the JSON; the 9-event trace is too short to time.
+python3 - "$tmp/out.json" <<'PY' || fail "JSON timings: $(cat "$tmp/out.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["seed"] == 1 and d["repeat"] == 2
+for r in d["runs"]:
+    ns = r["ns_per_event"]
+    assert len(ns["runs"]) == r["repeat"] == 2
+    assert ns["min"] == min(ns["runs"]) and ns["max"] == max(ns["runs"])
+    assert ns["ci_level"] == 0.5 and r["timing_too_short"] is True
+PY
+grep -q 'too short' "$tmp/table" || fail "table does not flag the short trace: $(cat "$tmp/table")"
+
+# The same configuration twice: run once, both rows, the same figures.
+"$bin" replay "$tmp/spec.txt" --alloc null,null:reserve=64G,null:reserve=65536M -n 3 --seed 9 \
+  --json "$tmp/same.json" >"$tmp/same" 2>"$tmp/err" || fail "same configuration: $(cat "$tmp/err")"
+python3 - "$tmp/same.json" <<'PY' || fail "same configuration: $(cat "$tmp/same.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = d["runs"]
+assert d["seed"] == 9 and [x["configuration"] for x in r] == ["null"] * 3
+assert "same_as" not in r[0] and r[1]["same_as"] == "null" and r[2]["same_as"] == "null"
+assert r[0]["ns_per_event"]["runs"] == r[1]["ns_per_event"]["runs"] == r[2]["ns_per_event"]["runs"]
+PY
+grep -q 'null:reserve=64G (= null)' "$tmp/same" || fail "table does not say = null: $(cat "$tmp/same")"
+"$bin" replay "$tmp/spec.txt" -a null --seed x >/dev/null 2>&1
+[ $? = 2 ] || fail "bad --seed: want exit 2"
 
 # Determinism: same trace, allocator and params -> the same figures and
 # series, resident memory included (timings excluded): null is ours.

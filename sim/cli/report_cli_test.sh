@@ -73,7 +73,7 @@ done
 
 # runs.csv: the replay's columns; one row per unit (4 grid + 4 sweep points).
 header=$(head -1 "$dir/runs.csv")
-want="trace,allocator,events,repeat,lenient_skipped,ns_per_event_min,ns_per_event_median,ns_per_event_max,peak_live_bytes,peak_live_blocks,peak_resident_bytes,peak_held_bytes,frag_jw1,frag_jw2,frag_jw3,frag_jw4,util,internal_frag"
+want="trace,allocator,events,repeat,lenient_skipped,ns_per_event_min,ns_per_event_median,ns_per_event_max,ns_per_event_mean,ns_per_event_ci_low,ns_per_event_ci_high,ns_per_event_ci_level,ns_per_event_runs,timing_too_short,peak_live_bytes,peak_live_blocks,peak_resident_bytes,peak_held_bytes,frag_jw1,frag_jw2,frag_jw3,frag_jw4,util,internal_frag,configuration"
 [ "$header" = "$want" ] || fail "runs.csv header: $header"
 rows=$(($(wc -l <"$dir/runs.csv") - 1))
 [ "$rows" -eq 8 ] || fail "runs.csv has $rows rows, want 8"
@@ -83,6 +83,23 @@ for a in raw pymalloc pymalloc:arena=256K pymalloc:arena=1M; do
   done
 done
 grep -q '"command": "replay"' "$dir/runs.json" || fail "runs.json is not replay --json's document"
+grep -q '"seed": 1,' "$dir/runs.json" || fail "runs.json does not record the seed"
+
+# The same configuration (pymalloc:arena=1M is pymalloc) runs once: the
+# same figures, the same timed run, said so in the tables.
+for t in binary-lab.rep churn-s3; do
+  for k in configuration ns_per_event_runs peak_resident_bytes; do
+    [ "$(csv_field "$dir/runs.csv" "$t" pymalloc "$k")" = "$(csv_field "$dir/runs.csv" "$t" pymalloc:arena=1M "$k")" ] ||
+      fail "$t: pymalloc and pymalloc:arena=1M differ in $k"
+  done
+  [ "$(csv_field "$dir/runs.csv" "$t" pymalloc:arena=256K configuration)" = "pymalloc:arena=256K" ] ||
+    fail "$t: pymalloc:arena=256K is not a configuration of its own"
+  # Fewer than 10000 events: flagged, never crowned.
+  [ "$(csv_field "$dir/runs.csv" "$t" raw timing_too_short)" = true ] || fail "$t is not flagged too short"
+  grep -q "^| $t | .* too short to time" "$dir/summary.md" || fail "summary.md crowns a fastest on $t"
+done
+grep -q 'pymalloc:arena=1M \*(= pymalloc)\*' "$dir/summary.md" || fail "summary.md does not say pymalloc:arena=1M = pymalloc"
+grep -q 'same configuration as pymalloc' "$dir/index.html" || fail "index.html does not say pymalloc:arena=1M = pymalloc"
 
 # A sanitized build measures the sanitizer's heap and shadow memory: its
 # resident figures (and what comes from them) are not the allocator's and
@@ -166,6 +183,7 @@ if "$bin" compare "$dir" "$dir2" --out "$tmp/cmp" >"$tmp/cmp.out" 2>"$tmp/cmp.er
     "$tmp/cmp/compare.csv" || fail "compare: resident memory changed between identical runs"
   # A single timed run has no spread to judge.
   grep -q "no spread" "$tmp/cmp.out" || fail "compare: repeat 1 should say 'no spread'"
+  grep -q "^timing: 0 of 0 pairs tested" "$tmp/cmp.out" || fail "compare: no tally: $(cat "$tmp/cmp.out")"
 else
   fail "compare failed: $(cat "$tmp/cmp.err")"
 fi
@@ -200,6 +218,73 @@ head -1 "$tmp/err" | grep -q "no (trace, allocator) pair in common" ||
 [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "compare with nothing in common: $(wc -l <"$tmp/err") lines"
 csv_edit dup "1; NR == 2 { print }"
 cmp_bad ":3: .* again (first on line 2)" "$tmp/dup.csv"
+
+# The test: runs.csv files made by hand, six runs a side.  t1 and t2 have
+# fewer than 3 configurations, so no reference: raw runs are tested.  B's
+# t1/x is twice as slow in every run (significant), t1/y the same runs
+# reordered (not), t2/x has the same timings and another footprint
+# (memory: significant; the same change to jemalloc, a preloaded library
+# whose figures are measured, is not), t3/x is too short to time (not
+# judged).  On t4
+# every allocator is twice as slow in B (the machine: not significant)
+# except p, four times as slow (twice relative to the others: significant).
+hdr="trace,allocator,events,repeat,ns_per_event_min,ns_per_event_median,ns_per_event_max,ns_per_event_runs,timing_too_short,peak_held_bytes,peak_resident_bytes"
+{ echo "$hdr"
+  echo "t1,x,50000,6,10,12.5,15,10;11;12;13;14;15,false,4096,65536"
+  echo "t1,y,50000,6,10,12.5,15,10;11;12;13;14;15,false,4096,65536"
+  echo "t2,x,50000,6,10,12.5,15,10;11;12;13;14;15,false,4096,65536"
+  echo "t2,jemalloc,50000,6,10,12.5,15,10;11;12;13;14;15,false,4096,65536"
+  echo "t3,x,500,6,10,12.5,15,10;11;12;13;14;15,true,4096,65536"
+  for a in p:10 q:20 r:30 s:40 u:50; do
+    b=${a#*:}; echo "t4,${a%:*},50000,6,$b,$((b + 2)).5,$((b + 5)),$b;$((b + 1));$((b + 2));$((b + 3));$((b + 4));$((b + 5)),false,4096,65536"
+  done; } >"$tmp/ta.csv"
+{ echo "$hdr"
+  echo "t1,x,50000,6,20,25,30,20;22;24;26;28;30,false,4096,65536"
+  echo "t1,y,50000,6,10,12.5,15,15;14;13;12;11;10,false,4096,65536"
+  echo "t2,x,50000,6,10,12.5,15,10;11;12;13;14;15,false,8192,65536"
+  echo "t2,jemalloc,50000,6,10,12.5,15,10;11;12;13;14;15,false,8192,65536"
+  echo "t3,x,500,6,20,25,30,20;22;24;26;28;30,true,4096,65536"
+  for a in p:40:4 q:40:2 r:60:2 s:80:2 u:100:2; do
+    IFS=: read -r n b f <<<"$a"
+    echo "t4,$n,50000,6,$b,$((b + 5 * f / 2)),$((b + 5 * f)),$b;$((b + f));$((b + 2 * f));$((b + 3 * f));$((b + 4 * f));$((b + 5 * f)),false,4096,65536"
+  done; } >"$tmp/tb.csv"
+if "$bin" compare "$tmp/ta.csv" "$tmp/tb.csv" --out "$tmp/cmp2" --json "$tmp/cmp2.json" >"$tmp/cmp2.out" 2>"$tmp/err"; then
+  grep -q "^timing: 2 of 9 pairs tested changed significantly" "$tmp/cmp2.out" &&
+    grep -q "^memory: 1 of 10 pairs changed .*; 1 pairs of preloaded libraries moved" "$tmp/cmp2.out" ||
+    fail "compare tally: $(cat "$tmp/cmp2.out")"
+  python3 - "$tmp/cmp2.json" <<'PY' || fail "compare --json: $(cat "$tmp/cmp2.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+p = {(x["trace"], x["allocator"]): x for x in d["pairs"]}
+sig = lambda k, m: p[k]["metrics"][m]["significant"]
+assert sig(("t1", "x"), "ns_per_event_median") is True
+assert abs(p[("t1", "x")]["metrics"]["ns_per_event_median"]["change"] - 1.0) < 1e-9
+assert p[("t1", "x")]["timing"]["runs_b"] == [20, 22, 24, 26, 28, 30]
+assert sig(("t1", "y"), "ns_per_event_median") is False
+assert sig(("t2", "x"), "ns_per_event_median") is False
+assert sig(("t2", "x"), "peak_held_bytes") is True
+assert sig(("t1", "x"), "peak_held_bytes") is False
+assert sig(("t2", "jemalloc"), "peak_held_bytes") is False
+assert p[("t2", "jemalloc")]["memory_exact"] is False and p[("t2", "x")]["memory_exact"] is True
+assert p[("t3", "x")]["timing_too_short"] is True
+assert sig(("t3", "x"), "ns_per_event_median") is False
+assert p[("t3", "x")]["timing"]["p"] is None
+assert p[("t1", "x")]["timing"]["test"] == "absolute"
+for a in "pqrsu":
+    assert p[("t4", a)]["timing"]["test"] == "relative"
+    assert sig(("t4", a), "ns_per_event_median") is (a == "p"), a
+assert abs(p[("t4", "q")]["metrics"]["ns_per_event_median"]["change"] - 1.0) < 1e-9
+assert abs(p[("t4", "p")]["timing"]["change_tested"] - 1.0) < 1e-9
+PY
+  awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+    $1 == "t1" && $2 == "x" && $(col["ns_per_event_median_significant"]) != "true" { bad = 1 }
+    END { exit bad }' "$tmp/cmp2/compare.csv" || fail "compare.csv: t1/x not significant"
+else
+  fail "compare of hand-made runs.csv failed: $(cat "$tmp/err")"
+fi
+# a runs column that disagrees with repeat is refused
+sed 's/10;11;12;13;14;15,false,4096,65536$/10;11;12,false,4096,65536/' "$tmp/ta.csv" >"$tmp/tc.csv"
+cmp_bad ":2: ns_per_event_runs '10;11;12' is not 6 finite numbers" "$tmp/tc.csv"
 
 # ---- bad experiments: FILE:LINE, exit 1, nothing created --------------------
 check_bad() { # NAME TEXT LINE WHAT

@@ -1,5 +1,6 @@
-/* driver.c: worker processes for each (trace, route) pair, and the worker
- * mode itself (see driver.h for the protocol). */
+/* driver.c: worker processes for each (trace, route) pair, the interleaved
+ * schedule of their timed runs, and the worker mode itself (see driver.h
+ * for the protocol). */
 #include "sim/replay/driver.h"
 #include "sim/base/cli.h"
 
@@ -8,6 +9,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +19,9 @@
 
 extern char **environ;
 
-/* The worker's result pipe. */
-#define DRIVER_FD 3
+/* The worker's result pipe, and its command pipe (kept workers). */
+#define DRIVER_FD     3
+#define DRIVER_CMD_FD 4
 
 /* The measurement figures, one table for both ends of the pipe. */
 typedef struct {
@@ -51,6 +54,8 @@ typedef struct {
     route_t route;
     const char *label;
     int measure;
+    int warmup; /* one timed run, not reported, before the others   */
+    int serve;  /* then "ready", and a timed run per command line   */
     unsigned timed;
     uint64_t nsamples;
     int verify, lenient, mallocstats;
@@ -78,6 +83,8 @@ static const driver_wopt_t driver_wopts[] = {
     {"--label", DRIVER_STR, DRIVER_AT(label)},
     {"--arena-mode", DRIVER_STR, DRIVER_AT(arena_mode)},
     {"--measure", DRIVER_FLAG, DRIVER_AT(measure)},
+    {"--warmup", DRIVER_FLAG, DRIVER_AT(warmup)},
+    {"--serve", DRIVER_FLAG, DRIVER_AT(serve)},
     {"--timed", DRIVER_UINT, DRIVER_AT(timed)},
     {"--samples", DRIVER_U64, DRIVER_AT(nsamples)},
     {"--verify", DRIVER_FLAG, DRIVER_AT(verify)},
@@ -235,6 +242,27 @@ static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn f
         o.nsamples = 0;
         o.mallocstats = NULL;
     }
+    if (rc == 0 && job->warmup)
+        rc = replay_run(r, &job->route, &scan, &o, &res, NULL, err, sizeof err);
+    if (rc == 0 && job->serve) {
+        /* Kept: wait for a command, run, answer; the parent closing the
+         * pipe (or dying) ends it. */
+        FILE *cmd = fdopen(DRIVER_CMD_FD, "r");
+        char line[64];
+        if (!cmd) {
+            snprintf(err, sizeof err, "worker: no command pipe on fd %d", DRIVER_CMD_FD);
+            rc = REPLAY_EUSAGE;
+        } else {
+            fputs("ready\n", out);
+            fflush(out);
+        }
+        while (rc == 0 && fgets(line, sizeof line, cmd) && strcmp(line, "run\n") == 0) {
+            rc = replay_run(r, &job->route, &scan, &o, &res, NULL, err, sizeof err);
+            if (rc == 0) fprintf(out, "timed %" PRIu64 " %" PRIu64 "\n", res.ns, res.events);
+            fflush(out);
+        }
+        if (cmd) fclose(cmd);
+    }
     for (unsigned i = 0; rc == 0 && i < job->timed; i++) {
         rc = replay_run(r, &job->route, &scan, &o, &res, NULL, err, sizeof err);
         if (rc == 0) fprintf(out, "timed %" PRIu64 " %" PRIu64 "\n", res.ns, res.events);
@@ -266,32 +294,11 @@ int driver_worker(int argc, char **argv, route_find_fn find)
     return rc;
 }
 
-/* ---- the parent --------------------------------------------------------- */
+/* ---- the parent: one worker ---------------------------------------------- */
 
-typedef struct {
-    char *p;
-    size_t n, cap;
-} driver_buf_t;
-
-/* Reads FD to its end into B.  Returns 0 or -1 (out of memory, read error). */
-static int driver_slurp(int fd, driver_buf_t *b)
+int driver_fresh(unsigned flags)
 {
-    for (;;) {
-        if (b->cap - b->n < 4096) {
-            size_t cap = b->cap ? b->cap * 2 : 65536;
-            char *p = realloc(b->p, cap);
-            if (!p) return -1;
-            b->p = p;
-            b->cap = cap;
-        }
-        ssize_t got = read(fd, b->p + b->n, b->cap - b->n - 1);
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) return -1;
-        if (got == 0) break;
-        b->n += (size_t)got;
-    }
-    b->p[b->n] = '\0';
-    return 0;
+    return (flags & (ALLOC_PROCESS_GLOBAL | ALLOC_PRELOAD | ALLOC_PROCESS_HEAP)) != 0;
 }
 
 /* The environment of a worker: ours, with LD_PRELOAD set to exactly
@@ -322,38 +329,77 @@ static char **driver_env(const char *preload, char **slot)
     return env;
 }
 
+/* One (trace, route) pair as the parent runs it. */
 typedef struct {
     const driver_config_t *cfg;
     const char *trace;
     const route_t *route;
     const char *label;
     const char *preload;
+    unsigned flags;  /* OR of the route's class flags            */
+    unsigned repeat; /* timed runs it asked for                  */
+    driver_run_t *run;
+    size_t ntimes; /* timed runs received so far into run->ns_runs */
+    int fresh;     /* driver_fresh(flags)                        */
 } driver_pair_t;
 
-/* Starts a worker for PAIR and reads everything it sends into OUT; *STATUS
- * gets its wait status.  Returns 0, or -1 when it could not be run
+/* What a worker has said so far. */
+typedef struct {
+    long sample;
+    int extra_map[METRICS_MAX_EXTRA];
+    int done, ready, failed;
+    int code;         /* the exit status its "error" line gave      */
+    char error[2048]; /* that line's message, or ""                 */
+} driver_said_t;
+
+/* A running worker: its pid, the read end of its results, the write end
+ * of its commands (-1 when it takes none), unread bytes. */
+typedef struct {
+    pid_t pid;
+    int rfd, wfd;
+    char *buf;
+    size_t start, end, cap; /* buf[start..end) is unread                */
+    int eof;
+    driver_said_t said;
+} driver_worker_t;
+
+/* Starts a worker for PAIR doing JOB's work (trace, route and settings
+ * filled in here).  Returns 0, or -1 when it could not be started
  * (reported). */
-static int driver_spawn(const driver_pair_t *pair, int measure, unsigned timed, driver_buf_t *out,
-                        int *status)
+static int driver_spawn(const driver_pair_t *pair, driver_job_t job, driver_worker_t *w)
 {
     const driver_config_t *cfg = pair->cfg;
     const char *self = cfg->self ? cfg->self : "/proc/self/exe";
-    driver_job_t job = {pair->trace,     *pair->route, pair->label,
-                        measure,         timed,        cfg->nsamples,
-                        cfg->verify,     cfg->lenient, cfg->mallocstats && measure,
-                        cfg->arena_mode, cfg->touch};
+    job.trace = pair->trace;
+    job.route = *pair->route;
+    job.label = pair->label;
+    job.nsamples = cfg->nsamples;
+    job.verify = cfg->verify;
+    job.lenient = cfg->lenient;
+    job.mallocstats = cfg->mallocstats && job.measure;
+    job.arena_mode = cfg->arena_mode;
+    job.touch = cfg->touch;
     driver_argv_t args;
     driver_job_argv(&job, self, &args);
 
+    memset(w, 0, sizeof *w);
+    w->rfd = w->wfd = -1;
+    w->said.sample = -1;
+    for (int j = 0; j < METRICS_MAX_EXTRA; j++)
+        w->said.extra_map[j] = -1;
     char *slot;
     /* a test's counting library (sim/replay/cleanroom_shim.c) goes where
      * no class preloads anything; raw then measures it (alloc/origin.c) */
     const char *test_preload = getenv("ARENALAB_TEST_PRELOAD");
     char **env = driver_env(*pair->preload || !test_preload ? pair->preload : test_preload, &slot);
-    int fds[2];
-    if (!env || pipe2(fds, O_CLOEXEC) != 0) {
+    int res[2] = {-1, -1}, cmd[2] = {-1, -1};
+    if (!env || pipe2(res, O_CLOEXEC) != 0 || (job.serve && pipe2(cmd, O_CLOEXEC) != 0)) {
         cli_error("replay of %s with %s: cannot start a worker: %s", pair->trace, pair->label,
                   env ? strerror(errno) : "out of memory");
+        for (int k = 0; k < 2; k++) {
+            if (res[k] >= 0) close(res[k]);
+            if (cmd[k] >= 0) close(cmd[k]);
+        }
         if (env) free(slot);
         free(env);
         return -1;
@@ -362,103 +408,171 @@ static int driver_spawn(const driver_pair_t *pair, int measure, unsigned timed, 
     fflush(stderr);
     pid_t pid = fork();
     if (pid == 0) {
-        /* Only async-signal-safe calls between fork and exec. */
-        if (fds[1] == DRIVER_FD ? fcntl(DRIVER_FD, F_SETFD, 0) != 0
-                                : dup2(fds[1], DRIVER_FD) != DRIVER_FD)
+        /* Only async-signal-safe calls between fork and exec.  The ends the
+         * worker keeps go above every small fd first, so placing them on
+         * 3 and 4 never overwrites the other (dup2 clears close-on-exec). */
+        int r = fcntl(res[1], F_DUPFD_CLOEXEC, 10);
+        int c = job.serve ? fcntl(cmd[0], F_DUPFD_CLOEXEC, 10) : -1;
+        if (r < 0 || dup2(r, DRIVER_FD) != DRIVER_FD ||
+            (job.serve && (c < 0 || dup2(c, DRIVER_CMD_FD) != DRIVER_CMD_FD)))
             _exit(127);
         execve(self, (char *const *)args.argv, env);
         _exit(127);
     }
     int saved = errno;
-    close(fds[1]);
+    close(res[1]);
+    if (job.serve) close(cmd[0]);
     free(slot);
     free(env);
     if (pid < 0) {
-        close(fds[0]);
+        close(res[0]);
+        if (job.serve) close(cmd[1]);
         cli_error("replay of %s with %s: cannot fork a worker: %s", pair->trace, pair->label,
                   strerror(saved));
         return -1;
     }
-    int rc = driver_slurp(fds[0], out);
-    close(fds[0]);
-    while (waitpid(pid, status, 0) < 0)
-        if (errno != EINTR) {
-            cli_error("replay of %s with %s: lost the worker: %s", pair->trace, pair->label,
-                      strerror(errno));
-            return -1;
-        }
-    if (rc) {
-        cli_error("replay of %s with %s: cannot read the worker's results", pair->trace,
-                  pair->label);
-        return -1;
-    }
+    w->pid = pid;
+    w->rfd = res[0];
+    w->wfd = job.serve ? cmd[1] : -1;
     return 0;
 }
 
-/* Timings of the timed runs of one pair. */
-typedef struct {
-    double *ns_per_event;
-    size_t n, cap;
-} driver_times_t;
-
-/* Reads a worker's lines: samples and figures into RUN, timings into T.
- * Returns the exit status of the pair (0 when the worker said "done"),
- * after reporting a failure. */
-static int driver_parse(const driver_pair_t *pair, char *text, int status, driver_run_t *run,
-                        driver_times_t *t)
+/* The next line the worker sent (NUL-terminated, no newline; valid until
+ * the next call), or NULL at the end of its pipe.  A read error ends the
+ * pipe too: the worker's exit then says what happened. */
+static char *driver_line(driver_worker_t *w)
 {
-    const char *error = NULL;
-    int code = CLI_FAIL, done = 0;
-    long sample = -1;
-    int extra_map[METRICS_MAX_EXTRA];
-    for (int j = 0; j < METRICS_MAX_EXTRA; j++)
-        extra_map[j] = -1;
-    for (char *line = text, *next; line && *line; line = next) {
-        next = strchr(line, '\n');
-        if (next) *next++ = '\0';
-        char *rest = strchr(line, ' ');
-        if (rest)
-            *rest++ = '\0';
-        else
-            rest = line + strlen(line);
-        if (!strcmp(line, "done")) {
-            done = 1;
-        } else if (!strcmp(line, "error")) {
-            code = (int)strtol(rest, &rest, 10);
-            error = rest + (*rest == ' ');
-        } else if (!strcmp(line, "timed") && t->n < t->cap) {
-            uint64_t ns = strtoull(rest, &rest, 10);
-            uint64_t events = strtoull(rest, NULL, 10);
-            t->ns_per_event[t->n++] = events ? (double)ns / (double)events : NAN;
-        } else if (!strcmp(line, "sample")) {
-            metrics_sample_t s;
-            for (int f = 0; f < METRICS_NFIELDS; f++)
-                *(uint64_t *)((char *)&s + metrics_sample_offset[f]) = strtoull(rest, &rest, 10);
-            sample = metrics_series_add(&run->series, &s);
-        } else if (!strcmp(line, "extra")) {
-            int j = (int)strtol(rest, &rest, 10);
-            if (j >= 0 && j < METRICS_MAX_EXTRA)
-                extra_map[j] = metrics_series_extra(&run->series, rest + (*rest == ' '));
-        } else if (!strcmp(line, "x")) {
-            int j = (int)strtol(rest, &rest, 10);
-            uint64_t v = strtoull(rest, NULL, 10);
-            if (sample >= 0 && j >= 0 && j < METRICS_MAX_EXTRA && extra_map[j] >= 0)
-                run->series.extra[(size_t)sample * METRICS_MAX_EXTRA + (size_t)extra_map[j]] = v;
-        } else if (!strcmp(line, "m")) {
-            char *value = strchr(rest, ' ');
-            if (!value) continue;
-            *value++ = '\0';
-            for (const driver_field_t *f = driver_fields; f->name; f++)
-                if (!strcmp(f->name, rest)) {
-                    char *p = (char *)&run->m + f->offset;
-                    if (f->is_double)
-                        *(double *)p = strtod(value, NULL);
-                    else
-                        *(uint64_t *)p = strtoull(value, NULL, 10);
-                }
+    for (;;) {
+        char *nl = w->end > w->start ? memchr(w->buf + w->start, '\n', w->end - w->start) : NULL;
+        if (nl || (w->eof && w->end > w->start)) {
+            char *line = w->buf + w->start;
+            if (nl) {
+                *nl = '\0';
+                w->start = (size_t)(nl - w->buf) + 1;
+            } else {
+                w->buf[w->end] = '\0';
+                w->start = w->end;
+            }
+            return line;
         }
-        /* "scan" lines only show how far a worker got. */
+        if (w->eof) return NULL;
+        if (w->start > 0) {
+            memmove(w->buf, w->buf + w->start, w->end - w->start);
+            w->end -= w->start;
+            w->start = 0;
+        }
+        if (w->cap - w->end < 4096) {
+            size_t cap = w->cap ? w->cap * 2 : 65536;
+            char *p = realloc(w->buf, cap);
+            if (!p) {
+                w->eof = 1;
+                continue;
+            }
+            w->buf = p;
+            w->cap = cap;
+        }
+        ssize_t got = read(w->rfd, w->buf + w->end, w->cap - w->end - 1);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0)
+            w->eof = 1;
+        else
+            w->end += (size_t)got;
     }
+}
+
+/* Takes one line of the worker of PAIR: samples and figures into its run,
+ * timings into its ns_runs, sync lines into W->said. */
+static void driver_take(driver_pair_t *pair, driver_worker_t *w, char *line)
+{
+    driver_run_t *run = pair->run;
+    driver_said_t *said = &w->said;
+    char *rest = strchr(line, ' ');
+    if (rest)
+        *rest++ = '\0';
+    else
+        rest = line + strlen(line);
+    if (!strcmp(line, "done")) {
+        said->done = 1;
+    } else if (!strcmp(line, "ready")) {
+        said->ready = 1;
+    } else if (!strcmp(line, "error")) {
+        said->failed = 1;
+        said->code = (int)strtol(rest, &rest, 10);
+        snprintf(said->error, sizeof said->error, "%s", rest + (*rest == ' '));
+    } else if (!strcmp(line, "timed")) {
+        uint64_t ns = strtoull(rest, &rest, 10);
+        uint64_t events = strtoull(rest, NULL, 10);
+        if (pair->ntimes < pair->repeat)
+            run->ns_runs[pair->ntimes++] = events ? (double)ns / (double)events : NAN;
+    } else if (!strcmp(line, "sample")) {
+        metrics_sample_t s;
+        for (int f = 0; f < METRICS_NFIELDS; f++)
+            *(uint64_t *)((char *)&s + metrics_sample_offset[f]) = strtoull(rest, &rest, 10);
+        said->sample = metrics_series_add(&run->series, &s);
+    } else if (!strcmp(line, "extra")) {
+        int j = (int)strtol(rest, &rest, 10);
+        if (j >= 0 && j < METRICS_MAX_EXTRA)
+            said->extra_map[j] = metrics_series_extra(&run->series, rest + (*rest == ' '));
+    } else if (!strcmp(line, "x")) {
+        int j = (int)strtol(rest, &rest, 10);
+        uint64_t v = strtoull(rest, NULL, 10);
+        if (said->sample >= 0 && j >= 0 && j < METRICS_MAX_EXTRA && said->extra_map[j] >= 0)
+            run->series
+                .extra[(size_t)said->sample * METRICS_MAX_EXTRA + (size_t)said->extra_map[j]] = v;
+    } else if (!strcmp(line, "m")) {
+        char *value = strchr(rest, ' ');
+        if (!value) return;
+        *value++ = '\0';
+        for (const driver_field_t *f = driver_fields; f->name; f++)
+            if (!strcmp(f->name, rest)) {
+                char *p = (char *)&run->m + f->offset;
+                if (f->is_double)
+                    *(double *)p = strtod(value, NULL);
+                else
+                    *(uint64_t *)p = strtoull(value, NULL, 10);
+            }
+    }
+    /* "scan" lines only show how far a worker got. */
+}
+
+/* Reads W's lines until one that satisfies UNTIL (after it is taken), an
+ * "error" line, or the end of the pipe.  Returns 1 when UNTIL was met. */
+typedef enum { DRIVER_UNTIL_END, DRIVER_UNTIL_READY, DRIVER_UNTIL_TIMED } driver_until_t;
+
+static int driver_read(driver_pair_t *pair, driver_worker_t *w, driver_until_t until)
+{
+    size_t before = pair->ntimes;
+    char *line;
+    while ((line = driver_line(w))) {
+        driver_take(pair, w, line);
+        if (w->said.failed) return 0;
+        if (until == DRIVER_UNTIL_READY && w->said.ready) return 1;
+        if (until == DRIVER_UNTIL_TIMED && pair->ntimes > before) return 1;
+    }
+    return until == DRIVER_UNTIL_END;
+}
+
+/* Closes W's pipes, reads what is left, reaps it and judges how it ended.
+ * Returns the pair's exit status (0 when the worker said "done" and exited
+ * 0), after reporting a failure; REPORT 0 keeps quiet (cleaning up after
+ * another pair's failure). */
+static int driver_finish(driver_pair_t *pair, driver_worker_t *w, int report)
+{
+    if (w->wfd >= 0) close(w->wfd);
+    w->wfd = -1;
+    if (!w->said.failed) driver_read(pair, w, DRIVER_UNTIL_END);
+    close(w->rfd);
+    free(w->buf);
+    w->buf = NULL;
+    int status = 0;
+    while (waitpid(w->pid, &status, 0) < 0)
+        if (errno != EINTR) {
+            if (report)
+                cli_error("replay of %s with %s: lost the worker: %s", pair->trace, pair->label,
+                          strerror(errno));
+            return CLI_FAIL;
+        }
+    if (!report) return CLI_FAIL;
     if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
         const char *abbrev = sigabbrev_np(sig);
@@ -467,16 +581,16 @@ static int driver_parse(const driver_pair_t *pair, char *text, int status, drive
         return CLI_FAIL;
     }
     int exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : CLI_FAIL;
-    if (error) {
-        cli_error("%s", error);
-        return code ? code : CLI_FAIL;
+    if (w->said.failed) {
+        cli_error("%s", w->said.error);
+        return w->said.code ? w->said.code : CLI_FAIL;
     }
-    if (exit_code == 127 && !done) {
+    if (exit_code == 127 && !w->said.done) {
         cli_error("replay of %s with %s: cannot run the worker (exec of %s failed)", pair->trace,
                   pair->label, pair->cfg->self ? pair->cfg->self : "/proc/self/exe");
         return CLI_FAIL;
     }
-    if (exit_code != 0 || !done) {
+    if (exit_code != 0 || !w->said.done) {
         cli_error("replay of %s with %s: the worker exited with status %d without a result",
                   pair->trace, pair->label, exit_code);
         return CLI_FAIL;
@@ -484,34 +598,186 @@ static int driver_parse(const driver_pair_t *pair, char *text, int status, drive
     return CLI_OK;
 }
 
-/* One pair: its worker(s), their results in RUN. */
-static int driver_pair(const driver_pair_t *pair, unsigned flags, driver_run_t *run)
+/* Sends a command line to a kept worker.  SIGPIPE is blocked in this
+ * thread while writing: a worker that died shows as EPIPE (and then in its
+ * exit status), not as the death of the whole program.  Returns 0 or -1. */
+static int driver_command(driver_worker_t *w, const char *text)
 {
-    const driver_config_t *cfg = pair->cfg;
-    /* A process-global class runs once per process: the measurement, then
-     * each timed run, in processes of their own. */
-    int separate = (flags & ALLOC_PROCESS_GLOBAL) != 0;
-    unsigned nworkers = separate ? 1 + cfg->repeat : 1;
-    driver_times_t t = {calloc(cfg->repeat + 1, sizeof(double)), 0, cfg->repeat};
-    /* The plan's positions plus the peak; the worker sends no more. */
-    if (!t.ns_per_event || metrics_series_init(&run->series, (size_t)cfg->nsamples + 1, 0)) {
-        free(t.ns_per_event);
+    sigset_t pipe_set, old;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    size_t len = strlen(text);
+    ssize_t put;
+    while ((put = write(w->wfd, text, len)) < 0 && errno == EINTR)
+        ;
+    if (put < 0 && errno == EPIPE) {
+        struct timespec zero = {0, 0};
+        sigtimedwait(&pipe_set, NULL, &zero); /* consume ours */
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return put == (ssize_t)len ? 0 : -1;
+}
+
+/* ---- the parent: one trace ------------------------------------------------ */
+
+/* A worker doing JOB for PAIR from start to end.  Returns an exit status. */
+static int driver_once(driver_pair_t *pair, driver_job_t job)
+{
+    driver_worker_t w;
+    if (driver_spawn(pair, job, &w)) return CLI_FAIL;
+    return driver_finish(pair, &w, 1);
+}
+
+/* The measurement of PAIR: a kept worker (measured, warmed up, waiting in
+ * W) or a fresh one that ran to its end.  Returns an exit status. */
+static int driver_start(driver_pair_t *pair, driver_worker_t *w)
+{
+    if (metrics_series_init(&pair->run->series, (size_t)pair->cfg->nsamples + 1, 0) ||
+        !(pair->run->ns_runs = calloc(pair->repeat ? pair->repeat : 1, sizeof(double)))) {
+        cli_error("out of memory");
+        return CLI_FAIL;
+    }
+    driver_job_t job = {0};
+    job.measure = 1;
+    if (pair->fresh || pair->repeat == 0) return driver_once(pair, job);
+    job.warmup = job.serve = 1;
+    if (driver_spawn(pair, job, w)) return CLI_FAIL;
+    if (driver_read(pair, w, DRIVER_UNTIL_READY)) return CLI_OK;
+    int rc = driver_finish(pair, w, 1);
+    w->pid = 0;
+    return rc ? rc : CLI_FAIL;
+}
+
+/* One timed run of PAIR: a command to its kept worker W, or a fresh
+ * process.  Returns an exit status. */
+static int driver_timed(driver_pair_t *pair, driver_worker_t *w)
+{
+    if (pair->fresh) {
+        driver_job_t job = {0};
+        job.timed = 1;
+        return driver_once(pair, job);
+    }
+    if (driver_command(w, "run\n") == 0 && driver_read(pair, w, DRIVER_UNTIL_TIMED)) return CLI_OK;
+    int rc = driver_finish(pair, w, 1);
+    w->pid = 0;
+    return rc ? rc : CLI_FAIL;
+}
+
+/* Copies SRC's figures into DST (a duplicate configuration): series and
+ * timings deep, so each row owns what it frees.  Returns 0 or -1. */
+static int driver_copy(driver_run_t *dst, const driver_run_t *src)
+{
+    dst->m = src->m;
+    dst->repeat = src->repeat;
+    dst->ns_per_event = src->ns_per_event;
+    dst->timing_too_short = src->timing_too_short;
+    snprintf(dst->config, sizeof dst->config, "%s", src->config);
+    snprintf(dst->same_as, sizeof dst->same_as, "%s", src->allocator);
+    const metrics_series_t *a = &src->series;
+    metrics_series_t *b = &dst->series;
+    if (metrics_series_init(b, a->cap, 0)) return -1;
+    memcpy(b->s, a->s, a->n * sizeof *a->s);
+    memcpy(b->extra, a->extra, a->n * METRICS_MAX_EXTRA * sizeof *a->extra);
+    b->n = a->n;
+    b->nextra = a->nextra;
+    memcpy(b->extra_name, a->extra_name, sizeof a->extra_name);
+    dst->ns_runs = malloc((src->repeat ? src->repeat : 1) * sizeof(double));
+    if (!dst->ns_runs) return -1;
+    memcpy(dst->ns_runs, src->ns_runs, src->repeat * sizeof(double));
+    return 0;
+}
+
+/* Per route of a driver_run: its flags, preload, configuration and the
+ * route that runs for it. */
+typedef struct {
+    unsigned flags;
+    char preload[512];
+    char config[512];
+    size_t same; /* first route with this configuration */
+    unsigned repeat;
+} driver_route_t;
+
+/* Trace T (its NR routes' rows in RUNS): measurements, then the
+ * interleaved rounds, then the duplicates' copies. */
+static int driver_trace(const driver_config_t *cfg, size_t t, const driver_route_t *rt,
+                        driver_run_t *runs)
+{
+    size_t nr = cfg->nroutes;
+    driver_pair_t *pairs = calloc(nr, sizeof *pairs);
+    driver_worker_t *workers = calloc(nr, sizeof *workers);
+    size_t *order = calloc(nr, sizeof *order);
+    if (!pairs || !workers || !order) {
+        free(pairs);
+        free(workers);
+        free(order);
         cli_error("out of memory");
         return CLI_FAIL;
     }
     int rc = CLI_OK;
-    for (unsigned w = 0; rc == CLI_OK && w < nworkers; w++) {
-        driver_buf_t buf = {0};
-        int status = 0;
-        unsigned timed = separate ? (w == 0 ? 0 : 1) : cfg->repeat;
-        rc = driver_spawn(pair, w == 0, timed, &buf, &status)
-                 ? CLI_FAIL
-                 : driver_parse(pair, buf.p, status, run, &t);
-        free(buf.p);
+    unsigned rounds = 0;
+    for (size_t a = 0; a < nr; a++) {
+        driver_run_t *run = &runs[a];
+        run->trace = cfg->traces[t];
+        run->route = &cfg->routes[a];
+        route_name(run->route, run->allocator, sizeof run->allocator);
+        snprintf(run->config, sizeof run->config, "%s", rt[a].config);
+        pairs[a] = (driver_pair_t){.cfg = cfg,
+                                   .trace = run->trace,
+                                   .route = run->route,
+                                   .label = run->allocator,
+                                   .preload = rt[a].preload,
+                                   .flags = rt[a].flags,
+                                   .repeat = rt[a].repeat,
+                                   .run = run,
+                                   .fresh = driver_fresh(rt[a].flags)};
+        if (rt[a].same == a && rt[a].repeat > rounds) rounds = rt[a].repeat;
     }
-    run->repeat = (unsigned)t.n;
-    metrics_summary(t.ns_per_event, t.n, &run->ns_per_event);
-    free(t.ns_per_event);
+    for (size_t a = 0; rc == CLI_OK && a < nr; a++) {
+        if (rt[a].same != a) continue;
+        if (cfg->progress)
+            fprintf(stderr, "arenalab: replay [%zu/%zu] %s with %s\n", t * nr + a + 1,
+                    cfg->ntraces * nr, runs[a].trace, runs[a].allocator);
+        rc = driver_start(&pairs[a], &workers[a]);
+    }
+    if (cfg->progress && rounds && rc == CLI_OK)
+        fprintf(stderr, "arenalab: replay %s: %u rounds of timed runs, interleaved\n",
+                cfg->traces[t], rounds);
+    /* Round r: every configuration that asked for more than r runs, once,
+     * in a fresh order. */
+    uint64_t state = cfg->seed + t;
+    for (unsigned r = 0; rc == CLI_OK && r < rounds; r++) {
+        size_t n = 0;
+        for (size_t a = 0; a < nr; a++)
+            if (rt[a].same == a && rt[a].repeat > r) order[n++] = a;
+        timing_shuffle(order, n, &state);
+        for (size_t k = 0; rc == CLI_OK && k < n; k++)
+            rc = driver_timed(&pairs[order[k]], &workers[order[k]]);
+    }
+    /* Kept workers: the pipe closes, they say "done". */
+    for (size_t a = 0; a < nr; a++)
+        if (workers[a].pid > 0) {
+            int wrc = driver_finish(&pairs[a], &workers[a], rc == CLI_OK);
+            if (rc == CLI_OK) rc = wrc;
+        }
+    for (size_t a = 0; a < nr; a++) {
+        driver_run_t *run = &runs[a];
+        if (rc != CLI_OK || rt[a].same != a) continue;
+        run->repeat = (unsigned)pairs[a].ntimes;
+        run->timing_too_short = run->m.events < TIMING_MIN_EVENTS;
+        if (timing_summarize(run->ns_runs, run->repeat, &run->ns_per_event)) {
+            cli_error("out of memory");
+            rc = CLI_FAIL;
+        }
+    }
+    for (size_t a = 0; rc == CLI_OK && a < nr; a++)
+        if (rt[a].same != a && driver_copy(&runs[a], &runs[rt[a].same])) {
+            cli_error("out of memory");
+            rc = CLI_FAIL;
+        }
+    free(pairs);
+    free(workers);
+    free(order);
     return rc;
 }
 
@@ -519,49 +785,43 @@ int driver_run(const driver_config_t *cfg, driver_run_t **runs, size_t *nruns)
 {
     *runs = NULL;
     *nruns = 0;
-    unsigned *flags = calloc(cfg->nroutes + 1, sizeof *flags);
-    char(*preload)[512] = calloc(cfg->nroutes + 1, sizeof *preload);
-    if (!flags || !preload) {
-        free(flags);
-        free(preload);
+    driver_route_t *rt = calloc(cfg->nroutes + 1, sizeof *rt);
+    if (!rt) {
         cli_error("out of memory");
         return CLI_FAIL;
     }
     /* Every allocator name is checked before the first worker starts. */
     for (size_t i = 0; i < cfg->nroutes; i++) {
         char err[256];
-        if (route_check(&cfg->routes[i], cfg->find, &flags[i], err, sizeof err) ||
-            route_preload(&cfg->routes[i], cfg->find, preload[i], sizeof preload[i])) {
+        if (route_check(&cfg->routes[i], cfg->find, &rt[i].flags, err, sizeof err) ||
+            route_preload(&cfg->routes[i], cfg->find, rt[i].preload, sizeof rt[i].preload) ||
+            route_canonical(&cfg->routes[i], cfg->find, rt[i].config, sizeof rt[i].config, err,
+                            sizeof err)) {
             cli_error("replay: %s", err);
-            free(flags);
-            free(preload);
+            free(rt);
             return CLI_USAGE;
         }
+        rt[i].repeat = cfg->repeats ? cfg->repeats[i] : cfg->repeat;
+        rt[i].same = i;
+        for (size_t j = 0; j < i && rt[i].same == i; j++)
+            if (rt[j].same == j && strcmp(rt[j].config, rt[i].config) == 0) rt[i].same = j;
+        if (rt[i].same != i && rt[i].repeat > rt[rt[i].same].repeat)
+            rt[rt[i].same].repeat = rt[i].repeat;
     }
     size_t n = cfg->ntraces * cfg->nroutes;
     driver_run_t *out = calloc(n ? n : 1, sizeof *out);
     if (!out) {
-        free(flags);
-        free(preload);
+        free(rt);
         cli_error("out of memory");
         return CLI_FAIL;
     }
     int rc = CLI_OK;
     size_t done = 0;
-    for (size_t t = 0; rc == CLI_OK && t < cfg->ntraces; t++)
-        for (size_t a = 0; rc == CLI_OK && a < cfg->nroutes; a++) {
-            driver_run_t *run = &out[done++];
-            run->trace = cfg->traces[t];
-            run->route = &cfg->routes[a];
-            route_name(run->route, run->allocator, sizeof run->allocator);
-            if (cfg->progress)
-                fprintf(stderr, "arenalab: replay [%zu/%zu] %s with %s\n", done, n, run->trace,
-                        run->allocator);
-            driver_pair_t pair = {cfg, run->trace, run->route, run->allocator, preload[a]};
-            rc = driver_pair(&pair, flags[a], run);
-        }
-    free(flags);
-    free(preload);
+    for (size_t t = 0; rc == CLI_OK && t < cfg->ntraces; t++) {
+        rc = driver_trace(cfg, t, rt, &out[done]);
+        done += cfg->nroutes;
+    }
+    free(rt);
     if (rc != CLI_OK) {
         driver_runs_free(out, done);
         return rc;
@@ -571,9 +831,16 @@ int driver_run(const driver_config_t *cfg, driver_run_t **runs, size_t *nruns)
     return CLI_OK;
 }
 
+void driver_run_release(driver_run_t *run)
+{
+    metrics_series_free(&run->series);
+    free(run->ns_runs);
+    run->ns_runs = NULL;
+}
+
 void driver_runs_free(driver_run_t *runs, size_t n)
 {
     for (size_t i = 0; runs && i < n; i++)
-        metrics_series_free(&runs[i].series);
+        driver_run_release(&runs[i]);
     free(runs);
 }

@@ -7,27 +7,57 @@
  * not just fork, because a class flagged ALLOC_PRELOAD needs its malloc in
  * LD_PRELOAD from the start; the driver sets it in the worker's
  * environment.  A worker reads the trace, runs the pre-pass, the
- * measurement run and the timed runs (sim/replay/replay.h), and writes its results
- * as text lines to a pipe (fd 3):
+ * measurement run and the timed runs (sim/replay/replay.h), and writes its
+ * results as text lines to a pipe (fd 3):
  *
  *   scan EVENTS SKIPPED
  *   extra J NAME            extra column J of the series is NAME
  *   sample F1 .. F5         the METRICS_SAMPLE_FIELDS of a sample
  *   x J VALUE               extra J of the sample just sent
  *   m FIELD VALUE           a measurement figure (driver_fields in driver.c)
+ *   ready                   measured and warmed up: waiting for commands
  *   timed NS EVENTS         one timed run
  *   error CODE MESSAGE      the run failed; CODE is the exit status
  *   done
  *
  * Doubles travel as C99 hex floats (%a), so the figures the parent reports
- * are bit-identical to the worker's.  A class flagged ALLOC_PROCESS_GLOBAL
- * gets a fresh worker for the measurement run and for each timed run, so
- * none of its statistics include a warm-up.
+ * are bit-identical to the worker's.
  *
- * The parent reads the pipe to its end, then reaps the worker: a worker
- * that dies of a signal is reported with the signal's name and the pair it
- * was running, never waited on forever.  The first failed pair stops the
- * replay (outputs are written only when every pair succeeded).
+ * Timing.  The timed runs of a trace are interleaved across its routes:
+ * round r = 1..R runs every route that asked for r or more runs once, in
+ * an order shuffled afresh each round (timing_shuffle, from the seed
+ * driver_config_t.seed + the trace's index), so a slow minute of the
+ * machine spreads over every allocator instead of landing on one, and
+ * the order is the same for the same seed.  Two kinds of worker:
+ *
+ *   kept     one process per (trace, route) for the whole trace: the
+ *            measurement run, one warm-up run (timed, not reported), then
+ *            "ready"; it then waits on a command pipe (fd 4) and does one
+ *            timed run per "run" line, each on fresh allocator instances,
+ *            until the pipe closes.  Idle workers wait in read(), so only
+ *            one replay of a driver runs at any moment.
+ *   fresh    routes with a class whose state outlives an instance in its
+ *            process -- ALLOC_PROCESS_GLOBAL (cpython: one instance per
+ *            process), ALLOC_PRELOAD (the library is the process's
+ *            malloc) and ALLOC_PROCESS_HEAP (raw, malloc, arena: their
+ *            memory is the process heap, whose free lists, top and tuned
+ *            thresholds carry over) -- get a process for the measurement
+ *            and a new process for every timed run.  A warm-up run would
+ *            leave the very state we avoid, so theirs is the pre-pass
+ *            alone: it reads the whole trace, so its pages and the decoder
+ *            are warm and the heap is as empty as a new program's.
+ *            `pymalloc` routes its raw domain to malloc, so it is fresh.
+ *
+ * Identical configurations (route_canonical: `pymalloc`,
+ * `pymalloc:arena=1M` and `pymalloc:arena=1MiB` are one) run once per
+ * trace, with the most runs any of them asked for; every route asked for
+ * gets a row with the same figures, marked as a duplicate.
+ *
+ * The parent reads each worker's lines as they come and reaps it when its
+ * pipe ends: a worker that dies of a signal is reported with the signal's
+ * name and the pair it was running, never waited on forever.  The first
+ * failed pair stops the replay (outputs are written only when every pair
+ * succeeded); kept workers still waiting are told to stop and reaped.
  *
  * Failure: driver_run and driver_worker return an exit status (cli.h): 0,
  * 1 (a run failed: bad trace, NULL allocation, verify mismatch, crash) or 2
@@ -43,6 +73,10 @@
 #include "sim/replay/metrics.h"
 #include "sim/replay/replay.h"
 #include "sim/replay/route.h"
+#include "sim/replay/timing.h"
+
+/* The seed of the run order when none is given (`replay --seed`). */
+#define DRIVER_DEFAULT_SEED 1
 
 typedef struct {
     const char *const *traces;
@@ -59,6 +93,11 @@ typedef struct {
     int progress;           /* "[n/m] trace with allocator" on stderr     */
     const char *self;       /* NULL: /proc/self/exe                       */
     route_find_fn find;     /* NULL: the registry                         */
+
+    /* Timed runs per route, overriding `repeat` (NULL: none), and the seed
+     * of their interleaved order. */
+    const unsigned *repeats;
+    uint64_t seed;
 } driver_config_t;
 
 typedef struct {
@@ -67,7 +106,17 @@ typedef struct {
     char allocator[256];  /* route_name()                               */
     replay_result_t m;    /* the measurement run                        */
     unsigned repeat;      /* timed runs done                            */
-    metrics_summary_t ns_per_event;
+    timing_summary_t ns_per_event;
+    double *ns_runs;      /* ns/event of each timed run, in the order run
+                             (repeat of them; malloc'ed, NULL when none)  */
+    char config[512];     /* route_canonical: rows of one trace with the
+                             same config are the same configuration       */
+    char same_as[256];    /* "", or the allocator of the earlier row of
+                             this trace with the same config: it ran once,
+                             this row's figures are a copy of its          */
+    int timing_too_short; /* fewer than TIMING_MIN_EVENTS events: its
+                             timings are mostly the clock's and the
+                             loop's overhead, never a verdict           */
     metrics_series_t series;
 } driver_run_t;
 
@@ -75,6 +124,12 @@ typedef struct {
  * results (free with driver_runs_free). */
 int driver_run(const driver_config_t *cfg, driver_run_t **runs, size_t *nruns);
 void driver_runs_free(driver_run_t *runs, size_t n);
+/* Frees what one result owns (its series and timings). */
+void driver_run_release(driver_run_t *run);
+
+/* Whether a route with class flags FLAGS gets a fresh process for every
+ * timed run (see "fresh" above). */
+int driver_fresh(unsigned flags);
 
 /* The worker mode: ARGV[0] is "--worker", the rest what driver_run passes.
  * FIND resolves allocator names (NULL: the registry; tests add their own

@@ -1,13 +1,17 @@
 /* driver_test.c: worker processes — results come back intact, a crashing
  * worker is reported (signal and pair) instead of hanging the parent,
  * errors keep their FILE:LINE, process-global classes get a process per
- * run, preload classes get LD_PRELOAD.
+ * run, preload classes get LD_PRELOAD; timed runs are interleaved in the
+ * seeded order, kept workers warm up once, classes whose state lives in
+ * the process get a fresh process per timed run, and identical
+ * configurations run once.
  *
  * This binary is its own worker: the driver execs /proc/self/exe with
  * `replay --worker ...`, and main() hands that to driver_worker with the
  * test classes below. */
 #include "sim/replay/driver.h"
 #include "alloc/check.h"
+#include "alloc/params.h"
 #include "sim/base/cli.h"
 
 #include <fcntl.h>
@@ -88,6 +92,32 @@ static int dtest_preload_create(alloc_t *a, alloc_param_t *p, size_t n, char *er
     return 0;
 }
 
+/* `kept` and `heap`: log every create as "NAME PID" to $DTEST_LOG, so the
+ * test sees which process made which instance, in order.  `heap` is
+ * flagged ALLOC_PROCESS_HEAP.  Both take size=SIZE (unused otherwise). */
+static int dtest_logged_create(const char *name, alloc_param_t *p, size_t n, alloc_t *a, char *err,
+                               size_t len)
+{
+    uint64_t size = 0;
+    if (alloc_param_size(p, n, "size", 0, 1 << 30, &size, err, len)) return -1;
+    const char *path = getenv("DTEST_LOG");
+    FILE *f = path ? fopen(path, "a") : NULL;
+    if (f) {
+        fprintf(f, "%s %ld\n", name, (long)getpid());
+        fclose(f);
+    }
+    *a = (alloc_t){NULL, dtest_malloc, dtest_calloc, dtest_realloc, dtest_free};
+    return 0;
+}
+static int dtest_kept_create(alloc_t *a, alloc_param_t *p, size_t n, char *err, size_t len)
+{
+    return dtest_logged_create("kept", p, n, a, err, len);
+}
+static int dtest_heap_create(alloc_t *a, alloc_param_t *p, size_t n, char *err, size_t len)
+{
+    return dtest_logged_create("heap", p, n, a, err, len);
+}
+
 static const alloc_class_t dtest_classes[] = {
     {.name = "crash", .create = dtest_crash_create, .destroy = dtest_destroy, .stats = dtest_stats},
     {.name = "global",
@@ -99,6 +129,16 @@ static const alloc_class_t dtest_classes[] = {
      .flags = ALLOC_PRELOAD,
      .preload = DTEST_PRELOAD,
      .create = dtest_preload_create,
+     .destroy = dtest_destroy,
+     .stats = dtest_stats},
+    {.name = "kept",
+     .defaults = "size=0",
+     .create = dtest_kept_create,
+     .destroy = dtest_destroy,
+     .stats = dtest_stats},
+    {.name = "heap",
+     .flags = ALLOC_PROCESS_HEAP,
+     .create = dtest_heap_create,
      .destroy = dtest_destroy,
      .stats = dtest_stats},
 };
@@ -301,6 +341,102 @@ static void dtest_process_classes(const dtest_files_t *f)
     driver_runs_free(runs, n);
 }
 
+/* The log of creates: NAME[i] and PID[i] for each line; returns the
+ * count. */
+static size_t dtest_read_log(const char *path, char (*name)[8], long *pid, size_t max)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = 0;
+    while (f && n < max && fscanf(f, "%7s %ld", name[n], &pid[n]) == 2)
+        n++;
+    if (f) fclose(f);
+    return n;
+}
+
+static void dtest_timing(const dtest_files_t *f)
+{
+    char err[4096], log[600];
+    snprintf(log, sizeof log, "%s/driver_creates.log", f->dir);
+    setenv("DTEST_LOG", log, 1);
+    const char *spec[] = {f->spec};
+    route_t routes[4];
+    route_uniform(&routes[0], "kept");
+    route_uniform(&routes[1], "heap");
+    route_uniform(&routes[2], "kept:size=1K");
+    route_uniform(&routes[3], "kept:size=1024:size=0"); /* the last wins: = kept */
+    driver_config_t cfg = dtest_config(spec, 1, routes, 4);
+    cfg.repeat = 4;
+    cfg.seed = 7;
+    driver_run_t *runs;
+    size_t n;
+    unlink(log);
+    CHECKF(dtest_run(&cfg, &runs, &n, err, sizeof err) == CLI_OK, "%s", err);
+    CHECK(n == 4);
+
+    /* Every timed run reported, in order run, summarised. */
+    for (size_t i = 0; runs && i < n; i++) {
+        CHECK(runs[i].repeat == 4 && runs[i].ns_runs != NULL);
+        CHECK(runs[i].ns_per_event.n == 4 && runs[i].ns_per_event.ci_level == 0.875);
+        CHECK(runs[i].timing_too_short); /* 9 events */
+        for (unsigned k = 0; k < runs[i].repeat; k++)
+            CHECK(runs[i].ns_runs[k] >= runs[i].ns_per_event.min &&
+                  runs[i].ns_runs[k] <= runs[i].ns_per_event.max);
+    }
+    /* kept:size=1024:size=0 is kept: one run, the same figures, marked. */
+    if (runs) {
+        CHECK(strcmp(runs[0].config, "kept") == 0 && strcmp(runs[3].config, "kept") == 0);
+        CHECK(strcmp(runs[2].config, "kept:size=1K") == 0);
+        CHECK(!runs[0].same_as[0] && strcmp(runs[3].same_as, "kept") == 0);
+        CHECK(runs[3].ns_runs != runs[0].ns_runs &&
+              memcmp(runs[3].ns_runs, runs[0].ns_runs, 4 * sizeof(double)) == 0);
+        CHECK(runs[3].m.events == runs[0].m.events && runs[3].series.n == runs[0].series.n);
+    }
+    driver_runs_free(runs, n);
+
+    /* The log: kept routes (0 and 2) each make the measurement, a warm-up
+     * and 4 timed instances in one process of their own; heap makes one
+     * instance per process, 1 + 4 processes; the duplicate makes none. */
+    char name[64][8];
+    long pid[64];
+    size_t nlog = dtest_read_log(log, name, pid, 64);
+    CHECKF(nlog == 6 + 5 + 6, "%zu creates logged", nlog);
+    long kept_pid[2] = {0, 0};
+    int kept_creates[2] = {0, 0}, heap_creates = 0;
+    size_t first_timed = 0;
+    for (size_t i = 0; i < nlog; i++) {
+        if (strcmp(name[i], "heap") == 0) {
+            heap_creates++;
+            for (size_t j = 0; j < i; j++)
+                CHECKF(pid[j] != pid[i], "heap create %zu shares process %ld", i, pid[i]);
+            continue;
+        }
+        int k = kept_pid[0] == 0 || kept_pid[0] == pid[i] ? 0 : 1;
+        if (!kept_pid[k]) kept_pid[k] = pid[i];
+        CHECK(kept_pid[k] == pid[i]);
+        kept_creates[k]++;
+    }
+    CHECK(kept_creates[0] == 6 && kept_creates[1] == 6 && heap_creates == 5);
+    CHECK(kept_pid[0] != kept_pid[1]);
+    /* The measurements and warm-ups come first, in route order: kept
+     * (2), heap (1), kept:size=1K (2); then 4 rounds of three runs in the
+     * order timing_shuffle gives for seed 7 + trace 0. */
+    first_timed = 5;
+    uint64_t state = 7;
+    size_t at = first_timed;
+    for (int r = 0; r < 4 && at + 3 <= nlog; r++) {
+        size_t order[3] = {0, 1, 2};
+        timing_shuffle(order, 3, &state);
+        for (int k = 0; k < 3; k++, at++) {
+            /* route 0 and 2 are kept (told apart by process), 1 is heap */
+            const char *want = order[k] == 1 ? "heap" : "kept";
+            CHECKF(strcmp(name[at], want) == 0, "round %d slot %d: %s, want %s", r, k, name[at],
+                   want);
+            if (order[k] != 1) CHECK(pid[at] == kept_pid[order[k] == 0 ? 0 : 1]);
+        }
+    }
+    unsetenv("DTEST_LOG");
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 2 && strcmp(argv[1], "replay") == 0 && strcmp(argv[2], "--worker") == 0)
@@ -310,5 +446,6 @@ int main(int argc, char **argv)
     dtest_results(&f);
     dtest_failures(&f);
     dtest_process_classes(&f);
+    dtest_timing(&f);
     return check_done();
 }

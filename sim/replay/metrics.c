@@ -193,23 +193,3 @@ void metrics_acc_result(const metrics_acc_t *a, metrics_frag_t *out)
     out->jw4 = metrics_ratio_m1(a->peak_fp, a->peak_live);
     out->util = a->peak_fp ? (double)a->peak_live / (double)a->peak_fp : NAN;
 }
-
-/* ---- summaries ---------------------------------------------------------- */
-
-static int metrics_cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-void metrics_summary(double *v, size_t n, metrics_summary_t *out)
-{
-    if (n == 0) {
-        out->min = out->median = out->max = NAN;
-        return;
-    }
-    qsort(v, n, sizeof *v, metrics_cmp_double);
-    out->min = v[0];
-    out->max = v[n - 1];
-    out->median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
-}

@@ -1,5 +1,5 @@
 /* metrics.h: what a replay measures — the sample series, Johnstone &
- * Wilson's fragmentation figures, summary statistics of timings.
+ * Wilson's fragmentation figures (statistics of timings: timing.h).
  *
  * Sampling.  A measurement run takes about S samples at integer event
  * positions ceil(k * N / S), k = 1..S (N events; a position counts the
@@ -129,14 +129,5 @@ void metrics_acc_point(metrics_acc_t *a, uint64_t live, uint64_t fp);
  * point seen). */
 void metrics_acc_exact_peak(metrics_acc_t *a, uint64_t peak_fp);
 void metrics_acc_result(const metrics_acc_t *a, metrics_frag_t *out);
-
-/* ---- summary statistics ------------------------------------------------- */
-
-typedef struct {
-    double min, median, max; /* NaN when there are no values              */
-} metrics_summary_t;
-
-/* Summary of V[0..N) (V is reordered). */
-void metrics_summary(double *v, size_t n, metrics_summary_t *out);
 
 #endif

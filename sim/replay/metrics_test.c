@@ -89,19 +89,6 @@ static void mtest_plan(void)
     CHECK(metrics_plan_next(&p, 0) == (UINT64_MAX - 1) / 1000 + 1);
 }
 
-static void mtest_summary(void)
-{
-    double v[] = {5, 1, 4, 2};
-    metrics_summary_t s;
-    metrics_summary(v, 4, &s);
-    CHECK(s.min == 1 && s.max == 5 && s.median == 3);
-    double w[] = {7, 9, 8};
-    metrics_summary(w, 3, &s);
-    CHECK(s.min == 7 && s.max == 9 && s.median == 8);
-    metrics_summary(NULL, 0, &s);
-    CHECK(isnan(s.median));
-}
-
 static void mtest_series(void)
 {
     metrics_series_t ser;
@@ -145,7 +132,6 @@ int main(void)
 {
     mtest_jw();
     mtest_plan();
-    mtest_summary();
     mtest_series();
     mtest_rss();
     return check_done();

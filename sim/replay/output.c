@@ -11,7 +11,14 @@
 
 /* ---- JSON --------------------------------------------------------------- */
 
-typedef enum { REPORT_U64, REPORT_UINT, REPORT_DOUBLE } report_kind_t;
+typedef enum {
+    REPORT_U64,
+    REPORT_UINT,
+    REPORT_DOUBLE,
+    REPORT_BOOL, /* an int: JSON true/false, CSV the same words          */
+    REPORT_RUNS, /* the repeat timed runs: a JSON array, in CSV joined by ';' */
+    REPORT_TEXT  /* a char array: a JSON string, a CSV field             */
+} report_kind_t;
 
 /* The numeric figures of a run; consecutive entries of one group nest in
  * an object named after it. */
@@ -31,6 +38,12 @@ static const report_field_t report_fields[] = {
     {"ns_per_event", "min", REPORT_DOUBLE, REPORT_AT(ns_per_event.min)},
     {"ns_per_event", "median", REPORT_DOUBLE, REPORT_AT(ns_per_event.median)},
     {"ns_per_event", "max", REPORT_DOUBLE, REPORT_AT(ns_per_event.max)},
+    {"ns_per_event", "mean", REPORT_DOUBLE, REPORT_AT(ns_per_event.mean)},
+    {"ns_per_event", "ci_low", REPORT_DOUBLE, REPORT_AT(ns_per_event.ci_low)},
+    {"ns_per_event", "ci_high", REPORT_DOUBLE, REPORT_AT(ns_per_event.ci_high)},
+    {"ns_per_event", "ci_level", REPORT_DOUBLE, REPORT_AT(ns_per_event.ci_level)},
+    {"ns_per_event", "runs", REPORT_RUNS, REPORT_AT(ns_runs)},
+    {NULL, "timing_too_short", REPORT_BOOL, REPORT_AT(timing_too_short)},
     {NULL, "peak_live_bytes", REPORT_U64, REPORT_AT(m.peak_live_bytes)},
     {NULL, "peak_live_blocks", REPORT_U64, REPORT_AT(m.peak_live_blocks)},
     {NULL, "peak_resident_bytes", REPORT_U64, REPORT_AT(m.peak_resident)},
@@ -41,6 +54,7 @@ static const report_field_t report_fields[] = {
     {"frag", "jw4", REPORT_DOUBLE, REPORT_AT(m.frag.jw4)},
     {NULL, "util", REPORT_DOUBLE, REPORT_AT(m.frag.util)},
     {NULL, "internal_frag", REPORT_DOUBLE, REPORT_AT(m.internal_frag)},
+    {NULL, "configuration", REPORT_TEXT, REPORT_AT(config)},
     {NULL, NULL, REPORT_U64, 0},
 };
 
@@ -57,6 +71,18 @@ static void report_json_field(json_t *j, const report_field_t *f, const driver_r
         break;
     case REPORT_DOUBLE:
         json_double(j, *(const double *)p);
+        break;
+    case REPORT_BOOL:
+        json_bool(j, *(const int *)p);
+        break;
+    case REPORT_RUNS:
+        json_array_begin(j);
+        for (unsigned i = 0; i < run->repeat; i++)
+            json_double(j, (*(double *const *)p)[i]);
+        json_array_end(j);
+        break;
+    case REPORT_TEXT:
+        json_string(j, p);
         break;
     }
 }
@@ -99,6 +125,7 @@ static void report_json_run(json_t *j, const driver_run_t *run)
         report_json_field(j, f, run);
     }
     if (group) json_object_end(j);
+    if (run->same_as[0]) json_kv_string(j, "same_as", run->same_as);
     json_object_end(j);
 }
 
@@ -110,6 +137,10 @@ void output_json(FILE *out, const driver_run_t *runs, size_t n, const output_set
     json_kv_string(&j, "arenalab", ARENALAB_VERSION);
     json_kv_string(&j, "command", "replay");
     json_kv_uint(&j, "repeat", s->repeat);
+    json_kv_uint(&j, "seed", s->seed);
+    json_kv_uint(&j, "warmup_runs", 1);
+    json_kv_double(&j, "ci_target", TIMING_CI_TARGET);
+    json_kv_uint(&j, "timing_min_events", TIMING_MIN_EVENTS);
     json_kv_uint(&j, "samples", s->samples);
     json_kv_string(&j, "arena_mode", s->arena_mode);
     json_kv_string(&j, "touch", s->touch ? s->touch : "page");
@@ -158,6 +189,19 @@ void output_csv_row(FILE *out, const driver_run_t *run)
             if (!isnan(v) && !isinf(v)) fprintf(out, "%.6f", v); /* as json_double */
             break;
         }
+        case REPORT_BOOL:
+            fputs(*(const int *)p ? "true" : "false", out);
+            break;
+        case REPORT_RUNS:
+            for (unsigned i = 0; i < run->repeat; i++) {
+                double v = (*(double *const *)p)[i];
+                if (i) fputc(';', out);
+                if (!isnan(v) && !isinf(v)) fprintf(out, "%.6f", v);
+            }
+            break;
+        case REPORT_TEXT:
+            report_csv_text(out, p);
+            break;
         }
     }
     fputc('\n', out);
@@ -196,7 +240,10 @@ static void report_col_trace(const driver_run_t *r, char *b, size_t n)
 }
 static void report_col_alloc(const driver_run_t *r, char *b, size_t n)
 {
-    snprintf(b, n, "%s", r->allocator);
+    if (r->same_as[0])
+        snprintf(b, n, "%s (= %s)", r->allocator, r->same_as);
+    else
+        snprintf(b, n, "%s", r->allocator);
 }
 static void report_col_events(const driver_run_t *r, char *b, size_t n)
 {
@@ -204,11 +251,12 @@ static void report_col_events(const driver_run_t *r, char *b, size_t n)
 }
 static void report_col_ns(const driver_run_t *r, char *b, size_t n)
 {
-    const metrics_summary_t *s = &r->ns_per_event;
+    const timing_summary_t *s = &r->ns_per_event;
     if (r->repeat == 0 || isnan(s->median))
         snprintf(b, n, "-");
     else
-        snprintf(b, n, "%.1f [%.1f-%.1f]", s->median, s->min, s->max);
+        snprintf(b, n, "%.1f [%.1f-%.1f]%s", s->median, s->ci_low, s->ci_high,
+                 r->timing_too_short ? " too short" : "");
 }
 static void report_col_live(const driver_run_t *r, char *b, size_t n)
 {
@@ -239,7 +287,7 @@ typedef struct {
 
 static const report_col_t report_cols[] = {
     {"trace", 1, report_col_trace},    {"allocator", 1, report_col_alloc},
-    {"events", 0, report_col_events},  {"ns/event [min-max]", 0, report_col_ns},
+    {"events", 0, report_col_events},  {"ns/event [CI]", 0, report_col_ns},
     {"peak live", 0, report_col_live}, {"peak resident", 0, report_col_resident},
     {"peak held", 0, report_col_held}, {"jw4", 0, report_col_jw4},
     {"util", 0, report_col_util},
@@ -252,6 +300,32 @@ static void report_row(FILE *out, const int *width, const char (*cell)[256])
     for (size_t c = 0; c < REPORT_NCOLS; c++)
         fprintf(out, "%s%*s", c ? "  " : "", report_cols[c].left ? -width[c] : width[c], cell[c]);
     fputc('\n', out);
+}
+
+/* What the timing column means, under the table: the interval's level
+ * (the lowest of the rows: it depends on how many runs each had), and
+ * the flags used. */
+static void report_notes(FILE *out, const driver_run_t *runs, size_t n)
+{
+    double level = 1;
+    unsigned most = 0;
+    int short_ = 0, same = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (runs[i].repeat && runs[i].ns_per_event.ci_level < level)
+            level = runs[i].ns_per_event.ci_level;
+        if (runs[i].repeat > most) most = runs[i].repeat;
+        short_ |= runs[i].timing_too_short && runs[i].repeat;
+        same |= runs[i].same_as[0] != 0;
+    }
+    if (most)
+        fprintf(out,
+                "ns/event: median of the timed runs, interleaved across allocators; [CI]: "
+                "interval holding the true median with %.1f %% confidence%s\n",
+                100 * level,
+                level < TIMING_CI_TARGET ? " (too few runs for 95 %: --repeat 6)" : "");
+    if (short_)
+        fprintf(out, "too short: fewer than %d events, too short to time\n", TIMING_MIN_EVENTS);
+    if (same) fputs("(= A): the same configuration as A, run once: the same figures\n", out);
 }
 
 void output_table(FILE *out, const driver_run_t *runs, size_t n)
@@ -274,6 +348,7 @@ void output_table(FILE *out, const driver_run_t *runs, size_t n)
             report_cols[c].fmt(&runs[i], cell[c], sizeof cell[c]);
         report_row(out, width, cell);
     }
+    report_notes(out, runs, n);
 }
 
 /* ---- series CSV --------------------------------------------------------- */

@@ -16,22 +16,26 @@
 /* Settings of the whole replay, echoed in the JSON. */
 typedef struct {
     unsigned repeat;
+    unsigned long long seed; /* of the run order (driver_config_t.seed)   */
     unsigned long long samples;
     const char *arena_mode;
     int verify, lenient;
     const char *touch; /* replay_touch_name */
 } output_settings_t;
 
-/* One row per run: trace, allocator, events, ns/event median [min-max],
- * peak live, peak resident, peak held, jw4, util. */
+/* One row per run: trace, allocator, events, ns/event median [confidence
+ * interval], peak live, peak resident, peak held, jw4, util; then a note
+ * on what the timing column and its flags mean. */
 void output_table(FILE *out, const driver_run_t *runs, size_t n);
 
 /* {"arenalab": version, "command": "replay", settings..., "runs": [...]}. */
 void output_json(FILE *out, const driver_run_t *runs, size_t n, const output_settings_t *s);
 
 /* The figures of the JSON as CSV columns: trace, allocator, then one per
- * JSON number, named KEY or GROUP_KEY (ns_per_event_median, frag_jw4),
- * formatted as the JSON does (a NaN is an empty field). */
+ * JSON value, named KEY or GROUP_KEY (ns_per_event_median, frag_jw4),
+ * formatted as the JSON does (a NaN is an empty field, a boolean
+ * true/false); the array ns_per_event.runs is one field, its numbers
+ * joined by ';'. */
 void output_csv_header(FILE *out);
 void output_csv_row(FILE *out, const driver_run_t *run);
 

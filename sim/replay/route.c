@@ -155,6 +155,36 @@ int route_check(const route_t *r, route_find_fn find, unsigned *flags, char *err
     return 0;
 }
 
+/* Domain D's canonical spec into BUF (R's class for it in H). */
+static int route_canon_one(const route_heaps_t *h, const route_t *r, int d, char *buf, size_t len,
+                           char *err, size_t errlen)
+{
+    if (alloc_spec_canonical(r->spec[d], h->cls[d]->defaults, buf, len, err, errlen))
+        return ROUTE_EUSAGE;
+    return 0;
+}
+
+int route_canonical(const route_t *r, route_find_fn find, char *buf, size_t len, char *err,
+                    size_t errlen)
+{
+    route_heaps_t h;
+    char c[TRACE_NDOMAINS][sizeof h.spec[0].buf];
+    for (int d = 0; d < TRACE_NDOMAINS; d++) {
+        int rc = route_parse(&h, r, d, find, err, errlen);
+        if (!rc) rc = route_canon_one(&h, r, d, c[d], sizeof c[d], err, errlen);
+        if (rc) return rc;
+    }
+    int n = strcmp(c[0], c[1]) == 0 && strcmp(c[1], c[2]) == 0
+                ? snprintf(buf, len, "%s", c[0])
+                : snprintf(buf, len, "%s=%s,%s=%s,%s=%s", trace_domain_name[0], c[0],
+                           trace_domain_name[1], c[1], trace_domain_name[2], c[2]);
+    if (n < 0 || (size_t)n >= len) {
+        snprintf(err, errlen, "configuration name too long");
+        return ROUTE_EUSAGE;
+    }
+    return 0;
+}
+
 int route_preload(const route_t *r, route_find_fn find, char *buf, size_t len)
 {
     route_heaps_t h;
@@ -188,13 +218,19 @@ static int route_create_one(route_heaps_t *h, const route_t *r, int d, route_fin
     const alloc_class_t *c = h->cls[d];
     h->flags |= c->flags;
     h->inst[d] = d;
-    if (!(c->flags & ALLOC_PER_DOMAIN))
-        for (int e = 0; e < d; e++)
-            if (h->inst[e] == e && strcmp(r->spec[e], r->spec[d]) == 0) {
+    char mine[sizeof h->spec[0].buf], other[sizeof h->spec[0].buf];
+    if (!(c->flags & ALLOC_PER_DOMAIN)) {
+        if ((rc = route_canon_one(h, r, d, mine, sizeof mine, err, errlen))) return rc;
+        for (int e = 0; e < d; e++) {
+            if (h->inst[e] != e || h->cls[e] != c) continue;
+            if ((rc = route_canon_one(h, r, e, other, sizeof other, err, errlen))) return rc;
+            if (strcmp(other, mine) == 0) {
                 h->inst[d] = e;
                 h->a[d] = h->a[e];
                 return 0;
             }
+        }
+    }
     alloc_spec_t *s = &h->spec[d];
     if (c->flags & ALLOC_PER_DOMAIN) {
         if (s->nparams == ALLOC_MAX_PARAMS) {
@@ -246,7 +282,7 @@ void route_destroy(route_heaps_t *h)
  * Sets *PROCESS_HEAP when it is the first. */
 static int route_counted(const route_heaps_t *h, int d, int *process_heap)
 {
-    if (!(h->cls[d]->flags & ALLOC_PROCESS_HEAP)) return 0;
+    if (!(h->cls[d]->flags & ALLOC_PROCESS_STATS)) return 0;
     if (*process_heap) return 1;
     *process_heap = 1;
     return 0;

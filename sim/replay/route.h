@@ -6,7 +6,8 @@
  * later `--alloc raw=raw,mem=pymalloc,obj=mimalloc` only has to fill the
  * three specs differently.
  *
- * Instances: domains with identical spec text share one instance, except
+ * Instances: domains with the same canonical spec (route_canonical) share
+ * one instance, except
  * for classes flagged ALLOC_PER_DOMAIN, which get one instance per domain
  * and the extra parameter domain=raw|mem|obj.  route_heaps_t keeps each
  * domain's alloc_t by value, so the replay's hot path dispatches with one
@@ -60,6 +61,15 @@ int route_is_uniform(const route_t *r);
 /* Display name: the spec when uniform, else "raw=A,mem=B,obj=C".  Returns
  * the length it needed (snprintf-style). */
 int route_name(const route_t *r, char *buf, size_t len);
+
+/* The canonical name of R's configuration (alloc_spec_canonical of each
+ * domain's spec with its class's defaults): the spec when the three agree,
+ * else "raw=A,mem=B,obj=C".  Two routes with the same canonical name run
+ * the same allocators with the same parameters, so a replay runs them
+ * once.  Returns 0, or ROUTE_EUSAGE with a message (an unknown allocator,
+ * a spec that does not parse). */
+int route_canonical(const route_t *r, route_find_fn find, char *buf, size_t len, char *err,
+                    size_t errlen);
 
 /* Checks that every spec parses and names a class FIND knows (NULL: the
  * registry) and ORs their flags into *FLAGS.  Parameters are checked only

@@ -79,6 +79,26 @@ int main(void)
     h.a[TRACE_MEM].free(h.a[TRACE_MEM].ctx, p); /* the same instance */
     route_destroy(&h);
 
+    /* Canonical names: spellings of one configuration agree, the pymalloc
+     * route keeps its malloc raw domain apart from a uniform route. */
+    char c1[256], c2[256];
+    CHECK(rtest_parse("pymalloc,pymalloc:arena=1MiB,pymalloc:pool=4K", r, 8, buf, sizeof buf) == 3);
+    CHECK(route_canonical(&r[0], NULL, c1, sizeof c1, err, sizeof err) == 0);
+    CHECK(!strcmp(c1, "raw=malloc,mem=pymalloc,obj=pymalloc"));
+    CHECK(route_canonical(&r[1], NULL, c2, sizeof c2, err, sizeof err) == 0 && !strcmp(c1, c2));
+    CHECK(route_canonical(&r[2], NULL, c2, sizeof c2, err, sizeof err) == 0 && strcmp(c1, c2));
+    route_t u;
+    route_uniform(&u, "pymalloc:arena=1048576");
+    CHECK(route_canonical(&u, NULL, c2, sizeof c2, err, sizeof err) == 0 &&
+          !strcmp(c2, "pymalloc"));
+    route_uniform(&u, "nosuch");
+    CHECK(route_canonical(&u, NULL, c2, sizeof c2, err, sizeof err) == ROUTE_EUSAGE);
+    /* Instances are shared by configuration, not by spelling. */
+    CHECK(rtest_parse("raw=pymalloc,mem=pymalloc:arena=1M,obj=null", r, 8, buf, sizeof buf) == 1);
+    CHECKF(route_create(&h, &r[0], NULL, err, sizeof err) == 0, "%s", err);
+    CHECK(h.ninst == 2 && h.inst[TRACE_MEM] == TRACE_RAW && h.inst[TRACE_OBJ] == TRACE_OBJ);
+    route_destroy(&h);
+
     /* An unknown allocator or parameter is a usage error with a message. */
     CHECK(rtest_parse("nosuch", r, 8, buf, sizeof buf) == 1);
     CHECK(route_check(&r[0], NULL, &flags, err, sizeof err) == ROUTE_EUSAGE);

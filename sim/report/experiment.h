@@ -25,7 +25,10 @@
  * Expansion.  Units are the distinct (trace, spec) pairs: first the grid,
  * every trace with every available allocator, trace-major in declaration
  * order; then each sweep point that is not already a unit.  A unit's repeat
- * is the highest any of its uses asks for.
+ * is the highest any of its uses asks for.  Units are distinct by spec
+ * text; units of one trace that are the same configuration
+ * (`pymalloc:arena=1M` and `pymalloc`) stay distinct here and are run once
+ * by the replay driver (sim/replay/driver.h), each keeping its row.
  *
  * Invariants (exp_is_valid): trace names are unique and made of
  * [A-Za-z0-9._+-] (they name files); units are distinct; every grid cell of
@@ -47,7 +50,7 @@
 
 enum { EXP_EFAIL = -1, EXP_EUSAGE = -2 };
 
-#define EXP_DEFAULT_REPEAT  3
+#define EXP_DEFAULT_REPEAT  6 /* TIMING_MIN_REPEAT: a 95 % interval for the median */
 #define EXP_DEFAULT_SAMPLES 1000
 #define EXP_MAX_REPEAT      1000
 #define EXP_MAX_SAMPLES     1000000

@@ -268,7 +268,7 @@ static int figures_frag(figures_ctx_t *c)
     return 0;
 }
 
-/* ---- throughput: median ns/event with min-max whiskers ------------------------------ */
+/* ---- throughput: median ns/event with its confidence interval -------------------- */
 
 static int figures_throughput(figures_ctx_t *c)
 {
@@ -278,19 +278,21 @@ static int figures_throughput(figures_ctx_t *c)
     if (na == 0 || na > 64 || e->repeat == 0) return 0;
     FILE *d = figures_open(c, "throughput", "dat");
     if (!d) return -1;
-    fputs("# trace, then per allocator: median min max ns/event of the timed runs\n", d);
+    fputs("# trace, then per allocator: median, confidence interval of the median (low high) "
+          "of the ns/event of the timed runs\n",
+          d);
     double lo = INFINITY, hi = 0;
     for (size_t t = 0; t < e->ntraces; t++) {
         fprintf(d, "%s", e->traces[t].name);
         for (size_t k = 0; k < na; k++) {
             const driver_run_t *run = &r->runs[e->grid[t * e->nallocs + idx[k]]];
-            const metrics_summary_t *s = &run->ns_per_event;
-            int ok = run->repeat > 0 && s->min > 0 && isfinite(s->max);
+            const timing_summary_t *s = &run->ns_per_event;
+            int ok = run->repeat > 0 && s->ci_low > 0 && isfinite(s->ci_high);
             figures_num(d, ok ? s->median : NAN);
-            figures_num(d, ok ? s->min : NAN);
-            figures_num(d, ok ? s->max : NAN);
-            if (ok && s->min < lo) lo = s->min;
-            if (ok && s->max > hi) hi = s->max;
+            figures_num(d, ok ? s->ci_low : NAN);
+            figures_num(d, ok ? s->ci_high : NAN);
+            if (ok && s->ci_low < lo) lo = s->ci_low;
+            if (ok && s->ci_high > hi) hi = s->ci_high;
         }
         fputc('\n', d);
     }
@@ -304,8 +306,8 @@ static int figures_throughput(figures_ctx_t *c)
     figures_bars_setup(gp, e->ntraces);
     fprintf(gp,
             "set style histogram errorbars gap 1 lw 1\n"
-            "set title 'Replay speed: median ns per event, whiskers min-max over %u timed runs "
-            "(lower is faster)'\n"
+            "set title 'Replay speed: median ns per event, whiskers its confidence interval over "
+            "%u timed runs (lower is faster)'\n"
             "set ylabel 'ns per event (log scale)'\n"
             "set logscale y\n"
             "set yrange [%.6g:%.6g]\n",
@@ -325,9 +327,10 @@ static int figures_throughput(figures_ctx_t *c)
     if (figures_close(c, gp, "throughput", "gp")) return -1;
     char caption[600];
     snprintf(caption, sizeof caption,
-             "Median nanoseconds per replayed event over %u timed runs (log scale), whiskers "
-             "from the fastest to the slowest run: shorter is faster, and two bars whose "
-             "whiskers do not overlap differ by more than the run-to-run spread.",
+             "Median nanoseconds per replayed event over %u interleaved timed runs (log scale), "
+             "whiskers a confidence interval for the median (order statistics; 96.9 %% with 6 "
+             "runs, 93.8 %% with 5): shorter is faster. Whether two bars differ is the "
+             "headline's Mann-Whitney test, not whether whiskers overlap.",
              e->repeat);
     return figures_render(c, "throughput", FIGURES_OVERVIEW, 0,
                           "Replay speed per trace and allocator", caption);
@@ -482,23 +485,24 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
     double nslo = INFINITY, nshi = 0;
     FILE *d = figures_open(c, base, "dat");
     if (!d) return -1;
-    fprintf(d, "# one block per trace: x, peak resident bytes, ns/event median min max\n");
+    fprintf(d, "# one block per trace: x, peak resident bytes, ns/event median, its confidence "
+               "interval (low high)\n");
     for (size_t t = 0; t < w->ntraces; t++) {
         fprintf(d, "# %s\n", e->traces[w->traces[t]].name);
         for (size_t v = 0; v < w->nvalues; v++) {
             const driver_run_t *run = &r->runs[w->points[t * w->nvalues + v]];
-            const metrics_summary_t *sm = &run->ns_per_event;
-            int timed = run->repeat > 0 && sm->min > 0 && isfinite(sm->max);
+            const timing_summary_t *sm = &run->ns_per_event;
+            int timed = run->repeat > 0 && sm->ci_low > 0 && isfinite(sm->ci_high);
             figures_num(d, w->numeric ? w->x[v] : (double)v);
             fprintf(d, " %" PRIu64, run->m.peak_resident);
             figures_num(d, timed ? sm->median : NAN);
-            figures_num(d, timed ? sm->min : NAN);
-            figures_num(d, timed ? sm->max : NAN);
+            figures_num(d, timed ? sm->ci_low : NAN);
+            figures_num(d, timed ? sm->ci_high : NAN);
             fputc('\n', d);
             if (run->m.peak_resident > fpmax) fpmax = run->m.peak_resident;
             if (run->m.peak_resident < fpmin) fpmin = run->m.peak_resident;
-            if (timed && sm->min < nslo) nslo = sm->min;
-            if (timed && sm->max > nshi) nshi = sm->max;
+            if (timed && sm->ci_low < nslo) nslo = sm->ci_low;
+            if (timed && sm->ci_high > nshi) nshi = sm->ci_high;
         }
         fputs("\n\n", d);
     }
@@ -516,7 +520,7 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
                  w->title, w->param);
         plot_begin(gp, gpbase, purpose, FIGURES_SWEEP_W, FIGURES_SWEEP_H);
         snprintf(title, sizeof title, "%s: %s", w->title,
-                 pass == 0 ? "peak resident" : "median ns per event (whiskers: min-max)");
+                 pass == 0 ? "peak resident" : "median ns per event (whiskers: its CI)");
         fputs("set title ", gp);
         plot_string(gp, title);
         fputs("\nset xlabel ", gp);
@@ -575,8 +579,8 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
                      w->base, w->param);
         else
             snprintf(caption, sizeof caption,
-                     "Median ns per event of %s as %s varies, whiskers from the fastest to the "
-                     "slowest of %u timed runs: the price in speed of each setting.",
+                     "Median ns per event of %s as %s varies, whiskers a confidence interval for "
+                     "the median over %u timed runs: the price in speed of each setting.",
                      w->base, w->param, w->repeat);
         snprintf(title, sizeof title, "Sweep: %s (%s)", w->title, pass == 0 ? "resident" : "speed");
         if (figures_render(c, gpbase, FIGURES_SWEEP, s, title, caption)) return -1;

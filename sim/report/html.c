@@ -93,8 +93,12 @@ static void html_headline(FILE *f, const results_t *r)
     fputs("<h2 id=\"headline\">Headline</h2>\n"
           "<p>Per trace, the allocator that needed the least memory (peak resident) and the "
           "fastest one (median ns per event), each with how much more the runner-up needed. "
-          "A speed difference is <b>clear</b> when the two allocators' [fastest, slowest] "
-          "run ranges do not overlap; otherwise it is within the run-to-run spread.</p>\n"
+          "The runner-up is another configuration. A speed difference is <b>clear</b> when the "
+          "Mann&ndash;Whitney U test on the two allocators' interleaved timed runs finds it at "
+          "the 95&nbsp;% level after the Benjamini&ndash;Hochberg correction across this "
+          "table's traces (the adjusted p-value is shown); otherwise it is not told apart from "
+          "noise. A trace of fewer than 10&nbsp;000 events is too short to time and crowns no "
+          "fastest.</p>\n"
           "<div class=\"wide\"><table>\n<tr><th class=\"l\">trace</th><th>peak live</th>"
           "<th class=\"l\">least memory</th><th>peak resident</th><th class=\"l\">runner-up"
           "</th><th class=\"l\">fastest</th><th>ns/event</th><th class=\"l\">runner-up</th>"
@@ -120,18 +124,20 @@ static void html_headline(FILE *f, const results_t *r)
                     output_bytes(r->runs[fp.best].m.peak_resident, b1, sizeof b1));
             html_margin(f, r, &fp);
         }
-        if (sp.best == EXP_NONE) {
+        if (sp.too_short) {
+            fprintf(f,
+                    "<td class=\"l dim\" colspan=\"4\">too short to time (%" PRIu64 " events)</td>",
+                    rt->events);
+        } else if (sp.best == EXP_NONE) {
             fputs("<td class=\"l dim\" colspan=\"4\">no timed run</td>", f);
         } else {
             fputs("<td class=\"l win\">", f);
             html_alloc(f, r, e->units[sp.best].spec);
             fprintf(f, "</td><td>%.1f</td>", r->runs[sp.best].ns_per_event.median);
             html_margin(f, r, &sp);
+            char verdict[64];
             fprintf(f, "<td class=\"l%s\">%s</td>", sp.clear ? "" : " dim",
-                    sp.second == EXP_NONE ? ""
-                    : !sp.spread          ? "no spread (1 run)"
-                    : sp.clear            ? "clear"
-                                          : "within spread");
+                    results_verdict(&sp, verdict, sizeof verdict));
         }
         fputs("</tr>\n", f);
     }
@@ -207,7 +213,7 @@ static void html_metrics(FILE *f, const results_t *r)
                 " <span class=\"dim\">(%" PRIu64 " events)</span></h3>\n<div class=\"wide\">"
                 "<table>\n<tr><th class=\"l\">allocator</th><th>ns/event</th>",
                 r->traces[t].events);
-        fputs("<th>min&ndash;max</th><th>peak live</th><th>peak resident</th><th>peak held</th>"
+        fputs("<th>CI of the median</th><th>peak live</th><th>peak resident</th><th>peak held</th>"
               "<th>J&amp;W #1</th><th>#2</th><th>#3</th><th>#4</th><th>util</th>"
               "<th>internal</th></tr>\n",
               f);
@@ -217,9 +223,16 @@ static void html_metrics(FILE *f, const results_t *r)
             char b1[32], b2[32], b3[32];
             fputs("<tr><td class=\"l\">", f);
             html_alloc(f, r, e->units[u].spec);
+            if (run->same_as[0]) {
+                fputs(" <span class=\"dim\">(same configuration as ", f);
+                html_text(f, run->same_as);
+                fputs(")</span>", f);
+            }
             if (run->repeat)
-                fprintf(f, "</td><td>%.1f</td><td>%.1f&ndash;%.1f</td>", run->ns_per_event.median,
-                        run->ns_per_event.min, run->ns_per_event.max);
+                fprintf(f, "</td><td>%.1f%s</td><td>%.1f&ndash;%.1f (%.1f&nbsp;%%)</td>",
+                        run->ns_per_event.median, run->timing_too_short ? " (too short)" : "",
+                        run->ns_per_event.ci_low, run->ns_per_event.ci_high,
+                        100 * run->ns_per_event.ci_level);
             else
                 fputs("</td><td>&ndash;</td><td>&ndash;</td>", f);
             fprintf(f, "<td>%s</td><td>%s</td><td>%s</td>",
@@ -286,11 +299,12 @@ int html_write(const results_t *r, const figures_t *figs, const char *dir, char 
     html_text(f, e->name);
     fprintf(f,
             "</h1>\n<p class=\"meta\">%s &middot; %zu trace%s &times; %zu allocator%s, %zu "
-            "sweep%s: %zu runs, %u timed repetition%s each &middot; replays took %.1f s on %u "
-            "job%s &middot; ",
+            "sweep%s: %zu runs (%zu distinct configurations), %u timed repetition%s each, "
+            "interleaved (seed %llu) &middot; replays took %.1f s on %u job%s &middot; ",
             r->stamp, e->ntraces, e->ntraces == 1 ? "" : "s", nrun, nrun == 1 ? "" : "s",
-            e->nsweeps, e->nsweeps == 1 ? "" : "s", e->nunits, e->repeat, e->repeat == 1 ? "" : "s",
-            r->seconds, r->jobs, r->jobs == 1 ? "" : "s");
+            e->nsweeps, e->nsweeps == 1 ? "" : "s", e->nunits, results_distinct(r), e->repeat,
+            e->repeat == 1 ? "" : "s", (unsigned long long)r->seed, r->seconds, r->jobs,
+            r->jobs == 1 ? "" : "s");
     const char *cpu = sysinfo_get(&r->sys, "cpu");
     html_text(f, cpu ? cpu : "unknown cpu");
     fputs("</p>\n<nav><a href=\"#headline\">Headline</a><a href=\"#overview\">Overview</a>", f);

@@ -1,4 +1,4 @@
-/* jobs.c: parallel, CPU-pinned replay units (see jobs.h). */
+/* jobs.c: parallel, CPU-pinned replay groups, one per trace (see jobs.h). */
 #include "sim/report/jobs.h"
 #include "sim/base/cli.h"
 
@@ -15,9 +15,12 @@ typedef struct {
     const jobs_unit_t *units;
     driver_run_t *runs;
     size_t n;
-    int timed; /* this phase: units with repeat > 0        */
+    size_t *group;  /* units of group g: member[group[g] .. group[g+1]) */
+    size_t *member; /* unit indices, grouped by trace, in unit order     */
+    size_t ngroups;
+    int timed; /* this phase: groups with a unit of repeat > 0 */
     pthread_mutex_t lock;
-    size_t next;        /* next unit index to consider              */
+    size_t next;        /* next group to consider                   */
     size_t done, total; /* units finished / to run in all phases    */
     int status;         /* first failure's exit status, or 0        */
     size_t failed;
@@ -57,26 +60,86 @@ unsigned jobs_cpus(void)
 }
 
 /* The status line (caller holds the lock). */
-static void jobs_progress(jobs_ctx_t *c, const jobs_unit_t *u, int cpu)
+static void jobs_progress(jobs_ctx_t *c, size_t g, int cpu)
 {
     if (!c->cfg->progress) return;
     int secs = (int)(jobs_now() - c->start);
     char where[32] = "";
     if (cpu >= 0) snprintf(where, sizeof where, " on cpu %d", cpu);
-    fprintf(stderr, "\r\033[Karenalab: report: %zu/%zu done, %zu left, %d:%02d -- %s with %s%s",
-            c->done, c->total, c->total - c->done, secs / 60, secs % 60, u->name, u->route.spec[0],
-            where);
+    fprintf(stderr,
+            "\r\033[Karenalab: report: %zu/%zu runs done, %zu left, %d:%02d -- %s, %zu "
+            "allocators%s",
+            c->done, c->total, c->total - c->done, secs / 60, secs % 60,
+            c->units[c->member[c->group[g]]].name, c->group[g + 1] - c->group[g], where);
     fflush(stderr);
 }
 
-/* Index of the next unit of this phase, or JOBS_NONE (caller holds the lock). */
+/* Whether group G has a timed run. */
+static int jobs_group_timed(const jobs_ctx_t *c, size_t g)
+{
+    for (size_t k = c->group[g]; k < c->group[g + 1]; k++)
+        if (c->units[c->member[k]].repeat > 0) return 1;
+    return 0;
+}
+
+/* Index of the next group of this phase, or JOBS_NONE (caller holds the
+ * lock). */
 static size_t jobs_take(jobs_ctx_t *c)
 {
-    while (c->status == 0 && c->next < c->n) {
-        size_t i = c->next++;
-        if ((c->units[i].repeat > 0) == c->timed) return i;
+    while (c->status == 0 && c->next < c->ngroups) {
+        size_t g = c->next++;
+        if (jobs_group_timed(c, g) == c->timed) return g;
     }
     return JOBS_NONE;
+}
+
+/* Group G through the driver, its results into C->runs.  Returns an exit
+ * status. */
+static int jobs_group(jobs_ctx_t *c, size_t g)
+{
+    size_t n = c->group[g + 1] - c->group[g];
+    const size_t *mem = c->member + c->group[g];
+    route_t *routes = malloc(n * sizeof *routes);
+    unsigned *repeats = malloc(n * sizeof *repeats);
+    if (!routes || !repeats) {
+        free(routes);
+        free(repeats);
+        cli_error("report: out of memory");
+        return CLI_FAIL;
+    }
+    for (size_t k = 0; k < n; k++) {
+        routes[k] = c->units[mem[k]].route;
+        repeats[k] = c->units[mem[k]].repeat;
+    }
+    driver_config_t dc = {
+        .traces = &c->units[mem[0]].trace,
+        .ntraces = 1,
+        .routes = routes,
+        .nroutes = n,
+        .repeats = repeats,
+        .seed = c->cfg->seed + g,
+        .nsamples = c->cfg->nsamples,
+        .self = c->cfg->self,
+        .find = c->cfg->find,
+    };
+    driver_run_t *out = NULL;
+    size_t nout = 0;
+    int rc = driver_run(&dc, &out, &nout);
+    if (rc == CLI_OK && nout == n) {
+        /* The results now belong to the units: their own route and trace. */
+        for (size_t k = 0; k < n; k++) {
+            c->runs[mem[k]] = out[k];
+            c->runs[mem[k]].route = &c->units[mem[k]].route;
+            c->runs[mem[k]].trace = c->units[mem[k]].trace;
+        }
+        free(out);
+    } else if (rc == CLI_OK) {
+        driver_runs_free(out, nout);
+        rc = CLI_FAIL;
+    }
+    free(routes);
+    free(repeats);
+    return rc;
 }
 
 static void *jobs_thread(void *arg)
@@ -101,40 +164,51 @@ static void *jobs_thread(void *arg)
     }
     for (;;) {
         pthread_mutex_lock(&c->lock);
-        size_t i = jobs_take(c);
-        if (i != JOBS_NONE) jobs_progress(c, &c->units[i], t->cpu);
+        size_t g = jobs_take(c);
+        if (g != JOBS_NONE) jobs_progress(c, g, t->cpu);
         pthread_mutex_unlock(&c->lock);
-        if (i == JOBS_NONE) return NULL;
-
-        const jobs_unit_t *u = &c->units[i];
-        driver_config_t dc = {
-            .traces = &u->trace,
-            .ntraces = 1,
-            .routes = &u->route,
-            .nroutes = 1,
-            .repeat = u->repeat,
-            .nsamples = c->cfg->nsamples,
-            .self = c->cfg->self,
-            .find = c->cfg->find,
-        };
-        driver_run_t *out = NULL;
-        size_t nout = 0;
-        int rc = driver_run(&dc, &out, &nout);
-        if (rc == CLI_OK && nout == 1) {
-            c->runs[i] = out[0];
-            free(out); /* the series now belongs to runs[i] */
-        } else if (rc == CLI_OK) {
-            driver_runs_free(out, nout);
-            rc = CLI_FAIL;
-        }
+        if (g == JOBS_NONE) return NULL;
+        int rc = jobs_group(c, g);
         pthread_mutex_lock(&c->lock);
-        c->done++;
+        c->done += c->group[g + 1] - c->group[g];
         if (rc != CLI_OK && !c->status) {
             c->status = rc;
-            c->failed = i;
+            c->failed = c->member[c->group[g]];
         }
         pthread_mutex_unlock(&c->lock);
     }
+}
+
+/* Groups the units by trace (C->group, C->member).  Returns 0 or -1. */
+static int jobs_make_groups(jobs_ctx_t *c)
+{
+    size_t n = c->n;
+    c->member = malloc((n ? n : 1) * sizeof *c->member);
+    c->group = malloc((n + 1) * sizeof *c->group);
+    size_t *of = malloc((n ? n : 1) * sizeof *of); /* unit -> its group */
+    if (!c->member || !c->group || !of) {
+        free(of);
+        return -1;
+    }
+    c->ngroups = 0;
+    for (size_t i = 0; i < n; i++) {
+        of[i] = c->ngroups;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->units[j].trace, c->units[i].trace) == 0) {
+                of[i] = of[j];
+                break;
+            }
+        if (of[i] == c->ngroups) c->ngroups++;
+    }
+    size_t k = 0;
+    for (size_t g = 0; g < c->ngroups; g++) {
+        c->group[g] = k;
+        for (size_t i = 0; i < n; i++)
+            if (of[i] == g) c->member[k++] = i;
+    }
+    c->group[c->ngroups] = k;
+    free(of);
+    return 0;
 }
 
 /* One phase: NTHREADS threads, pinned to CPUS[k] when CPUS is not NULL. */
@@ -175,18 +249,20 @@ int jobs_run(const jobs_config_t *cfg, const jobs_unit_t *units, size_t n, drive
                     .total = n,
                     .failed = JOBS_NONE,
                     .start = jobs_now()};
-    if (pthread_mutex_init(&c.lock, NULL) != 0) {
+    if (jobs_make_groups(&c) || pthread_mutex_init(&c.lock, NULL) != 0) {
         cli_error("report: out of memory");
+        free(c.group);
+        free(c.member);
         *failed = JOBS_NONE;
         return CLI_FAIL;
     }
     size_t nuntimed = 0;
-    for (size_t i = 0; i < n; i++)
-        nuntimed += units[i].repeat == 0;
+    for (size_t g = 0; g < c.ngroups; g++)
+        nuntimed += !jobs_group_timed(&c, g);
     if (nuntimed) jobs_phase(&c, 0, (unsigned)(jobs < nuntimed ? jobs : nuntimed), NULL);
-    if (!c.status && nuntimed < n) {
+    if (!c.status && nuntimed < c.ngroups) {
         unsigned k = jobs < ncpus ? jobs : ncpus;
-        if (k > n - nuntimed) k = (unsigned)(n - nuntimed);
+        if (k > c.ngroups - nuntimed) k = (unsigned)(c.ngroups - nuntimed);
         jobs_phase(&c, 1, k, cpus);
     }
     if (cfg->progress) {
@@ -195,6 +271,8 @@ int jobs_run(const jobs_config_t *cfg, const jobs_unit_t *units, size_t n, drive
                 c.status ? "finished before a failure" : "done", secs / 60, secs % 60);
     }
     pthread_mutex_destroy(&c.lock);
+    free(c.group);
+    free(c.member);
     *failed = c.failed;
     return c.status;
 }
@@ -202,5 +280,5 @@ int jobs_run(const jobs_config_t *cfg, const jobs_unit_t *units, size_t n, drive
 void jobs_runs_free(driver_run_t *runs, size_t n)
 {
     for (size_t i = 0; runs && i < n; i++)
-        metrics_series_free(&runs[i].series);
+        driver_run_release(&runs[i]);
 }

@@ -1,26 +1,32 @@
 /* jobs.h: runs a report's (trace, route) units in parallel through the
  * replay driver (sim/replay/driver.h), never two timing runs on one CPU at once.
  *
- * Policy.  Units without timed runs (repeat 0: footprint and
+ * Groups.  The units of one trace form a group, run by one driver_run:
+ * its timed runs are interleaved across the group's allocators (rounds in
+ * a shuffled order, see sim/replay/driver.h), and units that are the same
+ * configuration run once.  Group k (in order of the trace's first unit)
+ * shuffles from the seed jobs_config_t.seed + k.
+ *
+ * Policy.  Groups without timed runs (repeat 0 everywhere: footprint and
  * fragmentation only, figures that do not depend on speed) go first, on
- * up to `jobs` threads that may share CPUs.  Units with timed runs go
+ * up to `jobs` threads that may share CPUs.  Groups with timed runs go
  * next, on min(jobs, CPUs we may use) threads, thread k pinned with
  * sched_setaffinity to the k-th CPU of our affinity mask; the driver's
- * worker processes inherit the pin, so each CPU runs at most one timed
- * replay at a time.  A thread runs one unit at a time (driver_run on one
- * pair), taking the next from a shared counter.
+ * worker processes inherit the pin, and a driver runs one replay at a
+ * time, so each CPU runs at most one timed replay at a time.  A thread
+ * runs one group at a time, taking the next from a shared counter.
  *
- * The first failed unit stops the handing out; units already running
- * finish.  Every unit that ran keeps its result.
+ * The first failed group stops the handing out; groups already running
+ * finish.  Every group that ran keeps its results.
  *
  * Progress (when asked, on a terminal): one status line on stderr,
  * rewritten in place -- units done and left, time so far, what started
  * last.
  *
  * Failure: jobs_run returns 0, or the exit status (cli.h) of the first
- * unit that failed, whose index goes to *FAILED; the driver has printed
- * why.  Out of memory or a thread that cannot start is CLI_FAIL with
- * *FAILED = JOBS_NONE.
+ * group that failed, the index of its first unit in *FAILED; the driver
+ * has printed why (naming the allocator).  Out of memory or a thread that cannot start is CLI_FAIL
+ * with *FAILED = JOBS_NONE.
  */
 #ifndef ARENALAB_SIM_REPORT_JOBS_H
 #define ARENALAB_SIM_REPORT_JOBS_H
@@ -41,11 +47,12 @@ typedef struct {
 } jobs_unit_t;
 
 typedef struct {
-    unsigned jobs;      /* parallel units asked for (1..JOBS_MAX)           */
+    unsigned jobs;      /* parallel groups asked for (1..JOBS_MAX)          */
     uint64_t nsamples;  /* samples of each measurement run                 */
     int progress;       /* status line on stderr                           */
     const char *self;   /* worker executable; NULL: /proc/self/exe         */
     route_find_fn find; /* NULL: the registry                             */
+    uint64_t seed;      /* order of the timed runs (driver_config_t.seed)   */
 } jobs_config_t;
 
 /* The CPUs this process may run on (its affinity mask), at least 1. */
@@ -56,7 +63,7 @@ unsigned jobs_cpus(void);
 int jobs_run(const jobs_config_t *cfg, const jobs_unit_t *units, size_t n, driver_run_t *runs,
              size_t *failed);
 
-/* Frees the series of RUNS[0..N) (units that never ran hold none). */
+/* Frees what RUNS[0..N) own (units that never ran hold nothing). */
 void jobs_runs_free(driver_run_t *runs, size_t n);
 
 #endif

@@ -6,6 +6,7 @@
 #include "sim/base/outfile.h"
 #include "sim/report/plot.h"
 #include "sim/replay/output.h"
+#include "sim/replay/timing.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -73,15 +74,38 @@ const char *results_colour(const results_t *r, const char *spec, char *buf, size
     return plot_colour(spec, rank, buf, len);
 }
 
-/* ---- the best allocator --------------------------------------------------- */
-
-int results_apart(const metrics_summary_t *a, const metrics_summary_t *b)
+size_t results_distinct(const results_t *r)
 {
-    if (isnan(a->min) || isnan(a->max) || isnan(b->min) || isnan(b->max)) return 0;
-    return a->max < b->min || b->max < a->min;
+    size_t n = 0;
+    for (size_t u = 0; u < r->exp->nunits; u++)
+        n += !r->runs[u].same_as[0];
+    return n;
 }
 
-/* Lowest KEY over the grid cells of trace T. */
+/* ---- the best allocator --------------------------------------------------- */
+
+int results_clear(double q, double ma, double mb)
+{
+    return !isnan(q) && !isnan(ma) && !isnan(mb) && q <= TIMING_ALPHA && ma != mb;
+}
+
+const char *results_verdict(const results_best_t *b, char *buf, size_t len)
+{
+    if (b->too_short)
+        snprintf(buf, len, "too short to time");
+    else if (b->best == EXP_NONE || b->second == EXP_NONE)
+        snprintf(buf, len, "%s", "");
+    else if (!b->spread)
+        snprintf(buf, len, "no spread (1 run)");
+    else if (isnan(b->q))
+        snprintf(buf, len, "not tested");
+    else
+        snprintf(buf, len, "%s (p = %.2g)", b->clear ? "clear" : "not clear", b->q);
+    return buf;
+}
+
+/* Lowest KEY over the grid cells of trace T; the runner-up is of another
+ * configuration. */
 static void results_best(const results_t *r, size_t t, double (*key)(const driver_run_t *),
                          results_best_t *out)
 {
@@ -89,17 +113,24 @@ static void results_best(const results_t *r, size_t t, double (*key)(const drive
     out->best = out->second = EXP_NONE;
     out->margin = NAN;
     out->clear = out->spread = 0;
+    out->too_short = 0;
+    out->p = out->q = NAN;
     for (size_t a = 0; a < e->nallocs; a++) {
         size_t u = e->grid[t * e->nallocs + a];
         if (u == EXP_NONE || isnan(key(&r->runs[u]))) continue;
         double v = key(&r->runs[u]);
         /* Ties keep the first declared allocator as best. */
         if (out->best == EXP_NONE || v < key(&r->runs[out->best])) {
-            out->second = out->best;
             out->best = u;
-        } else if (out->second == EXP_NONE || v < key(&r->runs[out->second])) {
-            out->second = u;
         }
+    }
+    for (size_t a = 0; out->best != EXP_NONE && a < e->nallocs; a++) {
+        size_t u = e->grid[t * e->nallocs + a];
+        if (u == EXP_NONE || isnan(key(&r->runs[u])) ||
+            strcmp(r->runs[u].config, r->runs[out->best].config) == 0)
+            continue;
+        if (out->second == EXP_NONE || key(&r->runs[u]) < key(&r->runs[out->second]))
+            out->second = u;
     }
     if (out->best != EXP_NONE && out->second != EXP_NONE) {
         double b = key(&r->runs[out->best]), s = key(&r->runs[out->second]);
@@ -122,15 +153,44 @@ void results_best_footprint(const results_t *r, size_t t, results_best_t *out)
     results_best(r, t, results_key_fp, out);
 }
 
-void results_best_speed(const results_t *r, size_t t, results_best_t *out)
+/* Trace T's fastest and runner-up with the test's raw p-value (no
+ * adjustment yet). */
+static void results_speed_raw(const results_t *r, size_t t, results_best_t *out)
 {
     results_best(r, t, results_key_ns, out);
+    if (out->best != EXP_NONE && r->runs[out->best].timing_too_short) {
+        /* Too short to time: nobody is crowned. */
+        out->best = out->second = EXP_NONE;
+        out->margin = NAN;
+        out->too_short = 1;
+        return;
+    }
     if (out->best == EXP_NONE || out->second == EXP_NONE) return;
     /* One run has no spread: whether two single runs differ by more than
      * noise cannot be told. */
-    out->spread = r->runs[out->best].repeat >= 2 && r->runs[out->second].repeat >= 2;
-    out->clear = out->spread && results_apart(&r->runs[out->best].ns_per_event,
-                                              &r->runs[out->second].ns_per_event);
+    const driver_run_t *b = &r->runs[out->best], *s = &r->runs[out->second];
+    out->spread = b->repeat >= 2 && s->repeat >= 2;
+    if (out->spread && timing_mann_whitney(b->ns_runs, b->repeat, s->ns_runs, s->repeat, &out->p))
+        out->p = NAN;
+}
+
+void results_best_speed(const results_t *r, size_t t, results_best_t *out)
+{
+    /* The family: every trace's comparison, adjusted together. */
+    size_t nt = r->exp->ntraces;
+    double *p = malloc((nt ? nt : 1) * sizeof *p), *q = malloc((nt ? nt : 1) * sizeof *q);
+    results_speed_raw(r, t, out);
+    for (size_t k = 0; p && q && k < nt; k++) {
+        results_best_t other;
+        results_speed_raw(r, k, &other);
+        p[k] = other.p;
+    }
+    if (p && q && timing_bh(p, nt, q) == 0) out->q = q[t];
+    free(p);
+    free(q);
+    if (out->best != EXP_NONE && out->second != EXP_NONE)
+        out->clear = results_clear(out->q, r->runs[out->best].ns_per_event.median,
+                                   r->runs[out->second].ns_per_event.median);
 }
 
 /* ---- data files ------------------------------------------------------------ */
@@ -169,7 +229,12 @@ static int results_write_runs(const results_t *r, const driver_run_t *named, con
     const exp_t *e = r->exp;
     outfile_t o;
     if (results_open(&o, dir, "runs.json", err, errlen)) return -1;
-    output_settings_t s = {e->repeat, (unsigned long long)e->samples, arenas_modes[0]->name, 0, 0,
+    output_settings_t s = {e->repeat,
+                           (unsigned long long)r->seed,
+                           (unsigned long long)e->samples,
+                           arenas_modes[0]->name,
+                           0,
+                           0,
                            "page"};
     output_json(o.fp, named, e->nunits, &s);
     if (results_commit(&o, err, errlen)) return -1;
@@ -275,6 +340,7 @@ static int results_write_experiment(const results_t *r, const char *dir, char *e
     json_kv_uint(&j, "jobs", r->jobs);
     json_kv_double(&j, "replay_seconds", r->seconds);
     json_kv_uint(&j, "repeat", e->repeat);
+    json_kv_uint(&j, "seed", r->seed);
     json_kv_uint(&j, "samples", e->samples);
     json_key(&j, "traces");
     json_array_begin(&j);

@@ -57,6 +57,7 @@ typedef struct {
     char stamp[32];    /* when it started                           */
     double seconds;    /* wall time of the replays                  */
     unsigned jobs;     /* parallel jobs used                        */
+    uint64_t seed;     /* of the timed runs' order (jobs_config_t)  */
     unsigned rank[64]; /* per allocator: rank among its class's specs
                           (plot_colour); experiments with more
                           allocators reuse rank 0                   */
@@ -71,22 +72,46 @@ void results_ranks(results_t *r);
 /* The colour of unit U's allocator in plots ("#rrggbb"), into BUF. */
 const char *results_colour(const results_t *r, const char *spec, char *buf, size_t len);
 
+/* How many units ran (the others are the same configuration as one that
+ * did: driver_run_t.same_as). */
+size_t results_distinct(const results_t *r);
+
 /* Best allocator of trace T among the grid's: lowest peak footprint, or
- * lowest median ns/event. */
+ * lowest median ns/event.  The runner-up is the next best *other*
+ * configuration: grid allocators that are the same configuration as the
+ * best (driver_run_t.config) share its figures and are passed over.
+ *
+ * Speed verdicts.  The best and the runner-up are compared by the
+ * Mann-Whitney U test on their timed runs (sim/replay/timing.h); the
+ * p-values of every trace's comparison form one family, adjusted by
+ * Benjamini-Hochberg.  The difference is `clear` when the adjusted p is
+ * at most TIMING_ALPHA (5 %).  The runs of one report are interleaved, so
+ * within it the test is calibrated (README.md, "Comparing reports"); no
+ * minimum effect is needed on top.  A trace with fewer than
+ * TIMING_MIN_EVENTS events crowns no fastest: `too_short`. */
+
 typedef struct {
     size_t best;   /* unit index, EXP_NONE when no allocator qualifies     */
     size_t second; /* runner-up unit, EXP_NONE when there is none          */
     double margin; /* runner-up / best - 1 (0: a tie)                     */
-    int clear;     /* speed: the [min, max] ranges do not overlap          */
-    int spread;    /* speed: both have 2+ timed runs, so a spread to judge */
+    int clear;     /* speed: a significant difference (see above)          */
+    int spread;    /* speed: both have 2+ timed runs, so a test to make    */
+    int too_short; /* speed: the trace is too short to time: no best       */
+    double p, q;   /* speed: the test's p-value and its BH-adjusted value,
+                      NaN when there was no test                         */
 } results_best_t;
 
 void results_best_footprint(const results_t *r, size_t t, results_best_t *out);
 void results_best_speed(const results_t *r, size_t t, results_best_t *out);
 
-/* Whether two timing ranges are apart: [min, max] of A and B do not
- * overlap.  0 when either has no timed run. */
-int results_apart(const metrics_summary_t *a, const metrics_summary_t *b);
+/* The headline's verdict on a speed comparison, for people: "clear (p =
+ * 0.004)", "not clear (p = 0.31)", "no spread (1 run)", "" when there is
+ * nothing to compare.  Returns BUF. */
+const char *results_verdict(const results_best_t *b, char *buf, size_t len);
+
+/* Whether a difference with adjusted p-value Q (NaN: untested) between
+ * medians MA and MB is significant: Q <= TIMING_ALPHA and MA != MB. */
+int results_clear(double q, double ma, double mb);
 
 /* Writes runs.json, runs.csv, series/ and experiment.json into DIR (the
  * partial directory). */

@@ -41,17 +41,24 @@ void summary_print(const results_t *r, FILE *f)
     const exp_t *e = r->exp;
     fprintf(f, "# arenalab report: %s\n\n", e->name);
     fprintf(f,
-            "%s; %zu traces, %zu runs, %u timed repetitions each; replays took %.1f s on %u "
-            "job(s).\n\n",
-            r->stamp, e->ntraces, e->nunits, e->repeat, r->seconds, r->jobs);
+            "%s; %zu traces, %zu runs (%zu distinct configurations), %u timed repetitions each, "
+            "interleaved (seed %llu); replays took %.1f s on %u job(s).\n\n",
+            r->stamp, e->ntraces, e->nunits, results_distinct(r), e->repeat,
+            (unsigned long long)r->seed, r->seconds, r->jobs);
     for (size_t a = 0; a < e->nallocs; a++)
         if (e->allocs[a].skip)
             fprintf(f, "- skipped %s: %s\n", e->allocs[a].spec, e->allocs[a].skip);
-    fputs("\n## Headline\n\n"
-          "Least peak resident and fastest median ns/event per trace; the margin is how much "
-          "more the runner-up needed. A speed difference is *clear* when the [min, max] ranges "
-          "of the timed runs do not overlap.\n\n"
-          "| trace | least memory | peak resident | runner-up | fastest | ns/event | runner-up "
+    fprintf(
+        f,
+        "\n## Headline\n\n"
+        "Least peak resident memory and fastest median ns/event per trace; the margin is how much "
+        "more the runner-up (another configuration) needed. A speed difference is *clear* "
+        "when the Mann-Whitney U test on the two allocators' interleaved timed runs finds it "
+        "at the 95 %% level after the Benjamini-Hochberg correction across this table's "
+        "traces; the adjusted p-value is shown. A trace of fewer than %d events is too "
+        "short to time and crowns no fastest.\n\n",
+        TIMING_MIN_EVENTS);
+    fputs("| trace | least memory | peak resident | runner-up | fastest | ns/event | runner-up "
           "| difference |\n|---|---|---:|---|---|---:|---|---|\n",
           f);
     for (size_t t = 0; t < e->ntraces; t++) {
@@ -70,23 +77,27 @@ void summary_print(const results_t *r, FILE *f)
             summary_margin(f, r, &fp);
             fputs(" |", f);
         }
-        if (sp.best == EXP_NONE) {
+        if (sp.too_short) {
+            fprintf(f, " too short to time (%" PRIu64 " events) | - | - | - |\n",
+                    r->traces[t].events);
+        } else if (sp.best == EXP_NONE) {
             fputs(" - | - | - | - |\n", f);
         } else {
             fputs(" **", f);
             summary_cell(f, e->units[sp.best].spec);
             fprintf(f, "** | %.1f | ", r->runs[sp.best].ns_per_event.median);
             summary_margin(f, r, &sp);
-            fprintf(f, " | %s |\n",
-                    sp.second == EXP_NONE ? ""
-                    : !sp.spread          ? "no spread (1 run)"
-                    : sp.clear            ? "clear"
-                                          : "within spread");
+            char verdict[64];
+            results_verdict(&sp, verdict, sizeof verdict);
+            fprintf(f, " | %s |\n", verdict);
         }
     }
     fputs("\n## Metrics\n\n"
-          "| trace | allocator | ns/event [min-max] | peak live | peak resident | jw4 | util |\n"
-          "|---|---|---:|---:|---:|---:|---:|\n",
+          "ns/event: the median of the timed runs [a confidence interval for it, from order "
+          "statistics, at the level given]. *(= A)*: the same configuration as A, run once.\n\n"
+          "| trace | allocator | ns/event [CI] | CI level | peak live | peak resident | jw4 | "
+          "util |\n"
+          "|---|---|---:|---:|---:|---:|---:|---:|\n",
           f);
     for (size_t u = 0; u < e->nunits; u++) {
         const driver_run_t *run = &r->runs[u];
@@ -95,11 +106,17 @@ void summary_print(const results_t *r, FILE *f)
         summary_cell(f, e->traces[e->units[u].trace].name);
         fputs(" | ", f);
         summary_cell(f, e->units[u].spec);
+        if (run->same_as[0]) {
+            fputs(" *(= ", f);
+            summary_cell(f, run->same_as);
+            fputs(")*", f);
+        }
         if (run->repeat)
-            fprintf(f, " | %.1f [%.1f-%.1f] |", run->ns_per_event.median, run->ns_per_event.min,
-                    run->ns_per_event.max);
+            fprintf(f, " | %.1f [%.1f-%.1f]%s | %.1f %% |", run->ns_per_event.median,
+                    run->ns_per_event.ci_low, run->ns_per_event.ci_high,
+                    run->timing_too_short ? " too short" : "", 100 * run->ns_per_event.ci_level);
         else
-            fputs(" | - |", f);
+            fputs(" | - | - |", f);
         fprintf(f, " %s | %s |", output_bytes(run->m.peak_live_bytes, b1, sizeof b1),
                 output_bytes(run->m.peak_resident, b2, sizeof b2));
         summary_ratio(f, run->m.frag.jw4);
