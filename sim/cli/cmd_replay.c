@@ -45,8 +45,11 @@ static const cli_opt_t replay_opts[] = {
     {"samples", 0, "N", REPLAY_KEY_SAMPLES, "samples of the measurement run (default 1000)"},
     {"arena-mode", 0, "MODE", REPLAY_KEY_ARENA_MODE,
      "how arena events (n m o x) become allocations (see --list)"},
-    {"mallocstats", 0, NULL, REPLAY_KEY_MALLOCSTATS,
-     "print each allocator's own statistics after its measurement run"},
+    {"mallocstats", 0, "=WHEN", REPLAY_KEY_MALLOCSTATS,
+     "print each allocator's own statistics (pymalloc/cpython: sys._debugmallocstats(); "
+     "glibc: malloc_info; jemalloc, tcmalloc, mimalloc: their own) at WHEN: peak (the "
+     "default: where live bytes first peak), end, event:N or marker:NAME; from a run of its "
+     "own, stopped there"},
     {"list", 0, NULL, REPLAY_KEY_LIST, "list the allocators, their parameters and arena modes"},
     {"touch", 0, "none|page|all", REPLAY_KEY_TOUCH,
      "use every new block as a program does: one write per page and its last byte (page, "
@@ -62,7 +65,8 @@ typedef struct {
     size_t nspecs;
     unsigned long repeat;
     unsigned long long samples, seed;
-    int verify, lenient, mallocstats, list;
+    int verify, lenient, list;
+    const char *mallocstats; /* --mallocstats[=WHEN]; NULL: none            */
     const char *json, *series, *arena_mode, *touch;
 } replay_args_t;
 
@@ -141,7 +145,11 @@ static int replay_on_opt(void *ud, int key, const char *arg)
         a->lenient = 1;
         return 0;
     case REPLAY_KEY_MALLOCSTATS:
-        a->mallocstats = 1;
+        a->mallocstats = arg && *arg ? arg : "peak";
+        if (!replay_mallocstats_when_ok(a->mallocstats)) {
+            cli_error("replay: --mallocstats=%s: expected end, peak, event:N or marker:NAME", arg);
+            return -1;
+        }
         return 0;
     case REPLAY_KEY_LIST:
         a->list = 1;

@@ -36,6 +36,49 @@ static int stats_on_opt(void *ud, int key, const char *arg)
     return 0;
 }
 
+/* Markers shown in the table: the first ones (all are in the JSON). */
+#define STATS_MARKERS_SHOWN 20
+
+/* The trace's metadata (as written) and its inline markers, after the
+ * statistics. */
+static void stats_print_notes(const trace_reader_t *r, FILE *out)
+{
+    const trace_meta_t *meta = trace_meta(r);
+    if (meta->n) fputs("\nmetadata\n", out);
+    for (size_t i = 0; i < meta->n; i++)
+        fprintf(out, "  %-28s %s\n", meta->entries[i].key, meta->entries[i].value);
+    const trace_marker_t *m;
+    size_t n = trace_markers(r, &m);
+    if (!n) return;
+    fprintf(out, "\nmarkers (%zu; replay --mallocstats=marker:VALUE shows the heap there)\n", n);
+    for (size_t i = 0; i < n && i < STATS_MARKERS_SHOWN; i++)
+        fprintf(out, "  at event %-12" PRIu64 " %s %s\n", m[i].at, m[i].key, m[i].value);
+    if (n > STATS_MARKERS_SHOWN)
+        fprintf(out, "  ... %zu more (stats --json lists them all)\n", n - STATS_MARKERS_SHOWN);
+}
+
+static void stats_json_notes(const trace_reader_t *r, json_t *j)
+{
+    const trace_meta_t *meta = trace_meta(r);
+    json_key(j, "metadata");
+    json_object_begin(j);
+    for (size_t i = 0; i < meta->n; i++)
+        json_kv_string(j, meta->entries[i].key, meta->entries[i].value);
+    json_object_end(j);
+    const trace_marker_t *m;
+    size_t n = trace_markers(r, &m);
+    json_key(j, "markers");
+    json_array_begin(j);
+    for (size_t i = 0; i < n; i++) {
+        json_object_begin(j);
+        json_kv_uint(j, "at", m[i].at);
+        json_kv_string(j, "key", m[i].key);
+        json_kv_string(j, "value", m[i].value);
+        json_object_end(j);
+    }
+    json_array_end(j);
+}
+
 static int stats_write_json(const char *path, trace_reader_t *r, const tstats_t *t,
                             uint64_t skipped)
 {
@@ -54,6 +97,7 @@ static int stats_write_json(const char *path, trace_reader_t *r, const tstats_t 
     json_bool(&j, trace_truncated(r));
     json_kv_uint(&j, "skipped", skipped);
     tstats_json(t, &j);
+    stats_json_notes(r, &j);
     json_object_end(&j);
     if (outfile_commit(&o, err, sizeof err) < 0) {
         cli_error("stats: %s", err);
@@ -115,6 +159,7 @@ static int stats_run(int argc, char **argv)
         if (skipped) cli_error("stats: skipped %" PRIu64 " bad lines/events", skipped);
         if (!a.json || strcmp(a.json, "-") != 0) {
             tstats_print(&t, trace_path(r), trace_format(r), stdout);
+            stats_print_notes(r, stdout);
             /* before the JSON: a table that was not written fails the command */
             int code = fflush(stdout) != 0 ? errno : ferror(stdout) ? EIO : 0;
             if (code) {

@@ -4,7 +4,8 @@
 # obmalloc of libpython3.11 with pool-aligned arenas, each run in a fresh
 # process) for every bundled trace — generated workloads with all three
 # domains, reallocs across the threshold, arenas emptied and refilled, and
-# malloc-lab files — at their end and at several prefixes, byte for byte,
+# malloc-lab files — at their end, at their peak, after a third of their
+# events (--mallocstats=peak, event:N) and at several prefixes, byte for byte,
 # from `Small block threshold` through the first `Total` line.
 set -uo pipefail
 
@@ -15,14 +16,14 @@ checked=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 
 # The pymalloc section of a replay's --mallocstats output.
-section() {
-  "$bin" replay "$1" --alloc "$2" -n 0 --mallocstats 2>"$tmp/err" |
+section() { # TRACE ALLOC [WHEN]
+  "$bin" replay "$1" --alloc "$2" -n 0 --mallocstats="${3:-end}" 2>"$tmp/err" |
     sed -n '/^Small block threshold = /,/^Total /p'
 }
 
-compare() { # TRACE LABEL
-  section "$1" pymalloc >"$tmp/ours"
-  section "$1" cpython >"$tmp/theirs"
+compare() { # TRACE LABEL [WHEN]
+  section "$1" pymalloc "${3:-end}" >"$tmp/ours"
+  section "$1" cpython "${3:-end}" >"$tmp/theirs"
   if [ ! -s "$tmp/theirs" ]; then
     fail "$2: cpython printed no statistics: $(cat "$tmp/err")"
   elif ! cmp -s "$tmp/ours" "$tmp/theirs"; then
@@ -35,6 +36,10 @@ compare() { # TRACE LABEL
 for t in traces/*.atr traces/*.rep traces/spec-example.txt; do
   [ -f "$t" ] || continue
   compare "$t" "$t"
+  # at the peak of live bytes (--mallocstats' default) and at points inside
+  compare "$t" "$t at its peak" peak
+  events=$("$bin" stats --json - "$t" 2>/dev/null | sed -n 's/^  "events": \([0-9]*\),/\1/p')
+  [ -n "$events" ] && compare "$t" "$t after event $((events / 3))" "event:$((events / 3))"
   # Prefixes: the text form cut at a few points (its lines are events).
   "$bin" convert "$t" "$tmp/full.txt" >/dev/null 2>&1 || { fail "convert $t"; continue; }
   total=$(grep -vc '^#' "$tmp/full.txt")

@@ -129,6 +129,15 @@ usage_says "gen: -o needs a value" gen x.lua -o
 usage_says "record: -o needs a value" record -o
 usage_says "unknown option '--allco' (did you mean --alloc?)" replay "$tmp/spec.txt" --allco null
 usage_says "replay: --touch sometimes: expected none, page or all" replay "$tmp/spec.txt" -a null --touch sometimes
+usage_says "--mallocstats=evnt:3: expected end, peak, event:N or marker:NAME" replay "$tmp/spec.txt" -a null --mallocstats=evnt:3
+# --mallocstats at a point: the heap after that many events (the spec
+# example's live bytes peak after its 7th event)
+"$bin" replay "$tmp/spec.txt" -a pymalloc -n 0 --mallocstats >"$tmp/ms" 2>&1 || fail "mallocstats: $(cat "$tmp/ms")"
+grep -q "^== mallocstats: .* with pymalloc after event 7 ==" "$tmp/ms" || fail "mallocstats at peak: $(head -1 "$tmp/ms")"
+"$bin" replay "$tmp/spec.txt" -a pymalloc -n 0 --mallocstats=event:2 >"$tmp/ms" 2>&1 || fail "mallocstats=event:2"
+grep -q "after event 2 ==" "$tmp/ms" || fail "mallocstats=event:2: $(head -1 "$tmp/ms")"
+"$bin" replay "$tmp/spec.txt" -a pymalloc -n 0 --mallocstats=event:99 >/dev/null 2>"$tmp/err"
+[ $? = 2 ] && grep -q "the trace has 9 events" "$tmp/err" || fail "mallocstats=event:99: $(cat "$tmp/err")"
 
 "$bin" replay --list >"$tmp/list" || fail "--list failed"
 grep -q '^  raw ' "$tmp/list" && grep -q '^  null ' "$tmp/list" && grep -q 'per-object' "$tmp/list" ||

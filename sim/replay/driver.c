@@ -58,7 +58,9 @@ typedef struct {
     int serve;  /* then "ready", and a timed run per command line   */
     unsigned timed;
     uint64_t nsamples;
-    int verify, lenient, mallocstats;
+    int verify, lenient;
+    const char *mallocstats; /* a dump job: print the classes' statistics at
+                                this point (replay.h) and stop            */
     const char *arena_mode;
     const char *touch; /* replay_touch_name; NULL: page */
 } driver_job_t;
@@ -89,7 +91,7 @@ static const driver_wopt_t driver_wopts[] = {
     {"--samples", DRIVER_U64, DRIVER_AT(nsamples)},
     {"--verify", DRIVER_FLAG, DRIVER_AT(verify)},
     {"--lenient", DRIVER_FLAG, DRIVER_AT(lenient)},
-    {"--mallocstats", DRIVER_FLAG, DRIVER_AT(mallocstats)},
+    {"--mallocstats", DRIVER_STR, DRIVER_AT(mallocstats)},
     {"--touch", DRIVER_STR, DRIVER_AT(touch)},
     {NULL, DRIVER_STR, 0},
 };
@@ -214,8 +216,8 @@ static void driver_send_measurement(FILE *out, const replay_result_t *res,
 static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn find)
 {
     char err[1024];
-    replay_opts_t o = {find, NULL, NULL,       job->verify,      job->lenient,
-                       0,    NULL, job->label, REPLAY_TOUCH_PAGE};
+    replay_opts_t o = {find, NULL, NULL,       job->verify,       job->lenient,
+                       0,    NULL, job->label, REPLAY_TOUCH_PAGE, 0};
     if (job->arena_mode && !(o.arenas = arenas_find(job->arena_mode, &o.arena_params)))
         return driver_worker_error(out, CLI_USAGE, "unknown arena mode");
     int touch = job->touch ? replay_touch_find(job->touch) : REPLAY_TOUCH_PAGE;
@@ -235,12 +237,24 @@ static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn f
     if (rc == 0 && job->measure) {
         metrics_series_t ser;
         o.nsamples = job->nsamples ? job->nsamples : 1;
-        o.mallocstats = job->mallocstats ? stdout : NULL;
         rc = replay_run(r, &job->route, &scan, &o, &res, &ser, err, sizeof err);
         if (rc == 0) driver_send_measurement(out, &res, &ser);
         metrics_series_free(&ser);
         o.nsamples = 0;
-        o.mallocstats = NULL;
+    }
+    if (rc == 0 && job->mallocstats) {
+        /* a run of its own, stopped at the point: the measurement run
+         * stays a clean room (printing the statistics allocates) */
+        uint64_t at = 0;
+        if (replay_mallocstats_at(job->mallocstats, &scan, r, &at, err, sizeof err) < 0) {
+            rc = REPLAY_EUSAGE;
+        } else {
+            o.mallocstats = stdout;
+            o.stop_after = at ? at : UINT64_MAX;
+            rc = replay_run(r, &job->route, &scan, &o, &res, NULL, err, sizeof err);
+            o.mallocstats = NULL;
+            o.stop_after = 0;
+        }
     }
     if (rc == 0 && job->warmup)
         rc = replay_run(r, &job->route, &scan, &o, &res, NULL, err, sizeof err);
@@ -376,7 +390,6 @@ static int driver_spawn(const driver_pair_t *pair, driver_job_t job, driver_work
     job.nsamples = cfg->nsamples;
     job.verify = cfg->verify;
     job.lenient = cfg->lenient;
-    job.mallocstats = cfg->mallocstats && job.measure;
     job.arena_mode = cfg->arena_mode;
     job.touch = cfg->touch;
     driver_argv_t args;
@@ -640,6 +653,13 @@ static int driver_start(driver_pair_t *pair, driver_worker_t *w)
     }
     driver_job_t job = {0};
     job.measure = 1;
+    if (pair->cfg->mallocstats) {
+        /* the statistics at the point asked for, from a worker of its own */
+        driver_job_t dump = {0};
+        dump.mallocstats = pair->cfg->mallocstats;
+        int rc = driver_once(pair, dump);
+        if (rc) return rc;
+    }
     if (pair->fresh || pair->repeat == 0) return driver_once(pair, job);
     job.warmup = job.serve = 1;
     if (driver_spawn(pair, job, w)) return CLI_FAIL;

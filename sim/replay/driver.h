@@ -83,16 +83,18 @@ typedef struct {
     size_t ntraces;
     const route_t *routes;
     size_t nroutes;
-    unsigned repeat;        /* timed runs per pair                        */
-    uint64_t nsamples;      /* samples of the measurement run (> 0)       */
-    int verify;             /* replay_opts_t.verify                       */
-    int lenient;            /* replay_opts_t.lenient                      */
-    int mallocstats;        /* workers print it on stdout                 */
-    const char *arena_mode; /* NULL: the default mode                     */
-    const char *touch;      /* replay_touch_name[]; NULL: "page"          */
-    int progress;           /* "[n/m] trace with allocator" on stderr     */
-    const char *self;       /* NULL: /proc/self/exe                       */
-    route_find_fn find;     /* NULL: the registry                         */
+    unsigned repeat;         /* timed runs per pair                        */
+    uint64_t nsamples;       /* samples of the measurement run (> 0)       */
+    int verify;              /* replay_opts_t.verify                       */
+    int lenient;             /* replay_opts_t.lenient                      */
+    const char *mallocstats; /* NULL, or where workers print the classes'
+                                statistics on stdout (replay.h: end, peak,
+                                event:N, marker:NAME)                     */
+    const char *arena_mode;  /* NULL: the default mode                     */
+    const char *touch;       /* replay_touch_name[]; NULL: "page"          */
+    int progress;            /* "[n/m] trace with allocator" on stderr     */
+    const char *self;        /* NULL: /proc/self/exe                       */
+    route_find_fn find;      /* NULL: the registry                         */
 
     /* Timed runs per route, overriding `repeat` (NULL: none), and the seed
      * of their interleaved order. */

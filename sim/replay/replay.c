@@ -602,6 +602,8 @@ static uint64_t replay_now_ns(void)
 
 static int replay_timed_chunk(replay_ctx_t *c, size_t n, uint64_t *ns)
 {
+    /* a dump run ends at its point (replay_opts_t.stop_after) */
+    if (c->o->stop_after && c->index + n > c->o->stop_after) n = c->o->stop_after - c->index;
     const replay_ev_t *evs = replay_evs(c);
     uint64_t t0 = replay_now_ns();
     for (size_t i = 0; i < n; i++) {
@@ -637,8 +639,8 @@ static int replay_map_tables(replay_ctx_t *c, const replay_scan_t *scan)
  * headers appear only when several different dumps remain. */
 static void replay_mallocstats(replay_ctx_t *c, FILE *out)
 {
-    fprintf(out, "== mallocstats: %s with %s ==\n", trace_path(c->reader),
-            c->o->label ? c->o->label : "?");
+    fprintf(out, "== mallocstats: %s with %s after event %llu ==\n", trace_path(c->reader),
+            c->o->label ? c->o->label : "?", (unsigned long long)c->index);
     char *text[TRACE_NDOMAINS] = {NULL};
     int shown[TRACE_NDOMAINS] = {0}, nshown = 0;
     for (int d = 0; d < TRACE_NDOMAINS; d++) {
@@ -733,7 +735,7 @@ int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *sca
      * allocators (the clean room, replay.h) */
     if (rc == 0 && arenalab_measure_begin) arenalab_measure_begin();
     uint64_t ns = 0;
-    for (size_t n = 1; rc == 0 && n > 0;) {
+    for (size_t n = 1; rc == 0 && n > 0 && !(o->stop_after && c.index >= o->stop_after);) {
         rc = replay_decode(&c, &n);
         if (rc == 0 && n > 0)
             rc = measure ? replay_measure_chunk(&c, &meter, scan->peak_live_at, n)
@@ -745,7 +747,7 @@ int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *sca
                  trace_path(r), (unsigned long long)c.index);
         rc = REPLAY_EFAIL;
     }
-    if (rc == 0 && measure && o->mallocstats) replay_mallocstats(&c, o->mallocstats);
+    if (rc == 0 && o->mallocstats) replay_mallocstats(&c, o->mallocstats);
 
     res->events = c.index;
     res->skipped = c.skipped;
@@ -763,6 +765,55 @@ int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *sca
     if (c.heaps.cls[0]) route_destroy(&c.heaps);
     replay_unmap(&c);
     return rc;
+}
+
+/* ---- where --mallocstats dumps ----------------------------------------- */
+
+int replay_mallocstats_when_ok(const char *when)
+{
+    if (!strcmp(when, "end") || !strcmp(when, "peak")) return 1;
+    if (!strncmp(when, "marker:", 7)) return when[7] != '\0';
+    if (strncmp(when, "event:", 6) || when[6] < '0' || when[6] > '9') return 0;
+    char *end;
+    strtoull(when + 6, &end, 10);
+    return *end == '\0';
+}
+
+int replay_mallocstats_at(const char *when, const replay_scan_t *scan, const trace_reader_t *r,
+                          uint64_t *at, char *err, size_t errlen)
+{
+    if (!replay_mallocstats_when_ok(when)) {
+        snprintf(err, errlen, "--mallocstats=%s: expected end, peak, event:N or marker:NAME", when);
+        return -1;
+    }
+    if (!strcmp(when, "end")) {
+        *at = scan->events;
+    } else if (!strcmp(when, "peak")) {
+        *at = scan->peak_live_at ? scan->peak_live_at : scan->events;
+    } else if (!strncmp(when, "event:", 6)) {
+        *at = strtoull(when + 6, NULL, 10);
+        if (*at > scan->events) {
+            snprintf(err, errlen, "%s: --mallocstats=%s: the trace has %llu events", trace_path(r),
+                     when, (unsigned long long)scan->events);
+            return -1;
+        }
+    } else {
+        const char *name = when + 7;
+        const trace_marker_t *m;
+        size_t n = trace_markers(r, &m);
+        for (size_t i = 0; i < n; i++) {
+            char kv[1024];
+            snprintf(kv, sizeof kv, "%s=%s", m[i].key, m[i].value);
+            if (!strcmp(m[i].value, name) || !strcmp(kv, name)) {
+                *at = m[i].at;
+                return 0;
+            }
+        }
+        snprintf(err, errlen, "%s: --mallocstats=%s: no such marker (see 'arenalab stats')",
+                 trace_path(r), when);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- pre-pass ----------------------------------------------------------- */

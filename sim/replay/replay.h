@@ -115,7 +115,21 @@ typedef struct {
     const char *label;           /* allocator name in messages            */
     replay_touch_t touch;        /* REPLAY_TOUCH_PAGE by default (0 is none:
                                     callers set it)                       */
+    uint64_t stop_after;         /* > 0: end the run after this many events
+                                    (a mallocstats dump at that point)    */
 } replay_opts_t;
+
+/* Where `--mallocstats[=WHEN]` dumps: "end", "peak" (the first event where
+ * live bytes peak), "event:N" (after N events) or "marker:NAME" (where the
+ * first marker whose value, or KEY=VALUE, is NAME was written).  The event
+ * count after which the state is shown, from SCAN and R's markers (R must
+ * have been read through: the worker's reader keeps every marker).  0
+ * with *AT set, or -1 with a message in ERR. */
+int replay_mallocstats_at(const char *when, const replay_scan_t *scan, const trace_reader_t *r,
+                          uint64_t *at, char *err, size_t errlen);
+
+/* Whether WHEN is well formed (the marker's existence aside). */
+int replay_mallocstats_when_ok(const char *when);
 
 typedef struct {
     uint64_t events;          /* events applied                           */
