@@ -105,6 +105,22 @@ ls "$tmp" | grep -q 'bad.json.tmp' && fail "bad trace: temporary file left behin
   >/dev/null 2>"$tmp/err" || fail "lenient: $(cat "$tmp/err")"
 grep -q '"lenient_skipped": 1,' "$tmp/lenient.json" || fail "lenient: skip not counted"
 
+# One input error, one exit status in every command: a syntax error is 2
+# (the trace cannot be read as one), a semantic error 1
+printf 'a 1 10\nq 3\nf 1\n' >"$tmp/syn.txt"
+printf 'a 1 10\nf 2\nf 1\n' >"$tmp/sem.txt"
+for t in syn:2 sem:1; do
+  for c in check stats replay convert; do
+    case $c in
+      replay) "$bin" replay "$tmp/${t%:*}.txt" -a raw -n 0 >/dev/null 2>&1 ;;
+      convert) "$bin" convert "$tmp/${t%:*}.txt" "$tmp/out.atr" >/dev/null 2>&1 ;;
+      *) "$bin" "$c" "$tmp/${t%:*}.txt" >/dev/null 2>&1 ;;
+    esac
+    rc=$?
+    [ "$rc" = "${t#*:}" ] || fail "$c of a ${t%:*} error: exit $rc, want ${t#*:}"
+  done
+done
+
 # Usage errors: exit 2.
 "$bin" replay "$tmp/spec.txt" -a nosuch >/dev/null 2>&1
 [ $? = 2 ] || fail "unknown allocator: want exit 2"

@@ -214,7 +214,10 @@ static int replay_reader_error(trace_reader_t *r, int rc, int lenient, uint64_t 
         return 0;
     }
     snprintf(err, errlen, "%s", trace_error(r));
-    return REPLAY_EFAIL;
+    /* the exit status every command gives: a trace that is read but wrong
+     * (a semantic error) is 1; one that cannot be read as a trace (syntax,
+     * corrupt binary) is 2, as check, stats and convert say */
+    return rc == TRACE_ESEM ? REPLAY_EFAIL : REPLAY_EUSAGE;
 }
 
 /* Stack faulted in before a measurement's baseline (replay_warm). */

@@ -46,9 +46,11 @@
  * live) covers blocks only: arena memory belongs to the arena mode.
  *
  * Failure: 0 on success; REPLAY_EUSAGE for a route that cannot be created
- * (unknown allocator or parameter); REPLAY_EFAIL for everything else: a
- * reader error (without --lenient), an allocation that returned NULL, a
- * verification mismatch, out of memory.  The message is in ERR, as
+ * (unknown allocator or parameter) or a trace that cannot be read as one
+ * (a syntax error, a corrupt binary: exit 2, as every command gives);
+ * REPLAY_EFAIL for everything else: a semantic error of the trace (without
+ * --lenient), an allocation that returned NULL, a verification mismatch,
+ * out of memory.  The message is in ERR, as
  * "FILE:LINE: event N: what (allocator A)" for text traces and
  * "FILE: event N: what (allocator A)" for binary ones.
  */
@@ -82,7 +84,8 @@ typedef struct {
 
 /* The pre-pass over R (rewound first).  With LENIENT, reader errors that
  * leave the reader usable are counted; otherwise the first stops it.
- * Returns 0 or REPLAY_EFAIL with the reader's message. */
+ * Returns 0, or REPLAY_EFAIL / REPLAY_EUSAGE (as replay_run) with the
+ * reader's message. */
 int replay_scan(trace_reader_t *r, int lenient, replay_scan_t *out, char *err, size_t errlen);
 
 /* How a replay uses the payload of the blocks it allocates, as a program
