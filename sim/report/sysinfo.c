@@ -24,7 +24,7 @@ static const struct {
     {"package gnuplot-nox", "gnuplot-nox"},
     {"package libjemalloc2", "libjemalloc2"},
     {"package libmimalloc2.0", "libmimalloc2.0"},
-    {"package libgoogle-perftools4", "libgoogle-perftools4"},
+    {"package libtcmalloc-minimal4", "libtcmalloc-minimal4"},
     {"package gcc", "gcc"},
 };
 
