@@ -382,6 +382,21 @@ for t in rec-lua-binary-trees rec-perl-hash-churn rec-python-json; do
 done
 grep -qE ' obj$' "$tmp/rec-python-json.txt" || fail "rec-python-json: no obj domain"
 
+# ---- a pipeline: a program killed by SIGPIPE ended normally ---------------------
+# sort resets SIGPIPE to its default in its own handler and re-raises it;
+# its trace must still be finished, not cut short
+mkdir -p "$tmp/pipe"
+"$bin" record -o "$tmp/pipe/p.atr" -- sh -c 'seq 200000 | sort -n | head -1' >/dev/null 2>"$tmp/pipe.err" ||
+  fail "pipeline: $(cat "$tmp/pipe.err")"
+sortf=$(ls "$tmp"/pipe/p.atr.*-sort 2>/dev/null | head -1)
+if [ -z "$sortf" ]; then
+  fail "pipeline: no trace named for sort: $(ls "$tmp/pipe")"
+else
+  out=$("$bin" check "$sortf" 2>&1)
+  ! grep -q "cut short" <<<"$out" || fail "pipeline: sort's trace cut short: $out"
+fi
+! grep -q "cut short" "$tmp/pipe.err" || fail "pipeline: summary says cut short: $(cat "$tmp/pipe.err")"
+
 # ---- --python with the user's own Python -----------------------------------------
 # a virtual environment's site-packages: through VIRTUAL_ENV, the
 # interpreter named after --, or --python=PYTHON; another minor version is

@@ -104,6 +104,10 @@
 #include "sim/base/cli.h"
 #include "sim/record/record_core.h"
 
+/* The C library's own sigaction (exported as __sigaction), which ours
+ * wraps (see "the program's signal dispositions"). */
+extern int __sigaction(int, const struct sigaction *, struct sigaction *);
+
 #define REC_EXPORT    __attribute__((visibility("default")))
 #define REC_BOOT_SIZE ((size_t)256 * 1024)
 #define REC_CMDLINE   4096
@@ -527,9 +531,17 @@ static void rec_on_signal(int sig)
     }
     struct sigaction dfl = {.sa_handler = SIG_DFL};
     sigemptyset(&dfl.sa_mask);
-    sigaction(sig, &dfl, NULL);
+    __sigaction(sig, &dfl, NULL); /* the C library's: ours would put us back */
     raise(sig);
     errno = saved;
+}
+
+/* Whether SIG is one whose death the recorder finishes or flushes. */
+static int rec_takes(int sig)
+{
+    for (size_t i = 0; i < sizeof rec_signals / sizeof rec_signals[0]; i++)
+        if (rec_signals[i].sig == sig) return 1;
+    return 0;
 }
 
 static void rec_install_signals(void)
@@ -700,6 +712,38 @@ static void rec_alloc(void *p, trace_op_t op, size_t nmemb, size_t size)
         rec_check(rcore_alloc(&rec_ctx.core, (uintptr_t)p, op, nmemb, size, TRACE_MEM, t));
     }
     rec_unlock();
+}
+
+/* ---- the program's signal dispositions ------------------------------------ *
+ * A program that sets the default action for a signal the recorder takes
+ * (SIGPIPE, SIGTERM, ... — coreutils' sort does, in its own handler, before
+ * it re-raises the signal to die of it) would die without the last buffer:
+ * a `sort | head` would leave sort's trace cut short.  So while recording,
+ * SIG_DFL for those signals installs our handler instead, which finishes or
+ * flushes the trace and then takes the default action; the program still
+ * reads back SIG_DFL.  Handlers the program sets itself are left alone. */
+REC_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    struct sigaction mine;
+    if (act && act->sa_handler == SIG_DFL && !(act->sa_flags & SA_SIGINFO) && rec_takes(sig) &&
+        atomic_load(&rec_ctx.state) == REC_ON && getpid() == rec_ctx.pid) {
+        mine = *act;
+        mine.sa_handler = rec_on_signal;
+        sigfillset(&mine.sa_mask);
+        mine.sa_flags = SA_RESTART;
+        act = &mine;
+    }
+    int rc = __sigaction(sig, act, old);
+    if (rc == 0 && old && !(old->sa_flags & SA_SIGINFO) && old->sa_handler == rec_on_signal)
+        old->sa_handler = SIG_DFL; /* what the program set, as far as it knows */
+    return rc;
+}
+
+REC_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+    struct sigaction act = {.sa_handler = handler, .sa_flags = SA_RESTART}, old;
+    sigemptyset(&act.sa_mask);
+    return sigaction(sig, &act, &old) < 0 ? SIG_ERR : old.sa_handler;
 }
 
 REC_EXPORT void *malloc(size_t n)
