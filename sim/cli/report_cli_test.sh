@@ -300,6 +300,10 @@ check_bad luaerror "trace('traces/binary-lab.rep')\nallocator('raw')\nlocal x = 
 check_bad unknown "trace('traces/binary-lab.rep')\n\nallocator('nosuch')\n" 3 "not an allocator"
 check_bad syntax "trace('traces/binary-lab.rep'\n" 2 "expected"
 check_bad sweep "trace('traces/binary-lab.rep')\nallocator('raw')\nsweep{alloc = 'pymalloc', param = 'arena', values = {}}\n" 3 "values"
+# sweeps and parameters are checked before anything runs or is created
+check_bad sweepparam "trace('traces/binary-lab.rep')\nallocator('raw')\nsweep{alloc = 'pymalloc', param = 'arenaa', values = {'256K'}}\n" 3 "unknown parameter 'arenaa'"
+check_bad sweepvalue "trace('traces/binary-lab.rep')\nallocator('raw')\nsweep{alloc = 'pymalloc', param = 'arena', values = {'256K', 'big'}}\n" 3 "arena=big: expected a size"
+check_bad allocparam "trace('traces/binary-lab.rep')\n\nallocator('pymalloc:pools=4K')\n" 3 "unknown parameter 'pools'"
 "$bin" report "$tmp/no-such.lua" --out "$tmp/bad-missing" >/dev/null 2>&1
 [ $? -eq 2 ] || fail "missing experiment: want exit 2"
 [ -e "$tmp/bad-missing" ] && fail "missing experiment: output created"

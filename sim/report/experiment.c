@@ -244,6 +244,34 @@ static const char *exp_unavailable(lua_State *L, const char *spec, char *buf, si
     return NULL;
 }
 
+/* Raises, at the calling line, unless SPEC (available here) can be created
+ * with every one of its parameters understood: a dry run of what each
+ * worker does, so that a bad parameter or value stops the experiment
+ * before anything runs or is created.  The classes that cannot be created
+ * in this process (a preloaded library: its malloc is not ours here; the
+ * process-global cpython) are checked by name, and a preloaded library
+ * takes no parameters. */
+static void exp_check_spec(lua_State *L, const char *spec, const char *what)
+{
+    exp_ctx_t *c = exp_ctx(L);
+    alloc_spec_t s;
+    char err[512];
+    if (alloc_spec_parse(&s, spec, err, sizeof err))
+        exp_raise(L, "%s: bad allocator spec '%s': %s", what, spec, err);
+    const alloc_class_t *cls = c->find ? c->find(s.name) : alloc_find(s.name);
+    if (!cls) return; /* exp_unavailable said so */
+    if (cls->flags & ALLOC_PRELOAD) {
+        if (s.nparams) exp_raise(L, "%s: %s takes no parameters ('%s')", what, s.name, spec);
+        return;
+    }
+    if (cls->flags & ALLOC_PROCESS_GLOBAL) return;
+    route_t r;
+    route_uniform(&r, spec);
+    route_heaps_t h;
+    if (route_create(&h, &r, c->find, err, sizeof err)) exp_raise(L, "%s: %s", what, err);
+    route_destroy(&h);
+}
+
 /* ---- traces ------------------------------------------------------------------ */
 
 static size_t exp_trace_index(const exp_t *e, const char *name)
@@ -498,6 +526,7 @@ static int exp_l_allocator(lua_State *L)
     const char *skip = exp_unavailable(L, spec, why, sizeof why);
     if (skip && !optional)
         exp_raise(L, "allocator %s (declare it with {optional = true} to skip it)", skip);
+    if (!skip) exp_check_spec(L, spec, "allocator");
     if (exp_grow((void **)&e->allocs, &c->alloc_cap, e->nallocs, sizeof *e->allocs))
         exp_raise(L, "out of memory");
     exp_alloc_t a = {strdup(spec), optional, exp_strdup(skip), exp_line(L)};
@@ -582,6 +611,9 @@ static int exp_l_sweep(lua_State *L)
         lua_rawgeti(L, vidx, i);
         exp_scalar(L, -1, buf, sizeof buf, "sweep values");
         if (!*buf || strpbrk(buf, ":=, \t\n")) exp_raise(L, "sweep: bad value '%s'", buf);
+        char point[512];
+        snprintf(point, sizeof point, "%s:%s=%s", base, param, buf);
+        exp_check_spec(L, point, "sweep");
         for (lua_Integer j = 1; j < i; j++) {
             lua_rawgeti(L, vidx, j);
             char other[128];

@@ -109,7 +109,7 @@ static void xt_expansion(void)
                      "allocator('pymalloc:arena=1M')\n"
                      "sweep{alloc = 'pymalloc', param = 'arena', values = {'256K', '1M'},\n"
                      "      traces = {'a.txt'}, repeats = 7}\n"
-                     "sweep{alloc = 'raw', param = 'x', values = {'fast', 3}}\n"
+                     "sweep{alloc = 'arena', param = 'growth', values = {'doubling', 'fixed'}}\n"
                      "repeats(2)\n",
                      err, sizeof err);
     CHECKF(rc == 0, "%s", err);
@@ -154,8 +154,8 @@ static void xt_expansion(void)
     /* Traces omitted: every trace; values that are not numbers. */
     const exp_sweep_t *r = &e.sweeps[1];
     CHECK(r->ntraces == 3 && !r->numeric && r->repeat == 2);
-    CHECK(xt_unit(&e, "w-s5", "raw:x=3") != EXP_NONE);
-    CHECK(xt_unit(&e, "b.txt", "raw:x=fast") != EXP_NONE);
+    CHECK(xt_unit(&e, "w-s5", "arena:growth=fixed") != EXP_NONE);
+    CHECK(xt_unit(&e, "b.txt", "arena:growth=doubling") != EXP_NONE);
     CHECK(exp_set_trace_path(&e, 2, "/tmp/w.atr") == 0 && !strcmp(e.traces[2].path, "/tmp/w.atr"));
     exp_free(&e);
     CHECK(e.ntraces == 0 && e.units == NULL);
