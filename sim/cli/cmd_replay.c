@@ -5,6 +5,10 @@
 #include "sim/base/outfile.h"
 #include "sim/replay/output.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +24,7 @@ enum {
     REPLAY_KEY_MALLOCSTATS,
     REPLAY_KEY_LIST,
     REPLAY_KEY_TOUCH,
+    REPLAY_KEY_HTML,
     REPLAY_KEY_SEED,
 };
 
@@ -51,6 +56,10 @@ static const cli_opt_t replay_opts[] = {
      "default: where live bytes first peak), end, event:N or marker:NAME; from a run of its "
      "own, stopped there"},
     {"list", 0, NULL, REPLAY_KEY_LIST, "list the allocators, their parameters and arena modes"},
+    {"html", 0, "DIR", REPLAY_KEY_HTML,
+     "instead of the table: the plots, tables and page a report would write for these traces "
+     "and allocators, in a result directory under DIR (arenalab report of an experiment made "
+     "of them; plain allocator names, no explicit routes)"},
     {"touch", 0, "none|page|all", REPLAY_KEY_TOUCH,
      "use every new block as a program does: one write per page and its last byte (page, "
      "the default), every byte (all), or not at all (none); timed, the same for every "
@@ -67,7 +76,7 @@ typedef struct {
     unsigned long long samples, seed;
     int verify, lenient, list;
     const char *mallocstats; /* --mallocstats[=WHEN]; NULL: none            */
-    const char *json, *series, *arena_mode, *touch;
+    const char *json, *series, *arena_mode, *touch, *html;
 } replay_args_t;
 
 /* A decimal in [0, MAX] from TEXT, or -1. */
@@ -160,6 +169,9 @@ static int replay_on_opt(void *ud, int key, const char *arg)
     case REPLAY_KEY_SERIES:
         a->series = arg;
         return 0;
+    case REPLAY_KEY_HTML:
+        a->html = arg;
+        return 0;
     }
     return -1; /* not reached: cli_parse passes only our keys */
 }
@@ -234,6 +246,82 @@ static int replay_write_outputs(const replay_args_t *a, outfile_t *json, outfile
     return rc;
 }
 
+/* Appends S as a Lua string literal to F. */
+static void replay_lua_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++)
+        fprintf(f, (unsigned char)*s < ' ' || *s == '"' || *s == '\\' ? "\\%03u" : "%c",
+                (unsigned char)*s);
+    fputc('"', f);
+}
+
+/* --html DIR: the report of an experiment made of TRACES and A's
+ * allocators (a temporary Lua file), run by `arenalab report` itself, so
+ * the page is exactly a report's.  Returns report's exit status. */
+static int replay_html(const replay_args_t *a, char **traces, int ntraces)
+{
+    const char *dir = getenv("TMPDIR");
+    char tmpl[4096];
+    snprintf(tmpl, sizeof tmpl, "%s/arenalab-replay-XXXXXX.lua", dir && *dir ? dir : "/tmp");
+    int fd = mkstemps(tmpl, 4);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        cli_error("replay --html: cannot create a temporary experiment: %s", strerror(errno));
+        if (fd >= 0) close(fd), unlink(tmpl);
+        return CLI_USAGE;
+    }
+    fputs("-- made by arenalab replay --html\nname(\"replay\")\n", f);
+    fprintf(f, "repeats(%lu)\nsamples(%llu)\n", a->repeat, a->samples);
+    int rc = CLI_OK;
+    for (int i = 0; i < ntraces && rc == CLI_OK; i++) {
+        char abs[PATH_MAX];
+        if (!realpath(traces[i], abs)) {
+            cli_error("replay: %s: %s", traces[i], strerror(errno));
+            rc = CLI_USAGE;
+            break;
+        }
+        fputs("trace(", f);
+        replay_lua_string(f, abs);
+        fputs(")\n", f);
+    }
+    for (size_t i = 0; i < a->nspecs && rc == CLI_OK; i++) {
+        char name[512];
+        route_name(&a->routes[i], name, sizeof name);
+        if (!route_is_uniform(&a->routes[i]) && !a->routes[i].label) {
+            cli_error("replay --html: %s: a report runs allocators by name, not explicit routes",
+                      name);
+            rc = CLI_USAGE;
+            break;
+        }
+        fputs("allocator(", f);
+        replay_lua_string(f, name);
+        fputs(")\n", f);
+    }
+    if (fclose(f) != 0 && rc == CLI_OK) rc = CLI_USAGE;
+    if (rc == CLI_OK) {
+        char seed[32];
+        snprintf(seed, sizeof seed, "%llu", a->seed);
+        const char *const argv[] = {"arenalab", "report", tmpl, "--out",
+                                    a->html,    "--seed", seed, NULL};
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) {
+            execv("/proc/self/exe", (char *const *)argv);
+            _exit(127);
+        }
+        int status = 0;
+        while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        rc = pid < 0               ? CLI_USAGE
+             : WIFEXITED(status)   ? WEXITSTATUS(status)
+             : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                   : CLI_FAIL;
+    }
+    unlink(tmpl);
+    return rc;
+}
+
 static int replay_main(int argc, char **argv)
 {
     replay_args_t a;
@@ -260,6 +348,19 @@ static int replay_main(int argc, char **argv)
                           "several times; give a file");
                 rc = CLI_USAGE;
             }
+        if (rc == CLI_OK && a.html) {
+            if (a.json || a.series || a.mallocstats || a.verify || a.lenient || a.arena_mode ||
+                a.touch) {
+                cli_error("replay --html: only --alloc, --repeat, --samples and --seed go with "
+                          "it (a report's settings)");
+                rc = CLI_USAGE;
+            } else {
+                rc = replay_html(&a, argv + first, argc - first);
+            }
+            for (size_t i = 0; i < a.nalloc_text; i++)
+                free(a.alloc_text[i]);
+            return rc;
+        }
         outfile_t json, series;
         if (rc == CLI_OK && replay_open_outputs(&a, &json, &series)) rc = CLI_USAGE;
         if (rc == CLI_OK) {
