@@ -149,6 +149,16 @@ for delay in 0.02 0.05 0.1 0.2; do
     done
 done
 
+# ---- a valid header followed by zeros: millions of live blocks -------------------
+# the reader's tables are bounded by the machine's memory (a small bound
+# here): a clear error at the event, never an exhausted machine
+"$arenalab" convert traces/spec-example.txt "$tmp/hdr.atr" >/dev/null 2>&1
+{ head -c 48 "$tmp/hdr.atr"; head -c 20000000 /dev/zero; } >"$tmp/zeros.atr"
+for cmd in check stats; do
+    expect 2 "than this machine can track in memory" \
+        env ARENALAB_READER_MAX_BYTES=1000000 "$arenalab" "$cmd" "$tmp/zeros.atr"
+done
+
 # ---- endless inputs end ----------------------------------------------------------------
 # a stream with no newline is no text trace: check and stats stop, they do
 # not read forever (a private zero device where mknod works, else a pipe)

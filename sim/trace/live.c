@@ -161,6 +161,15 @@ static int live_grow_blocks(live_t *l, uint64_t want)
     return 0;
 }
 
+uint64_t live_bytes(const live_t *l)
+{
+    uint64_t per_block = sizeof *l->bstate + sizeof *l->bid + sizeof *l->blink + sizeof *l->bfree;
+    uint64_t cells = (l->bmap.cells ? (uint64_t)l->bmap.mask + 1 : 0) +
+                     (l->amap.cells ? (uint64_t)l->amap.mask + 1 : 0);
+    return (uint64_t)l->bcap * per_block + (uint64_t)l->acap * sizeof *l->arenas +
+           cells * sizeof(live_cell_t) + (uint64_t)l->owned_cap * sizeof *l->owned;
+}
+
 int live_reserve(live_t *l, uint32_t nb, uint32_t na)
 {
     if (live_grow_blocks(l, nb) < 0) return TRACE_ENOMEM;

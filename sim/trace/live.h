@@ -122,6 +122,9 @@ void live_init(live_t *l, int use_map);
 void live_free(live_t *l);
 /* Back to the empty state; keeps the memory. */
 void live_reset(live_t *l);
+
+/* Bytes the tables hold now (capacities, not live entries). */
+uint64_t live_bytes(const live_t *l);
 /* Preallocates room for NB block and NA arena slots (hints: the tables
  * still grow past them).  Returns 0 or TRACE_ENOMEM. */
 int live_reserve(live_t *l, uint32_t nb, uint32_t na);

@@ -26,6 +26,50 @@ const char *const trace_domain_name[TRACE_NDOMAINS] = {"raw", "mem", "obj"};
 
 #define TRACE_WBUF ((size_t)256 << 10)
 
+uint64_t _trace_memory_available(void)
+{
+    unsigned long long avail_kb = 0;
+    FILE *f = fopen("/proc/meminfo", "re");
+    if (f) {
+        char line[256];
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "MemAvailable: %llu kB", &avail_kb) == 1) break;
+        fclose(f);
+    }
+    return avail_kb ? (uint64_t)avail_kb * 1024 : (uint64_t)1 << 30;
+}
+
+/* The most a reader's live tables may hold: a quarter of the memory
+ * available when it opened (tables grow by doubling, so they never pass
+ * half of it), or $ARENALAB_READER_MAX_BYTES.  A trace that keeps more
+ * blocks live than that (200 MB of zeros after a valid binary header is
+ * 66 million allocations) stops with an error, not with the machine. */
+static uint64_t trace_reader_budget(void)
+{
+    const char *env = getenv("ARENALAB_READER_MAX_BYTES");
+    if (env && *env) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(env, &end, 10);
+        if (errno == 0 && *end == '\0' && v > 0) return v;
+    }
+    return _trace_memory_available() / 4;
+}
+
+/* After events were decoded: a fatal error when the live tables passed the
+ * reader's budget.  0 or TRACE_ENOMEM (message in r->err). */
+static int trace_check_budget(trace_reader_t *r)
+{
+    uint64_t held = live_bytes(&r->live);
+    if (held <= r->max_bytes) return 0;
+    return _trace_fail(r->err, TRACE_ENOMEM,
+                       "%s: event %llu: the trace keeps more blocks live (%u) than this machine "
+                       "can track in memory (its tables passed %llu MiB: the limit is a quarter "
+                       "of the memory available, or ARENALAB_READER_MAX_BYTES)",
+                       r->path, (unsigned long long)r->nevents, r->live.nblocks,
+                       (unsigned long long)(held >> 20));
+}
+
 int _trace_fail(char *err, int code, const char *fmt, ...)
 {
     va_list ap;
@@ -183,6 +227,7 @@ static trace_reader_t *trace_reader_new(const char *name, unsigned flags,
     }
     r->ops = ops;
     r->flags = flags;
+    r->max_bytes = trace_reader_budget();
     r->last_x = LIVE_NONE;
     r->text.fd = -1;
     /* TRACE_R_FAST skips the live tables' checks where the format's own
@@ -321,6 +366,7 @@ int trace_next_batch(trace_reader_t *r, trace_event_t *ev, size_t max)
     int rc;
     size_t n = r->ops->batch(r, ev, max, &rc);
     if (n == 0 && rc == 0) r->complete = 1;
+    if (trace_check_budget(r) < 0) return r->fatal = TRACE_ENOMEM;
     if (rc < 0 && rc != TRACE_ESYNTAX && rc != TRACE_ESEM)
         r->fatal = rc;
     else if (rc < 0 && n > 0)
@@ -339,6 +385,9 @@ int trace_next(trace_reader_t *r, trace_event_t *ev)
      * cost */
     int rc = r->ops->next(r, ev);
     if (rc == 0) r->complete = 1;
+    /* the tables grow by doubling: checking at each power of two suffices */
+    if (rc == 1 && (r->nevents & (r->nevents + 1)) == 0 && trace_check_budget(r) < 0)
+        return r->fatal = TRACE_ENOMEM;
     if (rc == 1) {
         r->nevents++;
         if (ev->op == TRACE_ARENA_FREE) r->last_x = ev->aslot;

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sim/trace/internal/trace_impl.h"
 #include "sim/trace/trace.h"
 
 #define TZST_CHUNK      ((size_t)1 << 20)
@@ -130,15 +131,7 @@ static unsigned long long tzst_max_output(void)
         unsigned long long v = strtoull(env, &end, 10);
         if (errno == 0 && *end == '\0' && v > 0) return v;
     }
-    unsigned long long avail_kb = 0;
-    FILE *f = fopen("/proc/meminfo", "re");
-    if (f) {
-        char line[256];
-        while (fgets(line, sizeof line, f))
-            if (sscanf(line, "MemAvailable: %llu kB", &avail_kb) == 1) break;
-        fclose(f);
-    }
-    unsigned long long lim = avail_kb ? avail_kb * 1024 / 4 : (unsigned long long)1 << 30;
+    unsigned long long lim = _trace_memory_available() / 4;
     return lim < TZST_MAX_OUTPUT ? lim : TZST_MAX_OUTPUT;
 }
 

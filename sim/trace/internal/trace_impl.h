@@ -75,13 +75,14 @@ struct trace_reader_s {
     uint32_t last_x;  /* aslot of the event just returned if it
                          was an `x`, else LIVE_NONE             */
     int truncated, is_rep;
-    int complete;   /* the last pass reached the end          */
-    int keep_notes; /* rewound after a complete pass: metadata
-                       and markers are all known, and a pass
-                       neither clears nor adds them (nor
-                       allocates for them)                    */
-    pheap_t *heap;  /* TRACE_R_PRIVATE_HEAP: &heap_store; else
-                       NULL (malloc)                          */
+    uint64_t max_bytes; /* the live tables' budget (trace.c)    */
+    int complete;       /* the last pass reached the end          */
+    int keep_notes;     /* rewound after a complete pass: metadata
+                           and markers are all known, and a pass
+                           neither clears nor adds them (nor
+                           allocates for them)                    */
+    pheap_t *heap;      /* TRACE_R_PRIVATE_HEAP: &heap_store; else
+                           NULL (malloc)                          */
     pheap_t heap_store;
     int fatal;   /* sticky fatal error code, or 0         */
     int pending; /* TRACE_ESYNTAX / TRACE_ESEM for the next
@@ -111,6 +112,10 @@ struct trace_writer_s {
 };
 
 /* ---- trace.c: shared helpers ------------------------------------------- */
+
+/* The memory this machine has available now (MemAvailable), in bytes; 1
+ * GiB when it cannot be read.  The bound of what one input may take. */
+uint64_t _trace_memory_available(void);
 
 /* printf into r->err / w->err; returns CODE. */
 int _trace_fail(char *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
