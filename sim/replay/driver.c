@@ -40,6 +40,7 @@ static const driver_field_t driver_fields[] = {
     {"jw3", offsetof(replay_result_t, frag.jw3), 1},
     {"jw4", offsetof(replay_result_t, frag.jw4), 1},
     {"util", offsetof(replay_result_t, frag.util), 1},
+    {"debug_faults", offsetof(replay_result_t, debug_faults), 0},
     {NULL, 0, 0},
 };
 
@@ -53,7 +54,7 @@ typedef struct {
     int measure;
     unsigned timed;
     uint64_t nsamples;
-    int verify, lenient, mallocstats;
+    int verify, lenient, mallocstats, keep_going;
     const char *arena_mode;
     const char *touch; /* replay_touch_name; NULL: page */
 } driver_job_t;
@@ -82,6 +83,7 @@ static const driver_wopt_t driver_wopts[] = {
     {"--samples", DRIVER_U64, DRIVER_AT(nsamples)},
     {"--verify", DRIVER_FLAG, DRIVER_AT(verify)},
     {"--lenient", DRIVER_FLAG, DRIVER_AT(lenient)},
+    {"--keep-going", DRIVER_FLAG, DRIVER_AT(keep_going)},
     {"--mallocstats", DRIVER_FLAG, DRIVER_AT(mallocstats)},
     {"--touch", DRIVER_STR, DRIVER_AT(touch)},
     {NULL, DRIVER_STR, 0},
@@ -207,16 +209,20 @@ static void driver_send_measurement(FILE *out, const replay_result_t *res,
 static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn find)
 {
     char err[1024];
-    replay_opts_t o = {find, NULL, NULL,       job->verify,      job->lenient,
-                       0,    NULL, job->label, REPLAY_TOUCH_PAGE};
+    replay_opts_t o = {find, NULL, NULL,       job->verify,       job->lenient,
+                       0,    NULL, job->label, REPLAY_TOUCH_PAGE, job->keep_going,
+                       NULL};
     if (job->arena_mode && !(o.arenas = arenas_find(job->arena_mode, &o.arena_params)))
         return driver_worker_error(out, CLI_USAGE, "unknown arena mode");
     int touch = job->touch ? replay_touch_find(job->touch) : REPLAY_TOUCH_PAGE;
     if (touch < 0) return driver_worker_error(out, CLI_USAGE, "unknown touch mode");
     o.touch = (replay_touch_t)touch;
     trace_reader_t *r;
-    /* the reader's memory stays out of the heap under test */
-    if (trace_open_ex(&r, job->trace, TRACE_R_FAST | TRACE_R_PRIVATE_HEAP, err, sizeof err) < 0)
+    /* the reader's memory stays out of the heap under test; API violations
+     * reach a route whose debug hooks catch them */
+    unsigned rflags = TRACE_R_FAST | TRACE_R_PRIVATE_HEAP |
+                      (route_has_debug(&job->route) ? TRACE_R_CROSS_DOMAIN : 0);
+    if (trace_open_ex(&r, job->trace, rflags, err, sizeof err) < 0)
         return driver_worker_error(out, CLI_USAGE, err);
     replay_scan_t scan;
     int rc = replay_scan(r, job->lenient, &scan, err, sizeof err);
@@ -229,11 +235,13 @@ static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn f
         metrics_series_t ser;
         o.nsamples = job->nsamples ? job->nsamples : 1;
         o.mallocstats = job->mallocstats ? stdout : NULL;
+        o.warn = stderr;
         rc = replay_run(r, &job->route, &scan, &o, &res, &ser, err, sizeof err);
         if (rc == 0) driver_send_measurement(out, &res, &ser);
         metrics_series_free(&ser);
         o.nsamples = 0;
         o.mallocstats = NULL;
+        o.warn = NULL;
     }
     for (unsigned i = 0; rc == 0 && i < job->timed; i++) {
         rc = replay_run(r, &job->route, &scan, &o, &res, NULL, err, sizeof err);
@@ -338,10 +346,10 @@ static int driver_spawn(const driver_pair_t *pair, int measure, unsigned timed, 
 {
     const driver_config_t *cfg = pair->cfg;
     const char *self = cfg->self ? cfg->self : "/proc/self/exe";
-    driver_job_t job = {pair->trace,     *pair->route, pair->label,
-                        measure,         timed,        cfg->nsamples,
-                        cfg->verify,     cfg->lenient, cfg->mallocstats && measure,
-                        cfg->arena_mode, cfg->touch};
+    driver_job_t job = {pair->trace,     *pair->route,    pair->label,
+                        measure,         timed,           cfg->nsamples,
+                        cfg->verify,     cfg->lenient,    cfg->mallocstats && measure,
+                        cfg->keep_going, cfg->arena_mode, cfg->touch};
     driver_argv_t args;
     driver_job_argv(&job, self, &args);
 

@@ -53,6 +53,7 @@ typedef struct {
     uint64_t nsamples;      /* samples of the measurement run (> 0)       */
     int verify;             /* replay_opts_t.verify                       */
     int lenient;            /* replay_opts_t.lenient                      */
+    int keep_going;         /* replay_opts_t.keep_going                   */
     int mallocstats;        /* workers print it on stdout                 */
     const char *arena_mode; /* NULL: the default mode                     */
     const char *touch;      /* replay_touch_name[]; NULL: "page"          */
