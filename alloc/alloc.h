@@ -111,6 +111,13 @@ typedef struct alloc_class_s {
      * library is installed...).  Returns 1, or 0 with the reason in WHY.
      * NULL means always. */
     int (*available)(char *why, size_t len);
+    /* Optional: what the instance does not serve itself (pymalloc: requests
+     * of 0 or above its threshold) goes to RAW from now on instead of the
+     * process's malloc -- as CPython's obmalloc calls PyMem_RawMalloc, the
+     * raw domain, debug hooks included.  USABLE(RAW->ctx, p) (may be NULL)
+     * gives those blocks' usable sizes; RAW's instance counts their memory.
+     * Call it before the first request. */
+    void (*set_raw)(void *ctx, const alloc_t *raw, size_t (*usable)(void *, const void *));
 } alloc_class_t;
 
 /* The registry: every allocator this build knows, in display order,

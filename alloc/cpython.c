@@ -24,6 +24,17 @@
  * arenas and prints CPython's statistics; the others print nothing.  Each
  * instance's peak is the exact peak of its own share.
  *
+ * Hooks.  hooks=debug installs CPython's own debug hooks
+ * (PyMem_SetupDebugHooks(), what PYTHONMALLOC=pymalloc_debug gives) at the
+ * first create() of the process: every domain's calls then go through
+ * libpython's hooks, which add their 24 bytes and hand obmalloc (or
+ * malloc) the larger request.  The reference that `pymalloc_debug` (our
+ * layer, alloc/debughooks.c, over our pymalloc) is checked against.  The
+ * accounting sees the hooks' pointers, 16 bytes into the block obmalloc or
+ * malloc gave -- 32 for a large mem/obj block, which obmalloc passed on to
+ * the (hooked) raw domain -- and undoes that offset; usable sizes are the
+ * whole block's.
+ *
  * The one piece of global mutable state in arenalab lives here
  * (cpython_state), because the state it describes, libpython's, is
  * process-global itself (ALLOC_PROCESS_GLOBAL): nothing of it can be
@@ -56,6 +67,13 @@ extern int _PyObject_DebugMallocStats(FILE *out);
 
 enum { CPYTHON_RAW, CPYTHON_MEM, CPYTHON_OBJ, CPYTHON_NDOMAINS };
 enum { CPYTHON_ALIGNED, CPYTHON_MMAP };
+enum { CPYTHON_NO_HOOKS, CPYTHON_DEBUG_HOOKS };
+
+/* What CPython 3.11's debug hooks put around a block: 2 * SST before the
+ * pointer they return, SST after (Objects/obmalloc.c; alloc/debughooks.h
+ * has the same layout). */
+#define CPYTHON_HOOK_HEAD  16
+#define CPYTHON_HOOK_EXTRA 24
 
 /* What one domain's instance counts (its ctx). */
 typedef struct {
@@ -69,6 +87,10 @@ typedef struct {
 typedef struct {
     int installed;                   /* our arena allocator is in place  */
     int placement;                   /* CPYTHON_ALIGNED or CPYTHON_MMAP  */
+    int hooks;                       /* CPYTHON_NO_HOOKS or _DEBUG_HOOKS */
+    size_t head;                     /* bytes before a returned pointer:
+                                        0, or 16 under the debug hooks   */
+    size_t extra;                    /* bytes a request grows by: 0/24   */
     int arena_failed;                /* an arena could not be mapped:
                                         small requests may now be raw   */
     arenamap_t map;                  /* our arenas                       */
@@ -95,10 +117,26 @@ static void cpython_note_peak(cpython_inst_t *in)
     if (fp > in->peak) in->peak = fp;
 }
 
+/* The block obmalloc gave for the pointer P the caller got. */
+static inline void *cpython_base(const void *p)
+{
+    return (char *)p - cpython_state.head;
+}
+
+/* malloc_usable_size of the malloc'ed block behind P, a block of IN's
+ * domain.  Under the debug hooks a raw-domain block has one header; a
+ * mem/obj block obmalloc passed on to PyMem_RawMalloc has two, as that
+ * call goes through the raw domain's hook too. */
+static size_t cpython_raw_usable(const cpython_inst_t *in, const void *p)
+{
+    size_t head = in->domain == CPYTHON_RAW ? cpython_state.head : 2 * cpython_state.head;
+    return malloc_usable_size((char *)p - head);
+}
+
 static void cpython_raw_add(cpython_inst_t *in, void *p)
 {
     in->raw_blocks++;
-    in->raw_bytes += malloc_usable_size(p);
+    in->raw_bytes += cpython_raw_usable(in, p);
     cpython_note_peak(in);
 }
 
@@ -167,7 +205,7 @@ static void *cpython_raw_calloc(void *ctx, size_t nelem, size_t elsize)
 
 static void *cpython_raw_realloc(void *ctx, void *p, size_t n)
 {
-    size_t old = p ? malloc_usable_size(p) : 0;
+    size_t old = p ? cpython_raw_usable(ctx, p) : 0;
     void *q = PyMem_RawRealloc(p, n);
     if (!q) return NULL;
     if (p) cpython_raw_sub(ctx, old);
@@ -177,16 +215,18 @@ static void *cpython_raw_realloc(void *ctx, void *p, size_t n)
 
 static void cpython_raw_free(void *ctx, void *p)
 {
-    if (p) cpython_raw_sub(ctx, malloc_usable_size(p));
+    if (p) cpython_raw_sub(ctx, cpython_raw_usable(ctx, p));
     PyMem_RawFree(p);
 }
 
 /* ---- The mem and obj domains: obmalloc ------------------------------- */
 
 /* A request of N bytes is served from a pool unless it is 0 or above the
- * threshold -- or an arena could not be mapped, when obmalloc falls back to
- * malloc and only the address tells. */
-#define CPYTHON_MAYBE_RAW(n) ((n)-1 >= CPYTHON_THRESHOLD || cpython_state.arena_failed)
+ * threshold (counting what the debug hooks add) -- or an arena could not
+ * be mapped, when obmalloc falls back to malloc and only the address
+ * tells. */
+#define CPYTHON_MAYBE_RAW(n)                                                                       \
+    ((n) + cpython_state.extra - 1 >= CPYTHON_THRESHOLD || cpython_state.arena_failed)
 
 /* The four functions of one obmalloc domain (PREFIX: PyMem or PyObject). */
 #define CPYTHON_POOLED_DOMAIN(name, prefix)                                                        \
@@ -205,7 +245,7 @@ static void cpython_raw_free(void *ctx, void *p)
     static void *cpython_##name##_realloc(void *ctx, void *p, size_t n)                            \
     {                                                                                              \
         int was_raw = p && cpython_is_raw(p);                                                      \
-        size_t old = was_raw ? malloc_usable_size(p) : 0;                                          \
+        size_t old = was_raw ? cpython_raw_usable(ctx, p) : 0;                                     \
         void *q = prefix##_Realloc(p, n);                                                          \
         if (!q) return NULL;                                                                       \
         if (was_raw) cpython_raw_sub(ctx, old);                                                    \
@@ -214,7 +254,7 @@ static void cpython_raw_free(void *ctx, void *p)
     }                                                                                              \
     static void cpython_##name##_free(void *ctx, void *p)                                          \
     {                                                                                              \
-        if (p && cpython_is_raw(p)) cpython_raw_sub(ctx, malloc_usable_size(p));                   \
+        if (p && cpython_is_raw(p)) cpython_raw_sub(ctx, cpython_raw_usable(ctx, p));              \
         prefix##_Free(p);                                                                          \
     }
 
@@ -235,15 +275,23 @@ static int cpython_create(alloc_t *a, alloc_param_t *params, size_t nparams, cha
 {
     static const char *const domains[] = {"raw", "mem", "obj", NULL};
     static const char *const placements[] = {"aligned", "mmap", NULL};
+    static const char *const hookses[] = {"none", "debug", NULL};
     cpython_state_t *st = &cpython_state;
     int domain = CPYTHON_MEM, placement = st->installed ? st->placement : CPYTHON_ALIGNED;
+    int hooks = st->installed ? st->hooks : CPYTHON_NO_HOOKS;
     if (alloc_param_choice(params, nparams, "domain", domains, &domain, err, errlen) ||
-        alloc_param_choice(params, nparams, "placement", placements, &placement, err, errlen))
+        alloc_param_choice(params, nparams, "placement", placements, &placement, err, errlen) ||
+        alloc_param_choice(params, nparams, "hooks", hookses, &hooks, err, errlen))
         return -1;
     if (st->installed && placement != st->placement) {
         snprintf(err, errlen,
                  "cpython: placement=%s, but this process already places arenas with %s",
                  placements[placement], placements[st->placement]);
+        return -1;
+    }
+    if (st->installed && hooks != st->hooks) {
+        snprintf(err, errlen, "cpython: hooks=%s, but this process already runs with hooks=%s",
+                 hookses[hooks], hookses[st->hooks]);
         return -1;
     }
     if (!st->installed) {
@@ -255,6 +303,13 @@ static int cpython_create(alloc_t *a, alloc_param_t *params, size_t nparams, cha
         PyObject_GetArenaAllocator(&st->previous);
         PyObjectArenaAllocator ours = {st, cpython_arena_alloc, cpython_arena_free};
         PyObject_SetArenaAllocator(&ours);
+        st->hooks = hooks;
+        if (hooks == CPYTHON_DEBUG_HOOKS) {
+            /* before any block exists: every block then has the hooks' bytes */
+            PyMem_SetupDebugHooks();
+            st->head = CPYTHON_HOOK_HEAD;
+            st->extra = CPYTHON_HOOK_EXTRA;
+        }
         st->installed = 1;
         for (int d = 0; d < CPYTHON_NDOMAINS; d++)
             st->inst[d].domain = d;
@@ -302,11 +357,14 @@ static void cpython_stats(void *ctx, alloc_stats_t *out)
     out->nextra = n;
 }
 
+/* The usable size of the whole block (under the debug hooks, their bytes
+ * included, as alloc/debughooks.c counts them). */
 static size_t cpython_usable_size(void *ctx, const void *p)
 {
-    if (cpython_is_raw(p)) return malloc_usable_size((void *)p);
+    if (cpython_is_raw(p)) return cpython_raw_usable(ctx, p);
     /* A pool block: the class is in its pool's header. */
-    const uint8_t *pool = (const uint8_t *)((uintptr_t)p & ~(uintptr_t)(CPYTHON_POOL_SIZE - 1));
+    const uint8_t *pool =
+        (const uint8_t *)((uintptr_t)cpython_base(p) & ~(uintptr_t)(CPYTHON_POOL_SIZE - 1));
     unsigned szidx;
     memcpy(&szidx, pool + CPYTHON_SZIDX_OFFSET, sizeof szidx);
     return (size_t)(szidx + 1) << CPYTHON_ALIGN_SHIFT;
@@ -348,7 +406,9 @@ const alloc_class_t alloc_cpython_class = {
     .summary = "libpython3.11's own allocators (PyMem_Raw/PyMem/PyObject), arenas from us",
     .params = "domain=raw|mem|obj  the CPython domain this instance calls (mem)\n"
               "placement=aligned|mmap  arenas aligned to the pool size, or plain mmap as CPython "
-              "(aligned)\n",
+              "(aligned)\n"
+              "hooks=none|debug  CPython's own debug hooks on every domain "
+              "(PyMem_SetupDebugHooks, as PYTHONMALLOC=pymalloc_debug) (none)\n",
     .flags = ALLOC_PROCESS_GLOBAL | ALLOC_PER_DOMAIN,
     .defaults = "domain=mem:placement=aligned",
     .create = cpython_create,

@@ -37,6 +37,36 @@ int alloc_parse_size(const char *text, uint64_t *out)
     return 0;
 }
 
+/* The layers a spec may ask for (params.h), by the word that names them. */
+static const struct {
+    const char *word;
+    unsigned bit;
+} alloc_layers[] = {
+    {"debug", ALLOC_LAYER_DEBUG},
+};
+
+#define ALLOC_NLAYERS (sizeof alloc_layers / sizeof alloc_layers[0])
+
+/* The layer bit WORD names, or 0. */
+static unsigned alloc_layer(const char *word)
+{
+    for (size_t i = 0; i < ALLOC_NLAYERS; i++)
+        if (strcmp(word, alloc_layers[i].word) == 0) return alloc_layers[i].bit;
+    return 0;
+}
+
+/* Moves "_WORD" suffixes of NAME that name layers into *LAYERS (the name
+ * keeps at least one character). */
+static void alloc_name_layers(char *name, unsigned *layers)
+{
+    for (char *us; (us = strrchr(name, '_')) && us > name;) {
+        unsigned bit = alloc_layer(us + 1);
+        if (!bit) return;
+        *layers |= bit;
+        *us = '\0';
+    }
+}
+
 int alloc_spec_parse(alloc_spec_t *spec, const char *text, char *err, size_t errlen)
 {
     memset(spec, 0, sizeof *spec);
@@ -53,10 +83,16 @@ int alloc_spec_parse(alloc_spec_t *spec, const char *text, char *err, size_t err
         return -1;
     }
     strcpy(spec->name, name);
+    alloc_name_layers(spec->name, &spec->layers);
     for (char *kv; (kv = strtok_r(NULL, ":", &save));) {
         char *eq = strchr(kv, '=');
+        if (!eq && alloc_layer(kv)) {
+            spec->layers |= alloc_layer(kv);
+            continue;
+        }
         if (!eq || eq == kv || !eq[1]) {
-            snprintf(err, errlen, "bad parameter '%s' in '%s': expected key=value", kv, text);
+            snprintf(err, errlen, "bad parameter '%s' in '%s': expected key=value (or debug)", kv,
+                     text);
             return -1;
         }
         if (spec->nparams == ALLOC_MAX_PARAMS) {
@@ -195,6 +231,11 @@ int alloc_spec_canonical(const char *text, const char *defaults, char *buf, size
         if (!keep_all && def && strcmp(def, v) == 0) continue;
         used += (size_t)snprintf(buf + used, len - used, ":%s=%s", s.params[i].key, v);
     }
+    /* the layers are part of the configuration: pymalloc_debug is not
+     * pymalloc */
+    for (size_t i = 0; i < ALLOC_NLAYERS && used < len; i++)
+        if (s.layers & alloc_layers[i].bit)
+            used += (size_t)snprintf(buf + used, len - used, ":%s", alloc_layers[i].word);
     if (used >= len) {
         snprintf(err, errlen, "canonical form of '%s' too long", text);
         return -1;

@@ -4,7 +4,13 @@
  * e.g. `pymalloc:pool=4K:arena=256K` or `arena:growth=doubling`.  Sizes
  * take K/M/G suffixes (powers of 1024).  Getters mark each parameter they
  * read; alloc_params_unused() names the first one nobody read, so a typo
- * is an error, never silently ignored. */
+ * is an error, never silently ignored.
+ *
+ * Layers: a bare word among the parameters, or a suffix of the name after
+ * an underscore, asks for a layer around the allocator instead of passing
+ * it a parameter: `mimalloc:debug` and `mimalloc_debug` are mimalloc with
+ * CPython's debug hooks (alloc/debughooks.h), as PYTHONMALLOC spells
+ * `pymalloc_debug`.  The name is then the wrapped class's. */
 #ifndef ARENALAB_ALLOC_PARAMS_H
 #define ARENALAB_ALLOC_PARAMS_H
 
@@ -12,14 +18,21 @@
 
 #define ALLOC_MAX_PARAMS 16
 
+/* Layers a spec can ask for, as bits (alloc_spec_t.layers). */
+enum {
+    ALLOC_LAYER_DEBUG = 1 /* `debug`: CPython's debug hooks (debughooks.h) */
+};
+
 typedef struct {
-    char name[64]; /* allocator name               */
+    char name[64];   /* allocator name, without a layer suffix   */
+    unsigned layers; /* ALLOC_LAYER_* asked for                  */
     size_t nparams;
     alloc_param_t params[ALLOC_MAX_PARAMS];
     char buf[512]; /* storage for keys and values  */
 } alloc_spec_t;
 
-/* Parses TEXT ("name:k=v:k=v").  Returns 0 or -1 with a message. */
+/* Parses TEXT ("name:k=v:k=v", "name_debug:k=v", "name:k=v:debug").
+ * Returns 0 or -1 with a message. */
 int alloc_spec_parse(alloc_spec_t *spec, const char *text, char *err, size_t errlen);
 
 /* Parses a byte count with optional K/M/G suffix.  Returns 0 or -1. */

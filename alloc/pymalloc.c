@@ -71,8 +71,17 @@
  * bytes asked for; requests above PY_SSIZE_T_MAX (and calloc products that
  * overflow it) fail with NULL, as in CPython.
  *
+ * The raw allocator is the process's malloc, as CPython's raw domain is by
+ * default -- unless set_raw gave another: obmalloc really calls
+ * PyMem_RawMalloc, and under PYTHONMALLOC=pymalloc_debug that is the raw
+ * domain's debug hook, which adds its own 24 bytes to every block pymalloc
+ * hands on (a large obj block then carries two headers: 48 bytes).  The
+ * route gives pymalloc the raw domain when that domain has the debug layer
+ * (sim/replay/route.c), so malloc sees what CPython's malloc sees.
+ *
  * Statistics: footprint = arenas held * arena_size + malloc_usable_size()
- * of the live raw blocks; the peak is exact (updated where the footprint
+ * of the live raw blocks (not when set_raw gave another raw allocator:
+ * its instance counts them); the peak is exact (updated where the footprint
  * grows: a new arena, a raw malloc/calloc/realloc).  Extra counters:
  * arenas, arenas_highwater, arena_bytes, pools_used, pools_free (free and
  * never carved pools of mapped arenas), raw_blocks, raw_bytes.  Only
@@ -161,8 +170,13 @@ struct pymalloc_s {
     uint64_t pools_used;  /* pools holding at least one block             */
     uint64_t pools_total; /* ntotalpools summed over mapped arenas        */
     uint64_t raw_blocks;  /* live blocks from the raw allocator           */
-    uint64_t raw_bytes;   /* their malloc_usable_size() sum               */
+    uint64_t raw_bytes;   /* their usable bytes                           */
     uint64_t peak_footprint;
+
+    /* The raw allocator set by pymalloc_set_raw; raw.malloc NULL: the
+     * process's malloc. */
+    alloc_t raw;
+    size_t (*raw_usable)(void *ctx, const void *p);
 
     /* Geometry. */
     pymalloc_params_t p;
@@ -335,44 +349,57 @@ void pymalloc_delete(pymalloc_t *pm)
 
 /* ---- Footprint ------------------------------------------------------- */
 
+static uint64_t pymalloc_footprint(const pymalloc_t *pm)
+{
+    return (uint64_t)pm->narenas_currently_allocated * pm->p.arena_size +
+           (pm->raw.malloc ? 0 : pm->raw_bytes);
+}
+
 static void pymalloc_note_peak(pymalloc_t *pm)
 {
-    uint64_t fp = (uint64_t)pm->narenas_currently_allocated * pm->p.arena_size + pm->raw_bytes;
+    uint64_t fp = pymalloc_footprint(pm);
     if (fp > pm->peak_footprint) pm->peak_footprint = fp;
 }
 
-/* ---- Raw allocator (the process's malloc) --------------------------- */
+/* ---- Raw allocator (the process's malloc, or set_raw's) -------------- */
+
+/* Usable bytes of raw block P. */
+static size_t pymalloc_raw_usable(const pymalloc_t *pm, const void *p)
+{
+    if (!pm->raw.malloc) return malloc_usable_size((void *)p);
+    return pm->raw_usable ? pm->raw_usable(pm->raw.ctx, p) : 0;
+}
+
+static void *pymalloc_raw_counted(pymalloc_t *pm, void *p)
+{
+    if (p) {
+        pm->raw_blocks++;
+        pm->raw_bytes += pymalloc_raw_usable(pm, p);
+        pymalloc_note_peak(pm);
+    }
+    return p;
+}
 
 static PYMALLOC_NOINLINE void *pymalloc_raw_malloc(pymalloc_t *pm, size_t n)
 {
     if (n > PYMALLOC_SSIZE_MAX) return NULL;
-    void *p = malloc(n ? n : 1);
-    if (p) {
-        pm->raw_blocks++;
-        pm->raw_bytes += malloc_usable_size(p);
-        pymalloc_note_peak(pm);
-    }
-    return p;
+    if (pm->raw.malloc) return pymalloc_raw_counted(pm, pm->raw.malloc(pm->raw.ctx, n));
+    return pymalloc_raw_counted(pm, malloc(n ? n : 1));
 }
 
 static void *pymalloc_raw_calloc(pymalloc_t *pm, size_t nelem, size_t elsize)
 {
+    if (pm->raw.malloc) return pymalloc_raw_counted(pm, pm->raw.calloc(pm->raw.ctx, nelem, elsize));
     if (!nelem || !elsize) nelem = elsize = 1;
-    void *p = calloc(nelem, elsize);
-    if (p) {
-        pm->raw_blocks++;
-        pm->raw_bytes += malloc_usable_size(p);
-        pymalloc_note_peak(pm);
-    }
-    return p;
+    return pymalloc_raw_counted(pm, calloc(nelem, elsize));
 }
 
 static void *pymalloc_raw_realloc(pymalloc_t *pm, void *p, size_t n)
 {
-    size_t old = malloc_usable_size(p);
-    void *q = realloc(p, n ? n : 1);
+    size_t old = pymalloc_raw_usable(pm, p);
+    void *q = pm->raw.malloc ? pm->raw.realloc(pm->raw.ctx, p, n) : realloc(p, n ? n : 1);
     if (!q) return NULL;
-    pm->raw_bytes = pm->raw_bytes - old + malloc_usable_size(q);
+    pm->raw_bytes = pm->raw_bytes - old + pymalloc_raw_usable(pm, q);
     pymalloc_note_peak(pm);
     return q;
 }
@@ -380,8 +407,18 @@ static void *pymalloc_raw_realloc(pymalloc_t *pm, void *p, size_t n)
 static PYMALLOC_NOINLINE void pymalloc_raw_free(pymalloc_t *pm, void *p)
 {
     pm->raw_blocks--;
-    pm->raw_bytes -= malloc_usable_size(p);
-    free(p);
+    pm->raw_bytes -= pymalloc_raw_usable(pm, p);
+    if (pm->raw.malloc)
+        pm->raw.free(pm->raw.ctx, p);
+    else
+        free(p);
+}
+
+void pymalloc_set_raw(void *ctx, const alloc_t *raw, size_t (*usable)(void *, const void *))
+{
+    pymalloc_t *pm = ctx;
+    pm->raw = *raw;
+    pm->raw_usable = usable;
 }
 
 /* ---- Arenas ---------------------------------------------------------- */
@@ -684,7 +721,7 @@ void *pymalloc_realloc(void *ctx, void *p, size_t n)
 size_t pymalloc_usable_size(void *ctx, const void *p)
 {
     const pymalloc_t *pm = ctx;
-    if (!arenamap_contains(&pm->map, p)) return malloc_usable_size((void *)p);
+    if (!arenamap_contains(&pm->map, p)) return pymalloc_raw_usable(pm, p);
     const pymalloc_pool_t *pool = (const pymalloc_pool_t *)((uintptr_t)p & pm->pool_base);
     return pymalloc_class_size(pm, pool->szidx);
 }
@@ -696,7 +733,7 @@ void pymalloc_stats(void *ctx, alloc_stats_t *out)
     const pymalloc_t *pm = ctx;
     uint64_t arena_bytes = (uint64_t)pm->narenas_currently_allocated * pm->p.arena_size;
     memset(out, 0, sizeof *out);
-    out->footprint = arena_bytes + pm->raw_bytes;
+    out->footprint = pymalloc_footprint(pm);
     out->peak_footprint = pm->peak_footprint;
     const struct {
         const char *name;
@@ -1090,4 +1127,5 @@ const alloc_class_t alloc_pymalloc_class = {
     .stats = pymalloc_stats,
     .usable_size = pymalloc_usable_size,
     .mallocstats = pymalloc_mallocstats,
+    .set_raw = pymalloc_set_raw,
 };

@@ -72,6 +72,11 @@ void pymalloc_free(void *ctx, void *ptr);
 /* The class size of a pool block, or malloc_usable_size() of a raw one. */
 size_t pymalloc_usable_size(void *ctx, const void *ptr);
 
+/* alloc_class_t.set_raw: requests pymalloc does not serve go to RAW (the
+ * raw domain, as obmalloc's go to PyMem_RawMalloc) instead of malloc;
+ * their bytes are then RAW's, not in pymalloc's footprint. */
+void pymalloc_set_raw(void *ctx, const alloc_t *raw, size_t (*usable)(void *, const void *));
+
 /* footprint = bytes of arenas held + malloc_usable_size() of every live
  * raw block; exact peak; extra counters (see pymalloc.c). */
 void pymalloc_stats(void *ctx, alloc_stats_t *out);

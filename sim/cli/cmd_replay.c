@@ -26,6 +26,7 @@ enum {
     REPLAY_KEY_TOUCH,
     REPLAY_KEY_HTML,
     REPLAY_KEY_SEED,
+    REPLAY_KEY_KEEP_GOING,
 };
 
 #define REPLAY_MAX_ALLOCS  64
@@ -45,6 +46,9 @@ static const cli_opt_t replay_opts[] = {
     {"verify", 0, NULL, REPLAY_KEY_VERIFY,
      "fill every block with a pattern and check it on realloc and free (timings include it)"},
     {"lenient", 0, NULL, REPLAY_KEY_LENIENT, "skip and count bad trace lines instead of stopping"},
+    {"keep-going", 0, NULL, REPLAY_KEY_KEEP_GOING,
+     "under the debug hooks (NAME_debug), count the API violations they catch and go on "
+     "instead of stopping"},
     {"json", 0, "FILE", REPLAY_KEY_JSON, "write the results as JSON ('-': standard output)"},
     {"series", 0, "FILE.csv", REPLAY_KEY_SERIES, "write the sampled series as CSV"},
     {"samples", 0, "N", REPLAY_KEY_SAMPLES, "samples of the measurement run (default 1000)"},
@@ -74,7 +78,7 @@ typedef struct {
     size_t nspecs;
     unsigned long repeat;
     unsigned long long samples, seed;
-    int verify, lenient, list;
+    int verify, lenient, list, keep_going;
     const char *mallocstats; /* --mallocstats[=WHEN]; NULL: none            */
     const char *json, *series, *arena_mode, *touch, *html;
 } replay_args_t;
@@ -153,6 +157,9 @@ static int replay_on_opt(void *ud, int key, const char *arg)
     case REPLAY_KEY_LENIENT:
         a->lenient = 1;
         return 0;
+    case REPLAY_KEY_KEEP_GOING:
+        a->keep_going = 1;
+        return 0;
     case REPLAY_KEY_MALLOCSTATS:
         a->mallocstats = arg && *arg ? arg : "peak";
         if (!replay_mallocstats_when_ok(a->mallocstats)) {
@@ -176,7 +183,8 @@ static int replay_on_opt(void *ud, int key, const char *arg)
     return -1; /* not reached: cli_parse passes only our keys */
 }
 
-/* --list: the registry, then the arena modes. */
+/* --list: the registry, PYTHONMALLOC's names and the layers, then the
+ * arena modes. */
 static void replay_list(void)
 {
     puts("allocators:");
@@ -190,6 +198,13 @@ static void replay_list(void)
             p = nl ? nl + 1 : p + len;
         }
     }
+    puts("\nPYTHONMALLOC names (routes over the allocators above):");
+    for (const route_alias_t *r = route_aliases; r->name; r++)
+        printf("  %-14s %s\n", r->name, r->summary);
+    puts("\nlayers (NAME_LAYER or NAME[:key=value...]:LAYER, any allocator above):");
+    printf("  %-14s %s\n", "debug",
+           "CPython 3.11's debug hooks (PYTHONMALLOC=debug): 24 bytes per block, API ids, "
+           "clean/dead/forbidden bytes");
     puts("\narena modes (--arena-mode):");
     for (const arenas_mode_t *const *m = arenas_modes; *m; m++)
         printf("  %-12s %s%s\n", (*m)->name, (*m)->summary, m == arenas_modes ? " (default)" : "");
@@ -374,6 +389,7 @@ static int replay_main(int argc, char **argv)
                 .nsamples = a.samples,
                 .verify = a.verify,
                 .lenient = a.lenient,
+                .keep_going = a.keep_going,
                 .mallocstats = a.mallocstats,
                 .arena_mode = a.arena_mode,
                 .touch = a.touch,
@@ -387,6 +403,12 @@ static int replay_main(int argc, char **argv)
                 if (runs[i].m.skipped)
                     cli_error("replay: %s: %llu bad lines or events skipped (--lenient)",
                               runs[i].trace, (unsigned long long)runs[i].m.skipped);
+            for (size_t i = 0; rc == CLI_OK && i < n; i++)
+                if (runs[i].m.debug_faults)
+                    cli_error("replay: %s with %s: %llu API violations caught by the debug hooks "
+                              "and replayed through the allocating domain (--keep-going)",
+                              runs[i].trace, runs[i].allocator,
+                              (unsigned long long)runs[i].m.debug_faults);
             if (rc == CLI_OK)
                 rc = replay_write_outputs(&a, &json, &series, runs, n);
             else {
@@ -434,12 +456,16 @@ const cli_command_t cmd_replay = {
         "pymalloc:arena=1MiB) run once and show the same figures.\n"
         "A bad trace line, an allocation that returns NULL or a --verify mismatch stops\n"
         "the replay with the event and exit status 1; outputs are written only when every\n"
-        "pair succeeded.\n"
+        "pair succeeded.  Under the debug hooks, an r or f through another domain than the\n"
+        "one that allocated the block (an API violation) is reported as CPython reports it,\n"
+        "and stops the replay too (--keep-going: counted, then replayed as meant).\n"
         "\n"
         "Allocators are named as PYTHONMALLOC names them: `pymalloc` routes the raw domain\n"
         "to malloc and mem/obj to pymalloc (CPython's default); `malloc` sends every domain\n"
         "to the process's malloc (held memory counted per block), `raw` too (held memory\n"
-        "from mallinfo2); any other NAME serves every domain.  An explicit route gives each\n"
+        "from mallinfo2); pymalloc_debug, malloc_debug and debug add CPython's debug hooks\n"
+        "(24 bytes a block, API ids checked), and so does NAME_debug or NAME:debug for any\n"
+        "allocator; any other NAME serves every domain.  An explicit route gives each\n"
         "CPython domain its own allocator: --alloc raw=raw,mem=pymalloc,obj=mimalloc\n"
         "(a domain left out goes to malloc).  Parameters follow a colon:\n"
         "pymalloc:preset=3.8, arena:growth=doubling.  jemalloc, mimalloc and tcmalloc are\n"

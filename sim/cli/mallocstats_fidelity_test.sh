@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# mallocstats_fidelity_test.sh: `--alloc pymalloc --mallocstats` prints
-# what CPython 3.11 itself prints (`--alloc cpython --mallocstats`, the real
-# obmalloc of libpython3.11 with pool-aligned arenas, each run in a fresh
-# process) for every bundled trace — generated workloads with all three
-# domains, reallocs across the threshold, arenas emptied and refilled, and
-# malloc-lab files — at their end, at their peak, after a third of their
-# events (--mallocstats=peak, event:N) and at several prefixes, byte for byte,
-# from `Small block threshold` through the first `Total` line.
+# mallocstats_fidelity_test.sh [OURS THEIRS]: `--alloc OURS --mallocstats`
+# prints what CPython 3.11 itself prints (`--alloc THEIRS --mallocstats`,
+# the real obmalloc of libpython3.11 with pool-aligned arenas, each run in a
+# fresh process) for every bundled trace — generated workloads with all
+# three domains, reallocs across the threshold, arenas emptied and refilled,
+# and malloc-lab files — at their end, at their peak, after a third of their
+# events (--mallocstats=peak, event:N) and at several prefixes, byte for
+# byte, from `Small block threshold` through the first `Total` line.
+# Default: pymalloc against cpython; BUILD runs it again with
+# pymalloc_debug against cpython:hooks=debug (libpython's own debug hooks,
+# PyMem_SetupDebugHooks, over its obmalloc).
 set -uo pipefail
 
 bin=$(pwd)/sim/cli/arenalab
+ours=${1:-pymalloc}
+theirs=${2:-cpython}
 tmp=${TEST_TMPDIR:-$(mktemp -d)}
 fails=0
 checked=0
@@ -22,12 +27,12 @@ section() { # TRACE ALLOC [WHEN]
 }
 
 compare() { # TRACE LABEL [WHEN]
-  section "$1" pymalloc "${3:-end}" >"$tmp/ours"
-  section "$1" cpython "${3:-end}" >"$tmp/theirs"
+  section "$1" "$ours" "${3:-end}" >"$tmp/ours"
+  section "$1" "$theirs" "${3:-end}" >"$tmp/theirs"
   if [ ! -s "$tmp/theirs" ]; then
-    fail "$2: cpython printed no statistics: $(cat "$tmp/err")"
+    fail "$2: $theirs printed no statistics: $(cat "$tmp/err")"
   elif ! cmp -s "$tmp/ours" "$tmp/theirs"; then
-    fail "$2: pymalloc differs from CPython:"
+    fail "$2: $ours differs from $theirs:"
     diff "$tmp/ours" "$tmp/theirs" | head -20 >&2
   fi
   checked=$((checked + 1))
@@ -51,5 +56,5 @@ for t in traces/*.atr traces/*.rep traces/spec-example.txt; do
   done
 done
 
-echo "mallocstats_fidelity_test: $checked comparisons, $fails failed"
+echo "mallocstats_fidelity_test ($ours against $theirs): $checked comparisons, $fails failed"
 exit "$fails"

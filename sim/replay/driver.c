@@ -43,6 +43,7 @@ static const driver_field_t driver_fields[] = {
     {"jw3", offsetof(replay_result_t, frag.jw3), 1},
     {"jw4", offsetof(replay_result_t, frag.jw4), 1},
     {"util", offsetof(replay_result_t, frag.util), 1},
+    {"debug_faults", offsetof(replay_result_t, debug_faults), 0},
     {NULL, 0, 0},
 };
 
@@ -58,7 +59,7 @@ typedef struct {
     int serve;  /* then "ready", and a timed run per command line   */
     unsigned timed;
     uint64_t nsamples;
-    int verify, lenient;
+    int verify, lenient, keep_going;
     const char *mallocstats; /* a dump job: print the classes' statistics at
                                 this point (replay.h) and stop            */
     const char *arena_mode;
@@ -91,6 +92,7 @@ static const driver_wopt_t driver_wopts[] = {
     {"--samples", DRIVER_U64, DRIVER_AT(nsamples)},
     {"--verify", DRIVER_FLAG, DRIVER_AT(verify)},
     {"--lenient", DRIVER_FLAG, DRIVER_AT(lenient)},
+    {"--keep-going", DRIVER_FLAG, DRIVER_AT(keep_going)},
     {"--mallocstats", DRIVER_STR, DRIVER_AT(mallocstats)},
     {"--touch", DRIVER_STR, DRIVER_AT(touch)},
     {NULL, DRIVER_STR, 0},
@@ -217,15 +219,19 @@ static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn f
 {
     char err[1024];
     replay_opts_t o = {find, NULL, NULL,       job->verify,       job->lenient,
-                       0,    NULL, job->label, REPLAY_TOUCH_PAGE, 0};
+                       0,    NULL, job->label, REPLAY_TOUCH_PAGE, job->keep_going,
+                       NULL, 0};
     if (job->arena_mode && !(o.arenas = arenas_find(job->arena_mode, &o.arena_params)))
         return driver_worker_error(out, CLI_USAGE, "unknown arena mode");
     int touch = job->touch ? replay_touch_find(job->touch) : REPLAY_TOUCH_PAGE;
     if (touch < 0) return driver_worker_error(out, CLI_USAGE, "unknown touch mode");
     o.touch = (replay_touch_t)touch;
     trace_reader_t *r;
-    /* the reader's memory stays out of the heap under test */
-    if (trace_open_ex(&r, job->trace, TRACE_R_FAST | TRACE_R_PRIVATE_HEAP, err, sizeof err) < 0)
+    /* the reader's memory stays out of the heap under test; API violations
+     * reach a route whose debug hooks catch them */
+    unsigned rflags = TRACE_R_FAST | TRACE_R_PRIVATE_HEAP |
+                      (route_has_debug(&job->route) ? TRACE_R_CROSS_DOMAIN : 0);
+    if (trace_open_ex(&r, job->trace, rflags, err, sizeof err) < 0)
         return driver_worker_error(out, CLI_USAGE, err);
     replay_scan_t scan;
     int rc = replay_scan(r, job->lenient, &scan, err, sizeof err);
@@ -237,10 +243,12 @@ static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn f
     if (rc == 0 && job->measure) {
         metrics_series_t ser;
         o.nsamples = job->nsamples ? job->nsamples : 1;
+        o.warn = stderr;
         rc = replay_run(r, &job->route, &scan, &o, &res, &ser, err, sizeof err);
         if (rc == 0) driver_send_measurement(out, &res, &ser);
         metrics_series_free(&ser);
         o.nsamples = 0;
+        o.warn = NULL;
     }
     if (rc == 0 && job->mallocstats) {
         /* a run of its own, stopped at the point: the measurement run
@@ -392,6 +400,7 @@ static int driver_spawn(const driver_pair_t *pair, driver_job_t job, driver_work
     job.lenient = cfg->lenient;
     job.arena_mode = cfg->arena_mode;
     job.touch = cfg->touch;
+    job.keep_going = cfg->keep_going;
     driver_argv_t args;
     driver_job_argv(&job, self, &args);
 

@@ -87,6 +87,7 @@ typedef struct {
     uint64_t nsamples;       /* samples of the measurement run (> 0)       */
     int verify;              /* replay_opts_t.verify                       */
     int lenient;             /* replay_opts_t.lenient                      */
+    int keep_going;          /* replay_opts_t.keep_going                   */
     const char *mallocstats; /* NULL, or where workers print the classes'
                                 statistics on stdout (replay.h: end, peak,
                                 event:N, marker:NAME)                     */

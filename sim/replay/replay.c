@@ -68,6 +68,7 @@ typedef struct {
     uint64_t peak_live_bytes, peak_live_blocks;
     uint64_t index;         /* events applied so far                         */
     uint64_t skipped;       /* reader errors skipped                         */
+    uint64_t caught;        /* faults of the debug layer, each explained     */
     const replay_ev_t *cur; /* the event being applied (callbacks)           */
     int failed;             /* a callback failed; message in err             */
     replay_touch_t touch;   /* o->touch                                      */
@@ -446,6 +447,45 @@ static int replay_apply_arena(replay_ctx_t *c, const replay_ev_t *e)
     }
 }
 
+/* Caught API violations described under keep_going, per run. */
+#define REPLAY_MAX_WARN 10
+
+/* An `r` or `f` of E through another domain than its block's (replay.h):
+ * the call through E's domain, whose debug layer must catch it.  Returns
+ * 0 to go on with the event through the block's own domain (keep_going),
+ * or REPLAY_EFAIL with what the layer reported. */
+__attribute__((noinline)) static int replay_cross_domain(replay_ctx_t *c, const replay_ev_t *e)
+{
+    replay_block_t *b = &replay_blocks(c)[e->slot];
+    if (!b->ptr) return 0;
+    char what[160];
+    snprintf(what, sizeof what, "%c of id %u in domain %s, allocated in domain %s",
+             trace_op_letter[e->op], b->id, trace_domain_name[e->domain],
+             trace_domain_name[b->domain]);
+    if (!route_debugged(&c->heaps, e->domain) || !route_debugged(&c->heaps, b->domain))
+        return replay_fail(c, e, "API violation: %s (replayed only with the debug hooks on both)",
+                           what);
+    uint64_t before = c->heaps.nfaults;
+    alloc_t *a = &c->heaps.a[e->domain];
+    if (e->op == TRACE_FREE)
+        a->free(a->ctx, b->ptr);
+    else if (a->realloc(a->ctx, b->ptr, (size_t)e->size) != NULL)
+        return replay_fail(c, e, "%s: the debug hooks let it through (a bug)", what);
+    if (c->heaps.nfaults == before)
+        return replay_fail(c, e, "%s: the debug hooks did not catch it (a bug)", what);
+    char msg[256];
+    dbg_message(&c->heaps.fault, msg, sizeof msg);
+    if (!c->o->keep_going) return replay_fail(c, e, "debug hooks: %s (%s)", msg, what);
+    if (++c->caught <= REPLAY_MAX_WARN && c->o->warn) {
+        char where[256];
+        replay_where(c, e, where, sizeof where);
+        fprintf(c->o->warn, "arenalab: warning: %sdebug hooks: %s (%s) (allocator %s)%s\n", where,
+                msg, what, c->o->label ? c->o->label : "?",
+                c->caught == REPLAY_MAX_WARN ? "; no more are shown" : "");
+    }
+    return 0;
+}
+
 /* Applies one event; the hot path of every run. */
 static inline int replay_apply(replay_ctx_t *c, const replay_ev_t *e)
 {
@@ -454,9 +494,13 @@ static inline int replay_apply(replay_ctx_t *c, const replay_ev_t *e)
     case TRACE_CALLOC:
         return replay_apply_alloc(c, e);
     case TRACE_REALLOC:
+        if (replay_blocks(c)[e->slot].domain != e->domain && replay_cross_domain(c, e))
+            return REPLAY_EFAIL;
         return replay_apply_realloc(c, e);
     case TRACE_FREE:
         c->cur = e;
+        if (replay_blocks(c)[e->slot].domain != e->domain && replay_cross_domain(c, e))
+            return REPLAY_EFAIL;
         return replay_free_block(c, e, e->slot);
     default:
         return replay_apply_arena(c, e);
@@ -745,6 +789,13 @@ int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *sca
                          : replay_timed_chunk(&c, n, &ns);
     }
     if (arenalab_measure_end) arenalab_measure_end();
+    if (rc == 0 && c.heaps.nfaults != c.caught) {
+        char msg[256];
+        dbg_message(&c.heaps.fault, msg, sizeof msg);
+        snprintf(err, errlen, "%s: the debug hooks found a fault no event explains (a bug): %s",
+                 trace_path(r), msg);
+        rc = REPLAY_EFAIL;
+    }
     if (rc == 0 && measure && !replay_is_valid(&c)) {
         snprintf(err, errlen, "%s: replay tables out of step after %llu events (a bug)",
                  trace_path(r), (unsigned long long)c.index);
@@ -754,6 +805,7 @@ int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *sca
 
     res->events = c.index;
     res->skipped = c.skipped;
+    res->debug_faults = c.caught;
     res->ns = ns;
     if (measure) {
         res->peak_live_bytes = c.peak_live_bytes;

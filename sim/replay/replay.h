@@ -40,6 +40,15 @@
  * block reads as zero, the whole block before a realloc, the preserved
  * prefix after it, and the whole block at free (arena memory at `x`).
  *
+ * API violations (an `r` or `f` through another domain than the block's,
+ * delivered by a reader opened with TRACE_R_CROSS_DOMAIN) replay only when
+ * both domains have the debug layer (route.h): the call goes through the
+ * calling domain, whose layer catches it as CPython's hooks do, and the
+ * run fails with their message -- or, with keep_going, counts it
+ * (debug_faults) and applies the event through the block's own domain, as
+ * the program meant.  Without the layer on both, the run fails with the
+ * reader's message.
+ *
  * Live bytes count every requested byte the trace holds: blocks (a c r)
  * and arena allocations (m); live blocks count both kinds.  Internal
  * fragmentation (sum usable - sum requested, / sum requested, at peak
@@ -118,6 +127,10 @@ typedef struct {
     const char *label;           /* allocator name in messages            */
     replay_touch_t touch;        /* REPLAY_TOUCH_PAGE by default (0 is none:
                                     callers set it)                       */
+    int keep_going;              /* count what the debug layer catches and
+                                    go on (see above)                     */
+    FILE *warn;                  /* keep_going: the first caught ones are
+                                    described here; NULL: not at all      */
     uint64_t stop_after;         /* > 0: end the run after this many events
                                     (a mallocstats dump at that point)    */
 } replay_opts_t;
@@ -149,6 +162,8 @@ typedef struct {
                                the samples (alloc_stats_t.footprint)     */
     double internal_frag;   /* NaN when a class has no usable_size      */
     metrics_frag_t frag;
+    uint64_t debug_faults; /* API violations the debug layer caught
+                              (keep_going)                              */
 } replay_result_t;
 
 /* One run of R through fresh instances of ROUTE (created and destroyed

@@ -272,6 +272,49 @@ static void rtest_reader_errors(void)
     rtest_done(&t);
 }
 
+/* API violations under the debug layer (replay.h): CPython's verdict at the
+ * event, or counted with keep_going, the events then applied through the
+ * block's own domain (and --verify still holds). */
+static void rtest_debug_hooks(void)
+{
+    const char *text = "a 1 10 obj\na 2 30 raw\nr 1 700 mem\nf 1 raw\nf 2 obj\n";
+    static const struct {
+        const char *spec;
+        int keep_going, rc;
+        uint64_t caught;
+        const char *msg;
+    } cases[] = {
+        {"malloc_debug", 0, REPLAY_EFAIL, 0,
+         "api.txt:3: event 2: debug hooks: _PyMem_DebugRawRealloc: bad ID: Allocated using API "
+         "'o', verified using API 'm' (r of id 1 in domain mem, allocated in domain obj) "
+         "(allocator test)"},
+        {"pymalloc:debug", 1, 0, 3, NULL},
+        {"null_debug", 1, 0, 3, NULL},
+        {"null", 1, REPLAY_EFAIL, 0,
+         "api.txt:3: event 2: API violation: r of id 1 in domain mem, allocated in domain obj "
+         "(replayed only with the debug hooks on both) (allocator test)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rtest_run_t t;
+        memset(&t, 0, sizeof t);
+        CHECK(trace_open_mem(&t.r, "api.txt", text, strlen(text), TRACE_R_CROSS_DOMAIN, t.err,
+                             sizeof t.err) == 0);
+        CHECK(replay_scan(t.r, 0, &t.scan, t.err, sizeof t.err) == 0 && t.scan.events == 5);
+        replay_opts_t o = rtest_verify;
+        o.keep_going = cases[i].keep_going;
+        route_t route;
+        route_uniform(&route, cases[i].spec);
+        t.rc = replay_run(t.r, &route, &t.scan, &o, &t.res, &t.ser, t.err, sizeof t.err);
+        CHECKF(t.rc == cases[i].rc, "%s: %s", cases[i].spec, t.err);
+        CHECKF(!cases[i].msg || !strcmp(t.err, cases[i].msg), "%s: %s", cases[i].spec, t.err);
+        if (t.rc == 0)
+            CHECKF(t.res.debug_faults == cases[i].caught && t.res.events == 5 &&
+                       t.res.peak_live_bytes == 730,
+                   "%s: %llu caught", cases[i].spec, (unsigned long long)t.res.debug_faults);
+        rtest_done(&t);
+    }
+}
+
 static void rtest_null_allocation(void)
 {
     rtest_run_t t;
@@ -443,6 +486,7 @@ int main(void)
     rtest_rep_trace();
     rtest_verify_catches();
     rtest_reader_errors();
+    rtest_debug_hooks();
     rtest_null_allocation();
     rtest_usage();
     rtest_routes();

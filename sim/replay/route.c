@@ -26,11 +26,24 @@ static int route_element_domain(const char *el, const char **spec)
     return -2;
 }
 
-/* PYTHONMALLOC's name for CPython's default: raw to malloc, the rest to
- * pymalloc. */
-static int route_is_pymalloc(const char *spec)
+const route_alias_t route_aliases[] = {
+    {"pymalloc", "malloc", NULL, "raw -> malloc, mem and obj -> one pymalloc (CPython's default)"},
+    {"pymalloc_debug", "malloc_debug", NULL,
+     "pymalloc with CPython's debug hooks on every domain (raw -> malloc_debug)"},
+    {"debug", "malloc_debug", "pymalloc_debug",
+     "the default allocators with CPython's debug hooks: pymalloc_debug"},
+    {"malloc", NULL, NULL, "every domain to the process's malloc"},
+    {"malloc_debug", NULL, NULL, "malloc with CPython's debug hooks on every domain"},
+    {NULL, NULL, NULL, NULL},
+};
+
+/* The alias element EL names (its name before any colon), or NULL. */
+static const route_alias_t *route_alias(const char *el)
 {
-    return strncmp(spec, "pymalloc", 8) == 0 && (spec[8] == '\0' || spec[8] == ':');
+    size_t len = strcspn(el, ":");
+    for (const route_alias_t *a = route_aliases; a->name; a++)
+        if (strlen(a->name) == len && strncmp(el, a->name, len) == 0) return a;
+    return NULL;
 }
 
 int route_parse_list(char *text, route_t *routes, size_t max, size_t *n, char *err, size_t errlen)
@@ -75,15 +88,21 @@ int route_parse_list(char *text, route_t *routes, size_t max, size_t *n, char *e
             snprintf(err, errlen, "too many allocators (at most %zu)", max);
             return -1;
         }
+        const route_alias_t *alias = d < 0 ? route_alias(el) : NULL;
+        if (alias && alias->memobj && strchr(el, ':')) {
+            snprintf(err, errlen, "'%s': %s takes no parameters (give %s:key=value)", el,
+                     alias->name, alias->memobj);
+            return -1;
+        }
         route_t *r = &routes[(*n)++];
         memset(r, 0, sizeof *r);
         open_route = NULL;
         if (d >= 0) {
             r->spec[d] = spec;
             open_route = r;
-        } else if (route_is_pymalloc(el)) {
-            r->spec[TRACE_RAW] = "malloc";
-            r->spec[TRACE_MEM] = r->spec[TRACE_OBJ] = el;
+        } else if (alias && alias->raw) {
+            r->spec[TRACE_RAW] = alias->raw;
+            r->spec[TRACE_MEM] = r->spec[TRACE_OBJ] = alias->memobj ? alias->memobj : el;
             r->label = el;
         } else {
             route_uniform(r, el);
@@ -155,12 +174,11 @@ int route_check(const route_t *r, route_find_fn find, unsigned *flags, char *err
     return 0;
 }
 
-/* Domain D's canonical spec into BUF (R's class for it in H). */
-static int route_canon_one(const route_heaps_t *h, const route_t *r, int d, char *buf, size_t len,
+/* Domain D's canonical spec into BUF, CLS being its class. */
+static int route_canon_one(const alloc_class_t *cls, const route_t *r, int d, char *buf, size_t len,
                            char *err, size_t errlen)
 {
-    if (alloc_spec_canonical(r->spec[d], h->cls[d]->defaults, buf, len, err, errlen))
-        return ROUTE_EUSAGE;
+    if (alloc_spec_canonical(r->spec[d], cls->defaults, buf, len, err, errlen)) return ROUTE_EUSAGE;
     return 0;
 }
 
@@ -171,7 +189,7 @@ int route_canonical(const route_t *r, route_find_fn find, char *buf, size_t len,
     char c[TRACE_NDOMAINS][sizeof h.spec[0].buf];
     for (int d = 0; d < TRACE_NDOMAINS; d++) {
         int rc = route_parse(&h, r, d, find, err, errlen);
-        if (!rc) rc = route_canon_one(&h, r, d, c[d], sizeof c[d], err, errlen);
+        if (!rc) rc = route_canon_one(h.cls[d], r, d, c[d], sizeof c[d], err, errlen);
         if (rc) return rc;
     }
     int n = strcmp(c[0], c[1]) == 0 && strcmp(c[1], c[2]) == 0
@@ -181,6 +199,18 @@ int route_canonical(const route_t *r, route_find_fn find, char *buf, size_t len,
     if (n < 0 || (size_t)n >= len) {
         snprintf(err, errlen, "configuration name too long");
         return ROUTE_EUSAGE;
+    }
+    return 0;
+}
+
+int route_has_debug(const route_t *r)
+{
+    for (int d = 0; d < TRACE_NDOMAINS; d++) {
+        alloc_spec_t s;
+        char err[256];
+        if (r->spec[d] && alloc_spec_parse(&s, r->spec[d], err, sizeof err) == 0 &&
+            (s.layers & ALLOC_LAYER_DEBUG))
+            return 1;
     }
     return 0;
 }
@@ -208,8 +238,33 @@ int route_preload(const route_t *r, route_find_fn find, char *buf, size_t len)
     return 0;
 }
 
+/* dbg_report_fn of the route's layers: counted, the last one kept for the
+ * replay to report (sim/replay/replay.c). */
+static void route_dbg_fault(void *ud, const dbg_fault_t *f)
+{
+    route_heaps_t *h = ud;
+    h->nfaults++;
+    h->fault = *f;
+}
+
+/* Wraps domain D's new instance in the debug layer.  0, or ROUTE_EUSAGE
+ * with the instance destroyed. */
+static int route_wrap(route_heaps_t *h, const route_t *r, int d, char *err, size_t errlen)
+{
+    dbg_t *g = dbg_new(h->cls[d], &h->a[d], route_dbg_fault, h);
+    if (!g) {
+        h->cls[d]->destroy(h->a[d].ctx);
+        snprintf(err, errlen, "%s: out of memory for the debug layer", r->spec[d]);
+        return ROUTE_EUSAGE;
+    }
+    h->dbg[d] = g;
+    h->cls[d] = dbg_class(g);
+    h->a[d] = dbg_domain(g, d);
+    return 0;
+}
+
 /* Domain D's instance: shared with an earlier domain of the same spec, or
- * created. */
+ * created (and wrapped in the debug layer when its spec asks). */
 static int route_create_one(route_heaps_t *h, const route_t *r, int d, route_find_fn find,
                             char *err, size_t errlen)
 {
@@ -220,13 +275,16 @@ static int route_create_one(route_heaps_t *h, const route_t *r, int d, route_fin
     h->inst[d] = d;
     char mine[sizeof h->spec[0].buf], other[sizeof h->spec[0].buf];
     if (!(c->flags & ALLOC_PER_DOMAIN)) {
-        if ((rc = route_canon_one(h, r, d, mine, sizeof mine, err, errlen))) return rc;
+        if ((rc = route_canon_one(c, r, d, mine, sizeof mine, err, errlen))) return rc;
         for (int e = 0; e < d; e++) {
-            if (h->inst[e] != e || h->cls[e] != c) continue;
-            if ((rc = route_canon_one(h, r, e, other, sizeof other, err, errlen))) return rc;
+            /* the same class by name (a debug layer stands in front of
+             * h->cls[e]), and the same configuration */
+            if (h->inst[e] != e || strcmp(h->spec[e].name, h->spec[d].name) != 0) continue;
+            if ((rc = route_canon_one(c, r, e, other, sizeof other, err, errlen))) return rc;
             if (strcmp(other, mine) == 0) {
                 h->inst[d] = e;
-                h->a[d] = h->a[e];
+                h->cls[d] = h->cls[e];
+                h->a[d] = h->dbg[e] ? dbg_domain(h->dbg[e], d) : h->a[e];
                 return 0;
             }
         }
@@ -251,8 +309,22 @@ static int route_create_one(route_heaps_t *h, const route_t *r, int d, route_fin
                  c->name);
         return ROUTE_EUSAGE;
     }
+    if ((s->layers & ALLOC_LAYER_DEBUG) && (rc = route_wrap(h, r, d, err, errlen))) return rc;
     h->ninst++;
     return 0;
+}
+
+/* CPython's obmalloc sends what it does not serve to PyMem_RawMalloc, the
+ * raw domain; under the debug hooks that domain adds its own header and
+ * trailer.  So when the raw domain has the debug layer, a mem/obj instance
+ * of another spec whose class can take it (set_raw: pymalloc) falls back
+ * on the raw domain's allocator, hooks included, rather than on malloc. */
+static void route_wire_raw(route_heaps_t *h)
+{
+    if (!route_debugged(h, TRACE_RAW)) return;
+    for (int d = TRACE_RAW + 1; d < TRACE_NDOMAINS; d++)
+        if (h->inst[d] == d && h->cls[d]->set_raw)
+            h->cls[d]->set_raw(h->a[d].ctx, &h->a[TRACE_RAW], h->cls[TRACE_RAW]->usable_size);
 }
 
 int route_create(route_heaps_t *h, const route_t *r, route_find_fn find, char *err, size_t errlen)
@@ -267,12 +339,15 @@ int route_create(route_heaps_t *h, const route_t *r, route_find_fn find, char *e
             return rc;
         }
     }
+    route_wire_raw(h);
     return 0;
 }
 
 void route_destroy(route_heaps_t *h)
 {
-    for (int d = 0; d < TRACE_NDOMAINS; d++)
+    /* last domain first: an instance falling back on the raw domain's goes
+     * before it */
+    for (int d = TRACE_NDOMAINS - 1; d >= 0; d--)
         if (h->cls[d] && h->inst[d] == d) h->cls[d]->destroy(h->a[d].ctx);
     memset(h, 0, sizeof *h);
 }

@@ -13,9 +13,19 @@
  * domain's alloc_t by value, so the replay's hot path dispatches with one
  * index.
  *
+ * The debug layer: a spec asking for it (`pymalloc_debug`, `mimalloc:debug`,
+ * alloc/params.h) gets its instance wrapped in CPython's debug hooks
+ * (alloc/debughooks.h), one layer per instance, and each domain it serves
+ * gets the layer's face for that domain -- its own API id, so a block
+ * freed through another domain is caught as CPython catches it.  The faults
+ * a layer finds are counted in the route_heaps_t (which therefore must not
+ * move while its instances live).
+ *
  * Invariants: inst[d] <= d and inst[inst[d]] == inst[d] (a domain uses the
  * instance created by the first domain with the same spec); a[d] is a copy
- * of a[inst[d]]; only domains with inst[d] == d are destroyed.
+ * of a[inst[d]], except under the debug layer, where a[d] is domain d's
+ * face of layer dbg[inst[d]] and cls[d] the layer's class; only domains
+ * with inst[d] == d are destroyed.
  */
 #ifndef ARENALAB_SIM_REPLAY_ROUTE_H
 #define ARENALAB_SIM_REPLAY_ROUTE_H
@@ -24,6 +34,7 @@
 #include <stdint.h>
 
 #include "alloc/alloc.h"
+#include "alloc/debughooks.h"
 #include "alloc/params.h"
 #include "sim/trace/trace.h"
 
@@ -37,12 +48,30 @@ typedef struct {
     const char *label;                /* display name, NULL: from specs    */
 } route_t;
 
+/* PYTHONMALLOC's names, as routes (route_aliases, ended by a NULL name):
+ * an element NAME[:k=v...] sends raw to RAW (NULL: the element itself, as
+ * every other domain) and mem and obj to MEMOBJ (NULL: the element
+ * itself; otherwise NAME takes no parameters). */
+typedef struct {
+    const char *name;
+    const char *raw;
+    const char *memobj;
+    const char *summary; /* one line for `arenalab replay --list`          */
+} route_alias_t;
+
+extern const route_alias_t route_aliases[];
+
 /* Parses one --alloc argument: a comma-separated list of allocators, named
  * as PYTHONMALLOC names them, into routes.  Elements:
- *   NAME[:k=v...]          every domain to NAME, except:
+ *   NAME[:k=v...]          every domain to NAME, except the aliases:
  *   pymalloc[:k=v...]      raw -> malloc, mem and obj -> one pymalloc
  *                          (CPython's default routing);
- *   malloc                 every domain to the process's malloc;
+ *   pymalloc_debug[:k=v..] the same with CPython's debug hooks on every
+ *                          domain (raw -> malloc_debug);
+ *   debug                  CPython's default with the hooks: pymalloc_debug;
+ *   malloc, malloc_debug   every domain to the process's malloc (with the
+ *                          hooks); any NAME_debug or NAME:...:debug is NAME
+ *                          with the hooks;
  *   raw=A, mem=B, obj=C    explicit routes: consecutive domain elements
  *                          make one route (a domain named again starts the
  *                          next); a domain left out goes to `malloc`.
@@ -76,6 +105,10 @@ int route_canonical(const route_t *r, route_find_fn find, char *buf, size_t len,
  * by route_create.  Returns 0 or ROUTE_EUSAGE with a message. */
 int route_check(const route_t *r, route_find_fn find, unsigned *flags, char *err, size_t errlen);
 
+/* Whether a spec of R asks for the debug layer (one that does not parse
+ * does not). */
+int route_has_debug(const route_t *r);
+
 /* The LD_PRELOAD value R's classes ask for: their `preload` libraries
  * (ALLOC_PRELOAD), ':'-separated without repeats; "" when none.  Returns 0,
  * or -1 when a spec does not parse or BUF is too small. */
@@ -85,9 +118,13 @@ typedef struct {
     alloc_spec_t spec[TRACE_NDOMAINS]; /* parsed; params point into it    */
     const alloc_class_t *cls[TRACE_NDOMAINS];
     alloc_t a[TRACE_NDOMAINS];
-    int inst[TRACE_NDOMAINS]; /* domain whose instance serves this one    */
-    int ninst;                /* distinct instances                       */
-    unsigned flags;           /* OR of the classes' flags                 */
+    int inst[TRACE_NDOMAINS];   /* domain whose instance serves this one    */
+    int ninst;                  /* distinct instances                       */
+    unsigned flags;             /* OR of the classes' flags                 */
+    dbg_t *dbg[TRACE_NDOMAINS]; /* the debug layer around instance d, or
+                                   NULL                                   */
+    uint64_t nfaults;           /* faults the debug layers found           */
+    dbg_fault_t fault;          /* the last one                            */
 } route_heaps_t;
 
 /* Creates the instances of R.  Returns 0, or ROUTE_EUSAGE with a message
@@ -106,6 +143,12 @@ void route_footprint(const route_heaps_t *h, uint64_t *footprint, uint64_t *peak
  * ALLOC_MAX_EXTRA entries; returns the number of extras. */
 int route_stats(const route_heaps_t *h, uint64_t *footprint, uint64_t *peak,
                 char (*names)[ROUTE_NAME_MAX], uint64_t *values);
+
+/* Whether domain D is served through the debug layer. */
+static inline int route_debugged(const route_heaps_t *h, int d)
+{
+    return h->dbg[h->inst[d]] != NULL;
+}
 
 /* The usable size of PTR from domain D's class; 0 when it cannot tell. */
 static inline size_t route_usable_size(const route_heaps_t *h, int d, const void *ptr)

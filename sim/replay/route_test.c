@@ -3,6 +3,7 @@
 #include "alloc/check.h"
 #include "sim/replay/route.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* Parses TEXT into ROUTES; returns the count, or -1 on error. */
@@ -98,6 +99,65 @@ int main(void)
     CHECKF(route_create(&h, &r[0], NULL, err, sizeof err) == 0, "%s", err);
     CHECK(h.ninst == 2 && h.inst[TRACE_MEM] == TRACE_RAW && h.inst[TRACE_OBJ] == TRACE_OBJ);
     route_destroy(&h);
+
+    /* PYTHONMALLOC's debug names: the hooks on every domain, routed as
+     * CPython routes them; any allocator takes them as NAME_debug or
+     * NAME:...:debug. */
+    CHECK(rtest_parse("pymalloc_debug:arena=256K", r, 8, buf, sizeof buf) == 1);
+    CHECK(
+        rtest_is(&r[0], "malloc_debug", "pymalloc_debug:arena=256K", "pymalloc_debug:arena=256K"));
+    route_name(&r[0], name, sizeof name);
+    CHECK(!strcmp(name, "pymalloc_debug:arena=256K"));
+    CHECK(rtest_parse("debug,malloc_debug,null:debug", r, 8, buf, sizeof buf) == 3);
+    CHECK(rtest_is(&r[0], "malloc_debug", "pymalloc_debug", "pymalloc_debug"));
+    route_name(&r[0], name, sizeof name);
+    CHECK(!strcmp(name, "debug"));
+    CHECK(rtest_is(&r[1], "malloc_debug", "malloc_debug", "malloc_debug"));
+    CHECK(rtest_is(&r[2], "null:debug", "null:debug", "null:debug"));
+    CHECK(route_has_debug(&r[0]) && route_has_debug(&r[2]));
+    CHECK(rtest_parse("debug:arena=1M", r, 8, buf, sizeof buf) == -1);
+    CHECK(rtest_parse("raw=malloc,mem=pymalloc_debug", r, 8, buf, sizeof buf) == 1);
+    CHECK(route_has_debug(&r[0]));
+    CHECK(rtest_parse("pymalloc,raw=malloc", r, 8, buf, sizeof buf) == 2);
+    CHECK(!route_has_debug(&r[0]) && !route_has_debug(&r[1]));
+
+    /* Instances under the layer: one layer per instance, each domain its
+     * own face (API id), so another domain's free is caught, reported to
+     * the route and not done. */
+    CHECK(rtest_parse("pymalloc_debug", r, 8, buf, sizeof buf) == 1);
+    CHECKF(route_create(&h, &r[0], NULL, err, sizeof err) == 0, "%s", err);
+    CHECK(h.ninst == 2 && h.inst[TRACE_OBJ] == TRACE_MEM && h.dbg[TRACE_RAW] && h.dbg[TRACE_MEM]);
+    CHECK(route_debugged(&h, TRACE_OBJ) && h.a[TRACE_OBJ].ctx != h.a[TRACE_MEM].ctx);
+    CHECK(h.cls[TRACE_OBJ] == h.cls[TRACE_MEM] && !strcmp(h.cls[TRACE_MEM]->name, "pymalloc"));
+    CHECK(dbg_is_valid(h.dbg[TRACE_MEM]) && dbg_of(h.a[TRACE_OBJ].ctx) == h.dbg[TRACE_MEM]);
+    uint8_t *q = h.a[TRACE_OBJ].malloc(h.a[TRACE_OBJ].ctx, 10);
+    CHECK(q && q[-8] == 'o' && route_usable_size(&h, TRACE_OBJ, q) == 48); /* 34 -> class 48 */
+    h.a[TRACE_MEM].free(h.a[TRACE_MEM].ctx, q);
+    CHECK(h.nfaults == 1 && h.fault.kind == DBG_BAD_ID && h.fault.found == 'o' &&
+          h.fault.api == 'm');
+    h.a[TRACE_OBJ].free(h.a[TRACE_OBJ].ctx, q);
+    CHECK(h.nfaults == 1);
+    /* a large block goes from pymalloc to the raw domain's hook: two
+     * headers, as under CPython's pymalloc_debug */
+    uint8_t *big = h.a[TRACE_MEM].malloc(h.a[TRACE_MEM].ctx, 1000);
+    CHECK(big && big[-8] == 'm' && big[-16 - 8] == 'r' && big[-16 - 1] == 0xFD);
+    uint64_t fp, peak;
+    route_footprint(&h, &fp, &peak);
+    CHECK(fp >= 1000 + 48); /* counted once, by the raw domain's malloc */
+    h.a[TRACE_MEM].free(h.a[TRACE_MEM].ctx, big);
+    CHECK(h.nfaults == 1);
+    route_destroy(&h);
+
+    /* uniform malloc_debug: one malloc, one layer, three faces */
+    CHECK(rtest_parse("malloc_debug", r, 8, buf, sizeof buf) == 1);
+    CHECKF(route_create(&h, &r[0], NULL, err, sizeof err) == 0, "%s", err);
+    CHECK(h.ninst == 1 && h.dbg[0] && !h.dbg[1] && !h.dbg[2] && route_debugged(&h, TRACE_OBJ));
+    CHECK(dbg_of(h.a[TRACE_RAW].ctx) == dbg_of(h.a[TRACE_OBJ].ctx));
+    CHECK(h.a[TRACE_RAW].ctx != h.a[TRACE_OBJ].ctx);
+    route_destroy(&h);
+    CHECK(rtest_parse("pymalloc_debug:pools=4K", r, 8, buf, sizeof buf) == 1);
+    CHECK(route_create(&h, &r[0], NULL, err, sizeof err) == ROUTE_EUSAGE);
+    CHECKF(strstr(err, "pools") != NULL, "%s", err);
 
     /* An unknown allocator or parameter is a usage error with a message. */
     CHECK(rtest_parse("nosuch", r, 8, buf, sizeof buf) == 1);

@@ -92,6 +92,7 @@ void live_init(live_t *l, int use_map)
 void live_free(live_t *l)
 {
     pheap_t *heap = l->heap;
+    int cross = l->cross;
     tmem_free(heap, l->bstate);
     tmem_free(heap, l->bid);
     tmem_free(heap, l->blink);
@@ -102,6 +103,7 @@ void live_free(live_t *l)
     tmem_free(heap, l->owned);
     live_init(l, l->use_map);
     l->heap = heap;
+    l->cross = cross;
 }
 
 void live_reset(live_t *l)
@@ -301,7 +303,7 @@ static int live_apply(live_t *l, trace_event_t *ev, int by_slot, char *msg, size
             snprintf(msg, msglen, "%c of %s, which is not live", op, name);
             return TRACE_ESEM;
         }
-        if (live_block_domain(l, s) != ev->domain) {
+        if (live_block_domain(l, s) != ev->domain && !l->cross) {
             live_name(name, sizeof name, by_slot, ev->id, ev->slot);
             snprintf(msg, msglen, "API violation: %c of %s in domain %s, allocated in domain %s",
                      op, name, trace_domain_name[ev->domain],

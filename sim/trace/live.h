@@ -108,6 +108,7 @@ typedef struct {
     uint32_t afree; /* top of the arena free list, LIVE_NONE if empty   */
     uint32_t nalive;
     int use_map;     /* resolve / check ids through the hashes           */
+    int cross;       /* let r/f name another domain (TRACE_R_CROSS_DOMAIN) */
     live_map_t bmap; /* block id -> slot                                 */
     live_map_t amap; /* arena id -> slot                                 */
     uint32_t *owned; /* slots released by the last `x`, in order         */

@@ -234,6 +234,7 @@ static trace_reader_t *trace_reader_new(const char *name, unsigned flags,
      * header vouches for the ids (a mapped format); a stream never can */
     live_init(&r->live, !ops->mapped || !(flags & TRACE_R_FAST));
     r->live.heap = r->heap;
+    r->live.cross = (flags & TRACE_R_CROSS_DOMAIN) != 0;
     return r;
 }
 

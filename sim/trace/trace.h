@@ -92,13 +92,13 @@ typedef struct trace_reader_s trace_reader_t;
 int trace_open(trace_reader_t **out, const char *path, char *err, size_t errlen);
 
 enum {
-    TRACE_R_FAST = 1,        /* binary traces: name blocks and arenas by slot only,
-                               without the id hashes.  Every slot is still checked,
-                               so the events are safe to replay, but an `a`/`n` of
-                               an id that is already live goes unnoticed (only a
-                               crafted file has one).  For replays; check and
-                               convert use the default.  No effect on text. */
-    TRACE_R_PRIVATE_HEAP = 2 /* everything the reader keeps comes from a
+    TRACE_R_FAST = 1,         /* binary traces: name blocks and arenas by slot only,
+                                without the id hashes.  Every slot is still checked,
+                                so the events are safe to replay, but an `a`/`n` of
+                                an id that is already live goes unnoticed (only a
+                                crafted file has one).  For replays; check and
+                                convert use the default.  No effect on text. */
+    TRACE_R_PRIVATE_HEAP = 2, /* everything the reader keeps comes from a
                                 private heap in its own reservation, never
                                 malloc; and after a first complete pass,
                                 a rewound reader allocates nothing at all
@@ -106,6 +106,13 @@ enum {
                                 trace_markers then answers all of them
                                 from the start).  For a measured worker,
                                 whose malloc is the allocator under test. */
+    TRACE_R_CROSS_DOMAIN = 4  /* an `r` or `f` in another domain than the
+                                block was allocated in (an API violation)
+                                is delivered with the domain it names
+                                instead of rejected; the block keeps its
+                                own (an `r`) or is freed (an `f`).  For a
+                                replay under CPython's debug hooks, which
+                                catch it (alloc/debughooks.h). */
 };
 
 /* trace_open with TRACE_R_* FLAGS. */

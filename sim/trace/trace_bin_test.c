@@ -316,6 +316,11 @@ static void test_corrupt(void)
     expect_patched(43, 1, "\x13", 1, 0,
                    "ERR-2 bad.atr: event 3: API violation: f of slot 1 in domain obj, allocated "
                    "in domain mem");
+    /* ... unless the replay's debug hooks are to catch them, fast or not */
+    expect_patched(43, 1, "\x13", 1, TRACE_R_CROSS_DOMAIN,
+                   "f id=1 arena=0 size=0 nmemb=0 dom=obj @3 s=1");
+    expect_patched(43, 1, "\x13", 1, TRACE_R_CROSS_DOMAIN | TRACE_R_FAST,
+                   "f id=1 arena=0 size=0 nmemb=0 dom=obj @3 s=1");
     expect_patched(43, 1, "\x53", 1, 0, "ERR-2 bad.atr: event 3: f of slot 2, which is not live");
     expect_patched(43, 1, "\x53", 1, 0, "x id=0 arena=7 size=0 nmemb=0 dom=mem @8");
     expect_patched(43, 1, "\xf3\x81\x80\x80\x80\x20", 6, 0,

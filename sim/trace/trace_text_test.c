@@ -138,6 +138,17 @@ static void test_semantic_errors(void)
            "ERR-2 t.txt:4: f of id 2, which is not live\n"
            "a id=2 arena=0 size=7 nmemb=0 dom=mem @5 s=1 as=0 t=0\n"
            "f id=1 arena=0 size=0 nmemb=0 dom=obj @6 s=0 as=0 t=0\n");
+    /* TRACE_R_CROSS_DOMAIN: API violations come through, in the domain
+     * they name, for a replay under the debug hooks; the block is freed */
+    const char *cross = "a 1 8 obj\nr 1 9 mem\nf 1 raw\nf 1 obj\n";
+    char *got = tu_log_mem("t.txt", cross, strlen(cross), TRACE_R_CROSS_DOMAIN);
+    CHECKF(tu_same("cross", got,
+                   "a id=1 arena=0 size=8 nmemb=0 dom=obj @1 s=0 as=0 t=0\n"
+                   "r id=1 arena=0 size=9 nmemb=0 dom=mem @2 s=0 as=0 t=0\n"
+                   "f id=1 arena=0 size=0 nmemb=0 dom=raw @3 s=0 as=0 t=0\n"
+                   "ERR-2 t.txt:4: f of id 1, which is not live\n"),
+           "%s", cross);
+    free(got);
 }
 
 static void test_slots_and_ownership(void)
