@@ -160,6 +160,11 @@ int imp_src_line(imp_src_t *s, char **line, size_t *len, char *err, size_t errle
             s->beg += n + (nl ? 1 : 0);
             s->off += n + (nl ? 1 : 0);
             s->line++;
+            if (memchr(start, '\0', n)) {
+                snprintf(err, errlen, "%s:%llu: a NUL byte (binary data, not this text format?)",
+                         s->name, (unsigned long long)s->line);
+                return IMP_EINPUT;
+            }
             if (n > 0 && start[n - 1] == '\r') n--;
             start[n] = '\0'; /* the newline's place, or buf[IMP_CHUNK] */
             *line = start;

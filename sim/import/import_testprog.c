@@ -17,6 +17,10 @@
  * allocation is freed exactly once.  It prints them:
  *
  *   malloc N calloc N realloc N memalign N posix_memalign N aligned_alloc N free N
+ *   memalign_reallocated N
+ *
+ * (the last: memalign blocks that went through realloc, which a tool that
+ * does not intercept memalign sees as a realloc of an unknown pointer).
  *
  * When MALLOC_TRACE is set it calls mtrace() first (glibc >= 2.34 traces
  * only with libc_malloc_debug.so preloaded and mtrace() called). */
@@ -34,10 +38,21 @@
 #define ITP_PRIVATE   32 /* blocks a thread keeps      */
 #define ITP_SHARED    16 /* shared slots per thread    */
 
-enum { ITP_MALLOC, ITP_CALLOC, ITP_REALLOC, ITP_MEMALIGN, ITP_POSIX, ITP_ALIGNED, ITP_FREE, ITP_N };
+enum {
+    ITP_MALLOC,
+    ITP_CALLOC,
+    ITP_REALLOC,
+    ITP_MEMALIGN,
+    ITP_POSIX,
+    ITP_ALIGNED,
+    ITP_FREE,
+    ITP_MEMALIGN_REALLOCATED, /* memalign blocks later given to realloc */
+    ITP_N
+};
 
 static const char *const itp_name[ITP_N] = {
-    "malloc", "calloc", "realloc", "memalign", "posix_memalign", "aligned_alloc", "free"};
+    "malloc",         "calloc",        "realloc", "memalign",
+    "posix_memalign", "aligned_alloc", "free",    "memalign_reallocated"};
 
 typedef struct {
     _Atomic(void *) *shared;
@@ -60,8 +75,9 @@ static size_t itp_size(uint64_t r)
     return ITP_MAGIC_MIN + (size_t)(r % (ITP_MAGIC_MAX - ITP_MAGIC_MIN));
 }
 
-/* A new block of a kind chosen by R, counted in W; exits on failure. */
-static void *itp_new(itp_worker_t *w, uint64_t r)
+/* A new block of a kind chosen by R, counted in W; *KIND says which.
+ * Exits on failure. */
+static void *itp_new(itp_worker_t *w, uint64_t r, int *kind_out)
 {
     size_t n = itp_size(r >> 16), align = (size_t)64 << (r >> 8) % 6;
     void *p = NULL;
@@ -93,6 +109,7 @@ static void *itp_new(itp_worker_t *w, uint64_t r)
     }
     memset(p, 1, 64);
     w->count[kind]++;
+    *kind_out = kind;
     return p;
 }
 
@@ -106,12 +123,15 @@ static void *itp_worker(void *arg)
 {
     itp_worker_t *w = arg;
     void *mine[ITP_PRIVATE] = {0};
+    int kind[ITP_PRIVATE] = {0}; /* how mine[k] was allocated */
     for (unsigned long i = 0; i < w->ops; i++) {
         uint64_t r = itp_rand(&w->seed);
         size_t k = (size_t)(r >> 40) % ITP_PRIVATE;
         switch (r % 5) {
         case 0: /* a realloc chain: grow in steps, then shrink */
-            if (!mine[k]) mine[k] = itp_new(w, itp_rand(&w->seed));
+            if (!mine[k]) mine[k] = itp_new(w, itp_rand(&w->seed), &kind[k]);
+            if (kind[k] == ITP_MEMALIGN) w->count[ITP_MEMALIGN_REALLOCATED]++;
+            kind[k] = ITP_REALLOC;
             for (int step = 0; step < 2 + (int)(r >> 8) % 4; step++) {
                 void *q = realloc(mine[k], itp_size(itp_rand(&w->seed)));
                 if (!q) exit(2);
@@ -132,7 +152,7 @@ static void *itp_worker(void *arg)
             break;
         default: /* replace */
             if (mine[k]) itp_free(w, mine[k]);
-            mine[k] = itp_new(w, r >> 3);
+            mine[k] = itp_new(w, r >> 3, &kind[k]);
         }
     }
     for (size_t k = 0; k < ITP_PRIVATE; k++)
