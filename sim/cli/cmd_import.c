@@ -215,7 +215,8 @@ static int export_run(int argc, char **argv)
 const cli_command_t cmd_import = {
     .name = "import",
     .args = "FORMAT IN OUT",
-    .summary = "import another tool's allocation trace (heaptrack, mtrace, valgrind)",
+    .summary =
+        "import another tool's allocation trace (heaptrack, mtrace, valgrind, chattymalloc, wl)",
     .description = NULL, /* import_describe(), from the format table */
     .opts = import_opts,
     .run = import_run,
@@ -224,7 +225,7 @@ const cli_command_t cmd_import = {
 const cli_command_t cmd_export = {
     .name = "export",
     .args = "FORMAT IN OUT",
-    .summary = "write a trace in another tool's format (mtrace)",
+    .summary = "write a trace in another tool's format (mtrace, wl)",
     .description = NULL, /* export_describe(), from the format table */
     .opts = export_opts,
     .run = export_run,

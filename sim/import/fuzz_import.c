@@ -1,6 +1,6 @@
 /* fuzz_import.c: libFuzzer target for the importers.  The first byte picks
- * the format ('h' heaptrack, 'm' mtrace, 'v' valgrind, any other byte by
- * its value) and, for other bytes, --strict and a short hold window; the
+ * the format ('h' heaptrack, 'm' mtrace, 'v' valgrind, 'c' chattymalloc,
+ * 'w' wl, any other byte by its value) and, for other bytes, --strict and a short hold window; the
  * rest is the input.  Oracles beyond "no crash, no leak, no undefined
  * behaviour": an import either fails with a message that names the input
  * ("fuzz:" / "fuzz: byte"), or writes a trace that reads back without a
@@ -27,12 +27,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = 0;
     while (imp_formats[n])
         n++;
-    const imp_format_t *f = data[0] == 'h'   ? imp_format_find("heaptrack")
-                            : data[0] == 'm' ? imp_format_find("mtrace")
-                            : data[0] == 'v' ? imp_format_find("valgrind")
-                                             : imp_formats[data[0] % n];
+    static const struct {
+        char sel;
+        const char *name;
+    } by_letter[] = {
+        {'h', "heaptrack"}, {'m', "mtrace"}, {'v', "valgrind"}, {'c', "chattymalloc"}, {'w', "wl"}};
+    const imp_format_t *f = NULL;
+    for (size_t i = 0; i < sizeof by_letter / sizeof by_letter[0]; i++)
+        if (data[0] == by_letter[i].sel) f = imp_format_find(by_letter[i].name);
     imp_opts_t o = {0};
-    if (data[0] != 'h' && data[0] != 'm' && data[0] != 'v') {
+    if (!f) {
+        f = imp_formats[data[0] % n];
         o.strict = (data[0] >> 7) & 1;
         o.hold_window = 1 + ((data[0] >> 4) & 7);
         o.free_policy = (data[0] >> 3) & 1 ? IMP_FREE_FIFO : IMP_FREE_LIFO;

@@ -393,6 +393,11 @@ int imp_realloc(imp_sink_t *s, uint32_t thread, uint64_t old, uint64_t newp, uin
     return sink_hold(s, sink_find(s, newp), e);
 }
 
+int imp_sink_marker(imp_sink_t *s, const char *key, const char *value)
+{
+    return sink_marker(s, key, value);
+}
+
 int imp_time(imp_sink_t *s, uint64_t ms)
 {
     uint64_t n = 0;

@@ -9,9 +9,10 @@
 #include "sim/base/cli.h"
 #include "sim/import/internal/imp_impl.h"
 
-const imp_format_t *const imp_formats[] = {&imp_heaptrack, &imp_mtrace, &imp_valgrind, NULL};
+const imp_format_t *const imp_formats[] = {&imp_heaptrack, &imp_mtrace, &imp_valgrind,
+                                           &imp_chatty,    &imp_wl,     NULL};
 
-const imp_export_t *const imp_exports[] = {&imp_export_mtrace, NULL};
+const imp_export_t *const imp_exports[] = {&imp_export_mtrace, &imp_export_wl, NULL};
 
 const imp_format_t *imp_format_find(const char *name)
 {

@@ -77,7 +77,8 @@ typedef struct {
     X(failed, 0, "failed calls ignored")                                                           \
     X(aligned, 0, "aligned allocations")                                                           \
     X(time_markers, 0, "time markers")                                                             \
-    X(ignored_lines, 0, "lines of other processes or tools ignored")
+    X(ignored_lines, 0, "lines of other processes or tools ignored")                               \
+    X(empty_records, 0, "empty records (never written: a recorder that died) skipped")
 
 typedef struct {
 #define IMP_FIELD(name, repair, words) uint64_t name;

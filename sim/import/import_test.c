@@ -20,15 +20,25 @@ static char it_err[512];
 /* Imports TEXT as FORMAT with O (NULL: defaults); returns the importer's
  * code.  The events and markers written, one a line ("#@ marker ..."
  * kept, metadata left out), are in *EVENTS (malloc'ed; "" on failure). */
+static int it_import_n(const char *format, const char *name, const void *data, size_t n,
+                       const imp_opts_t *o, char **events);
+
 static int it_import(const char *format, const char *name, const char *text, const imp_opts_t *o,
                      char **events)
+{
+    return it_import_n(format, name, text, strlen(text), o, events);
+}
+
+/* it_import of N bytes at DATA. */
+static int it_import_n(const char *format, const char *name, const void *data, size_t n,
+                       const imp_opts_t *o, char **events)
 {
     static const imp_opts_t none;
     tu_path(it_out, sizeof it_out, "import_test_out.txt");
     const imp_format_t *f = imp_format_find(format);
     CHECK(f != NULL);
-    int rc = imp_run_mem(f, name, text, strlen(text), it_out, TRACE_FMT_TEXT, o ? o : &none,
-                         &it_sum, it_err, sizeof it_err);
+    int rc = imp_run_mem(f, name, data, n, it_out, TRACE_FMT_TEXT, o ? o : &none, &it_sum, it_err,
+                         sizeof it_err);
     tu_buf_t b = {0};
     tu_add(&b, "%s", "");
     char *all = rc == 0 ? tu_read_file(it_out, NULL) : NULL;
@@ -319,6 +329,148 @@ static void test_export_mtrace(void)
     free(text);
 }
 
+/* A chattymalloc record (45 bytes, little-endian) at B. */
+static size_t it_chatty(uint8_t *b, uint8_t func, uint64_t ptr, uint64_t size, uint64_t arg,
+                        uint32_t tid)
+{
+    memset(b, 0, 45);
+    for (int i = 0; i < 8; i++) {
+        b[16 + i] = (uint8_t)(ptr >> 8 * i);
+        b[24 + i] = (uint8_t)(size >> 8 * i);
+        b[32 + i] = (uint8_t)(arg >> 8 * i);
+    }
+    for (int i = 0; i < 4; i++)
+        b[40 + i] = (uint8_t)(tid >> 8 * i);
+    b[44] = func;
+    return 45;
+}
+
+static void test_chatty(void)
+{
+    uint8_t b[45 * 16];
+    size_t n = 0;
+    n += it_chatty(b + n, 1, 0x1000, 10, 0, 700);      /* t1: malloc            */
+    n += it_chatty(b + n, 4, 0x2000, 8, 3, 701);       /* t2: calloc(3, 8)      */
+    n += it_chatty(b + n, 1, 0x1000, 20, 0, 701);      /* t2 gets 0x1000 first  */
+    n += it_chatty(b + n, 3, 0x3000, 40, 0x1000, 700); /* t1: realloc, logged late */
+    n += it_chatty(b + n, 9, 0x4000, 64, 256, 700);    /* aligned_alloc(256, 64) */
+    n += it_chatty(b + n, 0, 0, 0, 0, 0);              /* a slot never written  */
+    n += it_chatty(b + n, 2, 0x9999, 0, 0, 701);       /* free of the unknown   */
+    n += it_chatty(b + n, 3, 0, 0, 0x2000, 701);       /* realloc(p, 0) frees p */
+    n += it_chatty(b + n, 10, 0, 0, 0, 701);           /* thread exit           */
+    char *got;
+    CHECKF(it_import_n("chattymalloc", "in", b, n, NULL, &got) == 0, "%s", it_err);
+    CHECKF(!strcmp(got, "#@ marker tid 1 700\n#@ thread 1\na 0 10\n#@ marker tid 2 701\n"
+                        "#@ thread 2\nc 1 3 8\n#@ thread 1\nr 0 40\n#@ thread 2\na 2 20\n"
+                        "#@ marker align 256\n#@ thread 1\na 3 64\n#@ thread 2\nf 1\n"),
+           "%s", got);
+    free(got);
+    CHECK(it_sum.held == 1 && it_sum.orphan_frees == 1 && it_sum.empty_records == 1);
+    /* malformed: an unknown function, a record cut short (byte offsets) */
+    n = it_chatty(b, 1, 0x1000, 10, 0, 700);
+    n += it_chatty(b + n, 11, 0x1000, 10, 0, 700);
+    CHECK(it_import_n("chattymalloc", "in", b, n, NULL, &got) == IMP_EINPUT);
+    CHECKF(!strcmp(it_err, "in: byte 45: unknown function code 11 (chattymalloc writes 0-10)"),
+           "%s", it_err);
+    free(got);
+    CHECK(it_import_n("chattymalloc", "in", b, 45 + 10, NULL, &got) == IMP_EINPUT);
+    CHECKF(!strcmp(it_err, "in: byte 45: a record cut short (10 of 45 bytes)"), "%s", it_err);
+    free(got);
+}
+
+/* A workload: thread 1 waits for thread 2's allocation, then frees it. */
+static const uint8_t it_wl[] = {WL_ALLOC_PTRS,
+                                3,
+                                WL_ALLOC_SYNCS,
+                                1,
+                                WL_NTHREADS,
+                                2,
+                                WL_START_THREAD,
+                                12,
+                                WL_START_THREAD,
+                                17,
+                                WL_DONE,
+                                /* 11 */ WL_NOP,
+                                /* 12: thread 1 */ WL_SYNC_R,
+                                0,
+                                WL_FREE,
+                                1,
+                                WL_DONE,
+                                /* 17: thread 2 */ WL_MALLOC,
+                                1,
+                                0x81,
+                                0x00,
+                                WL_MEMALIGN,
+                                2,
+                                64,
+                                10,
+                                WL_SYNC_W,
+                                0,
+                                WL_REALLOC,
+                                2,
+                                2,
+                                0x7f,
+                                WL_CALLOC,
+                                0,
+                                5,
+                                WL_DONE};
+
+static void test_wl(void)
+{
+    char *got;
+    CHECKF(it_import_n("wl", "in", it_wl, sizeof it_wl, NULL, &got) == 0, "%s", it_err);
+    CHECKF(!strcmp(got, "#@ thread 2\na 0 128\n#@ marker align 64\na 1 10\nr 1 127\n"
+                        "#@ thread 1\nf 0\n"),
+           "%s", got);
+    free(got);
+    CHECK(it_sum.failed == 1 && it_sum.aligned == 1);
+    /* a wait nobody ends; an opcode the main stream cannot have; a number cut */
+    uint8_t dead[] = {WL_ALLOC_SYNCS, 1,         WL_NTHREADS, 1,      WL_START_THREAD, 7,
+                      WL_DONE,        WL_SYNC_R, 0,           WL_DONE};
+    CHECK(it_import_n("wl", "in", dead, sizeof dead, NULL, &got) == IMP_EINPUT);
+    CHECKF(!strcmp(it_err, "in: byte 7: thread 1 waits at sync point 0, which no thread reaches"),
+           "%s", it_err);
+    free(got);
+    uint8_t badop[] = {WL_ALLOC_PTRS, 3, WL_MALLOC};
+    CHECK(it_import_n("wl", "in", badop, sizeof badop, NULL, &got) == IMP_EINPUT);
+    CHECKF(!strcmp(it_err, "in: byte 2: opcode 2 in the main stream"), "%s", it_err);
+    free(got);
+    uint8_t cut[] = {WL_ALLOC_PTRS, 0x83};
+    CHECK(it_import_n("wl", "in", cut, sizeof cut, NULL, &got) == IMP_EINPUT);
+    CHECKF(!strcmp(it_err, "in: byte 1: the file ends inside a number"), "%s", it_err);
+    free(got);
+    uint8_t far[] = {WL_ALLOC_PTRS, 1,       WL_NTHREADS, 1,      WL_START_THREAD, 7,
+                     WL_DONE,       WL_FREE, 9,           WL_DONE};
+    CHECK(it_import_n("wl", "in", far, sizeof far, NULL, &got) == IMP_EINPUT);
+    CHECKF(!strcmp(it_err, "in: byte 7: pointer index 9 past ALLOC_PTRS"), "%s", it_err);
+    free(got);
+}
+
+/* Our trace -> .wl -> our trace: the same events on the same blocks, in an
+ * order the sync points allow; alignment kept. */
+static void test_export_wl(void)
+{
+    char in[4096], wl[4096];
+    tu_path(in, sizeof in, "import_test_exp2.txt");
+    tu_path(wl, sizeof wl, "import_test_exp2.wl");
+    const char *trace = "#@ thread 1\na 5 10\n#@ marker align 128\na 6 300\n#@ thread 2\n"
+                        "r 5 20\nc 7 2 4\n#@ thread 1\nf 5\nf 7\n";
+    CHECK(tu_write_file(in, trace, strlen(trace)) == 0);
+    char note[512];
+    uint64_t n;
+    CHECKF(imp_export(&imp_export_wl, in, wl, &n, note, sizeof note) == 0, "%s", note);
+    CHECK(n == 6 && note[0] == '\0');
+    size_t len;
+    char *bytes = tu_read_file(wl, &len);
+    char *got;
+    CHECKF(bytes && it_import_n("wl", "x", bytes, len, NULL, &got) == 0, "%s", it_err);
+    CHECKF(!strcmp(got, "#@ thread 1\na 0 10\n#@ marker align 128\na 1 300\n#@ thread 2\n"
+                        "r 0 20\nc 2 1 8\n#@ thread 1\nf 0\nf 2\n"),
+           "%s", got);
+    free(got);
+    free(bytes);
+}
+
 /* Seeded random calls on a few addresses straight into the sink (many
  * inversions, orphans, holds and moves), the invariant checked after each;
  * the trace written must read back without an error. */
@@ -390,6 +542,9 @@ int main(void)
     test_valgrind();
     test_compressed();
     test_export_mtrace();
+    test_chatty();
+    test_wl();
+    test_export_wl();
     test_sink_random();
     return check_done();
 }

@@ -180,6 +180,8 @@ int imp_realloc(imp_sink_t *s, uint32_t thread, uint64_t old, uint64_t newp, uin
 /* A time stamp (milliseconds since the start): a `time_ms` marker before
  * the next event, when events were written since the last one. */
 int imp_time(imp_sink_t *s, uint64_t ms);
+/* An inline marker before the next event (e.g. a thread's `tid`). */
+int imp_sink_marker(imp_sink_t *s, const char *key, const char *value);
 /* One input record: releases held allocations whose wait is over. */
 int imp_tick(imp_sink_t *s);
 /* Counts a repair or drop (a counter of IMP_COUNTERS, by its offset):
@@ -199,6 +201,8 @@ int imp_sink_is_valid(const imp_sink_t *s);
 extern const imp_format_t imp_heaptrack; /* imp_heaptrack.c */
 extern const imp_format_t imp_mtrace;    /* imp_mtrace.c    */
 extern const imp_format_t imp_valgrind;  /* imp_valgrind.c  */
+extern const imp_format_t imp_chatty;    /* imp_chatty.c    */
+extern const imp_format_t imp_wl;        /* imp_wl.c        */
 
 /* Number parsing shared by the text parsers: hexadecimal digits (with an
  * optional 0x when ALLOW0X) or decimal digits at *P, advanced past them.
@@ -209,5 +213,24 @@ int imp_dec(const char **p, uint64_t *v);
 /* ---- export ------------------------------------------------------------- */
 
 extern const imp_export_t imp_export_mtrace; /* exp_mtrace.c */
+extern const imp_export_t imp_export_wl;     /* exp_wl.c     */
+
+/* The opcodes of glibc's trace_run workloads (.wl), shared by imp_wl.c
+ * and exp_wl.c. */
+enum {
+    WL_NOP = 0,
+    WL_DONE = 1,
+    WL_MALLOC = 2,
+    WL_CALLOC = 3,
+    WL_REALLOC = 4,
+    WL_FREE = 5,
+    WL_SYNC_W = 6,
+    WL_SYNC_R = 7,
+    WL_ALLOC_PTRS = 8,
+    WL_ALLOC_SYNCS = 9,
+    WL_NTHREADS = 10,
+    WL_START_THREAD = 11,
+    WL_MEMALIGN = 12
+};
 
 #endif
