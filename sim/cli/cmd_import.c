@@ -27,7 +27,8 @@ static const cli_opt_t import_opts[] = {
     {"to", 0, "FORMAT", IMPORT_OPT_TO,
      "text or bin (default: from OUT's name: .atr/.bin binary, else text)"},
     {"strict", 0, NULL, IMPORT_OPT_STRICT,
-     "any repair or dropped call is an error (FILE:LINE) instead of a count"},
+     "any repair or dropped call is an error (FILE:LINE) instead of a count (heaptrack: "
+     "with --no-fuse, as a fused realloc is a repair)"},
     {"free-policy", 0, "lifo|fifo", IMPORT_OPT_POLICY,
      "heaptrack interpreted files: which live block of the same size and call stack a free "
      "releases (default lifo)"},

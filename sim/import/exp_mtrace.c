@@ -37,9 +37,16 @@ static int exp_mtrace_write(trace_reader_t *r, FILE *out, uint64_t *nevents, cha
         case TRACE_ALLOC:
             fprintf(out, "+ %#" PRIx64 " %#" PRIx64 "\n", exp_addr(ev.slot), ev.size);
             break;
-        case TRACE_CALLOC:
-            fprintf(out, "+ %#" PRIx64 " %#" PRIx64 "\n", exp_addr(ev.slot), ev.size * ev.nmemb);
+        case TRACE_CALLOC: {
+            uint64_t bytes;
+            if (__builtin_mul_overflow(ev.size, ev.nmemb, &bytes)) {
+                snprintf(note, notelen, "%s: event %" PRIu64 ": calloc of more than 2^64 bytes",
+                         trace_path(r), *nevents - 1);
+                return IMP_EINPUT;
+            }
+            fprintf(out, "+ %#" PRIx64 " %#" PRIx64 "\n", exp_addr(ev.slot), bytes);
             break;
+        }
         case TRACE_REALLOC:
             fprintf(out, "< %#" PRIx64 "\n> %#" PRIx64 " %#" PRIx64 "\n", exp_addr(ev.slot),
                     exp_addr(ev.slot), ev.size);

@@ -219,8 +219,9 @@ static int ht_alloc(ht_t *h, uint64_t addr, uint64_t size, uint64_t trace)
     if (h->pending && trace < h->nrealloc_site && h->realloc_site[trace] &&
         imp_is_live(s, h->pending_addr)) {
         h->pending = 0;
-        s->sum.fused++;
-        return imp_realloc(s, 0, h->pending_addr, addr, size);
+        int rc = imp_repair(s, &s->sum.fused,
+                            "a free and an allocation taken for a realloc (--no-fuse keeps them)");
+        return rc < 0 ? rc : imp_realloc(s, 0, h->pending_addr, addr, size);
     }
     int rc = ht_flush(h);
     return rc < 0 ? rc : imp_alloc(s, 0, addr, TRACE_ALLOC, size, 0, 0);

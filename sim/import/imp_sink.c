@@ -429,8 +429,8 @@ int imp_meta(imp_sink_t *s, const char *key, const char *value)
 {
     if (s->w) return 0;
     size_t kl = strlen(key), vl = strlen(value);
-    if (kl == 0 || kl > 255 || vl == 0 || vl > 4096) return 0;
-    char *k = strdup(key), *v = strdup(value);
+    if (kl == 0 || kl > 255 || vl == 0) return 0;
+    char *k = strdup(key), *v = strndup(value, vl > 4096 ? 4096 : vl); /* long: cut */
     trace_meta_entry_t *m = realloc(s->meta, (s->nmeta + 1) * sizeof *m);
     if (!k || !v || !m) {
         free(k);

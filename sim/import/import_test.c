@@ -173,6 +173,12 @@ static void test_heaptrack_raw(void)
     CHECK(all && strstr(all, "#@ command ./prog 4\n") && strstr(all, "#@ exe /tmp/prog\n") &&
           strstr(all, "#@ page_size 4096\n") && strstr(all, "#@ source_format heaptrack\n"));
     free(all);
+    /* --strict: a fused realloc is a repair; --no-fuse keeps the pairs */
+    imp_opts_t strict = {.strict = 1}, strict_nofuse = {.strict = 1, .no_fuse = 1};
+    IT_FAILS("heaptrack", it_ht_raw, &strict, IMP_ESTRICT,
+             "in:11: --strict: a free and an allocation taken for a realloc");
+    IT_FAILS("heaptrack", it_ht_raw, &strict_nofuse, IMP_ESTRICT,
+             "in:15: --strict: a free of an unknown pointer");
     imp_opts_t o = {.no_fuse = 1, .no_time = 1};
     IT_EXPECT("heaptrack", it_ht_raw, &o,
               "a 0 16\na 1 32\nf 1\na 1 48\nf 0\na 0 64\nf 1\na 1 80\n");
