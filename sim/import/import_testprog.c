@@ -10,10 +10,10 @@
  * several steps), memalign, posix_memalign, aligned_alloc, free; and hand
  * blocks to each other through a shared table (atomic exchange), so some
  * blocks are freed by another thread than the one that allocated them.
- * Every call the program makes is on a block of "magic" size (40001 ..
- * 42999 bytes, which the C library never asks for), and the counts are
- * the same in every run whatever the interleaving: a handed-over block is
- * freed by whoever takes it out, and main frees what is left, so every
+ * Sizes are 64 .. 4095 bytes (small, so that replaying the imports with
+ * --verify stays fast under the sanitizers).  The counts are the same in
+ * every run whatever the interleaving: a handed-over block is freed by
+ * whoever takes it out, and main frees what is left, so every
  * allocation is freed exactly once.  It prints them:
  *
  *   malloc N calloc N realloc N memalign N posix_memalign N aligned_alloc N free N
@@ -33,10 +33,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ITP_MAGIC_MIN 40001
-#define ITP_MAGIC_MAX 43000
-#define ITP_PRIVATE   32 /* blocks a thread keeps      */
-#define ITP_SHARED    16 /* shared slots per thread    */
+#define ITP_SIZE_MIN 64
+#define ITP_SIZE_MAX 4096
+#define ITP_PRIVATE  32 /* blocks a thread keeps      */
+#define ITP_SHARED   16 /* shared slots per thread    */
 
 enum {
     ITP_MALLOC,
@@ -72,7 +72,7 @@ static uint64_t itp_rand(uint64_t *s)
 
 static size_t itp_size(uint64_t r)
 {
-    return ITP_MAGIC_MIN + (size_t)(r % (ITP_MAGIC_MAX - ITP_MAGIC_MIN));
+    return ITP_SIZE_MIN + (size_t)(r % (ITP_SIZE_MAX - ITP_SIZE_MIN));
 }
 
 /* A new block of a kind chosen by R, counted in W; *KIND says which.
