@@ -54,14 +54,15 @@ near() {
   awk -v g="$1" -v w="$2" -v p="${3:-1}" 'BEGIN { d = g - w; if (d < 0) d = -d; exit !(w > 0 && d * 100 <= w * p) }'
 }
 
-# imported NAME TRACE WANT_TOTAL: check, replay --verify, count within 1 %.
+# imported NAME TRACE WANT_TOTAL [PCT]: check, replay --verify, count
+# within PCT % (default 1).
 imported() {
-  local name=$1 trace=$2 want=$3 got out
+  local name=$1 trace=$2 want=$3 pct=${4:-1} got out
   out=$("$bin" check "$trace" 2>&1) || fail "$name: check: $out"
   out=$("$bin" replay "$trace" --alloc raw --verify -n 0 --samples 20 2>&1) ||
     fail "$name: replay --verify: $out"
   got=$(events "$trace")
-  near "$got" "$want" || fail "$name: $got events, want $want within 1 %"
+  near "$got" "$want" "$pct" || fail "$name: $got events, want $want within $pct %"
   echo "$name: $got events (ours, adjusted: $want)"
 }
 
@@ -109,7 +110,11 @@ if command -v heaptrack >/dev/null; then
       fail "import heaptrack interpreted: $(cat "$tmp/hti.err")"
     grep -q "warning: an interpreted heaptrack file has no pointers" "$tmp/hti.err" ||
       fail "heaptrack interpreted: no warning about the free policy: $(cat "$tmp/hti.err")"
-    imported heaptrack-interpreted "$tmp/hti.atr" "$htref"
+    # an interpreted file has also lost the frees of pointers heaptrack did
+    # not know, so a free of another thread can stand right before a
+    # realloc of a memalign block and be fused with it (documented): ~0.8 %
+    # fewer events here, so 2 %
+    imported heaptrack-interpreted "$tmp/hti.atr" "$htref" 2
     "$bin" import heaptrack --free-policy fifo "$interp" "$tmp/hti-fifo.atr" 2>/dev/null ||
       fail "import heaptrack --free-policy fifo"
     [ "$(events "$tmp/hti-fifo.atr")" = "$(events "$tmp/hti.atr")" ] ||
