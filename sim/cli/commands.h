@@ -14,5 +14,7 @@ extern const cli_command_t cmd_report;  /* sim/cli/cmd_report.c  */
 extern const cli_command_t cmd_compare; /* sim/cli/cmd_compare.c */
 extern const cli_command_t cmd_record;  /* sim/cli/cmd_record.c  */
 extern const cli_command_t cmd_run;     /* sim/cli/cmd_run.c     */
+extern const cli_command_t cmd_import;  /* sim/cli/cmd_import.c  */
+extern const cli_command_t cmd_export;  /* sim/cli/cmd_import.c  */
 
 #endif

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 static const cli_command_t *const main_commands[] = {
-    &cmd_check,  &cmd_stats, &cmd_convert, &cmd_replay,  &cmd_gen,
-    &cmd_record, &cmd_run,   &cmd_report,  &cmd_compare, NULL,
+    &cmd_check, &cmd_stats,  &cmd_convert, &cmd_replay, &cmd_gen,     &cmd_record,
+    &cmd_run,   &cmd_import, &cmd_export,  &cmd_report, &cmd_compare, NULL,
 };
 
 static void main_usage(FILE *out)

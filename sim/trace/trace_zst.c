@@ -306,3 +306,95 @@ int tzst_compress_file(const char *src, const char *dst, int level, char *err, s
     if (in_fd >= 0) close(in_fd);
     return rc;
 }
+
+/* ---- streaming ----------------------------------------------------------- */
+
+struct tzst_stream_s {
+    tzst_lib_t l;
+    void *d;      /* the decoder                                     */
+    int fd;       /* the compressed input                            */
+    char *in;     /* TZST_CHUNK bytes of compressed input            */
+    tzst_in_t ib; /* in[ib.pos, ib.size) not decoded yet             */
+    int in_eof;   /* read(fd) said end of file                       */
+    size_t z;     /* the decoder's last hint: 0 after a whole frame  */
+    int done;     /* the end was reached (cleanly)                   */
+    char name[256];
+};
+
+tzst_stream_t *tzst_stream_open(int fd, const void *head, size_t headlen, const char *name,
+                                char *err, size_t errlen)
+{
+    tzst_stream_t *z = calloc(1, sizeof *z);
+    if (!z) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        return NULL;
+    }
+    snprintf(z->name, sizeof z->name, "%s", name);
+    if (tzst_load(&z->l, name, err, errlen) < 0) {
+        free(z);
+        return NULL;
+    }
+    z->d = z->l.create_dctx();
+    z->in = malloc(TZST_CHUNK);
+    if (!z->d || !z->in || headlen > TZST_CHUNK) {
+        snprintf(err, errlen, "%s: cannot decompress: out of memory", name);
+        tzst_stream_close(z);
+        return NULL;
+    }
+    if (headlen) memcpy(z->in, head, headlen);
+    z->ib = (tzst_in_t){z->in, headlen, 0};
+    z->fd = fd;
+    z->z = 1;
+    return z;
+}
+
+long tzst_stream_read(tzst_stream_t *z, void *buf, size_t n, char *err, size_t errlen)
+{
+    if (z->done || n == 0) return 0;
+    for (;;) {
+        if (z->ib.pos == z->ib.size && !z->in_eof) {
+            ssize_t got;
+            do
+                got = read(z->fd, z->in, TZST_CHUNK);
+            while (got < 0 && errno == EINTR);
+            if (got < 0) {
+                snprintf(err, errlen, "%s: cannot read: %s", z->name, strerror(errno));
+                return TRACE_EIO;
+            }
+            z->ib = (tzst_in_t){z->in, (size_t)got, 0};
+            if (got == 0) z->in_eof = 1;
+        }
+        tzst_out_t ob = {buf, n, 0};
+        size_t before = z->ib.pos;
+        size_t hint = z->l.decompress_stream(z->d, &ob, &z->ib);
+        if (z->l.is_error(hint)) {
+            snprintf(err, errlen, "%s: corrupt zstd data: %s", z->name, z->l.error_name(hint));
+            return TRACE_ECORRUPT;
+        }
+        /* a call that did nothing (no input left) says what a next frame
+         * would need, not whether the last one ended */
+        if (ob.pos > 0 || z->ib.pos != before) z->z = hint;
+        if (ob.pos > 0) return (long)ob.pos;
+        /* nothing came out: more input is needed, or this is the end */
+        if (z->in_eof && z->ib.pos == z->ib.size) {
+            if (z->z != 0) {
+                snprintf(err, errlen,
+                         "%s: the zstd stream is cut short; the file is damaged or was not "
+                         "written to the end",
+                         z->name);
+                return TRACE_ECORRUPT;
+            }
+            z->done = 1;
+            return 0;
+        }
+    }
+}
+
+void tzst_stream_close(tzst_stream_t *z)
+{
+    if (!z) return;
+    if (z->d) z->l.free_dctx(z->d);
+    free(z->in);
+    if (z->l.dl) dlclose(z->l.dl);
+    free(z);
+}

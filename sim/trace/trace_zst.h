@@ -14,8 +14,15 @@
  * machine.  A frame cut short or corrupt is an error too, never a shorter
  * trace.
  *
- * Failure: tzst_decompress_fd returns a negative TRACE_E* code and
- * tzst_compress_file -1, with "NAME: what is wrong" in ERR. */
+ * Streaming (tzst_stream_*): the decompressed bytes of a descriptor read
+ * chunk by chunk, for inputs that are read once from the start and need
+ * not be mapped (other tools' traces, sim/import).  Memory stays at two
+ * 1 MiB buffers and the decoder's window, whatever the stream's size; a
+ * frame cut short or corrupt is an error at the point where it shows.
+ *
+ * Failure: tzst_decompress_fd and tzst_stream_read return a negative
+ * TRACE_E* code, tzst_stream_open NULL and tzst_compress_file -1, with
+ * "NAME: what is wrong" in ERR. */
 #ifndef ARENALAB_SIM_TRACE_TRACE_ZST_H
 #define ARENALAB_SIM_TRACE_TRACE_ZST_H
 
@@ -37,5 +44,23 @@ int tzst_compress_file(const char *src, const char *dst, int level, char *err, s
 /* Compresses the whole file open as IN_FD (read from offset 0) into OUT at
  * LEVEL; NAME is used in messages.  Returns 0 or -1. */
 int tzst_compress_fd(int in_fd, FILE *out, int level, const char *name, char *err, size_t errlen);
+
+/* A zstd stream being decompressed. */
+typedef struct tzst_stream_s tzst_stream_t;
+
+/* Starts decompressing what FD holds: first the HEADLEN bytes at HEAD
+ * (already read from FD, e.g. to sniff the format; may be 0), then what
+ * read(FD) gives.  FD is not closed.  NULL on failure (libzstd missing,
+ * out of memory) with the message in ERR. */
+tzst_stream_t *tzst_stream_open(int fd, const void *head, size_t headlen, const char *name,
+                                char *err, size_t errlen);
+
+/* Up to N (>= 1) decompressed bytes into BUF: their count, 0 at the end of
+ * the stream, or a negative TRACE_E* code (corrupt data, a frame cut short,
+ * a read error) with the message in ERR. */
+long tzst_stream_read(tzst_stream_t *z, void *buf, size_t n, char *err, size_t errlen);
+
+/* Frees the decoder (NULL is fine). */
+void tzst_stream_close(tzst_stream_t *z);
 
 #endif
