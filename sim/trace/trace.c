@@ -8,6 +8,7 @@
  * failure path frees what it took. */
 #include "sim/trace/internal/trace_impl.h"
 #include "sim/trace/internal/trace_mem.h"
+#include "sim/base/meminfo.h"
 #include "sim/trace/trace_zst.h"
 
 #include <errno.h>
@@ -26,19 +27,6 @@ const char *const trace_domain_name[TRACE_NDOMAINS] = {"raw", "mem", "obj"};
 
 #define TRACE_WBUF ((size_t)256 << 10)
 
-uint64_t _trace_memory_available(void)
-{
-    unsigned long long avail_kb = 0;
-    FILE *f = fopen("/proc/meminfo", "re");
-    if (f) {
-        char line[256];
-        while (fgets(line, sizeof line, f))
-            if (sscanf(line, "MemAvailable: %llu kB", &avail_kb) == 1) break;
-        fclose(f);
-    }
-    return avail_kb ? (uint64_t)avail_kb * 1024 : (uint64_t)1 << 30;
-}
-
 /* The most a reader's live tables may hold: a quarter of the memory
  * available when it opened (tables grow by doubling, so they never pass
  * half of it), or $ARENALAB_READER_MAX_BYTES.  A trace that keeps more
@@ -46,14 +34,7 @@ uint64_t _trace_memory_available(void)
  * 66 million allocations) stops with an error, not with the machine. */
 static uint64_t trace_reader_budget(void)
 {
-    const char *env = getenv("ARENALAB_READER_MAX_BYTES");
-    if (env && *env) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(env, &end, 10);
-        if (errno == 0 && *end == '\0' && v > 0) return v;
-    }
-    return _trace_memory_available() / 4;
+    return meminfo_bound("ARENALAB_READER_MAX_BYTES", meminfo_available() / 4);
 }
 
 /* After events were decoded: a fatal error when the live tables passed the

@@ -6,6 +6,7 @@
  * ZSTD_decompressStream (a ZSTD_DCtx is a ZSTD_DStream).  Only they are
  * used, resolved with dlsym, so that the headers need not be installed. */
 #include "sim/trace/trace_zst.h"
+#include "sim/base/meminfo.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -17,7 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sim/trace/internal/trace_impl.h"
 #include "sim/trace/trace.h"
 
 #define TZST_CHUNK      ((size_t)1 << 20)
@@ -124,14 +124,7 @@ static void tzst_unmap(const void *p, size_t size)
  * better).  A bomb that would exhaust the machine stops with an error. */
 static unsigned long long tzst_max_output(void)
 {
-    const char *env = getenv("ARENALAB_ZST_MAX_BYTES");
-    if (env && *env) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(env, &end, 10);
-        if (errno == 0 && *end == '\0' && v > 0) return v;
-    }
-    unsigned long long lim = _trace_memory_available() / 4;
+    uint64_t lim = meminfo_bound("ARENALAB_ZST_MAX_BYTES", meminfo_available() / 4);
     return lim < TZST_MAX_OUTPUT ? lim : TZST_MAX_OUTPUT;
 }
 

@@ -113,10 +113,6 @@ struct trace_writer_s {
 
 /* ---- trace.c: shared helpers ------------------------------------------- */
 
-/* The memory this machine has available now (MemAvailable), in bytes; 1
- * GiB when it cannot be read.  The bound of what one input may take. */
-uint64_t _trace_memory_available(void);
-
 /* printf into r->err / w->err; returns CODE. */
 int _trace_fail(char *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
