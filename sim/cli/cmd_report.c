@@ -362,10 +362,17 @@ static void report_pools(report_t *p)
     free(tmp);
 }
 
+/* Reads every trace for its statistics.  Returns an exit status. */
+static int report_stats(report_t *p)
+{
+    for (size_t t = 0; t < p->exp.ntraces; t++)
+        if (results_trace_stats(&p->res, t, p->err, sizeof p->err)) return CLI_FAIL;
+    return CLI_OK;
+}
+
 /* The result set's fields that come before any replay, the units and
- * their groups (array tasks), room for the runs; traces read for their
- * statistics.  COMMAND, STAMP and SYS are set by the caller.  Returns an
- * exit status (P->err on failure). */
+ * their groups (array tasks), room for the runs.  COMMAND, STAMP and SYS
+ * are set by the caller.  Returns an exit status (P->err on failure). */
 static int report_setup(report_t *p)
 {
     exp_t *e = &p->exp;
@@ -378,8 +385,6 @@ static int report_setup(report_t *p)
         goto oom;
     for (size_t t = 0; t < e->ntraces; t++)
         r->where[t].node = EXP_NONE;
-    for (size_t t = 0; t < e->ntraces; t++)
-        if (results_trace_stats(r, t, p->err, sizeof p->err)) return CLI_FAIL;
     if (!(p->units = calloc(e->nunits, sizeof *p->units)) ||
         !(p->runs = calloc(e->nunits, sizeof *p->runs)) ||
         !(p->group = calloc(e->nunits, sizeof *p->group)))
@@ -526,7 +531,8 @@ static int report_array(report_t *p, const report_args_t *a, plan_t *plan, int p
     char job[SLURM_JOB_MAX];
     int rc = array_run(&arr, a->nowait, p->tasks, job, p->err, sizeof p->err);
     if (rc == ARRAY_DONE) {
-        rc = report_collect(p, &arr);
+        rc = prepare ? CLI_OK : report_stats(p); /* --resume: read now, what the tasks read */
+        if (rc == CLI_OK) rc = report_collect(p, &arr);
         if (rc == CLI_OK) rc = report_finish(p);
     } else if (rc == ARRAY_SUBMITTED) {
         char text[PATH_MAX * 2 + 512];
@@ -605,7 +611,7 @@ static int report_run(report_t *p, const report_args_t *a, int argc, char **argv
         return CLI_FAIL;
     }
     sysinfo_collect(&r->sys, root);
-    if ((rc = report_setup(p)) != CLI_OK) return rc;
+    if ((rc = report_setup(p)) != CLI_OK || (rc = report_stats(p)) != CLI_OK) return rc;
     if (!a->slurm) return report_local(p, a);
     plan_t plan;
     report_plan(p, a, &plan);
