@@ -47,6 +47,7 @@ static void plan_write_exp(FILE *f, const exp_t *e)
         tsv_put_str(f, tr->script);
         tsv_put_u64(f, tr->seed);
         tsv_put_u64(f, (uint64_t)tr->line);
+        tsv_put_u64(f, tr->ndefs);
         tsv_end(f);
         for (size_t d = 0; d < tr->ndefs; d++) {
             tsv_begin(f, "def");
@@ -120,12 +121,19 @@ int plan_write(const plan_t *p, const char *path, char *err, size_t errlen)
 
 /* ---- reading --------------------------------------------------------------------- */
 
+/* The settings a plan must have, one bit each. */
+static const char *const plan_settings[] = {"name",    "file",    "root",    "repeat",
+                                            "samples", "seed",    "retries", "partition",
+                                            "time",    "command", "stamp",   NULL};
+
 typedef struct {
     tsv_reader_t r;
     plan_t *p;
     size_t ntraces, nallocs, nsweeps, nunits; /* read so far             */
     int counted, ended;
     int in_sweep;             /* the last record was of a sweep          */
+    size_t want_defs;         /* of the last trace                       */
+    unsigned seen;            /* bit i: plan_settings[i] was read         */
     size_t nvalues, nstraces; /* of the last sweep, read so far          */
     char *err;
     size_t errlen;
@@ -223,13 +231,16 @@ static int plan_item(plan_reader_t *pr, const char *key)
         if (e->ntraces == pr->ntraces) return plan_bad(pr, "more traces than counted");
         exp_trace_t *t = &e->traces[e->ntraces++];
         if (plan_dup(pr, 1, &t->name) || plan_dup(pr, 2, &t->path) || plan_dup(pr, 3, &t->script) ||
-            plan_num(pr, 4, UINT64_MAX, &t->seed) || plan_num(pr, 5, INT_MAX, &v1))
+            plan_num(pr, 4, UINT64_MAX, &t->seed) || plan_num(pr, 5, INT_MAX, &v1) ||
+            plan_num(pr, 6, 1u << 16, &v2))
             return -1;
         t->line = (int)v1;
+        pr->want_defs = (size_t)v2;
         if (!t->name || !t->path) return plan_bad(pr, "a trace without a name or a file");
     } else if (!strcmp(key, "def")) {
         if (e->ntraces == 0) return plan_bad(pr, "a 'def' before any trace");
         exp_trace_t *t = &e->traces[e->ntraces - 1];
+        if (t->ndefs == pr->want_defs) return plan_bad(pr, "more parameters than counted");
         script_def_t *d = realloc(t->defs, (t->ndefs + 1) * sizeof *d);
         if (!d) return plan_bad(pr, "out of memory");
         t->defs = d;
@@ -313,6 +324,10 @@ static int plan_record(plan_reader_t *pr)
             return plan_bad(pr, "the sweep before this line lacks values or traces");
         pr->in_sweep = 0;
     }
+    if (e->ntraces && strcmp(key, "def") != 0 && e->traces[e->ntraces - 1].ndefs != pr->want_defs)
+        return plan_bad(pr, "the trace before this line lacks parameters");
+    for (size_t i = 0; plan_settings[i]; i++)
+        if (!strcmp(key, plan_settings[i])) pr->seen |= 1u << i;
     if (!strcmp(key, "name")) return plan_dup(pr, 1, &e->name);
     if (!strcmp(key, "file")) return plan_dup(pr, 1, &e->file);
     if (!strcmp(key, "root")) return plan_dup(pr, 1, &e->root);
@@ -398,6 +413,8 @@ int plan_read(plan_t *p, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s", pr.r.err);
     else if (rc == 0 && !pr.ended)
         snprintf(err, errlen, "%s: cut short (no 'end')", path);
+    else if (rc == 0 && pr.seen != (1u << (sizeof plan_settings / sizeof *plan_settings - 1)) - 1)
+        snprintf(err, errlen, "%s: incomplete (a setting is missing)", path);
     else if (rc == 0 &&
              (!p->exp.name || !p->exp.file || !p->exp.root || !p->command || !pr.counted ||
               p->exp.ntraces != pr.ntraces || p->exp.nallocs != pr.nallocs ||
