@@ -13,7 +13,8 @@
 #   - --no-wait, then scancel of the whole array, then --resume completes;
 #   - a task that fails every attempt is reported in PARTIAL with its
 #     Slurm state and log, and --resume does not claim success;
-#   - results from two machines are flagged in the report.
+#   - results from two machines are flagged in the report, and compare
+#     does not judge their timings.
 # Skips, saying why, only where Slurm cannot start (not root, packages
 # missing, daemons that do not come up) -- unless ARENALAB_REQUIRE_SLURM=1
 # (scripts/test sets it under CI), where that is a failure.
@@ -301,6 +302,15 @@ tf=${td%.partial}
 grep -q "Timings come from 2 different machines" "$tf/summary.md" || fail "summary.md does not flag two machines"
 grep -q "Timings come from 2 different machines" "$tf/index.html" || fail "index.html does not flag two machines"
 grep -q "^churn-s3,other-node," "$tf/nodes.csv" || fail "nodes.csv: $(cat "$tf/nodes.csv")"
+# compare refuses to judge the timings of churn-s3 (another machine in B).
+if timeout 120 "$bin" compare "$ld" "$tf" --out "$tmp/cmp" --json "$tmp/cmp.json" >"$tmp/cmp.out" 2>"$tmp/cmp.err"; then
+  [ "$(grep -c '"other_machine": true' "$tmp/cmp.json")" -eq 4 ] ||
+    fail "compare: the churn-s3 pairs are not marked other_machine: $(grep -c '"other_machine": true' "$tmp/cmp.json")"
+  grep -q "4 pairs not tested: their trace ran on different machines" "$tmp/cmp.out" ||
+    fail "compare's tally does not count them: $(tail -4 "$tmp/cmp.out")"
+else
+  fail "compare: $(cat "$tmp/cmp.err")"
+fi
 
 say "done"
 [ "$fails" -eq 0 ] && echo "PASS" || echo "$fails failure(s)"
