@@ -534,6 +534,9 @@ static int report_array(report_t *p, const report_args_t *a, plan_t *plan, int p
         rc = prepare ? CLI_OK : report_stats(p); /* --resume: read now, what the tasks read */
         if (rc == CLI_OK) rc = report_collect(p, &arr);
         if (rc == CLI_OK) rc = report_finish(p);
+        char *bin = rc == CLI_OK ? array_path(&arr, "arenalab") : NULL;
+        if (bin) unlink(bin); /* no task runs again: the copy has done its work */
+        free(bin);
     } else if (rc == ARRAY_SUBMITTED) {
         char text[PATH_MAX * 2 + 512];
         snprintf(text, sizeof text,
@@ -683,6 +686,17 @@ static void report_print_headline(const results_t *r, FILE *out)
     free(text);
 }
 
+/* The option of A that needs a Slurm run, or NULL. */
+static const char *report_slurm_only(const report_args_t *a)
+{
+    return a->nowait         ? "--no-wait"
+           : a->retries >= 0 ? "--retries"
+           : a->partition    ? "--partition"
+           : a->time         ? "--time"
+           : a->nsbatch_args ? "--sbatch-arg"
+                             : NULL;
+}
+
 static int report_end(report_t *p, int rc);
 
 /* Loads the experiment, runs it into a fresh directory, commits or marks
@@ -700,6 +714,30 @@ static int report_experiment(report_t *p, const report_args_t *a, const char *pa
     for (size_t i = 0; i < e->nallocs; i++)
         if (e->allocs[i].skip)
             cli_error("report: skipping %s: %s", e->allocs[i].spec, e->allocs[i].skip);
+    /* executor("slurm", ...) in the file: as --slurm and its options,
+     * unless the command line says otherwise (--jobs: a local run). */
+    report_args_t eff = *a;
+    const exp_executor_t *x = &e->executor;
+    if (x->slurm && !a->jobs_given) {
+        eff.slurm = 1;
+        if (!eff.partition) eff.partition = x->partition;
+        if (!eff.time) eff.time = x->time;
+        if (eff.retries < 0) eff.retries = x->retries;
+        for (size_t i = 0; !a->nsbatch_args && i < x->nsbatch_args; i++) {
+            if (eff.nsbatch_args == REPORT_MAX_SBATCH_ARGS) {
+                cli_error("%s: executor: more than %d sbatch_args", path, REPORT_MAX_SBATCH_ARGS);
+                return CLI_USAGE;
+            }
+            eff.sbatch_args[eff.nsbatch_args++] = x->sbatch_args[i];
+        }
+    }
+    a = &eff;
+    if (!a->slurm && report_slurm_only(a)) {
+        cli_error("report: %s goes with --slurm or --resume (or executor(\"slurm\") in the "
+                  "experiment)",
+                  report_slurm_only(a));
+        return CLI_USAGE;
+    }
     if (a->repeat >= 0) {
         e->repeat = (unsigned)a->repeat;
         for (size_t u = 0; u < e->nunits; u++)
@@ -881,20 +919,10 @@ static int report_task(report_t *p, int argc, char **argv)
 }
 
 /* Whether A's options make sense together; reports the first that does
- * not. */
+ * not (those that need a Slurm run are checked once the experiment, which
+ * may ask for one, is read). */
 static int report_args_ok(const report_args_t *a, int noperands)
 {
-    int array = a->slurm || a->resume;
-    const char *only = !array && a->nowait         ? "--no-wait"
-                       : !array && a->retries >= 0 ? "--retries"
-                       : !array && a->partition    ? "--partition"
-                       : !array && a->time         ? "--time"
-                       : !array && a->nsbatch_args ? "--sbatch-arg"
-                                                   : NULL;
-    if (only) {
-        cli_error("report: %s goes with --slurm or --resume", only);
-        return 0;
-    }
     if (a->slurm && a->jobs_given) {
         cli_error("report: --jobs does not go with --slurm (each array task runs one trace, "
                   "as --jobs 1 would)");

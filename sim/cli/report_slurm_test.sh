@@ -13,6 +13,7 @@
 #   - --no-wait, then scancel of the whole array, then --resume completes;
 #   - a task that fails every attempt is reported in PARTIAL with its
 #     Slurm state and log, and --resume does not claim success;
+#   - executor("slurm") in the experiment runs it so;
 #   - results from two machines are flagged in the report, and compare
 #     does not judge their timings.
 # Skips, saying why, only where Slurm cannot start (not root, packages
@@ -215,6 +216,9 @@ grep -q '<h2 id="machines">Machines</h2>' "$sd/index.html" || fail "index.html h
 grep -q '"executor": "slurm"' "$sd/experiment.json" || fail "experiment.json does not say slurm"
 grep -q '"slurm_job": "[0-9]*_0"' "$sd/experiment.json" || fail "experiment.json lacks the tasks' jobs"
 [ "$(ls "$sd"/tasks/logs/ | wc -l)" -eq 2 ] || fail "not one log per task: $(ls "$sd/tasks/logs")"
+[ -e "$sd/tasks/arenalab" ] && fail "the binary's copy outlived the report"
+report scripts/experiments/tiny.lua --no-wait --out "$tmp/usage" >/dev/null 2>"$tmp/usage.err"
+[ $? -eq 2 ] && grep -q -- "--no-wait goes with --slurm" "$tmp/usage.err" || fail "--no-wait alone: $(cat "$tmp/usage.err")"
 
 # ---- a task killed mid-run is retried ------------------------------------------
 # Two traces big enough that a task runs for seconds.
@@ -290,8 +294,10 @@ grep -q "churn-s3.atr" "$bd/PARTIAL" || fail "PARTIAL does not show the log's la
 [ -e "${bd%.partial}" ] && fail "a failed --resume made a finished-looking directory"
 
 # ---- two machines are flagged ------------------------------------------------------
-report scripts/experiments/tiny.lua --slurm --no-wait --out "$tmp/two" >"$tmp/two.out" 2>"$tmp/two.err" ||
-  fail "--no-wait: $(cat "$tmp/two.err")"
+# executor("slurm") in the experiment is --slurm.
+{ cat scripts/experiments/tiny.lua; echo 'executor("slurm", {retries = 0})'; } >"$tmp/tiny-slurm.lua"
+report "$tmp/tiny-slurm.lua" --no-wait --out "$tmp/two" >"$tmp/two.out" 2>"$tmp/two.err" ||
+  fail "executor('slurm') --no-wait: $(cat "$tmp/two.err")"
 wait_idle
 td=$(result_dir "$tmp/two")
 # Task 1's result as if another node had run it.

@@ -15,7 +15,8 @@
  *   plan.txt             the expanded experiment and the run's settings
  *   arenalab             a copy of the binary that started the report: every
  *                        task and retry runs the same code, whatever is
- *                        rebuilt meanwhile
+ *                        rebuilt meanwhile (removed once the report
+ *                        is written)
  *   run.sh               the batch script: exec arenalab report --task ...
  *   jobs.txt             one line per submission: job id and its tasks
  *   task-K.started       written when task K starts: its job, host, pid
