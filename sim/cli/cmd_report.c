@@ -806,7 +806,10 @@ static int report_resume(report_t *p, const report_args_t *a)
         cli_error("report: %s", p->err);
         return CLI_FAIL;
     }
-    if (resdir_open(&p->dir, a->resume, p->plan.stamp, p->err, sizeof p->err)) {
+    /* Absolute: the tasks' logs and working directory are given to sbatch. */
+    char abs[PATH_MAX];
+    const char *dir = realpath(a->resume, abs) ? abs : a->resume;
+    if (resdir_open(&p->dir, dir, p->plan.stamp, p->err, sizeof p->err)) {
         cli_error("report: --resume: %s", p->err);
         return CLI_USAGE;
     }
@@ -1001,7 +1004,7 @@ static int report_main(int argc, char **argv)
 
 const cli_command_t cmd_report = {
     .name = "report",
-    .args = "[EXPERIMENT.lua]",
+    .args = "[EXPERIMENT.lua] | --resume DIR",
     .summary = "run an experiment: plots, an HTML report, summary.md in results/",
     .description =
         "Runs EXPERIMENT (default: scripts/experiments/default.lua; the Lua API is in\n"
@@ -1028,7 +1031,15 @@ const cli_command_t cmd_report = {
         "(exit 1) before anything is created.\n\n"
         "The experiment and its workloads run in a sandbox: no io, os, require, loadfile\n"
         "or dofile, so they cannot start programs, write or delete files or read the\n"
-        "environment.  --allow-unsafe lifts it: they can do anything you can.",
+        "environment.  --allow-unsafe lifts it: they can do anything you can.\n\n"
+        "On a Slurm cluster (--slurm, or executor(\"slurm\") in the experiment): the traces\n"
+        "run as a job array, one task per trace, each running what --jobs 1 runs for it, on\n"
+        "one node; the result directory (--out) must be on a filesystem every node shares.\n"
+        "A task without a result is submitted again up to --retries times; then PARTIAL\n"
+        "lists it with its Slurm state and log (tasks/logs/ in the directory).  The report\n"
+        "says which node ran which trace (nodes.csv, Machines) and warns when timings come\n"
+        "from different machines.  --no-wait submits, prints the job id and returns;\n"
+        "--resume DIR waits for the tasks, reruns those without a result and finishes.",
     .opts = report_opts,
     .run = report_main,
 };

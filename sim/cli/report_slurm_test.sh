@@ -265,12 +265,15 @@ wait_idle
 cd_=$(result_dir "$tmp/cancel")
 case "$cd_" in *.partial) ;; *) fail "--no-wait + scancel: not a .partial directory: $cd_" ;; esac
 grep -q "report --resume" "$cd_/PARTIAL" || fail "PARTIAL does not say how to finish: $(cat "$cd_/PARTIAL")"
-report --resume "$cd_" >"$tmp/resume.out" 2>"$tmp/resume.err" || fail "--resume after scancel: $(cat "$tmp/resume.err")"
+# (a relative DIR: the tasks still get absolute paths)
+(cd "$tmp/cancel" && timeout 300 "$bin" report --resume "$(basename "$cd_")/") >"$tmp/resume.out" 2>"$tmp/resume.err" ||
+  fail "--resume after scancel: $(cat "$tmp/resume.err")"
 say "--no-wait, scancel, --resume"
 fin=${cd_%.partial}
 [ -s "$fin/index.html" ] && [ ! -e "$cd_" ] || fail "--resume did not finish $fin"
 [ -e "$fin/PARTIAL" ] && fail "--resume left the PARTIAL marker"
 [ "$(grep -c '^job' "$fin/tasks/jobs.txt")" -eq 2 ] || fail "--resume did not resubmit: $(cat "$fin/tasks/jobs.txt")"
+[ "$(ls "$fin"/tasks/logs/ | wc -l)" -ge 2 ] || fail "--resume: the tasks' logs are not in tasks/logs: $(ls "$fin/tasks/logs")"
 cut -d, -f1,2 "$fin/runs.csv" | cmp -s - "$tmp/cells.local" || fail "--resume: the cells differ from --jobs 1"
 report --resume "$fin" >/dev/null 2>"$tmp/again.err" && fail "--resume of a finished result succeeded"
 grep -q "finished" "$tmp/again.err" || fail "--resume of a finished result: $(cat "$tmp/again.err")"
