@@ -496,7 +496,18 @@ static int report_collect(report_t *p, const array_t *arr)
         snprintf(rel, sizeof rel, "task-%zu.result", k);
         char *path = array_path(arr, rel);
         if (!path || taskfile_read(path, k, node, e, members, n, p->runs, p->err, sizeof p->err)) {
-            if (!path) snprintf(p->err, sizeof p->err, "out of memory");
+            if (!path) {
+                snprintf(p->err, sizeof p->err, "out of memory");
+            } else {
+                /* Moved aside, so that --resume runs the task again. */
+                char bad[PATH_MAX + 64];
+                snprintf(bad, sizeof bad, "%s.bad", path);
+                size_t len = strlen(p->err);
+                if (rename(path, bad) == 0)
+                    snprintf(p->err + len, sizeof p->err - len,
+                             " (moved to %s: `arenalab report --resume %s` runs the task again)",
+                             bad, p->dir.partial);
+            }
             free(path);
             rc = CLI_FAIL;
             break;

@@ -311,6 +311,17 @@ tf=${td%.partial}
 grep -q "Timings come from 2 different machines" "$tf/summary.md" || fail "summary.md does not flag two machines"
 grep -q "Timings come from 2 different machines" "$tf/index.html" || fail "index.html does not flag two machines"
 grep -q "^churn-s3,other-node," "$tf/nodes.csv" || fail "nodes.csv: $(cat "$tf/nodes.csv")"
+# A damaged result is moved aside and its task rerun by --resume.
+report scripts/experiments/tiny.lua --slurm --no-wait --out "$tmp/damaged" >/dev/null 2>"$tmp/dm.err" ||
+  fail "--no-wait: $(cat "$tmp/dm.err")"
+wait_idle
+dd_=$(result_dir "$tmp/damaged")
+sed -i '/^run\t/d' "$dd_/tasks/task-0.result"
+report --resume "$dd_" >/dev/null 2>"$tmp/dm2.err" && fail "--resume merged a damaged result"
+grep -q "task-0.result.bad" "$tmp/dm2.err" || fail "the damaged result was not moved aside: $(cat "$tmp/dm2.err")"
+report --resume "$dd_" >/dev/null 2>"$tmp/dm3.err" || fail "--resume after a damaged result: $(cat "$tmp/dm3.err")"
+[ -s "${dd_%.partial}/index.html" ] || fail "--resume did not finish after a damaged result"
+say "a damaged result rerun"
 # compare refuses to judge the timings of churn-s3 (another machine in B).
 if timeout 120 "$bin" compare "$ld" "$tf" --out "$tmp/cmp" --json "$tmp/cmp.json" >"$tmp/cmp.out" 2>"$tmp/cmp.err"; then
   [ "$(grep -c '"other_machine": true' "$tmp/cmp.json")" -eq 4 ] ||

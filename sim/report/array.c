@@ -389,15 +389,19 @@ static void array_states(const array_t *a, array_task_t *t)
 /* Whether JOB, submitted here, was cancelled as a whole (see array.h). */
 static int array_cancelled(const array_t *a, const array_task_t *t, const char *job)
 {
-    int any = 0, unstarted = 0;
+    size_t ntasks = 0, cancelled = 0;
+    int unstarted = 0;
     char mine[SLURM_JOB_MAX];
     for (size_t k = 0; k < a->ntasks; k++) {
-        if (t[k].done || strcmp(array_job_of(t[k].job, mine, sizeof mine), job) != 0) continue;
-        if (strncmp(t[k].state, "CANCELLED", 9) != 0) return 0;
-        any = 1;
+        if (!t[k].job[0] || strcmp(array_job_of(t[k].job, mine, sizeof mine), job) != 0) continue;
+        ntasks++;
+        if (t[k].done) continue;
+        if (strncmp(t[k].state, "CANCELLED", 9) != 0) return 0; /* it failed otherwise */
+        cancelled++;
         unstarted |= !t[k].started;
     }
-    return any && unstarted;
+    /* one task cancelled among others that ran: that task, not the array */
+    return cancelled > 1 || (cancelled == 1 && (ntasks == 1 || unstarted));
 }
 
 int array_run(const array_t *a, int nowait, array_task_t *t, char *jobid, char *err, size_t errlen)

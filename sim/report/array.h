@@ -36,10 +36,13 @@
  * A failed task is submitted again (a new array of the failed tasks)
  * while it has had at most `retries` attempts more than its first; then
  * it is reported with its last state and log.  One exception: when the
- * array this process submitted was cancelled as a whole -- every task of
- * it without a result ended CANCELLED and one of them never started (a
- * pending task cancelled: `scancel JOB`, not a node or a limit) -- nothing
- * is resubmitted and the directory is left for `report --resume`.
+ * array this process submitted was cancelled as a whole (`scancel JOB`) --
+ * every task of it without a result ended CANCELLED, and that is more than
+ * one task, or a task that never started, or the array's only task -- nothing
+ * is resubmitted and the directory is left for `report --resume`.  A single
+ * task cancelled while the others ran is retried like any failure (a
+ * node's end, a time limit and a lack of memory have states of their own:
+ * NODE_FAIL, TIMEOUT, OUT_OF_MEMORY).
  * `--resume` gives every task without a result a fresh budget (one
  * attempt and `retries` more), after waiting for the tasks still queued.
  *
