@@ -164,3 +164,17 @@ const char *csv_get(const csv_t *c, size_t row, int col)
     if (col < 0 || (size_t)col >= c->ncols || row >= c->nrows) return "";
     return c->cell[(row + 1) * c->ncols + (size_t)col];
 }
+
+void csv_write_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}

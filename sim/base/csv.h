@@ -10,6 +10,7 @@
 #define ARENALAB_SIM_BASE_CSV_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct {
     char **cell; /* [row * ncols + col]; row 0 is the header           */
@@ -23,6 +24,10 @@ int csv_read(const char *path, csv_t *out, char *err, size_t errlen);
  * used in messages. */
 int csv_parse(char *text, const char *name, csv_t *out, char *err, size_t errlen);
 void csv_free(csv_t *c);
+
+/* Writes S as one field: quoted (with "" for ") when it holds a comma,
+ * quote, carriage return or newline, as csv_read reads it. */
+void csv_write_field(FILE *f, const char *s);
 
 /* Column index of NAME in the header, or -1. */
 int csv_col(const csv_t *c, const char *name);

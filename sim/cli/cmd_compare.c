@@ -39,6 +39,12 @@
  * on one trace moved from 1.6 to 3.6 MiB between two reports of one
  * commit); their memory changes are shown and counted, never judged
  * significant.
+ * Machines.  Timings are only compared on one machine: when both sides
+ * have a nodes.csv (every report since `report --slurm`) and a trace ran
+ * on machines of different identities (sysinfo_machine: host, CPU,
+ * kernel, libraries) in A and B, its pairs' timings are not tested
+ * ("other machine"), and the tally counts them.  Memory figures are
+ * compared as ever.
  * Peak RSS is the kernel's count of resident pages, measured once a side:
  * it moves by a few pages between identical runs (up to 6 seen), so a
  * change is significant beyond COMPARE_RSS_PAGES pages.
@@ -130,6 +136,7 @@ typedef struct {
     int too_short;         /* a side's trace is too short to time        */
     int measured;          /* memory figures measured, not exact (preload) */
     int relative;          /* tested on normalised runs (else absolute)  */
+    int other_machine;     /* the trace ran on different machines: untested */
     double p, q;           /* the test and its adjusted p (NaN: none)    */
     double effect;         /* change of the tested medians, B / A - 1    */
     int clear;             /* the timing change is significant           */
@@ -302,6 +309,37 @@ static int compare_load(const char *side, csv_t *c)
     return 0;
 }
 
+/* SIDE's nodes.csv (beside its runs.csv) into C.  Returns 1 when there is
+ * one that reads, else 0 (an older report: nothing to check). */
+static int compare_nodes(const char *side, csv_t *c)
+{
+    char path[PATH_MAX + 16], err[1024];
+    size_t n = strlen(side);
+    struct stat st;
+    if (stat(side, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(path, sizeof path, "%s/nodes.csv", side);
+    else if (n >= 8 && !strcmp(side + n - 8, "runs.csv"))
+        snprintf(path, sizeof path, "%.*snodes.csv", (int)(n - 8), side);
+    else
+        return 0;
+    if (access(path, F_OK) != 0) return 0;
+    if (csv_read(path, c, err, sizeof err) == 0) {
+        if (csv_col(c, "trace") >= 0 && csv_col(c, "machine") >= 0) return 1;
+        csv_free(c);
+    }
+    cli_error("compare: warning: %s does not read: machines not checked", path);
+    return 0;
+}
+
+/* The machine that ran TRACE in nodes C, or NULL. */
+static const char *compare_machine(const csv_t *c, const char *trace)
+{
+    int tc = csv_col(c, "trace"), mc = csv_col(c, "machine");
+    for (size_t i = 0; i < c->nrows; i++)
+        if (!strcmp(csv_get(c, i, tc), trace)) return csv_get(c, i, mc);
+    return NULL;
+}
+
 /* ROW's timed runs (validated) into R.  Returns 0 or -1 (out of memory). */
 static int compare_runs(const csv_t *c, size_t row, compare_runs_t *r)
 {
@@ -436,6 +474,8 @@ static const char *compare_timing(const compare_row_t *r, char *buf, size_t len)
         snprintf(buf, len, "no spread");
     else if (r->too_short)
         snprintf(buf, len, "too short");
+    else if (r->other_machine)
+        snprintf(buf, len, "other machine");
     else if (isnan(r->q))
         snprintf(buf, len, "no runs");
     else
@@ -693,7 +733,8 @@ static int compare_write(const char *dir, const compare_row_t *rows, size_t n, c
             "adjusted p-value), each run taken relative to the median of its round over the "
             "trace's allocator classes so that the machine's drift between the reports cancels; "
             "*noise* otherwise (`*`: fewer than 3 allocator classes on the trace, raw runs "
-            "tested). Pairs on a trace too short to time are not judged; with a single timed "
+            "tested). Pairs on a trace too short to time are not judged, nor pairs whose trace ran "
+            "on different machines in A and B (*other machine*); with a single timed "
             "run on a side there is no spread to judge. Memory figures are exact: any change in "
             "them is real (peak RSS: beyond 16 pages).\n\n",
             sa, sb);
@@ -732,12 +773,14 @@ static int compare_judge(compare_row_t *rows, size_t n)
  * every allocator alike). */
 static void compare_tally(FILE *f, const compare_row_t *rows, size_t n)
 {
-    size_t tested = 0, clear = 0, short_ = 0, memory = 0, absolute = 0, nch = 0, measured = 0;
+    size_t tested = 0, clear = 0, short_ = 0, memory = 0, absolute = 0, nch = 0, measured = 0,
+           machines = 0;
     double *ch = malloc((n ? n : 1) * sizeof *ch);
     for (size_t i = 0; i < n; i++) {
         double c = compare_change(rows[i].ta.median, rows[i].tb.median);
         if (ch && !isnan(c) && !rows[i].too_short) ch[nch++] = c;
         absolute += !isnan(rows[i].q) && !rows[i].relative;
+        machines += rows[i].other_machine;
         tested += !isnan(rows[i].q);
         clear += rows[i].clear;
         short_ += rows[i].too_short && !isnan(rows[i].ta.median) && !isnan(rows[i].tb.median);
@@ -762,6 +805,9 @@ static void compare_tally(FILE *f, const compare_row_t *rows, size_t n)
             clear, tested, tested ? 100.0 * (double)clear / (double)tested : 0.0,
             100 * TIMING_ALPHA, short_);
     if (absolute) fprintf(f, "; *: %zu tested on raw runs (no reference)", absolute);
+    if (machines)
+        fprintf(f, "; %zu pairs not tested: their trace ran on different machines in A and B",
+                machines);
     if (!isnan(drift.median))
         fprintf(f,
                 "\ndrift: the median pair's ns/event moved %+.1f %% from A to B (every "
@@ -797,6 +843,8 @@ static void compare_json(FILE *out, const compare_row_t *rows, size_t n, const c
         json_kv_string(&j, "allocator", r->alloc);
         json_key(&j, "timing_too_short");
         json_bool(&j, r->too_short);
+        json_key(&j, "other_machine");
+        json_bool(&j, r->other_machine);
         json_key(&j, "memory_exact");
         json_bool(&j, !r->measured);
         json_key(&j, "timing");
@@ -858,8 +906,12 @@ static int compare_main(int argc, char **argv)
         csv_free(&ca);
         return CLI_USAGE;
     }
+    csv_t na, nb;
+    int nodes_a = compare_nodes(sa, &na), nodes_b = compare_nodes(sb, &nb);
     compare_row_t *rows = calloc(ca.nrows ? ca.nrows : 1, sizeof *rows);
     if (!rows) {
+        if (nodes_a) csv_free(&na);
+        if (nodes_b) csv_free(&nb);
         cli_error("compare: out of memory");
         csv_free(&ca);
         csv_free(&cb);
@@ -884,6 +936,8 @@ static int compare_main(int argc, char **argv)
                   cb.nrows ? csv_get(&cb, 0, tb) : "-", cb.nrows ? csv_get(&cb, 0, ab) : "-");
         free(matched);
         free(rows);
+        if (nodes_a) csv_free(&na);
+        if (nodes_b) csv_free(&nb);
         csv_free(&ca);
         csv_free(&cb);
         return CLI_FAIL;
@@ -924,9 +978,12 @@ static int compare_main(int argc, char **argv)
             break;
         }
         r->relative = r->ta.rel && r->tb.rel;
+        const char *ma = nodes_a ? compare_machine(&na, r->trace) : NULL;
+        const char *mb = nodes_b ? compare_machine(&nb, r->trace) : NULL;
+        r->other_machine = ma && mb && strcmp(ma, mb) != 0;
         r->effect = r->relative ? compare_change(r->ta.rel_median, r->tb.rel_median)
                                 : compare_change(r->ta.median, r->tb.median);
-        if (r->spread && !r->too_short && r->ta.v && r->tb.v &&
+        if (r->spread && !r->too_short && !r->other_machine && r->ta.v && r->tb.v &&
             (r->relative ? timing_mann_whitney(r->ta.rel, r->ta.n, r->tb.rel, r->tb.n, &r->p)
                          : timing_mann_whitney(r->ta.v, r->ta.n, r->tb.v, r->tb.n, &r->p)))
             r->p = NAN;
@@ -988,6 +1045,8 @@ static int compare_main(int argc, char **argv)
         free(rows[i].tb.rel);
     }
     free(rows);
+    if (nodes_a) csv_free(&na);
+    if (nodes_b) csv_free(&nb);
     csv_free(&ca);
     csv_free(&cb);
     return rc;
@@ -1007,7 +1066,9 @@ const cli_command_t cmd_compare = {
         "finds it at 95 % after the Benjamini-Hochberg correction across every pair\n"
         "compared, else 'noise'; the adjusted p-value is shown, and a count of clear changes\n"
         "and the drift (the median pair's change) end the table.  Pairs on a trace too short\n"
-        "to time are not judged.  Memory figures are exact, so any change in them is\n"
+        "to time are not judged, nor, when both reports have nodes.csv, pairs whose trace\n"
+        "ran on different machines in A and B ('other machine').  Memory figures are exact,\n"
+        "so any change in them is\n"
         "significant (peak RSS: beyond 16 pages).\n"
         "Writes compare.csv, compare.md and one plot (compare.svg/.png, with its gnuplot\n"
         "script) to --out DIR, or to a new results/compare-<timestamp>/; --json FILE writes\n"

@@ -11,14 +11,26 @@
  * (sim/report/html.c) and the summary (sim/report/summary.c), then rename the directory
  * into place and point results/latest at it.
  *
+ * With --slurm the units run elsewhere: the steps up to the generated
+ * traces are the same, then the directory gets the plan and the tasks'
+ * files and the traces go to Slurm as a job array, one task per trace
+ * (sim/report/array.h); when every task has written its result, the
+ * results are read back into the same driver_run_t array a local run
+ * fills and the same steps write the report.  `--task K DIR` (hidden) is
+ * what an array task runs: trace K's group through jobs_run_group, as
+ * `--jobs 1` runs it.  `--resume DIR` picks a Slurm report up where it
+ * stopped: waits, reruns what has no result, writes the report.
+ *
  * The repository root (default experiment, default results/, relative
  * paths in experiments) comes from sim/base/repo.h.
  */
 #include "sim/cli/commands.h"
+#include "sim/report/array.h"
 #include "sim/report/experiment.h"
 #include "sim/report/figures.h"
 #include "sim/report/html.h"
 #include "sim/report/jobs.h"
+#include "sim/report/plan.h"
 #include "sim/report/pools.h"
 #include "sim/base/repo.h"
 #include "sim/report/resdir.h"
@@ -26,6 +38,7 @@
 #include "sim/lua/script.h"
 #include "sim/report/summary.h"
 #include "sim/report/sysinfo.h"
+#include "sim/report/taskfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +55,18 @@ enum {
     REPORT_KEY_REPEAT = 256,
     REPORT_KEY_ALLOW_UNSAFE,
     REPORT_KEY_SEED,
+    REPORT_KEY_SLURM,
+    REPORT_KEY_PARTITION,
+    REPORT_KEY_TIME,
+    REPORT_KEY_SBATCH_ARG,
+    REPORT_KEY_NO_WAIT,
+    REPORT_KEY_RETRIES,
+    REPORT_KEY_RESUME,
 };
+
+#define REPORT_MAX_SBATCH_ARGS 32
+/* What report_run returns when the array was submitted, not waited for. */
+#define REPORT_SUBMITTED (-100)
 
 static const cli_opt_t report_opts[] = {
     {"jobs", 'j', "N", REPORT_KEY_JOBS,
@@ -57,6 +81,21 @@ static const cli_opt_t report_opts[] = {
      "os, require) and can do anything you can"},
     {"seed", 0, "N", REPORT_KEY_SEED,
      "seed of the shuffled order of the interleaved timed runs (default 1; recorded)"},
+    {"slurm", 0, NULL, REPORT_KEY_SLURM,
+     "run the traces as a Slurm job array, one task per trace (the result directory must be on "
+     "a filesystem every node shares); wait, retry failed tasks, write the report"},
+    {"partition", 0, "P", REPORT_KEY_PARTITION, "--slurm: the partition (sbatch --partition)"},
+    {"time", 0, "T", REPORT_KEY_TIME, "--slurm: each task's time limit (sbatch --time)"},
+    {"sbatch-arg", 0, "ARG", REPORT_KEY_SBATCH_ARG,
+     "--slurm: one more sbatch argument (repeat it: --sbatch-arg=--exclusive "
+     "--sbatch-arg=--constraint=X)"},
+    {"no-wait", 0, NULL, REPORT_KEY_NO_WAIT,
+     "--slurm or --resume: submit, print the job id and return; --resume DIR finishes"},
+    {"retries", 0, "N", REPORT_KEY_RETRIES,
+     "--slurm or --resume: attempts of a failed task after its first (default 2)"},
+    {"resume", 0, "DIR", REPORT_KEY_RESUME,
+     "finish the Slurm report DIR (its .partial directory): wait for its tasks, rerun those "
+     "without a result, write the report"},
     {0},
 };
 
@@ -66,6 +105,14 @@ typedef struct {
     long repeat;      /* -1: the experiment's */
     int allow_unsafe; /* --allow-unsafe: no sandbox (sim/lua/sandbox.h) */
     unsigned long long seed;
+    int jobs_given; /* --jobs was given                             */
+    int slurm;      /* --slurm                                      */
+    const char *partition, *time;
+    char *sbatch_args[REPORT_MAX_SBATCH_ARGS];
+    size_t nsbatch_args;
+    int nowait;         /* --no-wait                                   */
+    long retries;       /* -1: ARRAY_DEFAULT_RETRIES (or the plan's)    */
+    const char *resume; /* --resume DIR                                */
 } report_args_t;
 
 static int report_on_opt(void *ud, int key, const char *arg)
@@ -82,6 +129,7 @@ static int report_on_opt(void *ud, int key, const char *arg)
             return -1;
         }
         a->jobs = v;
+        a->jobs_given = 1;
         return 0;
     case REPORT_KEY_OUT:
         a->out = arg;
@@ -97,6 +145,37 @@ static int report_on_opt(void *ud, int key, const char *arg)
         return 0;
     case REPORT_KEY_ALLOW_UNSAFE:
         a->allow_unsafe = 1;
+        return 0;
+    case REPORT_KEY_SLURM:
+        a->slurm = 1;
+        return 0;
+    case REPORT_KEY_PARTITION:
+        a->partition = arg;
+        return 0;
+    case REPORT_KEY_TIME:
+        a->time = arg;
+        return 0;
+    case REPORT_KEY_SBATCH_ARG:
+        if (a->nsbatch_args == REPORT_MAX_SBATCH_ARGS) {
+            cli_error("report: more than %d --sbatch-arg", REPORT_MAX_SBATCH_ARGS);
+            return -1;
+        }
+        a->sbatch_args[a->nsbatch_args++] = (char *)arg;
+        return 0;
+    case REPORT_KEY_NO_WAIT:
+        a->nowait = 1;
+        return 0;
+    case REPORT_KEY_RETRIES:
+        errno = 0;
+        v = strtoul(arg, &end, 10);
+        if (errno || *end || arg[0] < '0' || arg[0] > '9' || v > 100) {
+            cli_error("report: --retries %s: expected a count from 0 to 100", arg);
+            return -1;
+        }
+        a->retries = (long)v;
+        return 0;
+    case REPORT_KEY_RESUME:
+        a->resume = arg;
         return 0;
     case REPORT_KEY_SEED:
         errno = 0;
@@ -193,6 +272,11 @@ typedef struct {
     jobs_unit_t *units;
     driver_run_t *runs;
     int interactive;
+    plan_t plan;         /* --resume: the plan read (its exp moved to exp) */
+    size_t *group;       /* per unit: its group, the array task running it */
+    size_t ntasks;       /* groups                                        */
+    const char **names;  /* per group: its trace's name                  */
+    array_task_t *tasks; /* per group: the task's status                 */
     char err[8192];
 } report_t;
 
@@ -278,8 +362,247 @@ static void report_pools(report_t *p)
     free(tmp);
 }
 
-/* Everything after the directory exists.  Returns an exit status; on
- * failure P->err says what failed. */
+/* Reads every trace for its statistics.  Returns an exit status. */
+static int report_stats(report_t *p)
+{
+    for (size_t t = 0; t < p->exp.ntraces; t++)
+        if (results_trace_stats(&p->res, t, p->err, sizeof p->err)) return CLI_FAIL;
+    return CLI_OK;
+}
+
+/* The result set's fields that come before any replay, the units and
+ * their groups (array tasks), room for the runs.  COMMAND, STAMP and SYS
+ * are set by the caller.  Returns an exit status (P->err on failure). */
+static int report_setup(report_t *p)
+{
+    exp_t *e = &p->exp;
+    results_t *r = &p->res;
+    r->exp = e;
+    r->dir = p->dir.final;
+    results_ranks(r);
+    if (!(r->traces = calloc(e->ntraces, sizeof *r->traces)) ||
+        !(r->where = calloc(e->ntraces, sizeof *r->where)))
+        goto oom;
+    for (size_t t = 0; t < e->ntraces; t++)
+        r->where[t].node = EXP_NONE;
+    if (!(p->units = calloc(e->nunits, sizeof *p->units)) ||
+        !(p->runs = calloc(e->nunits, sizeof *p->runs)) ||
+        !(p->group = calloc(e->nunits, sizeof *p->group)))
+        goto oom;
+    for (size_t u = 0; u < e->nunits; u++) {
+        const exp_trace_t *tr = &e->traces[e->units[u].trace];
+        p->units[u].trace = tr->path;
+        p->units[u].name = tr->name;
+        route_uniform(&p->units[u].route, e->units[u].spec);
+        p->units[u].repeat = e->units[u].repeat;
+    }
+    p->ntasks = jobs_groups(p->units, e->nunits, p->group);
+    if (!(p->names = calloc(p->ntasks + 1, sizeof *p->names)) ||
+        !(p->tasks = calloc(p->ntasks + 1, sizeof *p->tasks)))
+        goto oom;
+    for (size_t u = e->nunits; u-- > 0;)
+        p->names[p->group[u]] = p->units[u].name;
+    r->units = p->units;
+    r->runs = p->runs;
+    return CLI_OK;
+oom:
+    snprintf(p->err, sizeof p->err, "out of memory");
+    return CLI_FAIL;
+}
+
+/* Everything after the replays: pool tables, data files, plots, the page
+ * and the summary.  Returns an exit status (P->err on failure). */
+static int report_finish(report_t *p)
+{
+    if (p->interactive)
+        fputs("arenalab: report: pool tables, data files, plots, index.html, summary.md\n", stderr);
+    report_pools(p);
+    char *dir = resdir_path(&p->dir, "");
+    char *plots = resdir_path(&p->dir, "plots");
+    figures_t figs = {0};
+    int rc = CLI_FAIL;
+    if (!dir || !plots)
+        snprintf(p->err, sizeof p->err, "out of memory");
+    else if (results_write_data(&p->res, dir, p->err, sizeof p->err) == 0 &&
+             figures_make(&p->res, plots, &figs, p->err, sizeof p->err) == 0 &&
+             html_write(&p->res, &figs, dir, p->err, sizeof p->err) == 0 &&
+             summary_write(&p->res, dir, p->err, sizeof p->err) == 0)
+        rc = CLI_OK;
+    figures_free(&figs);
+    free(dir);
+    free(plots);
+    return rc;
+}
+
+/* Every unit through jobs_run, here. */
+static int report_local(report_t *p, const report_args_t *a)
+{
+    exp_t *e = &p->exp;
+    results_t *r = &p->res;
+    r->executor = "local";
+    for (size_t t = 0; t < e->ntraces; t++)
+        if (results_ran_on(r, t, &r->sys, "", 0)) {
+            snprintf(p->err, sizeof p->err, "out of memory");
+            return CLI_FAIL;
+        }
+    unsigned ncpus = jobs_cpus();
+    if (a->jobs > ncpus)
+        cli_error("report: note: timed runs use at most %u jobs here (one per CPU)", ncpus);
+    jobs_config_t jc = {(unsigned)a->jobs, e->samples, p->interactive, NULL, NULL, a->seed};
+    size_t failed;
+    double t0 = report_now();
+    int rc = jobs_run(&jc, p->units, e->nunits, p->runs, &failed);
+    r->seconds = report_now() - t0;
+    if (rc != CLI_OK) {
+        if (failed == JOBS_NONE)
+            snprintf(p->err, sizeof p->err, "the replays could not run (see the messages above)");
+        else
+            snprintf(p->err, sizeof p->err,
+                     "the replays of trace %s (%s) failed, exit status %d; the replay's message, "
+                     "naming the allocator, was printed on stderr",
+                     p->units[failed].name, p->units[failed].trace, rc);
+        return rc;
+    }
+    return report_finish(p);
+}
+
+/* The units of group K, in unit order, into MEMBERS (room for every
+ * unit); returns their count. */
+static size_t report_members(const report_t *p, size_t k, size_t *members)
+{
+    size_t n = 0;
+    for (size_t u = 0; u < p->exp.nunits; u++)
+        if (p->group[u] == k) members[n++] = u;
+    return n;
+}
+
+/* Reads every task's result into the runs and records its machine.
+ * Returns an exit status (P->err on failure). */
+static int report_collect(report_t *p, const array_t *arr)
+{
+    exp_t *e = &p->exp;
+    results_t *r = &p->res;
+    size_t *members = malloc((e->nunits ? e->nunits : 1) * sizeof *members);
+    taskfile_node_t *node = malloc(sizeof *node);
+    int rc = CLI_OK;
+    if (!members || !node) {
+        snprintf(p->err, sizeof p->err, "out of memory");
+        rc = CLI_FAIL;
+    }
+    r->seconds = 0;
+    for (size_t k = 0; rc == CLI_OK && k < p->ntasks; k++) {
+        size_t n = report_members(p, k, members);
+        char rel[64];
+        snprintf(rel, sizeof rel, "task-%zu.result", k);
+        char *path = array_path(arr, rel);
+        if (!path || taskfile_read(path, k, node, e, members, n, p->runs, p->err, sizeof p->err)) {
+            if (!path) {
+                snprintf(p->err, sizeof p->err, "out of memory");
+            } else {
+                /* Moved aside, so that --resume runs the task again. */
+                char bad[PATH_MAX + 64];
+                snprintf(bad, sizeof bad, "%s.bad", path);
+                size_t len = strlen(p->err);
+                if (rename(path, bad) == 0)
+                    snprintf(p->err + len, sizeof p->err - len,
+                             " (moved to %s: `arenalab report --resume %s` runs the task again)",
+                             bad, p->dir.partial);
+            }
+            free(path);
+            rc = CLI_FAIL;
+            break;
+        }
+        free(path);
+        for (size_t i = 0; i < n; i++) {
+            p->runs[members[i]].route = &p->units[members[i]].route;
+            p->runs[members[i]].trace = p->units[members[i]].trace;
+        }
+        if (results_ran_on(r, e->units[members[0]].trace, &node->sys, node->job, node->seconds)) {
+            snprintf(p->err, sizeof p->err, "out of memory");
+            rc = CLI_FAIL;
+        }
+        r->seconds += node->seconds;
+    }
+    free(members);
+    free(node);
+    return rc;
+}
+
+/* The array of P's plan from submission (or where --resume found it) to
+ * the report.  Returns an exit status, or REPORT_SUBMITTED (--no-wait). */
+static int report_array(report_t *p, const report_args_t *a, plan_t *plan, int prepare)
+{
+    results_t *r = &p->res;
+    r->executor = "slurm";
+    r->jobs = (unsigned)p->ntasks;
+    array_t arr = {p->dir.partial, plan, p->ntasks, p->names, p->interactive};
+    if (prepare && array_prepare(&arr, p->err, sizeof p->err)) return CLI_FAIL;
+    int lock = array_lock(&arr, p->err, sizeof p->err);
+    if (lock < 0) return CLI_FAIL;
+    char job[SLURM_JOB_MAX];
+    int rc = array_run(&arr, a->nowait, p->tasks, job, p->err, sizeof p->err);
+    if (rc == ARRAY_DONE) {
+        rc = prepare ? CLI_OK : report_stats(p); /* --resume: read now, what the tasks read */
+        if (rc == CLI_OK) rc = report_collect(p, &arr);
+        if (rc == CLI_OK) rc = report_finish(p);
+        char *bin = rc == CLI_OK ? array_path(&arr, "arenalab") : NULL;
+        if (bin) unlink(bin); /* no task runs again: the copy has done its work */
+        free(bin);
+    } else if (rc == ARRAY_SUBMITTED) {
+        char text[PATH_MAX * 2 + 512];
+        snprintf(text, sizeof text,
+                 "This result is being made by Slurm job %s (%zu tasks, one per trace).\n"
+                 "When it has ended, `arenalab report --resume %s` collects the results, "
+                 "reruns the tasks that have none and writes the report.\n",
+                 job, p->ntasks, p->dir.partial);
+        resdir_mark(&p->dir, text);
+        printf("%s\n", job);
+        printf("submitted Slurm job %s: %zu task%s, one per trace, writing into %s\n"
+               "finish with: arenalab report --resume %s\n",
+               job, p->ntasks, p->ntasks == 1 ? "" : "s", p->dir.partial, p->dir.partial);
+        rc = REPORT_SUBMITTED;
+    } else if (rc == ARRAY_FAILED || rc == ARRAY_CANCELLED) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&text, &len);
+        if (mem) {
+            fprintf(mem, "%s; `arenalab report --resume %s` runs them again and finishes:\n",
+                    rc == ARRAY_CANCELLED ? "the job array was cancelled"
+                                          : "some array tasks failed every attempt",
+                    p->dir.partial);
+            array_describe(&arr, p->tasks, mem);
+            fclose(mem);
+        }
+        snprintf(p->err, sizeof p->err, "%s", text ? text : "array tasks failed");
+        size_t n = strlen(p->err);
+        if (n && p->err[n - 1] == '\n') p->err[n - 1] = '\0';
+        free(text);
+        rc = CLI_FAIL;
+    } else {
+        rc = CLI_FAIL; /* P->err says why */
+    }
+    array_unlock(lock);
+    return rc;
+}
+
+/* A plan of the experiment being started (borrowing P's memory). */
+static void report_plan(const report_t *p, const report_args_t *a, plan_t *plan)
+{
+    memset(plan, 0, sizeof *plan);
+    plan->exp = p->exp;
+    plan->seed = a->seed;
+    plan->retries = a->retries >= 0 ? (unsigned)a->retries : ARRAY_DEFAULT_RETRIES;
+    plan->partition = (char *)a->partition;
+    plan->time = (char *)a->time;
+    plan->sbatch_args = (char **)a->sbatch_args;
+    plan->nsbatch_args = a->nsbatch_args;
+    plan->command = p->res.command;
+    snprintf(plan->stamp, sizeof plan->stamp, "%s", p->res.stamp);
+    plan->sys = p->res.sys;
+}
+
+/* Everything after the directory exists.  Returns an exit status, or
+ * REPORT_SUBMITTED; on failure P->err says what failed. */
 static int report_run(report_t *p, const report_args_t *a, int argc, char **argv, const char *root)
 {
     exp_t *e = &p->exp;
@@ -294,74 +617,21 @@ static int report_run(report_t *p, const report_args_t *a, int argc, char **argv
     if (rc) return CLI_FAIL;
     if ((rc = report_generate(p, a->allow_unsafe)) != CLI_OK) return rc;
 
-    r->exp = e;
     r->jobs = (unsigned)a->jobs;
     r->seed = a->seed;
-    r->dir = p->dir.final;
     snprintf(r->stamp, sizeof r->stamp, "%s", p->dir.stamp);
-    if (!(r->command = report_command(root, argc, argv))) goto oom;
-    sysinfo_collect(&r->sys, root);
-    results_ranks(r);
-    if (!(r->traces = calloc(e->ntraces, sizeof *r->traces))) goto oom;
-    for (size_t t = 0; t < e->ntraces; t++)
-        if (results_trace_stats(r, t, p->err, sizeof p->err)) return CLI_FAIL;
-
-    if (!(p->units = calloc(e->nunits, sizeof *p->units)) ||
-        !(p->runs = calloc(e->nunits, sizeof *p->runs)))
-        goto oom;
-    for (size_t u = 0; u < e->nunits; u++) {
-        const exp_trace_t *tr = &e->traces[e->units[u].trace];
-        p->units[u].trace = tr->path;
-        p->units[u].name = tr->name;
-        route_uniform(&p->units[u].route, e->units[u].spec);
-        p->units[u].repeat = e->units[u].repeat;
-    }
-    r->units = p->units;
-    r->runs = p->runs;
-    unsigned ncpus = jobs_cpus();
-    if (a->jobs > ncpus)
-        cli_error("report: note: timed runs use at most %u jobs here (one per CPU)", ncpus);
-    jobs_config_t jc = {(unsigned)a->jobs, e->samples, p->interactive, NULL, NULL, a->seed};
-    size_t failed;
-    double t0 = report_now();
-    rc = jobs_run(&jc, p->units, e->nunits, p->runs, &failed);
-    r->seconds = report_now() - t0;
-    if (rc != CLI_OK) {
-        if (failed == JOBS_NONE)
-            snprintf(p->err, sizeof p->err, "the replays could not run (see the messages above)");
-        else
-            snprintf(p->err, sizeof p->err,
-                     "the replays of trace %s (%s) failed, exit status %d; the replay's message, "
-                     "naming the allocator, was printed on stderr",
-                     p->units[failed].name, p->units[failed].trace, rc);
-        return rc;
-    }
-    if (p->interactive)
-        fputs("arenalab: report: pool tables, data files, plots, index.html, summary.md\n", stderr);
-    report_pools(p);
-
-    char *dir = resdir_path(&p->dir, "");
-    char *plots = resdir_path(&p->dir, "plots");
-    figures_t figs = {0};
-    rc = CLI_FAIL;
-    if (!dir || !plots)
+    if (!(r->command = report_command(root, argc, argv))) {
         snprintf(p->err, sizeof p->err, "out of memory");
-    else if (results_write_data(r, dir, p->err, sizeof p->err) == 0 &&
-             figures_make(r, plots, &figs, p->err, sizeof p->err) == 0 &&
-             html_write(r, &figs, dir, p->err, sizeof p->err) == 0 &&
-             summary_write(r, dir, p->err, sizeof p->err) == 0)
-        rc = CLI_OK;
-    figures_free(&figs);
-    free(dir);
-    free(plots);
-    return rc;
-oom:
-    snprintf(p->err, sizeof p->err, "out of memory");
-    return CLI_FAIL;
+        return CLI_FAIL;
+    }
+    sysinfo_collect(&r->sys, root);
+    if ((rc = report_setup(p)) != CLI_OK || (rc = report_stats(p)) != CLI_OK) return rc;
+    if (!a->slurm) return report_local(p, a);
+    plan_t plan;
+    report_plan(p, a, &plan);
+    return report_array(p, a, &plan, 1);
 }
 
-/* Loads the experiment, runs it into a fresh directory, commits or marks
- * it partial.  Returns the exit status. */
 /* Interruption.  A report killed by SIGINT (Ctrl-C), SIGTERM or SIGHUP
  * must not leave a .partial directory that says nothing: the handler
  * writes its PARTIAL marker, then dies of the signal as it would have.  A
@@ -371,18 +641,18 @@ oom:
  * is being written, sim/base/sigclean.c's handler (which removes its
  * temporary file) sits in front of this one and chains to it; so this one
  * is installed before any output is opened and removed after the last one
- * is committed. */
+ * is committed.  A Slurm report's tasks go on without us: its message
+ * says how to finish it. */
 static char report_partial_marker[PATH_MAX + 64];
+static char report_partial_text[PATH_MAX + 512];
 
 static const int report_fatal_signals[] = {SIGINT, SIGTERM, SIGHUP};
 
 static void report_on_signal(int sig)
 {
-    static const char msg[] = "This result is incomplete: the report was interrupted by a "
-                              "signal (SIGINT, SIGTERM or SIGHUP) before it finished.\n";
     int fd = open(report_partial_marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd >= 0) {
-        ssize_t w = write(fd, msg, sizeof msg - 1);
+        ssize_t w = write(fd, report_partial_text, strlen(report_partial_text));
         (void)w;
         close(fd);
     }
@@ -390,11 +660,18 @@ static void report_on_signal(int sig)
     raise(sig);
 }
 
-/* Installs the handler for the result directory DIR (NULL: removes it). */
-static void report_guard(const resdir_t *dir)
+/* Installs the handler for the result directory DIR (NULL: removes it);
+ * SLURM: its cells run as a Slurm array. */
+static void report_guard(const resdir_t *dir, int slurm)
 {
-    if (dir)
+    if (dir) {
         snprintf(report_partial_marker, sizeof report_partial_marker, "%s/PARTIAL", dir->partial);
+        snprintf(report_partial_text, sizeof report_partial_text,
+                 "This result is incomplete: the report was interrupted by a signal (SIGINT, "
+                 "SIGTERM or SIGHUP) before it finished.\n%s%s%s",
+                 slurm ? "Its Slurm tasks go on: `arenalab report --resume " : "",
+                 slurm ? dir->partial : "", slurm ? "` waits for them and finishes it.\n" : "");
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = dir ? report_on_signal : SIG_DFL;
@@ -420,6 +697,21 @@ static void report_print_headline(const results_t *r, FILE *out)
     free(text);
 }
 
+/* The option of A that needs a Slurm run, or NULL. */
+static const char *report_slurm_only(const report_args_t *a)
+{
+    return a->nowait         ? "--no-wait"
+           : a->retries >= 0 ? "--retries"
+           : a->partition    ? "--partition"
+           : a->time         ? "--time"
+           : a->nsbatch_args ? "--sbatch-arg"
+                             : NULL;
+}
+
+static int report_end(report_t *p, int rc);
+
+/* Loads the experiment, runs it into a fresh directory, commits or marks
+ * it partial.  Returns the exit status. */
 static int report_experiment(report_t *p, const report_args_t *a, const char *path,
                              const char *root, int argc, char **argv)
 {
@@ -433,6 +725,30 @@ static int report_experiment(report_t *p, const report_args_t *a, const char *pa
     for (size_t i = 0; i < e->nallocs; i++)
         if (e->allocs[i].skip)
             cli_error("report: skipping %s: %s", e->allocs[i].spec, e->allocs[i].skip);
+    /* executor("slurm", ...) in the file: as --slurm and its options,
+     * unless the command line says otherwise (--jobs: a local run). */
+    report_args_t eff = *a;
+    const exp_executor_t *x = &e->executor;
+    if (x->slurm && !a->jobs_given) {
+        eff.slurm = 1;
+        if (!eff.partition) eff.partition = x->partition;
+        if (!eff.time) eff.time = x->time;
+        if (eff.retries < 0) eff.retries = x->retries;
+        for (size_t i = 0; !a->nsbatch_args && i < x->nsbatch_args; i++) {
+            if (eff.nsbatch_args == REPORT_MAX_SBATCH_ARGS) {
+                cli_error("%s: executor: more than %d sbatch_args", path, REPORT_MAX_SBATCH_ARGS);
+                return CLI_USAGE;
+            }
+            eff.sbatch_args[eff.nsbatch_args++] = x->sbatch_args[i];
+        }
+    }
+    a = &eff;
+    if (!a->slurm && report_slurm_only(a)) {
+        cli_error("report: %s goes with --slurm or --resume (or executor(\"slurm\") in the "
+                  "experiment)",
+                  report_slurm_only(a));
+        return CLI_USAGE;
+    }
     if (a->repeat >= 0) {
         e->repeat = (unsigned)a->repeat;
         for (size_t u = 0; u < e->nunits; u++)
@@ -440,8 +756,10 @@ static int report_experiment(report_t *p, const report_args_t *a, const char *pa
         for (size_t s = 0; s < e->nsweeps; s++)
             e->sweeps[s].repeat = (unsigned)a->repeat;
     }
-    char parent[PATH_MAX + 16];
-    if (a->out)
+    char parent[2 * PATH_MAX + 16], cwd[PATH_MAX];
+    if (a->out && a->out[0] != '/' && a->slurm && getcwd(cwd, sizeof cwd))
+        snprintf(parent, sizeof parent, "%s/%s", cwd, a->out); /* the tasks' path to it */
+    else if (a->out)
         snprintf(parent, sizeof parent, "%s", a->out);
     else
         snprintf(parent, sizeof parent, "%s/results", root);
@@ -452,10 +770,18 @@ static int report_experiment(report_t *p, const report_args_t *a, const char *pa
     if (p->interactive)
         fprintf(stderr, "arenalab: report: %s: %zu traces, %zu runs -> %s\n", e->name, e->ntraces,
                 e->nunits, p->dir.partial);
-    report_guard(&p->dir);
+    report_guard(&p->dir, a->slurm);
     rc = report_run(p, a, argc, argv, root);
+    return report_end(p, rc);
+}
+
+/* Commits the directory after RC (an exit status or REPORT_SUBMITTED) or
+ * marks it partial.  Returns the exit status. */
+static int report_end(report_t *p, int rc)
+{
     if (rc == CLI_OK && resdir_commit(&p->dir, 1, p->err, sizeof p->err)) rc = CLI_FAIL;
-    report_guard(NULL);
+    report_guard(NULL, 0);
+    if (rc == REPORT_SUBMITTED) return CLI_OK;
     if (rc == CLI_OK) {
         report_print_headline(&p->res, stdout);
         printf("\n%s/index.html\n", p->dir.final); /* last line: the page */
@@ -467,20 +793,214 @@ static int report_experiment(report_t *p, const report_args_t *a, const char *pa
     return rc;
 }
 
+/* `report --resume DIR`: the plan saved in DIR, its array run to the end,
+ * the report written.  Returns the exit status. */
+static int report_resume(report_t *p, const report_args_t *a)
+{
+    char path[PATH_MAX + 64];
+    p->interactive = cli_interactive();
+    size_t n = strlen(a->resume);
+    while (n > 1 && a->resume[n - 1] == '/')
+        n--;
+    /* DIR or DIR.partial: the plan is in the .partial one */
+    snprintf(path, sizeof path, "%.*s%s/%s", (int)n, a->resume,
+             n > 8 && !strncmp(a->resume + n - 8, ".partial", 8) ? "" : ".partial", PLAN_FILE);
+    if (access(path, F_OK) != 0)
+        snprintf(path, sizeof path, "%.*s/%s", (int)n, a->resume, PLAN_FILE);
+    if (access(path, F_OK) != 0) {
+        cli_error("report: --resume %s: no %s: not a Slurm report being written (finished ones, "
+                  "and local runs, have nothing to resume)",
+                  a->resume, PLAN_FILE);
+        return CLI_USAGE;
+    }
+    if (plan_read(&p->plan, path, p->err, sizeof p->err)) {
+        cli_error("report: %s", p->err);
+        return CLI_FAIL;
+    }
+    /* Absolute: the tasks' logs and working directory are given to sbatch. */
+    char abs[PATH_MAX];
+    const char *dir = realpath(a->resume, abs) ? abs : a->resume;
+    if (resdir_open(&p->dir, dir, p->plan.stamp, p->err, sizeof p->err)) {
+        cli_error("report: --resume: %s", p->err);
+        return CLI_USAGE;
+    }
+    /* The experiment moves into the report; the plan keeps the rest. */
+    p->exp = p->plan.exp;
+    memset(&p->plan.exp, 0, sizeof p->plan.exp);
+    plan_t plan = p->plan;
+    plan.exp = p->exp;
+    if (a->retries >= 0) plan.retries = (unsigned)a->retries;
+    if (a->partition) plan.partition = (char *)a->partition;
+    if (a->time) plan.time = (char *)a->time;
+    if (a->nsbatch_args) {
+        plan.sbatch_args = (char **)a->sbatch_args;
+        plan.nsbatch_args = a->nsbatch_args;
+    }
+    results_t *r = &p->res;
+    r->seed = p->plan.seed;
+    snprintf(r->stamp, sizeof r->stamp, "%s", p->plan.stamp);
+    r->sys = p->plan.sys;
+    if (!(r->command = strdup(p->plan.command))) {
+        cli_error("report: out of memory");
+        return CLI_FAIL;
+    }
+    if (p->interactive)
+        fprintf(stderr, "arenalab: report: resuming %s: %zu traces, %zu runs\n", p->exp.name,
+                p->exp.ntraces, p->exp.nunits);
+    report_guard(&p->dir, 1);
+    int rc = report_setup(p);
+    if (rc == CLI_OK) rc = report_array(p, a, &plan, 0);
+    return report_end(p, rc);
+}
+
+/* `report --task K DIR`, what array task K runs: group K of the plan in
+ * DIR through jobs_run_group, as `--jobs 1` runs it, its result into
+ * DIR/tasks/task-K.result.  Returns the exit status. */
+static int report_task(report_t *p, int argc, char **argv)
+{
+    char *end;
+    unsigned long k = argc == 4 ? strtoul(argv[2], &end, 10) : 0;
+    if (argc != 4 || argv[2][0] < '0' || argv[2][0] > '9' || *end) {
+        cli_error("report --task K DIR is what a Slurm array task runs (see 'arenalab report "
+                  "--help': --slurm)");
+        return CLI_USAGE;
+    }
+    const char *dir = argv[3];
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, PLAN_FILE);
+    if (plan_read(&p->plan, path, p->err, sizeof p->err)) {
+        cli_error("report --task: %s", p->err);
+        return CLI_USAGE;
+    }
+    p->exp = p->plan.exp;
+    memset(&p->plan.exp, 0, sizeof p->plan.exp);
+    exp_t *e = &p->exp;
+    if (!(p->units = calloc(e->nunits, sizeof *p->units)) ||
+        !(p->runs = calloc(e->nunits, sizeof *p->runs)) ||
+        !(p->group = calloc(e->nunits, sizeof *p->group))) {
+        cli_error("report --task: out of memory");
+        return CLI_FAIL;
+    }
+    for (size_t u = 0; u < e->nunits; u++) {
+        const exp_trace_t *tr = &e->traces[e->units[u].trace];
+        p->units[u].trace = tr->path;
+        p->units[u].name = tr->name;
+        route_uniform(&p->units[u].route, e->units[u].spec);
+        p->units[u].repeat = e->units[u].repeat;
+    }
+    p->ntasks = jobs_groups(p->units, e->nunits, p->group);
+    if (k >= p->ntasks) {
+        cli_error("report --task %lu: the plan in %s has %zu tasks", k, dir, p->ntasks);
+        return CLI_USAGE;
+    }
+    plan_t plan = p->plan;
+    plan.exp = *e;
+    array_t arr = {dir, &plan, p->ntasks, NULL, 0};
+    const char *aj = getenv("SLURM_ARRAY_JOB_ID"), *at = getenv("SLURM_ARRAY_TASK_ID");
+    taskfile_node_t *node = calloc(1, sizeof *node);
+    if (!node) {
+        cli_error("report --task: out of memory");
+        return CLI_FAIL;
+    }
+    if (aj && at) snprintf(node->job, sizeof node->job, "%s_%s", aj, at);
+    if (array_started(&arr, k, node->job, p->err, sizeof p->err))
+        cli_error("report --task: warning: %s", p->err); /* only a marker */
+    jobs_config_t jc = {1, e->samples, 0, NULL, NULL, p->plan.seed};
+    size_t failed;
+    double t0 = report_now();
+    int rc = jobs_run_group(&jc, p->units, e->nunits, k, p->runs, &failed);
+    node->seconds = report_now() - t0;
+    size_t *members = malloc(e->nunits * sizeof *members);
+    if (rc != CLI_OK) {
+        cli_error("report --task %lu: the replays of trace %s failed, exit status %d (the "
+                  "replay's message, naming the allocator, is above)",
+                  k, failed == JOBS_NONE ? "?" : p->units[failed].name, rc);
+    } else if (!members) {
+        cli_error("report --task: out of memory");
+        rc = CLI_FAIL;
+    } else {
+        sysinfo_collect(&node->sys, e->root);
+        size_t n = report_members(p, k, members);
+        snprintf(path, sizeof path, "%s/%s/task-%lu.result", dir, PLAN_DIR, k);
+        if (taskfile_write(path, k, node, e, members, n, p->runs, p->err, sizeof p->err)) {
+            cli_error("report --task: %s", p->err);
+            rc = CLI_FAIL;
+        }
+    }
+    free(members);
+    free(node);
+    return rc;
+}
+
+/* Whether A's options make sense together; reports the first that does
+ * not (those that need a Slurm run are checked once the experiment, which
+ * may ask for one, is read). */
+static int report_args_ok(const report_args_t *a, int noperands)
+{
+    if (a->slurm && a->jobs_given) {
+        cli_error("report: --jobs does not go with --slurm (each array task runs one trace, "
+                  "as --jobs 1 would)");
+        return 0;
+    }
+    if (a->resume && (noperands || a->slurm || a->jobs_given || a->out || a->repeat >= 0 ||
+                      a->allow_unsafe || a->seed != DRIVER_DEFAULT_SEED)) {
+        cli_error("report: --resume DIR takes no experiment and no option that changes what "
+                  "runs (only --no-wait, --retries, --partition, --time, --sbatch-arg)");
+        return 0;
+    }
+    return 1;
+}
+
+static void report_free(report_t *p)
+{
+    jobs_runs_free(p->runs, p->exp.nunits);
+    free(p->runs);
+    free(p->units);
+    free(p->group);
+    free(p->names);
+    free(p->tasks);
+    free(p->res.traces);
+    free(p->res.where);
+    free(p->res.nodes);
+    free(p->res.command);
+    resdir_free(&p->dir);
+    exp_free(&p->exp);
+    plan_free(&p->plan);
+    free(p);
+}
+
 static int report_main(int argc, char **argv)
 {
-    report_args_t a = {1, NULL, -1, 0, DRIVER_DEFAULT_SEED};
+    report_t *p = calloc(1, sizeof *p);
+    if (!p) {
+        cli_error("report: out of memory");
+        return CLI_FAIL;
+    }
+    int rc;
+    if (argc > 1 && strcmp(argv[1], "--task") == 0) {
+        rc = report_task(p, argc, argv);
+        report_free(p);
+        return rc;
+    }
+    report_args_t a = {.jobs = 1, .repeat = -1, .seed = DRIVER_DEFAULT_SEED, .retries = -1};
     int first = cli_parse(&cmd_report, argc, argv, report_on_opt, &a);
-    if (first < 0) return cli_parse_exit(first);
-    if (argc - first > 1) {
-        cli_error("report: give at most one experiment (see 'arenalab report --help')");
-        return CLI_USAGE;
+    if (first < 0 || argc - first > 1 || !report_args_ok(&a, argc - first)) {
+        if (first >= 0 && argc - first > 1)
+            cli_error("report: give at most one experiment (see 'arenalab report --help')");
+        free(p);
+        return first < 0 ? cli_parse_exit(first) : CLI_USAGE;
+    }
+    if (a.resume) {
+        rc = report_resume(p, &a);
+        report_free(p);
+        return rc;
     }
     char root[PATH_MAX];
     if (repo_root(root, sizeof root)) {
         cli_error("report: cannot find the repository (the directory holding %s); set "
                   "ARENALAB_ROOT, or run scripts/arenalab",
                   REPO_MARKER);
+        free(p);
         return CLI_USAGE;
     }
     char path[PATH_MAX + 64];
@@ -488,26 +1008,14 @@ static int report_main(int argc, char **argv)
         snprintf(path, sizeof path, "%s", argv[first]);
     else
         snprintf(path, sizeof path, "%s/%s", root, REPO_MARKER);
-    report_t *p = calloc(1, sizeof *p);
-    if (!p) {
-        cli_error("report: out of memory");
-        return CLI_FAIL;
-    }
-    int rc = report_experiment(p, &a, path, root, argc, argv);
-    jobs_runs_free(p->runs, p->exp.nunits);
-    free(p->runs);
-    free(p->units);
-    free(p->res.traces);
-    free(p->res.command);
-    resdir_free(&p->dir);
-    exp_free(&p->exp);
-    free(p);
+    rc = report_experiment(p, &a, path, root, argc, argv);
+    report_free(p);
     return rc;
 }
 
 const cli_command_t cmd_report = {
     .name = "report",
-    .args = "[EXPERIMENT.lua]",
+    .args = "[EXPERIMENT.lua] | --resume DIR",
     .summary = "run an experiment: plots, an HTML report, summary.md in results/",
     .description =
         "Runs EXPERIMENT (default: scripts/experiments/default.lua; the Lua API is in\n"
@@ -534,7 +1042,15 @@ const cli_command_t cmd_report = {
         "(exit 1) before anything is created.\n\n"
         "The experiment and its workloads run in a sandbox: no io, os, require, loadfile\n"
         "or dofile, so they cannot start programs, write or delete files or read the\n"
-        "environment.  --allow-unsafe lifts it: they can do anything you can.",
+        "environment.  --allow-unsafe lifts it: they can do anything you can.\n\n"
+        "On a Slurm cluster (--slurm, or executor(\"slurm\") in the experiment): the traces\n"
+        "run as a job array, one task per trace, each running what --jobs 1 runs for it, on\n"
+        "one node; the result directory (--out) must be on a filesystem every node shares.\n"
+        "A task without a result is submitted again up to --retries times; then PARTIAL\n"
+        "lists it with its Slurm state and log (tasks/logs/ in the directory).  The report\n"
+        "says which node ran which trace (nodes.csv, Machines) and warns when timings come\n"
+        "from different machines.  --no-wait submits, prints the job id and returns;\n"
+        "--resume DIR waits for the tasks, reruns those without a result and finishes.",
     .opts = report_opts,
     .run = report_main,
 };

@@ -717,10 +717,58 @@ static int exp_l_samples(lua_State *L)
     return 0;
 }
 
+static void exp_executor_free(exp_executor_t *x);
+
+/* executor(name [, {partition, time, sbatch_args, retries}]) */
+static int exp_l_executor(lua_State *L)
+{
+    static const char *const keys[] = {"partition", "time", "sbatch_args", "retries", NULL};
+    static const char *const what = "executor";
+    exp_executor_t *x = &exp_ctx(L)->e->executor;
+    const char *name = luaL_checkstring(L, 1);
+    if (strcmp(name, "local") != 0 && strcmp(name, "slurm") != 0)
+        exp_raise(L, "executor: '%s' is not an executor (local or slurm)", name);
+    int has = !lua_isnoneornil(L, 2);
+    if (has) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        exp_check_keys(L, 2, what, keys);
+    }
+    const char *part = has ? exp_opt_string(L, 2, "partition", what) : NULL;
+    const char *time = has ? exp_opt_string(L, 2, "time", what) : NULL;
+    lua_Integer retries = has ? exp_opt_int(L, 2, "retries", 0, 100, -1, what) : -1;
+    size_t nargs = 0;
+    if (has && lua_getfield(L, 2, "sbatch_args") != LUA_TNIL) {
+        if (!lua_istable(L, -1)) exp_raise(L, "executor: 'sbatch_args' must be a list of strings");
+        nargs = lua_rawlen(L, -1);
+        for (size_t i = 1; i <= nargs; i++)
+            if (lua_rawgeti(L, -1, (lua_Integer)i) != LUA_TSTRING || (lua_pop(L, 1), 0))
+                exp_raise(L, "executor: 'sbatch_args' must be a list of strings");
+    }
+    if (strcmp(name, "local") == 0 && (part || time || nargs || retries >= 0))
+        exp_raise(L, "executor: 'local' takes no options");
+    /* Checked: now the C side (the list, if any, is at the top). */
+    exp_executor_t nx = {
+        strcmp(name, "slurm") == 0, exp_strdup(part), exp_strdup(time), NULL, 0, (int)retries};
+    int oom = (part && !nx.partition) || (time && !nx.time) ||
+              (nargs && !(nx.sbatch_args = calloc(nargs, sizeof *nx.sbatch_args)));
+    for (size_t i = 0; !oom && i < nargs; i++) {
+        lua_rawgeti(L, -1, (lua_Integer)i + 1);
+        oom = !(nx.sbatch_args[nx.nsbatch_args] = strdup(lua_tostring(L, -1)));
+        nx.nsbatch_args += !oom;
+        lua_pop(L, 1);
+    }
+    exp_executor_free(x);
+    *x = nx;
+    if (oom) exp_raise(L, "out of memory");
+    return 0;
+}
+
 static const luaL_Reg exp_api[] = {
-    {"name", exp_l_name},           {"repeats", exp_l_repeats}, {"samples", exp_l_samples},
-    {"trace", exp_l_trace},         {"traces", exp_l_traces},   {"workload", exp_l_workload},
-    {"allocator", exp_l_allocator}, {"sweep", exp_l_sweep},     {NULL, NULL},
+    {"name", exp_l_name},           {"repeats", exp_l_repeats},
+    {"samples", exp_l_samples},     {"trace", exp_l_trace},
+    {"traces", exp_l_traces},       {"workload", exp_l_workload},
+    {"allocator", exp_l_allocator}, {"sweep", exp_l_sweep},
+    {"executor", exp_l_executor},   {NULL, NULL},
 };
 
 /* ---- running the file ------------------------------------------------------------- */
@@ -891,6 +939,7 @@ int exp_load(exp_t *e, const char *path, const char *root, route_find_fn find, i
     memset(e, 0, sizeof *e);
     e->repeat = EXP_DEFAULT_REPEAT;
     e->samples = EXP_DEFAULT_SAMPLES;
+    e->executor.retries = -1;
     e->file = strdup(path);
     e->root = strdup(root);
     e->name = exp_default_name(path);
@@ -932,6 +981,17 @@ int exp_load(exp_t *e, const char *path, const char *root, route_find_fn find, i
     return rc;
 }
 
+static void exp_executor_free(exp_executor_t *x)
+{
+    free(x->partition);
+    free(x->time);
+    for (size_t i = 0; i < x->nsbatch_args; i++)
+        free(x->sbatch_args[i]);
+    free(x->sbatch_args);
+    memset(x, 0, sizeof *x);
+    x->retries = -1;
+}
+
 void exp_free(exp_t *e)
 {
     for (size_t i = 0; i < e->ntraces; i++)
@@ -952,6 +1012,7 @@ void exp_free(exp_t *e)
     free(e->name);
     free(e->file);
     free(e->root);
+    exp_executor_free(&e->executor);
     memset(e, 0, sizeof *e);
 }
 

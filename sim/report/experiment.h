@@ -8,7 +8,7 @@
  * (sim/lua/sandbox.h: base, coroutine, string, table, math, utf8; text
  * chunks only; the full library with allow_unsafe) plus the declaration
  * functions (name, repeats, samples, trace, traces, workload, allocator,
- * sweep).  Each declaration is checked when it is made, so a mistake is a
+ * sweep, executor).  Each declaration is checked when it is made, so a mistake is a
  * Lua error at the line that made it: "FILE:LINE: message".  The state is
  * closed before exp_load returns; an exp_t is plain C data.
  *
@@ -96,6 +96,17 @@ typedef struct {
     int line;
 } exp_sweep_t;
 
+/* executor(NAME, OPTIONS): where the units run (what `report --slurm` and
+ * its options would say); NULL fields were not given. */
+typedef struct {
+    int slurm;          /* executor("slurm")                               */
+    char *partition;    /* sbatch --partition                              */
+    char *time;         /* sbatch --time                                   */
+    char **sbatch_args; /* more sbatch arguments (owned)                   */
+    size_t nsbatch_args;
+    int retries; /* -1: not given                                   */
+} exp_executor_t;
+
 typedef struct {
     char *name; /* experiment name: results/<name>-<timestamp>           */
     char *file; /* the experiment file, as given                         */
@@ -111,6 +122,7 @@ typedef struct {
     exp_unit_t *units;
     size_t nunits;
     size_t *grid; /* [t * nallocs + a]: unit, EXP_NONE for a skipped one    */
+    exp_executor_t executor;
 } exp_t;
 
 /* Runs the experiment file PATH with repository root ROOT and expands it

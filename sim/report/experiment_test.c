@@ -243,6 +243,15 @@ static const xt_bad_t xt_bads[] = {
      "trace('traces/a.txt')\nsweep{alloc='missinglib', param='x', "
      "values={1}}\n",
      EXP_EFAIL, 2, "cannot run here", 0},
+    {"badexecutor", "executor('pbs')\n", EXP_EFAIL, 1, "not an executor (local or slurm)", 0},
+    {"executorkey", "\nexecutor('slurm', {partiton = 'x'})\n", EXP_EFAIL, 2,
+     "unknown option 'partiton'", 0},
+    {"executorargs", "executor('slurm', {sbatch_args = {'--exclusive', 3}})\n", EXP_EFAIL, 1,
+     "'sbatch_args' must be a list of strings", 0},
+    {"executorretries", "executor('slurm', {retries = 101})\n", EXP_EFAIL, 1,
+     "'retries' must be an integer from 0 to 100", 0},
+    {"executorlocal", "executor('local', {time = '1:00'})\n", EXP_EFAIL, 1,
+     "'local' takes no options", 0},
     {"notraces", "allocator('raw')\n", EXP_EFAIL, 0, "declares no trace", 0},
     {"noallocs", "trace('traces/a.txt')\n", EXP_EFAIL, 0, "declares no allocator", 0},
     {"allskipped", "trace('traces/a.txt')\nallocator('nosuch', {optional = true})\n", EXP_EFAIL, 0,
@@ -358,10 +367,33 @@ static void xt_unreadable(void)
     CHECKF(strncmp(err, path, strlen(path)) == 0 && strstr(err, "cannot read"), "%s", err);
 }
 
+/* executor(): where the units run, kept as given (the last one wins). */
+static void xt_executor(void)
+{
+    exp_t e;
+    char err[1024];
+    int rc = xt_load(&e, "exec",
+                     "trace('traces/a.txt')\nallocator('raw')\nexecutor('local')\n"
+                     "executor('slurm', {partition = 'short', time = '5:00', retries = 0, "
+                     "sbatch_args = {'--exclusive', '--constraint=avx2'}})\n",
+                     err, sizeof err);
+    CHECKF(rc == 0, "%s", err);
+    if (rc) return;
+    const exp_executor_t *x = &e.executor;
+    CHECK(x->slurm == 1 && !strcmp(x->partition, "short") && !strcmp(x->time, "5:00"));
+    CHECK(x->retries == 0 && x->nsbatch_args == 2 &&
+          !strcmp(x->sbatch_args[1], "--constraint=avx2"));
+    exp_free(&e);
+    rc = xt_load(&e, "noexec", "trace('traces/a.txt')\nallocator('raw')\n", err, sizeof err);
+    CHECK(rc == 0 && e.executor.slurm == 0 && e.executor.retries == -1 && !e.executor.partition);
+    if (rc == 0) exp_free(&e);
+}
+
 int main(void)
 {
     xt_setup();
     xt_expansion();
+    xt_executor();
     xt_optional();
     for (size_t i = 0; i < sizeof xt_bads / sizeof xt_bads[0]; i++)
         xt_bad(&xt_bads[i]);

@@ -252,6 +252,50 @@ static void html_metrics(FILE *f, const results_t *r)
     }
 }
 
+/* Which machine ran which trace: shown when the run was spread over a
+ * cluster or over more than one machine. */
+static void html_machines(FILE *f, const results_t *r)
+{
+    int slurm = r->executor && !strcmp(r->executor, "slurm");
+    if (r->nnodes <= 1 && !slurm) return;
+    fputs("<h2 id=\"machines\">Machines</h2>\n", f);
+    if (r->nnodes > 1)
+        fprintf(f,
+                "<div class=\"note\"><b>Timings come from %zu different machines: do not "
+                "compare ns/event across traces of different machines</b> (the throughput plot "
+                "puts them side by side). Each trace's allocators ran on one machine, their "
+                "timed runs interleaved, so the headline and every comparison within a trace "
+                "stand. Memory figures of our models do not depend on the machine.</div>\n",
+                r->nnodes);
+    else
+        fputs("<p>Every trace ran on the same machine: timings compare across traces.</p>\n", f);
+    fputs("<table>\n<tr><th class=\"l\">trace</th><th class=\"l\">host</th><th "
+          "class=\"l\">machine</th><th class=\"l\">cpu</th><th class=\"l\">kernel</th>",
+          f);
+    if (slurm) fputs("<th class=\"l\">Slurm job</th><th>replays (s)</th>", f);
+    fputs("</tr>\n", f);
+    for (size_t t = 0; t < r->exp->ntraces; t++) {
+        const results_where_t *w = &r->where[t];
+        if (w->node == EXP_NONE) continue;
+        const sysinfo_t *sys = &r->nodes[w->node].sys;
+        const char *cells[] = {r->exp->traces[t].name,     sysinfo_get(sys, "host"),
+                               r->nodes[w->node].machine,  sysinfo_get(sys, "cpu"),
+                               sysinfo_get(sys, "kernel"), w->job};
+        fputs("<tr>", f);
+        for (size_t c = 0; c < sizeof cells / sizeof *cells - !slurm; c++) {
+            fputs("<td class=\"l\">", f);
+            html_text(f, cells[c] ? cells[c] : "unknown");
+            fputs("</td>", f);
+        }
+        if (slurm) fprintf(f, "<td>%.1f</td>", w->seconds);
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n<p class=\"dim\">Each machine's full environment is in <a "
+          "href=\"experiment.json\">experiment.json</a> (<code>machines</code>); <a "
+          "href=\"nodes.csv\">nodes.csv</a> is what <code>arenalab compare</code> reads.</p>\n",
+          f);
+}
+
 static void html_reproduce(FILE *f, const results_t *r)
 {
     fputs("<h2 id=\"reproduce\">Reproduce</h2>\n<p>From the repository, at the commit below:"
@@ -327,6 +371,7 @@ int html_write(const results_t *r, const figures_t *figs, const char *dir, char 
         fputs("</ul></div>\n", f);
     }
     html_headline(f, r);
+    html_machines(f, r);
     if (r->pools_spec == NULL)
         fputs("<p class=\"dim\">No pymalloc allocator in the grid: no pool tables.</p>\n", f);
     for (size_t t = 0; t < e->ntraces; t++)

@@ -18,7 +18,8 @@ typedef struct {
     size_t *group;  /* units of group g: member[group[g] .. group[g+1]) */
     size_t *member; /* unit indices, grouped by trace, in unit order     */
     size_t ngroups;
-    int timed; /* this phase: groups with a unit of repeat > 0 */
+    size_t only; /* the one group to run, or JOBS_NONE for all    */
+    int timed;   /* this phase: groups with a unit of repeat > 0 */
     pthread_mutex_t lock;
     size_t next;        /* next group to consider                   */
     size_t done, total; /* units finished / to run in all phases    */
@@ -88,6 +89,7 @@ static size_t jobs_take(jobs_ctx_t *c)
 {
     while (c->status == 0 && c->next < c->ngroups) {
         size_t g = c->next++;
+        if (c->only != JOBS_NONE && g != c->only) continue;
         if (jobs_group_timed(c, g) == c->timed) return g;
     }
     return JOBS_NONE;
@@ -179,6 +181,21 @@ static void *jobs_thread(void *arg)
     }
 }
 
+size_t jobs_groups(const jobs_unit_t *units, size_t n, size_t *of)
+{
+    size_t ngroups = 0;
+    for (size_t i = 0; i < n; i++) {
+        of[i] = ngroups;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(units[j].trace, units[i].trace) == 0) {
+                of[i] = of[j];
+                break;
+            }
+        if (of[i] == ngroups) ngroups++;
+    }
+    return ngroups;
+}
+
 /* Groups the units by trace (C->group, C->member).  Returns 0 or -1. */
 static int jobs_make_groups(jobs_ctx_t *c)
 {
@@ -190,16 +207,7 @@ static int jobs_make_groups(jobs_ctx_t *c)
         free(of);
         return -1;
     }
-    c->ngroups = 0;
-    for (size_t i = 0; i < n; i++) {
-        of[i] = c->ngroups;
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(c->units[j].trace, c->units[i].trace) == 0) {
-                of[i] = of[j];
-                break;
-            }
-        if (of[i] == c->ngroups) c->ngroups++;
-    }
+    c->ngroups = jobs_groups(c->units, n, of);
     size_t k = 0;
     for (size_t g = 0; g < c->ngroups; g++) {
         c->group[g] = k;
@@ -236,8 +244,9 @@ static void jobs_phase(jobs_ctx_t *c, int timed, unsigned nthreads, const int *c
         pthread_join(th[k].tid, NULL);
 }
 
-int jobs_run(const jobs_config_t *cfg, const jobs_unit_t *units, size_t n, driver_run_t *runs,
-             size_t *failed)
+/* jobs_run, or jobs_run_group when ONLY is not JOBS_NONE. */
+static int jobs_exec(const jobs_config_t *cfg, const jobs_unit_t *units, size_t n, size_t only,
+                     driver_run_t *runs, size_t *failed)
 {
     int cpus[CPU_SETSIZE];
     unsigned ncpus = jobs_cpu_list(cpus);
@@ -246,6 +255,7 @@ int jobs_run(const jobs_config_t *cfg, const jobs_unit_t *units, size_t n, drive
                     .units = units,
                     .runs = runs,
                     .n = n,
+                    .only = only,
                     .total = n,
                     .failed = JOBS_NONE,
                     .start = jobs_now()};
@@ -256,18 +266,25 @@ int jobs_run(const jobs_config_t *cfg, const jobs_unit_t *units, size_t n, drive
         *failed = JOBS_NONE;
         return CLI_FAIL;
     }
-    size_t nuntimed = 0;
-    for (size_t g = 0; g < c.ngroups; g++)
+    if (only != JOBS_NONE && only >= c.ngroups) {
+        cli_error("report: there is no group %zu (%zu in all)", only, c.ngroups);
+        c.status = CLI_USAGE;
+    }
+    /* The groups to run: every one, or the one asked for. */
+    size_t first = only == JOBS_NONE ? 0 : only, end = only == JOBS_NONE ? c.ngroups : only + 1;
+    size_t nuntimed = 0, nrun = c.status ? 0 : end - first;
+    if (only != JOBS_NONE && !c.status) c.total = c.group[only + 1] - c.group[only];
+    for (size_t g = first; g < end && !c.status; g++)
         nuntimed += !jobs_group_timed(&c, g);
     if (nuntimed) jobs_phase(&c, 0, (unsigned)(jobs < nuntimed ? jobs : nuntimed), NULL);
-    if (!c.status && nuntimed < c.ngroups) {
+    if (!c.status && nuntimed < nrun) {
         unsigned k = jobs < ncpus ? jobs : ncpus;
-        if (k > c.ngroups - nuntimed) k = (unsigned)(c.ngroups - nuntimed);
+        if (k > nrun - nuntimed) k = (unsigned)(nrun - nuntimed);
         jobs_phase(&c, 1, k, cpus);
     }
     if (cfg->progress) {
         int secs = (int)(jobs_now() - c.start);
-        fprintf(stderr, "\r\033[Karenalab: report: %zu/%zu runs %s in %d:%02d\n", c.done, n,
+        fprintf(stderr, "\r\033[Karenalab: report: %zu/%zu runs %s in %d:%02d\n", c.done, c.total,
                 c.status ? "finished before a failure" : "done", secs / 60, secs % 60);
     }
     pthread_mutex_destroy(&c.lock);
@@ -275,6 +292,18 @@ int jobs_run(const jobs_config_t *cfg, const jobs_unit_t *units, size_t n, drive
     free(c.member);
     *failed = c.failed;
     return c.status;
+}
+
+int jobs_run(const jobs_config_t *cfg, const jobs_unit_t *units, size_t n, driver_run_t *runs,
+             size_t *failed)
+{
+    return jobs_exec(cfg, units, n, JOBS_NONE, runs, failed);
+}
+
+int jobs_run_group(const jobs_config_t *cfg, const jobs_unit_t *units, size_t n, size_t g,
+                   driver_run_t *runs, size_t *failed)
+{
+    return jobs_exec(cfg, units, n, g, runs, failed);
 }
 
 void jobs_runs_free(driver_run_t *runs, size_t n)

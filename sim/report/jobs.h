@@ -19,6 +19,10 @@
  * The first failed group stops the handing out; groups already running
  * finish.  Every group that ran keeps its results.
  *
+ * One group alone.  jobs_run_group runs group G only, through the same
+ * phases, threads and pins as jobs_run (a Slurm array task is one group:
+ * sim/report/array.h), so its figures are those a local run would give.
+ *
  * Progress (when asked, on a terminal): one status line on stderr,
  * rewritten in place -- units done and left, time so far, what started
  * last.
@@ -62,6 +66,17 @@ unsigned jobs_cpus(void);
  * with .route pointing at UNITS[i].route and .trace at UNITS[i].trace. */
 int jobs_run(const jobs_config_t *cfg, const jobs_unit_t *units, size_t n, driver_run_t *runs,
              size_t *failed);
+
+/* Runs group G alone (see above); RUNS as for jobs_run, only the group's
+ * units filled.  G out of range is CLI_USAGE with *FAILED = JOBS_NONE. */
+int jobs_run_group(const jobs_config_t *cfg, const jobs_unit_t *units, size_t n, size_t g,
+                   driver_run_t *runs, size_t *failed);
+
+/* The groups of UNITS[0..N): OF[i] (room for N) gets unit i's group;
+ * groups are numbered in order of their first unit, and group g shuffles
+ * its timed runs from jobs_config_t.seed + g.  Returns how many groups
+ * there are. */
+size_t jobs_groups(const jobs_unit_t *units, size_t n, size_t *of);
 
 /* Frees what RUNS[0..N) own (units that never ran hold nothing). */
 void jobs_runs_free(driver_run_t *runs, size_t n);

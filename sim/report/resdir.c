@@ -143,6 +143,9 @@ int resdir_commit(resdir_t *d, int latest, char *err, size_t errlen)
         snprintf(err, errlen, "%s: exists already; the result stays in %s", d->final, d->partial);
         return -1;
     }
+    char *marker = resdir_path(d, "PARTIAL");
+    if (marker) unlink(marker);
+    free(marker);
     if (rename(d->partial, d->final) != 0) {
         snprintf(err, errlen, "%s: cannot rename to %s: %s", d->partial, d->final, strerror(errno));
         return -1;
@@ -151,16 +154,81 @@ int resdir_commit(resdir_t *d, int latest, char *err, size_t errlen)
     return 0;
 }
 
-void resdir_fail(const resdir_t *d, const char *why)
+/* PARTIAL/PARTIAL holding PREFIX and TEXT. */
+static void resdir_marker(const resdir_t *d, const char *prefix, const char *text)
 {
     char *path = resdir_path(d, "PARTIAL");
     FILE *f = path ? fopen(path, "w") : NULL;
     if (f) {
-        fprintf(f, "This result is incomplete: the run that made it failed.\n\n%s\n", why);
+        fprintf(f, "%s%s\n", prefix, text);
         if (fclose(f) != 0) f = NULL;
     }
     if (!f) cli_error("%s: cannot write the PARTIAL marker", path ? path : d->partial);
     free(path);
+}
+
+void resdir_fail(const resdir_t *d, const char *why)
+{
+    resdir_marker(d, "This result is incomplete: the run that made it failed.\n\n", why);
+}
+
+void resdir_mark(const resdir_t *d, const char *text)
+{
+    resdir_marker(d, "", text);
+}
+
+int resdir_open(resdir_t *d, const char *path, const char *stamp, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    char *given = strndup(path, n);
+    if (!given) goto oom;
+    struct stat st;
+    if (n <= 8 || strcmp(given + n - 8, ".partial") != 0) {
+        /* PARENT/NAME: its .partial, unless NAME is a finished result */
+        char *partial = resdir_join(given, ".partial", "");
+        if (!partial) {
+            free(given);
+            goto oom;
+        }
+        if (stat(partial, &st) != 0 && stat(given, &st) == 0) {
+            snprintf(err, errlen, "%s: this result is finished (there is no %s)", given, partial);
+            free(given);
+            free(partial);
+            return -1;
+        }
+        free(given);
+        given = partial;
+        n = strlen(given);
+    }
+    errno = 0;
+    if (stat(given, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a result directory being written: %s", given,
+                 errno ? strerror(errno) : "not a directory");
+        free(given);
+        return -1;
+    }
+    const char *slash = strrchr(given, '/');
+    d->partial = given;
+    d->final = strndup(given, n - 8);
+    d->parent = slash ? strndup(given, slash == given ? 1 : (size_t)(slash - given)) : strdup(".");
+    d->name = strndup(slash ? slash + 1 : given, strlen(slash ? slash + 1 : given) - 8);
+    snprintf(d->stamp, sizeof d->stamp, "%s", stamp);
+    if (!d->final || !d->parent || !d->name) {
+        resdir_free(d);
+        goto oom;
+    }
+    if (lstat(d->final, &st) == 0) {
+        snprintf(err, errlen, "%s: exists already; the result stays in %s", d->final, d->partial);
+        resdir_free(d);
+        return -1;
+    }
+    return 0;
+oom:
+    snprintf(err, errlen, "%s: out of memory", path);
+    return -1;
 }
 
 void resdir_free(resdir_t *d)

@@ -35,12 +35,23 @@ int resdir_mkdir(const resdir_t *d, const char *rel, char *err, size_t errlen);
 /* PARTIAL/REL, malloc'ed (NULL when out of memory). */
 char *resdir_path(const resdir_t *d, const char *rel);
 
-/* Renames the directory into place; with LATEST, points PARENT/latest at
+/* Fills D for the unfinished result directory PATH (PARENT/NAME.partial,
+ * or PARENT/NAME when that is not there but its .partial is) started at
+ * STAMP, for `report --resume`.  A PATH that is not such a directory, or
+ * whose NAME exists already (it was finished), is an error. */
+int resdir_open(resdir_t *d, const char *path, const char *stamp, char *err, size_t errlen);
+
+/* Renames the directory into place (after removing its PARTIAL marker:
+ * a finished result has none); with LATEST, points PARENT/latest at
  * it (a failure to do that is only a warning on stderr). */
 int resdir_commit(resdir_t *d, int latest, char *err, size_t errlen);
 
 /* Writes PARTIAL/PARTIAL: "this result is incomplete" and WHY. */
 void resdir_fail(const resdir_t *d, const char *why);
+
+/* Writes PARTIAL/PARTIAL holding TEXT as it is (a result still being
+ * made elsewhere: a Slurm array). */
+void resdir_mark(const resdir_t *d, const char *text);
 
 void resdir_free(resdir_t *d);
 

@@ -2,6 +2,7 @@
  * allocators, the data files (see results.h). */
 #include "sim/report/results.h"
 #include "sim/base/cli.h"
+#include "sim/base/csv.h"
 #include "sim/base/json.h"
 #include "sim/base/outfile.h"
 #include "sim/report/plot.h"
@@ -51,6 +52,27 @@ int results_trace_stats(results_t *r, size_t t, char *err, size_t errlen)
     tstats_free(&st);
     trace_close(rd);
     return rc == 0 ? 0 : -1;
+}
+
+int results_ran_on(results_t *r, size_t t, const sysinfo_t *sys, const char *job, double seconds)
+{
+    char id[17];
+    sysinfo_machine(sys, id, sizeof id);
+    size_t k = 0;
+    while (k < r->nnodes && strcmp(r->nodes[k].machine, id) != 0)
+        k++;
+    if (k == r->nnodes) {
+        results_node_t *v = realloc(r->nodes, (r->nnodes + 1) * sizeof *v);
+        if (!v) return -1;
+        r->nodes = v;
+        v[k].sys = *sys;
+        memcpy(v[k].machine, id, sizeof id);
+        r->nnodes++;
+    }
+    r->where[t].node = k;
+    snprintf(r->where[t].job, sizeof r->where[t].job, "%s", job);
+    r->where[t].seconds = seconds;
+    return 0;
 }
 
 void results_ranks(results_t *r)
@@ -300,6 +322,16 @@ static void results_json_trace(json_t *j, const results_t *r, size_t t)
     json_kv_uint(j, "peak_live_bytes", rt->peak_bytes);
     json_kv_uint(j, "peak_live_event", rt->peak_at);
     json_kv_uint(j, "requests", rt->requests);
+    const results_where_t *w = r->where ? &r->where[t] : NULL;
+    if (w && w->node != EXP_NONE) {
+        const char *host = sysinfo_get(&r->nodes[w->node].sys, "host");
+        json_kv_string(j, "host", host ? host : "unknown");
+        json_kv_string(j, "machine", r->nodes[w->node].machine);
+        if (w->job[0]) {
+            json_kv_string(j, "slurm_job", w->job);
+            json_kv_double(j, "replay_seconds", w->seconds);
+        }
+    }
     json_object_end(j);
 }
 
@@ -337,6 +369,7 @@ static int results_write_experiment(const results_t *r, const char *dir, char *e
     json_kv_string(&j, "file", e->file);
     json_kv_string(&j, "started", r->stamp);
     json_kv_string(&j, "command_line", r->command);
+    json_kv_string(&j, "executor", r->executor ? r->executor : "local");
     json_kv_uint(&j, "jobs", r->jobs);
     json_kv_double(&j, "replay_seconds", r->seconds);
     json_kv_uint(&j, "repeat", e->repeat);
@@ -369,8 +402,43 @@ static int results_write_experiment(const results_t *r, const char *dir, char *e
     for (size_t i = 0; i < r->sys.n; i++)
         json_kv_string(&j, r->sys.e[i].key, r->sys.e[i].value);
     json_object_end(&j);
+    json_key(&j, "machines");
+    json_array_begin(&j);
+    for (size_t k = 0; k < r->nnodes; k++) {
+        json_object_begin(&j);
+        json_kv_string(&j, "machine", r->nodes[k].machine);
+        json_key(&j, "environment");
+        json_object_begin(&j);
+        for (size_t i = 0; i < r->nodes[k].sys.n; i++)
+            json_kv_string(&j, r->nodes[k].sys.e[i].key, r->nodes[k].sys.e[i].value);
+        json_object_end(&j);
+        json_object_end(&j);
+    }
+    json_array_end(&j);
     json_object_end(&j);
     fputc('\n', o.fp);
+    return results_commit(&o, err, errlen);
+}
+
+/* nodes.csv: per trace, where it ran. */
+static int results_write_nodes(const results_t *r, const char *dir, char *err, size_t errlen)
+{
+    outfile_t o;
+    if (results_open(&o, dir, "nodes.csv", err, errlen)) return -1;
+    fputs("trace,host,machine,cpu,kernel,slurm_job\n", o.fp);
+    for (size_t t = 0; t < r->exp->ntraces; t++) {
+        const results_where_t *w = r->where ? &r->where[t] : NULL;
+        if (!w || w->node == EXP_NONE) continue;
+        const sysinfo_t *s = &r->nodes[w->node].sys;
+        const char *cells[] = {r->exp->traces[t].name,    sysinfo_get(s, "host"),
+                               r->nodes[w->node].machine, sysinfo_get(s, "cpu"),
+                               sysinfo_get(s, "kernel"),  w->job};
+        for (size_t c = 0; c < sizeof cells / sizeof *cells; c++) {
+            if (c) fputc(',', o.fp);
+            csv_write_field(o.fp, cells[c] ? cells[c] : "unknown");
+        }
+        fputc('\n', o.fp);
+    }
     return results_commit(&o, err, errlen);
 }
 
@@ -384,6 +452,7 @@ int results_write_data(const results_t *r, const char *dir, char *err, size_t er
     int rc = results_write_runs(r, named, dir, err, errlen);
     if (rc == 0) rc = results_write_series(r, named, dir, err, errlen);
     if (rc == 0) rc = results_write_experiment(r, dir, err, errlen);
+    if (rc == 0) rc = results_write_nodes(r, dir, err, errlen);
     free(named);
     return rc;
 }

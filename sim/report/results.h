@@ -10,8 +10,19 @@
  *                    what `arenalab compare` reads
  *   series/T.csv     trace T's sampled series, every allocator (output_series)
  *   experiment.json  the experiment as run: traces (paths, workload seeds and
- *                    parameters, statistics), allocators (skipped ones with
- *                    the reason), sweeps, the command, the environment
+ *                    parameters, statistics, the machine that ran them),
+ *                    allocators (skipped ones with the reason), sweeps, the
+ *                    command, the environment, every machine's environment
+ *   nodes.csv        per trace: the host and machine identity that ran it
+ *                    (sysinfo_machine) and its Slurm job, what `compare`
+ *                    reads to refuse timing comparisons across machines
+ *
+ * Machines.  Every unit of a trace runs on one machine (a local run: this
+ * one; a Slurm run: the node of its array task), so comparing the
+ * allocators of a trace compares timings taken on one machine.  Timings of
+ * different traces, or of one trace in two reports, are comparable only
+ * when their machines are the same; memory figures of our models are
+ * machine-independent.
  *
  * Invariant: every figure comes from a driver_run_t, a tstats pass or a
  * pools table; nothing is recomputed from the series.  Output is sorted by
@@ -45,6 +56,19 @@ typedef struct {
     char pools_note[256]; /* why there is no pool table, or ""          */
 } results_trace_t;
 
+/* A machine that ran traces. */
+typedef struct {
+    sysinfo_t sys;    /* its environment ("host", "cpu", "kernel", ...)   */
+    char machine[17]; /* sysinfo_machine                                 */
+} results_node_t;
+
+/* Where trace T ran. */
+typedef struct {
+    size_t node;    /* index in results_t.nodes, EXP_NONE: nowhere       */
+    char job[64];   /* its Slurm array task ("JOB_K"), or ""             */
+    double seconds; /* wall time of its replays (Slurm runs), else 0     */
+} results_where_t;
+
 typedef struct {
     exp_t *exp;
     const jobs_unit_t *units; /* exp->nunits, parallel to exp->units       */
@@ -52,16 +76,26 @@ typedef struct {
     results_trace_t *traces;  /* exp->ntraces                              */
     const char *pools_spec;   /* the pymalloc spec of the pool tables      */
     sysinfo_t sys;
-    char *command;     /* the command line, shell-quoted            */
-    const char *dir;   /* the result directory's final path         */
-    char stamp[32];    /* when it started                           */
-    double seconds;    /* wall time of the replays                  */
-    unsigned jobs;     /* parallel jobs used                        */
-    uint64_t seed;     /* of the timed runs' order (jobs_config_t)  */
-    unsigned rank[64]; /* per allocator: rank among its class's specs
-                          (plot_colour); experiments with more
-                          allocators reuse rank 0                   */
+    char *command;         /* the command line, shell-quoted            */
+    const char *dir;       /* the result directory's final path         */
+    char stamp[32];        /* when it started                           */
+    double seconds;        /* wall time of the replays                  */
+    unsigned jobs;         /* parallel jobs used                        */
+    uint64_t seed;         /* of the timed runs' order (jobs_config_t)  */
+    const char *executor;  /* "local" or "slurm"                     */
+    results_node_t *nodes; /* the machines that ran traces           */
+    size_t nnodes;
+    results_where_t *where; /* per trace                              */
+    unsigned rank[64];      /* per allocator: rank among its class's specs
+                               (plot_colour); experiments with more
+                               allocators reuse rank 0                   */
 } results_t;
+
+/* Records that trace T ran on the machine SYS (added to R->nodes unless
+ * one with the same identity is there), as Slurm job JOB ("" locally)
+ * taking SECONDS.  R->where must have room for every trace.  Returns 0 or
+ * -1 (out of memory). */
+int results_ran_on(results_t *r, size_t t, const sysinfo_t *sys, const char *job, double seconds);
 
 /* Reads trace T once (tstats) into R->traces[T].  Returns 0 or -1. */
 int results_trace_stats(results_t *r, size_t t, char *err, size_t errlen);

@@ -36,6 +36,35 @@ static void summary_ratio(FILE *f, double v)
         fprintf(f, " %.3f |", v);
 }
 
+/* Which machine ran which trace (a Slurm run, or more than one machine). */
+static void summary_machines(const results_t *r, FILE *f)
+{
+    int slurm = r->executor && !strcmp(r->executor, "slurm");
+    if (r->nnodes <= 1 && !slurm) return;
+    fputs("\n## Machines\n\n", f);
+    if (r->nnodes > 1)
+        fprintf(f,
+                "**Timings come from %zu different machines: do not compare ns/event across "
+                "traces of different machines.** Each trace's allocators ran on one machine, "
+                "interleaved, so the headline and every comparison within a trace stand; memory "
+                "figures of our models do not depend on the machine.\n\n",
+                r->nnodes);
+    fputs("| trace | host | machine | cpu | Slurm job |\n|---|---|---|---|---|\n", f);
+    for (size_t t = 0; t < r->exp->ntraces; t++) {
+        const results_where_t *w = &r->where[t];
+        if (w->node == EXP_NONE) continue;
+        const sysinfo_t *sys = &r->nodes[w->node].sys;
+        const char *cells[] = {r->exp->traces[t].name, sysinfo_get(sys, "host"),
+                               r->nodes[w->node].machine, sysinfo_get(sys, "cpu"),
+                               w->job[0] ? w->job : "-"};
+        for (size_t c = 0; c < sizeof cells / sizeof *cells; c++) {
+            fputs(c ? " | " : "| ", f);
+            summary_cell(f, cells[c] ? cells[c] : "unknown");
+        }
+        fputs(" |\n", f);
+    }
+}
+
 void summary_print(const results_t *r, FILE *f)
 {
     const exp_t *e = r->exp;
@@ -92,6 +121,7 @@ void summary_print(const results_t *r, FILE *f)
             fprintf(f, " | %s |\n", verdict);
         }
     }
+    summary_machines(r, f);
     fputs("\n## Metrics\n\n"
           "ns/event: the median of the timed runs [a confidence interval for it, from order "
           "statistics, at the level given]. *(= A)*: the same configuration as A, run once.\n\n"

@@ -6,6 +6,7 @@
 #include <gnu/libc-version.h>
 #include <lua.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,7 @@ static void sysinfo_set(sysinfo_t *s, const char *key, const char *value)
 {
     if (s->n == SYSINFO_MAX) return;
     sysinfo_entry_t *e = &s->e[s->n++];
-    e->key = key;
+    snprintf(e->key, sizeof e->key, "%s", key);
     const char *v = value && *value ? value : "unknown";
     size_t n = strlen(v);
     if (n >= sizeof e->value) n = sizeof e->value - 1; /* long values are cut */
@@ -145,6 +146,8 @@ void sysinfo_collect(sysinfo_t *s, const char *root)
     sysinfo_set(s, "compiler", buf);
     snprintf(buf, sizeof buf, "%s%s", SYSINFO_OPT, SYSINFO_SAN);
     sysinfo_set(s, "build", buf);
+    char host[SYSINFO_VALUE_MAX];
+    sysinfo_set(s, "host", gethostname(host, sizeof host) == 0 ? host : NULL);
     sysinfo_file_field("/proc/cpuinfo", "model name", ':', buf, sizeof buf);
     sysinfo_set(s, "cpu", buf);
     snprintf(buf, sizeof buf, "%ld online", sysconf(_SC_NPROCESSORS_ONLN));
@@ -173,6 +176,38 @@ void sysinfo_collect(sysinfo_t *s, const char *root)
     const char *gp[] = {"gnuplot", "--version", NULL};
     sysinfo_set(s, "gnuplot", proc_line(gp, buf, sizeof buf));
     sysinfo_packages_versions(s);
+}
+
+/* The facts of the code rather than the machine (see sysinfo.h). */
+static const char *const sysinfo_code_keys[] = {"arenalab", "git commit", "compiler", "build",
+                                                NULL};
+
+const char *sysinfo_machine(const sysinfo_t *s, char *buf, size_t len)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a, 64 bits */
+    for (size_t i = 0; i < s->n; i++) {
+        const char *const *k = sysinfo_code_keys;
+        while (*k && strcmp(*k, s->e[i].key) != 0)
+            k++;
+        if (*k) continue;
+        for (const char *parts[2] = {s->e[i].key, s->e[i].value}, **p = parts; p < parts + 2; p++)
+            for (const unsigned char *c = (const unsigned char *)*p;; c++) {
+                h = (h ^ *c) * 1099511628211ull; /* the NUL too: "ab","c" != "a","bc" */
+                if (!*c) break;
+            }
+    }
+    snprintf(buf, len, "%016llx", (unsigned long long)h);
+    return buf;
+}
+
+void sysinfo_put(sysinfo_t *s, const char *key, const char *value)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->e[i].key, key) == 0) {
+            snprintf(s->e[i].value, sizeof s->e[i].value, "%s", value);
+            return;
+        }
+    sysinfo_set(s, key, value);
 }
 
 const char *sysinfo_get(const sysinfo_t *s, const char *key)
