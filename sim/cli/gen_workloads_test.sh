@@ -78,7 +78,7 @@ grep -q "nonexistent.lua: cannot read the script" "$tmp/err" || fail "missing sc
 [ $? -eq 2 ] || fail "unknown option: want exit 2"
 "$bin" gen "$lib/ast.lua" -o "$tmp/x.atr" --seed abc 2>/dev/null
 [ $? -eq 2 ] || fail "bad seed: want exit 2"
-"$bin" gen --help | grep -q "usage: arenalab gen" || fail "gen --help"
+grep -q "usage: arenalab gen" <<<"$("$bin" gen --help)" || fail "gen --help"
 
 if [ "$fails" -gt 0 ]; then
   echo "$fails failures" >&2

@@ -302,7 +302,7 @@ want_events uexit6
 [ $? = 2 ] || fail "no program is not a usage error"
 "$bin" record -o /nonexistent/dir/x.atr -- "$prog" exit 0 2>/dev/null
 [ $? = 2 ] || fail "an output in a missing directory is not an error"
-"$bin" record --help | grep -q "LD_PRELOAD\|preloaded" || fail "--help says nothing of preloading"
+grep -q "LD_PRELOAD\|preloaded" <<<"$("$bin" record --help)" || fail "--help says nothing of preloading"
 
 # ---- --python: CPython's domains ----------------------------------------------
 # CPython leaves memory to the OS at exit by design: no leak check for it.

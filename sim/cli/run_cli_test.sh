@@ -53,7 +53,7 @@ for args in "--alloc pymalloc -- true:lives inside a replay" \
   [ "$want" = "cannot be run" ] && [[ ${args%:*} == "--alloc raw" ]] && want="usage: arenalab run"
   grep -q "$want" "$tmp/err" || fail "run ${args%:*}: said $(cat "$tmp/err")"
 done
-"$bin" run --help | grep -q "usage: arenalab run" || fail "run --help"
+grep -q "usage: arenalab run" <<<"$("$bin" run --help)" || fail "run --help"
 
 [ "$fails" = 0 ] && echo "run_cli_test: all passed"
 exit "$fails"

@@ -36,7 +36,7 @@ if "$bin" gen write.lua -o "$tmp/write.atr" --allow-unsafe 2>"$tmp/err"; then
 else
   fail "gen --allow-unsafe: $(cat "$tmp/err")"
 fi
-"$bin" gen --help | grep -q -- "--allow-unsafe" || fail "gen --help does not list --allow-unsafe"
+grep -q -- "--allow-unsafe" <<<"$("$bin" gen --help)" || fail "gen --help does not list --allow-unsafe"
 rm -f "$tmp/written"
 
 # ---- report: the experiment file, and a workload given by path ---------------
