@@ -288,7 +288,6 @@ static int report_run(report_t *p, const report_args_t *a, int argc, char **argv
     snprintf(r->stamp, sizeof r->stamp, "%s", p->dir.stamp);
     if (!(r->command = report_command(root, argc, argv))) goto oom;
     sysinfo_collect(&r->sys, root);
-    results_ranks(r);
     if (!(r->traces = calloc(e->ntraces, sizeof *r->traces))) goto oom;
     for (size_t t = 0; t < e->ntraces; t++)
         if (results_trace_stats(r, t, p->err, sizeof p->err)) return CLI_FAIL;

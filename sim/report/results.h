@@ -52,23 +52,22 @@ typedef struct {
     results_trace_t *traces;  /* exp->ntraces                              */
     const char *pools_spec;   /* the pymalloc spec of the pool tables      */
     sysinfo_t sys;
-    char *command;     /* the command line, shell-quoted            */
-    const char *dir;   /* the result directory's final path         */
-    char stamp[32];    /* when it started                           */
-    double seconds;    /* wall time of the replays                  */
-    unsigned jobs;     /* parallel jobs used                        */
-    unsigned rank[64]; /* per allocator: rank among its class's specs
-                          (plot_colour); experiments with more
-                          allocators reuse rank 0                   */
+    char *command;   /* the command line, shell-quoted            */
+    const char *dir; /* the result directory's final path         */
+    char stamp[32];  /* when it started                           */
+    double seconds;  /* wall time of the replays                  */
+    unsigned jobs;   /* parallel jobs used                        */
 } results_t;
 
 /* Reads trace T once (tstats) into R->traces[T].  Returns 0 or -1. */
 int results_trace_stats(results_t *r, size_t t, char *err, size_t errlen);
 
-/* The allocator rank of each declared allocator (see rank above). */
-void results_ranks(results_t *r);
+/* The rank of the allocator SPEC among the declared allocators of its
+ * class, in declaration order (0: the first; plot_colour); 0 for a spec
+ * that is not declared (a sweep point). */
+unsigned results_rank(const results_t *r, const char *spec);
 
-/* The colour of unit U's allocator in plots ("#rrggbb"), into BUF. */
+/* The colour of SPEC in plots ("#rrggbb"), into BUF. */
 const char *results_colour(const results_t *r, const char *spec, char *buf, size_t len);
 
 /* Best allocator of trace T among the grid's: lowest peak footprint, or
