@@ -95,7 +95,7 @@ struct trace_writer_s {
     unsigned flags;
     char *path;
     char err[TRACE_ERRLEN];
-    outfile_t out; /* temp file + rename (or stdout)        */
+    outfile_t out; /* temp file + rename (or stdout); NONE: a caller's stream */
     FILE *fp;      /* where bytes go                        */
     live_t live;
     uint64_t count;  /* events written                        */
