@@ -466,7 +466,8 @@ static int exp_l_workload(lua_State *L)
             oom |= !k || !v;
             lua_pop(L, 1);
         }
-        if (!oom) qsort(t.defs, t.ndefs, sizeof *t.defs, exp_def_cmp);
+        /* none when every value was nil: qsort takes no NULL array */
+        if (!oom && t.ndefs > 1) qsort(t.defs, t.ndefs, sizeof *t.defs, exp_def_cmp);
     }
     if (oom) {
         exp_trace_free(&t);
