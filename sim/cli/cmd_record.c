@@ -7,12 +7,13 @@
  * a forked copy of ourselves runs the script in libpython with the domain
  * hooks (record_python.c), and the library's settings in its environment
  * without its descriptor: what the script execs (subprocess) is preloaded
- * and writes OUT.<pid>, the interpreter itself is not.  Either way we wait, print one summary line on
- * stderr (events, file, dropped frees, the traces of child processes: files
- * OUT.<pid>... carrying our session id) and exit with the program's status,
- * 128+N when signal N killed it.  Our own failures (usage, no recorder
- * library, no trace written) exit 2, as every command does; a program that
- * cannot be started exits 127 (126: not executable), as in the shell.
+ * and writes OUT.<pid>, the interpreter itself is not.  Either way we
+ * wait, print one summary line on stderr (events, file, dropped frees, the
+ * traces of child processes: files OUT.<pid>... carrying our session id)
+ * and exit with the program's status, 128+N when signal N killed it.  Our
+ * own failures (usage, no recorder library, no trace written) exit 2, as
+ * every command does; a program that cannot be started exits 127 (126: not
+ * executable), as in the shell.
  *
  * The output.  We open OUT ourselves and hand the descriptor to the
  * recorder of the program itself (record_preload.c, record_python.c), which
