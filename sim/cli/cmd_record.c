@@ -5,12 +5,15 @@
  * (record_preload.c; found beside our own binary, or at
  * $ARENALAB_RECORD_LIB) and its settings in the environment; with --python,
  * a forked copy of ourselves runs the script in libpython with the domain
- * hooks (record_python.c).  Either way we wait, print one summary line on
- * stderr (events, file, dropped frees, the traces of child processes: files
- * OUT.<pid>... carrying our session id) and exit with the program's status,
- * 128+N when signal N killed it.  Our own failures (usage, no recorder
- * library, no trace written) exit 2, as every command does; a program that
- * cannot be started exits 127 (126: not executable), as in the shell.
+ * hooks (record_python.c), and the library's settings in its environment
+ * without its descriptor: what the script execs (subprocess) is preloaded
+ * and writes OUT.<pid>, the interpreter itself is not.  Either way we
+ * wait, print one summary line on stderr (events, file, dropped frees, the
+ * traces of child processes: files OUT.<pid>... carrying our session id)
+ * and exit with the program's status, 128+N when signal N killed it.  Our
+ * own failures (usage, no recorder library, no trace written) exit 2, as
+ * every command does; a program that cannot be started exits 127 (126: not
+ * executable), as in the shell.
  *
  * The output.  We open OUT ourselves and hand the descriptor to the
  * recorder of the program itself (record_preload.c, record_python.c), which
@@ -555,20 +558,24 @@ static void record_child_init(pid_t parent)
     if (getppid() != parent) _exit(CLI_USAGE);
 }
 
-/* In the child: the recorder's settings, then the program.  O->fd stays
- * open across the exec for the program's recorder to take. */
-static void record_exec(const char *lib, const record_out_t *o, const char *session,
-                        const record_args_t *a, char **cmd)
+/* The recorder library's settings in our environment, for the images we
+ * exec: LD_PRELOAD (LIB in front of any other), OUT's names, the session,
+ * the options, and the root process (ourselves: the image that replaces
+ * us takes the descriptor FD over; -1: none does, every image writes
+ * OUT.<pid>).  0, or -1 with errno. */
+static int record_env(const char *lib, const record_out_t *o, const char *session,
+                      const record_args_t *a, int fd)
 {
     const char *old = getenv("LD_PRELOAD");
     size_t n = strlen(lib) + (old ? strlen(old) : 0) + 2;
     char *pre = malloc(n), fdspec[80];
-    if (!pre) _exit(CLI_USAGE);
+    if (!pre) return -1;
     snprintf(pre, n, "%s%s%s", lib, old && *old ? ":" : "", old && *old ? old : "");
-    snprintf(fdspec, sizeof fdspec, "%d:%ju:%ju", o->fd, (uintmax_t)o->st.st_dev,
+    snprintf(fdspec, sizeof fdspec, "%d:%ju:%ju", fd, (uintmax_t)o->st.st_dev,
              (uintmax_t)o->st.st_ino);
-    if (fcntl(o->fd, F_SETFD, 0) < 0 || setenv("LD_PRELOAD", pre, 1) ||
-        setenv("ARENALAB_RECORD_OUT", o->raw, 1) || setenv("ARENALAB_RECORD_FD", fdspec, 1) ||
+    int bad =
+        setenv("LD_PRELOAD", pre, 1) || setenv("ARENALAB_RECORD_OUT", o->raw, 1) ||
+        (fd >= 0 ? setenv("ARENALAB_RECORD_FD", fdspec, 1) : unsetenv("ARENALAB_RECORD_FD")) ||
         setenv("ARENALAB_RECORD_NAME", o->out, 1) ||
         record_setenv_u("ARENALAB_RECORD_CHILDREN",
                         (unsigned long)(!o->stream && a->follow_fork)) ||
@@ -576,11 +583,20 @@ static void record_exec(const char *lib, const record_out_t *o, const char *sess
         record_setenv_u("ARENALAB_RECORD_ROOT", (unsigned long)getpid()) ||
         record_setenv_u("ARENALAB_RECORD_THREADS", (unsigned long)a->threads) ||
         record_setenv_u("ARENALAB_RECORD_FLUSH_MS", a->flush_ms) ||
-        record_setenv_u("ARENALAB_RECORD_BUFFER_KB", a->buffer_kb)) {
+        record_setenv_u("ARENALAB_RECORD_BUFFER_KB", a->buffer_kb);
+    free(pre);
+    return bad ? -1 : 0;
+}
+
+/* In the child: the recorder's settings, then the program.  O->fd stays
+ * open across the exec for the program's recorder to take. */
+static void record_exec(const char *lib, const record_out_t *o, const char *session,
+                        const record_args_t *a, char **cmd)
+{
+    if (fcntl(o->fd, F_SETFD, 0) < 0 || record_env(lib, o, session, a, o->fd) < 0) {
         cli_error("record: cannot set the environment: %s", strerror(errno));
         _exit(CLI_USAGE);
     }
-    free(pre);
     execvp(cmd[0], cmd);
     int e = errno;
     cli_error("record: %s: %s", cmd[0], strerror(e));
@@ -631,7 +647,10 @@ static int record_run(int argc, char **argv)
         cli_error("record: %s: path too long", a.out);
         return CLI_USAGE;
     }
-    if (!a.python && record_find_lib(lib, sizeof lib) < 0) {
+    /* --python records the programs the script execs (subprocess) with
+     * the library too, when there is one */
+    int have_lib = record_find_lib(lib, sizeof lib) == 0;
+    if (!a.python && !have_lib) {
         cli_error("record: cannot find %s beside the arenalab binary (bazel build //sim:arenalab "
                   "builds it; or set ARENALAB_RECORD_LIB)",
                   RECORD_LIB_NAME);
@@ -664,6 +683,13 @@ static int record_run(int argc, char **argv)
     if (pid == 0) {
         record_child_init(parent);
         if (!a.python) record_exec(lib, &o, session, &a, cmd);
+        /* The interpreter is not preloaded (its domains are hooked
+         * instead); what it execs is, and writes OUT.<pid>.  A stream
+         * holds one trace: then nothing else records. */
+        if (have_lib && !o.stream && record_env(lib, &o, session, &a, -1) < 0) {
+            cli_error("record: cannot set the environment: %s", strerror(errno));
+            _exit(CLI_USAGE);
+        }
         recpy_opts_t po = {.fd = o.fd,
                            .name = o.out,
                            .out = o.raw,
@@ -698,7 +724,10 @@ const cli_command_t cmd_record = {
         "them) run in libpython3.11 with hooks on the raw, mem and obj domains,\n"
         "standing for the active virtual environment's python ($VIRTUAL_ENV: its\n"
         "site-packages are there), for the interpreter named first (-- python3 job.py),\n"
-        "or for --python=PYTHON; it must be a Python 3.11.\n\n"
+        "or for --python=PYTHON; it must be a Python 3.11.  A program the script starts\n"
+        "(subprocess, os.system, os.exec*) is recorded with libarenalab_record.so like\n"
+        "any program (its malloc family, not domains: to record a Python child's\n"
+        "domains, run it under arenalab record --python).\n\n"
         "A forked child, or an image that exec replaced, writes OUT.<pid>-<command>\n"
         "(OUT.<pid>-<command>.N when taken; --python children: OUT.<pid>); --follow-fork\n"
         "no records CMD's own process only.  OUT ending in .zst: each trace is compressed with "

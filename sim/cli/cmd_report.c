@@ -379,7 +379,6 @@ static int report_setup(report_t *p)
     results_t *r = &p->res;
     r->exp = e;
     r->dir = p->dir.final;
-    results_ranks(r);
     if (!(r->traces = calloc(e->ntraces, sizeof *r->traces)) ||
         !(r->where = calloc(e->ntraces, sizeof *r->where)))
         goto oom;

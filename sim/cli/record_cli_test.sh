@@ -13,7 +13,8 @@
 # output (it closes every descriptor, or dup2s over the trace's), an output
 # that is a device, FIFO or symlink replaced, an unrelated OUT removed for
 # OUT.zst, or the program left running when `arenalab record` is killed;
-# and Ctrl-C of a --python script finishing its trace.
+# Ctrl-C of a --python script finishing its trace; and what a --python
+# script starts (subprocess) recorded by the LD_PRELOAD recorder.
 set -uo pipefail
 
 bin=$(pwd)/sim/cli/arenalab
@@ -334,6 +335,28 @@ seq 0 19 | sed 's/^/user line /' | cmp -s - "$tmp/pyfds.user" ||
 [ "$(grep -c 'closed or replaced the trace descriptor' "$tmp/pyfds.err")" = 1 ] ||
   fail "python closerange: no (single) message: $(cat "$tmp/pyfds.err")"
 checked pyfds cut
+
+# A program the script starts (subprocess) is not in the script's trace:
+# the LD_PRELOAD recorder records it into OUT.<pid>, every event of its own.
+ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 "$bin" record --python -o "$tmp/pysub.atr" -- \
+  -c 'import subprocess, sys; subprocess.run([sys.argv[1], "apis"], check=True)' "$prog" \
+  >"$tmp/pysub.out" 2>"$tmp/pysub.err"
+rc=$?
+[ "$rc" = 0 ] || fail "python subprocess: exit $rc: $(cat "$tmp/pysub.err")"
+checked pysub clean
+subs=$(ls "$tmp"/pysub.atr.* 2>/dev/null | grep -v '\.txt$')
+if [ "$(echo "$subs" | grep -c .)" != 1 ]; then
+  fail "python subprocess: child traces: '$subs', want one"
+else
+  checked "$(basename "$subs")" clean
+  want=$(sed -n 's/^events \([0-9]*\)$/\1/p' "$tmp/pysub.out")
+  got=$(magic "$subs")
+  [ -n "$want" ] && [ "$got" = "$want" ] ||
+    fail "python subprocess: $got magic events in the child's trace, the child says '$want'"
+  grep -q "^#@ exe .*record_testprog" "$subs.txt" || fail "python subprocess: not the child's trace"
+  grep -q "1 child traces.*$(basename "$subs")" "$tmp/pysub.err" ||
+    fail "python subprocess: summary: $(cat "$tmp/pysub.err")"
+fi
 
 # Ctrl-C: the KeyboardInterrupt ends the script, the trace is finished
 # (--flush-ms 0: nothing but the end writes the last buffer), and the

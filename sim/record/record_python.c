@@ -30,7 +30,11 @@
  *
  * fork (os.fork): the child starts its own trace OUT.<pid> (unless
  * opts->children is 0: an output that is not a regular file).  exec and
- * os._exit leave the trace cut short (readable up to the last flush).
+ * os._exit leave the trace cut short (readable up to the last flush); the
+ * image an exec starts (subprocess, os.system) is recorded by the
+ * LD_PRELOAD recorder into OUT.<pid>, since `arenalab record` puts its
+ * settings in our environment (sim/cli/cmd_record.c): the malloc family,
+ * not the domains.
  *
  * The trace descriptor is the core's (record_core.h): high, close-on-exec,
  * checked before every write, so os.closerange(3, ...) followed by open()

@@ -9,6 +9,7 @@
  * other Lua error gets the traceback.
  */
 #include "sim/report/experiment.h"
+#include "sim/report/internal/experiment_impl.h"
 
 #include "alloc/params.h"
 #include "sim/lua/sandbox.h"
@@ -493,7 +494,8 @@ static int exp_l_workload(lua_State *L)
             oom |= !k || !v;
             lua_pop(L, 1);
         }
-        if (!oom) qsort(t.defs, t.ndefs, sizeof *t.defs, exp_def_cmp);
+        /* none when every value was nil: qsort takes no NULL array */
+        if (!oom && t.ndefs > 1) qsort(t.defs, t.ndefs, sizeof *t.defs, exp_def_cmp);
     }
     if (oom) {
         exp_trace_free(&t);
@@ -874,10 +876,13 @@ static int exp_expand(exp_ctx_t *c)
  * instead, which exp_message replaces with the whole path. */
 #define EXP_CHUNK_TOKEN '\x1e'
 
-/* Loads PATH as text under the chunk name "@" EXP_CHUNK_TOKEN.  Returns a
- * LUA_* status with the function or the message on the stack. */
-static int exp_loadfile(lua_State *L, const char *path)
+/* Loads TEXT (LEN bytes), else the file PATH, as text under the chunk
+ * name "@" EXP_CHUNK_TOKEN.  Returns a LUA_* status with the function or
+ * the message on the stack. */
+static int exp_loadfile(lua_State *L, const char *path, const char *text, size_t len)
 {
+    const char chunk[3] = {'@', EXP_CHUNK_TOKEN, '\0'};
+    if (text) return luaL_loadbufferx(L, text, len, chunk, "t");
     FILE *f = fopen(path, "r");
     if (!f) {
         lua_pushfstring(L, "%s: cannot read the experiment file: %s", path, strerror(errno));
@@ -898,9 +903,7 @@ static int exp_loadfile(lua_State *L, const char *path)
         lua_pushfstring(L, "%s: cannot read the experiment file", path);
         return LUA_ERRFILE;
     }
-    size_t len;
-    const char *text = lua_tolstring(L, -1, &len);
-    const char chunk[3] = {'@', EXP_CHUNK_TOKEN, '\0'};
+    text = lua_tolstring(L, -1, &len);
     int rc = luaL_loadbufferx(L, text, len, chunk, "t");
     lua_remove(L, -2);
     return rc;
@@ -936,6 +939,13 @@ static char *exp_default_name(const char *path)
 int exp_load(exp_t *e, const char *path, const char *root, route_find_fn find, int allow_unsafe,
              char *err, size_t errlen)
 {
+    return _exp_load(e, path, NULL, 0, root, find, allow_unsafe, NULL, err, errlen);
+}
+
+int _exp_load(exp_t *e, const char *path, const char *text, size_t len, const char *root,
+              route_find_fn find, int allow_unsafe, const exp_hooks_t *hooks, char *err,
+              size_t errlen)
+{
     memset(e, 0, sizeof *e);
     e->repeat = EXP_DEFAULT_REPEAT;
     e->samples = EXP_DEFAULT_SAMPLES;
@@ -944,7 +954,9 @@ int exp_load(exp_t *e, const char *path, const char *root, route_find_fn find, i
     e->root = strdup(root);
     e->name = exp_default_name(path);
     exp_ctx_t c = {e, find, allow_unsafe, 0, 0, 0, 0, NULL, 0};
-    lua_State *L = e->file && e->root && e->name ? luaL_newstate() : NULL;
+    lua_State *L = !(e->file && e->root && e->name) ? NULL
+                   : hooks && hooks->newstate       ? hooks->newstate(hooks->ud)
+                                                    : luaL_newstate();
     if (!L) {
         snprintf(err, errlen, "%s: out of memory", path);
         exp_free(e);
@@ -956,13 +968,15 @@ int exp_load(exp_t *e, const char *path, const char *root, route_find_fn find, i
     int msgh = lua_gettop(L);
     lua_pushlightuserdata(L, &c);
     lua_pushcclosure(L, exp_setup, 1);
-    if (lua_pcall(L, 0, 0, msgh) != LUA_OK) {
+    int setup = lua_pcall(L, 0, 0, msgh);
+    if (setup == LUA_OK && hooks && hooks->ready) hooks->ready(L, hooks->ud);
+    if (setup != LUA_OK) {
         snprintf(err, errlen, "%s: %s", path, lua_tostring(L, -1));
-    } else if (!exp_is_file(path)) {
+    } else if (!text && !exp_is_file(path)) {
         snprintf(err, errlen, "%s: cannot read the experiment file: %s", path,
                  access(path, F_OK) ? strerror(errno) : "not a readable file");
         rc = EXP_EUSAGE;
-    } else if (exp_loadfile(L, path) != LUA_OK || lua_pcall(L, 0, 0, msgh) != LUA_OK) {
+    } else if (exp_loadfile(L, path, text, len) != LUA_OK || lua_pcall(L, 0, 0, msgh) != LUA_OK) {
         exp_message(lua_tostring(L, -1), path, err, errlen);
     } else if (e->ntraces == 0) {
         snprintf(err, errlen, "%s: declares no trace (trace, traces or workload)", path);

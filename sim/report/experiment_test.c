@@ -187,6 +187,24 @@ static void xt_optional(void)
     exp_free(&e);
 }
 
+/* A workload whose params table is empty (or holds only nils) has no
+ * parameters (found by fuzz_experiment: qsort of a NULL array). */
+static void xt_empty_params(void)
+{
+    exp_t e;
+    char err[4096];
+    int rc = xt_load(&e, "noparams",
+                     "workload('w', {params = {}})\n"
+                     "workload('w', {seed = 2, params = {n = nil}})\n"
+                     "allocator('raw')\n",
+                     err, sizeof err);
+    CHECKF(rc == 0, "%s", err);
+    if (rc) return;
+    CHECK(exp_is_valid(&e));
+    CHECK(e.ntraces == 2 && e.traces[0].ndefs == 0 && e.traces[1].ndefs == 0);
+    exp_free(&e);
+}
+
 /* ---- mistakes ---------------------------------------------------------------- */
 
 #define XT_REFUSED                                                                                 \
@@ -395,6 +413,7 @@ int main(void)
     xt_expansion();
     xt_executor();
     xt_optional();
+    xt_empty_params();
     for (size_t i = 0; i < sizeof xt_bads / sizeof xt_bads[0]; i++)
         xt_bad(&xt_bads[i]);
     xt_sandbox();

@@ -24,11 +24,32 @@
 /* Footprint plots cut the y axis at this multiple of peak live bytes, so
  * one allocator that holds far more does not flatten the others. */
 #define FIGURES_FP_CUT 4
+/* A key's room.  gnuplot picks a key's columns from its own estimate of
+ * the widest title; ours is generous (0.8 of the font's point size in
+ * pixels per character, plus FIGURES_KEY_PAD for the sample and the
+ * gaps), so gnuplot fits at least as many columns and its rows never
+ * outgrow the FIGURES_KEY_ROW pixels each that the plot adds for them.
+ * The base heights above hold FIGURES_KEY_ROWS rows. */
+#define FIGURES_KEY_PAD  60
+#define FIGURES_KEY_ROW  16
+#define FIGURES_KEY_ROWS 2
+/* Pixels of a plot's width outside its axes (margins, tic labels): a key
+ * placed at the bottom spans the axes only. */
+#define FIGURES_KEY_MARGIN 90
+/* Allocators named in one note at most (the rest are counted). */
+#define FIGURES_NOTE_NAMES 8
+/* Allocators named in a plot title at most, and its lines' length. */
+#define FIGURES_TITLE_NAMES 4
+#define FIGURES_TITLE_LINE  60
 
 typedef struct {
     const results_t *r;
     const char *dir;
     figures_t *out;
+    size_t *alloc; /* the grid allocators that run: indices into allocs */
+    size_t nalloc;
+    size_t *trace; /* the traces with events: indices into traces       */
+    size_t ntrace;
     char *err;
     size_t errlen;
 } figures_ctx_t;
@@ -85,6 +106,94 @@ static int figures_render(figures_ctx_t *c, const char *base, figures_kind_t kin
     it->kind = kind;
     it->index = index;
     return 0;
+}
+
+/* Notes what KIND/INDEX's section lacks (see figures.h). */
+static int figures_note(figures_ctx_t *c, figures_kind_t kind, size_t index, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int figures_note(figures_ctx_t *c, figures_kind_t kind, size_t index, const char *fmt, ...)
+{
+    figures_t *o = c->out;
+    if (o->nnotes == o->notecap) {
+        size_t cap = o->notecap ? 2 * o->notecap : 8;
+        figures_note_t *p = realloc(o->note, cap * sizeof *p);
+        if (!p) return figures_fail(c, "out of memory");
+        o->note = p;
+        o->notecap = cap;
+    }
+    figures_note_t *n = &o->note[o->nnotes++];
+    n->kind = kind;
+    n->index = index;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(n->text, sizeof n->text, fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+/* The allocators K < N of the drawn set whose SKIP[K] is set, as a list
+ * for a note ("a, b and 3 more") in BUF; the count of them. */
+static size_t figures_names(const figures_ctx_t *c, const unsigned char *skip, char *buf,
+                            size_t len)
+{
+    size_t n = 0, at = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < c->nalloc; k++) {
+        if (!skip[k]) continue;
+        if (n++ < FIGURES_NOTE_NAMES && at < len)
+            at += (size_t)snprintf(buf + at, len - at, "%s%s", n > 1 ? ", " : "",
+                                   c->r->exp->allocs[c->alloc[k]].spec);
+    }
+    if (n > FIGURES_NOTE_NAMES && at < len)
+        snprintf(buf + at, len - at, " and %zu more", n - FIGURES_NOTE_NAMES);
+    return n;
+}
+
+/* How allocator A looks in a plot: " lc rgb '#rrggbb'" and its bar fill
+ * (BARS) or line dash (plot.h), into BUF. */
+static const char *figures_look(const figures_ctx_t *c, size_t a, int bars, char *buf, size_t len)
+{
+    const char *spec = c->r->exp->allocs[a].spec;
+    unsigned rank = results_rank(c->r, spec);
+    char col[16];
+    plot_colour(spec, rank, col, sizeof col);
+    if (bars)
+        snprintf(buf, len, " lc rgb '%s'%s", col, plot_fill(rank));
+    else
+        snprintf(buf, len, " lc rgb '%s' dt %s", col, plot_dash(rank));
+    return buf;
+}
+
+/* The key of N entries whose longest title has MAXLEN characters, in a
+ * font of PT points, in a plot *W pixels wide (widened when one column
+ * would not fit): its columns, and its rows in *ROWS. */
+static size_t figures_key(size_t n, size_t maxlen, int pt, int *w, size_t *rows)
+{
+    size_t colw = maxlen * (size_t)pt * 8 / 10 + FIGURES_KEY_PAD;
+    if ((size_t)*w < colw + 40) *w = (int)(colw + 40);
+    size_t cols = (size_t)*w / colw;
+    *rows = (n + cols - 1) / cols;
+    return cols;
+}
+
+/* The pixels a plot whose base height holds ROOM key rows grows by for
+ * ROWS. */
+static int figures_key_grow(size_t rows, size_t room)
+{
+    return rows > room ? (int)(rows - room) * FIGURES_KEY_ROW : 0;
+}
+
+/* The longest spec among the drawn allocators with DRAW[K] set (all when
+ * DRAW is NULL), at least MIN. */
+static size_t figures_longest(const figures_ctx_t *c, const unsigned char *draw, size_t min)
+{
+    for (size_t k = 0; k < c->nalloc; k++)
+        if (!draw || draw[k]) {
+            size_t l = strlen(c->r->exp->allocs[c->alloc[k]].spec);
+            if (l > min) min = l;
+        }
+    return min;
 }
 
 /* A double for a data file: NaN stays NaN (style.gp: missing). */
@@ -148,15 +257,6 @@ static void figures_log_tics(FILE *gp, const char *axis, double lo, double hi)
     fputs(")\n", gp);
 }
 
-/* The grid allocators that run (not skipped), as indices into allocs. */
-static size_t figures_allocs(const exp_t *e, size_t *idx)
-{
-    size_t n = 0;
-    for (size_t a = 0; a < e->nallocs; a++)
-        if (!e->allocs[a].skip) idx[n++] = a;
-    return n;
-}
-
 static int figures_overview_width(size_t ntraces, size_t nallocs)
 {
     size_t w = 160 + ntraces * (nallocs * 12 + 20);
@@ -165,8 +265,12 @@ static int figures_overview_width(size_t ntraces, size_t nallocs)
     return (int)w;
 }
 
-/* The shared setup of a clustered bar chart over the traces. */
-static void figures_bars_setup(FILE *gp, size_t ntraces)
+/* Height of the bar charts, key rows beyond FIGURES_KEY_ROWS excluded. */
+#define FIGURES_BARS_H 460
+
+/* The shared setup of a clustered bar chart over NROWS traces, its key in
+ * COLS columns. */
+static void figures_bars_setup(FILE *gp, size_t nrows, size_t cols)
 {
     fprintf(gp,
             "set style data histograms\n"
@@ -174,8 +278,31 @@ static void figures_bars_setup(FILE *gp, size_t ntraces)
             "set boxwidth 0.9 relative\n"
             "set xtics rotate by 35 right scale 0\n"
             "set xrange [-0.6:%zu.4]\n"
-            "set key outside top center horizontal\n",
-            ntraces ? ntraces - 1 : 0);
+            "set key outside top center horizontal maxcols %zu\n",
+            nrows ? nrows - 1 : 0, cols);
+}
+
+/* The plot command of a bar chart: one series per allocator K with
+ * DRAW[K], its columns from COL (the first of WIDTH per allocator) of
+ * DAT; the first series labels the x axis. */
+static void figures_bars_plot(const figures_ctx_t *c, FILE *gp, const char *dat,
+                              const unsigned char *draw, size_t col, size_t width)
+{
+    const exp_t *e = c->r->exp;
+    int first = 1;
+    fputs("plot ", gp);
+    for (size_t k = 0; k < c->nalloc; k++) {
+        if (!draw[k]) continue;
+        char look[80];
+        fprintf(gp, "%s'%s' using ", first ? "" : ", \\\n     ", dat);
+        for (size_t i = 0; i < width; i++)
+            fprintf(gp, "%s%zu", i ? ":" : "", col + width * k + i);
+        fprintf(gp, "%s title ", first ? ":xtic(1)" : "");
+        plot_string(gp, e->allocs[c->alloc[k]].spec);
+        fputs(figures_look(c, c->alloc[k], 1, look, sizeof look), gp);
+        first = 0;
+    }
+    fputc('\n', gp);
 }
 
 /* ---- fragmentation: util and J&W #4 bars ------------------------------------------ */
@@ -184,42 +311,91 @@ static int figures_frag(figures_ctx_t *c)
 {
     const results_t *r = c->r;
     const exp_t *e = r->exp;
-    size_t idx[64 + 1], na = figures_allocs(e, idx);
-    if (na == 0 || na > 64) return 0;
+    size_t na = c->nalloc;
+    if (na == 0) return 0;
+    if (c->ntrace == 0)
+        return figures_note(c, FIGURES_OVERVIEW, 0,
+                            "No fragmentation plots: no trace has any event.");
+    /* draw[pass * na + k]: allocator k has a value to draw in that pass
+     * (util: finite; J&W #4: positive, on a log axis). */
+    unsigned char *draw = calloc(2 * na, 1);
+    if (!draw) return figures_fail(c, "out of memory");
     FILE *d = figures_open(c, "frag", "dat");
-    if (!d) return -1;
+    if (!d) {
+        free(draw);
+        return -1;
+    }
     fputs("# trace, then util per allocator, then J&W #4 per allocator (columns as in the "
-          "scripts)\n",
+          "scripts; traces with events only)\n",
           d);
     double lo = INFINITY, hi = 0, umax = 1;
-    for (size_t t = 0; t < e->ntraces; t++) {
+    for (size_t i = 0; i < c->ntrace; i++) {
+        size_t t = c->trace[i];
         fprintf(d, "%s", e->traces[t].name);
         for (int pass = 0; pass < 2; pass++)
             for (size_t k = 0; k < na; k++) {
-                const driver_run_t *run = &r->runs[e->grid[t * e->nallocs + idx[k]]];
+                const driver_run_t *run = &r->runs[e->grid[t * e->nallocs + c->alloc[k]]];
                 double v = pass == 0 ? run->m.frag.util : run->m.frag.jw4;
                 figures_num(d, v);
-                if (pass == 0 && isfinite(v) && v > umax) umax = v;
+                if (pass == 0 && isfinite(v)) {
+                    draw[k] = 1;
+                    if (v > umax) umax = v;
+                }
                 if (pass == 1 && v > 0 && isfinite(v)) {
+                    draw[na + k] = 1;
                     if (v < lo) lo = v;
                     if (v > hi) hi = v;
                 }
             }
         fputc('\n', d);
     }
-    if (figures_close(c, d, "frag", "dat")) return -1;
+    if (figures_close(c, d, "frag", "dat")) {
+        free(draw);
+        return -1;
+    }
 
-    int w = figures_overview_width(e->ntraces, na);
     static const char *const bases[2] = {"frag-util", "frag-jw4"};
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass == 1 && !(hi > 0)) continue; /* no positive J&W #4 to draw */
+    static const char *const names[2] = {"Utilization", "Fragmentation (J&W #4)"};
+    static const char *const why[2] = {
+        "no value (peak resident is 0 or unknown)",
+        "no value above 0 on any trace (peak resident never above peak live), which a log "
+        "axis cannot show"};
+    int rc = 0;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        const unsigned char *dr = draw + (size_t)pass * na;
+        unsigned char *skip = malloc(na);
+        char list[400];
+        if (!skip) {
+            rc = figures_fail(c, "out of memory");
+            break;
+        }
+        for (size_t k = 0; k < na; k++)
+            skip[k] = !dr[k];
+        size_t nskip = figures_names(c, skip, list, sizeof list);
+        free(skip);
+        if (nskip == na) {
+            rc = figures_note(c, FIGURES_OVERVIEW, 0,
+                              "No %s plot: no allocator has a value to draw (%s).", names[pass],
+                              why[pass]);
+            continue;
+        }
+        if (nskip)
+            rc = figures_note(c, FIGURES_OVERVIEW, 0, "%s: left out of the plot: %s: %s.",
+                              names[pass], list, why[pass]);
+        if (rc) break;
+        int w = figures_overview_width(c->ntrace, na - nskip);
+        size_t rows, cols = figures_key(na - nskip, figures_longest(c, dr, 0), 11, &w, &rows);
+        int h = FIGURES_BARS_H + figures_key_grow(rows, FIGURES_KEY_ROWS);
         FILE *gp = figures_open(c, bases[pass], "gp");
-        if (!gp) return -1;
+        if (!gp) {
+            rc = -1;
+            break;
+        }
         plot_begin(gp, bases[pass],
                    pass == 0 ? "utilization (peak live / peak resident) per trace and allocator"
                              : "J&W fragmentation #4 (peak resident / peak live - 1)",
-                   w, 460);
-        figures_bars_setup(gp, e->ntraces);
+                   w, h);
+        figures_bars_setup(gp, c->ntrace, cols);
         /* Utilization tops 1 only when an allocator's footprint is an
          * estimate below what is live (RSS-based ones): keep it visible. */
         if (pass == 0)
@@ -238,19 +414,13 @@ static int figures_frag(figures_ctx_t *c)
                     "set yrange [%.6g:%.6g]\n",
                     lo / 2, hi * 2);
         if (pass == 1) figures_log_tics(gp, "y", lo / 2, hi * 2);
-        fputs("plot ", gp);
-        for (size_t k = 0; k < na; k++) {
-            char col[16];
-            const char *spec = e->allocs[idx[k]].spec;
-            fprintf(gp, "%s'frag.dat' using %zu%s title ", k ? ", \\\n     " : "",
-                    2 + (size_t)pass * na + k, k == 0 ? ":xtic(1)" : "");
-            plot_string(gp, spec);
-            fprintf(gp, " lc rgb '%s'", results_colour(r, spec, col, sizeof col));
+        figures_bars_plot(c, gp, "frag.dat", dr, 2 + (size_t)pass * na, 1);
+        plot_end(gp, bases[pass], w, h);
+        if (figures_close(c, gp, bases[pass], "gp")) {
+            rc = -1;
+            break;
         }
-        fputc('\n', gp);
-        plot_end(gp, bases[pass], w, 460);
-        if (figures_close(c, gp, bases[pass], "gp")) return -1;
-        int rc =
+        rc =
             pass == 0
                 ? figures_render(c, bases[0], FIGURES_OVERVIEW, 0,
                                  "Utilization per trace and allocator",
@@ -263,9 +433,9 @@ static int figures_frag(figures_ctx_t *c)
                                  "Peak resident memory divided by peak live bytes, minus one, on a "
                                  "log scale: shorter is better; 1.0 means the allocator "
                                  "needed twice the memory the program ever had live.");
-        if (rc) return -1;
     }
-    return 0;
+    free(draw);
+    return rc;
 }
 
 /* ---- throughput: median ns/event with its confidence interval -------------------- */
@@ -274,36 +444,64 @@ static int figures_throughput(figures_ctx_t *c)
 {
     const results_t *r = c->r;
     const exp_t *e = r->exp;
-    size_t idx[64 + 1], na = figures_allocs(e, idx);
-    if (na == 0 || na > 64 || e->repeat == 0) return 0;
+    size_t na = c->nalloc;
+    if (na == 0) return 0;
+    if (e->repeat == 0)
+        return figures_note(c, FIGURES_OVERVIEW, 0,
+                            "No replay speed plot: no timed runs (repeats 0).");
+    if (c->ntrace == 0)
+        return figures_note(c, FIGURES_OVERVIEW, 0,
+                            "No replay speed plot: no trace has any event.");
+    unsigned char *draw = calloc(na, 1), *skip = malloc(na);
+    if (!draw || !skip) {
+        free(draw);
+        free(skip);
+        return figures_fail(c, "out of memory");
+    }
+    int rc = -1;
     FILE *d = figures_open(c, "throughput", "dat");
-    if (!d) return -1;
+    if (!d) goto done;
     fputs("# trace, then per allocator: median, confidence interval of the median (low high) "
-          "of the ns/event of the timed runs\n",
+          "of the ns/event of the timed runs (traces with events only)\n",
           d);
     double lo = INFINITY, hi = 0;
-    for (size_t t = 0; t < e->ntraces; t++) {
+    for (size_t i = 0; i < c->ntrace; i++) {
+        size_t t = c->trace[i];
         fprintf(d, "%s", e->traces[t].name);
         for (size_t k = 0; k < na; k++) {
-            const driver_run_t *run = &r->runs[e->grid[t * e->nallocs + idx[k]]];
+            const driver_run_t *run = &r->runs[e->grid[t * e->nallocs + c->alloc[k]]];
             const timing_summary_t *s = &run->ns_per_event;
             int ok = run->repeat > 0 && s->ci_low > 0 && isfinite(s->ci_high);
             figures_num(d, ok ? s->median : NAN);
             figures_num(d, ok ? s->ci_low : NAN);
             figures_num(d, ok ? s->ci_high : NAN);
+            if (ok) draw[k] = 1;
             if (ok && s->ci_low < lo) lo = s->ci_low;
             if (ok && s->ci_high > hi) hi = s->ci_high;
         }
         fputc('\n', d);
     }
-    if (figures_close(c, d, "throughput", "dat")) return -1;
-    if (!(hi > 0)) return 0;
+    if (figures_close(c, d, "throughput", "dat")) goto done;
+    for (size_t k = 0; k < na; k++)
+        skip[k] = !draw[k];
+    char list[400];
+    size_t nskip = figures_names(c, skip, list, sizeof list);
+    if (nskip == na || !(hi > 0)) {
+        rc = figures_note(c, FIGURES_OVERVIEW, 0,
+                          "No replay speed plot: no allocator has a timed run.");
+        goto done;
+    }
+    if (nskip && figures_note(c, FIGURES_OVERVIEW, 0,
+                              "Replay speed: left out of the plot (no timed run): %s.", list))
+        goto done;
 
-    int w = figures_overview_width(e->ntraces, na);
+    int w = figures_overview_width(c->ntrace, na - nskip);
+    size_t rows, cols = figures_key(na - nskip, figures_longest(c, draw, 0), 11, &w, &rows);
+    int h = FIGURES_BARS_H + figures_key_grow(rows, FIGURES_KEY_ROWS);
     FILE *gp = figures_open(c, "throughput", "gp");
-    if (!gp) return -1;
-    plot_begin(gp, "throughput", "replay speed per trace and allocator", w, 460);
-    figures_bars_setup(gp, e->ntraces);
+    if (!gp) goto done;
+    plot_begin(gp, "throughput", "replay speed per trace and allocator", w, h);
+    figures_bars_setup(gp, c->ntrace, cols);
     fprintf(gp,
             "set style histogram errorbars gap 1 lw 1\n"
             "set title 'Replay speed: median ns per event, whiskers its confidence interval over "
@@ -313,18 +511,9 @@ static int figures_throughput(figures_ctx_t *c)
             "set yrange [%.6g:%.6g]\n",
             e->repeat, lo / 1.5, hi * 1.5);
     figures_log_tics(gp, "y", lo / 1.5, hi * 1.5);
-    fputs("plot ", gp);
-    for (size_t k = 0; k < na; k++) {
-        char col[16];
-        const char *spec = e->allocs[idx[k]].spec;
-        fprintf(gp, "%s'throughput.dat' using %zu:%zu:%zu%s title ", k ? ", \\\n     " : "",
-                2 + 3 * k, 3 + 3 * k, 4 + 3 * k, k == 0 ? ":xtic(1)" : "");
-        plot_string(gp, spec);
-        fprintf(gp, " lc rgb '%s'", results_colour(r, spec, col, sizeof col));
-    }
-    fputc('\n', gp);
-    plot_end(gp, "throughput", w, 460);
-    if (figures_close(c, gp, "throughput", "gp")) return -1;
+    figures_bars_plot(c, gp, "throughput.dat", draw, 2, 3);
+    plot_end(gp, "throughput", w, h);
+    if (figures_close(c, gp, "throughput", "gp")) goto done;
     char caption[600];
     snprintf(caption, sizeof caption,
              "Median nanoseconds per replayed event over %u interleaved timed runs (log scale), "
@@ -332,8 +521,12 @@ static int figures_throughput(figures_ctx_t *c)
              "runs, 93.8 %% with 5): shorter is faster. Whether two bars differ is the "
              "headline's Mann-Whitney test, not whether whiskers overlap.",
              e->repeat);
-    return figures_render(c, "throughput", FIGURES_OVERVIEW, 0,
-                          "Replay speed per trace and allocator", caption);
+    rc = figures_render(c, "throughput", FIGURES_OVERVIEW, 0,
+                        "Replay speed per trace and allocator", caption);
+done:
+    free(draw);
+    free(skip);
+    return rc;
 }
 
 /* ---- pymalloc pools per size class at the peak --------------------------------------- */
@@ -483,42 +676,96 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
     int logx = w->numeric && xmin > 0 && xmax / xmin >= 4;
     uint64_t fpmax = 0, fpmin = UINT64_MAX;
     double nslo = INFINITY, nshi = 0;
+    /* draw[pass * ntraces + t]: trace t has a line in that pass (events;
+     * and a timed point for the speed pass). */
+    unsigned char *draw = calloc(2 * w->ntraces + 1, 1);
+    if (!draw) return figures_fail(c, "out of memory");
     FILE *d = figures_open(c, base, "dat");
-    if (!d) return -1;
+    if (!d) {
+        free(draw);
+        return -1;
+    }
     fprintf(d, "# one block per trace: x, peak resident bytes, ns/event median, its confidence "
                "interval (low high)\n");
     for (size_t t = 0; t < w->ntraces; t++) {
+        int events = r->traces[w->traces[t]].events > 0;
+        draw[t] = (unsigned char)events;
         fprintf(d, "# %s\n", e->traces[w->traces[t]].name);
         for (size_t v = 0; v < w->nvalues; v++) {
             const driver_run_t *run = &r->runs[w->points[t * w->nvalues + v]];
             const timing_summary_t *sm = &run->ns_per_event;
-            int timed = run->repeat > 0 && sm->ci_low > 0 && isfinite(sm->ci_high);
+            int timed = events && run->repeat > 0 && sm->ci_low > 0 && isfinite(sm->ci_high);
             figures_num(d, w->numeric ? w->x[v] : (double)v);
             fprintf(d, " %" PRIu64, run->m.peak_resident);
             figures_num(d, timed ? sm->median : NAN);
             figures_num(d, timed ? sm->ci_low : NAN);
             figures_num(d, timed ? sm->ci_high : NAN);
             fputc('\n', d);
-            if (run->m.peak_resident > fpmax) fpmax = run->m.peak_resident;
-            if (run->m.peak_resident < fpmin) fpmin = run->m.peak_resident;
+            if (events && run->m.peak_resident > fpmax) fpmax = run->m.peak_resident;
+            if (events && run->m.peak_resident < fpmin) fpmin = run->m.peak_resident;
+            if (timed) draw[w->ntraces + t] = 1;
             if (timed && sm->ci_low < nslo) nslo = sm->ci_low;
             if (timed && sm->ci_high > nshi) nshi = sm->ci_high;
         }
         fputs("\n\n", d);
     }
-    if (figures_close(c, d, base, "dat")) return -1;
+    if (figures_close(c, d, base, "dat")) {
+        free(draw);
+        return -1;
+    }
 
     double scale;
     const char *unit = figures_unit(fpmax, &scale);
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass == 1 && !(nshi > 0)) continue; /* no timed runs */
+    int rc = 0;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        const unsigned char *dr = draw + (size_t)pass * w->ntraces;
+        size_t ndraw = 0, longest = 0, nempty = 0, at = 0;
+        char empty[400] = "";
+        for (size_t t = 0; t < w->ntraces; t++) {
+            const char *name = e->traces[w->traces[t]].name;
+            if (dr[t]) {
+                ndraw++;
+                if (strlen(name) > longest) longest = strlen(name);
+            } else if (pass == 0 || draw[t]) { /* the speed pass notes only the untimed */
+                if (nempty++ < FIGURES_NOTE_NAMES && at < sizeof empty)
+                    at += (size_t)snprintf(empty + at, sizeof empty - at, "%s%s",
+                                           nempty > 1 ? ", " : "", name);
+            }
+        }
+        if (nempty > FIGURES_NOTE_NAMES && at < sizeof empty)
+            snprintf(empty + at, sizeof empty - at, " and %zu more", nempty - FIGURES_NOTE_NAMES);
+        if (ndraw == 0) {
+            if (pass == 0)
+                rc = figures_note(c, FIGURES_SWEEP, s,
+                                  "No plots of this sweep: none of its traces has any event.");
+            else
+                rc = figures_note(c, FIGURES_SWEEP, s, "No speed plot: no timed runs%s.",
+                                  w->repeat == 0 ? " (repeats 0)" : "");
+            break;
+        }
+        if (nempty && pass == 0)
+            rc = figures_note(c, FIGURES_SWEEP, s,
+                              "Left out of this sweep's plots (no events): %s.", empty);
+        else if (nempty)
+            rc = figures_note(c, FIGURES_SWEEP, s, "Left out of the speed plot (no timed run): %s.",
+                              empty);
+        if (rc) break;
         snprintf(gpbase, sizeof gpbase, "%s-%s", base, pass == 0 ? "resident" : "speed");
+        size_t rows;
+        int pw = FIGURES_SWEEP_W;
+        size_t cols = figures_key(ndraw, longest, 9, &pw, &rows);
+        if (cols > 3) cols = 3;
+        rows = (ndraw + cols - 1) / cols;
+        int ph = FIGURES_SWEEP_H + figures_key_grow(rows, 3);
         FILE *gp = figures_open(c, gpbase, "gp");
-        if (!gp) return -1;
+        if (!gp) {
+            rc = -1;
+            break;
+        }
         char purpose[512], title[512];
         snprintf(purpose, sizeof purpose, "sweep '%s': %s against peak resident / ns per event",
                  w->title, w->param);
-        plot_begin(gp, gpbase, purpose, FIGURES_SWEEP_W, FIGURES_SWEEP_H);
+        plot_begin(gp, gpbase, purpose, pw, ph);
         snprintf(title, sizeof title, "%s: %s", w->title,
                  pass == 0 ? "peak resident" : "median ns per event (whiskers: its CI)");
         fputs("set title ", gp);
@@ -543,10 +790,11 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
         /* The key under the x label, in a margin as tall as its rows. */
         fprintf(gp,
                 ")\nset bmargin %.1f\n"
-                "set key at screen 0.5, screen 0.01 center bottom horizontal maxcols 3 "
+                "set key at screen 0.5, screen 0.01 center bottom horizontal maxcols %zu "
                 "samplen 1 font ',9'\n",
-                4.5 + 0.95 * (double)((w->ntraces + 2) / 3));
-        /* A log y axis when the lines are 20x apart, else from zero. */
+                4.5 + 0.95 * (double)rows, cols);
+        /* A log y axis when the lines are 20x apart, else from zero (to 1
+         * when every point is 0: gnuplot warns about an empty range). */
         double ylo = pass == 0 ? (double)fpmin / scale : nslo;
         double yhi = pass == 0 ? (double)fpmax / scale : nshi;
         int logy = ylo > 0 && yhi / ylo >= 20;
@@ -556,11 +804,12 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
             fprintf(gp, "set logscale y\nset yrange [%.6g:%.6g]\n", ylo / 1.3, yhi * 1.3);
             figures_log_tics(gp, "y", ylo / 1.3, yhi * 1.3);
         } else {
-            fputs("set yrange [0:*]\n", gp);
+            fputs(yhi > 0 ? "set yrange [0:*]\n" : "set yrange [0:1]\n", gp);
         }
         fputs("plot ", gp);
-        for (size_t t = 0; t < w->ntraces; t++) {
-            fprintf(gp, "%s'%s.dat' index %zu ", t ? ", \\\n     " : "", base, t);
+        for (size_t t = 0, k = 0; t < w->ntraces; t++) {
+            if (!dr[t]) continue;
+            fprintf(gp, "%s'%s.dat' index %zu ", k++ ? ", \\\n     " : "", base, t);
             if (pass == 0)
                 fprintf(gp, "using 1:($2/%.0f) with linespoints", scale);
             else
@@ -569,8 +818,11 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
             plot_string(gp, e->traces[w->traces[t]].name);
         }
         fputc('\n', gp);
-        plot_end(gp, gpbase, FIGURES_SWEEP_W, FIGURES_SWEEP_H);
-        if (figures_close(c, gp, gpbase, "gp")) return -1;
+        plot_end(gp, gpbase, pw, ph);
+        if (figures_close(c, gp, gpbase, "gp")) {
+            rc = -1;
+            break;
+        }
         char caption[600];
         if (pass == 0)
             snprintf(caption, sizeof caption,
@@ -583,9 +835,10 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
                      "the median over %u timed runs: the price in speed of each setting.",
                      w->base, w->param, w->repeat);
         snprintf(title, sizeof title, "Sweep: %s (%s)", w->title, pass == 0 ? "resident" : "speed");
-        if (figures_render(c, gpbase, FIGURES_SWEEP, s, title, caption)) return -1;
+        rc = figures_render(c, gpbase, FIGURES_SWEEP, s, title, caption);
     }
-    return 0;
+    free(draw);
+    return rc;
 }
 
 /* ---- per trace: footprint over time, request sizes -------------------------------------- */
@@ -595,18 +848,21 @@ static int figures_footprint(figures_ctx_t *c, size_t t)
     const results_t *r = c->r;
     const exp_t *e = r->exp;
     const char *name = e->traces[t].name;
-    size_t idx[64 + 1], na = figures_allocs(e, idx);
-    if (na == 0 || na > 64) return 0;
+    size_t na = c->nalloc;
+    if (na == 0) return 0;
     char base[200];
     snprintf(base, sizeof base, "resident-%s", name);
+    uint64_t *peak = calloc(na, sizeof *peak);
+    if (!peak) return figures_fail(c, "out of memory");
+    int rc = -1;
     FILE *d = figures_open(c, base, "dat");
-    if (!d) return -1;
-    uint64_t max = 0, maxlive = 0, peak[64] = {0}, lastevent = 0;
-    size_t nonempty = 0;
+    if (!d) goto done;
+    uint64_t max = 0, maxlive = 0, lastevent = 0;
+    size_t nonempty = 0, live = 0; /* live: the block that draws live bytes */
     fputs("# one block per allocator (script order): event, live bytes, resident bytes\n", d);
     for (size_t k = 0; k < na; k++) {
-        const metrics_series_t *ser = &r->runs[e->grid[t * e->nallocs + idx[k]]].series;
-        fprintf(d, "# %s\n", e->allocs[idx[k]].spec);
+        const metrics_series_t *ser = &r->runs[e->grid[t * e->nallocs + c->alloc[k]]].series;
+        fprintf(d, "# %s\n", e->allocs[c->alloc[k]].spec);
         for (size_t i = 0; i < ser->n; i++) {
             fprintf(d, "%" PRIu64 " %" PRIu64 " %" PRIu64 "\n", ser->s[i].event,
                     ser->s[i].live_bytes, ser->s[i].resident);
@@ -615,13 +871,17 @@ static int figures_footprint(figures_ctx_t *c, size_t t)
             if (ser->s[i].event > lastevent) lastevent = ser->s[i].event;
         }
         if (peak[k] > max) max = peak[k];
-        nonempty += ser->n > 0;
+        if (ser->n > 0 && nonempty++ == 0) live = k;
         /* gnuplot reads a block with no point as an error: keep one. */
         if (ser->n == 0) fputs("0 0 0\n", d);
         fputs("\n\n", d);
     }
-    if (figures_close(c, d, base, "dat")) return -1;
-    if (nonempty == 0) return 0;
+    if (figures_close(c, d, base, "dat")) goto done;
+    if (nonempty == 0) {
+        rc = figures_note(c, FIGURES_TRACE, t,
+                          "No plot of resident memory over time: no run took a sample.");
+        goto done;
+    }
 
     /* Cut the axis when some allocator towers over live bytes; say who. */
     uint64_t cut = maxlive > 0 && maxlive <= UINT64_MAX / FIGURES_FP_CUT ? maxlive * FIGURES_FP_CUT
@@ -630,23 +890,45 @@ static int figures_footprint(figures_ctx_t *c, size_t t)
     uint64_t top = cutting ? cut : max > maxlive ? max : maxlive;
     double scale;
     const char *unit = figures_unit(top, &scale);
-    char title[512], off[400] = "";
-    size_t ol = 0;
-    for (size_t k = 0; cutting && k < na && ol + 80 < sizeof off; k++)
-        if (peak[k] > cut) {
-            char b[32];
-            ol += (size_t)snprintf(off + ol, sizeof off - ol, "%s%s %s", ol ? ", " : "",
-                                   e->allocs[idx[k]].spec, output_bytes(peak[k], b, sizeof b));
-        }
+    /* "(axis cut...; peaks: " and the first FIGURES_TITLE_NAMES allocators
+     * above the cut, in title lines of at most FIGURES_TITLE_LINE
+     * characters. */
+    char title[1024], off[700];
+    size_t ol = (size_t)snprintf(off, sizeof off,
+                                 "(axis cut at %dx peak live; peaks:", FIGURES_FP_CUT),
+           noff = 0, line = ol;
+    for (size_t k = 0; cutting && k < na; k++) {
+        if (peak[k] <= cut || noff++ >= FIGURES_TITLE_NAMES || ol >= sizeof off) continue;
+        char item[300], b[32];
+        size_t il = (size_t)snprintf(item, sizeof item, "%s %s", e->allocs[c->alloc[k]].spec,
+                                     output_bytes(peak[k], b, sizeof b));
+        int brk = line + 2 + il > FIGURES_TITLE_LINE;
+        line = (brk ? 0 : line + 2) + il;
+        ol += (size_t)snprintf(off + ol, sizeof off - ol, "%s%s%s", noff > 1 ? "," : "",
+                               brk ? "\n" : " ", item);
+    }
+    if (noff > FIGURES_TITLE_NAMES && ol < sizeof off) {
+        char more[48];
+        size_t ml = (size_t)snprintf(more, sizeof more, "and %zu more", noff - FIGURES_TITLE_NAMES);
+        ol += (size_t)snprintf(off + ol, sizeof off - ol, "%s%s",
+                               line + 1 + ml > FIGURES_TITLE_LINE ? "\n" : " ", more);
+    }
+    if (ol < sizeof off) snprintf(off + ol, sizeof off - ol, ")");
+    /* The key: above the plot while it is short, else under the x label in
+     * a margin as tall as its rows, across the plot's width. */
+    int w = FIGURES_TRACE_W;
+    size_t rows, cols = figures_key(na + 1, figures_longest(c, NULL, 21), 9, &w, &rows);
+    if (rows > FIGURES_KEY_ROWS) {
+        int inner = w - FIGURES_KEY_MARGIN;
+        cols = figures_key(na + 1, figures_longest(c, NULL, 21), 9, &inner, &rows);
+        if (inner + FIGURES_KEY_MARGIN > w) w = inner + FIGURES_KEY_MARGIN;
+    }
+    int h = FIGURES_TRACE_H + figures_key_grow(rows, FIGURES_KEY_ROWS);
     FILE *gp = figures_open(c, base, "gp");
-    if (!gp) return -1;
-    plot_begin(gp, base, "resident memory and live bytes over time, one line per allocator",
-               FIGURES_TRACE_W, FIGURES_TRACE_H);
+    if (!gp) goto done;
+    plot_begin(gp, base, "resident memory and live bytes over time, one line per allocator", w, h);
     if (cutting)
-        snprintf(title, sizeof title,
-                 "%s: resident memory over time\n(axis cut at %dx peak live; "
-                 "peaks: %s)",
-                 name, FIGURES_FP_CUT, off);
+        snprintf(title, sizeof title, "%s: resident memory over time\n%s", name, off);
     else
         snprintf(title, sizeof title, "%s: resident memory over time", name);
     fputs("set title ", gp);
@@ -655,37 +937,50 @@ static int figures_footprint(figures_ctx_t *c, size_t t)
             "\nset xlabel 'events replayed'\n"
             "set ylabel '%s'\n",
             unit);
+    /* [0:*] over nothing but zeros is an empty range gnuplot warns of. */
     if (cutting)
         fprintf(gp, "set yrange [0:%.6g]\n", (double)cut / scale);
     else
-        fputs("set yrange [0:*]\n", gp);
-    fprintf(gp,
-            "set xrange [0:%" PRIu64 "]\n"
-            "set key outside top center horizontal maxcols 4 samplen 1 width -1 font ',9'\n"
-            "set format x '%%.0s%%c'\n"
-            "plot ",
-            lastevent ? lastevent : 1);
+        fputs(top > 0 ? "set yrange [0:*]\n" : "set yrange [0:1]\n", gp);
+    fprintf(gp, "set xrange [0:%" PRIu64 "]\n", lastevent ? lastevent : 1);
+    if (rows > FIGURES_KEY_ROWS)
+        fprintf(gp,
+                "set bmargin %.1f\n"
+                "set key at screen 0.5, screen 0.01 center bottom horizontal maxcols %zu "
+                "samplen 1 width -1 font ',9'\n",
+                4.5 + (double)rows, cols);
+    else
+        fprintf(gp,
+                "set key outside top center horizontal maxcols %zu samplen 1 width -1 font "
+                "',9'\n",
+                cols);
+    fputs("set format x '%.0s%c'\n"
+          "plot ",
+          gp);
     for (size_t k = 0; k < na; k++) {
-        char col[16];
-        const char *spec = e->allocs[idx[k]].spec;
-        fprintf(gp, "%s'%s.dat' index %zu using 1:($3/%.0f) with steps lw 2 lc rgb '%s' title ",
-                k ? ", \\\n     " : "", base, k, scale, results_colour(r, spec, col, sizeof col));
-        plot_string(gp, spec);
+        char look[80];
+        fprintf(gp, "%s'%s.dat' index %zu using 1:($3/%.0f) with steps lw 2%s title ",
+                k ? ", \\\n     " : "", base, k, scale,
+                figures_look(c, c->alloc[k], 0, look, sizeof look));
+        plot_string(gp, e->allocs[c->alloc[k]].spec);
     }
     fprintf(gp,
-            ", \\\n     '%s.dat' index 0 using 1:($2/%.0f) with steps ls 100 title 'live bytes "
+            ", \\\n     '%s.dat' index %zu using 1:($2/%.0f) with steps ls 100 title 'live bytes "
             "(requested)'\n",
-            base, scale);
-    plot_end(gp, base, FIGURES_TRACE_W, FIGURES_TRACE_H);
-    if (figures_close(c, gp, base, "gp")) return -1;
+            base, live, scale);
+    plot_end(gp, base, w, h);
+    if (figures_close(c, gp, base, "gp")) goto done;
     char caption[600];
     snprintf(caption, sizeof caption,
-             "Memory each allocator held from the system (solid, sampled about %llu times) "
-             "against the bytes the program had live (dashed): the gap between a line and the "
-             "dashed curve is that allocator's overhead at that moment.",
+             "Memory each allocator held from the system (a line each, sampled about %llu "
+             "times) against the bytes the program had live (black, dashed): the gap between a "
+             "line and the dashed curve is that allocator's overhead at that moment.",
              (unsigned long long)e->samples);
     snprintf(title, sizeof title, "%s: resident memory over time", name);
-    return figures_render(c, base, FIGURES_TRACE, t, title, caption);
+    rc = figures_render(c, base, FIGURES_TRACE, t, title, caption);
+done:
+    free(peak);
+    return rc;
 }
 
 static int figures_sizes(figures_ctx_t *c, size_t t)
@@ -694,7 +989,9 @@ static int figures_sizes(figures_ctx_t *c, size_t t)
     const exp_t *e = r->exp;
     const results_trace_t *rt = &r->traces[t];
     const char *name = e->traces[t].name;
-    if (rt->requests == 0) return 0;
+    if (rt->requests == 0)
+        return figures_note(c, FIGURES_TRACE, t,
+                            "No plot of request sizes: the trace requests no memory.");
     int first = -1, last = -1;
     for (int k = 0; k < TSTATS_BINS; k++)
         if (rt->size_hist[k]) {
@@ -754,22 +1051,57 @@ static int figures_sizes(figures_ctx_t *c, size_t t)
 
 int figures_make(const results_t *r, const char *dir, figures_t *out, char *err, size_t errlen)
 {
+    const exp_t *e = r->exp;
     memset(out, 0, sizeof *out);
-    figures_ctx_t c = {r, dir, out, err, errlen};
+    figures_ctx_t c = {r, dir, out, NULL, 0, NULL, 0, err, errlen};
+    c.alloc = malloc((e->nallocs + 1) * sizeof *c.alloc);
+    c.trace = malloc((e->ntraces + 1) * sizeof *c.trace);
+    int rc = -1;
+    if (!c.alloc || !c.trace) {
+        figures_fail(&c, "out of memory");
+        goto done;
+    }
+    for (size_t a = 0; a < e->nallocs; a++)
+        if (!e->allocs[a].skip) c.alloc[c.nalloc++] = a;
+    for (size_t t = 0; t < e->ntraces; t++)
+        if (r->traces[t].events > 0) c.trace[c.ntrace++] = t;
     FILE *st = figures_open(&c, "style", "gp");
-    if (!st) return -1;
+    if (!st) goto done;
     plot_style(st);
-    if (figures_close(&c, st, "style", "gp")) return -1;
-    if (figures_frag(&c) || figures_throughput(&c) || figures_pools(&c)) return -1;
-    for (size_t s = 0; s < r->exp->nsweeps; s++)
-        if (figures_sweep(&c, s)) return -1;
-    for (size_t t = 0; t < r->exp->ntraces; t++)
-        if (figures_footprint(&c, t) || figures_sizes(&c, t)) return -1;
-    return 0;
+    if (figures_close(&c, st, "style", "gp")) goto done;
+    if (c.ntrace < e->ntraces) {
+        char list[400] = "";
+        size_t at = 0, n = 0;
+        for (size_t t = 0; t < e->ntraces; t++)
+            if (r->traces[t].events == 0 && n++ < FIGURES_NOTE_NAMES && at < sizeof list)
+                at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", n > 1 ? ", " : "",
+                                       e->traces[t].name);
+        if (n > FIGURES_NOTE_NAMES && at < sizeof list)
+            snprintf(list + at, sizeof list - at, " and %zu more", n - FIGURES_NOTE_NAMES);
+        if (figures_note(&c, FIGURES_OVERVIEW, 0,
+                         "Left out of these plots (no events, no plots of their own): %s.", list))
+            goto done;
+    }
+    if (figures_frag(&c) || figures_throughput(&c) || figures_pools(&c)) goto done;
+    for (size_t s = 0; s < e->nsweeps; s++)
+        if (figures_sweep(&c, s)) goto done;
+    for (size_t t = 0; t < e->ntraces; t++) {
+        if (r->traces[t].events == 0) {
+            if (figures_note(&c, FIGURES_TRACE, t, "No events: nothing to plot.")) goto done;
+            continue;
+        }
+        if (figures_footprint(&c, t) || figures_sizes(&c, t)) goto done;
+    }
+    rc = 0;
+done:
+    free(c.alloc);
+    free(c.trace);
+    return rc;
 }
 
 void figures_free(figures_t *f)
 {
     free(f->f);
+    free(f->note);
     memset(f, 0, sizeof *f);
 }

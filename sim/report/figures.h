@@ -13,7 +13,17 @@
  *   resident-T, sizes-T per trace: resident memory and live bytes over time, a
  *                        line per allocator; request sizes in log2 bins
  * Per-trace and overview plots show the grid's allocators (sweep points
- * appear only in the sweep plots), each in its palette colour (plot.h).
+ * appear only in the sweep plots), each in its palette colour, dash or fill
+ * (plot.h), any number of them: the key gets as many rows as it needs and
+ * the plot grows to hold them.
+ *
+ * Nothing to draw is not an error.  A trace with no events has no plots
+ * of its own and is left out of the overview and sweep plots; an
+ * allocator with no value to draw in a plot (no timed run, a ratio that
+ * is NaN, or not positive on a log axis) is left out of that plot; a plot
+ * left with nothing is not made.  Each such omission is a note
+ * (figures_note_t) that the page shows where the plot would be, so gnuplot
+ * never sees a series without a point (its warning would fail the report).
  *
  * Failure: figures_make returns 0, or -1 with a message in ERR (a file
  * that cannot be written; gnuplot failing or printing anything).
@@ -35,13 +45,24 @@ typedef struct {
     size_t index; /* the trace (FIGURES_TRACE) or sweep             */
 } figures_item_t;
 
+/* What a section of the page lacks and why: a plot not made, or a trace
+ * or allocator left out of one. */
+typedef struct {
+    figures_kind_t kind;
+    size_t index; /* as in figures_item_t                            */
+    char text[600];
+} figures_note_t;
+
 typedef struct {
     figures_item_t *f;
     size_t n, cap;
+    figures_note_t *note;
+    size_t nnotes, notecap;
 } figures_t;
 
 /* Writes every figure's script and data into DIR (plots/, created by the
- * caller) with style.gp, runs gnuplot on each, and lists them in OUT. */
+ * caller) with style.gp, runs gnuplot on each, and lists them and the
+ * notes in OUT. */
 int figures_make(const results_t *r, const char *dir, figures_t *out, char *err, size_t errlen);
 void figures_free(figures_t *f);
 

@@ -163,10 +163,23 @@ static void html_figure(FILE *f, const figures_item_t *it)
     fputs(".gp\">gnuplot script</a>)</span></figcaption></figure>\n", f);
 }
 
+/* The notes of one section: what it lacks and why (figures.h). */
+static void html_notes(FILE *f, const figures_t *figs, figures_kind_t kind, size_t index)
+{
+    for (size_t i = 0; i < figs->nnotes; i++) {
+        const figures_note_t *n = &figs->note[i];
+        if (n->kind != kind || (kind != FIGURES_OVERVIEW && n->index != index)) continue;
+        fputs("<p class=\"dim\">", f);
+        html_text(f, n->text);
+        fputs("</p>\n", f);
+    }
+}
+
 static void html_figures(FILE *f, const results_t *r, const figures_t *figs)
 {
     const exp_t *e = r->exp;
     fputs("<h2 id=\"overview\">Overview</h2>\n", f);
+    html_notes(f, figs, FIGURES_OVERVIEW, 0);
     for (size_t i = 0; i < figs->n; i++)
         if (figs->f[i].kind == FIGURES_OVERVIEW) html_figure(f, &figs->f[i]);
     if (e->nsweeps) {
@@ -174,7 +187,9 @@ static void html_figures(FILE *f, const results_t *r, const figures_t *figs)
         for (size_t s = 0; s < e->nsweeps; s++) {
             fputs("<h3>", f);
             html_text(f, e->sweeps[s].title);
-            fputs("</h3>\n<div class=\"pair\">\n", f);
+            fputs("</h3>\n", f);
+            html_notes(f, figs, FIGURES_SWEEP, s);
+            fputs("<div class=\"pair\">\n", f);
             for (size_t i = 0; i < figs->n; i++)
                 if (figs->f[i].kind == FIGURES_SWEEP && figs->f[i].index == s)
                     html_figure(f, &figs->f[i]);
@@ -187,7 +202,9 @@ static void html_figures(FILE *f, const results_t *r, const figures_t *figs)
         html_text(f, e->traces[t].name);
         fputs("\">", f);
         html_text(f, e->traces[t].name);
-        fputs("</h3>\n<div class=\"pair\">\n", f);
+        fputs("</h3>\n", f);
+        html_notes(f, figs, FIGURES_TRACE, t);
+        fputs("<div class=\"pair\">\n", f);
         for (size_t i = 0; i < figs->n; i++)
             if (figs->f[i].kind == FIGURES_TRACE && figs->f[i].index == t)
                 html_figure(f, &figs->f[i]);

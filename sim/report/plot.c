@@ -32,6 +32,24 @@ static const char *const plot_traces[] = {
     "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39",
 };
 
+/* Per rank group (rank / PLOT_SHADES): line dashes and bar fills. */
+static const char *const plot_dashes[] = {
+    "1",          "(8,4)", "(2,3)",          "(8,3,2,3)",  "(8,3,2,3,2,3)", "(16,4)",
+    "(16,4,2,4)", "(4,8)", "(12,3,3,3,3,3)", "(24,6,6,6)", "(16,4,8,4)",    "(2,6)",
+};
+static const char *const plot_fills[] = {
+    "",
+    " fs pattern 4",
+    " fs pattern 5",
+    " fs pattern 1",
+    " fs pattern 2",
+    " fs pattern 6",
+    " fs pattern 7",
+    " fs solid 0.45",
+    " fs empty",
+    " fs solid 0.2",
+};
+
 #define PLOT_N(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *plot_colour(const char *spec, unsigned rank, char *buf, size_t len)
@@ -50,6 +68,7 @@ const char *plot_colour(const char *spec, unsigned rank, char *buf, size_t len)
     unsigned rgb[3];
     sscanf(base, "#%02x%02x%02x", &rgb[0], &rgb[1], &rgb[2]);
     /* Rank 1, 2, 3...: 40% darker, 40% lighter, 65% darker, ... */
+    rank %= PLOT_SHADES;
     if (rank > 0) {
         int darker = rank % 2 == 1;
         double f = 0.4 + 0.25 * (double)((rank - 1) / 2 % 3);
@@ -59,6 +78,16 @@ const char *plot_colour(const char *spec, unsigned rank, char *buf, size_t len)
     }
     snprintf(buf, len, "#%02x%02x%02x", rgb[0] & 255, rgb[1] & 255, rgb[2] & 255);
     return buf;
+}
+
+const char *plot_dash(unsigned rank)
+{
+    return plot_dashes[rank / PLOT_SHADES % PLOT_N(plot_dashes)];
+}
+
+const char *plot_fill(unsigned rank)
+{
+    return plot_fills[rank / PLOT_SHADES % PLOT_N(plot_fills)];
 }
 
 const char *plot_trace_colour(size_t k)

@@ -6,10 +6,15 @@
  * the colour comes from a fixed table keyed by the class name (raw,
  * pymalloc, ...), never from the order of appearance.  Further specs of
  * the same class in one experiment (pymalloc:preset=3.8 beside pymalloc)
- * get the class colour darkened or lightened by their rank.  Classes the
- * table lacks get a colour picked by a hash of the name, so it is stable
- * too.  Traces, the lines of a sweep, take colours from a second table in
- * the experiment's order.
+ * get the class colour darkened or lightened by their rank: PLOT_SHADES
+ * shades, the class colour first.  Past them the shades cycle and the
+ * rank's group (rank / PLOT_SHADES) tells the specs apart: a dash pattern
+ * for lines, a fill pattern for bars (group 0: solid), so any number of
+ * specs of one class stay distinct as far as the group tables reach
+ * (PLOT_SHADES times their size) and cycle beyond.  Classes the table
+ * lacks get a colour picked by a hash of the name, so it is stable too.
+ * Traces, the lines of a sweep, take colours from a second table in the
+ * experiment's order.
  *
  * Running.  plot_run runs `gnuplot SCRIPT` in the plots directory and
  * fails when gnuplot exits non-zero or prints anything at all: a warning
@@ -23,9 +28,20 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* Shades of one class colour before they cycle. */
+#define PLOT_SHADES 7
+
 /* The colour of the allocator spec SPEC, "#rrggbb", given the rank of SPEC
  * among the specs of its class (0 for the first).  Returns BUF. */
 const char *plot_colour(const char *spec, unsigned rank, char *buf, size_t len);
+
+/* The dash pattern of a line of rank RANK: gnuplot's `dt` argument ("1":
+ * solid). */
+const char *plot_dash(unsigned rank);
+
+/* The fill of a bar of rank RANK: "" (the style's solid fill) or gnuplot's
+ * ` fs pattern N`. */
+const char *plot_fill(unsigned rank);
 
 /* The colour of the K-th trace of a multi-trace plot. */
 const char *plot_trace_colour(size_t k);

@@ -75,25 +75,21 @@ int results_ran_on(results_t *r, size_t t, const sysinfo_t *sys, const char *job
     return 0;
 }
 
-void results_ranks(results_t *r)
+unsigned results_rank(const results_t *r, const char *spec)
 {
     const exp_t *e = r->exp;
-    for (size_t a = 0; a < e->nallocs && a < 64; a++) {
-        size_t n = strcspn(e->allocs[a].spec, ":");
-        unsigned rank = 0;
-        for (size_t b = 0; b < a; b++)
-            rank += strcspn(e->allocs[b].spec, ":") == n &&
-                    strncmp(e->allocs[b].spec, e->allocs[a].spec, n) == 0;
-        r->rank[a] = rank;
+    size_t n = strcspn(spec, ":");
+    unsigned rank = 0;
+    for (size_t a = 0; a < e->nallocs; a++) {
+        if (!strcmp(e->allocs[a].spec, spec)) return rank;
+        rank += strcspn(e->allocs[a].spec, ":") == n && strncmp(e->allocs[a].spec, spec, n) == 0;
     }
+    return 0;
 }
 
 const char *results_colour(const results_t *r, const char *spec, char *buf, size_t len)
 {
-    unsigned rank = 0;
-    for (size_t a = 0; a < r->exp->nallocs && a < 64; a++)
-        if (!strcmp(r->exp->allocs[a].spec, spec)) rank = r->rank[a];
-    return plot_colour(spec, rank, buf, len);
+    return plot_colour(spec, results_rank(r, spec), buf, len);
 }
 
 size_t results_distinct(const results_t *r)

@@ -86,9 +86,6 @@ typedef struct {
     results_node_t *nodes; /* the machines that ran traces           */
     size_t nnodes;
     results_where_t *where; /* per trace                              */
-    unsigned rank[64];      /* per allocator: rank among its class's specs
-                               (plot_colour); experiments with more
-                               allocators reuse rank 0                   */
 } results_t;
 
 /* Records that trace T ran on the machine SYS (added to R->nodes unless
@@ -100,10 +97,12 @@ int results_ran_on(results_t *r, size_t t, const sysinfo_t *sys, const char *job
 /* Reads trace T once (tstats) into R->traces[T].  Returns 0 or -1. */
 int results_trace_stats(results_t *r, size_t t, char *err, size_t errlen);
 
-/* The allocator rank of each declared allocator (see rank above). */
-void results_ranks(results_t *r);
+/* The rank of the allocator SPEC among the declared allocators of its
+ * class, in declaration order (0: the first; plot_colour); 0 for a spec
+ * that is not declared (a sweep point). */
+unsigned results_rank(const results_t *r, const char *spec);
 
-/* The colour of unit U's allocator in plots ("#rrggbb"), into BUF. */
+/* The colour of SPEC in plots ("#rrggbb"), into BUF. */
 const char *results_colour(const results_t *r, const char *spec, char *buf, size_t len);
 
 /* How many units ran (the others are the same configuration as one that

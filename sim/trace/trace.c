@@ -26,6 +26,9 @@ const char trace_op_letter[TRACE_NOPS] = {'a', 'c', 'r', 'f', 'n', 'm', 'o', 'x'
 const char *const trace_domain_name[TRACE_NDOMAINS] = {"raw", "mem", "obj"};
 
 #define TRACE_WBUF ((size_t)256 << 10)
+/* A stream's: its reader sees the bytes sooner (the buffer grows for a
+ * larger record). */
+#define TRACE_WBUF_STREAM ((size_t)16 << 10)
 
 /* The most a reader's live tables may hold: a quarter of the memory
  * available when it opened (tables grow by doubling, so they never pass
@@ -620,21 +623,24 @@ static int trace_check_meta(char *err, const char *path, const trace_meta_t *met
     return 0;
 }
 
-int trace_writer_open(trace_writer_t **out, const char *path, trace_format_t fmt,
-                      const trace_meta_t *meta, unsigned flags, char *err, size_t errlen)
+/* A writer named NAME with an output buffer of CAP bytes, its metadata
+ * checked; no output yet.  0, or a negative code with ERR. */
+static int trace_writer_new(trace_writer_t **out, const char *name, trace_format_t fmt,
+                            const trace_meta_t *meta, unsigned flags, size_t cap, char *err,
+                            size_t errlen)
 {
     char msg[TRACE_ERRLEN];
     *out = NULL;
-    if (!path || fmt < 0 || fmt >= TRACE_NFORMATS) {
+    if (!name || fmt < 0 || fmt >= TRACE_NFORMATS) {
         trace_copy_err(err, errlen, "trace_writer_open: bad path or format");
         return TRACE_EUSAGE;
     }
-    if (trace_check_meta(msg, path, meta) < 0) {
+    if (trace_check_meta(msg, name, meta) < 0) {
         trace_copy_err(err, errlen, msg);
         return TRACE_EUSAGE;
     }
     trace_writer_t *w = calloc(1, sizeof *w);
-    if (!w || !(w->path = strdup(path)) || !(w->buf = malloc(TRACE_WBUF))) {
+    if (!w || !(w->path = strdup(name)) || !(w->buf = malloc(cap))) {
         if (w) free(w->path);
         free(w);
         trace_copy_err(err, errlen, "out of memory");
@@ -642,23 +648,18 @@ int trace_writer_open(trace_writer_t **out, const char *path, trace_format_t fmt
     }
     w->ops = _trace_formats[fmt];
     w->flags = flags;
-    w->cap = TRACE_WBUF;
+    w->cap = cap;
     live_init(&w->live, 1);
     tbenc_init(&w->enc);
-    int rc = 0;
-    if (outfile_open(&w->out, path, "wb", w->err, sizeof w->err) < 0) {
-        rc = TRACE_EIO;
-    } else if (trace_is_zst_name(path)) {
-        /* the whole trace first (the binary header is patched at the end),
-         * compressed into OUT at close */
-        if (!(w->scratch = trace_scratch()))
-            rc = _trace_fail(w->err, TRACE_EIO, "%s: cannot create a temporary file: %s", path,
-                             strerror(errno));
-        w->fp = w->scratch;
-    } else {
-        w->fp = w->out.fp;
-    }
-    if (rc == 0) rc = w->ops->wopen(w, meta);
+    *out = w;
+    return 0;
+}
+
+/* Writes W's header; frees W on failure. */
+static int trace_writer_start(trace_writer_t **out, trace_writer_t *w, const trace_meta_t *meta,
+                              char *err, size_t errlen)
+{
+    int rc = w->ops->wopen(w, meta);
     if (rc < 0) {
         trace_copy_err(err, errlen, w->err);
         trace_writer_abort(w);
@@ -666,6 +667,49 @@ int trace_writer_open(trace_writer_t **out, const char *path, trace_format_t fmt
     }
     *out = w;
     return 0;
+}
+
+int trace_writer_open(trace_writer_t **out, const char *path, trace_format_t fmt,
+                      const trace_meta_t *meta, unsigned flags, char *err, size_t errlen)
+{
+    trace_writer_t *w;
+    int rc = trace_writer_new(&w, path, fmt, meta, flags, TRACE_WBUF, err, errlen);
+    if (rc < 0) return rc;
+    if (outfile_open(&w->out, path, "wb", w->err, sizeof w->err) < 0) {
+        trace_copy_err(err, errlen, w->err);
+        trace_writer_abort(w);
+        return TRACE_EIO;
+    }
+    if (trace_is_zst_name(path)) {
+        /* the whole trace first (the binary header is patched at the end),
+         * compressed into OUT at close */
+        if (!(w->scratch = trace_scratch())) {
+            _trace_fail(w->err, TRACE_EIO, "%s: cannot create a temporary file: %s", path,
+                        strerror(errno));
+            trace_copy_err(err, errlen, w->err);
+            trace_writer_abort(w);
+            return TRACE_EIO;
+        }
+        w->fp = w->scratch;
+    } else {
+        w->fp = w->out.fp;
+    }
+    return trace_writer_start(out, w, meta, err, errlen);
+}
+
+int trace_writer_open_stream(trace_writer_t **out, FILE *fp, const char *name, trace_format_t fmt,
+                             const trace_meta_t *meta, unsigned flags, char *err, size_t errlen)
+{
+    trace_writer_t *w;
+    *out = NULL;
+    if (!fp) {
+        trace_copy_err(err, errlen, "trace_writer_open_stream: no stream");
+        return TRACE_EUSAGE;
+    }
+    int rc = trace_writer_new(&w, name, fmt, meta, flags, TRACE_WBUF_STREAM, err, errlen);
+    if (rc < 0) return rc;
+    w->fp = fp; /* w->out stays OUTFILE_NONE: nothing to commit or remove */
+    return trace_writer_start(out, w, meta, err, errlen);
 }
 
 int trace_write(trace_writer_t *w, const trace_event_t *ev)
@@ -761,7 +805,10 @@ int trace_writer_close_err(trace_writer_t *w, char *err, size_t errlen)
                              sizeof zerr) < 0)
             rc = _trace_fail(w->err, TRACE_EIO, "%s", zerr);
     }
-    if (rc == 0) {
+    if (w->out.kind == OUTFILE_NONE) { /* a caller's stream: flushed, left open */
+        if (rc == 0 && fflush(w->fp) != 0)
+            rc = _trace_fail(w->err, TRACE_EIO, "%s: cannot write: %s", w->path, strerror(errno));
+    } else if (rc == 0) {
         if (outfile_commit(&w->out, w->err, sizeof w->err) < 0) rc = TRACE_EIO;
     } else {
         outfile_abort(&w->out);

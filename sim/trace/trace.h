@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef enum {
     TRACE_ALLOC,        /* a ID SIZE [DOMAIN]        malloc                 */
@@ -192,6 +193,14 @@ typedef struct trace_writer_s trace_writer_t;
 int trace_writer_open(trace_writer_t **out, const char *path, trace_format_t fmt,
                       const trace_meta_t *meta, unsigned flags, char *err, size_t errlen);
 
+/* A writer into FP, a stream the caller opened and owns (open_memstream, a
+ * pipe): the bytes go there as the trace is written, trace_writer_close
+ * flushes it, and the writer never closes, truncates or removes anything.
+ * The binary format patches its header's counts when FP can seek.  NAME
+ * names the output in messages.  FLAGS: 0. */
+int trace_writer_open_stream(trace_writer_t **out, FILE *fp, const char *name, trace_format_t fmt,
+                             const trace_meta_t *meta, unsigned flags, char *err, size_t errlen);
+
 /* Appends EV (op, domain, id, arena, size, nmemb, thread; slot/aslot are
  * ignored and recomputed).  A semantic error returns TRACE_ESEM and writes
  * nothing: a binary trace is valid by construction. */
@@ -203,8 +212,8 @@ int trace_write_marker(trace_writer_t *w, const char *key, const char *value);
 const char *trace_writer_error(const trace_writer_t *w);
 uint64_t trace_writer_count(const trace_writer_t *w);
 
-/* Flushes, finishes the header, renames into place.  Returns 0 or a
- * negative code; the writer is freed either way. */
+/* Flushes, finishes the header, renames into place (a stream: flushes
+ * it).  Returns 0 or a negative code; the writer is freed either way. */
 int trace_writer_close(trace_writer_t *w);
 /* trace_writer_close that also copies the message of a failure into ERR. */
 int trace_writer_close_err(trace_writer_t *w, char *err, size_t errlen);

@@ -96,9 +96,9 @@ struct trace_writer_s {
     unsigned flags;
     char *path;
     char err[TRACE_ERRLEN];
-    outfile_t out; /* temp file + rename (or stdout)        */
-    FILE *fp;      /* where bytes go: out.fp, or the scratch
-                      file of a .zst output                 */
+    outfile_t out; /* temp file + rename (or stdout); NONE: a caller's stream */
+    FILE *fp;      /* where bytes go: out.fp, the caller's stream, or the
+                      scratch file of a .zst output         */
     FILE *scratch; /* PATH ends in .zst: the uncompressed
                       trace, an unnamed temporary file that
                       close compresses into out             */

@@ -1,14 +1,19 @@
 /* fuzz_driver.c: runs a libFuzzer target without libFuzzer, so that a
  * bounded, repeatable fuzz pass is part of the normal test suite (and of
- * its ASan/UBSan configuration, under gcc too).
+ * its ASan/UBSan configuration, under gcc too).  Every fuzz target of the
+ * engine (sim/trace, sim/report, sim/base) links it as its main.
  *
- * usage: fuzz_driver [--iters N] [--seed S] CORPUS...
+ * usage: fuzz_driver [--iters N] [--seed S] [--dict FILE] CORPUS...
  * Runs every file of the CORPUS directories (or files), then N mutated
  * inputs (default 3000) made from them with a splitmix64 stream seeded by
- * S (default 1): bit flips, interesting bytes, trace tokens, inserted,
- * deleted and duplicated ranges, truncations, splices.  A crash is the
- * failure; the exit status is 0 otherwise.  scripts/fuzz runs the same
- * targets under real libFuzzer for coverage-guided search. */
+ * S (default 1): bit flips, interesting bytes, tokens, inserted, deleted
+ * and duplicated ranges, truncations, splices.  The tokens are the built-in
+ * ones (the trace formats') and, with --dict, those of a libFuzzer
+ * dictionary (the file scripts/fuzz gives libFuzzer's -dict=: one
+ * "token" per line, optionally name="token", with \\, \" and \xHH).  A
+ * crash is the failure; the exit status is 0 otherwise (2: no corpus, or a
+ * dictionary that cannot be read).  scripts/fuzz runs the same targets
+ * under real libFuzzer for coverage-guided search. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FD_MAX_INPUT  (64u << 10)
 #define FD_MAX_INPUTS 4096
+#define FD_MAX_TOKENS 1024
+#define FD_MAX_TOKEN  128
 
 typedef struct {
     uint8_t *data;
@@ -29,6 +36,8 @@ typedef struct {
     fd_input_t in[FD_MAX_INPUTS];
     size_t n;
     uint64_t rng;
+    fd_input_t dict[FD_MAX_TOKENS]; /* --dict's tokens */
+    size_t ndict;
 } fd_t;
 
 static uint64_t fd_rand(fd_t *f)
@@ -78,6 +87,43 @@ static void fd_load_arg(fd_t *f, const char *arg)
     free(names);
 }
 
+/* The token of one dictionary line (between its first and last quote,
+ * unescaped) into F's dictionary; other lines are skipped. */
+static void fd_dict_line(fd_t *f, const char *line)
+{
+    const char *a = strchr(line, '"'), *b = strrchr(line, '"');
+    if (line[strspn(line, " \t")] == '#' || !a || b <= a || f->ndict == FD_MAX_TOKENS) return;
+    uint8_t tok[FD_MAX_TOKEN];
+    size_t n = 0;
+    for (const char *p = a + 1; p < b && n < sizeof tok; p++) {
+        unsigned v;
+        if (*p == '\\' && p + 3 < b && p[1] == 'x' && sscanf(p + 2, "%2x", &v) == 1) {
+            tok[n++] = (uint8_t)v;
+            p += 3;
+        } else if (*p == '\\' && p + 1 < b) {
+            tok[n++] = (uint8_t) * ++p;
+        } else {
+            tok[n++] = (uint8_t)*p;
+        }
+    }
+    uint8_t *copy = n ? malloc(n) : NULL;
+    if (!copy) return;
+    memcpy(copy, tok, n);
+    f->dict[f->ndict++] = (fd_input_t){copy, n};
+}
+
+/* Reads the dictionary PATH.  0, or -1 when it cannot be read. */
+static int fd_load_dict(fd_t *f, const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) return -1;
+    char line[1024];
+    while (fgets(line, sizeof line, fp))
+        fd_dict_line(f, line);
+    fclose(fp);
+    return 0;
+}
+
 static const char *const fd_tokens[] = {
     "a ",
     "c ",
@@ -119,9 +165,12 @@ static size_t fd_mutate(fd_t *f, uint8_t *buf, size_t size, size_t cap)
     case 1: /* an interesting byte */
         if (size) buf[at % size] = fd_bytes[fd_below(f, sizeof fd_bytes)];
         return size;
-    case 2: { /* insert a token */
-        const char *t = fd_tokens[fd_below(f, sizeof fd_tokens / sizeof fd_tokens[0])];
-        len = strlen(t);
+    case 2: { /* insert a token: built in, or the dictionary's */
+        size_t nbuiltin = sizeof fd_tokens / sizeof fd_tokens[0];
+        size_t k = fd_below(f, nbuiltin + f->ndict);
+        const uint8_t *t =
+            k < nbuiltin ? (const uint8_t *)fd_tokens[k] : f->dict[k - nbuiltin].data;
+        len = k < nbuiltin ? strlen(fd_tokens[k]) : f->dict[k - nbuiltin].size;
         if (size + len > cap) return size;
         memmove(buf + at + len, buf + at, size - at);
         memcpy(buf + at, t, len);
@@ -173,7 +222,12 @@ int main(int argc, char **argv)
             iters = strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
             f.rng = strtoull(argv[++i], NULL, 10);
-        else
+        else if (!strcmp(argv[i], "--dict") && i + 1 < argc) {
+            if (fd_load_dict(&f, argv[++i])) {
+                fprintf(stderr, "fuzz_driver: cannot read the dictionary %s\n", argv[i]);
+                return 2;
+            }
+        } else
             fd_load_arg(&f, argv[i]);
     }
     if (f.n == 0) {
@@ -201,5 +255,7 @@ int main(int argc, char **argv)
     free(buf);
     for (size_t i = 0; i < f.n; i++)
         free(f.in[i].data);
+    for (size_t i = 0; i < f.ndict; i++)
+        free(f.dict[i].data);
     return 0;
 }

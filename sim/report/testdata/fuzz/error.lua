@@ -1,0 +1,3 @@
+trace('traces/a.txt')
+allocator('raw')
+error({})

@@ -1,0 +1,2 @@
+-- A glob of the whole disk.
+traces('/*/*/*/*')

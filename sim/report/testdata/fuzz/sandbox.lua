@@ -1,0 +1,11 @@
+-- The sandbox: refused libraries and functions, text chunks only.
+assert(not pcall(function() return io.open('x') end))
+assert(not pcall(function() return os.getenv('HOME') end))
+assert(not pcall(require, 'x'))
+assert(not pcall(string.dump, print))
+assert(not pcall(load, '\27Lua'))
+local f = load('return 1 + 1')
+assert(f() == 2)
+local co = coroutine.wrap(function() coroutine.yield(trace('traces/a.txt')) end)
+co()
+allocator('arena:block=8K')
