@@ -171,16 +171,9 @@ static int plugin_available(const plugin_slot_t *s, char *why, size_t len)
 
 /* ---- plugin: ---------------------------------------------------------------- */
 
-/* dlopen and check the descriptor; 0, or -1 with the reason in S->error. */
-static int plugin_load(plugin_slot_t *s)
+/* The descriptor of the loaded plugin H, checked, into S. */
+static int plugin_check(plugin_slot_t *s, void *h)
 {
-    void *h = dlopen(s->real, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        const char *why = dlerror();
-        snprintf(s->error, sizeof s->error, "cannot load %s: %s", s->ext.path,
-                 why ? why : "dlopen failed");
-        return -1;
-    }
     const arenalab_plugin_t *d = dlsym(h, ARENALAB_PLUGIN_SYMBOL);
     if (!d) {
         snprintf(s->error, sizeof s->error,
@@ -236,6 +229,22 @@ static int plugin_load(plugin_slot_t *s)
     snprintf(s->summary, sizeof s->summary, "plugin %s (%s): %s", d->name ? d->name : "?",
              s->ext.path, d->summary ? d->summary : "");
     return 0;
+}
+
+/* dlopen and check the descriptor; 0, or -1 with the reason in S->error
+ * (and the library closed again). */
+static int plugin_load(plugin_slot_t *s)
+{
+    void *h = dlopen(s->real, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *why = dlerror();
+        snprintf(s->error, sizeof s->error, "cannot load %s: %s", s->ext.path,
+                 why ? why : "dlopen failed");
+        return -1;
+    }
+    if (plugin_check(s, h) == 0) return 0;
+    dlclose(h);
+    return -1;
 }
 
 static int plugin_create(const plugin_slot_t *s, alloc_t *a, alloc_param_t *params, size_t n,
@@ -478,8 +487,10 @@ static int plugin_slot_create(int k, alloc_t *a, alloc_param_t *p, size_t n, cha
 
 #define PLUGIN_SLOT_LIST(X)                                                                        \
     X(0)                                                                                           \
-    X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17)   \
-        X(18) X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30) X(31)
+    X(1)                                                                                           \
+    X(2)                                                                                           \
+    X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) \
+        X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30) X(31)
 
 PLUGIN_SLOT_LIST(PLUGIN_SLOT_FNS)
 

@@ -14,11 +14,14 @@
  *
  * Paths.  Relative trace and workload paths are relative to the repository
  * root given to exp_load (the scripts see it as `root`); `workload("churn")`
- * is ROOT/scripts/workloads/churn.lua.  Stored paths are absolute.
+ * is ROOT/scripts/workloads/churn.lua; so are the library paths of
+ * so:/plugin: allocator specs.  Stored paths are absolute.  `bindir` is the
+ * directory of the running program (the example plugin is built there).
  *
  * Allocators.  A declared allocator whose class the build lacks, or whose
  * class says it cannot run here (alloc_class_t.available: a preloaded
- * library that is not installed), is an error -- unless
+ * library that is not installed, a so: library in a sanitized build, a
+ * plugin that does not load), is an error -- unless
  * declared optional, in which case it is kept with `skip` saying why and
  * left out of every unit.
  *

@@ -1,5 +1,6 @@
 /* plot.c: palette, style and the gnuplot runner (see plot.h). */
 #include "sim/report/plot.h"
+#include "alloc/params.h"
 #include "sim/base/proc.h"
 
 #include <errno.h>
@@ -83,6 +84,11 @@ void plot_style(FILE *out)
 
 void plot_string(FILE *out, const char *s)
 {
+    char show[512];
+    if (strncmp(s, "so:", 3) == 0 || strncmp(s, "plugin:", 7) == 0) {
+        alloc_spec_display(s, show, sizeof show);
+        s = show;
+    }
     fputc('"', out);
     for (; *s; s++) {
         if (*s == '\n') {
