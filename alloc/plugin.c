@@ -152,13 +152,14 @@ static int plugin_resolve(plugin_slot_t *s)
         snprintf(s->error, sizeof s->error, "%s: %s", s->ext.path, strerror(errno));
         return -1;
     }
-    if (strlen(real) > ALLOC_EXT_PATH_MAX || strpbrk(real, ":, \t\n")) {
+    size_t len = strlen(real);
+    if (len > ALLOC_EXT_PATH_MAX || strpbrk(real, ":, \t\n")) {
         snprintf(s->error, sizeof s->error,
                  "%s: its real path '%.300s' is longer than %d bytes or holds ':', ',' or blanks",
                  s->ext.path, real, ALLOC_EXT_PATH_MAX);
         return -1;
     }
-    snprintf(s->real, sizeof s->real, "%s", real);
+    memcpy(s->real, real, len + 1);
     return plugin_check_elf(s);
 }
 
