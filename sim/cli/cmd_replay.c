@@ -34,8 +34,9 @@ enum {
 
 static const cli_opt_t replay_opts[] = {
     {"alloc", 'a', "A[,B...]", REPLAY_KEY_ALLOC,
-     "allocators to compare, NAME[:key=value...] each, or a route raw=A,mem=B,obj=C; "
-     "repeatable (see below)"},
+     "allocators to compare, NAME[:key=value...] each (so:PATH a malloc library, "
+     "plugin:PATH[:key=value...] a plugin), or a route raw=A,mem=B,obj=C; repeatable (see "
+     "below)"},
     {"repeat", 'n', "N", REPLAY_KEY_REPEAT,
      "timed runs per trace and allocator (default 6, the fewest whose [min, max] is a 95 % "
      "confidence interval of the median; 0: none)"},
@@ -55,7 +56,9 @@ static const cli_opt_t replay_opts[] = {
      "glibc: malloc_info; jemalloc, tcmalloc, mimalloc: their own) at WHEN: peak (the "
      "default: where live bytes first peak), end, event:N or marker:NAME; from a run of its "
      "own, stopped there"},
-    {"list", 0, NULL, REPLAY_KEY_LIST, "list the allocators, their parameters and arena modes"},
+    {"list", 0, NULL, REPLAY_KEY_LIST,
+     "list the allocators, their parameters and arena modes (with --alloc so:/plugin: "
+     "libraries, theirs too)"},
     {"html", 0, "DIR", REPLAY_KEY_HTML,
      "instead of the table: the plots, tables and page a report would write for these traces "
      "and allocators, in a result directory under DIR (arenalab report of an experiment made "
@@ -176,20 +179,45 @@ static int replay_on_opt(void *ud, int key, const char *arg)
     return -1; /* not reached: cli_parse passes only our keys */
 }
 
-/* --list: the registry, then the arena modes. */
-static void replay_list(void)
+/* One class of --list: name, summary, a line per parameter. */
+static void replay_list_class(const char *name, const alloc_class_t *c)
+{
+    printf("  %-12s %s\n", name, c->summary ? c->summary : "");
+    const char *p = c->params;
+    while (p && *p) {
+        const char *nl = strchr(p, '\n');
+        int len = nl ? (int)(nl - p) : (int)strlen(p);
+        printf("  %-12s   %.*s\n", "", len, p);
+        p = nl ? nl + 1 : p + len;
+    }
+}
+
+/* --list: the registry, your own allocators (those of A's --alloc
+ * libraries, or how to name them), then the arena modes. */
+static void replay_list(const replay_args_t *a)
 {
     puts("allocators:");
-    for (const alloc_class_t *const *c = alloc_registry; *c; c++) {
-        printf("  %-12s %s\n", (*c)->name, (*c)->summary ? (*c)->summary : "");
-        const char *p = (*c)->params;
-        while (p && *p) {
-            const char *nl = strchr(p, '\n');
-            int len = nl ? (int)(nl - p) : (int)strlen(p);
-            printf("  %-12s   %.*s\n", "", len, p);
-            p = nl ? nl + 1 : p + len;
+    for (const alloc_class_t *const *c = alloc_registry; *c; c++)
+        replay_list_class((*c)->name, *c);
+    puts("\nyour own (alloc/plugin/README.md):\n"
+         "  so:[NAME=]PATH               a malloc library, preloaded into the worker\n"
+         "  plugin:[NAME=]PATH[:k=v...]  a plugin built against arenalab_plugin.h");
+    for (size_t i = 0; i < a->nspecs; i++)
+        for (int d = 0; d < TRACE_NDOMAINS; d++) {
+            alloc_spec_t s;
+            char err[512], show[256];
+            const alloc_class_t *c = NULL;
+            if (alloc_spec_parse(&s, a->routes[i].spec[d], err, sizeof err) ||
+                !(c = alloc_find(s.name)) ||
+                (d > 0 && a->routes[i].spec[d] == a->routes[i].spec[0]))
+                continue;
+            if (strncmp(s.name, "so:", 3) && strncmp(s.name, "plugin:", 7)) continue;
+            alloc_spec_display(s.name, show, sizeof show);
+            if (c->available && !c->available(err, sizeof err))
+                printf("  %-12s cannot run here: %s\n", show, err);
+            else
+                replay_list_class(show, c);
         }
-    }
     puts("\narena modes (--arena-mode):");
     for (const arenas_mode_t *const *m = arenas_modes; *m; m++)
         printf("  %-12s %s%s\n", (*m)->name, (*m)->summary, m == arenas_modes ? " (default)" : "");
@@ -333,7 +361,7 @@ static int replay_main(int argc, char **argv)
     if (rc < 0) {
         rc = cli_parse_exit(rc);
     } else if (a.list) {
-        replay_list();
+        replay_list(&a);
         rc = CLI_OK;
     } else if (rc >= argc || a.nspecs == 0) {
         cli_error("replay: %s (see 'arenalab replay --help')",

@@ -78,6 +78,10 @@ grep -q '(= libsegfit.so)' "$tmp/out" || fail "defaults: not one configuration: 
 run replay $t --alloc "plugin:$seg" -n 0 --mallocstats
 [ "$rc" = 0 ] && grep -q '^segfit: chunk 262144, large 4096' "$tmp/out" ||
   fail "segfit --mallocstats: $(head -3 "$tmp/out") $(cat "$tmp/err")"
+# --list shows a plugin's parameters
+run replay --list --alloc "plugin:seg=$seg"
+grep -q '^  seg  *plugin segfit' "$tmp/out" && grep -q 'chunk=SIZE' "$tmp/out" ||
+  fail "--list --alloc plugin: $(tail -8 "$tmp/out")"
 # a route per domain, with parameters
 run replay $t --alloc "raw=malloc,mem=plugin:$seg,obj=plugin:$seg:large=256" --verify -n 1
 [ "$rc" = 0 ] && grep -q 'raw=malloc,mem=libsegfit.so,obj=libsegfit.so:large=256' "$tmp/out" ||
@@ -186,6 +190,10 @@ fi
 grep -q 'seg:chunk=64K' "$dir/index.html" || fail "report byo: index.html does not name seg:chunk=64K"
 grep -q "plugin:seg=$root/alloc/examples/libsegfit.so:chunk=64K" "$csv" ||
   fail "report byo: runs.csv configuration without the full path"
+
+# compare reads such a report (so: rows are measured, never judged exact)
+run compare "$dir" "$dir" --out "$tmp/cmp"
+[ "$rc" = 0 ] && grep -q 'seg:chunk=64K' "$tmp/out" || fail "compare byo: $(cat "$tmp/err")"
 
 # the experiment of the tree: the example plugin beside the program (bindir)
 run report scripts/experiments/plugin-segfit.lua --repeat 0 --jobs 2 --out "$tmp/res2"
