@@ -113,6 +113,13 @@ int alloc_spec_ext(const char *text, alloc_ext_t *x, char *err, size_t errlen)
     return 1;
 }
 
+size_t alloc_spec_class_len(const char *text)
+{
+    alloc_ext_t x;
+    char err[8];
+    return alloc_spec_ext(text, &x, err, sizeof err) == 1 ? x.head : strcspn(text, ":");
+}
+
 int alloc_spec_display(const char *text, char *buf, size_t len)
 {
     alloc_ext_t x;

@@ -52,6 +52,10 @@ typedef struct {
  * message when it does but the head is malformed. */
 int alloc_spec_ext(const char *text, alloc_ext_t *x, char *err, size_t errlen);
 
+/* The length of the class part of the spec TEXT: its so:/plugin: head (each
+ * library is a class of its own), else up to its first ':'. */
+size_t alloc_spec_class_len(const char *text);
+
 /* The name a table shows for the spec TEXT: a so:/plugin: head becomes its
  * NAME (or file name), parameters kept as written
  * (`plugin:/x/libseg.so:chunk=1M` -> `libseg.so:chunk=1M`); any other spec

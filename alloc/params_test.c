@@ -142,6 +142,10 @@ static void ptest_ext(void)
     CHECK(strcmp(buf, "je") == 0);
     alloc_spec_display("pymalloc:arena=1M", buf, sizeof buf);
     CHECK(strcmp(buf, "pymalloc:arena=1M") == 0);
+    /* classes: each library its own, with its NAME */
+    CHECK(alloc_spec_class_len("pymalloc:arena=1M") == 8);
+    CHECK(alloc_spec_class_len("so:/a/l.so") == 10);
+    CHECK(alloc_spec_class_len("plugin:s=/a/l.so:chunk=1M") == 16);
 
     /* Canonical: parameters sorted after the head, the head as written. */
     CHECK(alloc_spec_canonical("plugin:/a/l.so:b=2K:a=1024", "a=1K", buf, sizeof buf, err,

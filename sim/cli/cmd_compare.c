@@ -322,9 +322,7 @@ static int compare_runs(const csv_t *c, size_t row, compare_runs_t *r)
  * or the whole head of a so:/plugin: spec (each library its own class). */
 static size_t compare_class_len(const char *config)
 {
-    alloc_ext_t x;
-    char err[8];
-    return alloc_spec_ext(config, &x, err, sizeof err) == 1 ? x.head : strcspn(config, ":");
+    return alloc_spec_class_len(config);
 }
 
 /* The median of round K over the allocator classes of ROW's trace in C

@@ -37,7 +37,7 @@ static const char *const plot_traces[] = {
 
 const char *plot_colour(const char *spec, unsigned rank, char *buf, size_t len)
 {
-    size_t n = strcspn(spec, ":");
+    size_t n = alloc_spec_class_len(spec); /* a so:/plugin: library by its head */
     const char *base = NULL;
     for (size_t i = 0; i < PLOT_N(plot_palette); i++)
         if (strlen(plot_palette[i].cls) == n && strncmp(plot_palette[i].cls, spec, n) == 0)

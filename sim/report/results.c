@@ -1,6 +1,7 @@
 /* results.c: a report's result set -- trace statistics, the best
  * allocators, the data files (see results.h). */
 #include "sim/report/results.h"
+#include "alloc/params.h"
 #include "sim/base/cli.h"
 #include "sim/base/json.h"
 #include "sim/base/outfile.h"
@@ -57,10 +58,10 @@ void results_ranks(results_t *r)
 {
     const exp_t *e = r->exp;
     for (size_t a = 0; a < e->nallocs && a < 64; a++) {
-        size_t n = strcspn(e->allocs[a].spec, ":");
+        size_t n = alloc_spec_class_len(e->allocs[a].spec);
         unsigned rank = 0;
         for (size_t b = 0; b < a; b++)
-            rank += strcspn(e->allocs[b].spec, ":") == n &&
+            rank += alloc_spec_class_len(e->allocs[b].spec) == n &&
                     strncmp(e->allocs[b].spec, e->allocs[a].spec, n) == 0;
         r->rank[a] = rank;
     }
