@@ -217,6 +217,8 @@ bad 2 'allocator("plugin:alloc/plugin/testdata/libbadabi.so")' "ABI 2"
 bad 2 'allocator("plugin:alloc/plugin/testdata/libbump.so")' "has no symbol"
 bad 2 'sweep{alloc = "plugin:alloc/examples/libsegfit.so", param = "chunk", values = {"1K"}}' "chunk=1K"
 bad 2 'allocator("plugin:alloc/examples/libsegfit.so:chunck=1M")' "unknown parameter 'chunck'"
+bad 2 'allocator("plugin:alloc/plugin/testdata/libfailing.so:mode=create")' \
+  "the plugin crashed when created and destroyed (signal"
 if [ "$sanitized" = 0 ]; then
   bad 2 'allocator("so:alloc/plugin/testdata/libbump.so:x=1")' "takes no parameters"
 else

@@ -25,7 +25,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define EXP_NAME_MAX 100
@@ -265,6 +268,55 @@ static const char *exp_unavailable(lua_State *L, const char *spec, char *buf, si
     return NULL;
 }
 
+/* route_create and route_destroy of the uniform route SPEC.  A plugin's
+ * (code that is not ours) run in a child process, so that one crashing in
+ * its create() or destroy() is an error naming it, never the end of the
+ * report.  0, or -1 with the message in ERR. */
+static int exp_dry_run(const char *spec, route_find_fn find, char *err, size_t errlen)
+{
+    route_t r;
+    route_uniform(&r, spec);
+    route_heaps_t h;
+    int fd[2] = {-1, -1};
+    pid_t pid = -1;
+    if (strncmp(spec, "plugin:", 7) == 0 && pipe2(fd, O_CLOEXEC) == 0) {
+        fflush(stdout);
+        fflush(stderr);
+        pid = fork();
+    }
+    if (pid <= 0) {
+        int rc = route_create(&h, &r, find, err, errlen);
+        if (rc == 0) route_destroy(&h);
+        if (pid < 0) return rc ? -1 : 0; /* no child: done here */
+        if (rc) (void)!write(fd[1], err, strlen(err));
+        _exit(rc ? 1 : 0);
+    }
+    close(fd[1]);
+    size_t got = 0;
+    for (ssize_t n; got + 1 < errlen && (n = read(fd[0], err + got, errlen - 1 - got)) != 0;)
+        if (n > 0)
+            got += (size_t)n;
+        else if (errno != EINTR)
+            break;
+    err[got] = '\0';
+    close(fd[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFSIGNALED(status)) {
+        const char *abbrev = sigabbrev_np(WTERMSIG(status));
+        snprintf(err, errlen,
+                 "%s: the plugin crashed when created and destroyed (signal %d, SIG%s)", spec,
+                 WTERMSIG(status), abbrev ? abbrev : "?");
+        return -1;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        if (!got) snprintf(err, errlen, "%s: its dry run failed", spec);
+        return -1;
+    }
+    return 0;
+}
+
 /* Raises, at the calling line, unless SPEC (available here) can be created
  * with every one of its parameters understood: a dry run of what each
  * worker does, so that a bad parameter or value stops the experiment
@@ -286,11 +338,7 @@ static void exp_check_spec(lua_State *L, const char *spec, const char *what)
         return;
     }
     if (cls->flags & ALLOC_PROCESS_GLOBAL) return;
-    route_t r;
-    route_uniform(&r, spec);
-    route_heaps_t h;
-    if (route_create(&h, &r, c->find, err, sizeof err)) exp_raise(L, "%s: %s", what, err);
-    route_destroy(&h);
+    if (exp_dry_run(spec, c->find, err, sizeof err)) exp_raise(L, "%s: %s", what, err);
 }
 
 /* ---- traces ------------------------------------------------------------------ */

@@ -23,7 +23,10 @@
  * library that is not installed, a so: library in a sanitized build, a
  * plugin that does not load), is an error -- unless
  * declared optional, in which case it is kept with `skip` saying why and
- * left out of every unit.
+ * left out of every unit.  Every allocator and sweep point that can be
+ * created in this process is created and destroyed once when declared (a
+ * dry run: a bad parameter is an error at its line); a plugin's dry run
+ * runs in a child process, so a plugin that crashes there is an error too.
  *
  * Expansion.  Units are the distinct (trace, spec) pairs: first the grid,
  * every trace with every available allocator, trace-major in declaration

@@ -2,7 +2,8 @@
  * of what arenalab reports: `mode=null` (the default) returns NULL from
  * every malloc, calloc and realloc; `mode=crash` crashes (SIGSEGV) in the
  * `after`-th malloc (default 100), serving the earlier ones from the
- * process's malloc (flag ARENALAB_PLUGIN_PROCESS_HEAP). */
+ * process's malloc (flag ARENALAB_PLUGIN_PROCESS_HEAP); `mode=create`
+ * crashes in create() itself. */
 #include "arenalab_plugin.h"
 
 /* Where a crash writes: read through a volatile, so it is not folded. */
@@ -47,10 +48,12 @@ static int failing_create(arenalab_alloc_t *a, arenalab_param_t *p, size_t n, ch
     const char *mode = arenalab_param_get(p, n, "mode");
     uint64_t after = 100;
     if (arenalab_param_size(p, n, "after", 1, 1000000000, &after, err, errlen)) return -1;
-    if (mode && strcmp(mode, "null") != 0 && strcmp(mode, "crash") != 0) {
-        snprintf(err, errlen, "parameter mode=%s: expected null or crash", mode);
+    if (mode && strcmp(mode, "null") != 0 && strcmp(mode, "crash") != 0 &&
+        strcmp(mode, "create") != 0) {
+        snprintf(err, errlen, "parameter mode=%s: expected null, crash or create", mode);
         return -1;
     }
+    if (mode && strcmp(mode, "create") == 0) *failing_nowhere = 1; /* SIGSEGV */
     failing_t *f = calloc(1, sizeof *f);
     if (!f) return -1;
     f->crash = mode && strcmp(mode, "crash") == 0;
@@ -74,7 +77,7 @@ ARENALAB_PLUGIN_EXPORT const arenalab_plugin_t arenalab_plugin = {
     .size = sizeof(arenalab_plugin_t),
     .name = "failing",
     .summary = "fails on purpose: NULL from every allocation, or a crash",
-    .params = "mode=null|crash\nafter=N  the malloc that crashes\n",
+    .params = "mode=null|crash|create\nafter=N  the malloc that crashes\n",
     .defaults = "mode=null:after=100",
     .flags = ARENALAB_PLUGIN_PROCESS_HEAP,
     .create = failing_create,
