@@ -1,6 +1,7 @@
 /* cmd_replay.c: `arenalab replay TRACE... --alloc A[,B...]` — options, the
  * hidden worker mode, and the outputs; the work is sim/replay/driver.c's. */
 #include "sim/cli/commands.h"
+#include "alloc/params.h"
 #include "sim/replay/driver.h"
 #include "sim/base/outfile.h"
 #include "sim/replay/output.h"
@@ -314,16 +315,28 @@ static int replay_html(const replay_args_t *a, char **traces, int ntraces)
         fputs(")\n", f);
     }
     for (size_t i = 0; i < a->nspecs && rc == CLI_OK; i++) {
-        char name[512];
-        route_name(&a->routes[i], name, sizeof name);
-        if (!route_is_uniform(&a->routes[i]) && !a->routes[i].label) {
+        const route_t *r = &a->routes[i];
+        char name[512], spec[PATH_MAX + 1024];
+        route_name(r, name, sizeof name);
+        if (!route_is_uniform(r) && !r->label) {
             cli_error("replay --html: %s: a report runs allocators by name, not explicit routes",
                       name);
             rc = CLI_USAGE;
             break;
         }
+        /* the spec itself (a name shows a library's file name only), with
+         * a library path made absolute: an experiment's relative paths
+         * are from the repository root, ours from here */
+        const char *text = r->label ? r->label : r->spec[0];
+        alloc_ext_t x;
+        char abs[PATH_MAX];
+        if (alloc_spec_ext(text, &x, spec, sizeof spec) == 1 && realpath(x.path, abs))
+            snprintf(spec, sizeof spec, "%.*s%s%s", (int)(x.head - strlen(x.path)), text, abs,
+                     text + x.head);
+        else
+            snprintf(spec, sizeof spec, "%s", text);
         fputs("allocator(", f);
-        replay_lua_string(f, name);
+        replay_lua_string(f, spec);
         fputs(")\n", f);
     }
     if (fclose(f) != 0 && rc == CLI_OK) rc = CLI_USAGE;

@@ -101,6 +101,11 @@ if ! (cd "$tmp/outside" && $cmd) >"$tmp/cc.out" 2>&1; then
 else
   run replay $t --alloc "plugin:$tmp/outside/libsegfit.so:chunk=64K" --verify -n 1
   [ "$rc" = 0 ] || fail "the plugin built outside: $(cat "$tmp/err")"
+  # replay --html: a relative path is from the current directory there too
+  (cd "$tmp/outside" && timeout 300 "$bin" replay "$root/$t" --alloc "plugin:./libsegfit.so" \
+    -n 1 --html "$tmp/html") >"$tmp/out" 2>"$tmp/err" || fail "replay --html: $(cat "$tmp/err")"
+  grep -q '^churn.atr,libsegfit.so,' "$tmp"/html/replay-*/runs.csv 2>/dev/null ||
+    fail "replay --html: no libsegfit.so row"
 fi
 # the header alone, strict C99
 printf '#include "arenalab_plugin.h"\nint main(void) { return ARENALAB_PLUGIN_ABI != 1; }\n' \
