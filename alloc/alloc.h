@@ -90,7 +90,8 @@ typedef struct alloc_class_s {
     const char *summary; /* one line for `arenalab replay --list`         */
     const char *params;  /* parameter help, "key=VALUE  meaning\n..."     */
     unsigned flags;      /* ALLOC_* above                                 */
-    const char *preload; /* ALLOC_PRELOAD: the shared library's file name */
+    const char *preload; /* ALLOC_PRELOAD: the shared library's file name
+                            (a soname, or a path for so: classes)         */
 
     /* "key=value:..." of the parameters' defaults, or NULL: canonical specs
      * (alloc_spec_canonical) leave these values out. */
@@ -124,7 +125,10 @@ typedef struct alloc_class_s {
  * NULL-terminated. */
 extern const alloc_class_t *const alloc_registry[];
 
-/* The class named NAME, or NULL. */
+/* The class named NAME, or NULL.  A name `so:[N=]PATH` or
+ * `plugin:[N=]PATH` (alloc/params.h) gives the class of that library,
+ * loaded on first use (alloc/plugin.c); one that cannot run here says why
+ * through its available(). */
 const alloc_class_t *alloc_find(const char *name);
 
 /* 0 when the malloc this process calls comes from LIB (a file name such

@@ -67,6 +67,100 @@ static void alloc_name_layers(char *name, unsigned *layers)
     }
 }
 
+
+/* ---- so: and plugin: heads (params.h) ------------------------------------ */
+
+static const struct {
+    const char *prefix;
+    alloc_ext_kind_t kind;
+} params_ext_kinds[] = {{"so:", ALLOC_EXT_SO}, {"plugin:", ALLOC_EXT_PLUGIN}};
+
+static int params_name_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '.' || ch == '_' || ch == '+' || ch == '-';
+}
+
+int alloc_spec_ext(const char *text, alloc_ext_t *x, char *err, size_t errlen)
+{
+    const char *p = NULL;
+    memset(x, 0, sizeof *x);
+    for (size_t k = 0; k < sizeof params_ext_kinds / sizeof params_ext_kinds[0]; k++) {
+        size_t n = strlen(params_ext_kinds[k].prefix);
+        if (strncmp(text, params_ext_kinds[k].prefix, n) == 0) {
+            x->kind = params_ext_kinds[k].kind;
+            p = text + n;
+        }
+    }
+    if (!p) return 0;
+    const char *kind = x->kind == ALLOC_EXT_SO ? "so" : "plugin";
+    size_t end = strcspn(p, ":");
+    /* NAME=PATH when what precedes the first '=' has no '/' */
+    const char *eq = memchr(p, '=', end), *path = p;
+    if (eq && !memchr(p, '/', (size_t)(eq - p))) {
+        size_t nl = (size_t)(eq - p);
+        for (size_t i = 0; i < nl; i++)
+            if (!params_name_char(p[i])) nl = 0;
+        if (nl == 0 || nl > ALLOC_EXT_NAME_MAX) {
+            snprintf(err, errlen,
+                     "'%s': bad name before '=' (letters, digits and . _ + -, at most %d): "
+                     "expected %s:[NAME=]PATH",
+                     text, ALLOC_EXT_NAME_MAX, kind);
+            return -1;
+        }
+        memcpy(x->name, p, nl);
+        path = eq + 1;
+    }
+    size_t pl = end - (size_t)(path - p);
+    if (pl == 0) {
+        snprintf(err, errlen, "'%s': no library path: expected %s:[NAME=]PATH", text, kind);
+        return -1;
+    }
+    if (pl > ALLOC_EXT_PATH_MAX) {
+        snprintf(err, errlen, "'%.60s...': library path longer than %d bytes", text,
+                 ALLOC_EXT_PATH_MAX);
+        return -1;
+    }
+    memcpy(x->path, path, pl);
+    if (!strchr(x->path, '/')) {
+        snprintf(err, errlen,
+                 "'%s': the library path must contain a '/' (./%s for one in this directory)", text,
+                 x->path);
+        return -1;
+    }
+    if (strpbrk(x->path, ", \t\n")) {
+        snprintf(err, errlen, "'%s': a library path cannot hold ',' or blanks", text);
+        return -1;
+    }
+    if (!x->name[0]) {
+        const char *slash = strrchr(x->path, '/');
+        if (!slash[1]) {
+            snprintf(err, errlen, "'%s': the library path names a directory", text);
+            return -1;
+        }
+        snprintf(x->name, sizeof x->name, "%s", slash + 1);
+    }
+    x->head = (size_t)(path - text) + pl;
+    return 1;
+}
+
+size_t alloc_spec_class_len(const char *text)
+{
+    alloc_ext_t x;
+    char err[8];
+    return alloc_spec_ext(text, &x, err, sizeof err) == 1 ? x.head : strcspn(text, ":");
+}
+
+int alloc_spec_display(const char *text, char *buf, size_t len)
+{
+    alloc_ext_t x;
+    char err[8];
+    if (alloc_spec_ext(text, &x, err, sizeof err) != 1) return snprintf(buf, len, "%s", text);
+    return snprintf(buf, len, "%s%s", x.name, text + x.head);
+}
+
+/* ---- specs ---------------------------------------------------------------- */
+
 int alloc_spec_parse(alloc_spec_t *spec, const char *text, char *err, size_t errlen)
 {
     memset(spec, 0, sizeof *spec);
@@ -76,15 +170,26 @@ int alloc_spec_parse(alloc_spec_t *spec, const char *text, char *err, size_t err
         return -1;
     }
     memcpy(spec->buf, text, len + 1);
-    char *save = NULL;
-    char *name = strtok_r(spec->buf, ":", &save);
-    if (!name || !*name || strlen(name) >= sizeof spec->name) {
-        snprintf(err, errlen, "bad allocator spec '%s': expected NAME[:key=value...]", text);
-        return -1;
+    char *save = NULL, *rest = spec->buf;
+    alloc_ext_t x;
+    int ext = alloc_spec_ext(text, &x, err, errlen);
+    if (ext < 0) return -1;
+    if (ext) {
+        /* the head is the name; a ':' after it starts the parameters */
+        memcpy(spec->name, text, x.head);
+        spec->name[x.head] = '\0';
+        rest = spec->buf + x.head;
+    } else {
+        char *name = strtok_r(spec->buf, ":", &save);
+        if (!name || !*name || strlen(name) >= sizeof spec->name) {
+            snprintf(err, errlen, "bad allocator spec '%s': expected NAME[:key=value...]", text);
+            return -1;
+        }
+        strcpy(spec->name, name);
+        alloc_name_layers(spec->name, &spec->layers);
+        rest = NULL;
     }
-    strcpy(spec->name, name);
-    alloc_name_layers(spec->name, &spec->layers);
-    for (char *kv; (kv = strtok_r(NULL, ":", &save));) {
+    for (char *kv; (kv = strtok_r(rest, ":", &save)); rest = NULL) {
         char *eq = strchr(kv, '=');
         if (!eq && alloc_layer(kv)) {
             spec->layers |= alloc_layer(kv);

@@ -1,6 +1,7 @@
 /* params_test.c: canonical allocator specs -- the same configuration
- * written differently gives one text, different ones stay apart -- and
- * each class's `defaults` string says what its parser really defaults to. */
+ * written differently gives one text, different ones stay apart -- each
+ * class's `defaults` string says what its parser really defaults to, and
+ * the grammar of so:/plugin: heads. */
 #include "alloc/alloc.h"
 #include "alloc/check.h"
 #include "alloc/params.h"
@@ -110,9 +111,67 @@ static void ptest_defaults(void)
     null->destroy(a.ctx);
 }
 
+/* so:[NAME=]PATH and plugin:[NAME=]PATH[:k=v]: head, name, parameters,
+ * display names; every malformed head is refused with a message. */
+static void ptest_ext(void)
+{
+    alloc_spec_t s;
+    alloc_ext_t x;
+    char err[256], buf[256];
+    CHECK(alloc_spec_ext("pymalloc:arena=1M", &x, err, sizeof err) == 0);
+    CHECK(alloc_spec_ext("socks", &x, err, sizeof err) == 0);
+
+    CHECK(alloc_spec_parse(&s, "so:/usr/lib/libfoo.so.2", err, sizeof err) == 0);
+    CHECK(strcmp(s.name, "so:/usr/lib/libfoo.so.2") == 0 && s.nparams == 0);
+    CHECK(alloc_spec_ext(s.name, &x, err, sizeof err) == 1 && x.kind == ALLOC_EXT_SO);
+    CHECK(strcmp(x.name, "libfoo.so.2") == 0 && strcmp(x.path, "/usr/lib/libfoo.so.2") == 0);
+
+    CHECKF(alloc_spec_parse(&s, "plugin:seg=./x/libseg.so:chunk=1M:large=4K", err, sizeof err) == 0,
+           "%s", err);
+    CHECK(strcmp(s.name, "plugin:seg=./x/libseg.so") == 0 && s.nparams == 2);
+    CHECK(strcmp(s.params[0].key, "chunk") == 0 && strcmp(s.params[1].value, "4K") == 0);
+    CHECK(alloc_spec_ext(s.name, &x, err, sizeof err) == 1 && x.kind == ALLOC_EXT_PLUGIN);
+    CHECK(strcmp(x.name, "seg") == 0 && strcmp(x.path, "./x/libseg.so") == 0);
+    /* an '=' inside the path is no NAME= */
+    CHECK(alloc_spec_ext("so:/opt/a=b/lib.so", &x, err, sizeof err) == 1 &&
+          strcmp(x.path, "/opt/a=b/lib.so") == 0 && strcmp(x.name, "lib.so") == 0);
+
+    alloc_spec_display("plugin:/a/b/libseg.so:chunk=1M", buf, sizeof buf);
+    CHECK(strcmp(buf, "libseg.so:chunk=1M") == 0);
+    alloc_spec_display("so:je=/usr/lib/libjemalloc.so.2", buf, sizeof buf);
+    CHECK(strcmp(buf, "je") == 0);
+    alloc_spec_display("pymalloc:arena=1M", buf, sizeof buf);
+    CHECK(strcmp(buf, "pymalloc:arena=1M") == 0);
+    /* classes: each library its own, with its NAME */
+    CHECK(alloc_spec_class_len("pymalloc:arena=1M") == 8);
+    CHECK(alloc_spec_class_len("so:/a/l.so") == 10);
+    CHECK(alloc_spec_class_len("plugin:s=/a/l.so:chunk=1M") == 16);
+
+    /* Canonical: parameters sorted after the head, the head as written. */
+    CHECK(alloc_spec_canonical("plugin:/a/l.so:b=2K:a=1024", "a=1K", buf, sizeof buf, err,
+                               sizeof err) == 0 &&
+          strcmp(buf, "plugin:/a/l.so:b=2K") == 0);
+
+    static const char *const bad[] = {
+        "so:",                /* no path                      */
+        "so:libfoo.so",       /* no '/': the linker would search */
+        "plugin:x=",          /* a name, no path              */
+        "plugin:=/a/l.so",    /* an empty name                */
+        "plugin:a b=/a/l.so", /* a blank in the name         */
+        "so:/a/l.so/",        /* a directory                  */
+        "so:/a b/l.so",       /* a blank in the path          */
+        "plugin:/a/l.so:novalue",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        CHECKF(alloc_spec_parse(&s, bad[i], err, sizeof err) == -1 && err[0], "%s", bad[i]);
+    }
+}
+
 int main(void)
 {
     ptest_canonical();
     ptest_defaults();
+    ptest_ext();
     return check_done();
 }

@@ -1,6 +1,9 @@
 /* registry.c: every allocator this build knows, found by name.
- * Adding an allocator is one extern and one line in the table. */
+ * Adding an allocator is one extern and one line in the table.  Names
+ * `so:...` and `plugin:...` are libraries, not registered classes: their
+ * classes come from the loader (alloc/plugin.c). */
 #include "alloc/alloc.h"
+#include "alloc/internal/plugin.h"
 
 #include <string.h>
 
@@ -24,6 +27,7 @@ const alloc_class_t *const alloc_registry[] = {
 
 const alloc_class_t *alloc_find(const char *name)
 {
+    if (strncmp(name, "so:", 3) == 0 || strncmp(name, "plugin:", 7) == 0) return _plugin_find(name);
     for (const alloc_class_t *const *c = alloc_registry; *c; c++)
         if (strcmp((*c)->name, name) == 0) return *c;
     return NULL;

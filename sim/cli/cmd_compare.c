@@ -33,8 +33,8 @@
  *
  * Memory figures of our models are exact -- the same trace, allocator and
  * parameters give the same bytes -- so any change in them is significant.
- * The preloaded libraries (ALLOC_PRELOAD: jemalloc, mimalloc, tcmalloc) are
- * not ours: they return memory on timers and their footprint is partly
+ * The preloaded libraries (ALLOC_PRELOAD: jemalloc, mimalloc, tcmalloc, and
+ * any so: library) are not ours: they return memory on timers and their footprint is partly
  * RSS, so theirs is a single measurement a side (jemalloc's peak footprint
  * on one trace moved from 1.6 to 3.6 MiB between two reports of one
  * commit); their memory changes are shown and counted, never judged
@@ -57,6 +57,7 @@
  * change, significant.
  */
 #include "sim/cli/commands.h"
+#include "alloc/params.h"
 #include "sim/base/csv.h"
 #include "sim/base/json.h"
 #include "sim/base/outfile.h"
@@ -355,10 +356,11 @@ static int compare_runs(const csv_t *c, size_t row, compare_runs_t *r)
     return 0;
 }
 
-/* The length of the class part of a configuration: up to its first ':'. */
+/* The length of the class part of a configuration: up to its first ':',
+ * or the whole head of a so:/plugin: spec (each library its own class). */
 static size_t compare_class_len(const char *config)
 {
-    return strcspn(config, ":");
+    return alloc_spec_class_len(config);
 }
 
 /* The median of round K over the allocator classes of ROW's trace in C
@@ -436,7 +438,8 @@ static int compare_too_short(const csv_t *c, size_t row)
 }
 
 /* 1 when the allocator ALLOC (a spec, or a route "raw=A,mem=B,obj=C")
- * has a preloaded library in it: its memory figures are measured. */
+ * has a preloaded library in it (a so: library too): its memory figures
+ * are measured. */
 static int compare_measured(const char *alloc)
 {
     char name[64];
@@ -444,6 +447,7 @@ static int compare_measured(const char *alloc)
         size_t len = strcspn(p, ",");
         const char *el = p, *eq = memchr(p, '=', len), *colon = memchr(p, ':', len);
         if (eq && (!colon || eq < colon)) el = eq + 1; /* domain=SPEC */
+        if (strncmp(el, "so:", 3) == 0) return 1;
         size_t nl = strcspn(el, ":,");
         snprintf(name, sizeof name, "%.*s", (int)(nl < sizeof name ? nl : sizeof name - 1), el);
         const alloc_class_t *cls = alloc_find(name);
@@ -970,7 +974,8 @@ static int compare_main(int argc, char **argv)
         r->spread = compare_num(csv_get(&ca, i, csv_col(&ca, "repeat"))) >= 2 &&
                     compare_num(csv_get(&cb, j, csv_col(&cb, "repeat"))) >= 2;
         r->too_short = compare_too_short(&ca, i) || compare_too_short(&cb, j);
-        r->measured = compare_measured(r->alloc);
+        int cfg = csv_col(&ca, "configuration"); /* the full spec: so: libraries by path */
+        r->measured = compare_measured(cfg >= 0 ? csv_get(&ca, i, cfg) : r->alloc);
         r->p = r->q = NAN;
         if (compare_normalise(&ca, i, &r->ta) || compare_normalise(&cb, j, &r->tb)) {
             free(matched);

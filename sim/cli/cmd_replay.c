@@ -1,6 +1,7 @@
 /* cmd_replay.c: `arenalab replay TRACE... --alloc A[,B...]` — options, the
  * hidden worker mode, and the outputs; the work is sim/replay/driver.c's. */
 #include "sim/cli/commands.h"
+#include "alloc/params.h"
 #include "sim/replay/driver.h"
 #include "sim/base/outfile.h"
 #include "sim/replay/output.h"
@@ -35,8 +36,9 @@ enum {
 
 static const cli_opt_t replay_opts[] = {
     {"alloc", 'a', "A[,B...]", REPLAY_KEY_ALLOC,
-     "allocators to compare, NAME[:key=value...] each, or a route raw=A,mem=B,obj=C; "
-     "repeatable (see below)"},
+     "allocators to compare, NAME[:key=value...] each (so:PATH a malloc library, "
+     "plugin:PATH[:key=value...] a plugin), or a route raw=A,mem=B,obj=C; repeatable (see "
+     "below)"},
     {"repeat", 'n', "N", REPLAY_KEY_REPEAT,
      "timed runs per trace and allocator (default 6, the fewest whose [min, max] is a 95 % "
      "confidence interval of the median; 0: none)"},
@@ -59,7 +61,9 @@ static const cli_opt_t replay_opts[] = {
      "glibc: malloc_info; jemalloc, tcmalloc, mimalloc: their own) at WHEN: peak (the "
      "default: where live bytes first peak), end, event:N or marker:NAME; from a run of its "
      "own, stopped there"},
-    {"list", 0, NULL, REPLAY_KEY_LIST, "list the allocators, their parameters and arena modes"},
+    {"list", 0, NULL, REPLAY_KEY_LIST,
+     "list the allocators, their parameters and arena modes (with --alloc so:/plugin: "
+     "libraries, theirs too)"},
     {"html", 0, "DIR", REPLAY_KEY_HTML,
      "instead of the table: the plots, tables and page a report would write for these traces "
      "and allocators, in a result directory under DIR (arenalab report of an experiment made "
@@ -183,21 +187,46 @@ static int replay_on_opt(void *ud, int key, const char *arg)
     return -1; /* not reached: cli_parse passes only our keys */
 }
 
-/* --list: the registry, PYTHONMALLOC's names and the layers, then the
- * arena modes. */
-static void replay_list(void)
+/* One class of --list: name, summary, a line per parameter. */
+static void replay_list_class(const char *name, const alloc_class_t *c)
+{
+    printf("  %-12s %s\n", name, c->summary ? c->summary : "");
+    const char *p = c->params;
+    while (p && *p) {
+        const char *nl = strchr(p, '\n');
+        int len = nl ? (int)(nl - p) : (int)strlen(p);
+        printf("  %-12s   %.*s\n", "", len, p);
+        p = nl ? nl + 1 : p + len;
+    }
+}
+
+/* --list: the registry, your own allocators (those of A's --alloc
+ * libraries, or how to name them), PYTHONMALLOC's names and the layers,
+ * then the arena modes. */
+static void replay_list(const replay_args_t *a)
 {
     puts("allocators:");
-    for (const alloc_class_t *const *c = alloc_registry; *c; c++) {
-        printf("  %-12s %s\n", (*c)->name, (*c)->summary ? (*c)->summary : "");
-        const char *p = (*c)->params;
-        while (p && *p) {
-            const char *nl = strchr(p, '\n');
-            int len = nl ? (int)(nl - p) : (int)strlen(p);
-            printf("  %-12s   %.*s\n", "", len, p);
-            p = nl ? nl + 1 : p + len;
+    for (const alloc_class_t *const *c = alloc_registry; *c; c++)
+        replay_list_class((*c)->name, *c);
+    puts("\nyour own (alloc/plugin/README.md):\n"
+         "  so:[NAME=]PATH               a malloc library, preloaded into the worker\n"
+         "  plugin:[NAME=]PATH[:k=v...]  a plugin built against arenalab_plugin.h");
+    for (size_t i = 0; i < a->nspecs; i++)
+        for (int d = 0; d < TRACE_NDOMAINS; d++) {
+            alloc_spec_t s;
+            char err[512], show[256];
+            const alloc_class_t *c = NULL;
+            if (alloc_spec_parse(&s, a->routes[i].spec[d], err, sizeof err) ||
+                !(c = alloc_find(s.name)) ||
+                (d > 0 && a->routes[i].spec[d] == a->routes[i].spec[0]))
+                continue;
+            if (strncmp(s.name, "so:", 3) && strncmp(s.name, "plugin:", 7)) continue;
+            alloc_spec_display(s.name, show, sizeof show);
+            if (c->available && !c->available(err, sizeof err))
+                printf("  %-12s cannot run here: %s\n", show, err);
+            else
+                replay_list_class(show, c);
         }
-    }
     puts("\nPYTHONMALLOC names (routes over the allocators above):");
     for (const route_alias_t *r = route_aliases; r->name; r++)
         printf("  %-14s %s\n", r->name, r->summary);
@@ -301,16 +330,28 @@ static int replay_html(const replay_args_t *a, char **traces, int ntraces)
         fputs(")\n", f);
     }
     for (size_t i = 0; i < a->nspecs && rc == CLI_OK; i++) {
-        char name[512];
-        route_name(&a->routes[i], name, sizeof name);
-        if (!route_is_uniform(&a->routes[i]) && !a->routes[i].label) {
+        const route_t *r = &a->routes[i];
+        char name[512], spec[PATH_MAX + 1024];
+        route_name(r, name, sizeof name);
+        if (!route_is_uniform(r) && !r->label) {
             cli_error("replay --html: %s: a report runs allocators by name, not explicit routes",
                       name);
             rc = CLI_USAGE;
             break;
         }
+        /* the spec itself (a name shows a library's file name only), with
+         * a library path made absolute: an experiment's relative paths
+         * are from the repository root, ours from here */
+        const char *text = r->label ? r->label : r->spec[0];
+        alloc_ext_t x;
+        char abs[PATH_MAX];
+        if (alloc_spec_ext(text, &x, spec, sizeof spec) == 1 && realpath(x.path, abs))
+            snprintf(spec, sizeof spec, "%.*s%s%s", (int)(x.head - strlen(x.path)), text, abs,
+                     text + x.head);
+        else
+            snprintf(spec, sizeof spec, "%s", text);
         fputs("allocator(", f);
-        replay_lua_string(f, name);
+        replay_lua_string(f, spec);
         fputs(")\n", f);
     }
     if (fclose(f) != 0 && rc == CLI_OK) rc = CLI_USAGE;
@@ -348,7 +389,7 @@ static int replay_main(int argc, char **argv)
     if (rc < 0) {
         rc = cli_parse_exit(rc);
     } else if (a.list) {
-        replay_list();
+        replay_list(&a);
         rc = CLI_OK;
     } else if (rc >= argc || a.nspecs == 0) {
         cli_error("replay: %s (see 'arenalab replay --help')",

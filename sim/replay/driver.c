@@ -722,7 +722,7 @@ static int driver_copy(driver_run_t *dst, const driver_run_t *src)
 typedef struct {
     unsigned flags;
     char preload[512];
-    char config[512];
+    char config[ROUTE_CONFIG_MAX];
     size_t same; /* first route with this configuration */
     unsigned repeat;
 } driver_route_t;
@@ -821,7 +821,7 @@ int driver_run(const driver_config_t *cfg, driver_run_t **runs, size_t *nruns)
     }
     /* Every allocator name is checked before the first worker starts. */
     for (size_t i = 0; i < cfg->nroutes; i++) {
-        char err[256];
+        char err[1024];
         if (route_check(&cfg->routes[i], cfg->find, &rt[i].flags, err, sizeof err) ||
             route_preload(&cfg->routes[i], cfg->find, rt[i].preload, sizeof rt[i].preload) ||
             route_canonical(&cfg->routes[i], cfg->find, rt[i].config, sizeof rt[i].config, err,

@@ -110,10 +110,11 @@ typedef struct {
     replay_result_t m;    /* the measurement run                        */
     unsigned repeat;      /* timed runs done                            */
     timing_summary_t ns_per_event;
-    double *ns_runs;      /* ns/event of each timed run, in the order run
-                             (repeat of them; malloc'ed, NULL when none)  */
-    char config[512];     /* route_canonical: rows of one trace with the
-                             same config are the same configuration       */
+    double *ns_runs; /* ns/event of each timed run, in the order run
+                        (repeat of them; malloc'ed, NULL when none)  */
+    /* route_canonical: rows of one trace with the same config are the
+     * same configuration */
+    char config[ROUTE_CONFIG_MAX];
     char same_as[256];    /* "", or the allocator of the earlier row of
                              this trace with the same config: it ran once,
                              this row's figures are a copy of its          */

@@ -123,9 +123,13 @@ int route_is_uniform(const route_t *r)
 int route_name(const route_t *r, char *buf, size_t len)
 {
     if (r->label) return snprintf(buf, len, "%s", r->label);
-    if (route_is_uniform(r)) return snprintf(buf, len, "%s", r->spec[0]);
-    return snprintf(buf, len, "%s=%s,%s=%s,%s=%s", trace_domain_name[0], r->spec[0],
-                    trace_domain_name[1], r->spec[1], trace_domain_name[2], r->spec[2]);
+    /* so:/plugin: specs by their short names (alloc_spec_display) */
+    char show[TRACE_NDOMAINS][256];
+    for (int d = 0; d < TRACE_NDOMAINS; d++)
+        alloc_spec_display(r->spec[d], show[d], sizeof show[d]);
+    if (route_is_uniform(r)) return snprintf(buf, len, "%s", show[0]);
+    return snprintf(buf, len, "%s=%s,%s=%s,%s=%s", trace_domain_name[0], show[0],
+                    trace_domain_name[1], show[1], trace_domain_name[2], show[2]);
 }
 
 /* The registered allocator closest to NAME when it looks like a typo of
@@ -154,7 +158,7 @@ static int route_parse(route_heaps_t *h, const route_t *r, int d, route_find_fn 
                  near ? "?)" : "");
         return ROUTE_EUSAGE;
     }
-    char why[256];
+    char why[768];
     if (h->cls[d]->available && !h->cls[d]->available(why, sizeof why)) {
         snprintf(err, errlen, "allocator %s is not available here: %s", h->spec[d].name, why);
         return ROUTE_EUSAGE;
@@ -297,7 +301,7 @@ static int route_create_one(route_heaps_t *h, const route_t *r, int d, route_fin
         }
         s->params[s->nparams++] = (alloc_param_t){"domain", trace_domain_name[d], 0};
     }
-    char msg[256] = "";
+    char msg[768] = "";
     if (c->create(&h->a[d], s->params, s->nparams, msg, sizeof msg)) {
         snprintf(err, errlen, "%s: %s", r->spec[d], msg[0] ? msg : "cannot create the allocator");
         return ROUTE_EUSAGE;

@@ -42,6 +42,9 @@ typedef const alloc_class_t *(*route_find_fn)(const char *name);
 
 /* Longest extra-counter name route_stats writes, NUL included. */
 #define ROUTE_NAME_MAX 48
+/* Room for a canonical name (route_canonical): three domains' specs, each
+ * as long as a spec can be (so:/plugin: paths included). */
+#define ROUTE_CONFIG_MAX (TRACE_NDOMAINS * (sizeof(((alloc_spec_t *)0)->buf) + 8))
 
 typedef struct {
     const char *spec[TRACE_NDOMAINS]; /* not owned; must outlive the route */
@@ -87,8 +90,10 @@ enum { ROUTE_EUSAGE = -2 };
 /* Every domain gets SPEC. */
 void route_uniform(route_t *r, const char *spec);
 int route_is_uniform(const route_t *r);
-/* Display name: the spec when uniform, else "raw=A,mem=B,obj=C".  Returns
- * the length it needed (snprintf-style). */
+/* Display name: the spec when uniform, else "raw=A,mem=B,obj=C", with
+ * so:/plugin: specs by their short names (alloc_spec_display:
+ * `so:je=/usr/lib/libjemalloc.so.2` shows as `je`).  Returns the length it
+ * needed (snprintf-style). */
 int route_name(const route_t *r, char *buf, size_t len);
 
 /* The canonical name of R's configuration (alloc_spec_canonical of each

@@ -1,5 +1,5 @@
 /* route_test.c: --alloc parsing into per-domain routes (PYTHONMALLOC names,
- * explicit routes, errors) and instance sharing. */
+ * explicit routes, so:/plugin: libraries, errors) and instance sharing. */
 #include "alloc/check.h"
 #include "sim/replay/route.h"
 
@@ -170,5 +170,20 @@ int main(void)
     CHECK(rtest_parse("pymalloc:pools=4K", r, 8, buf, sizeof buf) == 1);
     CHECK(route_create(&h, &r[0], NULL, err, sizeof err) == ROUTE_EUSAGE);
     CHECKF(strstr(err, "pools") != NULL, "%s", err);
+
+    /* so:/plugin: specs: a path never starts a route's domain, tables show
+     * short names, and a library that is not there is a usage error naming
+     * it. */
+    CHECK(rtest_parse("raw=so:je=/usr/lib/libje.so.2,mem=plugin:/x/libseg.so:chunk=1M,"
+                      "plugin:/opt/a=b/libq.so",
+                      r, 8, buf, sizeof buf) == 2);
+    CHECK(rtest_is(&r[0], "so:je=/usr/lib/libje.so.2", "plugin:/x/libseg.so:chunk=1M", "malloc"));
+    route_name(&r[0], name, sizeof name);
+    CHECKF(!strcmp(name, "raw=je,mem=libseg.so:chunk=1M,obj=malloc"), "%s", name);
+    route_name(&r[1], name, sizeof name);
+    CHECK(!strcmp(name, "libq.so"));
+    route_uniform(&u, "so:/nonexistent/libnothere.so");
+    CHECK(route_check(&u, NULL, &flags, err, sizeof err) == ROUTE_EUSAGE);
+    CHECKF(strstr(err, "so:/nonexistent/libnothere.so") != NULL, "%s", err);
     return check_done();
 }

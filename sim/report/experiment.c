@@ -26,7 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define EXP_NAME_MAX 100
@@ -222,13 +225,34 @@ static int exp_is_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
 }
 
+/* SPEC with a relative so:/plugin: library path made absolute from the
+ * repository root, as a trace's path is (the new text is pushed on the
+ * stack, which keeps it); SPEC itself otherwise. */
+static const char *exp_spec_path(lua_State *L, const char *spec)
+{
+    exp_ctx_t *c = exp_ctx(L);
+    alloc_ext_t x;
+    char err[256];
+    if (alloc_spec_ext(spec, &x, err, sizeof err) != 1 || x.path[0] == '/') return spec;
+    const char *path = strncmp(x.path, "./", 2) == 0 ? x.path + 2 : x.path;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, spec, x.head - strlen(x.path));
+    luaL_addstring(&b, c->e->root);
+    luaL_addchar(&b, '/');
+    luaL_addstring(&b, path);
+    luaL_addstring(&b, spec + x.head);
+    luaL_pushresult(&b);
+    return lua_tostring(L, -1);
+}
+
 /* Why the class of SPEC cannot run here, or NULL when it can.  BUF holds
  * the reason.  Raises for a spec that does not parse. */
 static const char *exp_unavailable(lua_State *L, const char *spec, char *buf, size_t len)
 {
     exp_ctx_t *c = exp_ctx(L);
     alloc_spec_t s;
-    char err[256];
+    char err[512];
     if (alloc_spec_parse(&s, spec, err, sizeof err))
         exp_raise(L, "bad allocator spec '%s': %s", spec, err);
     const alloc_class_t *cls = c->find ? c->find(s.name) : alloc_find(s.name);
@@ -237,12 +261,61 @@ static const char *exp_unavailable(lua_State *L, const char *spec, char *buf, si
                  s.name);
         return buf;
     }
-    char why[400] = "";
+    char why[768] = "";
     if (cls->available && !cls->available(why, sizeof why)) {
         snprintf(buf, len, "%s cannot run here: %s", s.name, *why ? why : "(no reason given)");
         return buf;
     }
     return NULL;
+}
+
+/* route_create and route_destroy of the uniform route SPEC.  A plugin's
+ * (code that is not ours) run in a child process, so that one crashing in
+ * its create() or destroy() is an error naming it, never the end of the
+ * report.  0, or -1 with the message in ERR. */
+static int exp_dry_run(const char *spec, route_find_fn find, char *err, size_t errlen)
+{
+    route_t r;
+    route_uniform(&r, spec);
+    route_heaps_t h;
+    int fd[2] = {-1, -1};
+    pid_t pid = -1;
+    if (strncmp(spec, "plugin:", 7) == 0 && pipe2(fd, O_CLOEXEC) == 0) {
+        fflush(stdout);
+        fflush(stderr);
+        pid = fork();
+    }
+    if (pid <= 0) {
+        int rc = route_create(&h, &r, find, err, errlen);
+        if (rc == 0) route_destroy(&h);
+        if (pid < 0) return rc ? -1 : 0; /* no child: done here */
+        if (rc) (void)!write(fd[1], err, strlen(err));
+        _exit(rc ? 1 : 0);
+    }
+    close(fd[1]);
+    size_t got = 0;
+    for (ssize_t n; got + 1 < errlen && (n = read(fd[0], err + got, errlen - 1 - got)) != 0;)
+        if (n > 0)
+            got += (size_t)n;
+        else if (errno != EINTR)
+            break;
+    err[got] = '\0';
+    close(fd[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFSIGNALED(status)) {
+        const char *abbrev = sigabbrev_np(WTERMSIG(status));
+        snprintf(err, errlen,
+                 "%s: the plugin crashed when created and destroyed (signal %d, SIG%s)", spec,
+                 WTERMSIG(status), abbrev ? abbrev : "?");
+        return -1;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        if (!got) snprintf(err, errlen, "%s: its dry run failed", spec);
+        return -1;
+    }
+    return 0;
 }
 
 /* Raises, at the calling line, unless SPEC (available here) can be created
@@ -256,7 +329,7 @@ static void exp_check_spec(lua_State *L, const char *spec, const char *what)
 {
     exp_ctx_t *c = exp_ctx(L);
     alloc_spec_t s;
-    char err[512];
+    char err[1024];
     if (alloc_spec_parse(&s, spec, err, sizeof err))
         exp_raise(L, "%s: bad allocator spec '%s': %s", what, spec, err);
     const alloc_class_t *cls = c->find ? c->find(s.name) : alloc_find(s.name);
@@ -266,11 +339,7 @@ static void exp_check_spec(lua_State *L, const char *spec, const char *what)
         return;
     }
     if (cls->flags & ALLOC_PROCESS_GLOBAL) return;
-    route_t r;
-    route_uniform(&r, spec);
-    route_heaps_t h;
-    if (route_create(&h, &r, c->find, err, sizeof err)) exp_raise(L, "%s: %s", what, err);
-    route_destroy(&h);
+    if (exp_dry_run(spec, c->find, err, sizeof err)) exp_raise(L, "%s: %s", what, err);
 }
 
 /* ---- traces ------------------------------------------------------------------ */
@@ -521,10 +590,11 @@ static int exp_l_allocator(lua_State *L)
         exp_check_keys(L, 2, "allocator", keys);
         optional = exp_opt_bool(L, 2, "optional", "allocator");
     }
+    spec = exp_spec_path(L, spec);
     for (size_t i = 0; i < e->nallocs; i++)
         if (strcmp(e->allocs[i].spec, spec) == 0)
             exp_raise(L, "allocator '%s' is already declared", spec);
-    char why[512];
+    char why[1024];
     const char *skip = exp_unavailable(L, spec, why, sizeof why);
     if (skip && !optional)
         exp_raise(L, "allocator %s (declare it with {optional = true} to skip it)", skip);
@@ -587,15 +657,16 @@ static int exp_l_sweep(lua_State *L)
     const char *param = exp_opt_string(L, 1, "param", "sweep");
     const char *title = exp_opt_string(L, 1, "title", "sweep");
     if (!base || !param) exp_raise(L, "sweep: 'alloc' and 'param' are required");
+    base = exp_spec_path(L, base);
     for (const char *p = param; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
             exp_raise(L, "sweep: bad parameter name '%s'", param);
     if (!*param) exp_raise(L, "sweep: empty parameter name");
-    char why[512];
+    char why[1024];
     const char *skip = exp_unavailable(L, base, why, sizeof why);
     if (skip) exp_raise(L, "sweep: allocator %s", skip);
     alloc_spec_t s;
-    char err[256];
+    char err[512];
     alloc_spec_parse(&s, base, err, sizeof err); /* parsed fine just above */
     for (size_t i = 0; i < s.nparams; i++)
         if (strcmp(s.params[i].key, param) == 0)
@@ -651,7 +722,9 @@ static int exp_l_sweep(lua_State *L)
     exp_sweep_t w = {0};
     w.base = strdup(base);
     w.param = strdup(param);
-    snprintf(buf, sizeof buf, "%s %s", base, param);
+    char show[96]; /* a so:/plugin: base by its short name */
+    alloc_spec_display(base, show, sizeof show);
+    snprintf(buf, sizeof buf, "%s %s", show, param);
     w.title = strdup(title ? title : buf);
     w.values = calloc((size_t)nvalues, sizeof *w.values);
     w.x = calloc((size_t)nvalues, sizeof *w.x);
@@ -789,7 +862,8 @@ static int exp_msgh(lua_State *L)
 
 /* Opens the standard library of the sandbox (sim/lua/sandbox.h: no io, os,
  * require, loadfile or dofile unless allow_unsafe; text chunks only) and
- * the API, then sets `root` and `here` (under lua_pcall: it allocates).
+ * the API, then sets `root`, `here` and `bindir` (under lua_pcall: it
+ * allocates).
  * Upvalue 1: the context. */
 static int exp_setup(lua_State *L)
 {
@@ -808,6 +882,14 @@ static int exp_setup(lua_State *L)
     else
         lua_pushliteral(L, ".");
     lua_setglobal(L, "here");
+    /* where the program is, and the example plugin built beside it */
+    char self[PATH_MAX];
+    if (realpath("/proc/self/exe", self)) {
+        char *last = strrchr(self, '/');
+        if (last) *last = '\0';
+        lua_pushstring(L, self);
+        lua_setglobal(L, "bindir");
+    }
     return 0;
 }
 

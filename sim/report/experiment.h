@@ -14,13 +14,19 @@
  *
  * Paths.  Relative trace and workload paths are relative to the repository
  * root given to exp_load (the scripts see it as `root`); `workload("churn")`
- * is ROOT/scripts/workloads/churn.lua.  Stored paths are absolute.
+ * is ROOT/scripts/workloads/churn.lua; so are the library paths of
+ * so:/plugin: allocator specs.  Stored paths are absolute.  `bindir` is the
+ * directory of the running program (the example plugin is built there).
  *
  * Allocators.  A declared allocator whose class the build lacks, or whose
  * class says it cannot run here (alloc_class_t.available: a preloaded
- * library that is not installed), is an error -- unless
+ * library that is not installed, a so: library in a sanitized build, a
+ * plugin that does not load), is an error -- unless
  * declared optional, in which case it is kept with `skip` saying why and
- * left out of every unit.
+ * left out of every unit.  Every allocator and sweep point that can be
+ * created in this process is created and destroyed once when declared (a
+ * dry run: a bad parameter is an error at its line); a plugin's dry run
+ * runs in a child process, so a plugin that crashes there is an error too.
  *
  * Expansion.  Units are the distinct (trace, spec) pairs: first the grid,
  * every trace with every available allocator, trace-major in declaration

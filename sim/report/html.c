@@ -1,5 +1,6 @@
 /* html.c: index.html of a report (see html.h). */
 #include "sim/report/html.h"
+#include "alloc/params.h"
 #include "sim/base/outfile.h"
 
 #include <inttypes.h>
@@ -58,7 +59,9 @@ static void html_alloc(FILE *f, const results_t *r, const char *spec)
     char col[16];
     fprintf(f, "<span class=\"sw\" style=\"background:%s\"></span>",
             results_colour(r, spec, col, sizeof col));
-    html_text(f, spec);
+    char show[512]; /* a so:/plugin: spec without its library's path */
+    alloc_spec_display(spec, show, sizeof show);
+    html_text(f, show);
 }
 
 static void html_ratio(FILE *f, double v)

@@ -1,5 +1,6 @@
 /* plot.c: palette, style and the gnuplot runner (see plot.h). */
 #include "sim/report/plot.h"
+#include "alloc/params.h"
 #include "sim/base/proc.h"
 
 #include <errno.h>
@@ -54,7 +55,7 @@ static const char *const plot_fills[] = {
 
 const char *plot_colour(const char *spec, unsigned rank, char *buf, size_t len)
 {
-    size_t n = strcspn(spec, ":");
+    size_t n = alloc_spec_class_len(spec); /* a so:/plugin: library by its head */
     const char *base = NULL;
     for (size_t i = 0; i < PLOT_N(plot_palette); i++)
         if (strlen(plot_palette[i].cls) == n && strncmp(plot_palette[i].cls, spec, n) == 0)
@@ -112,6 +113,11 @@ void plot_style(FILE *out)
 
 void plot_string(FILE *out, const char *s)
 {
+    char show[512];
+    if (strncmp(s, "so:", 3) == 0 || strncmp(s, "plugin:", 7) == 0) {
+        alloc_spec_display(s, show, sizeof show);
+        s = show;
+    }
     fputc('"', out);
     for (; *s; s++) {
         if (*s == '\n') {

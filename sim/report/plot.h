@@ -57,7 +57,10 @@ void plot_begin(FILE *gp, const char *base, const char *purpose, int w, int h);
 /* Ends a script: replots as BASE.png (pngcairo) at the same size. */
 void plot_end(FILE *gp, const char *base, int w, int h);
 
-/* gnuplot's string literal of S: double quotes, with \\, \" and \n. */
+/* gnuplot's string literal of S: double quotes, with \\, \" and \n.  A
+ * so:/plugin: allocator spec is shown by its short name
+ * (alloc_spec_display), as replay's tables show it: a library's path
+ * would not fit a plot's key. */
 void plot_string(FILE *out, const char *s);
 
 /* Runs gnuplot on SCRIPT (a file name in DIR). */

@@ -1,6 +1,7 @@
 /* results.c: a report's result set -- trace statistics, the best
  * allocators, the data files (see results.h). */
 #include "sim/report/results.h"
+#include "alloc/params.h"
 #include "sim/base/cli.h"
 #include "sim/base/csv.h"
 #include "sim/base/json.h"
@@ -78,11 +79,11 @@ int results_ran_on(results_t *r, size_t t, const sysinfo_t *sys, const char *job
 unsigned results_rank(const results_t *r, const char *spec)
 {
     const exp_t *e = r->exp;
-    size_t n = strcspn(spec, ":");
+    size_t n = alloc_spec_class_len(spec);
     unsigned rank = 0;
     for (size_t a = 0; a < e->nallocs; a++) {
         if (!strcmp(e->allocs[a].spec, spec)) return rank;
-        rank += strcspn(e->allocs[a].spec, ":") == n && strncmp(e->allocs[a].spec, spec, n) == 0;
+        rank += alloc_spec_class_len(e->allocs[a].spec) == n && strncmp(e->allocs[a].spec, spec, n) == 0;
     }
     return 0;
 }

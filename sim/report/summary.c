@@ -1,15 +1,19 @@
 /* summary.c: summary.md of a report (see summary.h). */
 #include "sim/report/summary.h"
+#include "alloc/params.h"
 #include "sim/base/outfile.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
-/* A table cell: '|' would end it. */
+/* A table cell: '|' would end it.  Allocators by their short names (a
+ * so:/plugin: spec without its library's path). */
 static void summary_cell(FILE *f, const char *s)
 {
-    for (; *s; s++) {
+    char show[512];
+    alloc_spec_display(s, show, sizeof show);
+    for (s = show; *s; s++) {
         if (*s == '|') fputc('\\', f);
         fputc(*s, f);
     }
