@@ -321,7 +321,8 @@ static int report_run(report_t *p, const report_args_t *a, int argc, char **argv
     unsigned ncpus = jobs_cpus();
     if (a->jobs > ncpus)
         cli_error("report: note: timed runs use at most %u jobs here (one per CPU)", ncpus);
-    jobs_config_t jc = {(unsigned)a->jobs, e->samples, p->interactive, NULL, NULL, a->seed};
+    jobs_config_t jc = {(unsigned)a->jobs, e->samples, p->interactive, NULL, NULL,
+                        a->seed,           e->measure};
     size_t failed;
     double t0 = report_now();
     rc = jobs_run(&jc, p->units, e->nunits, p->runs, &failed);

@@ -21,6 +21,7 @@ typedef struct {
     const char *arena_mode;
     int verify, lenient;
     const char *touch; /* replay_touch_name */
+    unsigned measure;  /* DRIVER_MEASURE_*; 0: time                   */
 } output_settings_t;
 
 /* One row per run: trace, allocator, events, ns/event median [confidence
