@@ -423,18 +423,42 @@ static void report_col_util(const driver_run_t *r, char *b, size_t n)
     report_ratio(r->m.frag.util, b, n);
 }
 
+static void report_col_counts(const driver_run_t *r, char *b, size_t n)
+{
+    if (!r->has_counts)
+        snprintf(b, n, "-");
+    else
+        snprintf(b, n, "%.1f / %.3f / %.3f", r->instructions_per_event, r->d1_misses_per_event,
+                 r->ll_misses_per_event);
+}
+static void report_col_latency(const driver_run_t *r, char *b, size_t n)
+{
+    const lat_summary_t *s = &r->latency[LAT_ALL];
+    if (!r->lat || !s->count)
+        snprintf(b, n, "-");
+    else /* p50, p99 (lat_quantiles[0], [2]) and max */
+        snprintf(b, n, "%.0f / %.0f / %.0f", s->q[0], s->q[2], s->max);
+}
+
 typedef struct {
     const char *head;
     int left; /* left-aligned (text) rather than right-aligned (numbers) */
     void (*fmt)(const driver_run_t *r, char *buf, size_t len);
+    int (*present)(const driver_run_t *r); /* shown when a row has it; NULL: always */
 } report_col_t;
 
 static const report_col_t report_cols[] = {
-    {"trace", 1, report_col_trace},    {"allocator", 1, report_col_alloc},
-    {"events", 0, report_col_events},  {"ns/event [CI]", 0, report_col_ns},
-    {"peak live", 0, report_col_live}, {"peak resident", 0, report_col_resident},
-    {"peak held", 0, report_col_held}, {"jw4", 0, report_col_jw4},
-    {"util", 0, report_col_util},
+    {"trace", 1, report_col_trace, NULL},
+    {"allocator", 1, report_col_alloc, NULL},
+    {"events", 0, report_col_events, NULL},
+    {"ns/event [CI]", 0, report_col_ns, NULL},
+    {"peak live", 0, report_col_live, NULL},
+    {"peak resident", 0, report_col_resident, NULL},
+    {"peak held", 0, report_col_held, NULL},
+    {"jw4", 0, report_col_jw4, NULL},
+    {"util", 0, report_col_util, NULL},
+    {"instr / D1 / LL miss per event", 0, report_col_counts, report_has_counts},
+    {"latency p50 / p99 / max ns", 0, report_col_latency, report_has_latency},
 };
 
 #define REPORT_NCOLS (sizeof report_cols / sizeof report_cols[0])
@@ -442,7 +466,9 @@ static const report_col_t report_cols[] = {
 static void report_row(FILE *out, const int *width, const char (*cell)[256])
 {
     for (size_t c = 0; c < REPORT_NCOLS; c++)
-        fprintf(out, "%s%*s", c ? "  " : "", report_cols[c].left ? -width[c] : width[c], cell[c]);
+        if (width[c] >= 0)
+            fprintf(out, "%s%*s", c ? "  " : "", report_cols[c].left ? -width[c] : width[c],
+                    cell[c]);
     fputc('\n', out);
 }
 
@@ -470,19 +496,40 @@ static void report_notes(FILE *out, const driver_run_t *runs, size_t n)
     if (short_)
         fprintf(out, "too short: fewer than %d events, too short to time\n", TIMING_MIN_EVENTS);
     if (same) fputs("(= A): the same configuration as A, run once: the same figures\n", out);
+    for (size_t i = 0; i < n; i++)
+        if (runs[i].has_counts) {
+            fputs("instr / D1 / LL miss per event: counted under callgrind in the allocator's "
+                  "calls and the blocks' touches, exact (simulated caches: D1 32 KiB, LL 8 "
+                  "MiB)\n",
+                  out);
+            break;
+        }
+    for (size_t i = 0; i < n; i++)
+        if (runs[i].lat) {
+            fprintf(out,
+                    "latency: every allocator call of the timed runs, clock %s (overhead %.1f "
+                    "ns subtracted, resolution %.2f ns); ns/event includes the clock readings\n",
+                    lat_clock_name[runs[i].clock.kind], runs[i].clock.overhead_ns,
+                    runs[i].clock.resolution_ns);
+            break;
+        }
 }
 
 void output_table(FILE *out, const driver_run_t *runs, size_t n)
 {
     int width[REPORT_NCOLS];
     char cell[REPORT_NCOLS][256];
-    for (size_t c = 0; c < REPORT_NCOLS; c++)
-        width[c] = (int)strlen(report_cols[c].head);
+    for (size_t c = 0; c < REPORT_NCOLS; c++) {
+        int shown = !report_cols[c].present;
+        for (size_t i = 0; i < n && !shown; i++)
+            shown = report_cols[c].present(&runs[i]);
+        width[c] = shown ? (int)strlen(report_cols[c].head) : -1; /* -1: left out */
+    }
     for (size_t i = 0; i < n; i++)
         for (size_t c = 0; c < REPORT_NCOLS; c++) {
             report_cols[c].fmt(&runs[i], cell[c], sizeof cell[c]);
             int w = (int)strlen(cell[c]);
-            if (w > width[c]) width[c] = w;
+            if (width[c] >= 0 && w > width[c]) width[c] = w;
         }
     for (size_t c = 0; c < REPORT_NCOLS; c++)
         snprintf(cell[c], sizeof cell[c], "%s", report_cols[c].head);

@@ -559,24 +559,48 @@ __attribute__((noinline)) static int replay_cross_domain(replay_ctx_t *c, const 
     return 0;
 }
 
+/* Without probes each kind of event is a call out of the loop, as it was
+ * before probes existed: the default path's code, and cost, are what they
+ * were (the probed loops have everything inline). */
+static __attribute__((noinline)) int replay_apply_alloc_plain(replay_ctx_t *c, const replay_ev_t *e)
+{
+    return replay_apply_alloc(c, e, REPLAY_PROBE_NONE);
+}
+static __attribute__((noinline)) int replay_apply_realloc_plain(replay_ctx_t *c,
+                                                                const replay_ev_t *e)
+{
+    return replay_apply_realloc(c, e, REPLAY_PROBE_NONE);
+}
+static __attribute__((noinline)) int replay_free_block_plain(replay_ctx_t *c, const replay_ev_t *e,
+                                                             uint32_t slot)
+{
+    return replay_free_block(c, e, slot, REPLAY_PROBE_NONE);
+}
+static __attribute__((noinline)) int replay_apply_arena_plain(replay_ctx_t *c, const replay_ev_t *e)
+{
+    return replay_apply_arena(c, e, REPLAY_PROBE_NONE);
+}
+
 /* Applies one event; the hot path of every run. */
 REPLAY_INLINE int replay_apply(replay_ctx_t *c, const replay_ev_t *e, const replay_probe_t mode)
 {
+    const int plain = mode == REPLAY_PROBE_NONE;
     switch (e->op) {
     case TRACE_ALLOC:
     case TRACE_CALLOC:
-        return replay_apply_alloc(c, e, mode);
+        return plain ? replay_apply_alloc_plain(c, e) : replay_apply_alloc(c, e, mode);
     case TRACE_REALLOC:
         if (replay_blocks(c)[e->slot].domain != e->domain && replay_cross_domain(c, e))
             return REPLAY_EFAIL;
-        return replay_apply_realloc(c, e, mode);
+        return plain ? replay_apply_realloc_plain(c, e) : replay_apply_realloc(c, e, mode);
     case TRACE_FREE:
         c->cur = e;
         if (replay_blocks(c)[e->slot].domain != e->domain && replay_cross_domain(c, e))
             return REPLAY_EFAIL;
-        return replay_free_block(c, e, e->slot, mode);
+        return plain ? replay_free_block_plain(c, e, e->slot)
+                     : replay_free_block(c, e, e->slot, mode);
     default:
-        return replay_apply_arena(c, e, mode);
+        return plain ? replay_apply_arena_plain(c, e) : replay_apply_arena(c, e, mode);
     }
 }
 
