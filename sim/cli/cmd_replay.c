@@ -28,6 +28,7 @@ enum {
     REPLAY_KEY_SEED,
     REPLAY_KEY_KEEP_GOING,
     REPLAY_KEY_MEASURE,
+    REPLAY_KEY_LATENCY_EVERY,
 };
 
 #define REPLAY_MAX_ALLOCS  64
@@ -67,9 +68,12 @@ static const cli_opt_t replay_opts[] = {
      "of them; plain allocator names, no explicit routes)"},
     {"measure", 0, "LIST", REPLAY_KEY_MEASURE,
      "what to measure, comma-separated: time (timed runs: ns/event, the default), latency "
-     "(timed runs with every allocator call timed: percentiles per operation), instructions "
-     "(one run under valgrind's callgrind: instructions and cache misses per event, exact and "
-     "repeatable; about 50x slower)"},
+     "(timed runs with allocator calls timed, see --latency-every: percentiles per "
+     "operation), instructions (one more run under valgrind's callgrind: instructions and "
+     "cache misses per event, exact and repeatable; a hundred times slower or more)"},
+    {"latency-every", 0, "N", REPLAY_KEY_LATENCY_EVERY,
+     "--measure latency: time one allocator call in about N (default 32: a clock reading "
+     "costs about as much as a call; 1: every call), the same calls in every run"},
     {"touch", 0, "none|page|all", REPLAY_KEY_TOUCH,
      "use every new block as a program does: one write per page and its last byte (page, "
      "the default), every byte (all), or not at all (none); timed, the same for every "
@@ -86,6 +90,7 @@ typedef struct {
     unsigned long long samples, seed;
     int verify, lenient, list, keep_going;
     unsigned measure;        /* DRIVER_MEASURE_*                        */
+    unsigned latency_every;  /* 0: LAT_EVERY_DEFAULT                    */
     const char *mallocstats; /* --mallocstats[=WHEN]; NULL: none            */
     const char *json, *series, *arena_mode, *touch, *html;
 } replay_args_t;
@@ -165,6 +170,14 @@ static int replay_on_opt(void *ud, int key, const char *arg)
                       arg);
             return -1;
         }
+        return 0;
+    case REPLAY_KEY_LATENCY_EVERY:
+        if (replay_number(arg, LAT_EVERY_MAX, &v) || v == 0) {
+            cli_error("replay: --latency-every %s: expected a count from 1 to %d", arg,
+                      LAT_EVERY_MAX);
+            return -1;
+        }
+        a->latency_every = (unsigned)v;
         return 0;
     case REPLAY_KEY_VERIFY:
         a->verify = 1;
@@ -256,7 +269,8 @@ static int replay_write_outputs(const replay_args_t *a, outfile_t *json, outfile
                                a->verify,
                                a->lenient,
                                a->touch ? a->touch : "page",
-                               a->measure};
+                               a->measure,
+                               a->latency_every};
         output_json(json->fp, runs, n, &s);
         if (outfile_commit(json, err, sizeof err)) {
             cli_error("replay: %s", err);
@@ -390,7 +404,7 @@ static int replay_main(int argc, char **argv)
             }
         if (rc == CLI_OK && a.html) {
             if (a.json || a.series || a.mallocstats || a.verify || a.lenient || a.arena_mode ||
-                a.touch) {
+                a.touch || a.latency_every) {
                 cli_error("replay --html: only --alloc, --repeat, --samples, --seed and --measure "
                           "go with it (a report's settings)");
                 rc = CLI_USAGE;
@@ -420,6 +434,7 @@ static int replay_main(int argc, char **argv)
                 .touch = a.touch,
                 .progress = cli_interactive(),
                 .measure = a.measure,
+                .latency_every = a.latency_every,
             };
             driver_run_t *runs;
             size_t n;

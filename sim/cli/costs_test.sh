@@ -2,10 +2,11 @@
 # costs_test.sh: `replay --measure latency` and `--measure instructions`
 # end to end.
 #
-# Latency: every allocator call of every timed run is in its operation's
-# histogram (counts = the trace's events x runs), the percentiles are
-# ordered, the clock and its overhead and resolution are stated, and
-# nothing of it shows without the measure.
+# Latency: with --latency-every 1 every allocator call of every timed run
+# is in its operation's histogram (counts = the trace's events x runs);
+# the default sample times about 1 in 32, the same calls in every run; the
+# percentiles are ordered, the clock and its overhead and resolution are
+# stated, and nothing of it shows without the measure.
 # Instructions (under valgrind's callgrind; a sanitized build refuses with
 # a clear message): the counts of every allocator -- the preloaded
 # libraries too -- are the same byte for byte run after run, also with the
@@ -24,8 +25,9 @@ fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 "$bin" stats --json "$tmp/churn.stats.json" traces/churn.atr >/dev/null || fail "stats churn"
 "$bin" stats --json "$tmp/ast.stats.json" traces/ast.atr >/dev/null || fail "stats ast"
 "$bin" replay traces/churn.atr traces/ast.atr --alloc pymalloc,raw -n 2 --measure latency \
-  --json "$tmp/lat.json" >"$tmp/lat.txt" 2>&1 || fail "replay --measure latency: $(cat "$tmp/lat.txt")"
-grep -q "latency: every allocator call of the timed runs, clock" "$tmp/lat.txt" ||
+  --latency-every 1 --json "$tmp/lat.json" >"$tmp/lat.txt" 2>&1 ||
+  fail "replay --measure latency: $(cat "$tmp/lat.txt")"
+grep -q "latency: allocator calls of the timed runs.*clock .*overhead .*resolution" "$tmp/lat.txt" ||
   fail "the table says nothing of the clock: $(cat "$tmp/lat.txt")"
 python3 - "$tmp/lat.json" "$tmp/churn.stats.json" "$tmp/ast.stats.json" <<'PY' || fail "latency JSON"
 import json, sys
@@ -35,7 +37,7 @@ names = {"alloc": "malloc", "calloc": "calloc", "realloc": "realloc", "free": "f
          "arena_new": "arena_new", "arena_malloc": "arena_malloc", "arena_own": "arena_own",
          "arena_free": "arena_free"}
 assert doc["measure"] == "latency", doc["measure"]
-assert doc["latency"]["bucket_error"] <= 0.02
+assert doc["latency"]["bucket_error"] <= 0.02 and doc["latency"]["sample_every"] == 1
 bad = 0
 for run in doc["runs"]:
     clock = run["latency_clock"]
@@ -60,6 +62,22 @@ for run in doc["runs"]:
 sys.exit(1 if bad else 0)
 PY
 
+# the default sample: about 1 call in 32, the same calls in two replays
+for i in 1 2; do
+  "$bin" replay traces/churn.atr --alloc pymalloc -n 3 --measure latency \
+    --json "$tmp/sample$i.json" >/dev/null 2>&1 || fail "replay --measure latency ($i)"
+done
+python3 - "$tmp/sample1.json" "$tmp/sample2.json" <<'PY' || fail "the default latency sample"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+assert a["latency"]["sample_every"] == 32, a["latency"]
+ca = {op: s["count"] for op, s in a["runs"][0]["latency_ns"].items()}
+cb = {op: s["count"] for op, s in b["runs"][0]["latency_ns"].items()}
+assert ca == cb, (ca, cb)
+want = 160000 * 3 / 32
+assert 0.9 * want < ca["all"] < 1.1 * want, ca
+assert ca["all"] % 3 == 0 and ca["malloc"] > 0.3 * ca["all"] and ca["free"] > 0.3 * ca["all"], ca
+PY
 # the fallback clock, when asked for
 ARENALAB_LATENCY_CLOCK=clock_gettime "$bin" replay traces/churn.atr --alloc pymalloc -n 1 \
   --measure latency --json - 2>/dev/null | grep -q '"name": "clock_gettime"' ||

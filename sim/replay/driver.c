@@ -99,10 +99,11 @@ typedef struct {
     const char *mallocstats; /* a dump job: print the classes' statistics at
                                 this point (replay.h) and stop            */
     const char *arena_mode;
-    const char *touch; /* replay_touch_name; NULL: page */
-    int latency;       /* timed runs with the latency probes         */
-    const char *count; /* a count job, under callgrind: its output
-                          file (callgrind.h)                         */
+    const char *touch;      /* replay_touch_name; NULL: page */
+    int latency;            /* timed runs with the latency probes         */
+    unsigned latency_every; /* one call timed in about this many     */
+    const char *count;      /* a count job, under callgrind: its output
+                               file (callgrind.h)                         */
 } driver_job_t;
 
 typedef enum { DRIVER_STR, DRIVER_FLAG, DRIVER_UINT, DRIVER_U64 } driver_kind_t;
@@ -135,6 +136,7 @@ static const driver_wopt_t driver_wopts[] = {
     {"--mallocstats", DRIVER_STR, DRIVER_AT(mallocstats)},
     {"--touch", DRIVER_STR, DRIVER_AT(touch)},
     {"--latency", DRIVER_FLAG, DRIVER_AT(latency)},
+    {"--latency-every", DRIVER_UINT, DRIVER_AT(latency_every)},
     {"--count", DRIVER_STR, DRIVER_AT(count)},
     {NULL, DRIVER_STR, 0},
 };
@@ -351,21 +353,13 @@ static int driver_worker_count(FILE *out, trace_reader_t *r, const driver_job_t 
 static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn find)
 {
     char err[1024];
-    replay_opts_t o = {find,
-                       NULL,
-                       NULL,
-                       job->verify,
-                       job->lenient,
-                       0,
-                       NULL,
-                       job->label,
-                       REPLAY_TOUCH_PAGE,
-                       job->keep_going,
-                       NULL,
-                       0,
-                       REPLAY_PROBE_NONE,
-                       NULL,
-                       NULL};
+    replay_opts_t o = {.find = find,
+                       .verify = job->verify,
+                       .lenient = job->lenient,
+                       .label = job->label,
+                       .touch = REPLAY_TOUCH_PAGE,
+                       .keep_going = job->keep_going,
+                       .probe = REPLAY_PROBE_NONE};
     mapvec_t lat_v = {0};
     lat_clock_t clk;
     if (job->arena_mode && !(o.arenas = arenas_find(job->arena_mode, &o.arena_params)))
@@ -418,6 +412,7 @@ static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn f
     if (rc == 0 && job->latency && !job->count && (job->warmup || job->serve || job->timed) &&
         driver_worker_latency(out, &o, &lat_v, &clk, err, sizeof err))
         rc = REPLAY_EFAIL;
+    o.lat_every = job->latency_every;
     if (rc == 0 && job->warmup && !job->count)
         rc = replay_run(r, &job->route, &scan, &o, &res, NULL, err, sizeof err);
     if (rc == 0 && job->serve) {
@@ -601,6 +596,8 @@ static int driver_spawn(const driver_pair_t *pair, driver_job_t job, driver_work
     job.touch = cfg->touch;
     job.keep_going = cfg->keep_going;
     job.latency = !job.count && (cfg->measure & DRIVER_MEASURE_LATENCY);
+    job.latency_every =
+        job.latency ? cfg->latency_every ? cfg->latency_every : LAT_EVERY_DEFAULT : 0;
     driver_argv_t args;
     driver_job_argv(&job, self, valgrind, &args);
 

@@ -57,8 +57,8 @@
  * What is measured (driver_config_t.measure, `replay --measure`):
  *
  *   time          the timed runs above: ns/event (the default);
- *   latency       the timed runs with every allocator call timed
- *                 (replay.h's LATENCY probes): the worker calibrates the
+ *   latency       the timed runs with allocator calls timed, one in about
+ *                 latency_every (replay.h's LATENCY probes): the worker calibrates the
  *                 clock once, maps its histograms before the baseline and
  *                 sends them after each run; the parent merges them per
  *                 pair.  ns/event then includes the clock readings;
@@ -146,7 +146,9 @@ typedef struct {
     const unsigned *repeats;
     uint64_t seed;
 
-    unsigned measure; /* DRIVER_MEASURE_*; 0: time                     */
+    unsigned measure;       /* DRIVER_MEASURE_*; 0: time                 */
+    unsigned latency_every; /* latency: one call timed in about this many
+                               (0: LAT_EVERY_DEFAULT; 1: every call)     */
 } driver_config_t;
 
 typedef struct {

@@ -243,7 +243,13 @@ void output_json(FILE *out, const driver_run_t *runs, size_t n, const output_set
     if (m & DRIVER_MEASURE_LATENCY) {
         json_key(&j, "latency");
         json_object_begin(&j);
-        json_kv_string(&j, "timed", "every allocator call of every timed run");
+        unsigned every = s->latency_every ? s->latency_every : LAT_EVERY_DEFAULT;
+        json_kv_uint(&j, "sample_every", every);
+        json_kv_string(&j, "timed",
+                       every == 1 ? "every allocator call of every timed run"
+                                  : "one allocator call in about sample_every of every timed "
+                                    "run, pseudo-random gaps from a fixed seed (the same calls "
+                                    "every run)");
         json_kv_double(&j, "bucket_error", 1.0 / LAT_SUB);
         json_kv_string(&j, "quantile",
                        "nearest rank, reported as its bucket's highest value (at most "
@@ -507,8 +513,9 @@ static void report_notes(FILE *out, const driver_run_t *runs, size_t n)
     for (size_t i = 0; i < n; i++)
         if (runs[i].lat) {
             fprintf(out,
-                    "latency: every allocator call of the timed runs, clock %s (overhead %.1f "
-                    "ns subtracted, resolution %.2f ns); ns/event includes the clock readings\n",
+                    "latency: allocator calls of the timed runs (a sample: count per "
+                    "operation in the JSON), clock %s (overhead %.1f ns subtracted, resolution "
+                    "%.2f ns); ns/event includes the clock readings\n",
                     lat_clock_name[runs[i].clock.kind], runs[i].clock.overhead_ns,
                     runs[i].clock.resolution_ns);
             break;

@@ -15,6 +15,7 @@
 #include "sim/replay/replay.h"
 #include "sim/base/mapvec.h"
 #include "sim/replay/callgrind.h"
+#include "sim/replay/timing.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -77,7 +78,9 @@ typedef struct {
     lat_table_t *lat;         /* REPLAY_PROBE_LATENCY: o->lat, o->clock and    */
     const lat_clock_t *clock; /* the clock's overhead in ticks                */
     uint64_t overhead;
-    uint64_t probes; /* REPLAY_PROBE_COUNT: on/off pairs made          */
+    uint64_t gap;       /* LATENCY: events until the next one timed       */
+    uint64_t gap_state; /* its generator (timing_rng)                     */
+    uint64_t probes;    /* REPLAY_PROBE_COUNT: on/off pairs made          */
     char *err;
     size_t errlen;
 } replay_ctx_t;
@@ -756,6 +759,35 @@ REPLAY_INLINE int replay_loop(replay_ctx_t *c, size_t n, const replay_probe_t mo
     return 0;
 }
 
+/* The gap to the next event timed: uniform in [1, 2 every - 1], mean
+ * EVERY, from a generator seeded at the start of every run -- the same
+ * events are timed run after run, and a trace whose events repeat with a
+ * period (malloc, free, malloc, ...) is not sampled in step with it. */
+static uint64_t replay_next_gap(replay_ctx_t *c)
+{
+    uint64_t every = c->o->lat_every ? c->o->lat_every : 1;
+    return every == 1 ? 1 : 1 + timing_rng(&c->gap_state) % (2 * every - 1);
+}
+
+/* LATENCY: the events between two timed ones run as the default loop
+ * runs them (the plain calls); only the timed one has the probes. */
+static int replay_sampled_loop(replay_ctx_t *c, size_t n)
+{
+    const replay_ev_t *evs = replay_evs(c);
+    for (size_t i = 0; i < n; i++) {
+        int rc;
+        if (--c->gap) {
+            rc = replay_apply(c, &evs[i], REPLAY_PROBE_NONE);
+        } else {
+            rc = replay_apply(c, &evs[i], REPLAY_PROBE_LATENCY);
+            c->gap = replay_next_gap(c);
+        }
+        if (rc) return REPLAY_EFAIL;
+        c->index++;
+    }
+    return 0;
+}
+
 static int replay_timed_chunk(replay_ctx_t *c, size_t n, uint64_t *ns)
 {
     /* a dump run ends at its point (replay_opts_t.stop_after) */
@@ -764,7 +796,7 @@ static int replay_timed_chunk(replay_ctx_t *c, size_t n, uint64_t *ns)
     int rc;
     switch (c->o->probe) {
     case REPLAY_PROBE_LATENCY:
-        rc = replay_loop(c, n, REPLAY_PROBE_LATENCY);
+        rc = replay_sampled_loop(c, n);
         break;
     case REPLAY_PROBE_COUNT:
         rc = replay_loop(c, n, REPLAY_PROBE_COUNT);
@@ -779,6 +811,9 @@ static int replay_timed_chunk(replay_ctx_t *c, size_t n, uint64_t *ns)
 }
 
 /* ---- runs --------------------------------------------------------------- */
+
+/* The seed of the latency sample's gaps (the same in every run). */
+#define REPLAY_GAP_SEED 0x5eed1a7e9c0ffee5u
 
 /* Maps and touches every table at the pre-pass's sizes. */
 static int replay_map_tables(replay_ctx_t *c, const replay_scan_t *scan)
@@ -850,6 +885,8 @@ int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *sca
     c.lat = o->lat;
     c.clock = o->clock;
     c.overhead = o->clock ? o->clock->overhead : 0;
+    c.gap_state = REPLAY_GAP_SEED;
+    c.gap = replay_next_gap(&c);
     memset(res, 0, sizeof *res);
     res->internal_frag = NAN;
 

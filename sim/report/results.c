@@ -236,7 +236,8 @@ static int results_write_runs(const results_t *r, const driver_run_t *named, con
                            0,
                            0,
                            "page",
-                           e->measure};
+                           e->measure,
+                           0};
     output_json(o.fp, named, e->nunits, &s);
     if (results_commit(&o, err, errlen)) return -1;
     if (results_open(&o, dir, "runs.csv", err, errlen)) return -1;
