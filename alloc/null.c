@@ -128,8 +128,14 @@ static int null_create(alloc_t *a, alloc_param_t *params, size_t nparams, char *
         *a = (alloc_t){c, null_malloc, null_calloc, null_realloc, null_free};
         return 0;
     }
-    void *base = mmap(NULL, (size_t)reserve, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *base;
+    /* the default halves where the address space is smaller (valgrind's
+     * grants 32 GiB in one piece): counting instructions needs no more */
+    int fallback = reserve == NULL_DEFAULT_RESERVE;
+    while ((base = mmap(NULL, (size_t)reserve, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)) == MAP_FAILED &&
+           fallback && reserve > ((uint64_t)1 << 30))
+        reserve /= 2;
     if (base == MAP_FAILED) {
         snprintf(err, errlen, "null: cannot reserve %llu bytes of address space (reserve=SIZE)",
                  (unsigned long long)reserve);

@@ -47,9 +47,19 @@ int alloc_malloc_is(const char *lib, char *err, size_t errlen)
         return -1;
     }
     if (!strncmp(have, "libc.so", 7)) return 0;
-    /* the library the worker's route preloads, and nothing else */
+    /* the library the worker's route preloads, and nothing else (valgrind's
+     * own preloads, vgpreload_*, come first under callgrind) */
     const char *pre = getenv("LD_PRELOAD");
-    if (pre && *pre && !strchr(pre, ' ') && !strchr(pre, ':') && !strcmp(have, origin_base(pre)))
+    const char *only = pre;
+    for (const char *sep; only && (sep = strchr(only, ':'));) {
+        const char *base = sep;
+        while (base > only && base[-1] != '/')
+            base--;
+        if (strncmp(base, "vgpreload_", 10) != 0) break;
+        only = sep + 1;
+    }
+    if (only && *only && !strchr(only, ' ') && !strchr(only, ':') &&
+        !strcmp(have, origin_base(only)))
         return 0;
     snprintf(err, errlen,
              "malloc in this process comes from %s, not the C library%s%s%s: refusing to "

@@ -67,7 +67,6 @@ static void alloc_name_layers(char *name, unsigned *layers)
     }
 }
 
-
 /* ---- so: and plugin: heads (params.h) ------------------------------------ */
 
 static const struct {

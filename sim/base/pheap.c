@@ -7,14 +7,21 @@
 
 #define PHEAP_HDR           16
 #define PHEAP_DEFAULT       ((size_t)64 << 30)
+#define PHEAP_SMALLEST      ((size_t)1 << 30)
 #define PHEAP_RELEASE_BYTES ((size_t)64 << 10) /* a freed block this big gives pages back */
 
 int pheap_init(pheap_t *h, size_t reserve)
 {
     memset(h, 0, sizeof *h);
+    int fallback = !reserve;
     if (!reserve) reserve = PHEAP_DEFAULT;
-    void *p = mmap(NULL, reserve, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p;
+    /* the default halves down to PHEAP_SMALLEST where the address space
+     * is smaller (under valgrind: 64 GiB in one piece is refused) */
+    while ((p = mmap(NULL, reserve, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)) == MAP_FAILED &&
+           fallback && reserve > PHEAP_SMALLEST)
+        reserve /= 2;
     if (p == MAP_FAILED) return -1;
     h->base = p;
     h->reserved = reserve;

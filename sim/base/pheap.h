@@ -26,7 +26,8 @@ typedef struct pheap_s {
     size_t last;     /* offset of the last block's header, or SIZE_MAX */
 } pheap_t;
 
-/* Reserves RESERVE bytes of address space (0: 64 GiB). */
+/* Reserves RESERVE bytes of address space (0: 64 GiB, or the largest
+ * power of two down to 1 GiB that the address space grants). */
 int pheap_init(pheap_t *h, size_t reserve);
 void pheap_destroy(pheap_t *h);
 

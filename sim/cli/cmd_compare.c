@@ -48,6 +48,10 @@
  * Peak RSS is the kernel's count of resident pages, measured once a side:
  * it moves by a few pages between identical runs (up to 6 seen), so a
  * change is significant beyond COMPARE_RSS_PAGES pages.
+ * Instruction and cache-miss counts (`--measure instructions`, callgrind)
+ * are exact for every allocator, the preloaded libraries included (their
+ * timers are pinned for the count, sim/replay/driver.c): any change in
+ * them is significant.  A pair counted on one side only is not judged.
  *
  * Output: the table on standard output with a count of significant timing
  * changes, and a directory (--out DIR, else results/compare-<timestamp>/)
@@ -90,8 +94,14 @@ static const cli_opt_t compare_opts[] = {
 
 /* The metrics compared, one line each: runs.csv column, label, kind, and
  * how a change is judged.  The first six are the table's. */
-typedef enum { COMPARE_BYTES, COMPARE_RATIO, COMPARE_NS, COMPARE_COUNT } compare_kind_t;
-typedef enum { COMPARE_TESTED, COMPARE_EXACT, COMPARE_PAGES } compare_judge_t;
+typedef enum {
+    COMPARE_BYTES,
+    COMPARE_RATIO,
+    COMPARE_NS,
+    COMPARE_COUNT,
+    COMPARE_PER_EVENT
+} compare_kind_t;
+typedef enum { COMPARE_TESTED, COMPARE_EXACT, COMPARE_PAGES, COMPARE_COUNTED } compare_judge_t;
 
 /* Fewest allocator classes in a round for the relative test. */
 #define COMPARE_MIN_REFERENCE 3
@@ -116,7 +126,14 @@ static const struct {
     {"frag_jw1", "jw1", COMPARE_RATIO, COMPARE_EXACT},
     {"frag_jw2", "jw2", COMPARE_RATIO, COMPARE_EXACT},
     {"frag_jw3", "jw3", COMPARE_RATIO, COMPARE_EXACT},
+    {"instructions_per_event", "instructions/event", COMPARE_PER_EVENT, COMPARE_COUNTED},
+    {"d1_misses_per_event", "D1 misses/event", COMPARE_PER_EVENT, COMPARE_COUNTED},
+    {"ll_misses_per_event", "LL misses/event", COMPARE_PER_EVENT, COMPARE_COUNTED},
+    {"callgrind_Ir", "instructions", COMPARE_COUNT, COMPARE_COUNTED},
 };
+
+/* The table's instructions column: the first COMPARE_COUNTED metric. */
+#define COMPARE_INSTRUCTIONS 12
 
 #define COMPARE_NMETRICS (sizeof compare_metrics / sizeof compare_metrics[0])
 
@@ -461,8 +478,9 @@ static int compare_measured(const char *alloc)
 static int compare_significant(const compare_row_t *row, size_t m)
 {
     if (compare_metrics[m].judge == COMPARE_TESTED) return row->clear;
-    if (row->measured) return 0;
     double a = row->a[m], b = row->b[m];
+    if (compare_metrics[m].judge == COMPARE_COUNTED) return !isnan(a) && !isnan(b) && a != b;
+    if (row->measured) return 0;
     if (isnan(a) && isnan(b)) return 0;
     if (isnan(a) || isnan(b)) return 1;
     if (compare_metrics[m].judge == COMPARE_PAGES) return fabs(b - a) > COMPARE_RSS_PAGES * 4096.0;
@@ -518,19 +536,41 @@ static void compare_pct(FILE *f, double change)
         fprintf(f, "%+.1f%%", 100 * change);
 }
 
-/* The table: one row per pair, the metrics as "A -> B (change)". */
+/* "A -> B (change)" of the counted instructions, when counted on both
+ * sides ("-" otherwise), into BUF. */
+static const char *compare_counted(const compare_row_t *r, char *buf, size_t len)
+{
+    double a = r->a[COMPARE_INSTRUCTIONS], b = r->b[COMPARE_INSTRUCTIONS];
+    if (isnan(a) || isnan(b))
+        snprintf(buf, len, "-");
+    else if (a == b)
+        snprintf(buf, len, "%.2f (=)", a);
+    else
+        snprintf(buf, len, "%.2f -> %.2f (%+.2f%%)", a, b, 100 * compare_change(a, b));
+    return buf;
+}
+
+/* The table: one row per pair, the metrics as "A -> B (change)"; the
+ * instructions per event when some pair was counted on both sides. */
 static void compare_table(FILE *f, const compare_row_t *rows, size_t n, int markdown)
 {
     static const size_t shown[] = {0, 1, 4, 5};
+    int counted = 0;
+    for (size_t i = 0; i < n; i++)
+        counted |=
+            !isnan(rows[i].a[COMPARE_INSTRUCTIONS]) && !isnan(rows[i].b[COMPARE_INSTRUCTIONS]);
     if (markdown) {
-        fputs(
-            "| trace | allocator | ns/event A -> B | change | timing | peak resident A -> B "
-            "| change | jw4 A -> B | util A -> B |\n|---|---|---:|---:|---|---:|---:|---:|---:|\n",
-            f);
+        fputs("| trace | allocator | ns/event A -> B | change | timing | peak resident A -> B "
+              "| change | jw4 A -> B | util A -> B |",
+              f);
+        fputs(counted ? " instructions/event A -> B |\n" : "\n", f);
+        fputs("|---|---|---:|---:|---|---:|---:|---:|---:|", f);
+        fputs(counted ? "---:|\n" : "\n", f);
     } else {
-        fprintf(f, "%-24s %-24s %22s %8s %-15s %26s %8s %18s %16s\n", "trace", "allocator",
+        fprintf(f, "%-24s %-24s %22s %8s %-15s %26s %8s %18s %16s", "trace", "allocator",
                 "ns/event A -> B", "change", "timing", "peak resident A -> B", "change",
                 "jw4 A -> B", "util A -> B");
+        fputs(counted ? "  instructions/event A -> B\n" : "\n", f);
     }
     for (size_t i = 0; i < n; i++) {
         const compare_row_t *r = &rows[i];
@@ -557,14 +597,17 @@ static void compare_table(FILE *f, const compare_row_t *rows, size_t n, int mark
                 fclose(mf);
             }
         }
-        char timing[32];
+        char timing[32], ins[96];
         compare_timing(r, timing, sizeof timing);
+        compare_counted(r, ins, sizeof ins);
         if (markdown)
-            fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r->trace, r->alloc,
+            fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |", r->trace, r->alloc,
                     cell[0], pct[0], timing, cell[1], pct[1], cell[2], cell[3]);
         else
-            fprintf(f, "%-24s %-24s %22s %8s %-15s %26s %8s %18s %16s\n", r->trace, r->alloc,
-                    cell[0], pct[0], timing, cell[1], pct[1], cell[2], cell[3]);
+            fprintf(f, "%-24s %-24s %22s %8s %-15s %26s %8s %18s %16s", r->trace, r->alloc, cell[0],
+                    pct[0], timing, cell[1], pct[1], cell[2], cell[3]);
+        if (counted) fprintf(f, markdown ? " %s |" : "  %s", ins);
+        fputc('\n', f);
     }
 }
 
@@ -740,7 +783,8 @@ static int compare_write(const char *dir, const compare_row_t *rows, size_t n, c
             "tested). Pairs on a trace too short to time are not judged, nor pairs whose trace ran "
             "on different machines in A and B (*other machine*); with a single timed "
             "run on a side there is no spread to judge. Memory figures are exact: any change in "
-            "them is real (peak RSS: beyond 16 pages).\n\n",
+            "them is real (peak RSS: beyond 16 pages); so are instruction and cache-miss "
+            "counts (callgrind), for every allocator.\n\n",
             sa, sb);
     compare_table(o.fp, rows, n, 1);
     fputs("\n![change per trace and allocator](compare.svg)\n", o.fp);
@@ -779,6 +823,7 @@ static void compare_tally(FILE *f, const compare_row_t *rows, size_t n)
 {
     size_t tested = 0, clear = 0, short_ = 0, memory = 0, absolute = 0, nch = 0, measured = 0,
            machines = 0;
+    size_t counted = 0, recounted = 0; /* pairs counted on both sides, changed */
     double *ch = malloc((n ? n : 1) * sizeof *ch);
     for (size_t i = 0; i < n; i++) {
         double c = compare_change(rows[i].ta.median, rows[i].tb.median);
@@ -788,9 +833,13 @@ static void compare_tally(FILE *f, const compare_row_t *rows, size_t n)
         tested += !isnan(rows[i].q);
         clear += rows[i].clear;
         short_ += rows[i].too_short && !isnan(rows[i].ta.median) && !isnan(rows[i].tb.median);
-        int changed = 0, moved = 0;
+        int changed = 0, moved = 0, recount = 0;
         for (size_t m = 0; m < COMPARE_NMETRICS; m++) {
             if (compare_metrics[m].judge == COMPARE_TESTED) continue;
+            if (compare_metrics[m].judge == COMPARE_COUNTED) {
+                recount |= compare_significant(&rows[i], m);
+                continue;
+            }
             changed |= compare_significant(&rows[i], m);
             moved |= compare_metrics[m].judge == COMPARE_EXACT &&
                      !isnan(compare_change(rows[i].a[m], rows[i].b[m])) &&
@@ -798,6 +847,9 @@ static void compare_tally(FILE *f, const compare_row_t *rows, size_t n)
         }
         memory += changed;
         measured += rows[i].measured && moved;
+        counted +=
+            !isnan(rows[i].a[COMPARE_INSTRUCTIONS]) && !isnan(rows[i].b[COMPARE_INSTRUCTIONS]);
+        recounted += recount;
     }
     timing_summary_t drift;
     if (!ch || timing_summarize(ch, nch, &drift)) drift.median = NAN;
@@ -821,6 +873,11 @@ static void compare_tally(FILE *f, const compare_row_t *rows, size_t n)
             memory, n, COMPARE_RSS_PAGES);
     if (measured)
         fprintf(f, "; %zu pairs of preloaded libraries moved (measured, not judged)", measured);
+    if (counted)
+        fprintf(f,
+                "\ninstructions: %zu of %zu pairs counted on both sides changed (exact counts "
+                "under callgrind: any change is real)",
+                recounted, counted);
     fputc('\n', f);
 }
 
@@ -1073,8 +1130,9 @@ const cli_command_t cmd_compare = {
         "and the drift (the median pair's change) end the table.  Pairs on a trace too short\n"
         "to time are not judged, nor, when both reports have nodes.csv, pairs whose trace\n"
         "ran on different machines in A and B ('other machine').  Memory figures are exact,\n"
-        "so any change in them is\n"
-        "significant (peak RSS: beyond 16 pages).\n"
+        "so any change in them is significant (peak RSS: beyond 16 pages); so are\n"
+        "instruction and cache-miss counts (replay --measure instructions), for every\n"
+        "allocator.\n"
         "Writes compare.csv, compare.md and one plot (compare.svg/.png, with its gnuplot\n"
         "script) to --out DIR, or to a new results/compare-<timestamp>/; --json FILE writes\n"
         "every pair's metrics with A, B, change and significant.\n"

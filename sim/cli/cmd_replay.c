@@ -28,6 +28,8 @@ enum {
     REPLAY_KEY_HTML,
     REPLAY_KEY_SEED,
     REPLAY_KEY_KEEP_GOING,
+    REPLAY_KEY_MEASURE,
+    REPLAY_KEY_LATENCY_EVERY,
 };
 
 #define REPLAY_MAX_ALLOCS  64
@@ -68,6 +70,14 @@ static const cli_opt_t replay_opts[] = {
      "instead of the table: the plots, tables and page a report would write for these traces "
      "and allocators, in a result directory under DIR (arenalab report of an experiment made "
      "of them; plain allocator names, no explicit routes)"},
+    {"measure", 0, "LIST", REPLAY_KEY_MEASURE,
+     "what to measure, comma-separated: time (timed runs: ns/event, the default), latency "
+     "(timed runs with allocator calls timed, see --latency-every: percentiles per "
+     "operation), instructions (one more run under valgrind's callgrind: instructions and "
+     "cache misses per event, exact and repeatable; a hundred times slower or more)"},
+    {"latency-every", 0, "N", REPLAY_KEY_LATENCY_EVERY,
+     "--measure latency: time one allocator call in about N (default 32: a clock reading "
+     "costs about as much as a call; 1: every call), the same calls in every run"},
     {"touch", 0, "none|page|all", REPLAY_KEY_TOUCH,
      "use every new block as a program does: one write per page and its last byte (page, "
      "the default), every byte (all), or not at all (none); timed, the same for every "
@@ -83,6 +93,8 @@ typedef struct {
     unsigned long repeat;
     unsigned long long samples, seed;
     int verify, lenient, list, keep_going;
+    unsigned measure;        /* DRIVER_MEASURE_*                        */
+    unsigned latency_every;  /* 0: LAT_EVERY_DEFAULT                    */
     const char *mallocstats; /* --mallocstats[=WHEN]; NULL: none            */
     const char *json, *series, *arena_mode, *touch, *html;
 } replay_args_t;
@@ -154,6 +166,22 @@ static int replay_on_opt(void *ud, int key, const char *arg)
             return -1;
         }
         a->touch = arg;
+        return 0;
+    case REPLAY_KEY_MEASURE:
+        if (driver_measure_parse(arg, &a->measure)) {
+            cli_error("replay: --measure %s: expected a comma-separated list of time, latency "
+                      "and instructions",
+                      arg);
+            return -1;
+        }
+        return 0;
+    case REPLAY_KEY_LATENCY_EVERY:
+        if (replay_number(arg, LAT_EVERY_MAX, &v) || v == 0) {
+            cli_error("replay: --latency-every %s: expected a count from 1 to %d", arg,
+                      LAT_EVERY_MAX);
+            return -1;
+        }
+        a->latency_every = (unsigned)v;
         return 0;
     case REPLAY_KEY_VERIFY:
         a->verify = 1;
@@ -269,7 +297,9 @@ static int replay_write_outputs(const replay_args_t *a, outfile_t *json, outfile
                                a->arena_mode ? a->arena_mode : arenas_modes[0]->name,
                                a->verify,
                                a->lenient,
-                               a->touch ? a->touch : "page"};
+                               a->touch ? a->touch : "page",
+                               a->measure,
+                               a->latency_every};
         output_json(json->fp, runs, n, &s);
         if (outfile_commit(json, err, sizeof err)) {
             cli_error("replay: %s", err);
@@ -317,6 +347,14 @@ static int replay_html(const replay_args_t *a, char **traces, int ntraces)
     }
     fputs("-- made by arenalab replay --html\nname(\"replay\")\n", f);
     fprintf(f, "repeats(%lu)\nsamples(%llu)\n", a->repeat, a->samples);
+    char measure[64];
+    driver_measure_text(a->measure, measure, sizeof measure);
+    const char *sep = "measure(";
+    for (char *m = strtok(measure, ","); m; m = strtok(NULL, ",")) {
+        fprintf(f, "%s\"%s\"", sep, m);
+        sep = ", ";
+    }
+    fputs(")\n", f);
     int rc = CLI_OK;
     for (int i = 0; i < ntraces && rc == CLI_OK; i++) {
         char abs[PATH_MAX];
@@ -385,6 +423,7 @@ static int replay_main(int argc, char **argv)
     a.repeat = TIMING_MIN_REPEAT;
     a.samples = 1000;
     a.seed = DRIVER_DEFAULT_SEED;
+    a.measure = DRIVER_MEASURE_TIME;
     int rc = cli_parse(&cmd_replay, argc, argv, replay_on_opt, &a);
     if (rc < 0) {
         rc = cli_parse_exit(rc);
@@ -406,9 +445,9 @@ static int replay_main(int argc, char **argv)
             }
         if (rc == CLI_OK && a.html) {
             if (a.json || a.series || a.mallocstats || a.verify || a.lenient || a.arena_mode ||
-                a.touch) {
-                cli_error("replay --html: only --alloc, --repeat, --samples and --seed go with "
-                          "it (a report's settings)");
+                a.touch || a.latency_every) {
+                cli_error("replay --html: only --alloc, --repeat, --samples, --seed and --measure "
+                          "go with it (a report's settings)");
                 rc = CLI_USAGE;
             } else {
                 rc = replay_html(&a, argv + first, argc - first);
@@ -435,6 +474,8 @@ static int replay_main(int argc, char **argv)
                 .arena_mode = a.arena_mode,
                 .touch = a.touch,
                 .progress = cli_interactive(),
+                .measure = a.measure,
+                .latency_every = a.latency_every,
             };
             driver_run_t *runs;
             size_t n;

@@ -447,7 +447,8 @@ static int report_local(report_t *p, const report_args_t *a)
     unsigned ncpus = jobs_cpus();
     if (a->jobs > ncpus)
         cli_error("report: note: timed runs use at most %u jobs here (one per CPU)", ncpus);
-    jobs_config_t jc = {(unsigned)a->jobs, e->samples, p->interactive, NULL, NULL, a->seed};
+    jobs_config_t jc = {(unsigned)a->jobs, e->samples, p->interactive, NULL, NULL,
+                        a->seed,           e->measure};
     size_t failed;
     double t0 = report_now();
     int rc = jobs_run(&jc, p->units, e->nunits, p->runs, &failed);
@@ -904,7 +905,7 @@ static int report_task(report_t *p, int argc, char **argv)
     if (aj && at) snprintf(node->job, sizeof node->job, "%s_%s", aj, at);
     if (array_started(&arr, k, node->job, p->err, sizeof p->err))
         cli_error("report --task: warning: %s", p->err); /* only a marker */
-    jobs_config_t jc = {1, e->samples, 0, NULL, NULL, p->plan.seed};
+    jobs_config_t jc = {1, e->samples, 0, NULL, NULL, p->plan.seed, e->measure};
     size_t failed;
     double t0 = report_now();
     int rc = jobs_run_group(&jc, p->units, e->nunits, k, p->runs, &failed);

@@ -4,9 +4,13 @@
 #include "sim/replay/driver.h"
 #include "sim/base/cli.h"
 
+#include "sim/base/mapvec.h"
+
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <time.h>
@@ -14,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +27,37 @@ extern char **environ;
 /* The worker's result pipe, and its command pipe (kept workers). */
 #define DRIVER_FD     3
 #define DRIVER_CMD_FD 4
+
+/* ---- what is measured ----------------------------------------------------- */
+
+const char *const driver_measure_name[DRIVER_NMEASURES] = {"time", "latency", "instructions"};
+
+int driver_measure_parse(const char *list, unsigned *out)
+{
+    *out = 0;
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        int k = 0;
+        while (k < DRIVER_NMEASURES &&
+               (strlen(driver_measure_name[k]) != n || strncmp(driver_measure_name[k], p, n) != 0))
+            k++;
+        if (k == DRIVER_NMEASURES) return -1;
+        *out |= 1u << k;
+        p += n + (p[n] == ',');
+    }
+    return *out ? 0 : -1;
+}
+
+const char *driver_measure_text(unsigned m, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < DRIVER_NMEASURES; k++)
+        if (m & (1u << k) && used < len)
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "," : "",
+                                     driver_measure_name[k]);
+    return buf;
+}
 
 /* The measurement figures, one table for both ends of the pipe. */
 typedef struct {
@@ -63,7 +99,11 @@ typedef struct {
     const char *mallocstats; /* a dump job: print the classes' statistics at
                                 this point (replay.h) and stop            */
     const char *arena_mode;
-    const char *touch; /* replay_touch_name; NULL: page */
+    const char *touch;      /* replay_touch_name; NULL: page */
+    int latency;            /* timed runs with the latency probes         */
+    unsigned latency_every; /* one call timed in about this many     */
+    const char *count;      /* a count job, under callgrind: its output
+                               file (callgrind.h)                         */
 } driver_job_t;
 
 typedef enum { DRIVER_STR, DRIVER_FLAG, DRIVER_UINT, DRIVER_U64 } driver_kind_t;
@@ -95,24 +135,30 @@ static const driver_wopt_t driver_wopts[] = {
     {"--keep-going", DRIVER_FLAG, DRIVER_AT(keep_going)},
     {"--mallocstats", DRIVER_STR, DRIVER_AT(mallocstats)},
     {"--touch", DRIVER_STR, DRIVER_AT(touch)},
+    {"--latency", DRIVER_FLAG, DRIVER_AT(latency)},
+    {"--latency-every", DRIVER_UINT, DRIVER_AT(latency_every)},
+    {"--count", DRIVER_STR, DRIVER_AT(count)},
     {NULL, DRIVER_STR, 0},
 };
 
 #define DRIVER_NWOPTS (sizeof driver_wopts / sizeof driver_wopts[0] - 1)
-/* Room for the worker's argv: program, "replay", "--worker", two words
- * per option, NULL. */
-#define DRIVER_MAX_ARGV (3 + 2 * DRIVER_NWOPTS + 1)
+/* Room for the worker's argv: valgrind's (a count job), program,
+ * "replay", "--worker", two words per option, NULL. */
+#define DRIVER_MAX_ARGV (CG_MAX_ARGS + 3 + 2 * DRIVER_NWOPTS + 1)
 
 typedef struct {
     const char *argv[DRIVER_MAX_ARGV];
     char num[DRIVER_NWOPTS][24]; /* numbers as text */
+    char cg[2][CG_ARG_MAX];      /* valgrind's output files        */
 } driver_argv_t;
 
 /* Fills A->argv with SELF replay --worker and JOB's options (flags and
- * strings only when set). */
-static void driver_job_argv(const driver_job_t *job, const char *self, driver_argv_t *a)
+ * strings only when set); a count job's starts with VALGRIND's. */
+static void driver_job_argv(const driver_job_t *job, const char *self, const char *valgrind,
+                            driver_argv_t *a)
 {
     int n = 0;
+    if (job->count) n = cg_argv(valgrind, job->count, a->cg, a->argv);
     a->argv[n++] = self;
     a->argv[n++] = "replay";
     a->argv[n++] = "--worker";
@@ -215,12 +261,107 @@ static void driver_send_measurement(FILE *out, const replay_result_t *res,
     }
 }
 
+/* A timed run; with latency probes, the run's histograms go out before
+ * its "timed" line.  Returns replay_run's code. */
+static int driver_worker_timed(FILE *out, trace_reader_t *r, const driver_job_t *job,
+                               const replay_scan_t *scan, const replay_opts_t *o, char *err,
+                               size_t errlen)
+{
+    replay_result_t res;
+    if (o->lat) memset(o->lat, 0, sizeof *o->lat); /* pages resident already */
+    int rc = replay_run(r, &job->route, scan, o, &res, NULL, err, errlen);
+    if (rc) return rc;
+    for (int op = 0; o->lat && op < LAT_NOPS; op++)
+        if (o->lat->op[op].count) {
+            fprintf(out, "lat %s ", lat_op_name[op]);
+            lat_hist_write(out, &o->lat->op[op]);
+            fputc('\n', out);
+        }
+    fprintf(out, "timed %" PRIu64 " %" PRIu64 "\n", res.ns, res.events);
+    return 0;
+}
+
+/* Sets up the latency probes of O: the histograms in a mapping of their
+ * own (*V), touched, and the clock, calibrated and announced; all before
+ * the first baseline.  Returns 0 or -1 with ERR. */
+static int driver_worker_latency(FILE *out, replay_opts_t *o, mapvec_t *v, lat_clock_t *clk,
+                                 char *err, size_t errlen)
+{
+    /* ARENALAB_LATENCY_CLOCK=clock_gettime: the fallback, where the TSC
+     * would do (tests) */
+    const char *want = getenv("ARENALAB_LATENCY_CLOCK");
+    int kind = -1;
+    for (int k = 0; want && k < LAT_NCLOCKS; k++)
+        if (!strcmp(want, lat_clock_name[k])) kind = k;
+    if (mapvec_reserve(v, sizeof(lat_table_t))) {
+        snprintf(err, errlen, "out of memory for the latency histograms");
+        return -1;
+    }
+    mapvec_touch(v);
+    if (lat_clock_init(clk, kind)) {
+        snprintf(err, errlen, "ARENALAB_LATENCY_CLOCK=%s: not usable here", want);
+        return -1;
+    }
+    fprintf(out, "clock %s %a %" PRIu64 " %a\n", lat_clock_name[clk->kind], clk->ticks_per_ns,
+            clk->overhead, clk->resolution_ns);
+    o->probe = REPLAY_PROBE_LATENCY;
+    o->lat = v->p;
+    o->clock = clk;
+    return 0;
+}
+
+/* The run under callgrind (driver.h): counted, dumped, then the probe
+ * pairs alone, dumped, and both dumps read back.  Returns replay_run's
+ * code, or REPLAY_EFAIL with ERR. */
+static int driver_worker_count(FILE *out, trace_reader_t *r, const driver_job_t *job,
+                               const replay_scan_t *scan, replay_opts_t o, char *err, size_t errlen)
+{
+    if (!cg_running()) {
+        snprintf(err, errlen, "worker: --count runs under valgrind's callgrind only");
+        return REPLAY_EUSAGE;
+    }
+    replay_result_t res;
+    o.verify = 0; /* its checks are not the allocator's work */
+    o.probe = REPLAY_PROBE_COUNT;
+    struct timespec t0, t1;
+    cg_zero();
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = replay_run(r, &job->route, scan, &o, &res, NULL, err, errlen);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    cg_dump("events");
+    if (rc) return rc;
+    cg_probe_pairs();
+    cg_dump("probe pairs");
+    cg_counts_t run, probe;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s.1", job->count);
+    if (cg_parse(path, &run, err, errlen)) return REPLAY_EFAIL;
+    snprintf(path, sizeof path, "%s.2", job->count);
+    if (cg_parse(path, &probe, err, errlen)) return REPLAY_EFAIL;
+    uint64_t ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec -
+                  (uint64_t)t0.tv_nsec;
+    fprintf(out, "counts %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", res.events, res.probes, ns);
+    for (int k = 0; k < 2; k++) {
+        fputs(k ? "cg probe" : "cg run", out);
+        for (int e = 0; e < CG_NEVENTS; e++)
+            fprintf(out, " %" PRIu64, (k ? &probe : &run)->v[e]);
+        fputc('\n', out);
+    }
+    return 0;
+}
+
 static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn find)
 {
     char err[1024];
-    replay_opts_t o = {find, NULL, NULL,       job->verify,       job->lenient,
-                       0,    NULL, job->label, REPLAY_TOUCH_PAGE, job->keep_going,
-                       NULL, 0};
+    replay_opts_t o = {.find = find,
+                       .verify = job->verify,
+                       .lenient = job->lenient,
+                       .label = job->label,
+                       .touch = REPLAY_TOUCH_PAGE,
+                       .keep_going = job->keep_going,
+                       .probe = REPLAY_PROBE_NONE};
+    mapvec_t lat_v = {0};
+    lat_clock_t clk;
     if (job->arena_mode && !(o.arenas = arenas_find(job->arena_mode, &o.arena_params)))
         return driver_worker_error(out, CLI_USAGE, "unknown arena mode");
     int touch = job->touch ? replay_touch_find(job->touch) : REPLAY_TOUCH_PAGE;
@@ -264,7 +405,15 @@ static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn f
             o.stop_after = 0;
         }
     }
-    if (rc == 0 && job->warmup)
+    if (rc == 0 && job->count) {
+        if (job->warmup) rc = replay_run(r, &job->route, &scan, &o, &res, NULL, err, sizeof err);
+        if (rc == 0) rc = driver_worker_count(out, r, job, &scan, o, err, sizeof err);
+    }
+    if (rc == 0 && job->latency && !job->count && (job->warmup || job->serve || job->timed) &&
+        driver_worker_latency(out, &o, &lat_v, &clk, err, sizeof err))
+        rc = REPLAY_EFAIL;
+    o.lat_every = job->latency_every;
+    if (rc == 0 && job->warmup && !job->count)
         rc = replay_run(r, &job->route, &scan, &o, &res, NULL, err, sizeof err);
     if (rc == 0 && job->serve) {
         /* Kept: wait for a command, run, answer; the parent closing the
@@ -279,17 +428,15 @@ static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn f
             fflush(out);
         }
         while (rc == 0 && fgets(line, sizeof line, cmd) && strcmp(line, "run\n") == 0) {
-            rc = replay_run(r, &job->route, &scan, &o, &res, NULL, err, sizeof err);
-            if (rc == 0) fprintf(out, "timed %" PRIu64 " %" PRIu64 "\n", res.ns, res.events);
+            rc = driver_worker_timed(out, r, job, &scan, &o, err, sizeof err);
             fflush(out);
         }
         if (cmd) fclose(cmd);
     }
-    for (unsigned i = 0; rc == 0 && i < job->timed; i++) {
-        rc = replay_run(r, &job->route, &scan, &o, &res, NULL, err, sizeof err);
-        if (rc == 0) fprintf(out, "timed %" PRIu64 " %" PRIu64 "\n", res.ns, res.events);
-    }
+    for (unsigned i = 0; rc == 0 && i < job->timed; i++)
+        rc = driver_worker_timed(out, r, job, &scan, &o, err, sizeof err);
     trace_close(r);
+    mapvec_free(&lat_v);
     if (rc) return driver_worker_error(out, rc == REPLAY_EUSAGE ? CLI_USAGE : CLI_FAIL, err);
     fputs("done\n", out);
     return fflush(out) == 0 ? CLI_OK : CLI_FAIL;
@@ -323,20 +470,49 @@ int driver_fresh(unsigned flags)
     return (flags & (ALLOC_PROCESS_GLOBAL | ALLOC_PRELOAD | ALLOC_PROCESS_HEAP)) != 0;
 }
 
+/* What a count job's environment adds (driver_env).  LD_BIND_NOW always:
+ * no lazy symbol resolution inside a counted call.  The others only when
+ * the user has not set them: under callgrind a replay takes a few hundred
+ * times as long, so a library's wall-clock timers would fire where they
+ * never do natively, and by how much would depend on the machine's load
+ * -- jemalloc's decay purging and mimalloc's delayed decommits are turned
+ * off (natively a replay ends long before either would act). */
+static const char *const driver_count_env[] = {
+    "LD_BIND_NOW=1",
+    "MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1",
+    "MIMALLOC_ALLOW_DECOMMIT=0",
+};
+#define DRIVER_NCOUNT_ENV (sizeof driver_count_env / sizeof driver_count_env[0])
+
+/* Whether environment entry ENTRY sets the variable of NAME_VALUE. */
+static int driver_env_is(const char *entry, const char *name_value)
+{
+    size_t n = strcspn(name_value, "=") + 1;
+    return strncmp(entry, name_value, n) == 0;
+}
+
 /* The environment of a worker: ours, with LD_PRELOAD set to exactly
  * PRELOAD (none when it is empty): a library the user preloads must not be
- * measured under another allocator's name.  Returns NULL when out of
- * memory. */
-static char **driver_env(const char *preload, char **slot)
+ * measured under another allocator's name.  A count job's gets
+ * driver_count_env too.  Returns NULL when out of memory. */
+static char **driver_env(const char *preload, int count, char **slot)
 {
     size_t n = 0;
     while (environ[n])
         n++;
-    char **env = malloc((n + 2) * sizeof *env);
+    char **env = malloc((n + 2 + DRIVER_NCOUNT_ENV) * sizeof *env);
     if (!env) return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0) env[k++] = environ[i];
+        if (!driver_env_is(environ[i], "LD_PRELOAD=") &&
+            (!count || !driver_env_is(environ[i], driver_count_env[0])))
+            env[k++] = environ[i];
+    for (size_t c = 0; count && c < DRIVER_NCOUNT_ENV; c++) {
+        int set = 0;
+        for (size_t i = 0; c > 0 && i < n; i++)
+            set |= driver_env_is(environ[i], driver_count_env[c]);
+        if (!set) env[k++] = (char *)driver_count_env[c];
+    }
     *slot = NULL;
     if (*preload) {
         size_t len = strlen(preload) + 12;
@@ -363,6 +539,7 @@ typedef struct {
     driver_run_t *run;
     size_t ntimes; /* timed runs received so far into run->ns_runs */
     int fresh;     /* driver_fresh(flags)                        */
+    int has_clock; /* run->clock is set                          */
 } driver_pair_t;
 
 /* What a worker has said so far. */
@@ -372,6 +549,9 @@ typedef struct {
     int done, ready, failed;
     int code;         /* the exit status its "error" line gave      */
     char error[2048]; /* that line's message, or ""                 */
+    int counted;      /* a count job: "counts" and both "cg" lines  */
+    uint64_t count_events, count_probes, count_ns;
+    cg_counts_t cg_run, cg_probe;
 } driver_said_t;
 
 /* A running worker: its pid, the read end of its results, the write end
@@ -392,6 +572,20 @@ static int driver_spawn(const driver_pair_t *pair, driver_job_t job, driver_work
 {
     const driver_config_t *cfg = pair->cfg;
     const char *self = cfg->self ? cfg->self : "/proc/self/exe";
+    /* valgrind runs the program at a path of its own: not /proc/self/exe */
+    char real[PATH_MAX], valgrind[PATH_MAX] = "";
+    if (job.count) {
+        char err[512];
+        ssize_t len = readlink(self, real, sizeof real - 1);
+        if (len > 0 && strcmp(self, "/proc/self/exe") == 0) {
+            real[len] = '\0';
+            self = real;
+        }
+        if (cg_check(valgrind, sizeof valgrind, err, sizeof err)) {
+            cli_error("replay of %s with %s: %s", pair->trace, pair->label, err);
+            return -1;
+        }
+    }
     job.trace = pair->trace;
     job.route = *pair->route;
     job.label = pair->label;
@@ -401,8 +595,11 @@ static int driver_spawn(const driver_pair_t *pair, driver_job_t job, driver_work
     job.arena_mode = cfg->arena_mode;
     job.touch = cfg->touch;
     job.keep_going = cfg->keep_going;
+    job.latency = !job.count && (cfg->measure & DRIVER_MEASURE_LATENCY);
+    job.latency_every =
+        job.latency ? cfg->latency_every ? cfg->latency_every : LAT_EVERY_DEFAULT : 0;
     driver_argv_t args;
-    driver_job_argv(&job, self, &args);
+    driver_job_argv(&job, self, valgrind, &args);
 
     memset(w, 0, sizeof *w);
     w->rfd = w->wfd = -1;
@@ -413,7 +610,8 @@ static int driver_spawn(const driver_pair_t *pair, driver_job_t job, driver_work
     /* a test's counting library (sim/replay/cleanroom_shim.c) goes where
      * no class preloads anything; raw then measures it (alloc/origin.c) */
     const char *test_preload = getenv("ARENALAB_TEST_PRELOAD");
-    char **env = driver_env(*pair->preload || !test_preload ? pair->preload : test_preload, &slot);
+    char **env = driver_env(*pair->preload || !test_preload ? pair->preload : test_preload,
+                            job.count != NULL, &slot);
     int res[2] = {-1, -1}, cmd[2] = {-1, -1};
     if (!env || pipe2(res, O_CLOEXEC) != 0 || (job.serve && pipe2(cmd, O_CLOEXEC) != 0)) {
         cli_error("replay of %s with %s: cannot start a worker: %s", pair->trace, pair->label,
@@ -438,7 +636,10 @@ static int driver_spawn(const driver_pair_t *pair, driver_job_t job, driver_work
         if (r < 0 || dup2(r, DRIVER_FD) != DRIVER_FD ||
             (job.serve && (c < 0 || dup2(c, DRIVER_CMD_FD) != DRIVER_CMD_FD)))
             _exit(127);
-        execve(self, (char *const *)args.argv, env);
+        /* a count job's addresses the same from run to run: the cache
+         * simulation sees the same sets (callgrind.h) */
+        if (job.count) personality(ADDR_NO_RANDOMIZE);
+        execve(args.argv[0], (char *const *)args.argv, env);
         _exit(127);
     }
     int saved = errno;
@@ -541,6 +742,44 @@ static void driver_take(driver_pair_t *pair, driver_worker_t *w, char *line)
         if (said->sample >= 0 && j >= 0 && j < METRICS_MAX_EXTRA && said->extra_map[j] >= 0)
             run->series
                 .extra[(size_t)said->sample * METRICS_MAX_EXTRA + (size_t)said->extra_map[j]] = v;
+    } else if (!strcmp(line, "clock")) {
+        char *name = rest;
+        rest += strcspn(rest, " ");
+        if (*rest) *rest++ = '\0';
+        for (int k = 0; k < LAT_NCLOCKS && !pair->has_clock; k++)
+            if (!strcmp(name, lat_clock_name[k])) {
+                run->clock.kind = (lat_clock_kind_t)k;
+                run->clock.ticks_per_ns = strtod(rest, &rest);
+                run->clock.overhead = strtoull(rest, &rest, 10);
+                run->clock.overhead_ns = (double)run->clock.overhead / run->clock.ticks_per_ns;
+                run->clock.resolution_ns = strtod(rest, NULL);
+                pair->has_clock = 1;
+            }
+    } else if (!strcmp(line, "lat")) {
+        size_t n = strcspn(rest, " ");
+        int op = 0;
+        while (op < LAT_NOPS && (strlen(lat_op_name[op]) != n || strncmp(lat_op_name[op], rest, n)))
+            op++;
+        if (op == LAT_NOPS || !run->lat || !rest[n] ||
+            lat_hist_parse(&run->lat->op[op], rest + n + 1)) {
+            said->failed = 1;
+            said->code = CLI_FAIL;
+            snprintf(said->error, sizeof said->error,
+                     "replay of %s with %s: a latency histogram the driver cannot read (a bug)",
+                     pair->trace, pair->label);
+        }
+    } else if (!strcmp(line, "counts")) {
+        said->count_events = strtoull(rest, &rest, 10);
+        said->count_probes = strtoull(rest, &rest, 10);
+        said->count_ns = strtoull(rest, NULL, 10);
+        said->counted |= 1;
+    } else if (!strcmp(line, "cg")) {
+        int probe = !strncmp(rest, "probe ", 6);
+        cg_counts_t *c = probe ? &said->cg_probe : &said->cg_run;
+        rest += strcspn(rest, " ");
+        for (int e = 0; e < CG_NEVENTS; e++)
+            c->v[e] = strtoull(rest, &rest, 10);
+        said->counted |= probe ? 4 : 2;
     } else if (!strcmp(line, "m")) {
         char *value = strchr(rest, ' ');
         if (!value) return;
@@ -656,7 +895,9 @@ static int driver_once(driver_pair_t *pair, driver_job_t job)
 static int driver_start(driver_pair_t *pair, driver_worker_t *w)
 {
     if (metrics_series_init(&pair->run->series, (size_t)pair->cfg->nsamples + 1, 0) ||
-        !(pair->run->ns_runs = calloc(pair->repeat ? pair->repeat : 1, sizeof(double)))) {
+        !(pair->run->ns_runs = calloc(pair->repeat ? pair->repeat : 1, sizeof(double))) ||
+        ((pair->cfg->measure & DRIVER_MEASURE_LATENCY) && pair->repeat &&
+         !(pair->run->lat = calloc(1, sizeof *pair->run->lat)))) {
         cli_error("out of memory");
         return CLI_FAIL;
     }
@@ -693,6 +934,77 @@ static int driver_timed(driver_pair_t *pair, driver_worker_t *w)
     return rc ? rc : CLI_FAIL;
 }
 
+/* Removes DIR and the files in it (callgrind's output). */
+static void driver_rmdir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char path[PATH_MAX + 256];
+    while (d && (de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+            unlink(path);
+        }
+    if (d) closedir(d);
+    rmdir(dir);
+}
+
+/* The run of PAIR under callgrind (driver.h): its counts, less the probe
+ * pairs' cost, and per event into the pair's run.  Returns an exit
+ * status. */
+static int driver_count(driver_pair_t *pair)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[PATH_MAX], out[PATH_MAX + 8];
+    snprintf(dir, sizeof dir, "%s/arenalab-cg-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        cli_error("replay of %s with %s: cannot make a directory for callgrind: %s: %s",
+                  pair->trace, pair->label, dir, strerror(errno));
+        return CLI_FAIL;
+    }
+    snprintf(out, sizeof out, "%s/cg", dir);
+    driver_job_t job = {0};
+    job.count = out;
+    job.warmup = !pair->fresh;
+    driver_worker_t w;
+    int rc = driver_spawn(pair, job, &w) ? CLI_USAGE : CLI_OK;
+    driver_said_t said;
+    if (rc == CLI_OK) {
+        rc = driver_finish(pair, &w, 1);
+        said = w.said;
+    }
+    if (rc != CLI_OK) {
+        /* what valgrind itself said, when the worker never got going */
+        snprintf(out, sizeof out, "%s/cg.log", dir);
+        FILE *log = fopen(out, "r");
+        char line[512];
+        while (log && fgets(line, sizeof line, log)) {
+            line[strcspn(line, "\n")] = '\0';
+            if (*line && !strstr(line, "warning:")) cli_error("valgrind: %s", line);
+        }
+        if (log) fclose(log);
+    }
+    driver_rmdir(dir);
+    if (rc != CLI_OK) return rc;
+    if (said.counted != 7 || said.count_events == 0) {
+        cli_error("replay of %s with %s: the run under callgrind sent no counts", pair->trace,
+                  pair->label);
+        return CLI_FAIL;
+    }
+    driver_run_t *run = pair->run;
+    double n = (double)said.count_events;
+    run->has_counts = 1;
+    cg_subtract(&said.cg_run, said.count_probes, &said.cg_probe, &run->counts);
+    run->count_events = said.count_events;
+    run->count_probes = said.count_probes;
+    run->probe_instructions = (double)said.cg_probe.v[CG_IR] / CG_PROBE_PAIRS;
+    run->count_ns_per_event = (double)said.count_ns / n;
+    run->instructions_per_event = (double)run->counts.v[CG_IR] / n;
+    run->d1_misses_per_event = (double)(run->counts.v[CG_D1MR] + run->counts.v[CG_D1MW]) / n;
+    run->ll_misses_per_event = (double)(run->counts.v[CG_DLMR] + run->counts.v[CG_DLMW]) / n;
+    return CLI_OK;
+}
+
 /* Copies SRC's figures into DST (a duplicate configuration): series and
  * timings deep, so each row owns what it frees.  Returns 0 or -1. */
 static int driver_copy(driver_run_t *dst, const driver_run_t *src)
@@ -714,6 +1026,21 @@ static int driver_copy(driver_run_t *dst, const driver_run_t *src)
     dst->ns_runs = malloc((src->repeat ? src->repeat : 1) * sizeof(double));
     if (!dst->ns_runs) return -1;
     memcpy(dst->ns_runs, src->ns_runs, src->repeat * sizeof(double));
+    if (src->lat) {
+        if (!(dst->lat = malloc(sizeof *dst->lat))) return -1;
+        memcpy(dst->lat, src->lat, sizeof *dst->lat);
+    }
+    dst->clock = src->clock;
+    memcpy(dst->latency, src->latency, sizeof dst->latency);
+    dst->has_counts = src->has_counts;
+    dst->counts = src->counts;
+    dst->count_events = src->count_events;
+    dst->count_probes = src->count_probes;
+    dst->probe_instructions = src->probe_instructions;
+    dst->count_ns_per_event = src->count_ns_per_event;
+    dst->instructions_per_event = src->instructions_per_event;
+    dst->d1_misses_per_event = src->d1_misses_per_event;
+    dst->ll_misses_per_event = src->ll_misses_per_event;
     return 0;
 }
 
@@ -747,6 +1074,8 @@ static int driver_trace(const driver_config_t *cfg, size_t t, const driver_route
     unsigned rounds = 0;
     for (size_t a = 0; a < nr; a++) {
         driver_run_t *run = &runs[a];
+        run->instructions_per_event = run->d1_misses_per_event = run->ll_misses_per_event = NAN;
+        run->probe_instructions = run->count_ns_per_event = NAN;
         run->trace = cfg->traces[t];
         run->route = &cfg->routes[a];
         route_name(run->route, run->allocator, sizeof run->allocator);
@@ -789,11 +1118,22 @@ static int driver_trace(const driver_config_t *cfg, size_t t, const driver_route
             int wrc = driver_finish(&pairs[a], &workers[a], rc == CLI_OK);
             if (rc == CLI_OK) rc = wrc;
         }
+    /* Then each configuration once under callgrind. */
+    for (size_t a = 0; rc == CLI_OK && (cfg->measure & DRIVER_MEASURE_INSTRUCTIONS) && a < nr;
+         a++) {
+        if (rt[a].same != a) continue;
+        if (cfg->progress)
+            fprintf(stderr,
+                    "arenalab: replay [%zu/%zu] %s with %s: instructions, under callgrind\n",
+                    t * nr + a + 1, cfg->ntraces * nr, runs[a].trace, runs[a].allocator);
+        rc = driver_count(&pairs[a]);
+    }
     for (size_t a = 0; a < nr; a++) {
         driver_run_t *run = &runs[a];
         if (rc != CLI_OK || rt[a].same != a) continue;
         run->repeat = (unsigned)pairs[a].ntimes;
         run->timing_too_short = run->m.events < TIMING_MIN_EVENTS;
+        if (run->lat) lat_table_summarize(run->lat, run->clock.ticks_per_ns, run->latency);
         if (timing_summarize(run->ns_runs, run->repeat, &run->ns_per_event)) {
             cli_error("out of memory");
             rc = CLI_FAIL;
@@ -819,6 +1159,16 @@ int driver_run(const driver_config_t *cfg, driver_run_t **runs, size_t *nruns)
         cli_error("out of memory");
         return CLI_FAIL;
     }
+    unsigned measure = cfg->measure ? cfg->measure : DRIVER_MEASURE_TIME;
+    if (measure & DRIVER_MEASURE_INSTRUCTIONS) {
+        char valgrind[PATH_MAX], err[512];
+        if (cg_check(valgrind, sizeof valgrind, err, sizeof err)) {
+            cli_error("replay --measure instructions: %s", err);
+            free(rt);
+            return CLI_USAGE;
+        }
+    }
+    int timed = (measure & (DRIVER_MEASURE_TIME | DRIVER_MEASURE_LATENCY)) != 0;
     /* Every allocator name is checked before the first worker starts. */
     for (size_t i = 0; i < cfg->nroutes; i++) {
         char err[1024];
@@ -830,7 +1180,7 @@ int driver_run(const driver_config_t *cfg, driver_run_t **runs, size_t *nruns)
             free(rt);
             return CLI_USAGE;
         }
-        rt[i].repeat = cfg->repeats ? cfg->repeats[i] : cfg->repeat;
+        rt[i].repeat = !timed ? 0 : cfg->repeats ? cfg->repeats[i] : cfg->repeat;
         rt[i].same = i;
         for (size_t j = 0; j < i && rt[i].same == i; j++)
             if (rt[j].same == j && strcmp(rt[j].config, rt[i].config) == 0) rt[i].same = j;
@@ -865,6 +1215,8 @@ void driver_run_release(driver_run_t *run)
     metrics_series_free(&run->series);
     free(run->ns_runs);
     run->ns_runs = NULL;
+    free(run->lat);
+    run->lat = NULL;
 }
 
 void driver_runs_free(driver_run_t *runs, size_t n)

@@ -16,7 +16,13 @@
  *   x J VALUE               extra J of the sample just sent
  *   m FIELD VALUE           a measurement figure (driver_fields in driver.c)
  *   ready                   measured and warmed up: waiting for commands
+ *   clock NAME RATE OVH RES latency: the clock (latency.h), once a process
+ *   lat OP HISTOGRAM        latency: the run's calls of OP (lat_hist_write)
  *   timed NS EVENTS         one timed run
+ *   counts EVENTS PAIRS NS  the run under callgrind: events, probe pairs,
+ *                           its wall time
+ *   cg run|probe V...       its callgrind counts (callgrind.h's events), and
+ *                           those of CG_PROBE_PAIRS empty probe pairs
  *   error CODE MESSAGE      the run failed; CODE is the exit status
  *   done
  *
@@ -48,6 +54,24 @@
  *            are warm and the heap is as empty as a new program's.
  *            `pymalloc` routes its raw domain to malloc, so it is fresh.
  *
+ * What is measured (driver_config_t.measure, `replay --measure`):
+ *
+ *   time          the timed runs above: ns/event (the default);
+ *   latency       the timed runs with allocator calls timed, one in about
+ *                 latency_every (replay.h's LATENCY probes): the worker calibrates the
+ *                 clock once, maps its histograms before the baseline and
+ *                 sends them after each run; the parent merges them per
+ *                 pair.  ns/event then includes the clock readings;
+ *   instructions  after the timed runs, one run per configuration under
+ *                 callgrind (callgrind.h): a fresh worker started as
+ *                 `valgrind --tool=callgrind ... SELF replay --worker
+ *                 --count DIR/cg`, with LD_BIND_NOW=1 and no address
+ *                 randomisation, its allocators' LD_PRELOAD passed on; a
+ *                 kept route's counted run follows one warm-up run in that
+ *                 process, a fresh route's follows the pre-pass alone, as
+ *                 for timed runs.  Without time or latency there are no
+ *                 timed runs.
+ *
  * Identical configurations (route_canonical: `pymalloc`,
  * `pymalloc:arena=1M` and `pymalloc:arena=1MiB` are one) run once per
  * trace, with the most runs any of them asked for; every route asked for
@@ -70,6 +94,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sim/replay/callgrind.h"
+#include "sim/replay/latency.h"
 #include "sim/replay/metrics.h"
 #include "sim/replay/replay.h"
 #include "sim/replay/route.h"
@@ -77,6 +103,24 @@
 
 /* The seed of the run order when none is given (`replay --seed`). */
 #define DRIVER_DEFAULT_SEED 1
+
+/* What a replay measures, a set of bits (see above). */
+enum {
+    DRIVER_MEASURE_TIME = 1,
+    DRIVER_MEASURE_LATENCY = 2,
+    DRIVER_MEASURE_INSTRUCTIONS = 4,
+    DRIVER_NMEASURES = 3
+};
+
+/* "time", "latency", "instructions": bit k is driver_measure_name[k]. */
+extern const char *const driver_measure_name[DRIVER_NMEASURES];
+
+/* The set named by LIST ("time,instructions") into *OUT.  Returns 0, or -1
+ * for an empty list or an unknown name. */
+int driver_measure_parse(const char *list, unsigned *out);
+
+/* The names of the set M, comma-separated, into BUF. */
+const char *driver_measure_text(unsigned m, char *buf, size_t len);
 
 typedef struct {
     const char *const *traces;
@@ -101,6 +145,10 @@ typedef struct {
      * of their interleaved order. */
     const unsigned *repeats;
     uint64_t seed;
+
+    unsigned measure;       /* DRIVER_MEASURE_*; 0: time                 */
+    unsigned latency_every; /* latency: one call timed in about this many
+                               (0: LAT_EVERY_DEFAULT; 1: every call)     */
 } driver_config_t;
 
 typedef struct {
@@ -122,6 +170,22 @@ typedef struct {
                              timings are mostly the clock's and the
                              loop's overhead, never a verdict           */
     metrics_series_t series;
+
+    /* latency: the calls of every timed run, merged (NULL: not measured),
+     * the clock of the first worker that timed them, and the summaries
+     * per operation, LAT_ALL last */
+    lat_table_t *lat;
+    lat_clock_t clock;
+    lat_summary_t latency[LAT_NSUMMARIES];
+    /* instructions: the run under callgrind (has_counts), the cost of the
+     * probe pairs taken off (cg_subtract) */
+    int has_counts;
+    cg_counts_t counts;
+    uint64_t count_events;     /* events of that run                      */
+    uint64_t count_probes;     /* probe pairs made                        */
+    double probe_instructions; /* instructions of one pair, taken off     */
+    double count_ns_per_event; /* its wall time per event (the slowdown)  */
+    double instructions_per_event, d1_misses_per_event, ll_misses_per_event;
 } driver_run_t;
 
 /* Runs every pair, trace-major.  On 0, *RUNS holds ntraces * nroutes

@@ -4,7 +4,9 @@
  * run, preload classes get LD_PRELOAD; timed runs are interleaved in the
  * seeded order, kept workers warm up once, classes whose state lives in
  * the process get a fresh process per timed run, and identical
- * configurations run once.
+ * configurations run once; latency histograms come back per operation,
+ * every call of every timed run; instruction counts under callgrind come
+ * back the same twice and move with the allocator's work.
  *
  * This binary is its own worker: the driver execs /proc/self/exe with
  * `replay --worker ...`, and main() hands that to driver_worker with the
@@ -118,7 +120,39 @@ static int dtest_heap_create(alloc_t *a, alloc_param_t *p, size_t n, char *err, 
     return dtest_logged_create("heap", p, n, a, err, len);
 }
 
+/* `spin`: malloc does work=N loop iterations first -- an algorithm whose
+ * cost the test sets. */
+typedef struct {
+    uint64_t work;
+} dtest_spin_t;
+static void *dtest_spin_malloc(void *ctx, size_t n)
+{
+    const dtest_spin_t *s = ctx;
+    for (volatile uint64_t i = 0; i < s->work; i = i + 1)
+        ;
+    return malloc(n ? n : 1);
+}
+static int dtest_spin_create(alloc_t *a, alloc_param_t *p, size_t n, char *err, size_t len)
+{
+    dtest_spin_t *s = calloc(1, sizeof *s);
+    if (!s || alloc_param_size(p, n, "work", 0, 1 << 20, &s->work, err, len)) {
+        free(s);
+        return -1;
+    }
+    *a = (alloc_t){s, dtest_spin_malloc, dtest_calloc, dtest_realloc, dtest_free};
+    return 0;
+}
+static void dtest_spin_destroy(void *ctx)
+{
+    free(ctx);
+}
+
 static const alloc_class_t dtest_classes[] = {
+    {.name = "spin",
+     .defaults = "work=0",
+     .create = dtest_spin_create,
+     .destroy = dtest_spin_destroy,
+     .stats = dtest_stats},
     {.name = "crash", .create = dtest_crash_create, .destroy = dtest_destroy, .stats = dtest_stats},
     {.name = "global",
      .flags = ALLOC_PROCESS_GLOBAL,
@@ -437,6 +471,93 @@ static void dtest_timing(const dtest_files_t *f)
     unsetenv("DTEST_LOG");
 }
 
+/* --measure latency: per operation, every call of every timed run; the
+ * clock announced; nothing without it. */
+static void dtest_latency(const dtest_files_t *f)
+{
+    char err[4096];
+    const char *spec[] = {f->spec};
+    route_t routes[2];
+    route_uniform(&routes[0], "kept");
+    route_uniform(&routes[1], "heap");
+    driver_config_t cfg = dtest_config(spec, 1, routes, 2);
+    cfg.repeat = 3;
+    cfg.measure = DRIVER_MEASURE_LATENCY;
+    cfg.latency_every = 1; /* every call: the counts are known */
+    driver_run_t *runs;
+    size_t n;
+    CHECKF(dtest_run(&cfg, &runs, &n, err, sizeof err) == CLI_OK, "%s", err);
+    CHECK(n == 2);
+    for (size_t i = 0; runs && i < n; i++) {
+        const driver_run_t *r = &runs[i];
+        CHECK(r->lat != NULL && r->repeat == 3);
+        if (!r->lat) continue;
+        CHECK(r->clock.ticks_per_ns > 0 && r->clock.resolution_ns > 0);
+        /* the spec trace: a a r f n m m o x, three timed runs */
+        CHECK(r->latency[TRACE_ALLOC].count == 6 && r->latency[TRACE_REALLOC].count == 3);
+        CHECK(r->latency[TRACE_FREE].count == 3 && r->latency[TRACE_CALLOC].count == 0);
+        CHECK(r->latency[TRACE_ARENA_NEW].count == 3 && r->latency[TRACE_ARENA_MALLOC].count == 6);
+        CHECK(r->latency[TRACE_ARENA_FREE].count == 3);
+        CHECK(r->latency[LAT_ALL].count >= 24);
+        for (int op = 0; op < LAT_NOPS; op++)
+            CHECK(lat_hist_is_valid(&r->lat->op[op]));
+        const lat_summary_t *a = &r->latency[LAT_ALL];
+        for (int k = 1; k < LAT_NQUANTILES; k++)
+            CHECK(a->q[k - 1] <= a->q[k]);
+        CHECK(a->q[LAT_NQUANTILES - 1] <= a->max && a->q[0] >= 0);
+    }
+    driver_runs_free(runs, n);
+    cfg.measure = DRIVER_MEASURE_TIME;
+    CHECKF(dtest_run(&cfg, &runs, &n, err, sizeof err) == CLI_OK, "%s", err);
+    CHECK(n == 2 && runs[0].lat == NULL && runs[0].repeat == 3);
+    driver_runs_free(runs, n);
+}
+
+/* --measure instructions: one run under callgrind per configuration, the
+ * same counts twice, moving with the allocator's work; no timed runs
+ * unless asked.  A sanitized build or no valgrind: a usage error. */
+static void dtest_counts(const dtest_files_t *f)
+{
+    char err[4096], valgrind[512], why[512];
+    const char *spec[] = {f->spec};
+    route_t routes[4];
+    route_uniform(&routes[0], "spin");          /* kept: after a warm-up    */
+    route_uniform(&routes[1], "heap");          /* fresh: after the pre-pass */
+    route_uniform(&routes[2], "spin:work=200"); /* more work per malloc   */
+    route_uniform(&routes[3], "spin:work=0");   /* = spin: counted once     */
+    driver_config_t cfg = dtest_config(spec, 1, routes, 4);
+    cfg.measure = DRIVER_MEASURE_INSTRUCTIONS;
+    driver_run_t *runs[2] = {NULL, NULL};
+    size_t n[2] = {0, 0};
+    if (cg_check(valgrind, sizeof valgrind, why, sizeof why)) {
+        CHECK(dtest_run(&cfg, &runs[0], &n[0], err, sizeof err) == CLI_USAGE);
+        CHECKF(strstr(err, "--measure instructions") != NULL, "%s", err);
+        return;
+    }
+    for (int k = 0; k < 2; k++)
+        CHECKF(dtest_run(&cfg, &runs[k], &n[k], err, sizeof err) == CLI_OK, "%s", err);
+    if (!runs[0] || !runs[1]) return;
+    for (size_t i = 0; i < n[0]; i++) {
+        const driver_run_t *r = &runs[0][i];
+        CHECK(r->has_counts && r->count_events == 9 && r->repeat == 0);
+        CHECK(r->count_probes >= 8 && r->count_probes <= 9); /* `o` is probed when served */
+        CHECK(r->instructions_per_event > 0 && r->counts.v[CG_IR] > 0);
+        CHECK(r->probe_instructions > 0 && r->probe_instructions < 100);
+        CHECK(r->instructions_per_event == (double)r->counts.v[CG_IR] / 9);
+        /* the same counts, run after run */
+        CHECK(memcmp(&r->counts, &runs[1][i].counts, sizeof r->counts) == 0);
+    }
+    /* 200 more loop iterations in each of the 2 mallocs: hundreds more
+     * instructions per event; work=0 is spin's configuration */
+    CHECKF(runs[0][2].counts.v[CG_IR] > runs[0][0].counts.v[CG_IR] + 2 * 200, "%llu vs %llu",
+           (unsigned long long)runs[0][2].counts.v[CG_IR],
+           (unsigned long long)runs[0][0].counts.v[CG_IR]);
+    CHECK(strcmp(runs[0][3].same_as, "spin") == 0 &&
+          memcmp(&runs[0][3].counts, &runs[0][0].counts, sizeof runs[0][0].counts) == 0);
+    for (int k = 0; k < 2; k++)
+        driver_runs_free(runs[k], n[k]);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 2 && strcmp(argv[1], "replay") == 0 && strcmp(argv[2], "--worker") == 0)
@@ -447,5 +568,7 @@ int main(int argc, char **argv)
     dtest_failures(&f);
     dtest_process_classes(&f);
     dtest_timing(&f);
+    dtest_latency(&f);
+    dtest_counts(&f);
     return check_done();
 }

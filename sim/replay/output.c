@@ -15,10 +15,27 @@ typedef enum {
     REPORT_U64,
     REPORT_UINT,
     REPORT_DOUBLE,
-    REPORT_BOOL, /* an int: JSON true/false, CSV the same words          */
-    REPORT_RUNS, /* the repeat timed runs: a JSON array, in CSV joined by ';' */
-    REPORT_TEXT  /* a char array: a JSON string, a CSV field             */
+    REPORT_BOOL,   /* an int: JSON true/false, CSV the same words          */
+    REPORT_RUNS,   /* the repeat timed runs: a JSON array, in CSV joined by ';' */
+    REPORT_TEXT,   /* a char array: a JSON string, a CSV field             */
+    REPORT_CLOCK,  /* a lat_clock_kind_t: its name (latency.h)              */
+    REPORT_COUNTS, /* a cg_counts_t: one value per callgrind event, named
+                      as callgrind names them (callgrind.h)                */
+    REPORT_LATENCY /* lat_summary_t[LAT_NSUMMARIES]: an object per
+                      operation (count, the quantiles, max); in CSV a
+                      column per operation and figure                     */
 } report_kind_t;
+
+/* Whether a run has a measure's figures: when it has not, its group is
+ * left out of the JSON and its CSV fields are empty. */
+static int report_has_latency(const driver_run_t *r)
+{
+    return r->lat != NULL;
+}
+static int report_has_counts(const driver_run_t *r)
+{
+    return r->has_counts;
+}
 
 /* The numeric figures of a run; consecutive entries of one group nest in
  * an object named after it. */
@@ -26,41 +43,95 @@ typedef struct {
     const char *group; /* NULL: at the run's top level */
     const char *key;
     report_kind_t kind;
-    size_t offset; /* in driver_run_t */
+    size_t offset;                           /* in driver_run_t            */
+    int (*present)(const driver_run_t *run); /* NULL: always              */
 } report_field_t;
 
 #define REPORT_AT(field) offsetof(driver_run_t, field)
 
 static const report_field_t report_fields[] = {
-    {NULL, "events", REPORT_U64, REPORT_AT(m.events)},
-    {NULL, "repeat", REPORT_UINT, REPORT_AT(repeat)},
-    {NULL, "lenient_skipped", REPORT_U64, REPORT_AT(m.skipped)},
-    {"ns_per_event", "min", REPORT_DOUBLE, REPORT_AT(ns_per_event.min)},
-    {"ns_per_event", "median", REPORT_DOUBLE, REPORT_AT(ns_per_event.median)},
-    {"ns_per_event", "max", REPORT_DOUBLE, REPORT_AT(ns_per_event.max)},
-    {"ns_per_event", "mean", REPORT_DOUBLE, REPORT_AT(ns_per_event.mean)},
-    {"ns_per_event", "ci_low", REPORT_DOUBLE, REPORT_AT(ns_per_event.ci_low)},
-    {"ns_per_event", "ci_high", REPORT_DOUBLE, REPORT_AT(ns_per_event.ci_high)},
-    {"ns_per_event", "ci_level", REPORT_DOUBLE, REPORT_AT(ns_per_event.ci_level)},
-    {"ns_per_event", "runs", REPORT_RUNS, REPORT_AT(ns_runs)},
-    {NULL, "timing_too_short", REPORT_BOOL, REPORT_AT(timing_too_short)},
-    {NULL, "peak_live_bytes", REPORT_U64, REPORT_AT(m.peak_live_bytes)},
-    {NULL, "peak_live_blocks", REPORT_U64, REPORT_AT(m.peak_live_blocks)},
-    {NULL, "peak_resident_bytes", REPORT_U64, REPORT_AT(m.peak_resident)},
-    {NULL, "peak_held_bytes", REPORT_U64, REPORT_AT(m.peak_held)},
-    {"frag", "jw1", REPORT_DOUBLE, REPORT_AT(m.frag.jw1)},
-    {"frag", "jw2", REPORT_DOUBLE, REPORT_AT(m.frag.jw2)},
-    {"frag", "jw3", REPORT_DOUBLE, REPORT_AT(m.frag.jw3)},
-    {"frag", "jw4", REPORT_DOUBLE, REPORT_AT(m.frag.jw4)},
-    {NULL, "util", REPORT_DOUBLE, REPORT_AT(m.frag.util)},
-    {NULL, "internal_frag", REPORT_DOUBLE, REPORT_AT(m.internal_frag)},
-    {NULL, "configuration", REPORT_TEXT, REPORT_AT(config)},
-    {NULL, NULL, REPORT_U64, 0},
+    {NULL, "events", REPORT_U64, REPORT_AT(m.events), NULL},
+    {NULL, "repeat", REPORT_UINT, REPORT_AT(repeat), NULL},
+    {NULL, "lenient_skipped", REPORT_U64, REPORT_AT(m.skipped), NULL},
+    {"ns_per_event", "min", REPORT_DOUBLE, REPORT_AT(ns_per_event.min), NULL},
+    {"ns_per_event", "median", REPORT_DOUBLE, REPORT_AT(ns_per_event.median), NULL},
+    {"ns_per_event", "max", REPORT_DOUBLE, REPORT_AT(ns_per_event.max), NULL},
+    {"ns_per_event", "mean", REPORT_DOUBLE, REPORT_AT(ns_per_event.mean), NULL},
+    {"ns_per_event", "ci_low", REPORT_DOUBLE, REPORT_AT(ns_per_event.ci_low), NULL},
+    {"ns_per_event", "ci_high", REPORT_DOUBLE, REPORT_AT(ns_per_event.ci_high), NULL},
+    {"ns_per_event", "ci_level", REPORT_DOUBLE, REPORT_AT(ns_per_event.ci_level), NULL},
+    {"ns_per_event", "runs", REPORT_RUNS, REPORT_AT(ns_runs), NULL},
+    {NULL, "timing_too_short", REPORT_BOOL, REPORT_AT(timing_too_short), NULL},
+    {NULL, "peak_live_bytes", REPORT_U64, REPORT_AT(m.peak_live_bytes), NULL},
+    {NULL, "peak_live_blocks", REPORT_U64, REPORT_AT(m.peak_live_blocks), NULL},
+    {NULL, "peak_resident_bytes", REPORT_U64, REPORT_AT(m.peak_resident), NULL},
+    {NULL, "peak_held_bytes", REPORT_U64, REPORT_AT(m.peak_held), NULL},
+    {"frag", "jw1", REPORT_DOUBLE, REPORT_AT(m.frag.jw1), NULL},
+    {"frag", "jw2", REPORT_DOUBLE, REPORT_AT(m.frag.jw2), NULL},
+    {"frag", "jw3", REPORT_DOUBLE, REPORT_AT(m.frag.jw3), NULL},
+    {"frag", "jw4", REPORT_DOUBLE, REPORT_AT(m.frag.jw4), NULL},
+    {NULL, "util", REPORT_DOUBLE, REPORT_AT(m.frag.util), NULL},
+    {NULL, "internal_frag", REPORT_DOUBLE, REPORT_AT(m.internal_frag), NULL},
+    {NULL, "configuration", REPORT_TEXT, REPORT_AT(config), NULL},
+    {NULL, "instructions_per_event", REPORT_DOUBLE, REPORT_AT(instructions_per_event), NULL},
+    {NULL, "d1_misses_per_event", REPORT_DOUBLE, REPORT_AT(d1_misses_per_event), NULL},
+    {NULL, "ll_misses_per_event", REPORT_DOUBLE, REPORT_AT(ll_misses_per_event), NULL},
+    {"callgrind", "events", REPORT_U64, REPORT_AT(count_events), report_has_counts},
+    {"callgrind", NULL, REPORT_COUNTS, REPORT_AT(counts), report_has_counts},
+    {"callgrind", "probe_pairs", REPORT_U64, REPORT_AT(count_probes), report_has_counts},
+    {"callgrind", "probe_instructions", REPORT_DOUBLE, REPORT_AT(probe_instructions),
+     report_has_counts},
+    {"callgrind", "wall_ns_per_event", REPORT_DOUBLE, REPORT_AT(count_ns_per_event),
+     report_has_counts},
+    {"latency_clock", "name", REPORT_CLOCK, REPORT_AT(clock.kind), report_has_latency},
+    {"latency_clock", "ticks_per_ns", REPORT_DOUBLE, REPORT_AT(clock.ticks_per_ns),
+     report_has_latency},
+    {"latency_clock", "overhead_ticks", REPORT_U64, REPORT_AT(clock.overhead), report_has_latency},
+    {"latency_clock", "overhead_ns", REPORT_DOUBLE, REPORT_AT(clock.overhead_ns),
+     report_has_latency},
+    {"latency_clock", "resolution_ns", REPORT_DOUBLE, REPORT_AT(clock.resolution_ns),
+     report_has_latency},
+    {"latency_ns", NULL, REPORT_LATENCY, REPORT_AT(latency), report_has_latency},
+    {NULL, NULL, REPORT_U64, 0, NULL},
 };
+
+/* A table entry's key: most have one; the expanding kinds have none. */
+#define REPORT_END(f) (!(f)->key && (f)->kind != REPORT_COUNTS && (f)->kind != REPORT_LATENCY)
+
+/* The figure of a latency summary: count, the quantiles, max. */
+#define REPORT_LAT_NFIGURES (LAT_NQUANTILES + 2)
+
+static const char *report_lat_figure(int k)
+{
+    return k == 0 ? "count" : k <= LAT_NQUANTILES ? lat_quantiles[k - 1].name : "max";
+}
+
+static double report_lat_value(const lat_summary_t *s, int k)
+{
+    return k == 0 ? (double)s->count : k <= LAT_NQUANTILES ? s->q[k - 1] : s->max;
+}
 
 static void report_json_field(json_t *j, const report_field_t *f, const driver_run_t *run)
 {
     const char *p = (const char *)run + f->offset;
+    if (f->kind == REPORT_COUNTS) {
+        for (int e = 0; e < CG_NEVENTS; e++)
+            json_kv_uint(j, cg_event_name[e], ((const cg_counts_t *)p)->v[e]);
+        return;
+    }
+    if (f->kind == REPORT_LATENCY) {
+        const lat_summary_t *s = (const lat_summary_t *)p;
+        for (int op = 0; op < LAT_NSUMMARIES; op++) {
+            if (!s[op].count) continue;
+            json_key(j, lat_op_name[op]);
+            json_object_begin(j);
+            json_kv_uint(j, "count", s[op].count);
+            for (int k = 1; k < REPORT_LAT_NFIGURES; k++)
+                json_kv_double(j, report_lat_figure(k), report_lat_value(&s[op], k));
+            json_object_end(j);
+        }
+        return;
+    }
     json_key(j, f->key);
     switch (f->kind) {
     case REPORT_U64:
@@ -83,6 +154,11 @@ static void report_json_field(json_t *j, const report_field_t *f, const driver_r
         break;
     case REPORT_TEXT:
         json_string(j, p);
+        break;
+    case REPORT_CLOCK:
+        json_string(j, lat_clock_name[*(const lat_clock_kind_t *)p]);
+        break;
+    default: /* expanded above */
         break;
     }
 }
@@ -112,7 +188,8 @@ static void report_json_run(json_t *j, const driver_run_t *run)
         json_kv_string(j, trace_domain_name[d], run->route->spec[d]);
     json_object_end(j);
     const char *group = NULL;
-    for (const report_field_t *f = report_fields; f->key; f++) {
+    for (const report_field_t *f = report_fields; !REPORT_END(f); f++) {
+        if (f->present && !f->present(run)) continue;
         if (group && (!f->group || strcmp(group, f->group) != 0)) {
             json_object_end(j);
             group = NULL;
@@ -148,6 +225,37 @@ void output_json(FILE *out, const driver_run_t *runs, size_t n, const output_set
     json_bool(&j, s->verify);
     json_key(&j, "lenient");
     json_bool(&j, s->lenient);
+    char measure[64];
+    unsigned m = s->measure ? s->measure : DRIVER_MEASURE_TIME;
+    json_kv_string(&j, "measure", driver_measure_text(m, measure, sizeof measure));
+    if (m & DRIVER_MEASURE_INSTRUCTIONS) {
+        /* what the counts mean: the simulated caches, the probes' cost */
+        json_key(&j, "callgrind");
+        json_object_begin(&j);
+        json_kv_string(&j, "I1", CG_I1);
+        json_kv_string(&j, "D1", CG_D1);
+        json_kv_string(&j, "LL", CG_LL);
+        json_kv_string(&j, "counted",
+                       "each event's allocator call and payload touches; the cost of the "
+                       "collection toggles (probe_instructions per pair) taken off");
+        json_object_end(&j);
+    }
+    if (m & DRIVER_MEASURE_LATENCY) {
+        json_key(&j, "latency");
+        json_object_begin(&j);
+        unsigned every = s->latency_every ? s->latency_every : LAT_EVERY_DEFAULT;
+        json_kv_uint(&j, "sample_every", every);
+        json_kv_string(&j, "timed",
+                       every == 1 ? "every allocator call of every timed run"
+                                  : "one allocator call in about sample_every of every timed "
+                                    "run, pseudo-random gaps from a fixed seed (the same calls "
+                                    "every run)");
+        json_kv_double(&j, "bucket_error", 1.0 / LAT_SUB);
+        json_kv_string(&j, "quantile",
+                       "nearest rank, reported as its bucket's highest value (at most "
+                       "bucket_error above), clock overhead subtracted");
+        json_object_end(&j);
+    }
     json_key(&j, "runs");
     json_array_begin(&j);
     for (size_t i = 0; i < n; i++)
@@ -164,9 +272,25 @@ static void report_csv_text(FILE *out, const char *s);
 void output_csv_header(FILE *out)
 {
     fputs("trace,allocator", out);
-    for (const report_field_t *f = report_fields; f->key; f++)
-        fprintf(out, f->group ? ",%s_%s" : ",%s", f->group ? f->group : f->key, f->key);
+    for (const report_field_t *f = report_fields; !REPORT_END(f); f++) {
+        if (f->kind == REPORT_COUNTS) {
+            for (int e = 0; e < CG_NEVENTS; e++)
+                fprintf(out, ",%s_%s", f->group, cg_event_name[e]);
+        } else if (f->kind == REPORT_LATENCY) {
+            for (int op = 0; op < LAT_NSUMMARIES; op++)
+                for (int k = 0; k < REPORT_LAT_NFIGURES; k++)
+                    fprintf(out, ",%s_%s_%s", f->group, lat_op_name[op], report_lat_figure(k));
+        } else {
+            fprintf(out, f->group ? ",%s_%s" : ",%s", f->group ? f->group : f->key, f->key);
+        }
+    }
     fputc('\n', out);
+}
+
+/* A double as the JSON writes it; nothing for NaN. */
+static void report_csv_double(FILE *out, double v)
+{
+    if (!isnan(v) && !isinf(v)) fprintf(out, "%.6f", v); /* as json_double */
 }
 
 void output_csv_row(FILE *out, const driver_run_t *run)
@@ -174,9 +298,32 @@ void output_csv_row(FILE *out, const driver_run_t *run)
     report_csv_text(out, run->trace);
     fputc(',', out);
     report_csv_text(out, run->allocator);
-    for (const report_field_t *f = report_fields; f->key; f++) {
+    for (const report_field_t *f = report_fields; !REPORT_END(f); f++) {
         const char *p = (const char *)run + f->offset;
+        int present = !f->present || f->present(run);
+        if (f->kind == REPORT_COUNTS) {
+            for (int e = 0; e < CG_NEVENTS; e++)
+                if (present)
+                    fprintf(out, ",%" PRIu64, ((const cg_counts_t *)p)->v[e]);
+                else
+                    fputc(',', out);
+            continue;
+        }
+        if (f->kind == REPORT_LATENCY) {
+            const lat_summary_t *s = (const lat_summary_t *)p;
+            for (int op = 0; op < LAT_NSUMMARIES; op++)
+                for (int k = 0; k < REPORT_LAT_NFIGURES; k++) {
+                    fputc(',', out);
+                    if (!present || !s[op].count) continue;
+                    if (k == 0)
+                        fprintf(out, "%" PRIu64, s[op].count);
+                    else
+                        report_csv_double(out, report_lat_value(&s[op], k));
+                }
+            continue;
+        }
         fputc(',', out);
+        if (!present) continue;
         switch (f->kind) {
         case REPORT_U64:
             fprintf(out, "%" PRIu64, *(const uint64_t *)p);
@@ -184,11 +331,9 @@ void output_csv_row(FILE *out, const driver_run_t *run)
         case REPORT_UINT:
             fprintf(out, "%u", *(const unsigned *)p);
             break;
-        case REPORT_DOUBLE: {
-            double v = *(const double *)p;
-            if (!isnan(v) && !isinf(v)) fprintf(out, "%.6f", v); /* as json_double */
+        case REPORT_DOUBLE:
+            report_csv_double(out, *(const double *)p);
             break;
-        }
         case REPORT_BOOL:
             fputs(*(const int *)p ? "true" : "false", out);
             break;
@@ -201,6 +346,11 @@ void output_csv_row(FILE *out, const driver_run_t *run)
             break;
         case REPORT_TEXT:
             report_csv_text(out, p);
+            break;
+        case REPORT_CLOCK:
+            fputs(lat_clock_name[*(const lat_clock_kind_t *)p], out);
+            break;
+        default: /* expanded above */
             break;
         }
     }
@@ -279,18 +429,42 @@ static void report_col_util(const driver_run_t *r, char *b, size_t n)
     report_ratio(r->m.frag.util, b, n);
 }
 
+static void report_col_counts(const driver_run_t *r, char *b, size_t n)
+{
+    if (!r->has_counts)
+        snprintf(b, n, "-");
+    else
+        snprintf(b, n, "%.1f / %.3f / %.3f", r->instructions_per_event, r->d1_misses_per_event,
+                 r->ll_misses_per_event);
+}
+static void report_col_latency(const driver_run_t *r, char *b, size_t n)
+{
+    const lat_summary_t *s = &r->latency[LAT_ALL];
+    if (!r->lat || !s->count)
+        snprintf(b, n, "-");
+    else /* p50, p99 (lat_quantiles[0], [2]) and max */
+        snprintf(b, n, "%.0f / %.0f / %.0f", s->q[0], s->q[2], s->max);
+}
+
 typedef struct {
     const char *head;
     int left; /* left-aligned (text) rather than right-aligned (numbers) */
     void (*fmt)(const driver_run_t *r, char *buf, size_t len);
+    int (*present)(const driver_run_t *r); /* shown when a row has it; NULL: always */
 } report_col_t;
 
 static const report_col_t report_cols[] = {
-    {"trace", 1, report_col_trace},    {"allocator", 1, report_col_alloc},
-    {"events", 0, report_col_events},  {"ns/event [CI]", 0, report_col_ns},
-    {"peak live", 0, report_col_live}, {"peak resident", 0, report_col_resident},
-    {"peak held", 0, report_col_held}, {"jw4", 0, report_col_jw4},
-    {"util", 0, report_col_util},
+    {"trace", 1, report_col_trace, NULL},
+    {"allocator", 1, report_col_alloc, NULL},
+    {"events", 0, report_col_events, NULL},
+    {"ns/event [CI]", 0, report_col_ns, NULL},
+    {"peak live", 0, report_col_live, NULL},
+    {"peak resident", 0, report_col_resident, NULL},
+    {"peak held", 0, report_col_held, NULL},
+    {"jw4", 0, report_col_jw4, NULL},
+    {"util", 0, report_col_util, NULL},
+    {"instr / D1 / LL miss per event", 0, report_col_counts, report_has_counts},
+    {"latency p50 / p99 / max ns", 0, report_col_latency, report_has_latency},
 };
 
 #define REPORT_NCOLS (sizeof report_cols / sizeof report_cols[0])
@@ -298,7 +472,9 @@ static const report_col_t report_cols[] = {
 static void report_row(FILE *out, const int *width, const char (*cell)[256])
 {
     for (size_t c = 0; c < REPORT_NCOLS; c++)
-        fprintf(out, "%s%*s", c ? "  " : "", report_cols[c].left ? -width[c] : width[c], cell[c]);
+        if (width[c] >= 0)
+            fprintf(out, "%s%*s", c ? "  " : "", report_cols[c].left ? -width[c] : width[c],
+                    cell[c]);
     fputc('\n', out);
 }
 
@@ -326,19 +502,41 @@ static void report_notes(FILE *out, const driver_run_t *runs, size_t n)
     if (short_)
         fprintf(out, "too short: fewer than %d events, too short to time\n", TIMING_MIN_EVENTS);
     if (same) fputs("(= A): the same configuration as A, run once: the same figures\n", out);
+    for (size_t i = 0; i < n; i++)
+        if (runs[i].has_counts) {
+            fputs("instr / D1 / LL miss per event: counted under callgrind in the allocator's "
+                  "calls and the blocks' touches, exact (simulated caches: D1 32 KiB, LL 8 "
+                  "MiB)\n",
+                  out);
+            break;
+        }
+    for (size_t i = 0; i < n; i++)
+        if (runs[i].lat) {
+            fprintf(out,
+                    "latency: allocator calls of the timed runs (a sample: count per "
+                    "operation in the JSON), clock %s (overhead %.1f ns subtracted, resolution "
+                    "%.2f ns); ns/event includes the clock readings\n",
+                    lat_clock_name[runs[i].clock.kind], runs[i].clock.overhead_ns,
+                    runs[i].clock.resolution_ns);
+            break;
+        }
 }
 
 void output_table(FILE *out, const driver_run_t *runs, size_t n)
 {
     int width[REPORT_NCOLS];
     char cell[REPORT_NCOLS][256];
-    for (size_t c = 0; c < REPORT_NCOLS; c++)
-        width[c] = (int)strlen(report_cols[c].head);
+    for (size_t c = 0; c < REPORT_NCOLS; c++) {
+        int shown = !report_cols[c].present;
+        for (size_t i = 0; i < n && !shown; i++)
+            shown = report_cols[c].present(&runs[i]);
+        width[c] = shown ? (int)strlen(report_cols[c].head) : -1; /* -1: left out */
+    }
     for (size_t i = 0; i < n; i++)
         for (size_t c = 0; c < REPORT_NCOLS; c++) {
             report_cols[c].fmt(&runs[i], cell[c], sizeof cell[c]);
             int w = (int)strlen(cell[c]);
-            if (w > width[c]) width[c] = w;
+            if (width[c] >= 0 && w > width[c]) width[c] = w;
         }
     for (size_t c = 0; c < REPORT_NCOLS; c++)
         snprintf(cell[c], sizeof cell[c], "%s", report_cols[c].head);

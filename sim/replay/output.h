@@ -20,7 +20,9 @@ typedef struct {
     unsigned long long samples;
     const char *arena_mode;
     int verify, lenient;
-    const char *touch; /* replay_touch_name */
+    const char *touch;      /* replay_touch_name */
+    unsigned measure;       /* DRIVER_MEASURE_*; 0: time                   */
+    unsigned latency_every; /* 0: LAT_EVERY_DEFAULT                   */
 } output_settings_t;
 
 /* One row per run: trace, allocator, events, ns/event median [confidence

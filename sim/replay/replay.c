@@ -14,6 +14,8 @@
  */
 #include "sim/replay/replay.h"
 #include "sim/base/mapvec.h"
+#include "sim/replay/callgrind.h"
+#include "sim/replay/timing.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -66,13 +68,19 @@ typedef struct {
     size_t nowned;            /* entries of owned[] used by this chunk      */
     uint64_t live_bytes, live_blocks;
     uint64_t peak_live_bytes, peak_live_blocks;
-    uint64_t index;         /* events applied so far                         */
-    uint64_t skipped;       /* reader errors skipped                         */
-    uint64_t caught;        /* faults of the debug layer, each explained     */
-    const replay_ev_t *cur; /* the event being applied (callbacks)           */
-    int failed;             /* a callback failed; message in err             */
-    replay_touch_t touch;   /* o->touch                                      */
-    uintptr_t page;         /* the page size, for REPLAY_TOUCH_PAGE          */
+    uint64_t index;           /* events applied so far                         */
+    uint64_t skipped;         /* reader errors skipped                         */
+    uint64_t caught;          /* faults of the debug layer, each explained     */
+    const replay_ev_t *cur;   /* the event being applied (callbacks)           */
+    int failed;               /* a callback failed; message in err             */
+    replay_touch_t touch;     /* o->touch                                      */
+    uintptr_t page;           /* the page size, for REPLAY_TOUCH_PAGE          */
+    lat_table_t *lat;         /* REPLAY_PROBE_LATENCY: o->lat, o->clock and    */
+    const lat_clock_t *clock; /* the clock's overhead in ticks                */
+    uint64_t overhead;
+    uint64_t gap;       /* LATENCY: events until the next one timed       */
+    uint64_t gap_state; /* its generator (timing_rng)                     */
+    uint64_t probes;    /* REPLAY_PROBE_COUNT: on/off pairs made          */
     char *err;
     size_t errlen;
 } replay_ctx_t;
@@ -305,15 +313,49 @@ static inline void replay_touch(const replay_ctx_t *c, void *p, uint64_t from, u
     *(volatile uint8_t *)(end - 1) = 0;
 }
 
-/* Frees block SLOT through its domain: a `f`, or an owned block at `x`. */
-static int replay_free_block(replay_ctx_t *c, const replay_ev_t *e, uint32_t slot)
+/* ---- probes (replay.h): inline in the loop of their mode only -------------- */
+
+#define REPLAY_INLINE static inline __attribute__((always_inline))
+
+/* Before the allocator call: the clock's reading, or collection on. */
+REPLAY_INLINE uint64_t replay_probe_on(const replay_ctx_t *c, const replay_probe_t mode)
+{
+    if (mode == REPLAY_PROBE_LATENCY) return lat_now(c->clock);
+    if (mode == REPLAY_PROBE_COUNT) cg_on();
+    return 0;
+}
+
+/* Right after the call: its duration into OP's histogram. */
+REPLAY_INLINE void replay_probe_called(replay_ctx_t *c, const replay_probe_t mode, int op,
+                                       uint64_t t0)
+{
+    if (mode != REPLAY_PROBE_LATENCY) return;
+    uint64_t d = lat_now(c->clock) - t0;
+    lat_record(&c->lat->op[op], d > c->overhead ? d - c->overhead : 0);
+}
+
+/* After the event's payload touches: collection off. */
+REPLAY_INLINE void replay_probe_off(replay_ctx_t *c, const replay_probe_t mode)
+{
+    if (mode != REPLAY_PROBE_COUNT) return;
+    cg_off();
+    c->probes++;
+}
+
+/* Frees block SLOT through its domain: a `f`, or an owned block at `x`
+ * (MODE NONE: inside the `x`'s own probe). */
+REPLAY_INLINE int replay_free_block(replay_ctx_t *c, const replay_ev_t *e, uint32_t slot,
+                                    const replay_probe_t mode)
 {
     replay_block_t *b = &replay_blocks(c)[slot];
     if (!b->ptr) return 0; /* the reader keeps owned lists live; be safe */
     int rc = 0;
     if (c->o->verify) rc = replay_verify_block(c, e, b, "free");
     alloc_t *a = &c->heaps.a[b->domain];
+    uint64_t t0 = replay_probe_on(c, mode);
     a->free(a->ctx, b->ptr);
+    replay_probe_called(c, mode, TRACE_FREE, t0);
+    replay_probe_off(c, mode);
     b->ptr = NULL;
     c->live_bytes -= b->size;
     c->live_blocks--;
@@ -324,7 +366,7 @@ static int replay_free_block(replay_ctx_t *c, const replay_ev_t *e, uint32_t slo
 static void replay_release(void *ud, uint32_t slot)
 {
     replay_ctx_t *c = ud;
-    if (slot < c->nslots) replay_free_block(c, c->cur, slot);
+    if (slot < c->nslots) replay_free_block(c, c->cur, slot, REPLAY_PROBE_NONE);
 }
 
 typedef struct {
@@ -343,24 +385,35 @@ static void replay_check_arena_block(void *ud, void *ptr, uint64_t size)
                     u->e->aslot, (unsigned long long)size, (unsigned long long)bad);
 }
 
-static int replay_apply_alloc(replay_ctx_t *c, const replay_ev_t *e)
+/* A COUNT run touches right after the call, so that nothing of the
+ * harness's lies between the call and collection off; --verify (which
+ * checks calloc's zeros before the touch) is off in such a run. */
+REPLAY_INLINE int replay_apply_alloc(replay_ctx_t *c, const replay_ev_t *e,
+                                     const replay_probe_t mode)
 {
     alloc_t *a = &c->heaps.a[e->domain];
-    uint64_t size = e->size;
+    uint64_t size = e->size, t0;
     void *p;
     if (e->op == TRACE_CALLOC) {
         if (__builtin_mul_overflow(e->aux, e->size, &size) || size > SIZE_MAX)
             return replay_fail(c, e, "calloc(%llu, %llu): size overflows",
                                (unsigned long long)e->aux, (unsigned long long)e->size);
+        t0 = replay_probe_on(c, mode);
         p = a->calloc(a->ctx, (size_t)e->aux, (size_t)e->size);
     } else {
         if (size > SIZE_MAX)
             return replay_fail(c, e, "malloc(%llu): too large", (unsigned long long)size);
+        t0 = replay_probe_on(c, mode);
         p = a->malloc(a->ctx, (size_t)size);
     }
+    replay_probe_called(c, mode, e->op, t0);
     if (!p)
         return replay_fail(c, e, "allocation of %llu bytes returned NULL",
                            (unsigned long long)size);
+    if (mode == REPLAY_PROBE_COUNT) {
+        replay_touch(c, p, 0, size);
+        replay_probe_off(c, mode);
+    }
     replay_block_t *b = &replay_blocks(c)[e->slot];
     *b = (replay_block_t){p, size, e->id, 0, e->domain};
     if (c->o->verify && e->op == TRACE_CALLOC) {
@@ -369,7 +422,7 @@ static int replay_apply_alloc(replay_ctx_t *c, const replay_ev_t *e)
             return replay_fail(c, e, "verify: calloc'ed block %u reads %#x at offset %llu, not 0",
                                e->id, ((uint8_t *)p)[bad], (unsigned long long)bad);
     }
-    replay_touch(c, p, 0, size);
+    if (mode != REPLAY_PROBE_COUNT) replay_touch(c, p, 0, size);
     if (c->o->verify) {
         b->seed = replay_seed(e->id, c->index);
         replay_fill(p, 0, size, b->seed);
@@ -379,7 +432,8 @@ static int replay_apply_alloc(replay_ctx_t *c, const replay_ev_t *e)
     return 0;
 }
 
-static int replay_apply_realloc(replay_ctx_t *c, const replay_ev_t *e)
+REPLAY_INLINE int replay_apply_realloc(replay_ctx_t *c, const replay_ev_t *e,
+                                       const replay_probe_t mode)
 {
     replay_block_t *b = &replay_blocks(c)[e->slot];
     alloc_t *a = &c->heaps.a[b->domain];
@@ -387,14 +441,20 @@ static int replay_apply_realloc(replay_ctx_t *c, const replay_ev_t *e)
     if (e->size > SIZE_MAX)
         return replay_fail(c, e, "realloc to %llu bytes: too large", (unsigned long long)e->size);
     if (c->o->verify && replay_verify_block(c, e, b, "realloc")) return REPLAY_EFAIL;
+    uint64_t t0 = replay_probe_on(c, mode);
     void *p = a->realloc(a->ctx, b->ptr, (size_t)e->size);
+    replay_probe_called(c, mode, TRACE_REALLOC, t0);
     if (!p)
         return replay_fail(c, e, "realloc to %llu bytes returned NULL",
                            (unsigned long long)e->size);
+    if (mode == REPLAY_PROBE_COUNT) {
+        replay_touch(c, p, old, e->size);
+        replay_probe_off(c, mode);
+    }
     b->ptr = p;
     b->size = e->size;
     c->live_bytes = c->live_bytes - old + e->size;
-    replay_touch(c, p, old, e->size);
+    if (mode != REPLAY_PROBE_COUNT) replay_touch(c, p, old, e->size);
     if (c->o->verify) {
         uint64_t keep = old < e->size ? old : e->size;
         uint64_t bad = replay_check(p, keep, b->seed);
@@ -407,21 +467,30 @@ static int replay_apply_realloc(replay_ctx_t *c, const replay_ev_t *e)
     return 0;
 }
 
-static int replay_apply_arena(replay_ctx_t *c, const replay_ev_t *e)
+REPLAY_INLINE int replay_apply_arena(replay_ctx_t *c, const replay_ev_t *e,
+                                     const replay_probe_t mode)
 {
     replay_acct_t *acct = &replay_acct(c)[e->aslot];
+    uint64_t t0;
+    int rc;
     switch (e->op) {
     case TRACE_ARENA_NEW:
         *acct = (replay_acct_t){0, 0};
-        if (c->am->new_arena(c->ast, e->aslot))
-            return replay_fail(c, e, "arena %u: creation failed", e->aslot);
+        t0 = replay_probe_on(c, mode);
+        rc = c->am->new_arena(c->ast, e->aslot);
+        replay_probe_called(c, mode, TRACE_ARENA_NEW, t0);
+        replay_probe_off(c, mode);
+        if (rc) return replay_fail(c, e, "arena %u: creation failed", e->aslot);
         return 0;
     case TRACE_ARENA_MALLOC: {
+        t0 = replay_probe_on(c, mode);
         void *p = c->am->malloc(c->ast, e->aslot, e->size);
+        replay_probe_called(c, mode, TRACE_ARENA_MALLOC, t0);
         if (!p)
             return replay_fail(c, e, "arena allocation of %llu bytes returned NULL",
                                (unsigned long long)e->size);
         replay_touch(c, p, 0, e->size);
+        replay_probe_off(c, mode);
         if (c->o->verify) replay_fill(p, 0, e->size, replay_seed((uint32_t)(uintptr_t)p, e->size));
         acct->bytes += e->size;
         acct->count++;
@@ -430,8 +499,12 @@ static int replay_apply_arena(replay_ctx_t *c, const replay_ev_t *e)
         return 0;
     }
     case TRACE_ARENA_OWN:
-        if (c->am->own && c->am->own(c->ast, e->aslot, e->slot))
-            return replay_fail(c, e, "arena %u: taking over block %u failed", e->aslot, e->id);
+        if (!c->am->own) return 0;
+        t0 = replay_probe_on(c, mode);
+        rc = c->am->own(c->ast, e->aslot, e->slot);
+        replay_probe_called(c, mode, TRACE_ARENA_OWN, t0);
+        replay_probe_off(c, mode);
+        if (rc) return replay_fail(c, e, "arena %u: taking over block %u failed", e->aslot, e->id);
         return 0;
     default: /* TRACE_ARENA_FREE */
         if (c->o->verify && c->am->each) {
@@ -439,7 +512,10 @@ static int replay_apply_arena(replay_ctx_t *c, const replay_ev_t *e)
             c->am->each(c->ast, e->aslot, replay_check_arena_block, &u);
         }
         c->cur = e;
+        t0 = replay_probe_on(c, mode);
         c->am->free_arena(c->ast, e->aslot, replay_owned(c) + e->aux, (size_t)e->size);
+        replay_probe_called(c, mode, TRACE_ARENA_FREE, t0);
+        replay_probe_off(c, mode);
         c->live_bytes -= acct->bytes;
         c->live_blocks -= acct->count;
         *acct = (replay_acct_t){0, 0};
@@ -486,24 +562,48 @@ __attribute__((noinline)) static int replay_cross_domain(replay_ctx_t *c, const 
     return 0;
 }
 
-/* Applies one event; the hot path of every run. */
-static inline int replay_apply(replay_ctx_t *c, const replay_ev_t *e)
+/* Without probes each kind of event is a call out of the loop, as it was
+ * before probes existed: the default path's code, and cost, are what they
+ * were (the probed loops have everything inline). */
+static __attribute__((noinline)) int replay_apply_alloc_plain(replay_ctx_t *c, const replay_ev_t *e)
 {
+    return replay_apply_alloc(c, e, REPLAY_PROBE_NONE);
+}
+static __attribute__((noinline)) int replay_apply_realloc_plain(replay_ctx_t *c,
+                                                                const replay_ev_t *e)
+{
+    return replay_apply_realloc(c, e, REPLAY_PROBE_NONE);
+}
+static __attribute__((noinline)) int replay_free_block_plain(replay_ctx_t *c, const replay_ev_t *e,
+                                                             uint32_t slot)
+{
+    return replay_free_block(c, e, slot, REPLAY_PROBE_NONE);
+}
+static __attribute__((noinline)) int replay_apply_arena_plain(replay_ctx_t *c, const replay_ev_t *e)
+{
+    return replay_apply_arena(c, e, REPLAY_PROBE_NONE);
+}
+
+/* Applies one event; the hot path of every run. */
+REPLAY_INLINE int replay_apply(replay_ctx_t *c, const replay_ev_t *e, const replay_probe_t mode)
+{
+    const int plain = mode == REPLAY_PROBE_NONE;
     switch (e->op) {
     case TRACE_ALLOC:
     case TRACE_CALLOC:
-        return replay_apply_alloc(c, e);
+        return plain ? replay_apply_alloc_plain(c, e) : replay_apply_alloc(c, e, mode);
     case TRACE_REALLOC:
         if (replay_blocks(c)[e->slot].domain != e->domain && replay_cross_domain(c, e))
             return REPLAY_EFAIL;
-        return replay_apply_realloc(c, e);
+        return plain ? replay_apply_realloc_plain(c, e) : replay_apply_realloc(c, e, mode);
     case TRACE_FREE:
         c->cur = e;
         if (replay_blocks(c)[e->slot].domain != e->domain && replay_cross_domain(c, e))
             return REPLAY_EFAIL;
-        return replay_free_block(c, e, e->slot);
+        return plain ? replay_free_block_plain(c, e, e->slot)
+                     : replay_free_block(c, e, e->slot, mode);
     default:
-        return replay_apply_arena(c, e);
+        return plain ? replay_apply_arena_plain(c, e) : replay_apply_arena(c, e, mode);
     }
 }
 
@@ -622,7 +722,7 @@ static int replay_measure_chunk(replay_ctx_t *c, replay_meter_t *m, uint64_t pea
 {
     const replay_ev_t *evs = replay_evs(c);
     for (size_t i = 0; i < n; i++) {
-        if (replay_apply(c, &evs[i])) return REPLAY_EFAIL;
+        if (replay_apply(c, &evs[i], REPLAY_PROBE_NONE)) return REPLAY_EFAIL;
         c->index++;
         if (c->live_bytes > c->peak_live_bytes) c->peak_live_bytes = c->live_bytes;
         if (c->live_blocks > c->peak_live_blocks) c->peak_live_blocks = c->live_blocks;
@@ -647,21 +747,73 @@ static uint64_t replay_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The events of a chunk with MODE's probes (one copy of the loop per
+ * mode: the constant folds every other probe away). */
+REPLAY_INLINE int replay_loop(replay_ctx_t *c, size_t n, const replay_probe_t mode)
+{
+    const replay_ev_t *evs = replay_evs(c);
+    for (size_t i = 0; i < n; i++) {
+        if (replay_apply(c, &evs[i], mode)) return REPLAY_EFAIL;
+        c->index++;
+    }
+    return 0;
+}
+
+/* The gap to the next event timed: uniform in [1, 2 every - 1], mean
+ * EVERY, from a generator seeded at the start of every run -- the same
+ * events are timed run after run, and a trace whose events repeat with a
+ * period (malloc, free, malloc, ...) is not sampled in step with it. */
+static uint64_t replay_next_gap(replay_ctx_t *c)
+{
+    uint64_t every = c->o->lat_every ? c->o->lat_every : 1;
+    return every == 1 ? 1 : 1 + timing_rng(&c->gap_state) % (2 * every - 1);
+}
+
+/* LATENCY: the events between two timed ones run as the default loop
+ * runs them (the plain calls); only the timed one has the probes. */
+static int replay_sampled_loop(replay_ctx_t *c, size_t n)
+{
+    const replay_ev_t *evs = replay_evs(c);
+    for (size_t i = 0; i < n; i++) {
+        int rc;
+        if (--c->gap) {
+            rc = replay_apply(c, &evs[i], REPLAY_PROBE_NONE);
+        } else {
+            rc = replay_apply(c, &evs[i], REPLAY_PROBE_LATENCY);
+            c->gap = replay_next_gap(c);
+        }
+        if (rc) return REPLAY_EFAIL;
+        c->index++;
+    }
+    return 0;
+}
+
 static int replay_timed_chunk(replay_ctx_t *c, size_t n, uint64_t *ns)
 {
     /* a dump run ends at its point (replay_opts_t.stop_after) */
     if (c->o->stop_after && c->index + n > c->o->stop_after) n = c->o->stop_after - c->index;
-    const replay_ev_t *evs = replay_evs(c);
     uint64_t t0 = replay_now_ns();
-    for (size_t i = 0; i < n; i++) {
-        if (replay_apply(c, &evs[i])) return REPLAY_EFAIL;
-        c->index++;
+    int rc;
+    switch (c->o->probe) {
+    case REPLAY_PROBE_LATENCY:
+        rc = replay_sampled_loop(c, n);
+        break;
+    case REPLAY_PROBE_COUNT:
+        rc = replay_loop(c, n, REPLAY_PROBE_COUNT);
+        break;
+    default:
+        rc = replay_loop(c, n, REPLAY_PROBE_NONE);
+        break;
     }
+    if (rc) return rc;
     *ns += replay_now_ns() - t0;
     return 0;
 }
 
 /* ---- runs --------------------------------------------------------------- */
+
+/* The seed of the latency sample's gaps (the same in every run). */
+#define REPLAY_GAP_SEED 0x5eed1a7e9c0ffee5u
 
 /* Maps and touches every table at the pre-pass's sizes. */
 static int replay_map_tables(replay_ctx_t *c, const replay_scan_t *scan)
@@ -730,10 +882,19 @@ int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *sca
     c.errlen = errlen;
     c.touch = o->touch;
     c.page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    c.lat = o->lat;
+    c.clock = o->clock;
+    c.overhead = o->clock ? o->clock->overhead : 0;
+    c.gap_state = REPLAY_GAP_SEED;
+    c.gap = replay_next_gap(&c);
     memset(res, 0, sizeof *res);
     res->internal_frag = NAN;
 
     const int measure = o->nsamples > 0;
+    if (!measure && o->probe == REPLAY_PROBE_LATENCY && (!o->lat || !o->clock)) {
+        snprintf(err, errlen, "latency probes without a table and a clock (a bug)");
+        return REPLAY_EFAIL;
+    }
     replay_meter_t meter;
     memset(&meter, 0, sizeof meter);
     meter.statm = -1;
@@ -807,6 +968,7 @@ int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *sca
     res->skipped = c.skipped;
     res->debug_faults = c.caught;
     res->ns = ns;
+    res->probes = c.probes;
     if (measure) {
         res->peak_live_bytes = c.peak_live_bytes;
         res->peak_live_blocks = c.peak_live_blocks;

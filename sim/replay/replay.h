@@ -70,6 +70,7 @@
 #include <stdio.h>
 
 #include "sim/replay/arenas.h"
+#include "sim/replay/latency.h"
 #include "sim/replay/metrics.h"
 #include "sim/replay/route.h"
 #include "sim/trace/trace.h"
@@ -115,6 +116,26 @@ extern const char *const replay_touch_name[REPLAY_NTOUCH];
 /* The mode named NAME, or -1. */
 int replay_touch_find(const char *name);
 
+/* What a timed run does around each event's allocator call -- each a loop
+ * of its own, compiled with its probe inline, so the default loop has
+ * none and costs what it cost before probes existed:
+ *   NONE      nothing (timed runs, and the measurement run);
+ *   LATENCY   reads the clock (latency.h) just before the call and just
+ *             after it, and records the duration, less the clock's
+ *             overhead, in the histogram of the event's operation -- for
+ *             one event in about lat_every, chosen by pseudo-random gaps
+ *             from a fixed seed (the same events in every run); the
+ *             others run as the default loop runs them.  A clock reading
+ *             costs 15-35 ns on the machines we have, a call 10-50 ns:
+ *             timing every call would triple the cost of a run;
+ *   COUNT     switches callgrind's collection on just before the call and
+ *             off after the event's payload touches (callgrind.h), so
+ *             only the allocator's work and the program's use of the block
+ *             are counted; --verify's checks are left out of such a run.
+ * Arena events are probed as one call each (`x` with the frees of the
+ * blocks it owns). */
+typedef enum { REPLAY_PROBE_NONE, REPLAY_PROBE_LATENCY, REPLAY_PROBE_COUNT } replay_probe_t;
+
 typedef struct {
     route_find_fn find;          /* NULL: the registry                     */
     const arenas_mode_t *arenas; /* NULL: arenas_modes[0]                  */
@@ -133,6 +154,12 @@ typedef struct {
                                     described here; NULL: not at all      */
     uint64_t stop_after;         /* > 0: end the run after this many events
                                     (a mallocstats dump at that point)    */
+    replay_probe_t probe;        /* timed run: the probes (see above)      */
+    lat_table_t *lat;            /* LATENCY: the histograms, mapped and
+                                    zeroed by the caller before the run   */
+    const lat_clock_t *clock;    /* LATENCY: the clock, calibrated         */
+    uint32_t lat_every;          /* LATENCY: time one event in about this
+                                    many (0 or 1: every one)              */
 } replay_opts_t;
 
 /* Where `--mallocstats[=WHEN]` dumps: "end", "peak" (the first event where
@@ -164,6 +191,7 @@ typedef struct {
     metrics_frag_t frag;
     uint64_t debug_faults; /* API violations the debug layer caught
                               (keep_going)                              */
+    uint64_t probes;       /* COUNT: on/off pairs made (callgrind.h)    */
 } replay_result_t;
 
 /* One run of R through fresh instances of ROUTE (created and destroyed

@@ -13,6 +13,7 @@
 
 #include "alloc/params.h"
 #include "sim/lua/sandbox.h"
+#include "sim/replay/driver.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -838,12 +839,37 @@ static int exp_l_executor(lua_State *L)
     return 0;
 }
 
+/* measure("time", "latency", "instructions"): any of them, at least one. */
+static int exp_l_measure(lua_State *L)
+{
+    int n = lua_gettop(L);
+    unsigned m = 0;
+    if (n == 0) exp_raise(L, "measure: name at least one of time, latency, instructions");
+    for (int i = 1; i <= n; i++) {
+        unsigned one;
+        if (lua_type(L, i) != LUA_TSTRING || driver_measure_parse(lua_tostring(L, i), &one))
+            exp_raise(L,
+                      "measure: argument %d: expected \"time\", \"latency\" or "
+                      "\"instructions\"",
+                      i);
+        m |= one;
+    }
+    exp_ctx(L)->e->measure = m;
+    return 0;
+}
+
 static const luaL_Reg exp_api[] = {
-    {"name", exp_l_name},           {"repeats", exp_l_repeats},
-    {"samples", exp_l_samples},     {"trace", exp_l_trace},
-    {"traces", exp_l_traces},       {"workload", exp_l_workload},
-    {"allocator", exp_l_allocator}, {"sweep", exp_l_sweep},
-    {"executor", exp_l_executor},   {NULL, NULL},
+    {"name", exp_l_name},
+    {"repeats", exp_l_repeats},
+    {"samples", exp_l_samples},
+    {"trace", exp_l_trace},
+    {"traces", exp_l_traces},
+    {"workload", exp_l_workload},
+    {"allocator", exp_l_allocator},
+    {"sweep", exp_l_sweep},
+    {"executor", exp_l_executor},
+    {"measure", exp_l_measure},
+    {NULL, NULL},
 };
 
 /* ---- running the file ------------------------------------------------------------- */
@@ -1032,6 +1058,7 @@ int _exp_load(exp_t *e, const char *path, const char *text, size_t len, const ch
     e->repeat = EXP_DEFAULT_REPEAT;
     e->samples = EXP_DEFAULT_SAMPLES;
     e->executor.retries = -1;
+    e->measure = DRIVER_MEASURE_TIME;
     e->file = strdup(path);
     e->root = strdup(root);
     e->name = exp_default_name(path);

@@ -7,8 +7,8 @@
  * in a fresh Lua 5.4 state holding the sandbox's standard library
  * (sim/lua/sandbox.h: base, coroutine, string, table, math, utf8; text
  * chunks only; the full library with allow_unsafe) plus the declaration
- * functions (name, repeats, samples, trace, traces, workload, allocator,
- * sweep, executor).  Each declaration is checked when it is made, so a mistake is a
+ * functions (name, repeats, samples, measure, trace, traces, workload,
+ * allocator, sweep, executor).  Each declaration is checked when it is made, so a mistake is a
  * Lua error at the line that made it: "FILE:LINE: message".  The state is
  * closed before exp_load returns; an exp_t is plain C data.
  *
@@ -119,6 +119,8 @@ typedef struct {
     char *root; /* repository root, as given                             */
     unsigned repeat;
     uint64_t samples;
+    unsigned measure; /* DRIVER_MEASURE_* (sim/replay/driver.h); time by
+                         default                                        */
     exp_trace_t *traces;
     size_t ntraces;
     exp_alloc_t *allocs;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -527,6 +528,92 @@ done:
     free(draw);
     free(skip);
     return rc;
+}
+
+/* ---- instructions and cache misses per event (callgrind) ------------------------------- */
+
+/* The bar charts of `measure("instructions")`, one line each. */
+static const struct {
+    const char *base;
+    size_t offset; /* a double in driver_run_t */
+    const char *title, *ylabel, *caption;
+} figures_counts[] = {
+    {"instructions", offsetof(driver_run_t, instructions_per_event),
+     "Instructions per event (callgrind; lower is cheaper)", "instructions per event",
+     "Instructions executed per replayed event in the allocator's calls and the program's "
+     "use of each block, counted by callgrind (the harness's own work left out): exact and "
+     "the same on any machine and any load, so a change is real however small."},
+    {"d1-misses", offsetof(driver_run_t, d1_misses_per_event),
+     "L1 data cache misses per event (simulated 32 KiB, 8-way)", "D1 misses per event",
+     "Reads and writes that miss the simulated 32 KiB L1 data cache, per event: how well the "
+     "allocator's placement and metadata keep what a program touches together."},
+    {"ll-misses", offsetof(driver_run_t, ll_misses_per_event),
+     "Last-level cache misses per event (simulated 8 MiB, 16-way)", "LL misses per event",
+     "Data reads and writes that miss the simulated 8 MiB last-level cache as well, per event: "
+     "each would be a trip to memory."},
+};
+
+static double figures_count_of(const driver_run_t *run, size_t offset)
+{
+    return *(const double *)((const char *)run + offset);
+}
+
+static int figures_costs(figures_ctx_t *c)
+{
+    const results_t *r = c->r;
+    const exp_t *e = r->exp;
+    size_t na = c->nalloc;
+    if (na == 0 || c->ntrace == 0) return 0;
+    for (size_t f = 0; f < sizeof figures_counts / sizeof figures_counts[0]; f++) {
+        const char *base = figures_counts[f].base;
+        double hi = 0;
+        for (size_t i = 0; i < c->ntrace; i++)
+            for (size_t k = 0; k < na; k++) {
+                double v =
+                    figures_count_of(&r->runs[e->grid[c->trace[i] * e->nallocs + c->alloc[k]]],
+                                     figures_counts[f].offset);
+                if (isfinite(v) && v > hi) hi = v;
+            }
+        if (!(hi > 0)) continue; /* nothing counted */
+        FILE *d = figures_open(c, base, "dat");
+        if (!d) return -1;
+        fprintf(d, "# trace, then %s per allocator\n", figures_counts[f].ylabel);
+        for (size_t i = 0; i < c->ntrace; i++) {
+            size_t t = c->trace[i];
+            fprintf(d, "%s", e->traces[t].name);
+            for (size_t k = 0; k < na; k++)
+                figures_num(d, figures_count_of(&r->runs[e->grid[t * e->nallocs + c->alloc[k]]],
+                                                figures_counts[f].offset));
+            fputc('\n', d);
+        }
+        if (figures_close(c, d, base, "dat")) return -1;
+        int w = figures_overview_width(c->ntrace, na);
+        size_t rows, cols = figures_key(na, figures_longest(c, NULL, 0), 11, &w, &rows);
+        int h = FIGURES_BARS_H + figures_key_grow(rows, FIGURES_KEY_ROWS);
+        FILE *gp = figures_open(c, base, "gp");
+        if (!gp) return -1;
+        plot_begin(gp, base, figures_counts[f].title, w, h);
+        figures_bars_setup(gp, c->ntrace, cols);
+        fputs("set title ", gp);
+        plot_string(gp, figures_counts[f].title);
+        fputs("\nset ylabel ", gp);
+        plot_string(gp, figures_counts[f].ylabel);
+        fprintf(gp, "\nset yrange [0:%.6g]\nplot ", hi * 1.08);
+        for (size_t k = 0; k < na; k++) {
+            char look[80];
+            const char *spec = e->allocs[c->alloc[k]].spec;
+            fprintf(gp, "%s'%s.dat' using %zu%s%s title ", k ? ", \\\n     " : "", base, 2 + k,
+                    k == 0 ? ":xtic(1)" : "", figures_look(c, c->alloc[k], 1, look, sizeof look));
+            plot_string(gp, spec);
+        }
+        fputc('\n', gp);
+        plot_end(gp, base, w, h);
+        if (figures_close(c, gp, base, "gp")) return -1;
+        if (figures_render(c, base, FIGURES_OVERVIEW, 0, figures_counts[f].title,
+                           figures_counts[f].caption))
+            return -1;
+    }
+    return 0;
 }
 
 /* ---- pymalloc pools per size class at the peak --------------------------------------- */
@@ -1049,6 +1136,105 @@ static int figures_sizes(figures_ctx_t *c, size_t t)
     return figures_render(c, base, FIGURES_TRACE, t, title, caption);
 }
 
+/* ---- per trace: latency of the allocator calls (CCDF) ------------------------------------ */
+
+static int figures_latency(figures_ctx_t *c, size_t t)
+{
+    const results_t *r = c->r;
+    const exp_t *e = r->exp;
+    const char *name = e->traces[t].name;
+    size_t na = c->nalloc;
+    if (na == 0) return 0;
+    size_t have = 0;
+    for (size_t k = 0; k < na; k++)
+        have += r->runs[e->grid[t * e->nallocs + c->alloc[k]]].lat != NULL;
+    if (!have) return 0;
+    lat_hist_t *all = malloc(sizeof *all);
+    if (!all) return figures_fail(c, "out of memory");
+    char base[200];
+    snprintf(base, sizeof base, "latency-%s", name);
+    FILE *d = figures_open(c, base, "dat");
+    if (!d) {
+        free(all);
+        return -1;
+    }
+    fputs("# one block per allocator (script order): latency ns (bucket's highest value), "
+          "share of calls slower than that\n",
+          d);
+    double xmax = 1, ymin = 1, overhead = NAN, resolution = NAN;
+    const char *clock = "?";
+    for (size_t k = 0; k < na; k++) {
+        const driver_run_t *run = &r->runs[e->grid[t * e->nallocs + c->alloc[k]]];
+        fprintf(d, "# %s\n", e->allocs[c->alloc[k]].spec);
+        int points = 0;
+        if (run->lat) {
+            lat_table_all(run->lat, all);
+            double n = (double)all->count, tpn = run->clock.ticks_per_ns;
+            uint64_t above = all->count;
+            for (unsigned i = 0; i < LAT_NBUCKETS && above; i++) {
+                if (!all->bucket[i]) continue;
+                above -= all->bucket[i];
+                uint64_t hi = lat_bucket_high(i);
+                double x = (double)(hi < all->max ? hi : all->max) / tpn;
+                /* a log axis has no 0: the fastest calls at the resolution */
+                if (x < run->clock.resolution_ns) x = run->clock.resolution_ns;
+                /* the last point (no call slower) at 1/N, below every other */
+                double y = above ? (double)above / n : 1 / n;
+                fprintf(d, "%.6g %.6g\n", x, y);
+                points++;
+                if (x > xmax) xmax = x;
+                if (y < ymin) ymin = y;
+            }
+            overhead = run->clock.overhead_ns;
+            resolution = run->clock.resolution_ns;
+            clock = lat_clock_name[run->clock.kind];
+        }
+        if (!points) fputs("NaN NaN\n", d);
+        fputs("\n\n", d);
+    }
+    free(all);
+    if (figures_close(c, d, base, "dat")) return -1;
+    FILE *gp = figures_open(c, base, "gp");
+    if (!gp) return -1;
+    plot_begin(gp, base, "latency of the allocator calls: share slower than x, log-log",
+               FIGURES_TRACE_W, FIGURES_TRACE_H);
+    char title[512];
+    snprintf(title, sizeof title, "%s: latency of allocator calls (CCDF)", name);
+    fputs("set title ", gp);
+    plot_string(gp, title);
+    double xlo = isfinite(resolution) && resolution > 0 ? resolution / 1.5 : 0.5;
+    fprintf(gp,
+            "\nset xlabel 'latency per call, ns (log scale)'\n"
+            "set ylabel 'share of calls slower (log scale)'\n"
+            "set logscale xy\n"
+            "set xrange [%.6g:%.6g]\n"
+            "set yrange [%.6g:1.5]\n"
+            "set format y '%%.0e'\n"
+            "set key outside top center horizontal maxcols 4 samplen 1 width -1 font ',9'\n"
+            "plot ",
+            xlo, xmax * 1.5, ymin / 2);
+    for (size_t k = 0; k < na; k++) {
+        char look[80];
+        const char *spec = e->allocs[c->alloc[k]].spec;
+        fprintf(gp, "%s'%s.dat' index %zu using 1:2 with steps lw 2%s title ",
+                k ? ", \\\n     " : "", base, k,
+                figures_look(c, c->alloc[k], 0, look, sizeof look));
+        plot_string(gp, spec);
+    }
+    fputc('\n', gp);
+    plot_end(gp, base, FIGURES_TRACE_W, FIGURES_TRACE_H);
+    if (figures_close(c, gp, base, "gp")) return -1;
+    char caption[600];
+    snprintf(caption, sizeof caption,
+             "Share of all allocator calls of the timed runs (malloc, calloc, realloc, free, "
+             "arena calls) that took longer than x, one line per allocator: the right end is "
+             "the slowest call; a line further right at the bottom has worse tails. Clock: %s, "
+             "its overhead (%.1f ns) subtracted, resolution %.2f ns.",
+             clock, overhead, resolution);
+    snprintf(title, sizeof title, "%s: latency of allocator calls", name);
+    return figures_render(c, base, FIGURES_TRACE, t, title, caption);
+}
+
 int figures_make(const results_t *r, const char *dir, figures_t *out, char *err, size_t errlen)
 {
     const exp_t *e = r->exp;
@@ -1082,7 +1268,8 @@ int figures_make(const results_t *r, const char *dir, figures_t *out, char *err,
                          "Left out of these plots (no events, no plots of their own): %s.", list))
             goto done;
     }
-    if (figures_frag(&c) || figures_throughput(&c) || figures_pools(&c)) goto done;
+    if (figures_frag(&c) || figures_throughput(&c) || figures_costs(&c) || figures_pools(&c))
+        goto done;
     for (size_t s = 0; s < e->nsweeps; s++)
         if (figures_sweep(&c, s)) goto done;
     for (size_t t = 0; t < e->ntraces; t++) {
@@ -1090,7 +1277,7 @@ int figures_make(const results_t *r, const char *dir, figures_t *out, char *err,
             if (figures_note(&c, FIGURES_TRACE, t, "No events: nothing to plot.")) goto done;
             continue;
         }
-        if (figures_footprint(&c, t) || figures_sizes(&c, t)) goto done;
+        if (figures_footprint(&c, t) || figures_latency(&c, t) || figures_sizes(&c, t)) goto done;
     }
     rc = 0;
 done:

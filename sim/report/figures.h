@@ -6,12 +6,17 @@
  *   frag-util, frag-jw4  fragmentation per trace and allocator (bars)
  *   throughput           ns/event per trace and allocator: median bars,
  *                        min-max whiskers (only when there are timed runs)
+ *   instructions, d1-misses, ll-misses  per event, per trace and
+ *                        allocator (bars; only with measure("instructions"))
  *   pools, pools-occupancy  pymalloc's pools per size class at each trace's
  *                        peak (heat maps; only with a pool table)
  *   sweep-K-footprint, sweep-K-speed  each sweep: parameter against peak
  *                        footprint and against ns/event, a line per trace
- *   resident-T, sizes-T per trace: resident memory and live bytes over time, a
- *                        line per allocator; request sizes in log2 bins
+ *   resident-T, latency-T, sizes-T  per trace: resident memory and live
+ *                        bytes over time, a line per allocator; the share
+ *                        of allocator calls slower than x (log-log CCDF, a
+ *                        line per allocator; only with measure("latency"));
+ *                        request sizes in log2 bins
  * Per-trace and overview plots show the grid's allocators (sweep points
  * appear only in the sweep plots), each in its palette colour, dash or fill
  * (plot.h), any number of them: the key gets as many rows as it needs and

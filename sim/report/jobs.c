@@ -120,6 +120,7 @@ static int jobs_group(jobs_ctx_t *c, size_t g)
         .nroutes = n,
         .repeats = repeats,
         .seed = c->cfg->seed + g,
+        .measure = c->cfg->measure,
         .nsamples = c->cfg->nsamples,
         .self = c->cfg->self,
         .find = c->cfg->find,

@@ -57,6 +57,7 @@ typedef struct {
     const char *self;   /* worker executable; NULL: /proc/self/exe         */
     route_find_fn find; /* NULL: the registry                             */
     uint64_t seed;      /* order of the timed runs (driver_config_t.seed)   */
+    unsigned measure;   /* what is measured (driver_config_t.measure)      */
 } jobs_config_t;
 
 /* The CPUs this process may run on (its affinity mask), at least 1. */

@@ -83,7 +83,8 @@ unsigned results_rank(const results_t *r, const char *spec)
     unsigned rank = 0;
     for (size_t a = 0; a < e->nallocs; a++) {
         if (!strcmp(e->allocs[a].spec, spec)) return rank;
-        rank += alloc_spec_class_len(e->allocs[a].spec) == n && strncmp(e->allocs[a].spec, spec, n) == 0;
+        rank += alloc_spec_class_len(e->allocs[a].spec) == n &&
+                strncmp(e->allocs[a].spec, spec, n) == 0;
     }
     return 0;
 }
@@ -254,7 +255,9 @@ static int results_write_runs(const results_t *r, const driver_run_t *named, con
                            arenas_modes[0]->name,
                            0,
                            0,
-                           "page"};
+                           "page",
+                           e->measure,
+                           0};
     output_json(o.fp, named, e->nunits, &s);
     if (results_commit(&o, err, errlen)) return -1;
     if (results_open(&o, dir, "runs.csv", err, errlen)) return -1;
