@@ -638,7 +638,7 @@ static int driver_spawn(const driver_pair_t *pair, driver_job_t job, driver_work
             _exit(127);
         /* a count job's addresses the same from run to run: the cache
          * simulation sees the same sets (callgrind.h) */
-        if (job.count) personality(ADDR_NO_RANDOMIZE);
+        if (job.count) personality((unsigned long)personality(0xffffffff) | ADDR_NO_RANDOMIZE);
         execve(args.argv[0], (char *const *)args.argv, env);
         _exit(127);
     }

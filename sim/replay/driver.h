@@ -57,11 +57,12 @@
  * What is measured (driver_config_t.measure, `replay --measure`):
  *
  *   time          the timed runs above: ns/event (the default);
- *   latency       the timed runs with allocator calls timed, one in about
- *                 latency_every (replay.h's LATENCY probes): the worker calibrates the
- *                 clock once, maps its histograms before the baseline and
- *                 sends them after each run; the parent merges them per
- *                 pair.  ns/event then includes the clock readings;
+ *   latency       the timed runs with allocator calls timed, one in
+ *                 about latency_every (replay.h's LATENCY probes): the
+ *                 worker calibrates the clock once, maps its histograms
+ *                 before the baseline and sends them after each run; the
+ *                 parent merges them per pair.  ns/event then includes
+ *                 the clock readings;
  *   instructions  after the timed runs, one run per configuration under
  *                 callgrind (callgrind.h): a fresh worker started as
  *                 `valgrind --tool=callgrind ... SELF replay --worker
@@ -69,8 +70,9 @@
  *                 randomisation, its allocators' LD_PRELOAD passed on; a
  *                 kept route's counted run follows one warm-up run in that
  *                 process, a fresh route's follows the pre-pass alone, as
- *                 for timed runs.  Without time or latency there are no
- *                 timed runs.
+ *                 for timed runs; jemalloc's and mimalloc's wall-clock
+ *                 timers are pinned (driver.c, driver_count_env).
+ *                 Without time or latency there are no timed runs.
  *
  * Identical configurations (route_canonical: `pymalloc`,
  * `pymalloc:arena=1M` and `pymalloc:arena=1MiB` are one) run once per

@@ -26,18 +26,20 @@ typedef struct {
 } output_settings_t;
 
 /* One row per run: trace, allocator, events, ns/event median [confidence
- * interval], peak live, peak resident, peak held, jw4, util; then a note
- * on what the timing column and its flags mean. */
+ * interval], peak live, peak resident, peak held, jw4, util, and when a
+ * row has them the counts per event and the latency percentiles; then a
+ * note on what the timing column, its flags and those columns mean. */
 void output_table(FILE *out, const driver_run_t *runs, size_t n);
 
 /* {"arenalab": version, "command": "replay", settings..., "runs": [...]}. */
 void output_json(FILE *out, const driver_run_t *runs, size_t n, const output_settings_t *s);
 
 /* The figures of the JSON as CSV columns: trace, allocator, then one per
- * JSON value, named KEY or GROUP_KEY (ns_per_event_median, frag_jw4),
- * formatted as the JSON does (a NaN is an empty field, a boolean
- * true/false); the array ns_per_event.runs is one field, its numbers
- * joined by ';'. */
+ * JSON value, named KEY or GROUP_KEY (ns_per_event_median, frag_jw4,
+ * callgrind_Ir, latency_ns_malloc_p99), formatted as the JSON does (a NaN
+ * is an empty field, a boolean true/false); the array ns_per_event.runs
+ * is one field, its numbers joined by ';'.  Every column is always there:
+ * a group the run did not measure (left out of its JSON) is empty. */
 void output_csv_header(FILE *out);
 void output_csv_row(FILE *out, const driver_run_t *run);
 

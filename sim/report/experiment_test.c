@@ -7,6 +7,7 @@
  * allow_unsafe gives the rest, and a binary chunk never loads. */
 #include "sim/report/experiment.h"
 #include "alloc/check.h"
+#include "sim/replay/driver.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -117,6 +118,7 @@ static void xt_expansion(void)
     CHECK(exp_is_valid(&e));
     CHECK(!strcmp(e.name, "grid-1"));
     CHECK(e.repeat == 2 && e.samples == 50);
+    CHECK(e.measure == DRIVER_MEASURE_TIME); /* the default */
     CHECK(e.ntraces == 3 && e.nallocs == 2 && e.nsweeps == 2);
     /* Glob matches in sorted order, named by base name; paths absolute. */
     CHECK(!strcmp(e.traces[0].name, "a.txt") && !strcmp(e.traces[1].name, "b.txt"));
@@ -226,6 +228,9 @@ static const xt_bad_t xt_bads[] = {
     {"syntax", "trace('traces/a.txt')\nallocator('raw'\n", EXP_EFAIL, 3, "expected", 0},
     {"badrepeat", "trace('traces/a.txt')\nrepeats(-1)\n", EXP_EFAIL, 2, "repeats", 0},
     {"badsamples", "samples(1.5)\n", EXP_EFAIL, 1, "samples", 0},
+    {"badmeasure", "trace('traces/a.txt')\nmeasure('time', 'speed')\n", EXP_EFAIL, 2,
+     "measure: argument 2: expected", 0},
+    {"nomeasure", "measure()\n", EXP_EFAIL, 1, "name at least one", 0},
     {"unknownalloc", "trace('traces/a.txt')\n\nallocator('nosuch')\n", EXP_EFAIL, 3,
      "not an allocator", 0},
     {"missinglib", "trace('traces/a.txt')\nallocator('missinglib')\n", EXP_EFAIL, 2,
@@ -375,6 +380,21 @@ static void xt_sandbox(void)
     xt_allow_unsafe = 0;
 }
 
+/* measure(...): any of the three, together, the last call wins. */
+static void xt_measure(void)
+{
+    exp_t e;
+    char err[4096];
+    int rc = xt_load(&e, "measure",
+                     "trace('traces/a.txt')\nallocator('raw')\nmeasure('latency')\n"
+                     "measure('instructions', 'time')\n",
+                     err, sizeof err);
+    CHECKF(rc == 0, "%s", err);
+    if (rc) return;
+    CHECK(e.measure == (DRIVER_MEASURE_INSTRUCTIONS | DRIVER_MEASURE_TIME));
+    exp_free(&e);
+}
+
 static void xt_unreadable(void)
 {
     exp_t e;
@@ -417,6 +437,7 @@ int main(void)
     for (size_t i = 0; i < sizeof xt_bads / sizeof xt_bads[0]; i++)
         xt_bad(&xt_bads[i]);
     xt_sandbox();
+    xt_measure();
     xt_unreadable();
     return check_done();
 }

@@ -223,9 +223,14 @@ static void html_metrics(FILE *f, const results_t *r)
           "<p>Every run of every trace: the grid's allocators first, then the sweep points. "
           "J&amp;W #1&ndash;#4 are Johnstone &amp; Wilson's fragmentation figures (mean, at "
           "peak live, at peak resident memory, peak over peak); util = peak live / peak resident; "
-          "internal = bytes lost to rounding at peak live. The same figures are in "
+          "internal = bytes lost to rounding at peak live. With measure(\"instructions\"): "
+          "instructions and L1 / last-level data cache misses per event, counted under "
+          "callgrind (exact); with measure(\"latency\"): percentiles of the allocator calls, "
+          "in ns. The same figures are in "
           "<a href=\"runs.csv\">runs.csv</a> and <a href=\"runs.json\">runs.json</a>.</p>\n",
           f);
+    int counts = (e->measure & DRIVER_MEASURE_INSTRUCTIONS) != 0;
+    int latency = (e->measure & DRIVER_MEASURE_LATENCY) != 0;
     for (size_t t = 0; t < e->ntraces; t++) {
         fputs("<h3>", f);
         html_text(f, e->traces[t].name);
@@ -235,8 +240,11 @@ static void html_metrics(FILE *f, const results_t *r)
                 r->traces[t].events);
         fputs("<th>CI of the median</th><th>peak live</th><th>peak resident</th><th>peak held</th>"
               "<th>J&amp;W #1</th><th>#2</th><th>#3</th><th>#4</th><th>util</th>"
-              "<th>internal</th></tr>\n",
+              "<th>internal</th>",
               f);
+        if (counts) fputs("<th>instr/event</th><th>D1 misses</th><th>LL misses</th>", f);
+        if (latency) fputs("<th>p50 ns</th><th>p99 ns</th><th>p99.99 ns</th><th>max ns</th>", f);
+        fputs("</tr>\n", f);
         for (size_t u = 0; u < e->nunits; u++) {
             if (e->units[u].trace != t) continue;
             const driver_run_t *run = &r->runs[u];
@@ -266,6 +274,20 @@ static void html_metrics(FILE *f, const results_t *r)
                 html_ratio(f, v[k]);
                 fputs("</td>", f);
             }
+            const double c[] = {run->instructions_per_event, run->d1_misses_per_event,
+                                run->ll_misses_per_event};
+            for (size_t k = 0; counts && k < sizeof c / sizeof c[0]; k++)
+                if (isnan(c[k]))
+                    fputs("<td>&ndash;</td>", f);
+                else
+                    fprintf(f, "<td>%.*f</td>", k ? 3 : 1, c[k]);
+            const lat_summary_t *a = &run->latency[LAT_ALL];
+            const double l[] = {a->q[0], a->q[2], a->q[4], a->max}; /* p50 p99 p99.99 max */
+            for (size_t k = 0; latency && k < sizeof l / sizeof l[0]; k++)
+                if (run->lat && a->count)
+                    fprintf(f, "<td>%.0f</td>", l[k]);
+                else
+                    fputs("<td>&ndash;</td>", f);
             fputs("</tr>\n", f);
         }
         fputs("</table></div>\n", f);
