@@ -370,6 +370,27 @@ static int report_stats(report_t *p)
     return CLI_OK;
 }
 
+/* The experiment's units as jobs (each trace's allocators, their routes
+ * and repeats), their groups (array tasks) and room for their runs.
+ * Returns 0, or -1 out of memory. */
+static int report_units(report_t *p)
+{
+    const exp_t *e = &p->exp;
+    if (!(p->units = calloc(e->nunits, sizeof *p->units)) ||
+        !(p->runs = calloc(e->nunits, sizeof *p->runs)) ||
+        !(p->group = calloc(e->nunits, sizeof *p->group)))
+        return -1;
+    for (size_t u = 0; u < e->nunits; u++) {
+        const exp_trace_t *tr = &e->traces[e->units[u].trace];
+        p->units[u].trace = tr->path;
+        p->units[u].name = tr->name;
+        route_uniform(&p->units[u].route, e->units[u].spec);
+        p->units[u].repeat = e->units[u].repeat;
+    }
+    p->ntasks = jobs_groups(p->units, e->nunits, p->group);
+    return 0;
+}
+
 /* The result set's fields that come before any replay, the units and
  * their groups (array tasks), room for the runs.  COMMAND, STAMP and SYS
  * are set by the caller.  Returns an exit status (P->err on failure). */
@@ -384,18 +405,7 @@ static int report_setup(report_t *p)
         goto oom;
     for (size_t t = 0; t < e->ntraces; t++)
         r->where[t].node = EXP_NONE;
-    if (!(p->units = calloc(e->nunits, sizeof *p->units)) ||
-        !(p->runs = calloc(e->nunits, sizeof *p->runs)) ||
-        !(p->group = calloc(e->nunits, sizeof *p->group)))
-        goto oom;
-    for (size_t u = 0; u < e->nunits; u++) {
-        const exp_trace_t *tr = &e->traces[e->units[u].trace];
-        p->units[u].trace = tr->path;
-        p->units[u].name = tr->name;
-        route_uniform(&p->units[u].route, e->units[u].spec);
-        p->units[u].repeat = e->units[u].repeat;
-    }
-    p->ntasks = jobs_groups(p->units, e->nunits, p->group);
+    if (report_units(p)) goto oom;
     if (!(p->names = calloc(p->ntasks + 1, sizeof *p->names)) ||
         !(p->tasks = calloc(p->ntasks + 1, sizeof *p->tasks)))
         goto oom;
@@ -875,20 +885,10 @@ static int report_task(report_t *p, int argc, char **argv)
     p->exp = p->plan.exp;
     memset(&p->plan.exp, 0, sizeof p->plan.exp);
     exp_t *e = &p->exp;
-    if (!(p->units = calloc(e->nunits, sizeof *p->units)) ||
-        !(p->runs = calloc(e->nunits, sizeof *p->runs)) ||
-        !(p->group = calloc(e->nunits, sizeof *p->group))) {
+    if (report_units(p)) {
         cli_error("report --task: out of memory");
         return CLI_FAIL;
     }
-    for (size_t u = 0; u < e->nunits; u++) {
-        const exp_trace_t *tr = &e->traces[e->units[u].trace];
-        p->units[u].trace = tr->path;
-        p->units[u].name = tr->name;
-        route_uniform(&p->units[u].route, e->units[u].spec);
-        p->units[u].repeat = e->units[u].repeat;
-    }
-    p->ntasks = jobs_groups(p->units, e->nunits, p->group);
     if (k >= p->ntasks) {
         cli_error("report --task %lu: the plan in %s has %zu tasks", k, dir, p->ntasks);
         return CLI_USAGE;
