@@ -67,8 +67,9 @@ static int script_domain_arg(lua_State *L, int idx, const char *fn)
 
 /* ---- event output ---------------------------------------------------------- */
 
-static void script_emit(lua_State *L, script_ctx_t *c, const trace_event_t *ev)
+static void script_emit(lua_State *L, script_ctx_t *c, trace_event_t *ev)
 {
+    ev->thread = c->thread;
     if (trace_write(c->w, ev) < 0)
         luaL_error(L, "cannot write the trace: %s", trace_writer_error(c->w));
     c->events++;
@@ -172,8 +173,12 @@ static int script_block_new(lua_State *L, script_ctx_t *c, int op, int domain, u
     script_live_room(L, c, total, op == TRACE_CALLOC ? "calloc" : "alloc");
     uint32_t slot = script_block_slot(L, c);
     uint32_t id = (uint32_t)c->next_id;
-    trace_event_t ev = {
-        .op = (uint8_t)op, .domain = (uint8_t)domain, .id = id, .size = esize, .nmemb = nmemb};
+    trace_event_t ev = {.op = (uint8_t)op,
+                        .domain = (uint8_t)domain,
+                        .id = id,
+                        .size = esize,
+                        .nmemb = nmemb,
+                        .thread = c->thread};
     if (trace_write(c->w, &ev) < 0) {
         /* Give the slot back so the tables stay consistent. */
         c->blocks[slot].onext = c->bfree;

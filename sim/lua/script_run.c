@@ -261,10 +261,7 @@ static const luaL_Reg script_api[] = {
 
 /* The global functions: each module's table in turn, in this order. */
 static const luaL_Reg *const script_globals[] = {
-    _script_block_api,
-    _script_pool_api,
-    _script_dist_api,
-    script_api,
+    _script_block_api, _script_pool_api, _script_dist_api, _script_thread_api, script_api,
 };
 
 static const luaL_Reg script_math_api[] = {
@@ -570,6 +567,7 @@ int script_run(const script_opts_t *o, script_stats_t *stats, char *err, size_t 
     lua_close(L); /* finalizers (pools) still use the tables in c */
     free(c->blocks);
     free(c->arenas);
+    free(c->thread_ended);
     free(c->used);
     free(c);
     return rc;

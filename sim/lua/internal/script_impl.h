@@ -7,6 +7,7 @@
  *   script_pools.c   pools (the live-set helper)
  *   script_dist.c    distributions, choosers, sizes_from
  *   script_run.c     markers, parameters, counters; the Lua state; script_run
+ *   script_threads.c simulated threads (the thread events carry)
  *
  * All of them use Lua's public API only.
  *
@@ -158,6 +159,11 @@ struct script_ctx_s {
 
     rng_zipf_t zipf; /* the last zipf(n, s), reused while n and s repeat */
     int zipf_ok;
+
+    uint32_t thread;       /* current thread: every event carries it (0: main) */
+    uint32_t nthreads;     /* threads created, numbered 1..nthreads           */
+    uint32_t capthreads;   /* entries of thread_ended                         */
+    uint8_t *thread_ended; /* per thread number: 1 once it ended              */
 };
 
 /* The context lives in the state's extra space (a pointer's worth that Lua
@@ -194,5 +200,9 @@ extern const luaL_Reg _script_pool_meta[];
 
 extern const luaL_Reg _script_dist_api[]; /* uniform ... chooser, sizes_from */
 extern const luaL_Reg _script_sampler_meta[];
+
+/* ---- script_threads.c ----------------------------------------------------- */
+
+extern const luaL_Reg _script_thread_api[]; /* thread, new_thread, ..., run_threads */
 
 #endif
