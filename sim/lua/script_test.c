@@ -4,7 +4,8 @@
  * arenas and samplers behave as documented, handles are collectable, and
  * scripts run in the sandbox (sim/lua/sandbox.h): what it refuses fails at
  * the line with no effect, --allow-unsafe gives the rest, and no mode ever
- * loads a binary chunk. */
+ * loads a binary chunk; simulated threads tag events, interleave
+ * deterministically and refuse misuse at the line. */
 #include "sim/lua/script.h"
 #include "sim/trace/trace.h"
 
@@ -588,6 +589,160 @@ static void st_test_determinism(void)
     }
 }
 
+/* Events of PATH as "OP ID THREAD\n" lines (NULL if unreadable). */
+static char *st_thread_events(const char *path)
+{
+    trace_reader_t *r;
+    char err[512];
+    if (trace_open(&r, path, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return NULL;
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *out = malloc(cap);
+    out[0] = '\0';
+    trace_event_t ev;
+    int rc;
+    while ((rc = trace_next(r, &ev)) > 0 && len + 64 < cap)
+        len += (size_t)snprintf(out + len, cap - len, "%c %u %u\n", trace_op_letter[ev.op], ev.id,
+                                ev.thread);
+    CHECKF(rc == 0, "%s: %s", path, trace_error(r));
+    trace_close(r);
+    return out;
+}
+
+/* Threads: every event carries the current thread, in both formats; frees
+ * and reallocs on other threads than the allocation's; run_threads
+ * interleaves deterministically for a seed; misuse is an error at the
+ * line. */
+static void st_test_threads(void)
+{
+    st_write("th.lua", "local b = alloc(10)\n"
+                       "local t1, t2 = new_thread(), new_thread()\n"
+                       "assert(t1 == 1 and t2 == 2 and thread() == 0)\n"
+                       "assert(thread(t1) == 0)\n"
+                       "local c = alloc(20)\n"
+                       "on_thread(t2, free, c)\n"
+                       "assert(on_thread(t2, realloc, b, 30) == b)\n"
+                       "assert(thread() == t1)\n"
+                       "thread(0)\n"
+                       "end_thread(t1)\n"
+                       "free(b)\n"
+                       "local ts = run_threads(2, function(i, t)\n"
+                       "  assert(thread() == t and t == i + 2)\n"
+                       "  local x = alloc(i)\n"
+                       "  coroutine.yield()\n"
+                       "  free(x)\n"
+                       "end)\n"
+                       "assert(#ts == 2 and ts[1] == 3 and ts[2] == 4 and thread() == 0)\n"
+                       "assert(not pcall(thread, 3))\n"
+                       "free(alloc(1))\n");
+    static const char want[] = "a 0 0\n"
+                               "a 1 1\n"
+                               "f 1 2\n"
+                               "r 0 2\n"
+                               "f 0 0\n";
+    static const char *const outs[] = {"th.txt", "th.atr"};
+    for (int i = 0; i < 2; i++) {
+        CHECKF(st_run("th.lua", outs[i], 5, NULL, 0) == 0, "%s", st_err);
+        char *got = st_thread_events(outs[i]);
+        CHECK(got != NULL);
+        if (!got) continue;
+        CHECKF(!strncmp(got, want, strlen(want)), "%s events:\n%s", outs[i], got);
+        /* run_threads: blocks 2 and 3, each allocated and freed on its own
+         * thread (3 or 4) in some interleaving; then thread 0 again. */
+        const char *rest = got + strlen(want);
+        for (unsigned id = 2; id <= 3; id++) {
+            char a[32], f[32];
+            snprintf(a, sizeof a, "a %u %u\n", id, id + 1);
+            snprintf(f, sizeof f, "f %u %u\n", id, id + 1);
+            const char *pa = strstr(rest, a), *pf = strstr(rest, f);
+            CHECKF(pa && pf && pa < pf, "%s: block %u:\n%s", outs[i], id, got);
+        }
+        CHECKF(strstr(rest, "a 4 0\nf 4 0\n") != NULL, "%s: after run_threads:\n%s", outs[i], got);
+        free(got);
+    }
+    size_t n;
+    char *text = st_read("th.txt", &n);
+    CHECK(text && strstr(text, "\n#@ thread 1\na 1 20\n#@ thread 2\nf 1\nr 0 30\n#@ thread 0\n"));
+    free(text);
+
+    /* A trace without threads has no thread lines. */
+    st_write("nt.lua", "free(alloc(8))\n");
+    CHECKF(st_run("nt.lua", "nt.txt", 1, NULL, 0) == 0, "%s", st_err);
+    text = st_read("nt.txt", &n);
+    CHECK(text && !strstr(text, "#@ thread"));
+    free(text);
+
+    /* Same seed, same interleaving (and bytes); another seed, another. */
+    st_write("thd.lua", "local shared = pool()\n"
+                        "run_threads(4, function(i)\n"
+                        "  for k = 1, 500 do\n"
+                        "    shared:add(alloc(uniform(8, 64)))\n"
+                        "    if #shared > 50 then shared:free_random() end\n"
+                        "    if k % 7 == 0 then coroutine.yield() end\n"
+                        "  end\n"
+                        "end)\n"
+                        "shared:free_all()\n");
+    CHECKF(st_run("thd.lua", "thd1.atr", 3, NULL, 0) == 0, "%s", st_err);
+    CHECKF(st_run("thd.lua", "thd2.atr", 3, NULL, 0) == 0, "%s", st_err);
+    CHECKF(st_run("thd.lua", "thd3.atr", 4, NULL, 0) == 0, "%s", st_err);
+    size_t n1, n2, n3;
+    char *a = st_read("thd1.atr", &n1), *b = st_read("thd2.atr", &n2),
+         *c = st_read("thd3.atr", &n3);
+    CHECK(a && b && c);
+    CHECKF(a && b && n1 == n2 && !memcmp(a, b, n1), "same seed, different threaded traces");
+    CHECKF(a && c && (n1 != n3 || memcmp(a, c, n1)), "seeds 3 and 4 gave the same trace");
+    free(a);
+    free(b);
+    free(c);
+    /* Frees on other threads than the allocation's happened, and every
+     * thread 1..4 wrote events. */
+    char *ev = st_thread_events("thd1.atr");
+    unsigned owner[4096] = {0}, remote = 0, seen = 0;
+    for (const char *p = ev; p && *p; p = strchr(p, '\n') + 1) {
+        char op;
+        unsigned id, t;
+        if (sscanf(p, "%c %u %u", &op, &id, &t) != 3 || id >= 4096) break;
+        if (op == 'a') owner[id] = t;
+        if (op == 'f' && owner[id] != t) remote++;
+        if (t >= 1 && t <= 4) seen |= 1u << t;
+    }
+    CHECKF(remote > 100 && seen == 0x1e, "remote frees %u, threads seen %#x", remote, seen);
+    free(ev);
+
+    /* Misuse: an error at the line, no output. */
+    st_expect_error("free(alloc(8))\nthread(1)\n", 2,
+                    "thread: no thread 1 (threads 0..0 exist; new_thread() creates one)");
+    st_expect_error("local b = alloc(8)\nnew_thread()\non_thread(5, free, b)\n", 3,
+                    "on_thread: no thread 5 (threads 0..1 exist");
+    st_expect_error("local t = new_thread()\nend_thread(t)\non_thread(t, free, alloc(8))\n", 3,
+                    "on_thread: thread 1 has ended");
+    st_expect_error("end_thread(0)\n", 1, "end_thread: thread 0 (the main thread) never ends");
+    st_expect_error("local t = new_thread()\nthread(t)\nend_thread(t)\n", 3,
+                    "end_thread: thread 1 is the current thread");
+    st_expect_error("new_thread()\nthread(1.5)\n", 2,
+                    "thread: bad thread (integer expected, got a fraction)");
+    st_expect_error("thread('1')\n", 1, "thread: bad thread (integer expected, got string)");
+    st_expect_error("local t = new_thread()\nthread(t)\non_thread(0, end_thread, t)\n", 3,
+                    "on_thread: thread 1 ended while on_thread ran");
+    st_expect_error("run_threads(2, function(i)\n"
+                    "  local b = alloc(8)\n"
+                    "  free(b)\n"
+                    "  coroutine.yield()\n"
+                    "  free(b)\n"
+                    "end)\n",
+                    5, "free: block");
+    st_expect_error("run_threads({function() end, 3})\n", 1,
+                    "run_threads: entry 2 is a number, not a function");
+    st_expect_error("\nrun_threads(-1, print)\n", 2, "run_threads: bad count");
+    st_expect_error("run_threads(2, function(i, t)\n"
+                    "  if i == 1 then coroutine.yield() else end_thread(1) end\n"
+                    "  coroutine.yield()\n"
+                    "end)\n",
+                    1, "run_threads: thread 1 ended while a function ran on it");
+}
+
 int main(void)
 {
     /* Short relative paths: Lua shortens long chunk names in messages. */
@@ -603,5 +758,6 @@ int main(void)
     st_test_semantics();
     st_test_sandbox();
     st_test_determinism();
+    st_test_threads();
     return check_done();
 }
