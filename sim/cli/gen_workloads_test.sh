@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # gen_workloads_test.sh: every workload of scripts/workloads/ generates a
 # trace that `arenalab check` accepts, the same bytes twice for one seed;
+# the threaded ones (larson, prodcons, churn -D threads=N) write events on
+# their threads with frees on other threads than the allocation's;
 # `arenalab gen` exits 1 with SCRIPT:LINE and no output on a script error,
 # and 2 on a missing script or a usage error.
 set -uo pipefail
@@ -11,7 +13,7 @@ tmp=${TEST_TMPDIR:-$(mktemp -d)}
 fails=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 
-for w in adversary ast churn grow lru malloclab queue; do
+for w in adversary ast churn grow larson lru malloclab prodcons queue; do
   out1="$tmp/$w.1.atr" out2="$tmp/$w.2.atr"
   if ! "$bin" gen "$lib/$w.lua" -o "$out1" --seed 7 2>"$tmp/err"; then
     fail "$w: gen failed: $(cat "$tmp/err")"
@@ -30,6 +32,65 @@ for w in adversary ast churn grow lru malloclab queue; do
     fail "$w: ${n:-?} events with the defaults (want 50k..300k)"
   fi
 done
+
+# Threads (text traces): "THREADS REMOTE_FREES REMOTE_REALLOCS" -- distinct
+# threads with events, frees and reallocs on another thread than the
+# block's allocation.
+threads_of() {
+  awk '/^#@ thread / { t = $3; seen[t] = 1; next }
+    /^#/ { next }
+    $1 == "a" || $1 == "c" { owner[$2] = t + 0; seen[t + 0] = 1; next }
+    $1 == "r" { if (owner[$2] != t + 0) rr++; next }
+    $1 == "f" { if (owner[$2] != t + 0) rf++; delete owner[$2]; next }
+    END { n = 0; for (k in seen) n++; print n, rf + 0, rr + 0 }' "$1"
+}
+for w in larson prodcons; do
+  "$bin" gen "$lib/$w.lua" -o "$tmp/$w.txt" --seed 7 2>/dev/null || fail "$w: text gen failed"
+  read -r nt rf rr <<<"$(threads_of "$tmp/$w.txt")"
+  case $w in
+    larson) [ "$nt" = 8 ] && [ "$rf" -gt 50000 ] || fail "larson: $nt threads, $rf remote frees" ;;
+    prodcons)
+      # Every free is remote; some payloads grow on the consumer's thread.
+      nf=$(grep -c '^f ' "$tmp/$w.txt")
+      [ "$nt" = 4 ] && [ "$rf" = "$nf" ] && [ "$rr" -gt 1000 ] ||
+        fail "prodcons: $nt threads, $rf of $nf frees remote, $rr remote reallocs" ;;
+  esac
+done
+# churn scaled: threads=1 is the single-threaded trace, event for event
+# (the metadata says param.threads=1);
+# threads=4 has four threads (and the main one) with remote frees, the
+# same bytes for a seed, and replays.
+"$bin" gen "$lib/churn.lua" -o "$tmp/churn.t1.atr" --seed 7 -D threads=1 2>/dev/null ||
+  fail "churn threads=1: gen failed"
+for f in churn.1 churn.t1; do
+  "$bin" convert "$tmp/$f.atr" - 2>/dev/null | grep -v '^#@ param\.' >"$tmp/$f.noparam"
+done
+[ -s "$tmp/churn.t1.noparam" ] && cmp -s "$tmp/churn.1.noparam" "$tmp/churn.t1.noparam" ||
+  fail "churn threads=1 differs from churn"
+for k in 1 2; do
+  "$bin" gen "$lib/churn.lua" -o "$tmp/churn.t4.$k.atr" --seed 7 -D threads=4 -D steps=20000 \
+    2>/dev/null || fail "churn threads=4: gen failed"
+done
+cmp -s "$tmp/churn.t4.1.atr" "$tmp/churn.t4.2.atr" || fail "churn threads=4: two runs differ"
+"$bin" check "$tmp/churn.t4.1.atr" >/dev/null 2>&1 || fail "churn threads=4: check rejects it"
+"$bin" convert "$tmp/churn.t4.1.atr" "$tmp/churn.t4.txt" >/dev/null 2>&1 || fail "churn: convert"
+read -r nt rf rr <<<"$(threads_of "$tmp/churn.t4.txt")"
+[ "$nt" = 5 ] && [ "$rf" -gt 100 ] || fail "churn threads=4: $nt threads, $rf remote frees"
+"$bin" replay "$tmp/churn.t4.1.atr" --alloc raw --verify >/dev/null 2>"$tmp/err" ||
+  fail "churn threads=4: replay --verify: $(cat "$tmp/err")"
+"$bin" gen "$lib/churn.lua" -o "$tmp/churn.t0.atr" -D threads=0 2>"$tmp/err"
+[ $? -eq 1 ] && grep -q "churn.lua:[0-9]*: threads and slice must be at least 1" "$tmp/err" ||
+  fail "churn threads=0: $(head -1 "$tmp/err")"
+[ ! -e "$tmp/churn.t0.atr" ] || fail "churn threads=0: left an output"
+
+# A thread that does not exist: exit 1, SCRIPT:LINE, no output.
+mkdir -p "$tmp/err_case"
+printf 'local b = alloc(8)\non_thread(3, free, b)\n' >"$tmp/err_case/nothread.lua"
+(cd "$tmp/err_case" && "$bin" gen nothread.lua -o out.atr 2>err.txt)
+[ $? -eq 1 ] || fail "no such thread: want exit 1"
+grep -q '^arenalab: nothread.lua:2: on_thread: no thread 3' "$tmp/err_case/err.txt" ||
+  fail "no such thread: $(head -1 "$tmp/err_case/err.txt")"
+[ ! -e "$tmp/err_case/out.atr" ] || fail "no such thread: left an output"
 
 # The benchmark runs (small n) and reports its speed.
 "$bin" gen "$lib/bench.lua" -o "$tmp/bench.atr" -D n=100000 --stats 2>"$tmp/err" ||
