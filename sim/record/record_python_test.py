@@ -12,7 +12,12 @@
 #                   "user file CORRUPT" (exit 1)
 #   sleep N         N bytes objects, prints "ready PID", sleeps 30 s (the
 #                   test interrupts it with SIGINT, or kills the recorder)
+#   prodcons N      a producer thread makes N bytes objects of 1234 bytes
+#                   of data and a consumer thread drops them, through a
+#                   queue.Queue: frees on another thread than the
+#                   allocation; prints "consumed N"
 import os
+import queue
 import sys
 import threading
 import time
@@ -42,6 +47,30 @@ def sleep(n):
     return len(keep) and 0
 
 
+def prodcons(n):
+    q = queue.Queue(maxsize=64)
+    got = []
+
+    def produce():
+        for i in range(n):
+            q.put(bytes(1233) + bytes([i % 256]))
+        q.put(None)
+
+    def consume():
+        k = 0
+        while q.get() is not None:
+            k += 1
+        got.append(k)
+
+    threads = [threading.Thread(target=produce), threading.Thread(target=consume)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print("consumed", got[0])
+    return 0
+
+
 def work(k):
     junk = [str(i) * (k + 1) for i in range(2000)]
     return len(junk)
@@ -66,6 +95,8 @@ def main(n, status):
 
 if sys.argv[1] == "closerange":
     sys.exit(closerange(sys.argv[2]))
+elif sys.argv[1] == "prodcons":
+    sys.exit(prodcons(int(sys.argv[2])))
 elif sys.argv[1] == "sleep":
     sys.exit(sleep(int(sys.argv[2])))
 else:
