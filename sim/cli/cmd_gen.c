@@ -142,7 +142,9 @@ const cli_command_t cmd_gen = {
     .args = "SCRIPT.lua -o OUT",
     .summary = "generate a trace by running a Lua workload script",
     .description = "Runs SCRIPT in an embedded Lua 5.4 state; its calls (alloc, free, arena,\n"
-                   "pool, phase, ...) become the events of the trace written to OUT.  The same\n"
+                   "pool, phase, ...) become the events of the trace written to OUT, on the\n"
+                   "script's simulated threads when it makes some (run_threads, on_thread:\n"
+                   "events carry a thread, one valid order of all of them).  The same\n"
                    "script, seed and -D values give a byte-identical trace.  A Lua error stops\n"
                    "the run with SCRIPT:LINE: message, exit status 1, and no output file\n"
                    "(a device or FIFO, written in place, has had what came before).\n"
