@@ -279,7 +279,8 @@ int rcore_open_fd(rcore_t *c, int fd, const trace_meta_t *meta, size_t bufsize, 
     tbenc_init(&c->enc);
     /* A last entry RCORE_KEY_DROPPED is the core's: written with the count
      * and followed by its reserved room (rcore_dropped_tail). */
-    int with_dropped = meta && meta->n > 0 && !strcmp(meta->entries[meta->n - 1].key, RCORE_KEY_DROPPED);
+    int with_dropped =
+        meta && meta->n > 0 && !strcmp(meta->entries[meta->n - 1].key, RCORE_KEY_DROPPED);
     trace_meta_t given = {meta ? meta->n - (size_t)with_dropped : 0, meta ? meta->entries : NULL};
     size_t hdr = tbenc_header_size(&given);
     if (hdr && with_dropped) hdr += RCORE_DROPPED_TAIL;

@@ -66,9 +66,9 @@
 #include "sim/trace/trace.h"
 #include "sim/trace/trace_bin_enc.h"
 
-#define RCORE_KEY_DROPPED      "dropped_frees"
-#define RCORE_KEY_PAD          "pad"
-#define RCORE_DROPPED_WIDTH    20 /* digits of the largest uint64_t         */
+#define RCORE_KEY_DROPPED   "dropped_frees"
+#define RCORE_KEY_PAD       "pad"
+#define RCORE_DROPPED_WIDTH 20 /* digits of the largest uint64_t         */
 /* klen, key, vlen of each entry; the digits and pad share the width. */
 #define RCORE_DROPPED_TAIL                                                                         \
     (2 + (sizeof RCORE_KEY_DROPPED - 1) + 2 + (sizeof RCORE_KEY_PAD - 1) + RCORE_DROPPED_WIDTH)

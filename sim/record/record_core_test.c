@@ -347,7 +347,10 @@ static void t_stream(void)
     int cut = 1;
     CHECK(t_count(path, &cut) == 100 && !cut);
     /* the marker holds the count as written; the header's room says 0 */
-    CHECK(memmem(buf, (size_t)n, "\x0d" RCORE_KEY_DROPPED "\x01" "1", 16) != NULL);
+    CHECK(memmem(buf, (size_t)n,
+                 "\x0d" RCORE_KEY_DROPPED "\x01"
+                 "1",
+                 16) != NULL);
 
     CHECK(pipe(p) == 0);
     close(p[0]);

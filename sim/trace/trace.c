@@ -120,7 +120,7 @@ static int trace_push_room(pheap_t *heap, void **arr, size_t *cap, size_t n, siz
 
 int _trace_meta_add(trace_reader_t *r, const char *k, size_t kl, const char *v, size_t vl)
 {
-    if (r->keep_notes) return 0; /* a rewound reader has them all already */
+    if (r->keep_notes) return 0;                   /* a rewound reader has them all already */
     if (kl == 3 && !memcmp(k, "pad", 3)) return 0; /* a writer's reserved room, not data */
     trace_meta_unpad_legacy(k, kl, &v, &vl);
     if (trace_push_room(r->heap, (void **)&r->meta, &r->meta_cap, r->nmeta, sizeof *r->meta) < 0)
