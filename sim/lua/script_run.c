@@ -556,16 +556,21 @@ int script_run(const script_opts_t *o, script_stats_t *stats, char *err, size_t 
             size_t j = 0; /* warn once per key */
             while (j < i && strcmp(o->defs[j].key, o->defs[i].key))
                 j++;
+            if (j == i && !c->used[i] && o->strict_defs) {
+                rc = script_fail(SCRIPT_EFAIL, err, errlen, "%s never reads -D %s (a typo?)",
+                                 o->script, o->defs[i].key);
+                break;
+            }
             if (j == i && !c->used[i])
                 fprintf(c->diag, "arenalab: warning: %s never reads -D %s (a typo?)\n", o->script,
                         o->defs[i].key);
         }
-        if (stats) {
-            stats->events = c->events;
-            stats->markers = c->markers;
-            stats->peak_blocks = c->peak_blocks;
-            stats->peak_bytes = c->peak_bytes;
-        }
+    }
+    if (rc == 0 && stats) {
+        stats->events = c->events;
+        stats->markers = c->markers;
+        stats->peak_blocks = c->peak_blocks;
+        stats->peak_bytes = c->peak_bytes;
     }
     lua_close(L); /* finalizers (pools) still use the tables in c */
     free(c->blocks);
