@@ -40,7 +40,7 @@ workload("churn", {seed = 3, params = {steps = 3000}})
 allocator("raw")
 allocator("pymalloc")
 allocator("arena")
-sweep{alloc = "pymalloc", param = "pool", title = "pymalloc pool size", values = {"4K", "8K", "16K"}}
+sweep{alloc = "pymalloc", param = "pool", title = "pymalloc pool size", values = {"8K", "16K"}}
 sweep{alloc = "arena", param = "block", title = "arena block size", values = {"4K", "16K", "64K"}}
 EOF
 if ! "$bin" report "$exp" --out "$tmp/out" >"$tmp/stdout" 2>"$tmp/stderr"; then

@@ -855,13 +855,14 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
     char base[64], gpbase[80];
     snprintf(base, sizeof base, "sweep-%zu", s + 1);
     /* A numeric axis is logarithmic (base 2: sizes usually double) when
-     * every value is positive and they span a factor of 4 or more. */
+     * every value is positive and they span a factor of 2 or more: every
+     * size sweep alike (pool sizes as arena sizes). */
     double xmin = INFINITY, xmax = 0;
     for (size_t v = 0; v < w->nvalues; v++) {
         if (w->numeric && w->x[v] < xmin) xmin = w->x[v];
         if (w->numeric && w->x[v] > xmax) xmax = w->x[v];
     }
-    int logx = w->numeric && xmin > 0 && xmax / xmin >= 4;
+    int logx = w->numeric && xmin > 0 && xmax / xmin >= 2;
     uint64_t fpmax = 0, fpmin = UINT64_MAX;
     double nslo = INFINITY, nshi = 0;
     /* draw[pass * ntraces + t]: trace t has a line in that pass (events;
