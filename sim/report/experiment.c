@@ -572,10 +572,9 @@ static int exp_l_workload(lua_State *L)
         exp_raise(L, "out of memory");
     }
     /* Parameters are checked before anything runs: a dry run into
-     * /dev/null, where a -D the script never reads (a typo) or a value it
-     * rejects is an error at this line.  Only with parameters: without,
-     * the run at report time finds the same errors, and a dry run would
-     * double the generation time. */
+     * /dev/null that stops once the script has read them all, so a -D it
+     * never reads (a typo: then the run goes to the end) or a value param()
+     * cannot convert is an error at this line. */
     if (t.ndefs) {
         char err[2048];
         FILE *quiet = fopen("/dev/null", "w");
@@ -587,7 +586,7 @@ static int exp_l_workload(lua_State *L)
                            .diag = quiet,
                            .allow_unsafe = c->allow_unsafe,
                            .allow_hint = "arenalab report --allow-unsafe",
-                           .strict_defs = 1};
+                           .check_defs = 1};
         int rc = quiet ? script_run(&o, NULL, err, sizeof err) : SCRIPT_EUSAGE;
         if (!quiet) snprintf(err, sizeof err, "/dev/null: %s", strerror(errno));
         if (quiet) fclose(quiet);

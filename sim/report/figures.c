@@ -45,9 +45,6 @@
 #define FIGURES_KEY_MARGIN 90
 /* Allocators named in one note at most (the rest are counted). */
 #define FIGURES_NOTE_NAMES 8
-/* Allocators named in a plot title at most, and its lines' length. */
-#define FIGURES_TITLE_NAMES 4
-#define FIGURES_TITLE_LINE  60
 
 typedef struct {
     const results_t *r;
@@ -429,8 +426,7 @@ static int figures_frag(figures_ctx_t *c)
 
     static const char *const bases[2] = {"frag-util", "frag-jw4"};
     static const char *const names[2] = {"Utilization", "Fragmentation (J&W #4)"};
-    static const char *const why[2] = {"no value (peak resident is 0 or unknown)",
-                                       "no value (peak resident is 0 or unknown)"};
+    static const char *const why = "no value (peak resident is 0 or unknown)";
     int rc = 0;
     for (int pass = 0; pass < 2 && rc == 0; pass++) {
         const unsigned char *dr = draw + (size_t)pass * na;
@@ -447,12 +443,12 @@ static int figures_frag(figures_ctx_t *c)
         if (nskip == na) {
             rc = figures_note(c, FIGURES_OVERVIEW, 0,
                               "No %s plot: no allocator has a value to draw (%s).", names[pass],
-                              why[pass]);
+                              why);
             continue;
         }
         if (nskip)
             rc = figures_note(c, FIGURES_OVERVIEW, 0, "%s: left out of the plot: %s: %s.",
-                              names[pass], list, why[pass]);
+                              names[pass], list, why);
         if (rc) break;
         int w = figures_overview_width(c->ntrace, na - nskip);
         size_t rows, cols = figures_key(na - nskip, figures_longest(c, dr, 0), 11, &w, &rows);
