@@ -78,7 +78,7 @@ grep -q 'axis cut' "$gp" && fail "realloc-lab's footprint still cuts its axis"
 for a in raw pymalloc arena; do
   grep -q "title \"$a\"" "$gp" || fail "realloc-lab's footprint leaves $a out"
 done
-grep -q 'logarithmic: arena peaks at' "$out/index.html" ||
+grep -Eq 'The y axis is logarithmic: [a-z]+ peaks at [0-9.]+ [KMG]?i?B, [0-9]+x the peak live bytes' "$out/index.html" ||
   fail "the caption does not say why the axis is logarithmic"
 
 # x tic labels: distinct on every footprint plot (no "1M 1M").
