@@ -249,6 +249,8 @@ typedef struct {
     int cut; /* no end record                                           */
     int ok;  /* readable                                                */
     char session[64];
+    char pid[24];       /* metadata pid: the process it recorded          */
+    char exe[PATH_MAX]; /* metadata exe: its executable                   */
 } record_info_t;
 
 static void record_read(const char *path, record_info_t *info)
@@ -264,6 +266,10 @@ static void record_read(const char *path, record_info_t *info)
             info->dropped = strtoull(m->entries[i].value, NULL, 10);
         if (!strcmp(m->entries[i].key, "session"))
             snprintf(info->session, sizeof info->session, "%s", m->entries[i].value);
+        if (!strcmp(m->entries[i].key, "pid"))
+            snprintf(info->pid, sizeof info->pid, "%s", m->entries[i].value);
+        if (!strcmp(m->entries[i].key, "exe"))
+            snprintf(info->exe, sizeof info->exe, "%s", m->entries[i].value);
     }
     /* A finished trace announces its count; only a cut one is counted. */
     info->events = trace_count_hint(r);
@@ -354,6 +360,11 @@ static int record_compress(const char *raw, const char *dst)
 static int record_summary(const record_out_t *o, const char *session)
 {
     record_info_t main_info = {0}, ci;
+    /* The program the user named may be a shell script or a shim that
+     * execs the real one (pyenv's python): the last image of CMD's own
+     * process -- the trace of its pid written last -- is that program. */
+    char last_image[PATH_MAX + NAME_MAX + 8] = "", last_exe[PATH_MAX] = "";
+    struct timespec last_at = {0, 0};
     char dir[PATH_MAX], named[RECORD_MAX_NAMED * (NAME_MAX + 8) + 8] = "";
     const char *base, *pbase;
     uint64_t nchild = 0, cevents = 0, cdropped = 0, ccut = 0;
@@ -397,6 +408,15 @@ static int record_summary(const record_out_t *o, const char *session)
             snprintf(named + len, sizeof named - len, "%s%s%s%s", nchild ? ", " : "",
                      o->zst ? pbase : n, o->zst ? n + blen : "", o->zst ? ".zst" : "");
         }
+        if (main_info.pid[0] && !strcmp(ci.pid, main_info.pid) && stat(path, &st) == 0 &&
+            (st.st_mtim.tv_sec > last_at.tv_sec ||
+             (st.st_mtim.tv_sec == last_at.tv_sec && st.st_mtim.tv_nsec > last_at.tv_nsec))) {
+            last_at = st.st_mtim;
+            snprintf(last_image, sizeof last_image, "%s%s", o->zst ? o->plain : path,
+                     o->zst ? n + blen : "");
+            if (o->zst) strncat(last_image, ".zst", sizeof last_image - strlen(last_image) - 1);
+            snprintf(last_exe, sizeof last_exe, "%s", ci.exe);
+        }
         nchild++;
         cevents += ci.events;
         cdropped += ci.dropped;
@@ -423,6 +443,11 @@ static int record_summary(const record_out_t *o, const char *session)
                 ccut ? ", some cut short" : "", named, nchild > RECORD_MAX_NAMED ? ", ..." : "");
     else if (have_main)
         fprintf(stderr, "; no child traces\n");
+    if (have_main && last_image[0])
+        fprintf(stderr,
+                "arenalab: record: the program you named exec'd %s (pid %s): its trace is %s "
+                "(%s holds what ran before the exec)\n",
+                last_exe[0] ? last_exe : "another program", main_info.pid, last_image, o->out);
     return have_main ? rc : -1;
 }
 
@@ -730,9 +755,11 @@ const cli_command_t cmd_record = {
         "domains, run it under arenalab record --python).\n\n"
         "A forked child, or an image that exec replaced, writes OUT.<pid>-<command>\n"
         "(OUT.<pid>-<command>.N when taken; --python children: OUT.<pid>); --follow-fork\n"
-        "no records CMD's own process only.  OUT ending in .zst: each trace is compressed with "
-        "zstd once the\n"
-        "program ended (every command reads .atr.zst); until then it is a temporary\n"
+        "no records CMD's own process only.  When CMD's own process execs another\n"
+        "program (CMD is a shell script or a shim, as pyenv's python), the summary\n"
+        "says which file holds that program.  OUT ending in .zst: each trace is\n"
+        "compressed with zstd once the program ended (every command reads\n"
+        ".atr.zst); until then it is a temporary\n"
         "file, and OUT without .zst is never touched.  Frees of blocks allocated\n"
         "before recording began are dropped and counted (metadata dropped_frees).\n\n"
         "OUT is opened, never unlinked: a symlink is followed; a FIFO or a device\n"

@@ -51,6 +51,11 @@ typedef struct {
                                0: the sandbox (sim/lua/sandbox.h)               */
     const char *allow_hint; /* how to allow it, named when the sandbox refuses
                                something; NULL: "arenalab gen --allow-unsafe"   */
+    int check_defs;         /* 1: a dry run that checks the -D values: it
+                               stops as soon as every one was read (and
+                               converted), and a -D the script never reads is
+                               an error (SCRIPT_EFAIL), not a warning; the
+                               trace is not whole: write it to /dev/null     */
 } script_opts_t;
 
 typedef struct {

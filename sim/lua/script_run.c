@@ -126,7 +126,7 @@ static int script_push_number(lua_State *L, const char *text)
 
 /* param(name [, default]) -> the -D value (a number when it reads as one,
  * converted to the default's type) or the default. */
-static int script_param(lua_State *L)
+static int script_param_value(lua_State *L)
 {
     script_ctx_t *c = _script_ctx(L);
     const char *name = luaL_checkstring(L, 1);
@@ -168,6 +168,20 @@ static int script_param(lua_State *L)
         lua_pushinteger(L, (lua_Integer)d);
     }
     return 1;
+}
+
+/* param(), and a check_defs dry run's end once every -D has been read:
+ * an error no handler in the script should see (script_execute knows it
+ * by c->stopped). */
+static int script_param(lua_State *L)
+{
+    int n = script_param_value(L);
+    script_ctx_t *c = _script_ctx(L);
+    if (!c->check_defs) return n;
+    for (size_t i = 0; i < c->ndefs; i++)
+        if (!c->used[i]) return n;
+    c->stopped = 1;
+    return luaL_error(L, "every -D was read (a dry run ends here)");
 }
 
 /* events() -> events written so far. */
@@ -493,6 +507,11 @@ static int script_execute(lua_State *L, script_ctx_t *c, const script_opts_t *o,
     lua_pushcfunction(L, script_msgh);
     lua_insert(L, -2);
     rc = lua_pcall(L, 0, 0, -2);
+    if (rc != LUA_OK && c->stopped) { /* a check_defs dry run, done */
+        trace_writer_abort(c->w);
+        c->w = NULL;
+        return 0;
+    }
     if (rc != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
         script_fail(SCRIPT_EFAIL, err, errlen, "%s", msg ? msg : "error in the script");
@@ -532,6 +551,7 @@ int script_run(const script_opts_t *o, script_stats_t *stats, char *err, size_t 
     c->defs = o->defs;
     c->ndefs = o->ndefs;
     c->used = calloc(o->ndefs + 1, 1);
+    c->check_defs = o->check_defs;
     lua_State *L = c->used ? luaL_newstate() : NULL;
     if (!L) {
         free(c->used);
@@ -553,16 +573,21 @@ int script_run(const script_opts_t *o, script_stats_t *stats, char *err, size_t 
             size_t j = 0; /* warn once per key */
             while (j < i && strcmp(o->defs[j].key, o->defs[i].key))
                 j++;
+            if (j == i && !c->used[i] && o->check_defs) {
+                rc = script_fail(SCRIPT_EFAIL, err, errlen, "%s never reads -D %s (a typo?)",
+                                 o->script, o->defs[i].key);
+                break;
+            }
             if (j == i && !c->used[i])
                 fprintf(c->diag, "arenalab: warning: %s never reads -D %s (a typo?)\n", o->script,
                         o->defs[i].key);
         }
-        if (stats) {
-            stats->events = c->events;
-            stats->markers = c->markers;
-            stats->peak_blocks = c->peak_blocks;
-            stats->peak_bytes = c->peak_bytes;
-        }
+    }
+    if (rc == 0 && stats) {
+        stats->events = c->events;
+        stats->markers = c->markers;
+        stats->peak_blocks = c->peak_blocks;
+        stats->peak_bytes = c->peak_bytes;
     }
     lua_close(L); /* finalizers (pools) still use the tables in c */
     free(c->blocks);

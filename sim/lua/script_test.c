@@ -743,6 +743,39 @@ static void st_test_threads(void)
                     1, "run_threads: thread 1 ended while a function ran on it");
 }
 
+/* check_defs, the experiments' dry run: it ends as soon as every -D was
+ * read (no event of the loop is written), a -D never read is an error
+ * naming it, a value param() cannot convert is the script's error. */
+static void st_test_check_defs(void)
+{
+    st_write("t.lua", "local n = param('n', 1)\nlocal k = param('k', 2)\n"
+                      "for i = 1, 1000000 do free(alloc(n + k)) end\n");
+    script_def_t nk[] = {{"n", "3"}, {"k", "4"}}, nm[] = {{"n", "3"}, {"m", "4"}},
+                 bad[] = {{"n", "x"}};
+    script_stats_t st;
+    for (int pass = 0; pass < 3; pass++) {
+        script_opts_t o = {.script = "t.lua",
+                           .output = "/dev/null",
+                           .seed = 1,
+                           .defs = pass == 0   ? nk
+                                   : pass == 1 ? nm
+                                               : bad,
+                           .ndefs = pass == 2 ? 1 : 2,
+                           .check_defs = 1};
+        FILE *diag = fopen("diag.log", "w");
+        o.diag = diag;
+        st_err[0] = '\0';
+        int rc = script_run(&o, &st, st_err, sizeof st_err);
+        if (diag) fclose(diag);
+        if (pass == 0) CHECKF(rc == 0 && st.events == 0, "rc %d, %s", rc, st_err);
+        if (pass == 1)
+            CHECKF(rc == SCRIPT_EFAIL && strstr(st_err, "t.lua never reads -D m (a typo?)"),
+                   "rc %d, %s", rc, st_err);
+        if (pass == 2)
+            CHECKF(rc == SCRIPT_EFAIL && strstr(st_err, "t.lua:1:"), "rc %d, %s", rc, st_err);
+    }
+}
+
 int main(void)
 {
     /* Short relative paths: Lua shortens long chunk names in messages. */
@@ -759,5 +792,6 @@ int main(void)
     st_test_sandbox();
     st_test_determinism();
     st_test_threads();
+    st_test_check_defs();
     return check_done();
 }

@@ -78,6 +78,40 @@ static char *rcore_digits(char *p, uint64_t v, int width)
     return p + width;
 }
 
+/* V in decimal, no leading zeros, at P; returns the number of digits. */
+static size_t rcore_decimal(char *p, uint64_t v)
+{
+    char tmp[RCORE_DROPPED_WIDTH];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        p[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* The header's last two metadata entries, RCORE_DROPPED_TAIL bytes whatever
+ * the count: `dropped_frees COUNT` as written, then `pad` with as many '.'
+ * as COUNT has digits fewer than RCORE_DROPPED_WIDTH (readers skip it). */
+static void rcore_dropped_tail(uint8_t out[RCORE_DROPPED_TAIL], uint64_t count)
+{
+    uint8_t *p = out;
+    size_t kl = sizeof RCORE_KEY_DROPPED - 1, pl = sizeof RCORE_KEY_PAD - 1;
+    *p++ = (uint8_t)kl;
+    memcpy(p, RCORE_KEY_DROPPED, kl);
+    p += kl;
+    size_t d = rcore_decimal((char *)p + 1, count);
+    *p = (uint8_t)d;
+    p += 1 + d;
+    *p++ = (uint8_t)pl;
+    memcpy(p, RCORE_KEY_PAD, pl);
+    p += pl;
+    *p++ = (uint8_t)(RCORE_DROPPED_WIDTH - d);
+    memset(p, '.', RCORE_DROPPED_WIDTH - d);
+}
+
 void rcore_utc(char out[21])
 {
     struct timespec ts;
@@ -200,9 +234,9 @@ int rcore_flush(rcore_t *c)
         c->events_out = c->enc.events;
     }
     if (c->dropped_off) {
-        char digits[RCORE_DROPPED_WIDTH];
-        rcore_digits(digits, c->dropped, RCORE_DROPPED_WIDTH);
-        int rc = rcore_write(c, (const uint8_t *)digits, sizeof digits, c->dropped_off);
+        uint8_t tail[RCORE_DROPPED_TAIL];
+        rcore_dropped_tail(tail, c->dropped);
+        int rc = rcore_write(c, tail, sizeof tail, c->dropped_off);
         if (rc < 0) return rcore_fail(c, -rc);
     }
     return 0;
@@ -243,7 +277,13 @@ int rcore_open_fd(rcore_t *c, int fd, const trace_meta_t *meta, size_t bufsize, 
 {
     *c = (rcore_t){.fd = -1};
     tbenc_init(&c->enc);
-    size_t hdr = tbenc_header_size(meta);
+    /* A last entry RCORE_KEY_DROPPED is the core's: written with the count
+     * and followed by its reserved room (rcore_dropped_tail). */
+    int with_dropped =
+        meta && meta->n > 0 && !strcmp(meta->entries[meta->n - 1].key, RCORE_KEY_DROPPED);
+    trace_meta_t given = {meta ? meta->n - (size_t)with_dropped : 0, meta ? meta->entries : NULL};
+    size_t hdr = tbenc_header_size(&given);
+    if (hdr && with_dropped) hdr += RCORE_DROPPED_TAIL;
     struct stat st;
     int err = 0;
     if (!bufsize) bufsize = RCORE_DEFAULT_BUFFER;
@@ -283,17 +323,17 @@ int rcore_open_fd(rcore_t *c, int fd, const trace_meta_t *meta, size_t bufsize, 
         rcore_close(c);
         return -ENOMEM;
     }
-    tbenc_header(c->buf, meta);
-    memcpy(c->fixed, c->buf, TBENC_FIXED);
-    if (meta && meta->n > 0) {
-        const trace_meta_entry_t *last = &meta->entries[meta->n - 1];
-        if (!strcmp(last->key, RCORE_KEY_DROPPED) && strlen(last->value) == RCORE_DROPPED_WIDTH) {
-            if (c->stream)
-                c->dropped_marker = 1;
-            else
-                c->dropped_off = hdr - RCORE_DROPPED_WIDTH;
-        }
+    tbenc_header(c->buf, &given);
+    if (with_dropped) {
+        rcore_dropped_tail(c->buf + hdr - RCORE_DROPPED_TAIL, 0);
+        tbenc_put32(c->buf + TBENC_OFF_HDRLEN, (uint32_t)hdr);
+        tbenc_put32(c->buf + TBENC_OFF_NMETA, (uint32_t)given.n + 2);
+        if (c->stream)
+            c->dropped_marker = 1;
+        else
+            c->dropped_off = hdr - RCORE_DROPPED_TAIL;
     }
+    memcpy(c->fixed, c->buf, TBENC_FIXED);
     c->len = hdr;
     c->flush_ns = (uint64_t)flush_ms * 1000000u;
     int rc = rcore_flush(c);
@@ -322,8 +362,7 @@ int rcore_finish(rcore_t *c)
     int rc;
     if (c->dropped_marker) {
         char digits[RCORE_DROPPED_WIDTH + 1];
-        rcore_digits(digits, c->dropped, RCORE_DROPPED_WIDTH);
-        digits[RCORE_DROPPED_WIDTH] = '\0';
+        digits[rcore_decimal(digits, c->dropped)] = '\0';
         if ((rc = rcore_marker(c, RCORE_KEY_DROPPED, digits)) < 0) return rc;
     }
     if ((rc = rcore_flush(c)) < 0) return rc;

@@ -46,9 +46,12 @@
  *
  * Dropped frees: a free (or realloc) of an address the hash does not know —
  * allocated before recording started — writes nothing and is counted.  When
- * the last metadata entry is RCORE_KEY_DROPPED with a value of
- * RCORE_DROPPED_WIDTH digits, that value is rewritten with the count at
- * every flush, so even a cut trace carries it.
+ * the last metadata entry's key is RCORE_KEY_DROPPED (its value is
+ * ignored), the core writes it with the count as a plain number, followed
+ * by a `pad` entry (TRACE-FORMAT.md: readers skip it) whose length makes
+ * up for the digits the count does not use: the two entries always take
+ * RCORE_DROPPED_TAIL bytes, so both are rewritten in place at every flush
+ * and even a cut trace carries the count.
  *
  * Not thread-safe: the owner serialises calls (both recorders hold a lock).
  * Failure: functions return 0 or -errno; after a failure the core is
@@ -63,13 +66,16 @@
 #include "sim/trace/trace.h"
 #include "sim/trace/trace_bin_enc.h"
 
-#define RCORE_KEY_DROPPED      "dropped_frees"
-#define RCORE_DROPPED_WIDTH    20
-#define RCORE_DROPPED_ZERO     "00000000000000000000"
+#define RCORE_KEY_DROPPED   "dropped_frees"
+#define RCORE_KEY_PAD       "pad"
+#define RCORE_DROPPED_WIDTH 20 /* digits of the largest uint64_t         */
+/* klen, key, vlen of each entry; the digits and pad share the width. */
+#define RCORE_DROPPED_TAIL                                                                         \
+    (2 + (sizeof RCORE_KEY_DROPPED - 1) + 2 + (sizeof RCORE_KEY_PAD - 1) + RCORE_DROPPED_WIDTH)
 #define RCORE_DEFAULT_BUFFER   ((size_t)64 * 1024)
 #define RCORE_DEFAULT_FLUSH_MS 100
 
-_Static_assert(sizeof RCORE_DROPPED_ZERO == RCORE_DROPPED_WIDTH + 1, "padding width");
+_Static_assert(RCORE_DROPPED_WIDTH < 128, "the value lengths are one-byte varints");
 
 typedef struct {
     uintptr_t ptr;  /* block address; 0 marks an empty cell                */

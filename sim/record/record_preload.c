@@ -176,7 +176,6 @@ typedef struct {
     char pid_s[24];            /*                                             */
     char ppid_s[24];           /*                                             */
     char session[64];          /*                                             */
-    char dropped[RCORE_DROPPED_WIDTH + 1];
     trace_meta_entry_t meta[REC_META_MAX];
     _Atomic size_t boot_used; /* bump pointer of the bootstrap arena         */
     _Alignas(64) unsigned char boot[REC_BOOT_SIZE];
@@ -442,7 +441,6 @@ static int rec_open_trace(void)
     n = 0;
     rec_cat(x->session, sizeof x->session, &n, session && *session ? session : "none");
     rec_clean(x->session);
-    memcpy(x->dropped, RCORE_DROPPED_ZERO, sizeof x->dropped);
     size_t m = 0;
     x->meta[m++] =
         (trace_meta_entry_t){"producer", "arenalab record " ARENALAB_VERSION " (LD_PRELOAD)"};
@@ -452,7 +450,7 @@ static int rec_open_trace(void)
     x->meta[m++] = (trace_meta_entry_t){"pid", x->pid_s};
     x->meta[m++] = (trace_meta_entry_t){"ppid", x->ppid_s};
     x->meta[m++] = (trace_meta_entry_t){"session", x->session};
-    x->meta[m++] = (trace_meta_entry_t){RCORE_KEY_DROPPED, x->dropped};
+    x->meta[m++] = (trace_meta_entry_t){RCORE_KEY_DROPPED, "0"};
     trace_meta_t meta = {m, x->meta};
 
     int rc = -EEXIST, fd;

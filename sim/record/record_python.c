@@ -96,7 +96,6 @@ struct recpy_ctx_s {
     char created[21];
     char pid_s[24];
     char ppid_s[24];
-    char dropped[RCORE_DROPPED_WIDTH + 1];
 };
 
 static recpy_ctx_t recpy_ctx = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -223,7 +222,6 @@ static int recpy_open(recpy_ctx_t *x, int child)
     rcore_utc(x->created);
     snprintf(x->pid_s, sizeof x->pid_s, "%ld", (long)getpid());
     snprintf(x->ppid_s, sizeof x->ppid_s, "%ld", (long)getppid());
-    memcpy(x->dropped, RCORE_DROPPED_ZERO, sizeof x->dropped);
     trace_meta_entry_t e[9];
     size_t m = 0;
     e[m++] = (trace_meta_entry_t){"producer", "arenalab record --python " ARENALAB_VERSION
@@ -234,7 +232,7 @@ static int recpy_open(recpy_ctx_t *x, int child)
     e[m++] = (trace_meta_entry_t){"pid", x->pid_s};
     e[m++] = (trace_meta_entry_t){"ppid", x->ppid_s};
     if (o->session) e[m++] = (trace_meta_entry_t){"session", o->session};
-    e[m++] = (trace_meta_entry_t){RCORE_KEY_DROPPED, x->dropped};
+    e[m++] = (trace_meta_entry_t){RCORE_KEY_DROPPED, "0"};
     trace_meta_t meta = {m, e};
     int rc;
     if (!child) {

@@ -571,6 +571,30 @@ static int exp_l_workload(lua_State *L)
         exp_trace_free(&t);
         exp_raise(L, "out of memory");
     }
+    /* Parameters are checked before anything runs: a dry run into
+     * /dev/null that stops once the script has read them all, so a -D it
+     * never reads (a typo: then the run goes to the end) or a value param()
+     * cannot convert is an error at this line. */
+    if (t.ndefs) {
+        char err[2048];
+        FILE *quiet = fopen("/dev/null", "w");
+        script_opts_t o = {.script = t.script,
+                           .output = "/dev/null",
+                           .seed = t.seed,
+                           .defs = t.defs,
+                           .ndefs = t.ndefs,
+                           .diag = quiet,
+                           .allow_unsafe = c->allow_unsafe,
+                           .allow_hint = "arenalab report --allow-unsafe",
+                           .check_defs = 1};
+        int rc = quiet ? script_run(&o, NULL, err, sizeof err) : SCRIPT_EUSAGE;
+        if (!quiet) snprintf(err, sizeof err, "/dev/null: %s", strerror(errno));
+        if (quiet) fclose(quiet);
+        if (rc) {
+            exp_trace_free(&t);
+            exp_raise(L, "workload %s: %s", name, err);
+        }
+    }
     exp_add_trace(L, &t);
     lua_pushstring(L, name);
     return 1;

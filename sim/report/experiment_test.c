@@ -46,7 +46,8 @@ static void xt_setup(void)
     mkdir(path, 0755);
     xt_write("traces/b.txt", "a 1 10\nf 1\n");
     xt_write("traces/a.txt", "a 1 20\nf 1\n");
-    xt_write("scripts/workloads/w.lua", "free(alloc(param('n', 1)))\n");
+    xt_write("scripts/workloads/w.lua", "free(alloc(param('n', 1) + #tostring(param('k', '')) + "
+                                        "math.floor(param('big', 0.5))))\n");
 }
 
 /* ---- test classes: a preload class whose library is missing ------------- */
@@ -246,6 +247,10 @@ static const xt_bad_t xt_bads[] = {
      "unknown option 'optinal'", 0},
     {"noscript", "workload('nosuch')\n", EXP_EFAIL, 1, "cannot read script", 0},
     {"badparams", "workload('w', {params = {n = {}}})\n", EXP_EFAIL, 1, "workload params", 0},
+    /* A parameter the workload never reads (a typo): found by a dry run
+     * when declared, before anything runs. */
+    {"paramtypo", "allocator('raw')\n\nworkload('w', {params = {m = 3}})\n", EXP_EFAIL, 3,
+     "never reads -D m (a typo?)", 0},
     {"sweeptrace",
      "trace('traces/a.txt')\nsweep{alloc='pymalloc', param='arena', "
      "values={'1M'}, traces={'zz'}}\n",

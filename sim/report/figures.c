@@ -4,6 +4,8 @@
  * in plots/, or all of them through style.gp. */
 #include "sim/report/figures.h"
 #include "sim/report/plot.h"
+#include "alloc/params.h"
+#include "alloc/pymalloc.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -22,9 +24,13 @@
 #define FIGURES_MIN_W   760
 /* The page's width: a wider image would be scaled down, its text with it. */
 #define FIGURES_MAX_W 1240
-/* Footprint plots cut the y axis at this multiple of peak live bytes, so
- * one allocator that holds far more does not flatten the others. */
-#define FIGURES_FP_CUT 4
+/* Footprint plots switch to a log y axis when an allocator peaks above
+ * this multiple of peak live bytes: every line stays on the plot, and one
+ * allocator that holds far more does not flatten the others. */
+#define FIGURES_FP_LOG 4
+/* ... whose bottom is at most this many times below its top (lower
+ * samples, such as a process's first pages, are drawn at the bottom). */
+#define FIGURES_FP_DEPTH 1024.0
 /* A key's room.  gnuplot picks a key's columns from its own estimate of
  * the widest title; ours is generous (0.8 of the font's point size in
  * pixels per character, plus FIGURES_KEY_PAD for the sample and the
@@ -39,9 +45,6 @@
 #define FIGURES_KEY_MARGIN 90
 /* Allocators named in one note at most (the rest are counted). */
 #define FIGURES_NOTE_NAMES 8
-/* Allocators named in a plot title at most, and its lines' length. */
-#define FIGURES_TITLE_NAMES 4
-#define FIGURES_TITLE_LINE  60
 
 typedef struct {
     const results_t *r;
@@ -258,6 +261,49 @@ static void figures_log_tics(FILE *gp, const char *axis, double lo, double hi)
     fputs(")\n", gp);
 }
 
+/* A count for a tic label: 800, 200k, 1.2M (distinct for the 1-2-5
+ * steps of figures_count_tics). */
+static void figures_count_label(double v, char *buf, size_t len)
+{
+    if (v >= 1e9)
+        snprintf(buf, len, "%.4gG", v / 1e9);
+    else if (v >= 1e6)
+        snprintf(buf, len, "%.4gM", v / 1e6);
+    else if (v >= 1e3)
+        snprintf(buf, len, "%.4gk", v / 1e3);
+    else
+        snprintf(buf, len, "%.4g", v);
+}
+
+/* Tics of a linear count axis from 0 to MAX: a 1-2-5 step giving at most
+ * MAXTICS of them, each labelled by figures_count_label (gnuplot's '%.0s%c'
+ * would print 1.2M and 1.4M both as "1M"). */
+static void figures_count_tics(FILE *gp, const char *axis, double max, int maxtics)
+{
+    static const double steps[] = {1, 2, 5};
+    double step = 1;
+    for (int k = 0; k < 19 && max / step > maxtics; k++)
+        for (size_t i = 0; i < 3; i++) {
+            step = steps[i] * pow(10, k);
+            if (max / step <= maxtics) break;
+        }
+    fprintf(gp, "set %stics (", axis);
+    for (int n = 0; n * step <= max * (1 + 1e-9); n++) {
+        char label[32];
+        figures_count_label(n * step, label, sizeof label);
+        fprintf(gp, "%s'%s' %.17g", n ? ", " : "", label, n * step);
+    }
+    fputs(")\n", gp);
+}
+
+/* gnuplot point types that stay apart at a small size (circle, square,
+ * triangles, diamond, pentagon, filled and open), for the K-th line. */
+static size_t figures_marker(size_t k)
+{
+    static const size_t types[] = {7, 5, 9, 11, 13, 15, 6, 4, 8, 10, 12, 14, 1, 2, 3};
+    return types[k % (sizeof types / sizeof types[0])];
+}
+
 static int figures_overview_width(size_t ntraces, size_t nallocs)
 {
     size_t w = 160 + ntraces * (nallocs * 12 + 20);
@@ -285,12 +331,17 @@ static void figures_bars_setup(FILE *gp, size_t nrows, size_t cols)
 
 /* The plot command of a bar chart: one series per allocator K with
  * DRAW[K], its columns from COL (the first of WIDTH per allocator) of
- * DAT; the first series labels the x axis. */
+ * DAT; the first series labels the x axis.  ZERO > 0 (a log axis whose
+ * bottom is ZERO): a value of 0 or less has no bar there, so it gets a
+ * "0" in its allocator's colour where its bar would stand. */
 static void figures_bars_plot(const figures_ctx_t *c, FILE *gp, const char *dat,
-                              const unsigned char *draw, size_t col, size_t width)
+                              const unsigned char *draw, size_t col, size_t width, double zero)
 {
     const exp_t *e = c->r->exp;
     int first = 1;
+    size_t n = 0, m = 0;
+    for (size_t k = 0; k < c->nalloc; k++)
+        n += draw[k] != 0;
     fputs("plot ", gp);
     for (size_t k = 0; k < c->nalloc; k++) {
         if (!draw[k]) continue;
@@ -302,6 +353,20 @@ static void figures_bars_plot(const figures_ctx_t *c, FILE *gp, const char *dat,
         plot_string(gp, e->allocs[c->alloc[k]].spec);
         fputs(figures_look(c, c->alloc[k], 1, look, sizeof look), gp);
         first = 0;
+    }
+    /* A clustered histogram (gap 1) puts row R's bar M of N at
+     * R + (M - (N-1)/2) / (N+1). */
+    for (size_t k = 0; zero > 0 && k < c->nalloc; k++) {
+        if (!draw[k]) continue;
+        char colour[16];
+        const char *spec = e->allocs[c->alloc[k]].spec;
+        plot_colour(spec, results_rank(c->r, spec), colour, sizeof colour);
+        fprintf(gp,
+                ", \\\n     '%s' using ($0 + %.6g):(%.6g):(column(%zu) > 0 ? '' : '0') "
+                "with labels offset 0,0.6 font ',11' tc rgb '%s' notitle",
+                dat, ((double)m - (double)(n - 1) / 2) / (double)(n + 1), zero, col + width * k,
+                colour);
+        m++;
     }
     fputc('\n', gp);
 }
@@ -342,8 +407,8 @@ static int figures_frag(figures_ctx_t *c)
                     draw[k] = 1;
                     if (v > umax) umax = v;
                 }
+                if (pass == 1 && isfinite(v)) draw[na + k] = 1; /* 0 or less: marked "0" */
                 if (pass == 1 && v > 0 && isfinite(v)) {
-                    draw[na + k] = 1;
                     if (v < lo) lo = v;
                     if (v > hi) hi = v;
                 }
@@ -354,13 +419,14 @@ static int figures_frag(figures_ctx_t *c)
         free(draw);
         return -1;
     }
+    if (hi == 0) { /* nothing above 0: an axis for the "0" marks alone */
+        lo = 0.1;
+        hi = 1;
+    }
 
     static const char *const bases[2] = {"frag-util", "frag-jw4"};
     static const char *const names[2] = {"Utilization", "Fragmentation (J&W #4)"};
-    static const char *const why[2] = {
-        "no value (peak resident is 0 or unknown)",
-        "no value above 0 on any trace (peak resident never above peak live), which a log "
-        "axis cannot show"};
+    static const char *const why = "no value (peak resident is 0 or unknown)";
     int rc = 0;
     for (int pass = 0; pass < 2 && rc == 0; pass++) {
         const unsigned char *dr = draw + (size_t)pass * na;
@@ -377,12 +443,12 @@ static int figures_frag(figures_ctx_t *c)
         if (nskip == na) {
             rc = figures_note(c, FIGURES_OVERVIEW, 0,
                               "No %s plot: no allocator has a value to draw (%s).", names[pass],
-                              why[pass]);
+                              why);
             continue;
         }
         if (nskip)
             rc = figures_note(c, FIGURES_OVERVIEW, 0, "%s: left out of the plot: %s: %s.",
-                              names[pass], list, why[pass]);
+                              names[pass], list, why);
         if (rc) break;
         int w = figures_overview_width(c->ntrace, na - nskip);
         size_t rows, cols = figures_key(na - nskip, figures_longest(c, dr, 0), 11, &w, &rows);
@@ -399,23 +465,25 @@ static int figures_frag(figures_ctx_t *c)
         figures_bars_setup(gp, c->ntrace, cols);
         /* Utilization tops 1 only when an allocator's footprint is an
          * estimate below what is live (RSS-based ones): keep it visible. */
+        plot_title(gp,
+                   pass == 0 ? "Utilization: peak live bytes / peak resident (higher is better)"
+                             : "Fragmentation J&W #4: peak resident / peak live - 1 (lower is "
+                               "better)",
+                   w);
         if (pass == 0)
             fprintf(gp,
-                    "set title 'Utilization: peak live bytes / peak resident (higher is better)'\n"
                     "set ylabel 'utilization'\n"
                     "set yrange [0:%.3f]\n"
                     "set ytics 0.2\n",
                     umax * 1.05);
         else
             fprintf(gp,
-                    "set title 'Fragmentation J&W #4: peak resident / peak live - 1 "
-                    "(lower is better)'\n"
                     "set ylabel 'J&W #4 (log scale)'\n"
                     "set logscale y\n"
                     "set yrange [%.6g:%.6g]\n",
                     lo / 2, hi * 2);
         if (pass == 1) figures_log_tics(gp, "y", lo / 2, hi * 2);
-        figures_bars_plot(c, gp, "frag.dat", dr, 2 + (size_t)pass * na, 1);
+        figures_bars_plot(c, gp, "frag.dat", dr, 2 + (size_t)pass * na, 1, pass == 1 ? lo / 2 : 0);
         plot_end(gp, bases[pass], w, h);
         if (figures_close(c, gp, bases[pass], "gp")) {
             rc = -1;
@@ -433,7 +501,9 @@ static int figures_frag(figures_ctx_t *c)
                                  "allocator",
                                  "Peak resident memory divided by peak live bytes, minus one, on a "
                                  "log scale: shorter is better; 1.0 means the allocator "
-                                 "needed twice the memory the program ever had live.");
+                                 "needed twice the memory the program ever had live, and a "
+                                 "\"0\" where a bar would stand means no more than live (a "
+                                 "log axis has no 0).");
     }
     free(draw);
     return rc;
@@ -503,16 +573,20 @@ static int figures_throughput(figures_ctx_t *c)
     if (!gp) goto done;
     plot_begin(gp, "throughput", "replay speed per trace and allocator", w, h);
     figures_bars_setup(gp, c->ntrace, cols);
+    char title[200];
+    snprintf(title, sizeof title,
+             "Replay speed: median ns per event, whiskers its confidence interval over %u timed "
+             "runs (lower is faster)",
+             e->repeat);
+    plot_title(gp, title, w);
     fprintf(gp,
             "set style histogram errorbars gap 1 lw 1\n"
-            "set title 'Replay speed: median ns per event, whiskers its confidence interval over "
-            "%u timed runs (lower is faster)'\n"
             "set ylabel 'ns per event (log scale)'\n"
             "set logscale y\n"
             "set yrange [%.6g:%.6g]\n",
-            e->repeat, lo / 1.5, hi * 1.5);
+            lo / 1.5, hi * 1.5);
     figures_log_tics(gp, "y", lo / 1.5, hi * 1.5);
-    figures_bars_plot(c, gp, "throughput.dat", draw, 2, 3);
+    figures_bars_plot(c, gp, "throughput.dat", draw, 2, 3, 0);
     plot_end(gp, "throughput", w, h);
     if (figures_close(c, gp, "throughput", "gp")) goto done;
     char caption[600];
@@ -594,8 +668,7 @@ static int figures_costs(figures_ctx_t *c)
         if (!gp) return -1;
         plot_begin(gp, base, figures_counts[f].title, w, h);
         figures_bars_setup(gp, c->ntrace, cols);
-        fputs("set title ", gp);
-        plot_string(gp, figures_counts[f].title);
+        plot_title(gp, figures_counts[f].title, w);
         fputs("\nset ylabel ", gp);
         plot_string(gp, figures_counts[f].ylabel);
         fprintf(gp, "\nset yrange [0:%.6g]\nplot ", hi * 1.08);
@@ -617,6 +690,24 @@ static int figures_costs(figures_ctx_t *c)
 }
 
 /* ---- pymalloc pools per size class at the peak --------------------------------------- */
+
+/* "SPEC (pool=P, arena=A)": which pymalloc the pool tables show, with
+ * the sizes its parameters (a preset included) come to. */
+static void figures_pymalloc_variant(const char *spec, char *buf, size_t len)
+{
+    alloc_spec_t as;
+    pymalloc_params_t pp;
+    char err[256], pool[32], arena[32];
+    pymalloc_params_default(&pp);
+    if (alloc_spec_parse(&as, spec, err, sizeof err) < 0 ||
+        pymalloc_params_parse(&pp, as.params, as.nparams, err, sizeof err) < 0) {
+        snprintf(buf, len, "%s", spec);
+        return;
+    }
+    figures_size_label(pp.pool_size, pool, sizeof pool);
+    figures_size_label(pp.arena_size, arena, sizeof arena);
+    snprintf(buf, len, "%s (pool=%s, arena=%s)", spec, pool, arena);
+}
 
 static int figures_pools(figures_ctx_t *c)
 {
@@ -671,6 +762,8 @@ static int figures_pools(figures_ctx_t *c)
 
     int h = 170 + 26 * (int)nt, w = 980;
     if (h < 280) h = 280;
+    char variant[512];
+    figures_pymalloc_variant(r->pools_spec, variant, sizeof variant);
     static const char *const bases[2] = {"pools", "pools-occupancy"};
     for (int pass = 0; pass < 2; pass++) {
         FILE *gp = figures_open(c, bases[pass], "gp");
@@ -679,13 +772,12 @@ static int figures_pools(figures_ctx_t *c)
                    pass == 0 ? "pymalloc pools in use per size class at each trace's peak"
                              : "share of pool blocks in use per size class at each trace's peak",
                    w, h);
-        fputs("set title ", gp);
-        char title[256];
+        char title[700];
         snprintf(title, sizeof title,
                  pass == 0 ? "%s: pools in use per size class at peak live bytes"
                            : "%s: share of the pools' blocks in use at peak live bytes",
-                 r->pools_spec);
-        plot_string(gp, title);
+                 variant);
+        plot_title(gp, title, w);
         fprintf(gp,
                 "\nset xlabel 'size class (block bytes)'\n"
                 "set xrange [-0.5:%zu.5]\n"
@@ -727,18 +819,23 @@ static int figures_pools(figures_ctx_t *c)
                   gp);
         plot_end(gp, bases[pass], w, h);
         if (figures_close(c, gp, bases[pass], "gp")) return -1;
-        int rc = pass == 0
-                     ? figures_render(c, bases[0], FIGURES_OVERVIEW, 0,
-                                      "pymalloc pools per size class at the peak",
-                                      "Pools in use per size class (column) and trace (row) at "
-                                      "the moment the trace's live bytes peak (colour, log "
-                                      "scale; blank: none): the size classes that hold "
-                                      "pymalloc's arenas.")
-                     : figures_render(c, bases[1], FIGURES_OVERVIEW, 0,
-                                      "pymalloc pool occupancy at the peak",
-                                      "Share of the blocks of each size class's pools that are "
-                                      "in use at the peak: pale cells are pools mostly empty, "
-                                      "memory pymalloc holds but cannot give to other classes.");
+        char rtitle[700], caption[1200];
+        snprintf(rtitle, sizeof rtitle,
+                 pass == 0 ? "pymalloc pools per size class at the peak: %s"
+                           : "pymalloc pool occupancy at the peak: %s",
+                 variant);
+        snprintf(caption, sizeof caption,
+                 pass == 0 ? "Pools in use per size class (column) and trace (row) at the moment "
+                             "the trace's live bytes peak (colour, log scale; blank: none): the "
+                             "size classes that hold pymalloc's arenas. Replayed through %s, the "
+                             "experiment's first pymalloc configuration (a sweep's variants are "
+                             "not shown)."
+                           : "Share of the blocks of each size class's pools that are in use at "
+                             "the peak: pale cells are pools mostly empty, memory pymalloc holds "
+                             "but cannot give to other classes. Replayed through %s, the "
+                             "experiment's first pymalloc configuration.",
+                 variant);
+        int rc = figures_render(c, bases[pass], FIGURES_OVERVIEW, 0, rtitle, caption);
         if (rc) return -1;
     }
     return 0;
@@ -753,14 +850,15 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
     const exp_sweep_t *w = &e->sweeps[s];
     char base[64], gpbase[80];
     snprintf(base, sizeof base, "sweep-%zu", s + 1);
-    /* A numeric axis is logarithmic when every value is positive and they
-     * span a factor of 4 or more (sizes usually double). */
+    /* A numeric axis is logarithmic (base 2: sizes usually double) when
+     * every value is positive and they span a factor of 2 or more: every
+     * size sweep alike (pool sizes as arena sizes). */
     double xmin = INFINITY, xmax = 0;
     for (size_t v = 0; v < w->nvalues; v++) {
         if (w->numeric && w->x[v] < xmin) xmin = w->x[v];
         if (w->numeric && w->x[v] > xmax) xmax = w->x[v];
     }
-    int logx = w->numeric && xmin > 0 && xmax / xmin >= 4;
+    int logx = w->numeric && xmin > 0 && xmax / xmin >= 2;
     uint64_t fpmax = 0, fpmin = UINT64_MAX;
     double nslo = INFINITY, nshi = 0;
     /* draw[pass * ntraces + t]: trace t has a line in that pass (events;
@@ -855,9 +953,8 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
         plot_begin(gp, gpbase, purpose, pw, ph);
         snprintf(title, sizeof title, "%s: %s", w->title,
                  pass == 0 ? "peak resident" : "median ns per event (whiskers: its CI)");
-        fputs("set title ", gp);
-        plot_string(gp, title);
-        fputs("\nset xlabel ", gp);
+        plot_title(gp, title, pw);
+        fputs("set xlabel ", gp);
         snprintf(title, sizeof title, "%s (%s:%s=VALUE)", w->param, w->base, w->param);
         plot_string(gp, title);
         fputc('\n', gp);
@@ -878,15 +975,15 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
         fprintf(gp,
                 ")\nset bmargin %.1f\n"
                 "set key at screen 0.5, screen 0.01 center bottom horizontal maxcols %zu "
-                "samplen 1 font ',9'\n",
-                4.5 + 0.95 * (double)rows, cols);
+                "samplen 3 font ',9'\n",
+                5.0 + 1.2 * (double)rows, cols);
         /* A log y axis when the lines are 20x apart, else from zero (to 1
          * when every point is 0: gnuplot warns about an empty range). */
         double ylo = pass == 0 ? (double)fpmin / scale : nslo;
         double yhi = pass == 0 ? (double)fpmax / scale : nshi;
         int logy = ylo > 0 && yhi / ylo >= 20;
-        fprintf(gp, "set ylabel '%s%s'\n", pass == 0 ? "peak resident memory, " : "ns per event",
-                pass == 0 ? unit : "");
+        fprintf(gp, "set ylabel '%s%s%s'\n", pass == 0 ? "peak resident memory, " : "ns per event",
+                pass == 0 ? unit : "", logy ? " (log scale)" : "");
         if (logy) {
             fprintf(gp, "set logscale y\nset yrange [%.6g:%.6g]\n", ylo / 1.3, yhi * 1.3);
             figures_log_tics(gp, "y", ylo / 1.3, yhi * 1.3);
@@ -901,7 +998,13 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
                 fprintf(gp, "using 1:($2/%.0f) with linespoints", scale);
             else
                 fputs("using 1:3:4:5 with yerrorlines", gp);
-            fprintf(gp, " lw 2 pt 7 ps 0.8 lc rgb '%s' title ", plot_trace_colour(t));
+            /* One colour per allocator: the swept one's, in its shades;
+             * the traces differ by dash and marker. */
+            static const unsigned shades[] = {0, 1, 3, 2}; /* the palest ones fade */
+            char col[16];
+            plot_colour(w->base, shades[t % 4], col, sizeof col);
+            fprintf(gp, " lw 2 pt %zu ps 0.9 lc rgb '%s' dt %s title ", figures_marker(t), col,
+                    plot_dash((unsigned)t * PLOT_SHADES));
             plot_string(gp, e->traces[w->traces[t]].name);
         }
         fputc('\n', gp);
@@ -970,37 +1073,37 @@ static int figures_footprint(figures_ctx_t *c, size_t t)
         goto done;
     }
 
-    /* Cut the axis when some allocator towers over live bytes; say who. */
-    uint64_t cut = maxlive > 0 && maxlive <= UINT64_MAX / FIGURES_FP_CUT ? maxlive * FIGURES_FP_CUT
-                                                                         : UINT64_MAX;
-    int cutting = max > cut + cut / 20;
-    uint64_t top = cutting ? cut : max > maxlive ? max : maxlive;
+    /* A log axis when some allocator towers over live bytes; say who. */
+    int logy = maxlive > 0 && (double)max > (double)maxlive * FIGURES_FP_LOG;
+    uint64_t top = max > maxlive ? max : maxlive;
     double scale;
     const char *unit = figures_unit(top, &scale);
-    /* "(axis cut...; peaks: " and the first FIGURES_TITLE_NAMES allocators
-     * above the cut, in title lines of at most FIGURES_TITLE_LINE
-     * characters. */
-    char title[1024], off[700];
-    size_t ol = (size_t)snprintf(off, sizeof off,
-                                 "(axis cut at %dx peak live; peaks:", FIGURES_FP_CUT),
-           noff = 0, line = ol;
-    for (size_t k = 0; cutting && k < na; k++) {
-        if (peak[k] <= cut || noff++ >= FIGURES_TITLE_NAMES || ol >= sizeof off) continue;
-        char item[300], b[32];
-        size_t il = (size_t)snprintf(item, sizeof item, "%s %s", e->allocs[c->alloc[k]].spec,
-                                     output_bytes(peak[k], b, sizeof b));
-        int brk = line + 2 + il > FIGURES_TITLE_LINE;
-        line = (brk ? 0 : line + 2) + il;
-        ol += (size_t)snprintf(off + ol, sizeof off - ol, "%s%s%s", noff > 1 ? "," : "",
-                               brk ? "\n" : " ", item);
+    double ylo = 0, yhi = (double)top * 1.3 / scale;
+    char tower[300] = "";
+    if (logy) {
+        uint64_t minpos = top;
+        size_t highest = 0;
+        for (size_t k = 0; k < na; k++) {
+            const metrics_series_t *ser = &r->runs[e->grid[t * e->nallocs + c->alloc[k]]].series;
+            for (size_t i = 0; i < ser->n; i++) {
+                if (ser->s[i].resident && ser->s[i].resident < minpos) minpos = ser->s[i].resident;
+                if (ser->s[i].live_bytes && ser->s[i].live_bytes < minpos)
+                    minpos = ser->s[i].live_bytes;
+            }
+            if (peak[k] > peak[highest]) highest = k;
+        }
+        double floor = (double)top / FIGURES_FP_DEPTH;
+        ylo = ((double)minpos > floor ? (double)minpos : floor) / 1.3 / scale;
+        char b[32];
+        snprintf(tower, sizeof tower,
+                 " The y axis is logarithmic: %s peaks at %s, %.0fx the peak "
+                 "live bytes%s.",
+                 e->allocs[c->alloc[highest]].spec, output_bytes(peak[highest], b, sizeof b),
+                 (double)peak[highest] / (double)maxlive,
+                 (double)minpos * 1.3 < floor ? "; samples below the axis are drawn at its bottom"
+                                              : "");
     }
-    if (noff > FIGURES_TITLE_NAMES && ol < sizeof off) {
-        char more[48];
-        size_t ml = (size_t)snprintf(more, sizeof more, "and %zu more", noff - FIGURES_TITLE_NAMES);
-        ol += (size_t)snprintf(off + ol, sizeof off - ol, "%s%s",
-                               line + 1 + ml > FIGURES_TITLE_LINE ? "\n" : " ", more);
-    }
-    if (ol < sizeof off) snprintf(off + ol, sizeof off - ol, ")");
+    char title[1024];
     /* The key: above the plot while it is short, else under the x label in
      * a margin as tall as its rows, across the plot's width. */
     int w = FIGURES_TRACE_W;
@@ -1014,21 +1117,20 @@ static int figures_footprint(figures_ctx_t *c, size_t t)
     FILE *gp = figures_open(c, base, "gp");
     if (!gp) goto done;
     plot_begin(gp, base, "resident memory and live bytes over time, one line per allocator", w, h);
-    if (cutting)
-        snprintf(title, sizeof title, "%s: resident memory over time\n%s", name, off);
-    else
-        snprintf(title, sizeof title, "%s: resident memory over time", name);
-    fputs("set title ", gp);
-    plot_string(gp, title);
+    snprintf(title, sizeof title, "%s: resident memory over time%s", name,
+             logy ? " (log scale)" : "");
+    plot_title(gp, title, w);
     fprintf(gp,
             "\nset xlabel 'events replayed'\n"
-            "set ylabel '%s'\n",
-            unit);
+            "set ylabel '%s%s'\n",
+            unit, logy ? " (log scale)" : "");
     /* [0:*] over nothing but zeros is an empty range gnuplot warns of. */
-    if (cutting)
-        fprintf(gp, "set yrange [0:%.6g]\n", (double)cut / scale);
-    else
+    if (logy) {
+        fprintf(gp, "set logscale y\nset yrange [%.6g:%.6g]\n", ylo, yhi);
+        figures_log_tics(gp, "y", ylo, yhi);
+    } else {
         fputs(top > 0 ? "set yrange [0:*]\n" : "set yrange [0:1]\n", gp);
+    }
     fprintf(gp, "set xrange [0:%" PRIu64 "]\n", lastevent ? lastevent : 1);
     if (rows > FIGURES_KEY_ROWS)
         fprintf(gp,
@@ -1041,28 +1143,36 @@ static int figures_footprint(figures_ctx_t *c, size_t t)
                 "set key outside top center horizontal maxcols %zu samplen 1 width -1 font "
                 "',9'\n",
                 cols);
-    fputs("set format x '%.0s%c'\n"
-          "plot ",
-          gp);
+    figures_count_tics(gp, "x", (double)(lastevent ? lastevent : 1), 8);
+    /* On a log axis, a sample below its bottom is drawn at the bottom. */
+    char yres[96], ylive[96];
+    if (logy) {
+        snprintf(yres, sizeof yres, "($3/%.0f > %.6g ? $3/%.0f : %.6g)", scale, ylo, scale, ylo);
+        snprintf(ylive, sizeof ylive, "($2/%.0f > %.6g ? $2/%.0f : %.6g)", scale, ylo, scale, ylo);
+    } else {
+        snprintf(yres, sizeof yres, "($3/%.0f)", scale);
+        snprintf(ylive, sizeof ylive, "($2/%.0f)", scale);
+    }
+    fputs("plot ", gp);
     for (size_t k = 0; k < na; k++) {
         char look[80];
-        fprintf(gp, "%s'%s.dat' index %zu using 1:($3/%.0f) with steps lw 2%s title ",
-                k ? ", \\\n     " : "", base, k, scale,
+        fprintf(gp, "%s'%s.dat' index %zu using 1:%s with steps lw 2%s title ",
+                k ? ", \\\n     " : "", base, k, yres,
                 figures_look(c, c->alloc[k], 0, look, sizeof look));
         plot_string(gp, e->allocs[c->alloc[k]].spec);
     }
     fprintf(gp,
-            ", \\\n     '%s.dat' index %zu using 1:($2/%.0f) with steps ls 100 title 'live bytes "
+            ", \\\n     '%s.dat' index %zu using 1:%s with steps ls 100 title 'live bytes "
             "(requested)'\n",
-            base, live, scale);
+            base, live, ylive);
     plot_end(gp, base, w, h);
     if (figures_close(c, gp, base, "gp")) goto done;
-    char caption[600];
+    char caption[1000];
     snprintf(caption, sizeof caption,
              "Memory each allocator held from the system (a line each, sampled about %llu "
              "times) against the bytes the program had live (black, dashed): the gap between a "
-             "line and the dashed curve is that allocator's overhead at that moment.",
-             (unsigned long long)e->samples);
+             "line and the dashed curve is that allocator's overhead at that moment.%s",
+             (unsigned long long)e->samples, tower);
     snprintf(title, sizeof title, "%s: resident memory over time", name);
     rc = figures_render(c, base, FIGURES_TRACE, t, title, caption);
 done:
@@ -1112,10 +1222,9 @@ static int figures_sizes(figures_ctx_t *c, size_t t)
     char title[512];
     plot_begin(gp, base, "request sizes in power-of-two bins", FIGURES_TRACE_W, FIGURES_TRACE_H);
     snprintf(title, sizeof title, "%s: request sizes (%" PRIu64 " requests)", name, rt->requests);
-    fputs("set title ", gp);
-    plot_string(gp, title);
+    plot_title(gp, title, FIGURES_TRACE_W);
     fprintf(gp,
-            "\nset xlabel 'request size, bytes (bin a-b: a <= size < b)'\n"
+            "set xlabel 'request size, bytes (bin a-b: a <= size < b)'\n"
             "set ylabel '%% of requests'\n"
             "set yrange [0:*]\n"
             "set style data histograms\n"
@@ -1150,12 +1259,18 @@ static int figures_latency(figures_ctx_t *c, size_t t)
         have += r->runs[e->grid[t * e->nallocs + c->alloc[k]]].lat != NULL;
     if (!have) return 0;
     lat_hist_t *all = malloc(sizeof *all);
-    if (!all) return figures_fail(c, "out of memory");
+    unsigned char *untimed = calloc(na, 1); /* no call timed: no line */
+    if (!all || !untimed) {
+        free(all);
+        free(untimed);
+        return figures_fail(c, "out of memory");
+    }
     char base[200];
     snprintf(base, sizeof base, "latency-%s", name);
     FILE *d = figures_open(c, base, "dat");
     if (!d) {
         free(all);
+        free(untimed);
         return -1;
     }
     fputs("# one block per allocator (script order): latency ns (bucket's highest value), "
@@ -1190,37 +1305,74 @@ static int figures_latency(figures_ctx_t *c, size_t t)
             clock = lat_clock_name[run->clock.kind];
         }
         if (!points) fputs("NaN NaN\n", d);
+        untimed[k] = !points;
         fputs("\n\n", d);
     }
     free(all);
-    if (figures_close(c, d, base, "dat")) return -1;
+    /* gnuplot warns of a block with no point: such allocators are left
+     * out (and said so), and with none left there is no plot. */
+    char list[400];
+    size_t nuntimed = figures_names(c, untimed, list, sizeof list);
+    int rc = figures_close(c, d, base, "dat");
+    if (rc == 0 && nuntimed == na)
+        rc = figures_note(c, FIGURES_TRACE, t,
+                          "No latency plot: no allocator call was timed on this trace.");
+    else if (rc == 0 && nuntimed)
+        rc = figures_note(c, FIGURES_TRACE, t, "Latency: left out of the plot (no call timed): %s.",
+                          list);
+    if (rc || nuntimed == na) {
+        char path[4096]; /* a data file no script reads is not left behind */
+        snprintf(path, sizeof path, "%s/%s.dat", c->dir, base);
+        if (nuntimed == na) remove(path);
+        free(untimed);
+        return rc;
+    }
     FILE *gp = figures_open(c, base, "gp");
-    if (!gp) return -1;
+    if (!gp) {
+        free(untimed);
+        return -1;
+    }
     plot_begin(gp, base, "latency of the allocator calls: share slower than x, log-log",
                FIGURES_TRACE_W, FIGURES_TRACE_H);
     char title[512];
     snprintf(title, sizeof title, "%s: latency of allocator calls (CCDF)", name);
-    fputs("set title ", gp);
-    plot_string(gp, title);
+    plot_title(gp, title, FIGURES_TRACE_W);
     double xlo = isfinite(resolution) && resolution > 0 ? resolution / 1.5 : 0.5;
     fprintf(gp,
-            "\nset xlabel 'latency per call, ns (log scale)'\n"
+            "set xlabel 'latency per call, ns (log scale)'\n"
             "set ylabel 'share of calls slower (log scale)'\n"
             "set logscale xy\n"
             "set xrange [%.6g:%.6g]\n"
             "set yrange [%.6g:1.5]\n"
-            "set format y '%%.0e'\n"
-            "set key outside top center horizontal maxcols 4 samplen 1 width -1 font ',9'\n"
-            "plot ",
+            "set key outside top center horizontal maxcols 4 samplen 1 width -1 font ',9'\n",
             xlo, xmax * 1.5, ymin / 2);
-    for (size_t k = 0; k < na; k++) {
+    /* Tics at the powers of ten, read as a share (100% ... 0.01%; a tic
+     * label is a format, hence "%%") and a duration (10, 1k, 1M ns),
+     * rather than gnuplot's 1e-04 and 1e+06. */
+    fputs("set ytics (", gp);
+    for (int k = 0, n = 0; pow(10, k) >= ymin / 2; k--) {
+        double pct = 100 * pow(10, k);
+        fprintf(gp, pct >= 1e-4 ? "%s'%.6g%%%%' %.17g" : "%s'%.0e%%%%' %.17g", n++ ? ", " : "", pct,
+                pow(10, k));
+    }
+    fputs(")\nset xtics (", gp);
+    for (int k = (int)floor(log10(xlo)), n = 0; pow(10, k) <= xmax * 1.5; k++) {
+        char label[32];
+        if (pow(10, k) < xlo) continue;
+        figures_count_label(pow(10, k), label, sizeof label);
+        fprintf(gp, "%s'%s' %.17g", n++ ? ", " : "", label, pow(10, k));
+    }
+    fputs(")\nplot ", gp);
+    for (size_t k = 0, n = 0; k < na; k++) {
+        if (untimed[k]) continue;
         char look[80];
         const char *spec = e->allocs[c->alloc[k]].spec;
         fprintf(gp, "%s'%s.dat' index %zu using 1:2 with steps lw 2%s title ",
-                k ? ", \\\n     " : "", base, k,
+                n++ ? ", \\\n     " : "", base, k,
                 figures_look(c, c->alloc[k], 0, look, sizeof look));
         plot_string(gp, spec);
     }
+    free(untimed);
     fputc('\n', gp);
     plot_end(gp, base, FIGURES_TRACE_W, FIGURES_TRACE_H);
     if (figures_close(c, gp, base, "gp")) return -1;

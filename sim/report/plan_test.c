@@ -37,10 +37,10 @@ static void pt_setup(void)
     mkdir(path, 0755);
     pt_write("traces/a.txt", "a 1 20\nf 1\n");
     pt_write("traces/b\ttab.txt", "a 1 10\nf 1\n");
-    pt_write("scripts/workloads/w.lua", "free(alloc(param('n', 1)))\n");
+    pt_write("scripts/workloads/w.lua", "local z = param('z', '')\nfree(alloc(param('n', 1)))\n");
     pt_write("exp.lua", "name('p')\nrepeats(3)\nsamples(50)\n"
                         "trace('traces/a.txt')\ntrace('traces/b\\ttab.txt', 'b')\n"
-                        "workload('w', {seed = 9, params = {n = 5, z = 'x\\ny'}})\n"
+                        "workload('w', {seed = 9, params = {n = 5, z = 'x\\ty'}})\n"
                         "allocator('raw')\nallocator('pymalloc')\n"
                         "sweep{alloc = 'pymalloc', param = 'arena', values = {'256K', '1M'}}\n"
                         "sweep{alloc = 'pymalloc', param = 'arena', values = {'4M'}, "

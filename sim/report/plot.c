@@ -130,6 +130,31 @@ void plot_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
+void plot_title(FILE *gp, const char *title, int w)
+{
+    size_t fit = w > 40 + 10 * PLOT_TITLE_CHAR_PX ? (size_t)(w - 40) / PLOT_TITLE_CHAR_PX : 10;
+    char wrapped[1024];
+    snprintf(wrapped, sizeof wrapped, "%s", title);
+    /* Greedy: the last blank before a line outgrows FIT becomes a break. */
+    size_t start = 0, blank = SIZE_MAX;
+    for (size_t i = 0; wrapped[i]; i++) {
+        if (wrapped[i] == '\n') {
+            start = i + 1;
+            blank = SIZE_MAX;
+            continue;
+        }
+        if (wrapped[i] == ' ') blank = i;
+        if (i - start >= fit && blank != SIZE_MAX && blank >= start) {
+            wrapped[blank] = '\n';
+            start = blank + 1;
+            blank = SIZE_MAX;
+        }
+    }
+    fputs("set title ", gp);
+    plot_string(gp, wrapped);
+    fputc('\n', gp);
+}
+
 void plot_begin(FILE *gp, const char *base, const char *purpose, int w, int h)
 {
     fprintf(gp,

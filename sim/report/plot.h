@@ -63,6 +63,13 @@ void plot_end(FILE *gp, const char *base, int w, int h);
  * would not fit a plot's key. */
 void plot_string(FILE *out, const char *s);
 
+/* `set title` of TITLE for a plot W pixels wide: broken at blanks into
+ * lines that fit (PLOT_TITLE_CHAR_PX per character of the title's font, a
+ * generous estimate), so neither end is clipped in the SVG or the PNG;
+ * line breaks already in TITLE are kept. */
+#define PLOT_TITLE_CHAR_PX 8
+void plot_title(FILE *gp, const char *title, int w);
+
 /* Runs gnuplot on SCRIPT (a file name in DIR). */
 int plot_run(const char *dir, const char *script, char *err, size_t errlen);
 

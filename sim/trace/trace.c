@@ -88,7 +88,21 @@ int _trace_meta_value_ok(const char *s, size_t n)
 
 int _trace_meta_key_reserved(const char *s, size_t n)
 {
-    return (n == 6 && !memcmp(s, "marker", 6)) || (n == 6 && !memcmp(s, "thread", 6));
+    return (n == 6 && !memcmp(s, "marker", 6)) || (n == 6 && !memcmp(s, "thread", 6)) ||
+           (n == 3 && !memcmp(s, "pad", 3));
+}
+
+/* Traces recorded before the `pad` entry existed wrote dropped_frees as 20
+ * zero-padded digits (rewritten in place): shown as the number it is. */
+static void trace_meta_unpad_legacy(const char *k, size_t kl, const char **v, size_t *vl)
+{
+    if (kl != 13 || memcmp(k, "dropped_frees", 13) || *vl != 20) return;
+    for (size_t i = 0; i < 20; i++)
+        if ((*v)[i] < '0' || (*v)[i] > '9') return;
+    while (*vl > 1 && **v == '0') {
+        (*v)++;
+        (*vl)--;
+    }
 }
 
 /* Grows *ARR (element size ELEM) to hold one more than *N.  0 or ENOMEM. */
@@ -106,7 +120,9 @@ static int trace_push_room(pheap_t *heap, void **arr, size_t *cap, size_t n, siz
 
 int _trace_meta_add(trace_reader_t *r, const char *k, size_t kl, const char *v, size_t vl)
 {
-    if (r->keep_notes) return 0; /* a rewound reader has them all already */
+    if (r->keep_notes) return 0;                   /* a rewound reader has them all already */
+    if (kl == 3 && !memcmp(k, "pad", 3)) return 0; /* a writer's reserved room, not data */
+    trace_meta_unpad_legacy(k, kl, &v, &vl);
     if (trace_push_room(r->heap, (void **)&r->meta, &r->meta_cap, r->nmeta, sizeof *r->meta) < 0)
         return TRACE_ENOMEM;
     char *key = tmem_strndup(r->heap, k, kl), *value = tmem_strndup(r->heap, v, vl);
@@ -612,7 +628,7 @@ static int trace_check_meta(char *err, const char *path, const trace_meta_t *met
         if (!k || !v || !_trace_meta_key_ok(k, strlen(k)) || _trace_meta_key_reserved(k, strlen(k)))
             return _trace_fail(err, TRACE_EUSAGE,
                                "%s: bad metadata key '%s' (1-255 printable characters, no blanks; "
-                               "'marker' and 'thread' are reserved)",
+                               "'marker', 'thread' and 'pad' are reserved)",
                                path, k ? k : "(null)");
         if (!_trace_meta_value_ok(v, strlen(v)))
             return _trace_fail(err, TRACE_EUSAGE,

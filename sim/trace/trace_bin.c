@@ -124,8 +124,9 @@ static int bin_open(trace_reader_t *r)
         if (bin_varint(&p, e, &vl) != BIN_OK || vl > (uint64_t)(e - p)) goto bad_meta;
         v = p;
         p += vl;
+        /* `pad` is reserved too, but legal here: _trace_meta_add skips it. */
         if (!_trace_meta_key_ok((const char *)k, kl) ||
-            _trace_meta_key_reserved((const char *)k, kl) ||
+            (_trace_meta_key_reserved((const char *)k, kl) && !(kl == 3 && !memcmp(k, "pad", 3))) ||
             !_trace_meta_value_ok((const char *)v, vl))
             goto bad_meta;
         if (_trace_meta_add(r, (const char *)k, kl, (const char *)v, vl) < 0)

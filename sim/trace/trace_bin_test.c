@@ -420,6 +420,43 @@ static void test_meta_markers_threads(void)
     remove(back);
 }
 
+/* A writer's `pad` entry (reserved room) is skipped by readers; a legacy
+ * zero-padded dropped_frees (recorders before `pad`) reads as its number;
+ * callers cannot write `pad` themselves. */
+static void test_meta_pad(void)
+{
+    char bin[512];
+    tu_path(bin, sizeof bin, "pad.atr");
+    static const uint8_t hdr[] = {0x89, 'A',     'T', 'R', '\r', '\n', 0x1a, '\n', 1,   0,    0,
+                                  0,    36 + 40, 0,   0,   0, /* */
+                                  0,    0,       0,   0,   0,    0,    0,    0,    0,   0,    0,
+                                  0,    0,       0,   0,   0,    2,    0,    0,    0, /* */
+                                  13,   'd',     'r', 'o', 'p',  'p',  'e',  'd',  '_', 'f',  'r',
+                                  'e',  'e',     's', 20, /* */
+                                  '0',  '0',     '0', '0', '0',  '0',  '0',  '0',  '0', '0',  '0',
+                                  '0',  '0',     '0', '0', '0', /* */
+                                  '0',  '0',     '4', '2', 3,    'p',  'a',  'd',  0,   0x18, 0};
+    _Static_assert(sizeof hdr == 36 + 40 + 2, "header as written");
+    CHECK(tu_write_file(bin, (const char *)hdr, sizeof hdr) == 0);
+    trace_reader_t *r;
+    char err[256];
+    CHECKF(trace_open(&r, bin, err, sizeof err) == 0, "%s", err);
+    if (r) {
+        const trace_meta_t *m = trace_meta(r);
+        CHECK(m->n == 1 && !strcmp(m->entries[0].key, "dropped_frees") &&
+              !strcmp(m->entries[0].value, "42"));
+        trace_event_t ev;
+        CHECK(trace_next(r, &ev) == 0);
+        trace_close(r);
+    }
+    trace_writer_t *w;
+    trace_meta_entry_t ents[] = {{"pad", "x"}};
+    trace_meta_t meta = {1, ents};
+    CHECK(trace_writer_open(&w, bin, TRACE_FMT_BIN, &meta, 0, err, sizeof err) < 0);
+    CHECK(strstr(err, "'pad' are reserved") != NULL);
+    remove(bin);
+}
+
 /* Batch sizes the batch tests read with: 1 (the fast loop's setup every
  * event), small ones that end batches everywhere, and a replay's. */
 static const size_t batch_sizes[] = {1, 2, 3, 7, 64};
@@ -526,6 +563,7 @@ int main(void)
     test_cut_everywhere();
     test_corrupt();
     test_meta_markers_threads();
+    test_meta_pad();
     test_batch();
     test_stream();
     return check_done();

@@ -156,6 +156,8 @@ struct script_ctx_s {
     const script_def_t *defs;
     size_t ndefs;
     unsigned char *used; /* per def: read by param()                         */
+    int check_defs;      /* script_opts_t.check_defs: stop once all are read   */
+    int stopped;         /* ... and it did                                     */
 
     rng_zipf_t zipf; /* the last zipf(n, s), reused while n and s repeat */
     int zipf_ok;

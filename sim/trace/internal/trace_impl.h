@@ -121,10 +121,13 @@ int _trace_fail(char *err, int code, const char *fmt, ...) __attribute__((format
  * form could not keep them).  1 if acceptable. */
 int _trace_meta_key_ok(const char *s, size_t n);
 int _trace_meta_value_ok(const char *s, size_t n);
-/* "marker" and "thread" name `#@` lines of their own, not metadata. */
+/* "marker" and "thread" name `#@` lines of their own, not metadata; "pad"
+ * is a writer's reserved room in a binary header (TRACE-FORMAT.md), which
+ * readers skip and writers refuse from callers. */
 int _trace_meta_key_reserved(const char *s, size_t n);
 
-/* Appends copies; 0 or TRACE_ENOMEM. */
+/* Appends copies (skips `pad`; a legacy zero-padded dropped_frees keeps
+ * its number only); 0 or TRACE_ENOMEM. */
 int _trace_meta_add(trace_reader_t *r, const char *k, size_t kl, const char *v, size_t vl);
 int _trace_marker_add(trace_reader_t *r, uint64_t at, const char *k, size_t kl, const char *v,
                       size_t vl);
