@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# progress_test.sh: the progress lines of stats, replay and report appear
+# progress_test.sh: the progress lines of gen, stats, replay and report appear
 # on a terminal (a pty from script(1)), as one line redrawn in place
 # ("\r\033[K"), and never when stderr is not a terminal or with --quiet;
 # standard output is the same either way.
@@ -24,6 +24,16 @@ tty() {
 # 10 M events: workers report every 4 Mi, so every pass shows up.
 "$bin" gen scripts/workloads/bench-ring.lua -D n=10000000 -o "$tmp/big.atr" ||
   fail "gen failed"
+
+# gen: events written and the rate (the total is unknown)
+tty gen "$bin" gen scripts/workloads/bench.lua -D n=1000000 -o "$tmp/small.atr"
+grep -qa $'\r\033\[Karenalab: gen bench.lua: .* events, .* M events/s' "$tmp/gen.tty" ||
+  fail "gen: no progress line on a terminal: $(head -c 300 "$tmp/gen.tty")"
+"$bin" gen scripts/workloads/bench.lua -D n=1000000 -o "$tmp/small2.atr" 2>"$tmp/gen.err"
+[ -s "$tmp/gen.err" ] && fail "gen: wrote to a non-terminal stderr: $(head -c 300 "$tmp/gen.err")"
+cmp -s "$tmp/small.atr" "$tmp/small2.atr" || fail "gen: a different trace on a terminal"
+tty genq "$bin" gen -q scripts/workloads/bench.lua -D n=1000000 -o "$tmp/small3.atr"
+[ -s "$tmp/genq.tty" ] && fail "gen --quiet: $(head -c 300 "$tmp/genq.tty")"
 
 # stats: a line with the total and the percentage, then erased
 tty stats "$bin" stats "$tmp/big.atr"

@@ -51,6 +51,8 @@ typedef struct {
                                0: the sandbox (sim/lua/sandbox.h)               */
     const char *allow_hint; /* how to allow it, named when the sandbox refuses
                                something; NULL: "arenalab gen --allow-unsafe"   */
+    FILE *progress;         /* a progress line (events written, rate) here, a
+                               terminal (sim/base/progress.h); NULL: none     */
 } script_opts_t;
 
 typedef struct {

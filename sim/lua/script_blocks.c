@@ -73,6 +73,7 @@ void _script_flush(lua_State *L, script_ctx_t *c)
     c->nbatch = 0; /* a failed writer fails every later call: nothing lost */
     if (n && trace_write_trusted(c->w, c->batch, n) < 0)
         luaL_error(L, "cannot write the trace: %s", trace_writer_error(c->w));
+    progress_update(&c->bar, c->events); /* one clock read per batch */
 }
 
 /* Room for one event in the batch: called before an operation changes the

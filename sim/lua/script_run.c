@@ -198,8 +198,10 @@ static int script_seed(lua_State *L)
  * standard output stays clean. */
 static int script_print(lua_State *L)
 {
-    FILE *out = _script_ctx(L)->diag;
+    script_ctx_t *c = _script_ctx(L);
+    FILE *out = c->diag;
     int n = lua_gettop(L);
+    progress_clear(&c->bar);
     for (int i = 1; i <= n; i++) {
         size_t len;
         const char *s = luaL_tolstring(L, i, &len);
@@ -507,7 +509,12 @@ static int script_execute(lua_State *L, script_ctx_t *c, const script_opts_t *o,
 
     lua_pushcfunction(L, script_msgh);
     lua_insert(L, -2);
+    char what[160];
+    const char *base = strrchr(o->script, '/');
+    snprintf(what, sizeof what, "gen %s", base ? base + 1 : o->script);
+    progress_start(&c->bar, o->progress, what, 0);
     rc = lua_pcall(L, 0, 0, -2);
+    progress_end(&c->bar);
     if (rc != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
         script_fail(SCRIPT_EFAIL, err, errlen, "%s", msg ? msg : "error in the script");

@@ -77,6 +77,7 @@
 
 #include "sim/lua/rng.h"
 #include "sim/lua/sandbox.h"
+#include "sim/base/progress.h"
 #include "sim/lua/script.h"
 #include "sim/trace/trace.h"
 
@@ -176,6 +177,8 @@ struct script_ctx_s {
 
     rng_zipf_t zipf; /* the last zipf(n, s), reused while n and s repeat */
     int zipf_ok;
+
+    progress_t bar; /* script_opts_t.progress: redrawn as batches go out */
 
     size_t nbatch;                       /* events in batch, not yet written */
     trace_event_t batch[SCRIPT_EVBATCH]; /* slots set, for the trusted path */
