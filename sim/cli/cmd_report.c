@@ -373,7 +373,8 @@ static void report_pools(report_t *p)
 static int report_stats(report_t *p)
 {
     for (size_t t = 0; t < p->exp.ntraces; t++)
-        if (results_trace_stats(&p->res, t, p->err, sizeof p->err)) return CLI_FAIL;
+        if (results_trace_stats(&p->res, t, p->interactive ? stderr : NULL, p->err, sizeof p->err))
+            return CLI_FAIL;
     return CLI_OK;
 }
 
@@ -1032,7 +1033,8 @@ const cli_command_t cmd_report = {
         "sampled series, gnuplot scripts with their data and plots (SVG, PNG), index.html\n"
         "and summary.md -- then points results/latest at it.  The directory is written as\n"
         "NAME.partial/ and renamed when complete; a failure leaves it with a PARTIAL file\n"
-        "saying what failed.  Progress is shown on a terminal.\n\n"
+        "saying what failed.  Progress is shown on a terminal (runs done, the running\n"
+        "trace's pass and its events done; --quiet: none).\n\n"
         "Timing: the units of a trace run together, their timed runs interleaved (each\n"
         "round runs every allocator once, in an order shuffled from --seed), after a\n"
         "warm-up run or in a fresh process per run (see `arenalab replay --help`).  Units\n"

@@ -61,6 +61,8 @@ printf 'name("big")\nrepeats(0)\ntrace("%s")\nallocator("null")\n' "$tmp/big.atr
 tty report "$bin" report "$tmp/big.lua" --out "$tmp/rep1"
 grep -qa 'arenalab: report: 0/1 runs done.*: measurement run [0-9]* %' "$tmp/report.tty" ||
   fail "report: no pass on the status line: $(tr '\r' '\n' <"$tmp/report.tty" | head -5)"
+grep -qa 'arenalab: report: statistics of big.atr: .* of 10.0 M events' "$tmp/report.tty" ||
+  fail "report: no progress of its statistics pass: $(tr '\r' '\n' <"$tmp/report.tty" | tail -5)"
 tty reportq "$bin" report -q "$tmp/big.lua" --out "$tmp/rep2"
 grep -qa $'\r' "$tmp/reportq.tty" && fail "report --quiet: $(head -c 300 "$tmp/reportq.tty")"
 
