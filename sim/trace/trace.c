@@ -590,7 +590,7 @@ int _trace_wflush(trace_writer_t *w)
     return 0;
 }
 
-int _trace_wroom(trace_writer_t *w, size_t n)
+int _trace_wroom_slow(trace_writer_t *w, size_t n)
 {
     if (w->failed) return TRACE_EIO;
     if (w->cap - w->len >= n) return 0;
