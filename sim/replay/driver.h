@@ -11,6 +11,11 @@
  * results as text lines to a pipe (fd 3):
  *
  *   scan EVENTS SKIPPED
+ *   progress DONE TOTAL PHASE  with --progress: the pass PHASE ("pre-pass",
+ *                           "measurement run", "timed run", ...) is DONE
+ *                           events in, of TOTAL (0: unknown); every 4 Mi
+ *                           events, sent between chunks, outside the
+ *                           clock of a timed run
  *   extra J NAME            extra column J of the series is NAME
  *   sample F1 .. F5         the METRICS_SAMPLE_FIELDS of a sample
  *   x J VALUE               extra J of the sample just sent

@@ -64,8 +64,9 @@
  *
  * Every C function gets the same four upvalues (the block, arena, pool and
  * sampler metatables), so a type check is one metatable comparison (a
- * block's: its type tag), and the context pointer sits in the state's
- * extra space: the hot path (alloc, free) touches no registry or string.
+ * block's is lua_type alone: only blocks are light userdata), and the
+ * context pointer sits in the state's extra space: the hot path (alloc,
+ * free) touches no registry or string.
  *
  * Errors: API misuse raises a Lua error with luaL_error, which prefixes the
  * calling script's "FILE:LINE:"; the whole script runs under lua_pcall
@@ -75,9 +76,9 @@
 #ifndef ARENALAB_SIM_LUA_INTERNAL_SCRIPT_IMPL_H
 #define ARENALAB_SIM_LUA_INTERNAL_SCRIPT_IMPL_H
 
+#include "sim/base/progress.h"
 #include "sim/lua/rng.h"
 #include "sim/lua/sandbox.h"
-#include "sim/base/progress.h"
 #include "sim/lua/script.h"
 #include "sim/trace/trace.h"
 
