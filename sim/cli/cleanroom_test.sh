@@ -5,7 +5,8 @@
 # counts every malloc-family call between the engine's begin/end hooks;
 # each run's counts must equal the trace's a, c, r and f events exactly —
 # text and binary traces, measurement and timed runs, every touch mode,
-# timed runs with the latency probes, the run counted under callgrind.
+# progress lines on a terminal, timed runs with the latency probes, the run
+# counted under callgrind.
 set -uo pipefail
 bin=$(pwd)/sim/cli/arenalab
 shim=$(pwd)/sim/replay/libcleanroom_shim.so
@@ -53,6 +54,23 @@ for t in "$tmp/mix.atr" "$tmp/mix.txt" traces/churn.atr traces/grow.atr; do
     done <"$out"
   done
 done
+
+# Progress on a terminal adds nothing either: a worker's "progress" lines
+# (every 4 Mi events, between chunks) allocate nothing.
+if command -v script >/dev/null; then
+  "$bin" gen scripts/workloads/bench-ring.lua -D n=5000000 -o "$tmp/long.atr" || fail "gen long"
+  want="cleanroom malloc 2500000 calloc 0 realloc 0 free 2500000 other 0"
+  out="$tmp/counts.long.tty"
+  rm -f "$out"
+  env -u CI ARENALAB_TEST_PRELOAD=$shim ARENALAB_CLEANROOM_OUT=$out \
+    script -qec "'$bin' replay '$tmp/long.atr' --alloc raw -n 1 >/dev/null" /dev/null >"$tmp/tty"
+  grep -qa "measurement run: " "$tmp/tty" || fail "long trace on a pty: no progress line"
+  n=$(wc -l <"$out" 2>/dev/null || echo 0)
+  [ "$n" -eq 2 ] || fail "long trace on a pty: $n runs counted, want 2"
+  while read -r line; do
+    [ "$line" = "$want" ] || fail "long trace on a pty: '$line', want '$want'"
+  done <"$out"
+fi
 
 # The latency probes add nothing either: every call timed, the same counts
 # (measurement + 2 timed runs); and the run counted under callgrind (when

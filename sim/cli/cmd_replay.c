@@ -30,6 +30,7 @@ enum {
     REPLAY_KEY_KEEP_GOING,
     REPLAY_KEY_MEASURE,
     REPLAY_KEY_LATENCY_EVERY,
+    REPLAY_KEY_QUIET = 'q',
 };
 
 #define REPLAY_MAX_ALLOCS  64
@@ -50,6 +51,8 @@ static const cli_opt_t replay_opts[] = {
     {"verify", 0, NULL, REPLAY_KEY_VERIFY,
      "fill every block with a pattern and check it on realloc and free (timings include it)"},
     {"lenient", 0, NULL, REPLAY_KEY_LENIENT, "skip and count bad trace lines instead of stopping"},
+    {"quiet", 'q', NULL, REPLAY_KEY_QUIET,
+     "no progress on a terminal (which pair runs, and each pass's events done of the total)"},
     {"keep-going", 0, NULL, REPLAY_KEY_KEEP_GOING,
      "under the debug hooks (NAME_debug), count the API violations they catch and go on "
      "instead of stopping"},
@@ -92,7 +95,7 @@ typedef struct {
     size_t nspecs;
     unsigned long repeat;
     unsigned long long samples, seed;
-    int verify, lenient, list, keep_going;
+    int verify, lenient, list, keep_going, quiet;
     unsigned measure;        /* DRIVER_MEASURE_*                        */
     unsigned latency_every;  /* 0: LAT_EVERY_DEFAULT                    */
     const char *mallocstats; /* --mallocstats[=WHEN]; NULL: none            */
@@ -188,6 +191,9 @@ static int replay_on_opt(void *ud, int key, const char *arg)
         return 0;
     case REPLAY_KEY_LENIENT:
         a->lenient = 1;
+        return 0;
+    case REPLAY_KEY_QUIET:
+        a->quiet = 1;
         return 0;
     case REPLAY_KEY_KEEP_GOING:
         a->keep_going = 1;
@@ -473,7 +479,7 @@ static int replay_main(int argc, char **argv)
                 .mallocstats = a.mallocstats,
                 .arena_mode = a.arena_mode,
                 .touch = a.touch,
-                .progress = cli_interactive(),
+                .progress = cli_interactive() && !a.quiet,
                 .measure = a.measure,
                 .latency_every = a.latency_every,
             };
@@ -527,6 +533,9 @@ const cli_command_t cmd_replay = {
         "arenas, jemalloc's stats.resident, ...).  Between the baseline and the end only\n"
         "the trace's events reach the allocator: the worker's own memory is mapped by\n"
         "itself beforehand.  Blocks are used as a program uses them (--touch).\n"
+        "On a terminal, progress goes to stderr (which pair runs; each pass's events\n"
+        "done, sent by the worker between chunks, outside the timed loops); --quiet\n"
+        "leaves it out.  Memory stays bounded whatever the length of the trace.\n"
         "The timed runs of a trace are interleaved: each round runs every allocator once,\n"
         "in an order shuffled from --seed.  A worker kept for the whole trace does one\n"
         "untimed warm-up run first; allocators whose state outlives an instance in its\n"

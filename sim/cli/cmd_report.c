@@ -62,6 +62,7 @@ enum {
     REPORT_KEY_NO_WAIT,
     REPORT_KEY_RETRIES,
     REPORT_KEY_RESUME,
+    REPORT_KEY_QUIET = 'q',
 };
 
 #define REPORT_MAX_SBATCH_ARGS 32
@@ -96,6 +97,8 @@ static const cli_opt_t report_opts[] = {
     {"resume", 0, "DIR", REPORT_KEY_RESUME,
      "finish the Slurm report DIR (its .partial directory): wait for its tasks, rerun those "
      "without a result, write the report"},
+    {"quiet", 'q', NULL, REPORT_KEY_QUIET,
+     "no progress on a terminal (runs done, and the running trace's events done of the total)"},
     {0},
 };
 
@@ -113,6 +116,7 @@ typedef struct {
     int nowait;         /* --no-wait                                   */
     long retries;       /* -1: ARRAY_DEFAULT_RETRIES (or the plan's)    */
     const char *resume; /* --resume DIR                                */
+    int quiet;          /* --quiet: no progress on a terminal          */
 } report_args_t;
 
 static int report_on_opt(void *ud, int key, const char *arg)
@@ -176,6 +180,9 @@ static int report_on_opt(void *ud, int key, const char *arg)
         return 0;
     case REPORT_KEY_RESUME:
         a->resume = arg;
+        return 0;
+    case REPORT_KEY_QUIET:
+        a->quiet = 1;
         return 0;
     case REPORT_KEY_SEED:
         errno = 0;
@@ -366,7 +373,8 @@ static void report_pools(report_t *p)
 static int report_stats(report_t *p)
 {
     for (size_t t = 0; t < p->exp.ntraces; t++)
-        if (results_trace_stats(&p->res, t, p->err, sizeof p->err)) return CLI_FAIL;
+        if (results_trace_stats(&p->res, t, p->interactive ? stderr : NULL, p->err, sizeof p->err))
+            return CLI_FAIL;
     return CLI_OK;
 }
 
@@ -725,7 +733,7 @@ static int report_end(report_t *p, int rc);
 static int report_experiment(report_t *p, const report_args_t *a, const char *path,
                              const char *root, int argc, char **argv)
 {
-    p->interactive = cli_interactive();
+    p->interactive = cli_interactive() && !a->quiet;
     int rc = exp_load(&p->exp, path, root, NULL, a->allow_unsafe, p->err, sizeof p->err);
     if (rc) {
         cli_error("%s", p->err);
@@ -808,7 +816,7 @@ static int report_end(report_t *p, int rc)
 static int report_resume(report_t *p, const report_args_t *a)
 {
     char path[PATH_MAX + 64];
-    p->interactive = cli_interactive();
+    p->interactive = cli_interactive() && !a->quiet;
     size_t n = strlen(a->resume);
     while (n > 1 && a->resume[n - 1] == '/')
         n--;
@@ -1025,7 +1033,8 @@ const cli_command_t cmd_report = {
         "sampled series, gnuplot scripts with their data and plots (SVG, PNG), index.html\n"
         "and summary.md -- then points results/latest at it.  The directory is written as\n"
         "NAME.partial/ and renamed when complete; a failure leaves it with a PARTIAL file\n"
-        "saying what failed.  Progress is shown on a terminal.\n\n"
+        "saying what failed.  Progress is shown on a terminal (runs done, the running\n"
+        "trace's pass and its events done; --quiet: none).\n\n"
         "Timing: the units of a trace run together, their timed runs interleaved (each\n"
         "round runs every allocator once, in an order shuffled from --seed), after a\n"
         "warm-up run or in a fresh process per run (see `arenalab replay --help`).  Units\n"

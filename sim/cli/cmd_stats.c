@@ -8,10 +8,11 @@
 #include "sim/cli/commands.h"
 #include "sim/base/json.h"
 #include "sim/base/outfile.h"
+#include "sim/base/progress.h"
 #include "sim/trace/trace.h"
 #include "sim/trace/tstats.h"
 
-enum { STATS_OPT_JSON = 256, STATS_OPT_LENIENT };
+enum { STATS_OPT_JSON = 256, STATS_OPT_LENIENT, STATS_OPT_QUIET = 'q' };
 
 static const cli_opt_t stats_opts[] = {
     {"json", 0, "FILE", STATS_OPT_JSON,
@@ -20,12 +21,14 @@ static const cli_opt_t stats_opts[] = {
     {"lenient", 0, NULL, STATS_OPT_LENIENT,
      "skip bad lines/events (and count them) instead of "
      "stopping at the first"},
+    {"quiet", 'q', NULL, STATS_OPT_QUIET, "no progress line on a terminal"},
     {0},
 };
 
 typedef struct {
     const char *json;
     int lenient;
+    int quiet;
 } stats_args_t;
 
 static int stats_on_opt(void *ud, int key, const char *arg)
@@ -33,6 +36,7 @@ static int stats_on_opt(void *ud, int key, const char *arg)
     stats_args_t *a = ud;
     if (key == STATS_OPT_JSON) a->json = arg;
     if (key == STATS_OPT_LENIENT) a->lenient = 1;
+    if (key == STATS_OPT_QUIET) a->quiet = 1;
     return 0;
 }
 
@@ -126,8 +130,13 @@ static int stats_run(int argc, char **argv)
     uint64_t skipped = 0;
     int rc, status = CLI_OK;
     tstats_init(&t);
+    progress_t prog;
+    char what[160];
+    snprintf(what, sizeof what, "stats %s", trace_path(r));
+    progress_start(&prog, cli_interactive() && !a.quiet ? stderr : NULL, what, trace_count_hint(r));
     while ((rc = trace_next(r, &ev)) != 0) {
         if (rc == 1) {
+            if ((t.events & 0xffff) == 0) progress_update(&prog, t.events);
             const uint32_t *owned = NULL;
             size_t n = trace_owned(r, ev.aslot, &owned);
             int trc = tstats_add(&t, &ev, owned, n);
@@ -144,6 +153,7 @@ static int stats_run(int argc, char **argv)
             }
             continue;
         }
+        progress_clear(&prog);
         cli_error("%s", trace_error(r));
         if ((rc == TRACE_ESYNTAX || rc == TRACE_ESEM) && a.lenient) {
             skipped++;
@@ -152,6 +162,7 @@ static int stats_run(int argc, char **argv)
         status = rc == TRACE_ESEM ? CLI_FAIL : CLI_USAGE;
         break;
     }
+    progress_end(&prog);
     if (status == CLI_OK) {
         if (trace_truncated(r))
             cli_error("%s: warning: cut short after %" PRIu64 " events (no end record)",
@@ -187,7 +198,10 @@ const cli_command_t cmd_stats = {
                    "events (power-of-two bins; blocks still live at the end counted apart);\n"
                    "reallocs that grow, shrink or keep their size.\n\n"
                    "A bad line stops the command (exit 1 for a semantic error, 2 for a syntax\n"
-                   "error or an unreadable trace) unless --lenient.",
+                   "error or an unreadable trace) unless --lenient.\n\n"
+                   "On a terminal, a progress line (events read of the total, rate) is shown\n"
+                   "on stderr while the trace is read, then erased; --quiet leaves it out.\n"
+                   "Memory stays bounded whatever the length of the trace.",
     .opts = stats_opts,
     .run = stats_run,
 };

@@ -56,6 +56,8 @@ typedef struct {
                                converted), and a -D the script never reads is
                                an error (SCRIPT_EFAIL), not a warning; the
                                trace is not whole: write it to /dev/null     */
+    FILE *progress;         /* a progress line (events written, rate) here, a
+                               terminal (sim/base/progress.h); NULL: none     */
 } script_opts_t;
 
 typedef struct {

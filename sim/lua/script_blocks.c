@@ -67,12 +67,30 @@ static int script_domain_arg(lua_State *L, int idx, const char *fn)
 
 /* ---- event output ---------------------------------------------------------- */
 
-static void script_emit(lua_State *L, script_ctx_t *c, trace_event_t *ev)
+void _script_flush(lua_State *L, script_ctx_t *c)
 {
-    ev->thread = c->thread;
-    if (trace_write(c->w, ev) < 0)
+    size_t n = c->nbatch;
+    c->nbatch = 0; /* a failed writer fails every later call: nothing lost */
+    if (n && trace_write_trusted(c->w, c->batch, n) < 0)
         luaL_error(L, "cannot write the trace: %s", trace_writer_error(c->w));
+    progress_update(&c->bar, c->events); /* one clock read per batch */
+}
+
+/* Room for one event in the batch: called before an operation changes the
+ * tables, since the flush is the one step that can fail. */
+static inline void script_room(lua_State *L, script_ctx_t *c)
+{
+    if (c->nbatch == SCRIPT_EVBATCH) _script_flush(L, c);
+}
+
+/* The next event of the batch (after script_room), zeroed but for OP and
+ * DOMAIN: the trusted path wants the fields an op does not use at zero. */
+static inline trace_event_t *script_event(script_ctx_t *c, int op, int domain)
+{
+    trace_event_t *ev = &c->batch[c->nbatch++];
+    *ev = (trace_event_t){.op = (uint8_t)op, .domain = (uint8_t)domain, .thread = c->thread};
     c->events++;
+    return ev;
 }
 
 /* Raises a Lua error naming FN unless ADD more live bytes fit in 64 bits:
@@ -91,14 +109,14 @@ static void script_note_live(script_ctx_t *c)
     if (c->live_bytes > c->peak_bytes) c->peak_bytes = c->live_bytes;
 }
 
-/* Pushes a new handle {SLOT, GEN, ID} whose metatable is upvalue UV. */
-void _script_push_handle(lua_State *L, int uv, uint32_t slot, uint32_t gen, uint32_t id)
+/* Pushes a new arena handle {SLOT, GEN, ID}. */
+void _script_push_arena(lua_State *L, uint32_t slot, uint32_t gen, uint32_t id)
 {
     script_handle_t *h = lua_newuserdatauv(L, sizeof *h, 0);
     h->slot = slot;
     h->gen = gen;
     h->id = id;
-    lua_pushvalue(L, uv);
+    lua_pushvalue(L, SCRIPT_UV_ARENA);
     lua_setmetatable(L, -2);
 }
 
@@ -127,7 +145,6 @@ static uint32_t script_block_slot(lua_State *L, script_ctx_t *c)
     }
     if (c->nblocks == c->capblocks)
         _script_grow(L, (void **)&c->blocks, &c->capblocks, sizeof *c->blocks, "blocks");
-    c->blocks[c->nblocks].gen = 0;
     return c->nblocks++;
 }
 
@@ -155,7 +172,6 @@ static void script_block_release(script_ctx_t *c, uint32_t slot, int state, uint
     if (b->owner && state != SCRIPT_FREED_WITH_ARENA) script_owner_unlink(c, slot);
     c->live_blocks--;
     c->live_bytes -= b->size;
-    b->gen++;
     b->state = (uint8_t)state;
     b->dead_arena = arena_id;
     b->owner = 0;
@@ -163,7 +179,7 @@ static void script_block_release(script_ctx_t *c, uint32_t slot, int state, uint
     c->bfree = slot + 1;
 }
 
-/* Creates a block, writes its event and pushes its handle. */
+/* Creates a block, emits its event and pushes its handle. */
 static int script_block_new(lua_State *L, script_ctx_t *c, int op, int domain, uint64_t nmemb,
                             uint64_t esize, uint64_t total)
 {
@@ -171,22 +187,14 @@ static int script_block_new(lua_State *L, script_ctx_t *c, int op, int domain, u
         return luaL_error(L, "%s: more than 2^32 blocks allocated in one trace",
                           op == TRACE_CALLOC ? "calloc" : "alloc");
     script_live_room(L, c, total, op == TRACE_CALLOC ? "calloc" : "alloc");
-    uint32_t slot = script_block_slot(L, c);
+    script_room(L, c);
+    uint32_t slot = script_block_slot(L, c); /* the last step that can fail */
     uint32_t id = (uint32_t)c->next_id;
-    trace_event_t ev = {.op = (uint8_t)op,
-                        .domain = (uint8_t)domain,
-                        .id = id,
-                        .size = esize,
-                        .nmemb = nmemb,
-                        .thread = c->thread};
-    if (trace_write(c->w, &ev) < 0) {
-        /* Give the slot back so the tables stay consistent. */
-        c->blocks[slot].onext = c->bfree;
-        c->blocks[slot].state = SCRIPT_FREED;
-        c->bfree = slot + 1;
-        return luaL_error(L, "cannot write the trace: %s", trace_writer_error(c->w));
-    }
-    c->events++;
+    trace_event_t *ev = script_event(c, op, domain);
+    ev->id = id;
+    ev->slot = slot;
+    ev->size = esize;
+    ev->nmemb = nmemb;
     c->next_id++;
     script_block_t *b = &c->blocks[slot];
     b->size = total;
@@ -198,32 +206,47 @@ static int script_block_new(lua_State *L, script_ctx_t *c, int op, int domain, u
     c->live_blocks++;
     c->live_bytes += total;
     script_note_live(c);
-    _script_push_handle(L, SCRIPT_UV_BLOCK, slot, b->gen, id);
+    _script_push_block(L, slot, id);
     return 1;
+}
+
+/* The block handle at IDX: its id in *ID, its slot returned (unchecked:
+ * any value up to UINT32_MAX - 1), or a type error. */
+static uint32_t script_handle_arg(lua_State *L, int idx, uint32_t *id)
+{
+    if (lua_type(L, idx) != LUA_TLIGHTUSERDATA) luaL_typeerror(L, idx, "block");
+    uint64_t bits = (uintptr_t)lua_touserdata(L, idx);
+    *id = (uint32_t)(bits >> 32);
+    return (uint32_t)bits - 1u;
+}
+
+static int script_block_is_live(const script_ctx_t *c, uint32_t slot, uint32_t id)
+{
+    return slot < c->nblocks && c->blocks[slot].id == id && c->blocks[slot].state == SCRIPT_LIVE;
 }
 
 /* The slot of the live block at IDX, or a Lua error naming FN. */
 uint32_t _script_block_arg(lua_State *L, script_ctx_t *c, int idx, const char *fn)
 {
-    script_handle_t *h = _script_checktype(L, idx, SCRIPT_UV_BLOCK, "block");
-    if (h->slot < c->nblocks) {
-        script_block_t *b = &c->blocks[h->slot];
-        if (b->gen == h->gen) return h->slot;
-        /* Not reused since it died: say how. */
-        if (b->gen == h->gen + 1 && b->state == SCRIPT_FREED_WITH_ARENA)
-            luaL_error(L, "%s: block %I was freed with arena %I", fn, (lua_Integer)h->id,
-                       (lua_Integer)b->dead_arena);
-    }
-    luaL_error(L, "%s: block %I was already freed", fn, (lua_Integer)h->id);
+    uint32_t id, slot = script_handle_arg(L, idx, &id);
+    if (script_block_is_live(c, slot, id)) return slot;
+    /* Not reused since it died: say how. */
+    if (slot < c->nblocks && c->blocks[slot].id == id &&
+        c->blocks[slot].state == SCRIPT_FREED_WITH_ARENA)
+        luaL_error(L, "%s: block %I was freed with arena %I", fn, (lua_Integer)id,
+                   (lua_Integer)c->blocks[slot].dead_arena);
+    luaL_error(L, "%s: block %I was already freed", fn, (lua_Integer)id);
     return 0;
 }
 
-/* Writes the free event of the live block at SLOT, then forgets it. */
+/* Emits the free event of the live block at SLOT, then forgets it. */
 void _script_block_free(lua_State *L, script_ctx_t *c, uint32_t slot)
 {
     script_block_t *b = &c->blocks[slot];
-    trace_event_t ev = {.op = TRACE_FREE, .domain = b->domain, .id = b->id};
-    script_emit(L, c, &ev);
+    script_room(L, c);
+    trace_event_t *ev = script_event(c, TRACE_FREE, b->domain);
+    ev->id = b->id;
+    ev->slot = slot;
     script_block_release(c, slot, SCRIPT_FREED, 0);
 }
 
@@ -257,8 +280,11 @@ static int script_realloc(lua_State *L)
     uint64_t size = script_size_arg(L, 2, "realloc", "size");
     script_block_t *b = &c->blocks[slot];
     if (size > b->size) script_live_room(L, c, size - b->size, "realloc");
-    trace_event_t ev = {.op = TRACE_REALLOC, .domain = b->domain, .id = b->id, .size = size};
-    script_emit(L, c, &ev);
+    script_room(L, c);
+    trace_event_t *ev = script_event(c, TRACE_REALLOC, b->domain);
+    ev->id = b->id;
+    ev->slot = slot;
+    ev->size = size;
     c->live_bytes = c->live_bytes - b->size + size;
     if (b->pool) b->pool->bytes = b->pool->bytes - b->size + size;
     b->size = size;
@@ -285,8 +311,9 @@ static int script_block_size(lua_State *L)
 
 static int script_block_id(lua_State *L)
 {
-    script_handle_t *h = _script_checktype(L, 1, SCRIPT_UV_BLOCK, "block");
-    lua_pushinteger(L, h->id);
+    uint32_t id;
+    script_handle_arg(L, 1, &id);
+    lua_pushinteger(L, id);
     return 1;
 }
 
@@ -298,38 +325,35 @@ static int script_block_domain(lua_State *L)
     return 1;
 }
 
-static int script_block_is_live(script_ctx_t *c, const script_handle_t *h)
-{
-    return h->slot < c->nblocks && c->blocks[h->slot].gen == h->gen;
-}
-
 static int script_block_live(lua_State *L)
 {
     script_ctx_t *c = _script_ctx(L);
-    lua_pushboolean(L, script_block_is_live(c, _script_checktype(L, 1, SCRIPT_UV_BLOCK, "block")));
+    uint32_t id, slot = script_handle_arg(L, 1, &id);
+    lua_pushboolean(L, script_block_is_live(c, slot, id));
     return 1;
 }
 
 static int script_block_tostring(lua_State *L)
 {
     script_ctx_t *c = _script_ctx(L);
-    script_handle_t *h = _script_checktype(L, 1, SCRIPT_UV_BLOCK, "block");
-    if (!script_block_is_live(c, h)) {
-        lua_pushfstring(L, "block %I (freed)", (lua_Integer)h->id);
+    uint32_t id, slot = script_handle_arg(L, 1, &id);
+    if (!script_block_is_live(c, slot, id)) {
+        lua_pushfstring(L, "block %I (freed)", (lua_Integer)id);
         return 1;
     }
-    script_block_t *b = &c->blocks[h->slot];
-    lua_pushfstring(L, "block %I (%I bytes, %s)", (lua_Integer)h->id, (lua_Integer)b->size,
+    script_block_t *b = &c->blocks[slot];
+    lua_pushfstring(L, "block %I (%I bytes, %s)", (lua_Integer)id, (lua_Integer)b->size,
                     trace_domain_name[b->domain]);
     return 1;
 }
 
-/* Two handles are equal when they name the same block (ids are never
- * reused within a run). */
-static int script_handle_eq(lua_State *L)
+/* Two arena handles are equal when they name the same arena (ids are
+ * never reused within a run).  Block handles need no __eq: one block, one
+ * value. */
+static int script_arena_eq(lua_State *L)
 {
     script_handle_t *a = lua_touserdata(L, 1), *b = lua_touserdata(L, 2);
-    /* A block and an arena may share an id: same type first. */
+    /* Lua calls __eq for two full userdata only: same type first. */
     int same = lua_getmetatable(L, 1) && lua_getmetatable(L, 2) && lua_rawequal(L, -1, -2);
     lua_pushboolean(L, same && a->id == b->id && a->slot == b->slot && a->gen == b->gen);
     return 1;
@@ -362,8 +386,10 @@ static int script_arena(lua_State *L)
         c->arenas[slot].nextfree = 0;
     }
     uint32_t id = (uint32_t)c->next_aid;
-    trace_event_t ev = {.op = TRACE_ARENA_NEW, .domain = TRACE_MEM, .arena = id};
-    script_emit(L, c, &ev);
+    script_room(L, c);
+    trace_event_t *ev = script_event(c, TRACE_ARENA_NEW, TRACE_MEM);
+    ev->arena = id;
+    ev->aslot = slot;
     if (c->afree)
         c->afree = c->arenas[slot].nextfree;
     else
@@ -376,7 +402,7 @@ static int script_arena(lua_State *L)
     a->ohead = a->otail = 0;
     a->nowned = 0;
     a->state = SCRIPT_LIVE;
-    _script_push_handle(L, SCRIPT_UV_ARENA, slot, a->gen, id);
+    _script_push_arena(L, slot, a->gen, id);
     return 1;
 }
 
@@ -388,9 +414,11 @@ static int script_arena_alloc(lua_State *L)
     uint64_t size = script_size_arg(L, 2, "arena:alloc", "size");
     script_arena_t *a = &c->arenas[slot];
     script_live_room(L, c, size, "arena:alloc");
-    trace_event_t ev = {
-        .op = TRACE_ARENA_MALLOC, .domain = TRACE_MEM, .arena = a->id, .size = size};
-    script_emit(L, c, &ev);
+    script_room(L, c);
+    trace_event_t *ev = script_event(c, TRACE_ARENA_MALLOC, TRACE_MEM);
+    ev->arena = a->id;
+    ev->aslot = slot;
+    ev->size = size;
     a->bytes += size;
     a->chunks++;
     c->live_bytes += size;
@@ -407,8 +435,12 @@ static int script_arena_own(lua_State *L)
     uint32_t slot = _script_block_arg(L, c, 2, "arena:own");
     script_arena_t *a = &c->arenas[aslot];
     script_block_t *b = &c->blocks[slot];
-    trace_event_t ev = {.op = TRACE_ARENA_OWN, .domain = TRACE_MEM, .arena = a->id, .id = b->id};
-    script_emit(L, c, &ev);
+    script_room(L, c);
+    trace_event_t *ev = script_event(c, TRACE_ARENA_OWN, TRACE_MEM);
+    ev->arena = a->id;
+    ev->aslot = aslot;
+    ev->id = b->id;
+    ev->slot = slot;
     /* Owning again (here or in another arena) moves it to the end of the
      * new owner's list, as the reader does. */
     if (b->owner) script_owner_unlink(c, slot);
@@ -431,8 +463,10 @@ static int script_arena_free(lua_State *L)
     script_ctx_t *c = _script_ctx(L);
     uint32_t aslot = script_arena_arg(L, c, 1, "arena:free");
     script_arena_t *a = &c->arenas[aslot];
-    trace_event_t ev = {.op = TRACE_ARENA_FREE, .domain = TRACE_MEM, .arena = a->id};
-    script_emit(L, c, &ev);
+    script_room(L, c);
+    trace_event_t *ev = script_event(c, TRACE_ARENA_FREE, TRACE_MEM);
+    ev->arena = a->id;
+    ev->aslot = aslot;
     for (uint32_t s = a->ohead; s;) {
         uint32_t next = c->blocks[s - 1].onext; /* release reuses onext */
         script_block_release(c, s - 1, SCRIPT_FREED_WITH_ARENA, a->id);
@@ -506,7 +540,6 @@ const luaL_Reg _script_block_methods[] = {
 };
 const luaL_Reg _script_block_meta[] = {
     {"__tostring", script_block_tostring},
-    {"__eq", script_handle_eq},
     {NULL, NULL},
 };
 const luaL_Reg _script_arena_methods[] = {
@@ -517,6 +550,6 @@ const luaL_Reg _script_arena_methods[] = {
 };
 const luaL_Reg _script_arena_meta[] = {
     {"__tostring", script_arena_tostring},
-    {"__eq", script_handle_eq},
+    {"__eq", script_arena_eq},
     {NULL, NULL},
 };

@@ -92,7 +92,7 @@ static int script_pool(lua_State *L)
 
 static void script_push_block(lua_State *L, script_ctx_t *c, uint32_t slot)
 {
-    _script_push_handle(L, SCRIPT_UV_BLOCK, slot, c->blocks[slot].gen, c->blocks[slot].id);
+    _script_push_block(L, slot, c->blocks[slot].id);
 }
 
 /* pool:add(block) -> block: appends as the newest, moving it from any pool. */

@@ -56,6 +56,7 @@ static void script_check_marker(lua_State *L, const char *fn, const char *key, s
 
 static void script_marker_write(lua_State *L, script_ctx_t *c, const char *key, const char *value)
 {
+    _script_flush(L, c); /* the events before it first */
     if (trace_write_marker(c->w, key, value) < 0)
         luaL_error(L, "cannot write the trace: %s", trace_writer_error(c->w));
     c->markers++;
@@ -211,8 +212,10 @@ static int script_seed(lua_State *L)
  * standard output stays clean. */
 static int script_print(lua_State *L)
 {
-    FILE *out = _script_ctx(L)->diag;
+    script_ctx_t *c = _script_ctx(L);
+    FILE *out = c->diag;
     int n = lua_gettop(L);
+    progress_clear(&c->bar);
     for (int i = 1; i <= n; i++) {
         size_t len;
         const char *s = luaL_tolstring(L, i, &len);
@@ -292,7 +295,9 @@ typedef struct {
     const luaL_Reg *meta;
 } script_type_t;
 
-/* In upvalue order (SCRIPT_UV_BLOCK ...). */
+/* In upvalue order (SCRIPT_UV_BLOCK ...).  Block handles are light
+ * userdata: their metatable is also the state's one for that type. */
+#define SCRIPT_TYPE_BLOCK 0
 static const script_type_t script_types[] = {
     {"block", _script_block_methods, _script_block_meta},
     {"arena", _script_arena_methods, _script_arena_meta},
@@ -373,6 +378,14 @@ static int script_setup(lua_State *L)
         lua_setfield(L, -2, "__name");
         lua_pushboolean(L, 0); /* getmetatable() answers false */
         lua_setfield(L, -2, "__metatable");
+        if (i == SCRIPT_TYPE_BLOCK) {
+            /* block handles are light userdata, whose metatable is one per
+             * state (set through any light userdata) */
+            lua_pushlightuserdata(L, NULL);
+            lua_pushvalue(L, mt);
+            lua_setmetatable(L, -2);
+            lua_pop(L, 1);
+        }
         lua_pop(L, 1);
     }
     lua_pushglobaltable(L);
@@ -499,14 +512,20 @@ static int script_execute(lua_State *L, script_ctx_t *c, const script_opts_t *o,
     char werr[512] = "";
     trace_format_t fmt = TRACE_FMT_TEXT;
     rc = trace_output_format(o->output, -1, &fmt, werr, sizeof werr);
-    if (rc == 0) rc = trace_writer_open(&c->w, o->output, fmt, &meta, 0, werr, sizeof werr);
+    if (rc == 0)
+        rc = trace_writer_open(&c->w, o->output, fmt, &meta, TRACE_W_TRUSTED, werr, sizeof werr);
     free(entries);
     free(buf);
     if (rc < 0) return script_fail(SCRIPT_EUSAGE, err, errlen, "%s", werr);
 
     lua_pushcfunction(L, script_msgh);
     lua_insert(L, -2);
+    char what[160];
+    const char *base = strrchr(o->script, '/');
+    snprintf(what, sizeof what, "gen %s", base ? base + 1 : o->script);
+    progress_start(&c->bar, o->progress, what, 0);
     rc = lua_pcall(L, 0, 0, -2);
+    progress_end(&c->bar);
     if (rc != LUA_OK && c->stopped) { /* a check_defs dry run, done */
         trace_writer_abort(c->w);
         c->w = NULL;
@@ -519,6 +538,14 @@ static int script_execute(lua_State *L, script_ctx_t *c, const script_opts_t *o,
         c->w = NULL;
         return SCRIPT_EFAIL;
     }
+    if (c->nbatch && trace_write_trusted(c->w, c->batch, c->nbatch) < 0) {
+        script_fail(SCRIPT_EFAIL, err, errlen, "cannot write the trace: %s",
+                    trace_writer_error(c->w));
+        trace_writer_abort(c->w);
+        c->w = NULL;
+        return SCRIPT_EFAIL;
+    }
+    c->nbatch = 0;
     rc = trace_writer_close_err(c->w, werr, sizeof werr);
     c->w = NULL;
     if (rc < 0) return script_fail(SCRIPT_EFAIL, err, errlen, "%s", werr);

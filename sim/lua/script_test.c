@@ -125,6 +125,19 @@ static void st_test_errors(void)
                     "pool:touch: block 0 is not in this pool");
     st_expect_error("local b = alloc(8)\nprint(b:size())\nfree(b)\nprint(b:size())\n", 4,
                     "block:size: block 0 was already freed");
+    /* a stale handle whose slot a new block took: the id tells them apart */
+    st_expect_error("local a = alloc(8)\nfree(a)\nlocal b = alloc(8)\nfree(a)\n", 4,
+                    "free: block 0 was already freed");
+    st_expect_error("local a = arena()\nlocal b = a:own(alloc(8))\na:free()\nlocal c = alloc(8)\n"
+                    "realloc(b, 9)\n",
+                    5, "realloc: block 0 was already freed");
+    st_expect_error("local b = alloc(8)\nfree(b)\nlocal a = arena()\nlocal c = alloc(8)\n"
+                    "a:own(b)\n",
+                    5, "arena:own: block 0 was already freed");
+    st_expect_error("local t = {}\nfor i = 1, 100 do t[i] = alloc(i) end\n"
+                    "for i = 1, 100 do free(t[i]) end\nfor i = 1, 100 do alloc(i) end\n"
+                    "free(t[50])\n",
+                    5, "free: block 49 was already freed");
     /* bad sizes */
     st_expect_error("alloc(8)\nalloc(-1)\n", 2, "alloc: bad size -1");
     st_expect_error("alloc(1.5)\n", 1, "alloc: bad size 1.5");
@@ -141,6 +154,12 @@ static void st_test_errors(void)
     st_expect_error("calloc(2, 8, 'MEM')\n", 1, "calloc: bad domain 'MEM'");
     st_expect_error("free(nil)\n", 1, "block expected, got nil");
     st_expect_error("free(arena())\n", 1, "block expected, got arena");
+    st_expect_error("free(pool())\n", 1, "block expected, got pool");
+    st_expect_error("free(8)\n", 1, "block expected, got number");
+    st_expect_error("free({})\n", 1, "block expected, got table");
+    st_expect_error("arena():own(arena())\n", 1, "block expected, got arena");
+    st_expect_error("local a, b = arena(), alloc(8)\na.alloc(b, 8)\n", 2,
+                    "arena expected, got block");
     st_expect_error("local p = pool()\np.add(alloc(8), alloc(8))\n", 2, "pool expected, got block");
     /* distributions */
     st_expect_error("uniform(5, 1)\n", 1, "uniform: empty range [5, 1]");
@@ -305,6 +324,23 @@ static void st_test_semantics(void)
                  "local blocks, bytes = live()\n"
                  "assert(blocks == 1 and bytes == 10)\n"
                  "assert(a:id() == 0 and a:domain() == 'mem' and tostring(a):find('block 0'))\n");
+    /* Handles are values: one block, one value (==, table keys), not a
+     * collectable object; their metatable stays hidden. */
+    st_expect_ok("handles.lua",
+                 "local p = pool()\n"
+                 "local b = p:add(alloc(8))\n"
+                 "local seen = {[b] = 'b'}\n"
+                 "assert(seen[p:oldest()] == 'b' and p:newest() == b and rawequal(p:random(), b))\n"
+                 "assert(type(b) == 'userdata' and getmetatable(b) == false)\n"
+                 "assert(alloc(8) ~= b and realloc(b, 16) == b)\n"
+                 "local a = arena()\n"
+                 "assert(a ~= b and a == a and tostring(a):find('arena 0'))\n"
+                 "free(b)\n"
+                 "assert(not b:live() and b:id() == 0 and tostring(b) == 'block 0 (freed)')\n"
+                 "local c = alloc(4)\n"
+                 "assert(c ~= b and not b:live() and c:live() and c:id() == 2)\n"
+                 "collectgarbage()\n"
+                 "assert(c:live() and c:size() == 4)\n");
     st_expect_ok("arena.lua", "local a = arena()\n"
                               "local b1, b2 = alloc(8, 'obj'), alloc(16, 'obj')\n"
                               "a:own(b1); a:own(b2); a:alloc(100)\n"

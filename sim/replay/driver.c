@@ -5,6 +5,7 @@
 #include "sim/base/cli.h"
 
 #include "sim/base/mapvec.h"
+#include "sim/base/progress.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -104,6 +105,7 @@ typedef struct {
     unsigned latency_every; /* one call timed in about this many     */
     const char *count;      /* a count job, under callgrind: its output
                                file (callgrind.h)                         */
+    int progress;           /* send "progress" lines (driver_worker_progress) */
 } driver_job_t;
 
 typedef enum { DRIVER_STR, DRIVER_FLAG, DRIVER_UINT, DRIVER_U64 } driver_kind_t;
@@ -138,6 +140,7 @@ static const driver_wopt_t driver_wopts[] = {
     {"--latency", DRIVER_FLAG, DRIVER_AT(latency)},
     {"--latency-every", DRIVER_UINT, DRIVER_AT(latency_every)},
     {"--count", DRIVER_STR, DRIVER_AT(count)},
+    {"--progress", DRIVER_FLAG, DRIVER_AT(progress)},
     {NULL, DRIVER_STR, 0},
 };
 
@@ -224,6 +227,38 @@ static int driver_job_parse(int argc, char **argv, driver_job_t *job, char *err,
 }
 
 /* ---- the worker --------------------------------------------------------- */
+
+/* How far the worker's current pass got: "progress DONE TOTAL PHASE" every
+ * DRIVER_PROGRESS_STEP events, sent at a chunk boundary (replay_opts_t
+ * .progress: outside the clock of a timed run, where the decoder runs
+ * anyway), so the timed loops never see it; the parent redraws its line
+ * from these at most a few times a second.  One write per 4 Mi events:
+ * nothing next to the decoding of that many. */
+#define DRIVER_PROGRESS_STEP ((uint64_t)1 << 22)
+
+typedef struct {
+    FILE *out;
+    const char *phase; /* "pre-pass", "measurement run", ...              */
+    uint64_t total;    /* events of the pass; 0 when unknown              */
+    uint64_t next;     /* events at which the next line goes out          */
+} driver_progress_t;
+
+static void driver_worker_progress(void *ud, uint64_t events)
+{
+    driver_progress_t *p = ud;
+    if (events < p->next) return;
+    p->next = events + DRIVER_PROGRESS_STEP;
+    fprintf(p->out, "progress %" PRIu64 " %" PRIu64 " %s\n", events, p->total, p->phase);
+    fflush(p->out); /* the buffer is a mapping of its own: no malloc */
+}
+
+/* A new pass of TOTAL events called PHASE. */
+static void driver_progress_phase(driver_progress_t *p, const char *phase, uint64_t total)
+{
+    p->phase = phase;
+    p->total = total;
+    p->next = DRIVER_PROGRESS_STEP;
+}
 
 /* Sends "error CODE MESSAGE" (newlines flattened) and returns CODE. */
 static int driver_worker_error(FILE *out, int code, const char *msg)
@@ -321,7 +356,8 @@ static int driver_worker_count(FILE *out, trace_reader_t *r, const driver_job_t 
         return REPLAY_EUSAGE;
     }
     replay_result_t res;
-    o.verify = 0; /* its checks are not the allocator's work */
+    o.verify = 0;      /* its checks are not the allocator's work */
+    o.progress = NULL; /* nor our lines: they would be counted */
     o.probe = REPLAY_PROBE_COUNT;
     struct timespec t0, t1;
     cg_zero();
@@ -374,8 +410,14 @@ static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn f
                       (route_has_debug(&job->route) ? TRACE_R_CROSS_DOMAIN : 0);
     if (trace_open_ex(&r, job->trace, rflags, err, sizeof err) < 0)
         return driver_worker_error(out, CLI_USAGE, err);
+    driver_progress_t prog = {.out = out};
+    if (job->progress) {
+        o.progress = driver_worker_progress;
+        o.progress_ud = &prog;
+    }
+    driver_progress_phase(&prog, "pre-pass", trace_count_hint(r));
     replay_scan_t scan;
-    int rc = replay_scan(r, job->lenient, &scan, err, sizeof err);
+    int rc = replay_scan_ex(r, job->lenient, o.progress, &prog, &scan, err, sizeof err);
     if (rc == 0) {
         fprintf(out, "scan %" PRIu64 " %" PRIu64 "\n", scan.events, scan.skipped);
         fflush(out);
@@ -385,6 +427,7 @@ static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn f
         metrics_series_t ser;
         o.nsamples = job->nsamples ? job->nsamples : 1;
         o.warn = stderr;
+        driver_progress_phase(&prog, "measurement run", scan.events);
         rc = replay_run(r, &job->route, &scan, &o, &res, &ser, err, sizeof err);
         if (rc == 0) driver_send_measurement(out, &res, &ser);
         metrics_series_free(&ser);
@@ -400,6 +443,7 @@ static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn f
         } else {
             o.mallocstats = stdout;
             o.stop_after = at ? at : UINT64_MAX;
+            driver_progress_phase(&prog, "run to the --mallocstats point", at ? at : scan.events);
             rc = replay_run(r, &job->route, &scan, &o, &res, NULL, err, sizeof err);
             o.mallocstats = NULL;
             o.stop_after = 0;
@@ -413,6 +457,7 @@ static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn f
         driver_worker_latency(out, &o, &lat_v, &clk, err, sizeof err))
         rc = REPLAY_EFAIL;
     o.lat_every = job->latency_every;
+    driver_progress_phase(&prog, "warm-up run", scan.events);
     if (rc == 0 && job->warmup && !job->count)
         rc = replay_run(r, &job->route, &scan, &o, &res, NULL, err, sizeof err);
     if (rc == 0 && job->serve) {
@@ -428,13 +473,16 @@ static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn f
             fflush(out);
         }
         while (rc == 0 && fgets(line, sizeof line, cmd) && strcmp(line, "run\n") == 0) {
+            driver_progress_phase(&prog, "timed run", scan.events);
             rc = driver_worker_timed(out, r, job, &scan, &o, err, sizeof err);
             fflush(out);
         }
         if (cmd) fclose(cmd);
     }
-    for (unsigned i = 0; rc == 0 && i < job->timed; i++)
+    for (unsigned i = 0; rc == 0 && i < job->timed; i++) {
+        driver_progress_phase(&prog, "timed run", scan.events);
         rc = driver_worker_timed(out, r, job, &scan, &o, err, sizeof err);
+    }
     trace_close(r);
     mapvec_free(&lat_v);
     if (rc) return driver_worker_error(out, rc == REPLAY_EUSAGE ? CLI_USAGE : CLI_FAIL, err);
@@ -537,9 +585,12 @@ typedef struct {
     unsigned flags;  /* OR of the route's class flags            */
     unsigned repeat; /* timed runs it asked for                  */
     driver_run_t *run;
-    size_t ntimes; /* timed runs received so far into run->ns_runs */
-    int fresh;     /* driver_fresh(flags)                        */
-    int has_clock; /* run->clock is set                          */
+    size_t ntimes;  /* timed runs received so far into run->ns_runs */
+    int fresh;      /* driver_fresh(flags)                        */
+    int has_clock;  /* run->clock is set                          */
+    progress_t bar; /* cfg->progress: its worker's pass, drawn from its
+                       "progress" lines, erased when a read returns */
+    char phase[64]; /* the pass the bar is about                 */
 } driver_pair_t;
 
 /* What a worker has said so far. */
@@ -598,6 +649,7 @@ static int driver_spawn(const driver_pair_t *pair, driver_job_t job, driver_work
     job.latency = !job.count && (cfg->measure & DRIVER_MEASURE_LATENCY);
     job.latency_every =
         job.latency ? cfg->latency_every ? cfg->latency_every : LAT_EVERY_DEFAULT : 0;
+    job.progress = (cfg->progress || cfg->on_progress) && !job.count;
     driver_argv_t args;
     driver_job_argv(&job, self, valgrind, &args);
 
@@ -780,6 +832,19 @@ static void driver_take(driver_pair_t *pair, driver_worker_t *w, char *line)
         for (int e = 0; e < CG_NEVENTS; e++)
             c->v[e] = strtoull(rest, &rest, 10);
         said->counted |= probe ? 4 : 2;
+    } else if (!strcmp(line, "progress")) {
+        uint64_t done = strtoull(rest, &rest, 10);
+        uint64_t total = strtoull(rest, &rest, 10);
+        const char *phase = rest + (*rest == ' ');
+        if (strcmp(phase, pair->phase) != 0) {
+            char what[512];
+            snprintf(pair->phase, sizeof pair->phase, "%s", phase);
+            snprintf(what, sizeof what, "replay %s with %s, %s", pair->trace, pair->label, phase);
+            progress_start(&pair->bar, pair->cfg->progress ? stderr : NULL, what, total);
+        }
+        progress_update(&pair->bar, done);
+        if (pair->cfg->on_progress)
+            pair->cfg->on_progress(pair->cfg->on_progress_ud, phase, done, total);
     } else if (!strcmp(line, "m")) {
         char *value = strchr(rest, ' ');
         if (!value) return;
@@ -800,7 +865,7 @@ static void driver_take(driver_pair_t *pair, driver_worker_t *w, char *line)
  * "error" line, or the end of the pipe.  Returns 1 when UNTIL was met. */
 typedef enum { DRIVER_UNTIL_END, DRIVER_UNTIL_READY, DRIVER_UNTIL_TIMED } driver_until_t;
 
-static int driver_read(driver_pair_t *pair, driver_worker_t *w, driver_until_t until)
+static int driver_read_lines(driver_pair_t *pair, driver_worker_t *w, driver_until_t until)
 {
     size_t before = pair->ntimes;
     char *line;
@@ -811,6 +876,16 @@ static int driver_read(driver_pair_t *pair, driver_worker_t *w, driver_until_t u
         if (until == DRIVER_UNTIL_TIMED && pair->ntimes > before) return 1;
     }
     return until == DRIVER_UNTIL_END;
+}
+
+/* driver_read_lines, and the progress line erased: whatever comes next
+ * (a message, the next pass) starts on a clean line. */
+static int driver_read(driver_pair_t *pair, driver_worker_t *w, driver_until_t until)
+{
+    int met = driver_read_lines(pair, w, until);
+    progress_clear(&pair->bar);
+    pair->phase[0] = '\0';
+    return met;
 }
 
 /* Closes W's pipes, reads what is left, reaps it and judges how it ended.

@@ -11,6 +11,11 @@
  * results as text lines to a pipe (fd 3):
  *
  *   scan EVENTS SKIPPED
+ *   progress DONE TOTAL PHASE  with --progress: the pass PHASE ("pre-pass",
+ *                           "measurement run", "timed run", ...) is DONE
+ *                           events in, of TOTAL (0: unknown); every 4 Mi
+ *                           events, sent between chunks, outside the
+ *                           clock of a timed run
  *   extra J NAME            extra column J of the series is NAME
  *   sample F1 .. F5         the METRICS_SAMPLE_FIELDS of a sample
  *   x J VALUE               extra J of the sample just sent
@@ -139,7 +144,8 @@ typedef struct {
                                 event:N, marker:NAME)                     */
     const char *arena_mode;  /* NULL: the default mode                     */
     const char *touch;       /* replay_touch_name[]; NULL: "page"          */
-    int progress;            /* "[n/m] trace with allocator" on stderr     */
+    int progress;            /* on stderr: "[n/m] trace with allocator",
+                                and a line of each pass's events done     */
     const char *self;        /* NULL: /proc/self/exe                       */
     route_find_fn find;      /* NULL: the registry                         */
 
@@ -151,6 +157,14 @@ typedef struct {
     unsigned measure;       /* DRIVER_MEASURE_*; 0: time                 */
     unsigned latency_every; /* latency: one call timed in about this many
                                (0: LAT_EVERY_DEFAULT; 1: every call)     */
+
+    /* How far the running worker got, for a caller that draws progress of
+     * its own (report's status line): the pass ("measurement run", ...),
+     * events done of TOTAL (0: unknown).  Called in the thread that
+     * called driver_run, every few million events (workers send it at
+     * chunk boundaries, outside any timed region); NULL: none. */
+    void (*on_progress)(void *ud, const char *phase, uint64_t done, uint64_t total);
+    void *on_progress_ud;
 } driver_config_t;
 
 typedef struct {

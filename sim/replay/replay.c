@@ -948,6 +948,8 @@ int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *sca
         if (rc == 0 && n > 0)
             rc = measure ? replay_measure_chunk(&c, &meter, scan->peak_live_at, n)
                          : replay_timed_chunk(&c, n, &ns);
+        /* outside replay_timed_chunk's clock, like the decoding */
+        if (rc == 0 && o->progress) o->progress(o->progress_ud, c.index);
     }
     if (arenalab_measure_end) arenalab_measure_end();
     if (rc == 0 && c.heaps.nfaults != c.caught) {
@@ -1037,6 +1039,12 @@ int replay_mallocstats_at(const char *when, const replay_scan_t *scan, const tra
 
 int replay_scan(trace_reader_t *r, int lenient, replay_scan_t *out, char *err, size_t errlen)
 {
+    return replay_scan_ex(r, lenient, NULL, NULL, out, err, errlen);
+}
+
+int replay_scan_ex(trace_reader_t *r, int lenient, replay_progress_fn progress, void *ud,
+                   replay_scan_t *out, char *err, size_t errlen)
+{
     memset(out, 0, sizeof *out);
     if (trace_rewind(r) < 0) {
         snprintf(err, errlen, "%s", trace_error(r));
@@ -1049,6 +1057,7 @@ int replay_scan(trace_reader_t *r, int lenient, replay_scan_t *out, char *err, s
     for (;;) {
         if (ibatch == nbatch) {
             /* an `x` ends its batch, so trace_owned answers below */
+            if (progress) progress(ud, out->events);
             int n = trace_next_batch(r, batch, REPLAY_BATCH);
             if (n == 0) break;
             if (n < 0) {

@@ -98,6 +98,15 @@ typedef struct {
  * reader's message. */
 int replay_scan(trace_reader_t *r, int lenient, replay_scan_t *out, char *err, size_t errlen);
 
+/* How far a pass got, for a progress line: called with the events taken so
+ * far, once per batch or chunk of events and outside any timed region (see
+ * replay_opts_t.progress). */
+typedef void (*replay_progress_fn)(void *ud, uint64_t events);
+
+/* replay_scan calling PROGRESS (may be NULL) with UD as it goes. */
+int replay_scan_ex(trace_reader_t *r, int lenient, replay_progress_fn progress, void *ud,
+                   replay_scan_t *out, char *err, size_t errlen);
+
 /* How a replay uses the payload of the blocks it allocates, as a program
  * would: nothing, one write per page (and the last byte) of every new
  * block and of the grown part of a realloc, or every byte.  The writes are
@@ -160,6 +169,13 @@ typedef struct {
     const lat_clock_t *clock;    /* LATENCY: the clock, calibrated         */
     uint32_t lat_every;          /* LATENCY: time one event in about this
                                     many (0 or 1: every one)              */
+    replay_progress_fn progress; /* NULL, or called after each chunk with
+                                    the events applied so far: between
+                                    chunks, where the clock of a timed run
+                                    is stopped and the decoder runs, so it
+                                    never lands in a timed loop; it must
+                                    not allocate (the clean room)         */
+    void *progress_ud;
 } replay_opts_t;
 
 /* Where `--mallocstats[=WHEN]` dumps: "end", "peak" (the first event where

@@ -1,6 +1,7 @@
 /* jobs.c: parallel, CPU-pinned replay groups, one per trace (see jobs.h). */
 #include "sim/report/jobs.h"
 #include "sim/base/cli.h"
+#include "sim/base/progress.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -32,6 +33,8 @@ typedef struct {
     jobs_ctx_t *ctx;
     int cpu; /* pinned to this CPU, or -1 */
     pthread_t tid;
+    size_t g;    /* the group it runs                          */
+    double next; /* no status line redraw of its own before    */
 } jobs_thread_t;
 
 static double jobs_now(void)
@@ -60,8 +63,9 @@ unsigned jobs_cpus(void)
     return jobs_cpu_list(cpus);
 }
 
-/* The status line (caller holds the lock). */
-static void jobs_progress(jobs_ctx_t *c, size_t g, int cpu)
+/* The status line, with PASS (NULL: none) the running worker's pass of
+ * group G (caller holds the lock). */
+static void jobs_progress(jobs_ctx_t *c, size_t g, int cpu, const char *pass)
 {
     if (!c->cfg->progress) return;
     int secs = (int)(jobs_now() - c->start);
@@ -69,10 +73,31 @@ static void jobs_progress(jobs_ctx_t *c, size_t g, int cpu)
     if (cpu >= 0) snprintf(where, sizeof where, " on cpu %d", cpu);
     fprintf(stderr,
             "\r\033[Karenalab: report: %zu/%zu runs done, %zu left, %d:%02d -- %s, %zu "
-            "allocators%s",
+            "allocators%s%s%s",
             c->done, c->total, c->total - c->done, secs / 60, secs % 60,
-            c->units[c->member[c->group[g]]].name, c->group[g + 1] - c->group[g], where);
+            c->units[c->member[c->group[g]]].name, c->group[g + 1] - c->group[g], where,
+            pass ? ": " : "", pass ? pass : "");
     fflush(stderr);
+}
+
+/* driver_config_t.on_progress of thread UD's group: its worker's pass on
+ * the status line, at most PROGRESS_HZ times a second (the lines come
+ * every few million events; a long trace's group runs for minutes). */
+static void jobs_on_progress(void *ud, const char *phase, uint64_t done, uint64_t total)
+{
+    jobs_thread_t *t = ud;
+    double now = jobs_now();
+    if (now < t->next) return;
+    t->next = now + 1.0 / PROGRESS_HZ;
+    char pass[96];
+    if (total)
+        snprintf(pass, sizeof pass, "%s %.0f %%", phase,
+                 100.0 * (double)(done < total ? done : total) / (double)total);
+    else
+        snprintf(pass, sizeof pass, "%s, %.1f M events", phase, (double)done / 1e6);
+    pthread_mutex_lock(&t->ctx->lock);
+    jobs_progress(t->ctx, t->g, t->cpu, pass);
+    pthread_mutex_unlock(&t->ctx->lock);
 }
 
 /* Whether group G has a timed run. */
@@ -97,8 +122,9 @@ static size_t jobs_take(jobs_ctx_t *c)
 
 /* Group G through the driver, its results into C->runs.  Returns an exit
  * status. */
-static int jobs_group(jobs_ctx_t *c, size_t g)
+static int jobs_group(jobs_thread_t *t, size_t g)
 {
+    jobs_ctx_t *c = t->ctx;
     size_t n = c->group[g + 1] - c->group[g];
     const size_t *mem = c->member + c->group[g];
     route_t *routes = malloc(n * sizeof *routes);
@@ -124,6 +150,8 @@ static int jobs_group(jobs_ctx_t *c, size_t g)
         .nsamples = c->cfg->nsamples,
         .self = c->cfg->self,
         .find = c->cfg->find,
+        .on_progress = c->cfg->progress ? jobs_on_progress : NULL,
+        .on_progress_ud = t,
     };
     driver_run_t *out = NULL;
     size_t nout = 0;
@@ -168,10 +196,12 @@ static void *jobs_thread(void *arg)
     for (;;) {
         pthread_mutex_lock(&c->lock);
         size_t g = jobs_take(c);
-        if (g != JOBS_NONE) jobs_progress(c, g, t->cpu);
+        if (g != JOBS_NONE) jobs_progress(c, g, t->cpu, NULL);
         pthread_mutex_unlock(&c->lock);
         if (g == JOBS_NONE) return NULL;
-        int rc = jobs_group(c, g);
+        t->g = g;
+        t->next = 0;
+        int rc = jobs_group(t, g);
         pthread_mutex_lock(&c->lock);
         c->done += c->group[g + 1] - c->group[g];
         if (rc != CLI_OK && !c->status) {
@@ -228,7 +258,7 @@ static void jobs_phase(jobs_ctx_t *c, int timed, unsigned nthreads, const int *c
     c->next = 0;
     unsigned started = 0;
     for (unsigned k = 0; k < nthreads; k++) {
-        th[k] = (jobs_thread_t){c, cpus ? cpus[k] : -1, 0};
+        th[k] = (jobs_thread_t){c, cpus ? cpus[k] : -1, 0, 0, 0};
         if (pthread_create(&th[k].tid, NULL, jobs_thread, &th[k]) != 0) {
             pthread_mutex_lock(&c->lock);
             if (!c->status) {

@@ -6,6 +6,7 @@
 #include "sim/base/csv.h"
 #include "sim/base/json.h"
 #include "sim/base/outfile.h"
+#include "sim/base/progress.h"
 #include "sim/report/plot.h"
 #include "sim/replay/output.h"
 #include "sim/replay/timing.h"
@@ -15,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int results_trace_stats(results_t *r, size_t t, char *err, size_t errlen)
+int results_trace_stats(results_t *r, size_t t, FILE *progress, char *err, size_t errlen)
 {
     const exp_trace_t *et = &r->exp->traces[t];
     results_trace_t *rt = &r->traces[t];
@@ -25,7 +26,12 @@ int results_trace_stats(results_t *r, size_t t, char *err, size_t errlen)
     tstats_init(&st);
     trace_event_t ev;
     int rc, oom = 0;
+    progress_t bar;
+    char what[160];
+    snprintf(what, sizeof what, "report: statistics of %s", et->name);
+    progress_start(&bar, progress, what, trace_count_hint(rd));
     while ((rc = trace_next(rd, &ev)) == 1) {
+        if ((st.events & 0xffff) == 0) progress_update(&bar, st.events);
         const uint32_t *owned = NULL;
         size_t n = trace_owned(rd, ev.aslot, &owned);
         int trc = tstats_add(&st, &ev, owned, n);
@@ -36,6 +42,7 @@ int results_trace_stats(results_t *r, size_t t, char *err, size_t errlen)
             break;
         }
     }
+    progress_end(&bar);
     if (oom)
         rc = -1;
     else if (rc < 0)

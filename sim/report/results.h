@@ -36,6 +36,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sim/replay/driver.h"
 #include "sim/report/experiment.h"
@@ -94,8 +95,9 @@ typedef struct {
  * -1 (out of memory). */
 int results_ran_on(results_t *r, size_t t, const sysinfo_t *sys, const char *job, double seconds);
 
-/* Reads trace T once (tstats) into R->traces[T].  Returns 0 or -1. */
-int results_trace_stats(results_t *r, size_t t, char *err, size_t errlen);
+/* Reads trace T once (tstats) into R->traces[T], with a progress line on
+ * PROGRESS (a terminal; NULL: none).  Returns 0 or -1. */
+int results_trace_stats(results_t *r, size_t t, FILE *progress, char *err, size_t errlen);
 
 /* The rank of the allocator SPEC among the declared allocators of its
  * class, in declaration order (0: the first; plot_colour); 0 for a spec

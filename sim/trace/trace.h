@@ -184,12 +184,17 @@ void trace_close(trace_reader_t *r);
 
 typedef struct trace_writer_s trace_writer_t;
 
+enum {
+    TRACE_W_TRUSTED = 1 /* the events come through trace_write_trusted only */
+};
+
 /* Creates a writer for PATH in format FMT with metadata META (copied).
  * Output goes where sim/base/outfile.h says: a regular file (or a new one,
  * or a symlink's target) through an exclusive temporary file beside it
  * that trace_writer_close renames into place, so a half-written trace never
  * looks complete; a device, FIFO or /proc link is written in place and
- * never removed.  PATH "-" writes to standard output.  FLAGS: 0. */
+ * never removed.  PATH "-" writes to standard output.  FLAGS: 0 or
+ * TRACE_W_TRUSTED. */
 int trace_writer_open(trace_writer_t **out, const char *path, trace_format_t fmt,
                       const trace_meta_t *meta, unsigned flags, char *err, size_t errlen);
 
@@ -203,8 +208,19 @@ int trace_writer_open_stream(trace_writer_t **out, FILE *fp, const char *name, t
 
 /* Appends EV (op, domain, id, arena, size, nmemb, thread; slot/aslot are
  * ignored and recomputed).  A semantic error returns TRACE_ESEM and writes
- * nothing: a binary trace is valid by construction. */
+ * nothing: a binary trace is valid by construction.  Not on a writer
+ * opened with TRACE_W_TRUSTED (TRACE_EUSAGE). */
 int trace_write(trace_writer_t *w, const trace_event_t *ev);
+
+/* Appends EV[0..N) unchecked, for a producer that keeps an exact view of
+ * what is live itself (the script engine, sim/lua) and so would pay twice
+ * for trace_write's id tables.  The caller vouches that each event is
+ * valid for the trace so far, names its blocks and arenas by `slot` and
+ * `aslot` as the LIFO rule of sim/trace/live.h assigns them (a new block's
+ * and arena's too), and has zero in the fields its op does not use.  A
+ * wrong slot makes a corrupt trace, so only for writers opened with
+ * TRACE_W_TRUSTED (TRACE_EUSAGE otherwise).  0 or a negative code. */
+int trace_write_trusted(trace_writer_t *w, const trace_event_t *ev, size_t n);
 
 /* Inline metadata (e.g. a phase marker) at this point of the stream. */
 int trace_write_marker(trace_writer_t *w, const char *key, const char *value);

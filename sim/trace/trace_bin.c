@@ -766,7 +766,11 @@ static int bin_next(trace_reader_t *r, trace_event_t *ev)
         bin_advise(&r->bin);
         return 1;
     }
-    return bin_step(r, ev);
+    int rc = bin_step(r, ev);
+    /* the record-by-record path too: a checked reader of a long trace
+     * (stats, check) keeps its RSS bounded */
+    bin_advise(&r->bin);
+    return rc;
 }
 
 static size_t bin_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *rcp)

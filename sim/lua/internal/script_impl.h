@@ -11,11 +11,12 @@
  *
  * All of them use Lua's public API only.
  *
- * Invariant: a handle is live exactly when its entry's gen equals its own,
- * and the tables describe exactly what the trace written so far leaves
- * live: every operation checks its arguments and writes its event before
- * it changes them (a failed write is a Lua error that leaves them
- * consistent).
+ * Invariant: a block handle is live exactly when its slot's entry carries
+ * its id and is live (an arena handle: when its entry's gen equals its
+ * own), and the tables describe exactly what the events emitted so far
+ * leave live: every operation checks its arguments, makes room for its
+ * event (flushing the batch, the one step that can fail, with a Lua
+ * error), and only then changes them and emits.
  *
  * Design
  * ------
@@ -23,11 +24,26 @@
  * writer, the random generator and two tables: blocks and arenas, each
  * indexed by a dense slot recycled LIFO, so both are as large as the peak
  * live count, never the total (a 100-million-event script runs in bounded
- * memory).  Scripts hold *handles*: small full userdata {slot, gen, id}
- * that the garbage collector reclaims like any value.  A table entry's gen
- * is bumped each time its block dies, so a handle is live exactly when
- * entry.gen == handle.gen — a freed handle, or a block freed with its
- * arena, is detected in O(1) with no back-pointers from C to Lua.
+ * memory).
+ *
+ * A block handle is a light userdata whose bits are the block's id (high
+ * 32) and slot + 1 (low 32; never NULL): a plain value like an integer, so
+ * creating one allocates nothing, the collector never sees it, and two
+ * handles of one block are the same value (==, table keys).  Ids are never
+ * reused within a run, so the id is the generation counter: a handle is
+ * live exactly when blocks[slot] is live with that id; a freed handle, or
+ * a block freed with its arena, is detected in O(1) with no back-pointers
+ * from C to Lua.  A script cannot forge one: no function of the sandbox
+ * makes a light userdata, and the debug library is never loaded.  Light
+ * userdata share one metatable per Lua state, the block type's; arenas,
+ * few and long-lived, stay small full userdata {slot, gen, id}.
+ *
+ * Slots follow the LIFO rule of sim/trace/live.h (a new block takes the
+ * most recently freed slot still free; `x` frees the owned blocks in list
+ * order), so they are the slots every reader assigns, and events go to the
+ * writer's trusted path (trace_write_trusted) with them, unchecked a
+ * second time: buffered in the context (SCRIPT_EVBATCH) and handed over in
+ * batches, before each marker and at the end.  No event allocates.
  *
  * Ids written to the trace are sequential (the n-th allocation is block
  * n-1, the n-th arena is arena n-1): the binary format stores an alloc id
@@ -48,9 +64,10 @@
  * stay live: the collector never writes events).
  *
  * Every C function gets the same four upvalues (the block, arena, pool and
- * sampler metatables), so a type check is one metatable comparison, and
- * the context pointer sits in the state's extra space: the hot path
- * (alloc, free) touches no registry or string.
+ * sampler metatables), so a type check is one metatable comparison (a
+ * block's is lua_type alone: only blocks are light userdata), and the
+ * context pointer sits in the state's extra space: the hot path (alloc,
+ * free) touches no registry or string.
  *
  * Errors: API misuse raises a Lua error with luaL_error, which prefixes the
  * calling script's "FILE:LINE:"; the whole script runs under lua_pcall
@@ -60,6 +77,7 @@
 #ifndef ARENALAB_SIM_LUA_INTERNAL_SCRIPT_IMPL_H
 #define ARENALAB_SIM_LUA_INTERNAL_SCRIPT_IMPL_H
 
+#include "sim/base/progress.h"
 #include "sim/lua/rng.h"
 #include "sim/lua/sandbox.h"
 #include "sim/lua/script.h"
@@ -93,8 +111,7 @@ typedef struct script_ctx_s script_ctx_t;
 typedef struct {
     uint64_t size;       /* bytes: SIZE, or NMEMB*SIZE for calloc             */
     script_pool_t *pool; /* the pool holding the block, or NULL               */
-    uint32_t id;         /* trace id                                          */
-    uint32_t gen;        /* bumped at each death; handles compare it          */
+    uint32_t id;         /* trace id; kept after death (handles compare it)   */
     uint32_t owner;      /* owning arena slot + 1, or 0                       */
     uint32_t oprev;      /* owner's list, slot + 1                            */
     uint32_t onext;      /* owner's list, slot + 1; the free list when dead   */
@@ -117,7 +134,10 @@ typedef struct {
     uint8_t state;
 } script_arena_t;
 
-/* What a script holds for a block or an arena (told apart by metatable). */
+/* Events buffered before they go to the writer (48 bytes each). */
+#define SCRIPT_EVBATCH 256
+
+/* What a script holds for an arena. */
 typedef struct {
     uint32_t slot;
     uint32_t gen;
@@ -166,6 +186,10 @@ struct script_ctx_s {
     uint32_t nthreads;     /* threads created, numbered 1..nthreads           */
     uint32_t capthreads;   /* entries of thread_ended                         */
     uint8_t *thread_ended; /* per thread number: 1 once it ended              */
+    progress_t bar; /* script_opts_t.progress: redrawn as batches go out */
+
+    size_t nbatch;                       /* events in batch, not yet written */
+    trace_event_t batch[SCRIPT_EVBATCH]; /* slots set, for the trusted path */
 };
 
 /* The context lives in the state's extra space (a pointer's worth that Lua
@@ -176,13 +200,22 @@ static inline script_ctx_t *_script_ctx(lua_State *L)
     return *(script_ctx_t **)lua_getextraspace(L);
 }
 
+/* The block handle of SLOT and ID (see Design). */
+static inline void _script_push_block(lua_State *L, uint32_t slot, uint32_t id)
+{
+    _Static_assert(sizeof(void *) >= sizeof(uint64_t), "a handle is 64 bits");
+    lua_pushlightuserdata(L, (void *)(uintptr_t)(((uint64_t)id << 32) | (slot + 1u)));
+}
+
 /* ---- script_blocks.c ------------------------------------------------------ */
 
 void *_script_checktype(lua_State *L, int idx, int uv, const char *tname);
-void _script_push_handle(lua_State *L, int uv, uint32_t slot, uint32_t gen, uint32_t id);
+void _script_push_arena(lua_State *L, uint32_t slot, uint32_t gen, uint32_t id);
 void _script_grow(lua_State *L, void **ptr, uint32_t *cap, size_t size, const char *what);
 uint32_t _script_block_arg(lua_State *L, script_ctx_t *c, int idx, const char *fn);
 void _script_block_free(lua_State *L, script_ctx_t *c, uint32_t slot);
+/* Hands the buffered events to the writer; a Lua error when that fails. */
+void _script_flush(lua_State *L, script_ctx_t *c);
 
 extern const luaL_Reg _script_block_api[]; /* alloc, calloc, realloc, free, arena */
 extern const luaL_Reg _script_block_methods[];

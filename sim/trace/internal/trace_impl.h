@@ -184,8 +184,17 @@ extern const trace_fmt_ops_t *const _trace_formats[TRACE_NFORMATS];
 
 /* ---- writer buffer (trace.c) --------------------------------------------- */
 
-/* Makes room for N more bytes in w->buf (flushing it).  0 or TRACE_EIO. */
-int _trace_wroom(trace_writer_t *w, size_t n);
+/* The out-of-line half of _trace_wroom: flushes, grows. */
+int _trace_wroom_slow(trace_writer_t *w, size_t n);
+
+/* Makes room for N more bytes in w->buf (flushing it).  0 or TRACE_EIO.
+ * Inline: every event of every writer asks, and nearly always there is
+ * room. */
+static inline int _trace_wroom(trace_writer_t *w, size_t n)
+{
+    if (!w->failed && w->cap - w->len >= n) return 0;
+    return _trace_wroom_slow(w, n);
+}
 /* Writes the buffer out.  0 or TRACE_EIO. */
 int _trace_wflush(trace_writer_t *w);
 
