@@ -35,9 +35,8 @@ static void cmalloc_add(cmalloc_ctx_t *c, uint64_t delta)
 {
     uint64_t live = atomic_fetch_add_explicit(&c->live, delta, memory_order_relaxed) + delta;
     uint64_t peak = atomic_load_explicit(&c->peak, memory_order_relaxed);
-    while (live > peak && !atomic_compare_exchange_weak_explicit(&c->peak, &peak, live,
-                                                                 memory_order_relaxed,
-                                                                 memory_order_relaxed)) {
+    while (live > peak && !atomic_compare_exchange_weak_explicit(
+                              &c->peak, &peak, live, memory_order_relaxed, memory_order_relaxed)) {
     }
 }
 

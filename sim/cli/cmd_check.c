@@ -85,8 +85,8 @@ static int check_one(const char *path, const check_args_t *a)
     char threads[160] = "";
     if (ts.nthreads > 1)
         snprintf(threads, sizeof threads,
-                 ", %u threads (%" PRIu64 " cross-thread frees, %" PRIu64 " reallocs)",
-                 ts.nthreads, ts.remote_frees, ts.remote_reallocs);
+                 ", %u threads (%" PRIu64 " cross-thread frees, %" PRIu64 " reallocs)", ts.nthreads,
+                 ts.remote_frees, ts.remote_reallocs);
     printf("%s: %s%s, %" PRIu64 " events%s, %" PRIu64 " errors (%" PRIu64 " syntax, %" PRIu64
            " semantic)%s%s\n",
            trace_path(r), trace_format(r) == TRACE_FMT_BIN ? "binary" : "text",

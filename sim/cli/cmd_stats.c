@@ -47,8 +47,8 @@ static int stats_on_opt(void *ud, int key, const char *arg)
 static void stats_print_threads(const tsplit_t *ts, FILE *out)
 {
     fprintf(out,
-            "\nthreads %u (cross-thread: %" PRIu64 " frees, %" PRIu64
-            " reallocs; %" PRIu64 " sync points)\n",
+            "\nthreads %u (cross-thread: %" PRIu64 " frees, %" PRIu64 " reallocs; %" PRIu64
+            " sync points)\n",
             ts->nthreads, ts->remote_frees, ts->remote_reallocs, ts->waits);
     if (ts->nthreads < 2) return;
     fprintf(out, "  %-12s %14s %14s %14s %14s\n", "thread", "events", "remote frees",

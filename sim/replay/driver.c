@@ -80,6 +80,7 @@ static const driver_field_t driver_fields[] = {
     {"jw4", offsetof(replay_result_t, frag.jw4), 1},
     {"util", offsetof(replay_result_t, frag.util), 1},
     {"debug_faults", offsetof(replay_result_t, debug_faults), 0},
+    {"threads", offsetof(replay_result_t, threads), 0},
     {NULL, 0, 0},
 };
 
@@ -104,6 +105,7 @@ typedef struct {
     unsigned latency_every; /* one call timed in about this many     */
     const char *count;      /* a count job, under callgrind: its output
                                file (callgrind.h)                         */
+    int threads_recorded;   /* replay_opts_t.threads_recorded             */
 } driver_job_t;
 
 typedef enum { DRIVER_STR, DRIVER_FLAG, DRIVER_UINT, DRIVER_U64 } driver_kind_t;
@@ -138,6 +140,7 @@ static const driver_wopt_t driver_wopts[] = {
     {"--latency", DRIVER_FLAG, DRIVER_AT(latency)},
     {"--latency-every", DRIVER_UINT, DRIVER_AT(latency_every)},
     {"--count", DRIVER_STR, DRIVER_AT(count)},
+    {"--threads-recorded", DRIVER_FLAG, DRIVER_AT(threads_recorded)},
     {NULL, DRIVER_STR, 0},
 };
 
@@ -359,7 +362,8 @@ static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn f
                        .label = job->label,
                        .touch = REPLAY_TOUCH_PAGE,
                        .keep_going = job->keep_going,
-                       .probe = REPLAY_PROBE_NONE};
+                       .probe = REPLAY_PROBE_NONE,
+                       .threads_recorded = job->threads_recorded};
     mapvec_t lat_v = {0};
     lat_clock_t clk;
     if (job->arena_mode && !(o.arenas = arenas_find(job->arena_mode, &o.arena_params)))
@@ -595,6 +599,7 @@ static int driver_spawn(const driver_pair_t *pair, driver_job_t job, driver_work
     job.arena_mode = cfg->arena_mode;
     job.touch = cfg->touch;
     job.keep_going = cfg->keep_going;
+    job.threads_recorded = cfg->threads_recorded;
     job.latency = !job.count && (cfg->measure & DRIVER_MEASURE_LATENCY);
     job.latency_every =
         job.latency ? cfg->latency_every ? cfg->latency_every : LAT_EVERY_DEFAULT : 0;
@@ -1012,6 +1017,8 @@ static int driver_copy(driver_run_t *dst, const driver_run_t *src)
     dst->m = src->m;
     dst->repeat = src->repeat;
     dst->ns_per_event = src->ns_per_event;
+    dst->ns_per_event_per_thread = src->ns_per_event_per_thread;
+    dst->events_per_s = src->events_per_s;
     dst->timing_too_short = src->timing_too_short;
     snprintf(dst->config, sizeof dst->config, "%s", src->config);
     snprintf(dst->same_as, sizeof dst->same_as, "%s", src->allocator);
@@ -1138,6 +1145,9 @@ static int driver_trace(const driver_config_t *cfg, size_t t, const driver_route
             cli_error("out of memory");
             rc = CLI_FAIL;
         }
+        double med = run->repeat ? run->ns_per_event.median : NAN;
+        run->ns_per_event_per_thread = med * (double)(run->m.threads ? run->m.threads : 1);
+        run->events_per_s = med > 0 ? 1e9 / med : NAN;
     }
     for (size_t a = 0; rc == CLI_OK && a < nr; a++)
         if (rt[a].same != a && driver_copy(&runs[a], &runs[rt[a].same])) {

@@ -151,6 +151,8 @@ typedef struct {
     unsigned measure;       /* DRIVER_MEASURE_*; 0: time                 */
     unsigned latency_every; /* latency: one call timed in about this many
                                (0: LAT_EVERY_DEFAULT; 1: every call)     */
+    int threads_recorded;   /* a trace of several threads on as many
+                               (replay_opts_t.threads_recorded); 0: one  */
 } driver_config_t;
 
 typedef struct {
@@ -172,6 +174,12 @@ typedef struct {
                              timings are mostly the clock's and the
                              loop's overhead, never a verdict           */
     metrics_series_t series;
+    /* m.threads replayed the events (threads.h): the median run's wall
+     * time per event times the threads (a thread's time per event, were
+     * they all busy throughout), and events per second over all threads
+     * (NaN without timed runs) */
+    double ns_per_event_per_thread;
+    double events_per_s;
 
     /* latency: the calls of every timed run, merged (NULL: not measured),
      * the clock of the first worker that timed them, and the summaries

@@ -15,6 +15,8 @@
 #include "sim/replay/replay.h"
 #include "sim/base/mapvec.h"
 #include "sim/replay/callgrind.h"
+#include "sim/replay/internal/replay_payload.h"
+#include "sim/replay/threads.h"
 #include "sim/replay/timing.h"
 
 #include <fcntl.h>
@@ -137,43 +139,7 @@ static int replay_fail(replay_ctx_t *c, const replay_ev_t *e, const char *fmt, .
 
 /* ---- --verify patterns -------------------------------------------------- */
 
-static uint32_t replay_seed(uint32_t id, uint64_t index)
-{
-    uint64_t x = ((uint64_t)id << 32 | (uint32_t)index) ^ (index >> 32) * 0x9E3779B97F4A7C15u;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdu;
-    x ^= x >> 33;
-    return (uint32_t)x;
-}
-
-static inline uint8_t replay_pattern(uint32_t seed, uint64_t i)
-{
-    return (uint8_t)(((uint32_t)i * 2654435761u + seed) >> 24);
-}
-
-static void replay_fill(void *p, uint64_t from, uint64_t to, uint32_t seed)
-{
-    uint8_t *b = p;
-    for (uint64_t i = from; i < to; i++)
-        b[i] = replay_pattern(seed, i);
-}
-
-/* Offset of the first byte in [0, n) that breaks the pattern, or n. */
-static uint64_t replay_check(const void *p, uint64_t n, uint32_t seed)
-{
-    const uint8_t *b = p;
-    for (uint64_t i = 0; i < n; i++)
-        if (b[i] != replay_pattern(seed, i)) return i;
-    return n;
-}
-
-static uint64_t replay_check_zero(const void *p, uint64_t n)
-{
-    const uint8_t *b = p;
-    for (uint64_t i = 0; i < n; i++)
-        if (b[i]) return i;
-    return n;
-}
+/* replay_seed, replay_fill, replay_check...: internal/replay_payload.h */
 
 /* Checks a block's whole content before WHAT; returns 0 or REPLAY_EFAIL. */
 static int replay_verify_block(replay_ctx_t *c, const replay_ev_t *e, const replay_block_t *b,
@@ -296,21 +262,10 @@ int replay_touch_find(const char *name)
     return -1;
 }
 
-/* Uses bytes [FROM, TO) of the block at P as the touch mode says: zeros
- * written, so calloc'ed memory stays zero and --verify's patterns come
- * after. */
+/* Uses bytes [FROM, TO) of the block at P as the touch mode says. */
 static inline void replay_touch(const replay_ctx_t *c, void *p, uint64_t from, uint64_t to)
 {
-    if (c->touch == REPLAY_TOUCH_NONE || to <= from) return;
-    if (c->touch == REPLAY_TOUCH_ALL) {
-        memset((uint8_t *)p + from, 0, (size_t)(to - from));
-        return;
-    }
-    uintptr_t a = (uintptr_t)p + (uintptr_t)from, end = (uintptr_t)p + (uintptr_t)to;
-    *(volatile uint8_t *)a = 0;
-    for (uintptr_t q = (a | (c->page - 1)) + 1; q < end; q += c->page)
-        *(volatile uint8_t *)q = 0;
-    *(volatile uint8_t *)(end - 1) = 0;
+    replay_touch_bytes(c->touch, c->page, p, from, to);
 }
 
 /* ---- probes (replay.h): inline in the loop of their mode only -------------- */
@@ -887,8 +842,13 @@ int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *sca
     c.overhead = o->clock ? o->clock->overhead : 0;
     c.gap_state = REPLAY_GAP_SEED;
     c.gap = replay_next_gap(&c);
+    if (o->threads_recorded) {
+        int trc = replay_threads_run(r, route, scan, o, res, ser, err, errlen);
+        if (trc != REPLAY_SERIALIZE) return trc;
+    }
     memset(res, 0, sizeof *res);
     res->internal_frag = NAN;
+    res->threads = 1;
 
     const int measure = o->nsamples > 0;
     if (!measure && o->probe == REPLAY_PROBE_LATENCY && (!o->lat || !o->clock)) {

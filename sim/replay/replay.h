@@ -160,6 +160,10 @@ typedef struct {
     const lat_clock_t *clock;    /* LATENCY: the clock, calibrated         */
     uint32_t lat_every;          /* LATENCY: time one event in about this
                                     many (0 or 1: every one)              */
+    int threads_recorded;        /* replay a trace of several threads on
+                                    as many threads (threads.h) when the
+                                    route and the run allow it; 0: one
+                                    thread, events in the recorded order */
 } replay_opts_t;
 
 /* Where `--mallocstats[=WHEN]` dumps: "end", "peak" (the first event where
@@ -192,6 +196,9 @@ typedef struct {
     uint64_t debug_faults; /* API violations the debug layer caught
                               (keep_going)                              */
     uint64_t probes;       /* COUNT: on/off pairs made (callgrind.h)    */
+    uint64_t threads;      /* threads the events ran on: 1 serialized,
+                              else the trace's thread count (threads.h);
+                              ns is then the wall time of them all     */
 } replay_result_t;
 
 /* One run of R through fresh instances of ROUTE (created and destroyed

@@ -42,11 +42,11 @@ typedef struct {
 } tsplit_dep_t;
 
 typedef struct {
-    uint32_t id;         /* as recorded                                    */
-    uint64_t events;     /* events so far                                  */
+    uint32_t id;              /* as recorded                                    */
+    uint64_t events;          /* events so far                                  */
     uint64_t remote_frees;    /* f of a block another thread allocated     */
     uint64_t remote_reallocs; /* r of a block another thread allocated     */
-    uint64_t waits;      /* events with a dependency                       */
+    uint64_t waits;           /* events with a dependency                       */
 } tsplit_thread_t;
 
 typedef struct {
@@ -55,7 +55,7 @@ typedef struct {
     mapvec_t slots_v;   /* per block slot: owner, last toucher            */
     mapvec_t aslots_v;  /* per arena slot: last toucher                   */
     uint32_t nthreads, hash_cap, nslots, naslots;
-    uint32_t last_id, last_index; /* the previous event's thread (cache)  */
+    uint32_t last_id, last_index;                  /* the previous event's thread (cache)  */
     uint64_t remote_frees, remote_reallocs, waits; /* totals             */
 } tsplit_t;
 
