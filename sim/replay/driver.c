@@ -280,7 +280,7 @@ static int driver_worker_timed(FILE *out, trace_reader_t *r, const driver_job_t 
             lat_hist_write(out, &o->lat->op[op]);
             fputc('\n', out);
         }
-    fprintf(out, "timed %" PRIu64 " %" PRIu64 "\n", res.ns, res.events);
+    fprintf(out, "timed %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", res.ns, res.events, res.cpu_ns);
     return 0;
 }
 
@@ -541,9 +541,10 @@ typedef struct {
     unsigned flags;  /* OR of the route's class flags            */
     unsigned repeat; /* timed runs it asked for                  */
     driver_run_t *run;
-    size_t ntimes; /* timed runs received so far into run->ns_runs */
-    int fresh;     /* driver_fresh(flags)                        */
-    int has_clock; /* run->clock is set                          */
+    size_t ntimes;               /* timed runs received so far into run->ns_runs */
+    uint64_t cpu_ns, cpu_events; /* their CPU time and events, summed */
+    int fresh;                   /* driver_fresh(flags)                        */
+    int has_clock;               /* run->clock is set                          */
 } driver_pair_t;
 
 /* What a worker has said so far. */
@@ -729,9 +730,13 @@ static void driver_take(driver_pair_t *pair, driver_worker_t *w, char *line)
         snprintf(said->error, sizeof said->error, "%s", rest + (*rest == ' '));
     } else if (!strcmp(line, "timed")) {
         uint64_t ns = strtoull(rest, &rest, 10);
-        uint64_t events = strtoull(rest, NULL, 10);
-        if (pair->ntimes < pair->repeat)
+        uint64_t events = strtoull(rest, &rest, 10);
+        uint64_t cpu = strtoull(rest, NULL, 10);
+        if (pair->ntimes < pair->repeat) {
             run->ns_runs[pair->ntimes++] = events ? (double)ns / (double)events : NAN;
+            pair->cpu_ns += cpu;
+            pair->cpu_events += events;
+        }
     } else if (!strcmp(line, "sample")) {
         metrics_sample_t s;
         for (int f = 0; f < METRICS_NFIELDS; f++)
@@ -1019,6 +1024,7 @@ static int driver_copy(driver_run_t *dst, const driver_run_t *src)
     dst->ns_per_event = src->ns_per_event;
     dst->ns_per_event_per_thread = src->ns_per_event_per_thread;
     dst->events_per_s = src->events_per_s;
+    dst->cpu_ns_per_event = src->cpu_ns_per_event;
     dst->timing_too_short = src->timing_too_short;
     snprintf(dst->config, sizeof dst->config, "%s", src->config);
     snprintf(dst->same_as, sizeof dst->same_as, "%s", src->allocator);
@@ -1145,6 +1151,8 @@ static int driver_trace(const driver_config_t *cfg, size_t t, const driver_route
             cli_error("out of memory");
             rc = CLI_FAIL;
         }
+        run->cpu_ns_per_event =
+            pairs[a].cpu_events ? (double)pairs[a].cpu_ns / (double)pairs[a].cpu_events : NAN;
         double med = run->repeat ? run->ns_per_event.median : NAN;
         run->ns_per_event_per_thread = med * (double)(run->m.threads ? run->m.threads : 1);
         run->events_per_s = med > 0 ? 1e9 / med : NAN;

@@ -18,7 +18,8 @@
  *   ready                   measured and warmed up: waiting for commands
  *   clock NAME RATE OVH RES latency: the clock (latency.h), once a process
  *   lat OP HISTOGRAM        latency: the run's calls of OP (lat_hist_write)
- *   timed NS EVENTS         one timed run
+ *   timed NS EVENTS CPU     one timed run: wall ns, events, CPU ns of
+ *                           the threads that ran it
  *   counts EVENTS PAIRS NS  the run under callgrind: events, probe pairs,
  *                           its wall time
  *   cg run|probe V...       its callgrind counts (callgrind.h's events), and
@@ -180,6 +181,10 @@ typedef struct {
      * (NaN without timed runs) */
     double ns_per_event_per_thread;
     double events_per_s;
+    /* CPU time per event of the timed runs' threads (their sum over all
+     * runs / their events): what the work costs, whatever else the
+     * machine runs; NaN without timed runs */
+    double cpu_ns_per_event;
 
     /* latency: the calls of every timed run, merged (NULL: not measured),
      * the clock of the first worker that timed them, and the summaries

@@ -65,6 +65,7 @@ static const report_field_t report_fields[] = {
     {NULL, "threads", REPORT_U64, REPORT_AT(m.threads), NULL},
     {NULL, "ns_per_event_per_thread", REPORT_DOUBLE, REPORT_AT(ns_per_event_per_thread), NULL},
     {NULL, "events_per_s", REPORT_DOUBLE, REPORT_AT(events_per_s), NULL},
+    {NULL, "cpu_ns_per_event", REPORT_DOUBLE, REPORT_AT(cpu_ns_per_event), NULL},
     {NULL, "peak_live_bytes", REPORT_U64, REPORT_AT(m.peak_live_bytes), NULL},
     {NULL, "peak_live_blocks", REPORT_U64, REPORT_AT(m.peak_live_blocks), NULL},
     {NULL, "peak_resident_bytes", REPORT_U64, REPORT_AT(m.peak_resident), NULL},

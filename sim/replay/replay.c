@@ -83,6 +83,7 @@ typedef struct {
     uint64_t gap;       /* LATENCY: events until the next one timed       */
     uint64_t gap_state; /* its generator (timing_rng)                     */
     uint64_t probes;    /* REPLAY_PROBE_COUNT: on/off pairs made          */
+    uint64_t cpu_ns;    /* timed run: CPU time of the event loops         */
     char *err;
     size_t errlen;
 } replay_ctx_t;
@@ -702,6 +703,14 @@ static uint64_t replay_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* This thread's CPU time (a system call: once per chunk). */
+static uint64_t replay_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* The events of a chunk with MODE's probes (one copy of the loop per
  * mode: the constant folds every other probe away). */
 REPLAY_INLINE int replay_loop(replay_ctx_t *c, size_t n, const replay_probe_t mode)
@@ -747,7 +756,7 @@ static int replay_timed_chunk(replay_ctx_t *c, size_t n, uint64_t *ns)
 {
     /* a dump run ends at its point (replay_opts_t.stop_after) */
     if (c->o->stop_after && c->index + n > c->o->stop_after) n = c->o->stop_after - c->index;
-    uint64_t t0 = replay_now_ns();
+    uint64_t t0 = replay_now_ns(), c0 = replay_cpu_ns();
     int rc;
     switch (c->o->probe) {
     case REPLAY_PROBE_LATENCY:
@@ -762,6 +771,7 @@ static int replay_timed_chunk(replay_ctx_t *c, size_t n, uint64_t *ns)
     }
     if (rc) return rc;
     *ns += replay_now_ns() - t0;
+    c->cpu_ns += replay_cpu_ns() - c0;
     return 0;
 }
 
@@ -928,6 +938,7 @@ int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *sca
     res->skipped = c.skipped;
     res->debug_faults = c.caught;
     res->ns = ns;
+    res->cpu_ns = c.cpu_ns;
     res->probes = c.probes;
     if (measure) {
         res->peak_live_bytes = c.peak_live_bytes;

@@ -182,6 +182,10 @@ typedef struct {
     uint64_t events;          /* events applied                           */
     uint64_t skipped;         /* reader errors skipped (--lenient)        */
     uint64_t ns;              /* timed run: ns spent in the event loops   */
+    uint64_t cpu_ns;          /* timed run: CPU time of the threads that ran
+                                 them (CLOCK_THREAD_CPUTIME_ID), summed:
+                                 the harness's and allocator's work,
+                                 whatever else the machine runs          */
     uint64_t peak_live_bytes; /* measurement run: the figures below       */
     uint64_t peak_live_blocks;
     uint64_t peak_resident; /* the common figure: highest anonymous resident

@@ -42,7 +42,7 @@ extern void arenalab_measure_end(void) __attribute__((weak));
 #define THR_NONE       UINT32_MAX
 #define THR_STACK      (1024 * 1024) /* each thread's stack              */
 #define THR_WARM_STACK (128 * 1024)  /* of it faulted in before the baseline */
-#define THR_SPIN       256           /* checks before sleeping on a futex */
+#define THR_SPIN       64            /* checks before sleeping on a futex */
 #define THR_BATCH      256           /* events per trace_next_batch       */
 
 typedef struct {
@@ -79,6 +79,7 @@ typedef struct {
     uint64_t first; /* its stream in evs[]                                  */
     uint64_t n;
     uint64_t applied; /* events applied (end of the run)                    */
+    uint64_t cpu_ns;  /* its CPU time in the loop                           */
     pthread_t tid;
     int started;
 } thr_thread_t;
@@ -400,10 +401,15 @@ static void *thr_main(void *arg)
     for (size_t i = 0; i < sizeof stack; i += 256)
         stack[i] = 0;
     if (thr_gate_wait(&run->go) == 1) {
+        struct timespec c0, c1;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
         if (run->measure)
             thr_loop(run, t, 1);
         else
             thr_loop(run, t, 0);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+        t->cpu_ns = (uint64_t)(c1.tv_sec - c0.tv_sec) * 1000000000u + (uint64_t)c1.tv_nsec -
+                    (uint64_t)c0.tv_nsec;
     }
     thr_publish(t, UINT64_MAX); /* nobody waits on a thread that has ended */
     if (atomic_fetch_sub(&run->running, 1) == 1) thr_futex_wake(&run->running);
@@ -738,8 +744,10 @@ int replay_threads_run(trace_reader_t *r, const route_t *route, const replay_sca
     }
     thr_join(run);
     if (rc == 0 && run->failed) rc = REPLAY_EFAIL; /* the message is in err */
-    for (uint32_t i = 0; i < run->nthreads; i++)
+    for (uint32_t i = 0; i < run->nthreads; i++) {
         res->events += thr_threads(run)[i].applied;
+        res->cpu_ns += thr_threads(run)[i].cpu_ns;
+    }
     res->skipped = run->skipped;
     res->ns = ns;
     if (rc == 0 && run->measure) rc = thr_result(run, res);
