@@ -124,6 +124,9 @@ static int jobs_group(jobs_ctx_t *c, size_t g)
         .nsamples = c->cfg->nsamples,
         .self = c->cfg->self,
         .find = c->cfg->find,
+        /* as `replay`: a trace of several threads on as many (their
+         * workers inherit the job's pin: the threads share its CPU) */
+        .threads_recorded = 1,
     };
     driver_run_t *out = NULL;
     size_t nout = 0;
