@@ -1015,6 +1015,7 @@ int replay_scan(trace_reader_t *r, int lenient, replay_scan_t *out, char *err, s
     }
     mapvec_t size_v = {0}, acct_v = {0};
     uint64_t live = 0, blocks = 0, records = 0;
+    uint32_t first_thread = 0;
     int rc = 0, nbatch = 0, ibatch = 0;
     trace_event_t batch[REPLAY_BATCH];
     for (;;) {
@@ -1031,6 +1032,10 @@ int replay_scan(trace_reader_t *r, int lenient, replay_scan_t *out, char *err, s
             ibatch = 0;
         }
         trace_event_t ev = batch[ibatch++];
+        if (!out->events)
+            first_thread = ev.thread;
+        else if (ev.thread != first_thread)
+            out->threaded = 1;
         int is_block = ev.op <= TRACE_FREE || ev.op == TRACE_ARENA_OWN;
         int is_arena = ev.op >= TRACE_ARENA_NEW;
         if ((is_block && (ev.slot == UINT32_MAX ||

@@ -90,6 +90,7 @@ typedef struct {
     uint32_t slots;            /* block slot high-water mark               */
     uint32_t aslots;           /* arena slot high-water mark               */
     uint64_t arena_records;    /* highest count of live arena allocations  */
+    int threaded;              /* events of more than one thread (threads.h) */
 } replay_scan_t;
 
 /* The pre-pass over R (rewound first).  With LENIENT, reader errors that

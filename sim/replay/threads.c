@@ -673,8 +673,8 @@ int replay_threads_run(trace_reader_t *r, const route_t *route, const replay_sca
                        const replay_opts_t *o, replay_result_t *res, metrics_series_t *ser,
                        char *err, size_t errlen)
 {
-    if (o->probe != REPLAY_PROBE_NONE || o->mallocstats || o->stop_after ||
-        !route_thread_safe(route, o->find))
+    if (!scan->threaded || scan->aslots || o->probe != REPLAY_PROBE_NONE || o->mallocstats ||
+        o->stop_after || !route_thread_safe(route, o->find))
         return REPLAY_SERIALIZE;
     thr_run_t *run =
         mmap(NULL, sizeof *run, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -2,7 +2,8 @@
  * frees and reallocs in the recorded order, a thread that ends with live
  * blocks, 32 threads, --verify across threads (and a broken realloc caught
  * on one), a trace whose free comes before its allocation rejected, the
- * models serialized with the figures of --threads 1, and a timed run.
+ * models (and traces with arena events, or one thread) serialized with the
+ * figures of --threads 1, and a timed run.
  *
  * The test allocators wrap libc and count, in atomics, what a wrong order
  * would show: a free or realloc of NULL (a block touched before another
@@ -326,6 +327,23 @@ static void tt_verify_catches(void)
     tt_done(&t);
 }
 
+/* Arena events (the arena modes are models) and a single thread: the
+ * serialized replay, whatever --threads says. */
+static void tt_serialized_traces(void)
+{
+    static const char arenas[] = "#@ thread 1\na 1 10\nn 7\nm 7 48\n#@ thread 2\nf 1\nx 7\n";
+    static const char one[] = "#@ thread 5\na 1 10\nr 1 20\nf 1\n";
+    tt_run_t t;
+    tt_replay(&t, "arenas.txt", arenas, strlen(arenas), "tsafe", 1, 0);
+    CHECKF(t.rc == 0, "%s", t.err);
+    CHECK(t.scan.threaded && t.res.threads == 1 && t.res.events == 5);
+    tt_done(&t);
+    tt_replay(&t, "one.txt", one, strlen(one), "tsafe", 1, 0);
+    CHECKF(t.rc == 0, "%s", t.err);
+    CHECK(!t.scan.threaded && t.res.threads == 1 && t.res.events == 3);
+    tt_done(&t);
+}
+
 /* A free listed before its allocation is wrong in every order. */
 static void tt_inconsistent(void)
 {
@@ -343,6 +361,7 @@ int main(void)
     tt_many_threads();
     tt_models_serialized();
     tt_verify_catches();
+    tt_serialized_traces();
     tt_inconsistent();
     return check_done();
 }
