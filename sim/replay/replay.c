@@ -241,7 +241,7 @@ static int replay_decode(replay_ctx_t *c, size_t *n)
                 size_t k = trace_owned(c->reader, ev->aslot, &slots);
                 if (mapvec_reserve(&c->owned_v, (c->nowned + k) * sizeof(uint32_t)))
                     return replay_fail(c, e, "out of memory for owned blocks");
-                memcpy(replay_owned(c) + c->nowned, slots, k * sizeof(uint32_t));
+                if (k) memcpy(replay_owned(c) + c->nowned, slots, k * sizeof(uint32_t));
                 e->aux = c->nowned;
                 e->size = k;
                 c->nowned += k;
