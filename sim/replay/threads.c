@@ -676,6 +676,9 @@ int replay_threads_run(trace_reader_t *r, const route_t *route, const replay_sca
     if (!scan->threaded || scan->aslots || o->probe != REPLAY_PROBE_NONE || o->mallocstats ||
         o->stop_after || !route_thread_safe(route, o->find))
         return REPLAY_SERIALIZE;
+    memset(res, 0, sizeof *res);
+    res->internal_frag = NAN;
+    if (o->nsamples > 0) memset(ser, 0, sizeof *ser); /* safe to free whatever happens */
     thr_run_t *run =
         mmap(NULL, sizeof *run, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (run == MAP_FAILED) {
@@ -699,10 +702,7 @@ int replay_threads_run(trace_reader_t *r, const route_t *route, const replay_sca
         munmap(run, sizeof *run);
         return rc;
     }
-    memset(res, 0, sizeof *res);
-    res->internal_frag = NAN;
     res->threads = run->nthreads;
-    if (run->measure) memset(ser, 0, sizeof *ser); /* safe to free whatever happens */
     rc = thr_split(run, scan);
     if (rc == 0 && run->measure) {
         metrics_plan_init(&run->plan, run->events, o->nsamples, scan->peak_live_at);
