@@ -23,6 +23,7 @@
 #include <linux/futex.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -43,6 +44,7 @@ extern void arenalab_measure_end(void) __attribute__((weak));
 #define THR_STACK      (1024 * 1024) /* each thread's stack              */
 #define THR_WARM_STACK (128 * 1024)  /* of it faulted in before the baseline */
 #define THR_SPIN       64            /* checks before sleeping on a futex */
+#define THR_YIELDS     4             /* then yields, then the futex       */
 #define THR_BATCH      256           /* events per trace_next_batch       */
 
 typedef struct {
@@ -188,6 +190,12 @@ static int thr_wait(thr_run_t *run, uint32_t w, uint64_t done)
     for (int i = 0; i < THR_SPIN; i++) {
         if (atomic_load_explicit(&t->done, memory_order_acquire) >= done) goto ready;
         thr_relax();
+    }
+    /* a loaded machine: let the awaited thread run here if it is waiting
+     * for a CPU, before paying for a sleep and a wake-up */
+    for (int i = 0; i < THR_YIELDS; i++) {
+        sched_yield();
+        if (atomic_load_explicit(&t->done, memory_order_acquire) >= done) goto ready;
     }
     for (;;) {
         uint32_t gen = atomic_load(&t->gen);

@@ -16,7 +16,7 @@
  *     created and their stacks faulted in before the baseline, and wait
  *     on a barrier; they exit after the end.
  * Between the baseline and the end only the trace's events reach the
- * allocator (the clean room of replay.h): waits spin briefly, then sleep
+ * allocator (the clean room of replay.h): waits spin briefly, yield a few times, then sleep
  * on a futex; nothing allocates.
  *
  * Which runs are threaded: the trace has more than one thread and no
