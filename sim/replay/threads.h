@@ -16,8 +16,8 @@
  *     created and their stacks faulted in before the baseline, and wait
  *     on a barrier; they exit after the end.
  * Between the baseline and the end only the trace's events reach the
- * allocator (the clean room of replay.h): waits spin briefly, yield a few times, then sleep
- * on a futex; nothing allocates.
+ * allocator (the clean room of replay.h): waits spin briefly, yield a few
+ * times, then sleep on a futex; nothing allocates.
  *
  * Which runs are threaded: the trace has more than one thread and no
  * arena events (the arena modes are models); every class of the route is
