@@ -59,6 +59,8 @@ typedef struct {
     uint8_t op;
     uint8_t domain;
     uint8_t signal; /* another thread waits for this event: publish    */
+    uint32_t pace;  /* > 0: first wait for every other thread to reach
+                       snapshot `pace` (thr_split, pacing)               */
 } thr_ev_t;
 
 typedef struct {
@@ -80,6 +82,7 @@ typedef struct {
     uint32_t id;    /* as recorded                                          */
     uint64_t first; /* its stream in evs[]                                  */
     uint64_t n;
+    uint64_t level;   /* thr_split: the latest pace level of its events       */
     uint64_t applied; /* events applied (end of the run)                    */
     uint64_t cpu_ns;  /* its CPU time in the loop                           */
     pthread_t tid;
@@ -91,6 +94,9 @@ typedef struct thr_run_s {
     const replay_opts_t *o;
     route_heaps_t heaps;
     mapvec_t evs_v, blocks_v, threads_v, tmap_v, next_v;
+    mapvec_t snaps_v; /* pacing: per level L, each thread's events before
+                         L * window (uint64_t [level][thread])            */
+    uint64_t window;
     void *stacks;
     size_t stacks_bytes;
     uint32_t nthreads, nslots;
@@ -378,6 +384,16 @@ static void thr_sample(thr_run_t *run, uint64_t at)
     pthread_mutex_unlock(&run->lock);
 }
 
+/* Pacing: waits until every other thread has applied its events before
+ * snapshot LEVEL (thr_split).  Returns 0, or -1 when the run stops. */
+static int thr_pace(thr_run_t *run, const thr_thread_t *t, uint32_t level)
+{
+    const uint64_t *snap = (const uint64_t *)run->snaps_v.p + (size_t)level * run->nthreads;
+    for (uint32_t u = 0; u < run->nthreads; u++)
+        if (u != t->index && snap[u] && thr_wait(run, u, snap[u])) return -1;
+    return 0;
+}
+
 /* Thread T's events; MEASURE is constant in each copy. */
 static inline __attribute__((always_inline)) void thr_loop(thr_run_t *run, thr_thread_t *t,
                                                            const int measure)
@@ -386,6 +402,7 @@ static inline __attribute__((always_inline)) void thr_loop(thr_run_t *run, thr_t
     uint64_t k = 0;
     for (; k < t->n; k++, e++) {
         if (e->wait_thread != THR_NONE && thr_wait(run, e->wait_thread, e->wait_done)) break;
+        if (e->pace && thr_pace(run, t, e->pace)) break;
         int rc = e->op == TRACE_FREE      ? thr_free(run, t, e)
                  : e->op == TRACE_REALLOC ? thr_realloc(run, t, e)
                                           : thr_alloc(run, t, e);
@@ -514,7 +531,10 @@ static int thr_split(thr_run_t *run, const replay_scan_t *scan)
         mapvec_reserve(&run->tmap_v, ((size_t)scan->slots + 1) * sizeof(uint32_t)))
         return thr_nomem(run, "the threads' events");
     mapvec_t heads_v = {0};
-    if (mapvec_reserve(&heads_v, (size_t)run->nthreads * sizeof(uint32_t)))
+    run->window = (uint64_t)THREADS_PACE * run->nthreads;
+    size_t nlevels = (size_t)(run->events / run->window) + 2;
+    if (mapvec_reserve(&heads_v, (size_t)run->nthreads * sizeof(uint32_t)) ||
+        mapvec_reserve(&run->snaps_v, nlevels * run->nthreads * sizeof(uint64_t)))
         return thr_nomem(run, "the threads' events");
     uint32_t *heads = heads_v.p;
     for (uint32_t i = 0; i < run->nthreads; i++)
@@ -544,6 +564,17 @@ static int thr_split(thr_run_t *run, const replay_scan_t *scan)
             }
             uint32_t *tmap = run->tmap_v.p;
             thr_thread_t *t = &thr_threads(run)[i];
+            uint64_t level = index / run->window;
+            if (index && index % run->window == 0 && level < nlevels) {
+                /* snapshot LEVEL: how far each thread is; its last event
+                 * before here publishes */
+                uint64_t *snap = (uint64_t *)run->snaps_v.p + (size_t)level * run->nthreads;
+                for (uint32_t u = 0; u < run->nthreads; u++) {
+                    const thr_thread_t *tu = &thr_threads(run)[u];
+                    snap[u] = tu->n;
+                    if (tu->n) thr_evs(run)[tu->first + tu->n - 1].signal = 1;
+                }
+            }
             if (ev->op == TRACE_ALLOC || ev->op == TRACE_CALLOC) {
                 if (thr_take_slot(run, heads, i, &slot)) {
                     rc = thr_nomem(run, "the block slots");
@@ -572,6 +603,12 @@ static int thr_split(thr_run_t *run, const replay_scan_t *scan)
                          trace_path(run->reader), (unsigned long long)index, ev->domain);
                 rc = REPLAY_EFAIL;
                 break;
+            }
+            if (level >= 2 && level > t->level && level - 1 < nlevels) {
+                /* the thread's first event past level*window waits for
+                 * every thread to pass (level-1)*window */
+                e->pace = (uint32_t)(level - 1);
+                t->level = level;
             }
             if (dep.thread != TSPLIT_NONE) {
                 e->wait_thread = dep.thread;
@@ -652,6 +689,7 @@ static void thr_unmap(thr_run_t *run)
     mapvec_free(&run->threads_v);
     mapvec_free(&run->tmap_v);
     mapvec_free(&run->next_v);
+    mapvec_free(&run->snaps_v);
     if (run->stacks) munmap(run->stacks, run->stacks_bytes);
 }
 

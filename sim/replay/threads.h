@@ -8,6 +8,14 @@
  *     block another thread touched last waits until that thread has done
  *     that touch (its stream position); the touched event is marked, and
  *     only marked events publish their thread's progress;
+ *   - pacing: the data dependencies alone let a thread that never waits
+ *     (a producer) run arbitrarily far ahead of the others and hold memory
+ *     the program never held at once; so the recorded order is cut into
+ *     windows of W = THREADS_PACE events per thread times the threads, and
+ *     a thread's first event past window L waits until every other thread
+ *     has done its events before window L-1: threads stay within about 2W
+ *     events of the recorded order of each other (snapshots of each
+ *     thread's position at every window, published like sync points);
  *   - block slots are renumbered so that a slot freed by one thread is
  *     only ever reused by that same thread (a free list per thread): two
  *     threads never race for a slot the recorded order would have
@@ -44,6 +52,9 @@
 #define ARENALAB_SIM_REPLAY_THREADS_H
 
 #include "sim/replay/replay.h"
+
+/* Pacing window per thread, in events (see above). */
+#define THREADS_PACE 1024
 
 /* Most threads a replay runs on; a trace with more is serialized. */
 #define THREADS_MAX 256
