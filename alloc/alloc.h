@@ -79,10 +79,18 @@ enum {
                                  so the driver times each run in a fresh
                                  process, as for ALLOC_PROCESS_GLOBAL and
                                  ALLOC_PRELOAD                             */
-    ALLOC_PROCESS_STATS = 32  /* stats() describe the process's malloc as a
+    ALLOC_PROCESS_STATS = 32, /* stats() describe the process's malloc as a
                                  whole (raw, the preloaded libraries): a
                                  route whose domains share it counts it
                                  once                                      */
+    ALLOC_THREAD_SAFE = 64    /* an instance may be called from several
+                                 threads at once (raw, malloc, the
+                                 preloaded and so: libraries, a plugin
+                                 that declares it): `replay --threads
+                                 recorded` runs a multithreaded trace on
+                                 its threads; without it (the models) the
+                                 trace replays serialized, as CPython with
+                                 the GIL calls them                        */
 };
 
 typedef struct alloc_class_s {

@@ -373,7 +373,7 @@ dbg_t *dbg_new(const alloc_class_t *cls, const alloc_t *inner, dbg_report_fn rep
         .name = cls->name,
         .summary = cls->summary,
         .params = cls->params,
-        .flags = cls->flags,
+        .flags = cls->flags & ~(unsigned)ALLOC_THREAD_SAFE, /* one fault record */
         .preload = cls->preload,
         .destroy = dbg_class_destroy,
         .stats = dbg_class_stats,

@@ -13,24 +13,38 @@
  *
  * Invariant: footprint == sum of usable sizes of the blocks handed out and
  * not yet freed; malloc(0) returns a distinct non-NULL block.
+ *
+ * Thread safe (ALLOC_THREAD_SAFE): the counters are relaxed atomics, so a
+ * threaded replay calls it from every thread; the peak is raised by a
+ * compare-and-swap, so it is the exact peak of the sums as they happened.
  */
 #include "alloc/alloc.h"
 
 #include <malloc.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 typedef struct {
-    uint64_t live; /* usable bytes of live blocks */
-    uint64_t peak;
-    uint64_t blocks;
+    _Atomic uint64_t live; /* usable bytes of live blocks */
+    _Atomic uint64_t peak;
+    _Atomic uint64_t blocks;
 } cmalloc_ctx_t;
+
+/* Adds DELTA (two's complement) to the live bytes and raises the peak. */
+static void cmalloc_add(cmalloc_ctx_t *c, uint64_t delta)
+{
+    uint64_t live = atomic_fetch_add_explicit(&c->live, delta, memory_order_relaxed) + delta;
+    uint64_t peak = atomic_load_explicit(&c->peak, memory_order_relaxed);
+    while (live > peak && !atomic_compare_exchange_weak_explicit(
+                              &c->peak, &peak, live, memory_order_relaxed, memory_order_relaxed)) {
+    }
+}
 
 static void *cmalloc_counted(cmalloc_ctx_t *c, void *p)
 {
     if (p) {
-        c->live += malloc_usable_size(p);
-        c->blocks++;
-        if (c->live > c->peak) c->peak = c->live;
+        cmalloc_add(c, malloc_usable_size(p));
+        atomic_fetch_add_explicit(&c->blocks, 1, memory_order_relaxed);
     }
     return p;
 }
@@ -50,8 +64,8 @@ static void cmalloc_free(void *ctx, void *ptr)
 {
     cmalloc_ctx_t *c = ctx;
     if (!ptr) return;
-    c->live -= malloc_usable_size(ptr);
-    c->blocks--;
+    atomic_fetch_sub_explicit(&c->live, malloc_usable_size(ptr), memory_order_relaxed);
+    atomic_fetch_sub_explicit(&c->blocks, 1, memory_order_relaxed);
     free(ptr);
 }
 
@@ -62,8 +76,7 @@ static void *cmalloc_realloc(void *ctx, void *ptr, size_t new_size)
     size_t old = malloc_usable_size(ptr);
     void *q = realloc(ptr, new_size ? new_size : 1);
     if (!q) return NULL; /* PTR is still live and counted */
-    c->live = c->live - old + malloc_usable_size(q);
-    if (c->live > c->peak) c->peak = c->live;
+    cmalloc_add(c, (uint64_t)malloc_usable_size(q) - (uint64_t)old);
     return q;
 }
 
@@ -86,12 +99,12 @@ static void cmalloc_destroy(void *ctx)
 
 static void cmalloc_stats(void *ctx, alloc_stats_t *out)
 {
-    const cmalloc_ctx_t *c = ctx;
-    out->footprint = c->live;
-    out->peak_footprint = c->peak;
+    cmalloc_ctx_t *c = ctx;
+    out->footprint = atomic_load_explicit(&c->live, memory_order_relaxed);
+    out->peak_footprint = atomic_load_explicit(&c->peak, memory_order_relaxed);
     out->nextra = 1;
     out->extra[0].name = "blocks";
-    out->extra[0].value = c->blocks;
+    out->extra[0].value = atomic_load_explicit(&c->blocks, memory_order_relaxed);
 }
 
 static size_t cmalloc_usable(void *ctx, const void *ptr)
@@ -103,7 +116,7 @@ const alloc_class_t alloc_malloc_class = {
     .name = "malloc",
     .summary = "the process's malloc, footprint counted as the usable bytes of its own live blocks",
     .params = "",
-    .flags = ALLOC_PROCESS_HEAP,
+    .flags = ALLOC_PROCESS_HEAP | ALLOC_THREAD_SAFE,
     .create = cmalloc_create,
     .destroy = cmalloc_destroy,
     .stats = cmalloc_stats,

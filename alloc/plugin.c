@@ -92,6 +92,7 @@ static const struct {
     {ARENALAB_PLUGIN_PER_DOMAIN, ALLOC_PER_DOMAIN},
     {ARENALAB_PLUGIN_SLOW_STATS, ALLOC_SLOW_STATS},
     {ARENALAB_PLUGIN_PROCESS_HEAP, ALLOC_PROCESS_HEAP},
+    {ARENALAB_PLUGIN_THREAD_SAFE, ALLOC_THREAD_SAFE},
 };
 
 typedef struct {
@@ -424,7 +425,8 @@ static size_t plugin_so_usable_size(void *ctx, const void *ptr)
 /* Fills S's so: class: checks only (the library is the worker's). */
 static void plugin_so_class(plugin_slot_t *s)
 {
-    s->cls.flags = ALLOC_PRELOAD | ALLOC_PROCESS_HEAP | ALLOC_PROCESS_STATS | ALLOC_SLOW_STATS;
+    s->cls.flags = ALLOC_PRELOAD | ALLOC_PROCESS_HEAP | ALLOC_PROCESS_STATS | ALLOC_SLOW_STATS |
+                   ALLOC_THREAD_SAFE;
     s->cls.params = "";
     s->cls.destroy = plugin_so_destroy;
     s->cls.stats = plugin_so_stats;

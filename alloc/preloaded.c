@@ -281,7 +281,7 @@ static int preload_lib_available(const preload_lib_t *lib, char *why, size_t len
         .name = #ID,                                                                               \
         .summary = SUMMARY,                                                                        \
         .params = "",                                                                              \
-        .flags = ALLOC_PRELOAD | ALLOC_SLOW_STATS | ALLOC_PROCESS_STATS,                           \
+        .flags = ALLOC_PRELOAD | ALLOC_SLOW_STATS | ALLOC_PROCESS_STATS | ALLOC_THREAD_SAFE,       \
         .preload = LIB,                                                                            \
         .create = preload_create_##ID,                                                             \
         .destroy = preload_destroy,                                                                \

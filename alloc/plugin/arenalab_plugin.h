@@ -109,7 +109,11 @@ enum {
     ARENALAB_PLUGIN_SLOW_STATS = 8,
     /* Its memory comes from the process's malloc: each timed run gets a
      * fresh process, since one run's heap state would carry into the next. */
-    ARENALAB_PLUGIN_PROCESS_HEAP = 16
+    ARENALAB_PLUGIN_PROCESS_HEAP = 16,
+    /* Its functions may be called from several threads at once: a
+     * multithreaded trace replays on its recorded threads (`replay
+     * --threads recorded`); without it, serialized. */
+    ARENALAB_PLUGIN_THREAD_SAFE = 64
 };
 
 typedef struct {

@@ -6,7 +6,7 @@
 # each run's counts must equal the trace's a, c, r and f events exactly —
 # text and binary traces, measurement and timed runs, every touch mode,
 # progress lines on a terminal, timed runs with the latency probes, the run
-# counted under callgrind.
+# counted under callgrind, a trace of two threads replayed on them.
 set -uo pipefail
 bin=$(pwd)/sim/cli/arenalab
 shim=$(pwd)/sim/replay/libcleanroom_shim.so
@@ -99,6 +99,34 @@ for t in "$tmp/mix.atr" traces/churn.atr; do
     done <"$out"
   done
 done
+
+# A trace of two threads replayed on them: the threads and their stacks
+# are made before the baseline and exit after the end, so the counts are
+# still the trace's events.
+awk 'BEGIN {
+  for (i = 1; i <= 3000; i++) {
+    t = int(i / 16) % 2 + 1
+    print "#@ thread " t
+    print "a " i " " (i % 700 + 1)
+    if (i % 3 == 0) print "r " i " " (i % 5000 + 1)
+    if (i > 40 && (i - 40) % 2 == 0) print "f " (i - 40)
+  }
+}' >"$tmp/two.txt"
+want=$("$bin" stats --json - "$tmp/two.txt" | awk -F'[:,]' '
+  /"alloc": [0-9]/ {a=$2} /"calloc": [0-9]/ {c=$2} /"realloc": [0-9]/ {r=$2} /"free": [0-9]/ {f=$2}
+  END {gsub(/ /,"",a); gsub(/ /,"",c); gsub(/ /,"",r); gsub(/ /,"",f);
+       printf "cleanroom malloc %s calloc %s realloc %s free %s other 0", a, c, r, f}')
+out="$tmp/counts.two"
+rm -f "$out"
+ARENALAB_TEST_PRELOAD=$shim ARENALAB_CLEANROOM_OUT=$out \
+  "$bin" replay "$tmp/two.txt" --alloc raw -n 2 --json "$tmp/two.json" >"$tmp/log" 2>&1 ||
+  fail "two threads: replay failed: $(tail -3 "$tmp/log")"
+grep -q '"threads": 2,' "$tmp/two.json" || fail "two threads: not replayed on 2 threads"
+n=$(wc -l <"$out" 2>/dev/null || echo 0)
+[ "$n" -eq 3 ] || fail "two threads: $n runs counted, want 3 (measurement + 2 timed)"
+while read -r line; do
+  [ "$line" = "$want" ] || fail "two threads: '$line', want '$want'"
+done <"$out"
 
 # A class that is not what serves malloc is refused, never measured under
 # its name: raw with a library the user preloads

@@ -11,6 +11,7 @@
 
 #include "sim/cli/commands.h"
 #include "sim/trace/trace.h"
+#include "sim/trace/tsplit.h"
 
 enum { CHECK_OPT_QUIET = 'q', CHECK_OPT_MAX = 256 };
 
@@ -51,7 +52,9 @@ static int check_one(const char *path, const check_args_t *a)
     trace_event_t ev;
     char err[512];
     uint64_t events = 0, nsyntax = 0, nsem = 0, listed = 0;
-    int rc, fatal = 0;
+    int rc, fatal = 0, nomem = 0;
+    tsplit_t ts;
+    tsplit_init(&ts);
     if (trace_open(&r, path, err, sizeof err) < 0) {
         cli_error("%s", err);
         printf("%s: unreadable\n", path);
@@ -60,6 +63,11 @@ static int check_one(const char *path, const check_args_t *a)
     while ((rc = trace_next(r, &ev)) != 0) {
         if (rc == 1) {
             events++;
+            const uint32_t *owned;
+            size_t n = trace_owned(r, ev.aslot, &owned);
+            uint32_t thread;
+            tsplit_dep_t dep;
+            if (!nomem && tsplit_add(&ts, &ev, owned, n, &thread, &dep) < 0) nomem = 1;
             continue;
         }
         if (rc == TRACE_ESYNTAX)
@@ -74,18 +82,32 @@ static int check_one(const char *path, const check_args_t *a)
         }
         if (fatal) break;
     }
-    printf("%s: %s%s, %" PRIu64 " events, %" PRIu64 " errors (%" PRIu64 " syntax, %" PRIu64
+    char threads[160] = "";
+    if (ts.nthreads > 1)
+        snprintf(threads, sizeof threads,
+                 ", %u threads (%" PRIu64 " cross-thread frees, %" PRIu64 " reallocs)", ts.nthreads,
+                 ts.remote_frees, ts.remote_reallocs);
+    printf("%s: %s%s, %" PRIu64 " events%s, %" PRIu64 " errors (%" PRIu64 " syntax, %" PRIu64
            " semantic)%s%s\n",
            trace_path(r), trace_format(r) == TRACE_FMT_BIN ? "binary" : "text",
-           trace_is_rep(r) ? " (malloc-lab .rep)" : "", events, nsyntax + nsem, nsyntax, nsem,
-           trace_truncated(r) ? ", cut short" : "", fatal ? ", unreadable past that point" : "");
+           trace_is_rep(r) ? " (malloc-lab .rep)" : "", events, threads, nsyntax + nsem, nsyntax,
+           nsem, trace_truncated(r) ? ", cut short" : "",
+           fatal ? ", unreadable past that point" : "");
+    /* what a multithreaded trace's order must be, once */
+    if (nsem && ts.nthreads > 1 && !a->quiet)
+        cli_error("%s: note: a trace of several threads lists their events in one order they "
+                  "could have run in (each thread's in its own order, every block allocated "
+                  "before any thread reallocates or frees it): TRACE-FORMAT.md, 'Threads'",
+                  trace_path(r));
+    if (nomem) cli_error("%s: out of memory for the thread table", trace_path(r));
     if (trace_truncated(r))
         cli_error("%s: warning: cut short after %" PRIu64
                   " events (no end record: the recorder stopped early); the events before the "
                   "cut are valid",
                   trace_path(r), events);
     trace_close(r);
-    return fatal || nsyntax ? CLI_USAGE : nsem ? CLI_FAIL : CLI_OK;
+    tsplit_free(&ts);
+    return fatal || nsyntax || nomem ? CLI_USAGE : nsem ? CLI_FAIL : CLI_OK;
 }
 
 static int check_run(int argc, char **argv)
@@ -113,9 +135,14 @@ const cli_command_t cmd_check = {
         "Reads each TRACE (text, malloc-lab .rep or binary; '-' is standard input) to\n"
         "its end and prints every error as 'arenalab: FILE:LINE: what is wrong' (binary:\n"
         "'FILE: event N: ...') on standard error, then a summary line per trace on\n"
-        "standard output: format, events, errors, and 'cut short' for a binary trace\n"
-        "without its end record (a recorder that stopped early: a warning, not an\n"
-        "error).\n\n"
+        "standard output: format, events, threads when more than one (with the frees\n"
+        "and reallocs of a block another thread allocated), errors, and 'cut short'\n"
+        "for a binary trace without its end record (a recorder that stopped early: a\n"
+        "warning, not an error).\n\n"
+        "A trace of several threads is one order its threads' events could have run\n"
+        "in: each thread's events in its own order, and every block allocated before\n"
+        "any thread reallocates or frees it.  A free (or realloc) listed before the\n"
+        "block's allocation, whichever thread does it, is an error at its line.\n\n"
         "Exit status: 0 every trace is clean; 1 semantic errors only (f/r of an id\n"
         "that is not live, a of a live id, an arena that does not exist, a block\n"
         "freed in another domain than it was allocated in); 2 a trace could not be\n"

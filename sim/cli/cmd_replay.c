@@ -30,6 +30,7 @@ enum {
     REPLAY_KEY_KEEP_GOING,
     REPLAY_KEY_MEASURE,
     REPLAY_KEY_LATENCY_EVERY,
+    REPLAY_KEY_THREADS,
     REPLAY_KEY_QUIET = 'q',
 };
 
@@ -81,6 +82,14 @@ static const cli_opt_t replay_opts[] = {
     {"latency-every", 0, "N", REPLAY_KEY_LATENCY_EVERY,
      "--measure latency: time one allocator call in about N (default 32: a clock reading "
      "costs about as much as a call; 1: every call), the same calls in every run"},
+    {"threads", 0, "recorded|1", REPLAY_KEY_THREADS,
+     "a trace of several threads: replay it on as many threads, each its own events, "
+     "waiting only where a block moves between threads (recorded, the default), or on one "
+     "thread in the recorded order (1).  Only thread-safe allocators run threaded (raw, "
+     "malloc, jemalloc, mimalloc, tcmalloc, so: libraries, plugins that declare it); the "
+     "models (pymalloc, arena, cpython, debug variants) and runs with arena events, "
+     "--measure latency/instructions or --mallocstats replay serialized, as CPython with "
+     "the GIL; the JSON's `threads` says how many ran"},
     {"touch", 0, "none|page|all", REPLAY_KEY_TOUCH,
      "use every new block as a program does: one write per page and its last byte (page, "
      "the default), every byte (all), or not at all (none); timed, the same for every "
@@ -96,6 +105,7 @@ typedef struct {
     unsigned long repeat;
     unsigned long long samples, seed;
     int verify, lenient, list, keep_going, quiet;
+    int threads_recorded;    /* --threads recorded (the default) or 1   */
     unsigned measure;        /* DRIVER_MEASURE_*                        */
     unsigned latency_every;  /* 0: LAT_EVERY_DEFAULT                    */
     const char *mallocstats; /* --mallocstats[=WHEN]; NULL: none            */
@@ -162,6 +172,13 @@ static int replay_on_opt(void *ud, int key, const char *arg)
             return -1;
         }
         a->arena_mode = arg;
+        return 0;
+    case REPLAY_KEY_THREADS:
+        if (strcmp(arg, "recorded") && strcmp(arg, "1")) {
+            cli_error("replay: --threads %s: expected recorded or 1", arg);
+            return -1;
+        }
+        a->threads_recorded = strcmp(arg, "1") != 0;
         return 0;
     case REPLAY_KEY_TOUCH:
         if (replay_touch_find(arg) < 0) {
@@ -430,6 +447,7 @@ static int replay_main(int argc, char **argv)
     a.samples = 1000;
     a.seed = DRIVER_DEFAULT_SEED;
     a.measure = DRIVER_MEASURE_TIME;
+    a.threads_recorded = 1;
     int rc = cli_parse(&cmd_replay, argc, argv, replay_on_opt, &a);
     if (rc < 0) {
         rc = cli_parse_exit(rc);
@@ -482,6 +500,7 @@ static int replay_main(int argc, char **argv)
                 .progress = cli_interactive() && !a.quiet,
                 .measure = a.measure,
                 .latency_every = a.latency_every,
+                .threads_recorded = a.threads_recorded,
             };
             driver_run_t *runs;
             size_t n;
@@ -552,6 +571,13 @@ const cli_command_t cmd_replay = {
         "(allocator calls of the timed runs timed, one in --latency-every, into\n"
         "histograms per operation: p50 to p99.99 and max, with the clock's overhead and\n"
         "resolution).\n"
+        "A trace of several threads (#@ thread N, THREAD records) replays on as many\n"
+        "threads with a thread-safe allocator (--threads): each thread runs its own events,\n"
+        "waiting only where a block moves between threads; ns/event is then the wall time\n"
+        "over all events (ns_per_event_per_thread and throughput in the JSON), memory\n"
+        "figures depend on the threads' interleaving, and internal fragmentation is not\n"
+        "measured.  The models run serialized (threads 1), so their figures are the same\n"
+        "with --threads 1.\n"
         "A bad trace line, an allocation that returns NULL or a --verify mismatch stops\n"
         "the replay with the event and exit status 1; outputs are written only when every\n"
         "pair succeeded.  Under the debug hooks, an r or f through another domain than the\n"

@@ -10,6 +10,7 @@
 #include "sim/base/outfile.h"
 #include "sim/base/progress.h"
 #include "sim/trace/trace.h"
+#include "sim/trace/tsplit.h"
 #include "sim/trace/tstats.h"
 
 enum { STATS_OPT_JSON = 256, STATS_OPT_LENIENT, STATS_OPT_QUIET = 'q' };
@@ -42,6 +43,53 @@ static int stats_on_opt(void *ud, int key, const char *arg)
 
 /* Markers shown in the table: the first ones (all are in the JSON). */
 #define STATS_MARKERS_SHOWN 20
+
+/* Threads shown one per line in the table (all are in the JSON). */
+#define STATS_THREADS_SHOWN 32
+
+/* Threads: how many, events of each, blocks that move between them. */
+static void stats_print_threads(const tsplit_t *ts, FILE *out)
+{
+    fprintf(out,
+            "\nthreads %u (cross-thread: %" PRIu64 " frees, %" PRIu64 " reallocs; %" PRIu64
+            " sync points)\n",
+            ts->nthreads, ts->remote_frees, ts->remote_reallocs, ts->waits);
+    if (ts->nthreads < 2) return;
+    fprintf(out, "  %-12s %14s %14s %14s %14s\n", "thread", "events", "remote frees",
+            "remote reallocs", "sync points");
+    for (uint32_t i = 0; i < ts->nthreads && i < STATS_THREADS_SHOWN; i++) {
+        const tsplit_thread_t *th = tsplit_thread(ts, i);
+        fprintf(out, "  %-12u %14" PRIu64 " %14" PRIu64 " %14" PRIu64 " %14" PRIu64 "\n", th->id,
+                th->events, th->remote_frees, th->remote_reallocs, th->waits);
+    }
+    if (ts->nthreads > STATS_THREADS_SHOWN)
+        fprintf(out, "  ... %u more (stats --json lists them all)\n",
+                ts->nthreads - STATS_THREADS_SHOWN);
+}
+
+static void stats_json_threads(const tsplit_t *ts, json_t *j)
+{
+    json_key(j, "threads");
+    json_object_begin(j);
+    json_kv_uint(j, "count", ts->nthreads);
+    json_kv_uint(j, "remote_frees", ts->remote_frees);
+    json_kv_uint(j, "remote_reallocs", ts->remote_reallocs);
+    json_kv_uint(j, "sync_points", ts->waits);
+    json_key(j, "per_thread");
+    json_array_begin(j);
+    for (uint32_t i = 0; i < ts->nthreads; i++) {
+        const tsplit_thread_t *th = tsplit_thread(ts, i);
+        json_object_begin(j);
+        json_kv_uint(j, "id", th->id);
+        json_kv_uint(j, "events", th->events);
+        json_kv_uint(j, "remote_frees", th->remote_frees);
+        json_kv_uint(j, "remote_reallocs", th->remote_reallocs);
+        json_kv_uint(j, "sync_points", th->waits);
+        json_object_end(j);
+    }
+    json_array_end(j);
+    json_object_end(j);
+}
 
 /* The trace's metadata (as written) and its inline markers, after the
  * statistics. */
@@ -84,7 +132,7 @@ static void stats_json_notes(const trace_reader_t *r, json_t *j)
 }
 
 static int stats_write_json(const char *path, trace_reader_t *r, const tstats_t *t,
-                            uint64_t skipped)
+                            const tsplit_t *ts, uint64_t skipped)
 {
     outfile_t o;
     json_t j;
@@ -101,6 +149,7 @@ static int stats_write_json(const char *path, trace_reader_t *r, const tstats_t 
     json_bool(&j, trace_truncated(r));
     json_kv_uint(&j, "skipped", skipped);
     tstats_json(t, &j);
+    stats_json_threads(ts, &j);
     stats_json_notes(r, &j);
     json_object_end(&j);
     if (outfile_commit(&o, err, sizeof err) < 0) {
@@ -126,6 +175,7 @@ static int stats_run(int argc, char **argv)
         return CLI_USAGE;
     }
     tstats_t t;
+    tsplit_t ts;
     trace_event_t ev;
     uint64_t skipped = 0;
     int rc, status = CLI_OK;
@@ -134,12 +184,16 @@ static int stats_run(int argc, char **argv)
     char what[160];
     snprintf(what, sizeof what, "stats %s", trace_path(r));
     progress_start(&prog, cli_interactive() && !a.quiet ? stderr : NULL, what, trace_count_hint(r));
+    tsplit_init(&ts);
     while ((rc = trace_next(r, &ev)) != 0) {
         if (rc == 1) {
             if ((t.events & 0xffff) == 0) progress_update(&prog, t.events);
             const uint32_t *owned = NULL;
             size_t n = trace_owned(r, ev.aslot, &owned);
             int trc = tstats_add(&t, &ev, owned, n);
+            uint32_t thread;
+            tsplit_dep_t dep;
+            if (trc == 0) trc = tsplit_add(&ts, &ev, owned, n, &thread, &dep);
             if (trc == TRACE_ESEM) {
                 cli_error("%s: event %llu: live bytes exceed 2^64 (no process can hold that)",
                           trace_path(r), (unsigned long long)t.events);
@@ -170,6 +224,7 @@ static int stats_run(int argc, char **argv)
         if (skipped) cli_error("stats: skipped %" PRIu64 " bad lines/events", skipped);
         if (!a.json || strcmp(a.json, "-") != 0) {
             tstats_print(&t, trace_path(r), trace_format(r), stdout);
+            stats_print_threads(&ts, stdout);
             stats_print_notes(r, stdout);
             /* before the JSON: a table that was not written fails the command */
             int code = fflush(stdout) != 0 ? errno : ferror(stdout) ? EIO : 0;
@@ -179,9 +234,10 @@ static int stats_run(int argc, char **argv)
                 status = CLI_USAGE;
             }
         }
-        if (a.json && status == CLI_OK) status = stats_write_json(a.json, r, &t, skipped);
+        if (a.json && status == CLI_OK) status = stats_write_json(a.json, r, &t, &ts, skipped);
     }
     tstats_free(&t);
+    tsplit_free(&ts);
     trace_close(r);
     return status;
 }
@@ -196,7 +252,10 @@ const cli_command_t cmd_stats = {
                    "the m allocations of arenas not yet freed; a calloc counts NMEMB*SIZE);\n"
                    "bytes requested; a histogram of request sizes and one of block lifetimes in\n"
                    "events (power-of-two bins; blocks still live at the end counted apart);\n"
-                   "reallocs that grow, shrink or keep their size.\n\n"
+                   "reallocs that grow, shrink or keep their size; threads (as recorded by\n"
+                   "'#@ thread N' / THREAD records): events per thread, cross-thread frees\n"
+                   "and reallocs (of a block another thread allocated), and the sync points a\n"
+                   "threaded replay waits at (sim/trace/TRACE-FORMAT.md, 'Threads').\n\n"
                    "A bad line stops the command (exit 1 for a semantic error, 2 for a syntax\n"
                    "error or an unreadable trace) unless --lenient.\n\n"
                    "On a terminal, a progress line (events read of the total, rate) is shown\n"

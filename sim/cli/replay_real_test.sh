@@ -33,7 +33,7 @@ for a in jemalloc mimalloc tcmalloc; do
   # churn.atr holds ~168 KiB at its peak: resident memory (touched pages)
   # and the library's own figure must both show it
   for k in peak_resident_bytes peak_held_bytes; do
-    v=$(grep -A30 '"trace": "traces/churn.atr"' "$tmp/$a.json" | grep -m1 "\"$k\"" | tr -dc 0-9)
+    v=$(grep -A40 '"trace": "traces/churn.atr"' "$tmp/$a.json" | grep -m1 "\"$k\"" | tr -dc 0-9)
     [ -n "$v" ] && [ "$v" -gt 160000 ] || fail "$a: $k '$v' on churn.atr"
   done
   # --mallocstats prints the library's own statistics

@@ -78,7 +78,7 @@ done
 
 # runs.csv: the replay's columns; one row per unit (4 grid + 4 sweep points).
 header=$(head -1 "$dir/runs.csv")
-want="trace,allocator,events,repeat,lenient_skipped,ns_per_event_min,ns_per_event_median,ns_per_event_max,ns_per_event_mean,ns_per_event_ci_low,ns_per_event_ci_high,ns_per_event_ci_level,ns_per_event_runs,timing_too_short,peak_live_bytes,peak_live_blocks,peak_resident_bytes,peak_held_bytes,frag_jw1,frag_jw2,frag_jw3,frag_jw4,util,internal_frag,configuration"
+want="trace,allocator,events,repeat,lenient_skipped,ns_per_event_min,ns_per_event_median,ns_per_event_max,ns_per_event_mean,ns_per_event_ci_low,ns_per_event_ci_high,ns_per_event_ci_level,ns_per_event_runs,timing_too_short,threads,ns_per_event_per_thread,events_per_s,cpu_ns_per_event,peak_live_bytes,peak_live_blocks,peak_resident_bytes,peak_held_bytes,frag_jw1,frag_jw2,frag_jw3,frag_jw4,util,internal_frag,configuration"
 # then the counts and the latency summaries (empty here: not measured)
 case "$header" in
 "$want,instructions_per_event,d1_misses_per_event,ll_misses_per_event,callgrind_"*latency_ns_all_max) ;;

@@ -11,6 +11,9 @@
  * `raw` allocator the counts must equal the trace's a, c, r and f events:
  * anything more is the harness touching the heap under test.
  *
+ * The counters are atomic: a threaded replay (sim/replay/threads.h) calls
+ * malloc from several threads at once.
+ *
  * Never sanitized (built by a genrule): a sanitizer cannot run behind a
  * preloaded malloc. */
 #include <fcntl.h>
@@ -30,15 +33,23 @@ extern void *__libc_memalign(size_t, size_t);
 static int shim_on;
 static unsigned long shim_n[5]; /* malloc, calloc, realloc, free, other */
 
+/* Counts a call of kind K while measuring. */
+static void shim_count(int k)
+{
+    if (__atomic_load_n(&shim_on, __ATOMIC_ACQUIRE))
+        __atomic_fetch_add(&shim_n[k], 1, __ATOMIC_RELAXED);
+}
+
 __attribute__((visibility("default"))) void arenalab_measure_begin(void)
 {
-    memset(shim_n, 0, sizeof shim_n);
-    shim_on = 1;
+    for (int k = 0; k < 5; k++)
+        __atomic_store_n(&shim_n[k], 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&shim_on, 1, __ATOMIC_RELEASE);
 }
 
 __attribute__((visibility("default"))) void arenalab_measure_end(void)
 {
-    shim_on = 0;
+    __atomic_store_n(&shim_on, 0, __ATOMIC_SEQ_CST);
     const char *path = getenv("ARENALAB_CLEANROOM_OUT");
     if (!path) return;
     char line[160];
@@ -55,43 +66,43 @@ __attribute__((visibility("default"))) void arenalab_measure_end(void)
 
 __attribute__((visibility("default"))) void *malloc(size_t n)
 {
-    if (shim_on) shim_n[0]++;
+    shim_count(0);
     return __libc_malloc(n);
 }
 
 __attribute__((visibility("default"))) void *calloc(size_t n, size_t m)
 {
-    if (shim_on) shim_n[1]++;
+    shim_count(1);
     return __libc_calloc(n, m);
 }
 
 __attribute__((visibility("default"))) void *realloc(void *p, size_t n)
 {
-    if (shim_on) shim_n[2]++;
+    shim_count(2);
     return __libc_realloc(p, n);
 }
 
 __attribute__((visibility("default"))) void free(void *p)
 {
-    if (shim_on && p) shim_n[3]++;
+    if (p) shim_count(3);
     __libc_free(p);
 }
 
 __attribute__((visibility("default"))) void *memalign(size_t a, size_t n)
 {
-    if (shim_on) shim_n[4]++;
+    shim_count(4);
     return __libc_memalign(a, n);
 }
 
 __attribute__((visibility("default"))) void *aligned_alloc(size_t a, size_t n)
 {
-    if (shim_on) shim_n[4]++;
+    shim_count(4);
     return __libc_memalign(a, n);
 }
 
 __attribute__((visibility("default"))) int posix_memalign(void **out, size_t a, size_t n)
 {
-    if (shim_on) shim_n[4]++;
+    shim_count(4);
     void *p = __libc_memalign(a, n);
     if (!p) return 12; /* ENOMEM */
     *out = p;

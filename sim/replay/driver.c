@@ -81,6 +81,7 @@ static const driver_field_t driver_fields[] = {
     {"jw4", offsetof(replay_result_t, frag.jw4), 1},
     {"util", offsetof(replay_result_t, frag.util), 1},
     {"debug_faults", offsetof(replay_result_t, debug_faults), 0},
+    {"threads", offsetof(replay_result_t, threads), 0},
     {NULL, 0, 0},
 };
 
@@ -106,6 +107,7 @@ typedef struct {
     const char *count;      /* a count job, under callgrind: its output
                                file (callgrind.h)                         */
     int progress;           /* send "progress" lines (driver_worker_progress) */
+    int threads_recorded;   /* replay_opts_t.threads_recorded             */
 } driver_job_t;
 
 typedef enum { DRIVER_STR, DRIVER_FLAG, DRIVER_UINT, DRIVER_U64 } driver_kind_t;
@@ -141,6 +143,7 @@ static const driver_wopt_t driver_wopts[] = {
     {"--latency-every", DRIVER_UINT, DRIVER_AT(latency_every)},
     {"--count", DRIVER_STR, DRIVER_AT(count)},
     {"--progress", DRIVER_FLAG, DRIVER_AT(progress)},
+    {"--threads-recorded", DRIVER_FLAG, DRIVER_AT(threads_recorded)},
     {NULL, DRIVER_STR, 0},
 };
 
@@ -312,7 +315,7 @@ static int driver_worker_timed(FILE *out, trace_reader_t *r, const driver_job_t 
             lat_hist_write(out, &o->lat->op[op]);
             fputc('\n', out);
         }
-    fprintf(out, "timed %" PRIu64 " %" PRIu64 "\n", res.ns, res.events);
+    fprintf(out, "timed %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", res.ns, res.events, res.cpu_ns);
     return 0;
 }
 
@@ -395,7 +398,8 @@ static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn f
                        .label = job->label,
                        .touch = REPLAY_TOUCH_PAGE,
                        .keep_going = job->keep_going,
-                       .probe = REPLAY_PROBE_NONE};
+                       .probe = REPLAY_PROBE_NONE,
+                       .threads_recorded = job->threads_recorded};
     mapvec_t lat_v = {0};
     lat_clock_t clk;
     if (job->arena_mode && !(o.arenas = arenas_find(job->arena_mode, &o.arena_params)))
@@ -585,9 +589,10 @@ typedef struct {
     unsigned flags;  /* OR of the route's class flags            */
     unsigned repeat; /* timed runs it asked for                  */
     driver_run_t *run;
-    size_t ntimes;  /* timed runs received so far into run->ns_runs */
-    int fresh;      /* driver_fresh(flags)                        */
-    int has_clock;  /* run->clock is set                          */
+    size_t ntimes;               /* timed runs received so far into run->ns_runs */
+    uint64_t cpu_ns, cpu_events; /* their CPU time and events, summed */
+    int fresh;                   /* driver_fresh(flags)                        */
+    int has_clock;               /* run->clock is set                          */
     progress_t bar; /* cfg->progress: its worker's pass, drawn from its
                        "progress" lines, erased when a read returns */
     char phase[64]; /* the pass the bar is about                 */
@@ -646,6 +651,7 @@ static int driver_spawn(const driver_pair_t *pair, driver_job_t job, driver_work
     job.arena_mode = cfg->arena_mode;
     job.touch = cfg->touch;
     job.keep_going = cfg->keep_going;
+    job.threads_recorded = cfg->threads_recorded;
     job.latency = !job.count && (cfg->measure & DRIVER_MEASURE_LATENCY);
     job.latency_every =
         job.latency ? cfg->latency_every ? cfg->latency_every : LAT_EVERY_DEFAULT : 0;
@@ -776,9 +782,13 @@ static void driver_take(driver_pair_t *pair, driver_worker_t *w, char *line)
         snprintf(said->error, sizeof said->error, "%s", rest + (*rest == ' '));
     } else if (!strcmp(line, "timed")) {
         uint64_t ns = strtoull(rest, &rest, 10);
-        uint64_t events = strtoull(rest, NULL, 10);
-        if (pair->ntimes < pair->repeat)
+        uint64_t events = strtoull(rest, &rest, 10);
+        uint64_t cpu = strtoull(rest, NULL, 10);
+        if (pair->ntimes < pair->repeat) {
             run->ns_runs[pair->ntimes++] = events ? (double)ns / (double)events : NAN;
+            pair->cpu_ns += cpu;
+            pair->cpu_events += events;
+        }
     } else if (!strcmp(line, "sample")) {
         metrics_sample_t s;
         for (int f = 0; f < METRICS_NFIELDS; f++)
@@ -1087,6 +1097,9 @@ static int driver_copy(driver_run_t *dst, const driver_run_t *src)
     dst->m = src->m;
     dst->repeat = src->repeat;
     dst->ns_per_event = src->ns_per_event;
+    dst->ns_per_event_per_thread = src->ns_per_event_per_thread;
+    dst->events_per_s = src->events_per_s;
+    dst->cpu_ns_per_event = src->cpu_ns_per_event;
     dst->timing_too_short = src->timing_too_short;
     snprintf(dst->config, sizeof dst->config, "%s", src->config);
     snprintf(dst->same_as, sizeof dst->same_as, "%s", src->allocator);
@@ -1213,6 +1226,11 @@ static int driver_trace(const driver_config_t *cfg, size_t t, const driver_route
             cli_error("out of memory");
             rc = CLI_FAIL;
         }
+        run->cpu_ns_per_event =
+            pairs[a].cpu_events ? (double)pairs[a].cpu_ns / (double)pairs[a].cpu_events : NAN;
+        double med = run->repeat ? run->ns_per_event.median : NAN;
+        run->ns_per_event_per_thread = med * (double)(run->m.threads ? run->m.threads : 1);
+        run->events_per_s = med > 0 ? 1e9 / med : NAN;
     }
     for (size_t a = 0; rc == CLI_OK && a < nr; a++)
         if (rt[a].same != a && driver_copy(&runs[a], &runs[rt[a].same])) {

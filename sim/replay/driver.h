@@ -23,7 +23,8 @@
  *   ready                   measured and warmed up: waiting for commands
  *   clock NAME RATE OVH RES latency: the clock (latency.h), once a process
  *   lat OP HISTOGRAM        latency: the run's calls of OP (lat_hist_write)
- *   timed NS EVENTS         one timed run
+ *   timed NS EVENTS CPU     one timed run: wall ns, events, CPU ns of
+ *                           the threads that ran it
  *   counts EVENTS PAIRS NS  the run under callgrind: events, probe pairs,
  *                           its wall time
  *   cg run|probe V...       its callgrind counts (callgrind.h's events), and
@@ -165,6 +166,8 @@ typedef struct {
      * chunk boundaries, outside any timed region); NULL: none. */
     void (*on_progress)(void *ud, const char *phase, uint64_t done, uint64_t total);
     void *on_progress_ud;
+    int threads_recorded;   /* a trace of several threads on as many
+                               (replay_opts_t.threads_recorded); 0: one  */
 } driver_config_t;
 
 typedef struct {
@@ -186,6 +189,16 @@ typedef struct {
                              timings are mostly the clock's and the
                              loop's overhead, never a verdict           */
     metrics_series_t series;
+    /* m.threads replayed the events (threads.h): the median run's wall
+     * time per event times the threads (a thread's time per event, were
+     * they all busy throughout), and events per second over all threads
+     * (NaN without timed runs) */
+    double ns_per_event_per_thread;
+    double events_per_s;
+    /* CPU time per event of the timed runs' threads (their sum over all
+     * runs / their events): what the work costs, whatever else the
+     * machine runs; NaN without timed runs */
+    double cpu_ns_per_event;
 
     /* latency: the calls of every timed run, merged (NULL: not measured),
      * the clock of the first worker that timed them, and the summaries

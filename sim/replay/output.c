@@ -62,6 +62,10 @@ static const report_field_t report_fields[] = {
     {"ns_per_event", "ci_level", REPORT_DOUBLE, REPORT_AT(ns_per_event.ci_level), NULL},
     {"ns_per_event", "runs", REPORT_RUNS, REPORT_AT(ns_runs), NULL},
     {NULL, "timing_too_short", REPORT_BOOL, REPORT_AT(timing_too_short), NULL},
+    {NULL, "threads", REPORT_U64, REPORT_AT(m.threads), NULL},
+    {NULL, "ns_per_event_per_thread", REPORT_DOUBLE, REPORT_AT(ns_per_event_per_thread), NULL},
+    {NULL, "events_per_s", REPORT_DOUBLE, REPORT_AT(events_per_s), NULL},
+    {NULL, "cpu_ns_per_event", REPORT_DOUBLE, REPORT_AT(cpu_ns_per_event), NULL},
     {NULL, "peak_live_bytes", REPORT_U64, REPORT_AT(m.peak_live_bytes), NULL},
     {NULL, "peak_live_blocks", REPORT_U64, REPORT_AT(m.peak_live_blocks), NULL},
     {NULL, "peak_resident_bytes", REPORT_U64, REPORT_AT(m.peak_resident), NULL},
@@ -408,6 +412,15 @@ static void report_col_ns(const driver_run_t *r, char *b, size_t n)
         snprintf(b, n, "%.1f [%.1f-%.1f]%s", s->median, s->ci_low, s->ci_high,
                  r->timing_too_short ? " too short" : "");
 }
+static void report_col_threads(const driver_run_t *r, char *b, size_t n)
+{
+    snprintf(b, n, "%" PRIu64, r->m.threads);
+}
+/* The column only when some row ran on several threads. */
+static int report_has_threads(const driver_run_t *r)
+{
+    return r->m.threads > 1;
+}
 static void report_col_live(const driver_run_t *r, char *b, size_t n)
 {
     output_bytes(r->m.peak_live_bytes, b, n);
@@ -457,6 +470,7 @@ static const report_col_t report_cols[] = {
     {"trace", 1, report_col_trace, NULL},
     {"allocator", 1, report_col_alloc, NULL},
     {"events", 0, report_col_events, NULL},
+    {"threads", 0, report_col_threads, report_has_threads},
     {"ns/event [CI]", 0, report_col_ns, NULL},
     {"peak live", 0, report_col_live, NULL},
     {"peak resident", 0, report_col_resident, NULL},
@@ -502,6 +516,13 @@ static void report_notes(FILE *out, const driver_run_t *runs, size_t n)
     if (short_)
         fprintf(out, "too short: fewer than %d events, too short to time\n", TIMING_MIN_EVENTS);
     if (same) fputs("(= A): the same configuration as A, run once: the same figures\n", out);
+    for (size_t i = 0; i < n; i++)
+        if (runs[i].m.threads > 1) {
+            fputs("threads: the OS threads the trace's threads ran on (1: serialized, as the "
+                  "models always are); ns/event is then the wall time over all events\n",
+                  out);
+            break;
+        }
     for (size_t i = 0; i < n; i++)
         if (runs[i].has_counts) {
             fputs("instr / D1 / LL miss per event: counted under callgrind in the allocator's "

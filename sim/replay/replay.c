@@ -15,6 +15,8 @@
 #include "sim/replay/replay.h"
 #include "sim/base/mapvec.h"
 #include "sim/replay/callgrind.h"
+#include "sim/replay/internal/replay_payload.h"
+#include "sim/replay/threads.h"
 #include "sim/replay/timing.h"
 
 #include <fcntl.h>
@@ -81,6 +83,7 @@ typedef struct {
     uint64_t gap;       /* LATENCY: events until the next one timed       */
     uint64_t gap_state; /* its generator (timing_rng)                     */
     uint64_t probes;    /* REPLAY_PROBE_COUNT: on/off pairs made          */
+    uint64_t cpu_ns;    /* timed run: CPU time of the event loops         */
     char *err;
     size_t errlen;
 } replay_ctx_t;
@@ -137,43 +140,7 @@ static int replay_fail(replay_ctx_t *c, const replay_ev_t *e, const char *fmt, .
 
 /* ---- --verify patterns -------------------------------------------------- */
 
-static uint32_t replay_seed(uint32_t id, uint64_t index)
-{
-    uint64_t x = ((uint64_t)id << 32 | (uint32_t)index) ^ (index >> 32) * 0x9E3779B97F4A7C15u;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdu;
-    x ^= x >> 33;
-    return (uint32_t)x;
-}
-
-static inline uint8_t replay_pattern(uint32_t seed, uint64_t i)
-{
-    return (uint8_t)(((uint32_t)i * 2654435761u + seed) >> 24);
-}
-
-static void replay_fill(void *p, uint64_t from, uint64_t to, uint32_t seed)
-{
-    uint8_t *b = p;
-    for (uint64_t i = from; i < to; i++)
-        b[i] = replay_pattern(seed, i);
-}
-
-/* Offset of the first byte in [0, n) that breaks the pattern, or n. */
-static uint64_t replay_check(const void *p, uint64_t n, uint32_t seed)
-{
-    const uint8_t *b = p;
-    for (uint64_t i = 0; i < n; i++)
-        if (b[i] != replay_pattern(seed, i)) return i;
-    return n;
-}
-
-static uint64_t replay_check_zero(const void *p, uint64_t n)
-{
-    const uint8_t *b = p;
-    for (uint64_t i = 0; i < n; i++)
-        if (b[i]) return i;
-    return n;
-}
+/* replay_seed, replay_fill, replay_check...: internal/replay_payload.h */
 
 /* Checks a block's whole content before WHAT; returns 0 or REPLAY_EFAIL. */
 static int replay_verify_block(replay_ctx_t *c, const replay_ev_t *e, const replay_block_t *b,
@@ -274,7 +241,7 @@ static int replay_decode(replay_ctx_t *c, size_t *n)
                 size_t k = trace_owned(c->reader, ev->aslot, &slots);
                 if (mapvec_reserve(&c->owned_v, (c->nowned + k) * sizeof(uint32_t)))
                     return replay_fail(c, e, "out of memory for owned blocks");
-                memcpy(replay_owned(c) + c->nowned, slots, k * sizeof(uint32_t));
+                if (k) memcpy(replay_owned(c) + c->nowned, slots, k * sizeof(uint32_t));
                 e->aux = c->nowned;
                 e->size = k;
                 c->nowned += k;
@@ -296,21 +263,10 @@ int replay_touch_find(const char *name)
     return -1;
 }
 
-/* Uses bytes [FROM, TO) of the block at P as the touch mode says: zeros
- * written, so calloc'ed memory stays zero and --verify's patterns come
- * after. */
+/* Uses bytes [FROM, TO) of the block at P as the touch mode says. */
 static inline void replay_touch(const replay_ctx_t *c, void *p, uint64_t from, uint64_t to)
 {
-    if (c->touch == REPLAY_TOUCH_NONE || to <= from) return;
-    if (c->touch == REPLAY_TOUCH_ALL) {
-        memset((uint8_t *)p + from, 0, (size_t)(to - from));
-        return;
-    }
-    uintptr_t a = (uintptr_t)p + (uintptr_t)from, end = (uintptr_t)p + (uintptr_t)to;
-    *(volatile uint8_t *)a = 0;
-    for (uintptr_t q = (a | (c->page - 1)) + 1; q < end; q += c->page)
-        *(volatile uint8_t *)q = 0;
-    *(volatile uint8_t *)(end - 1) = 0;
+    replay_touch_bytes(c->touch, c->page, p, from, to);
 }
 
 /* ---- probes (replay.h): inline in the loop of their mode only -------------- */
@@ -747,6 +703,14 @@ static uint64_t replay_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* This thread's CPU time (a system call: once per chunk). */
+static uint64_t replay_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* The events of a chunk with MODE's probes (one copy of the loop per
  * mode: the constant folds every other probe away). */
 REPLAY_INLINE int replay_loop(replay_ctx_t *c, size_t n, const replay_probe_t mode)
@@ -792,7 +756,7 @@ static int replay_timed_chunk(replay_ctx_t *c, size_t n, uint64_t *ns)
 {
     /* a dump run ends at its point (replay_opts_t.stop_after) */
     if (c->o->stop_after && c->index + n > c->o->stop_after) n = c->o->stop_after - c->index;
-    uint64_t t0 = replay_now_ns();
+    uint64_t t0 = replay_now_ns(), c0 = replay_cpu_ns();
     int rc;
     switch (c->o->probe) {
     case REPLAY_PROBE_LATENCY:
@@ -807,6 +771,7 @@ static int replay_timed_chunk(replay_ctx_t *c, size_t n, uint64_t *ns)
     }
     if (rc) return rc;
     *ns += replay_now_ns() - t0;
+    c->cpu_ns += replay_cpu_ns() - c0;
     return 0;
 }
 
@@ -887,8 +852,13 @@ int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *sca
     c.overhead = o->clock ? o->clock->overhead : 0;
     c.gap_state = REPLAY_GAP_SEED;
     c.gap = replay_next_gap(&c);
+    if (o->threads_recorded) {
+        int trc = replay_threads_run(r, route, scan, o, res, ser, err, errlen);
+        if (trc != REPLAY_SERIALIZE) return trc;
+    }
     memset(res, 0, sizeof *res);
     res->internal_frag = NAN;
+    res->threads = 1;
 
     const int measure = o->nsamples > 0;
     if (!measure && o->probe == REPLAY_PROBE_LATENCY && (!o->lat || !o->clock)) {
@@ -970,6 +940,7 @@ int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *sca
     res->skipped = c.skipped;
     res->debug_faults = c.caught;
     res->ns = ns;
+    res->cpu_ns = c.cpu_ns;
     res->probes = c.probes;
     if (measure) {
         res->peak_live_bytes = c.peak_live_bytes;
@@ -1052,6 +1023,7 @@ int replay_scan_ex(trace_reader_t *r, int lenient, replay_progress_fn progress, 
     }
     mapvec_t size_v = {0}, acct_v = {0};
     uint64_t live = 0, blocks = 0, records = 0;
+    uint32_t first_thread = 0;
     int rc = 0, nbatch = 0, ibatch = 0;
     trace_event_t batch[REPLAY_BATCH];
     for (;;) {
@@ -1069,6 +1041,10 @@ int replay_scan_ex(trace_reader_t *r, int lenient, replay_progress_fn progress, 
             ibatch = 0;
         }
         trace_event_t ev = batch[ibatch++];
+        if (!out->events)
+            first_thread = ev.thread;
+        else if (ev.thread != first_thread)
+            out->threaded = 1;
         int is_block = ev.op <= TRACE_FREE || ev.op == TRACE_ARENA_OWN;
         int is_arena = ev.op >= TRACE_ARENA_NEW;
         if ((is_block && (ev.slot == UINT32_MAX ||

@@ -90,6 +90,7 @@ typedef struct {
     uint32_t slots;            /* block slot high-water mark               */
     uint32_t aslots;           /* arena slot high-water mark               */
     uint64_t arena_records;    /* highest count of live arena allocations  */
+    int threaded;              /* events of more than one thread (threads.h) */
 } replay_scan_t;
 
 /* The pre-pass over R (rewound first).  With LENIENT, reader errors that
@@ -176,6 +177,10 @@ typedef struct {
                                     never lands in a timed loop; it must
                                     not allocate (the clean room)         */
     void *progress_ud;
+    int threads_recorded;        /* replay a trace of several threads on
+                                    as many threads (threads.h) when the
+                                    route and the run allow it; 0: one
+                                    thread, events in the recorded order */
 } replay_opts_t;
 
 /* Where `--mallocstats[=WHEN]` dumps: "end", "peak" (the first event where
@@ -194,6 +199,10 @@ typedef struct {
     uint64_t events;          /* events applied                           */
     uint64_t skipped;         /* reader errors skipped (--lenient)        */
     uint64_t ns;              /* timed run: ns spent in the event loops   */
+    uint64_t cpu_ns;          /* timed run: CPU time of the threads that ran
+                                 them (CLOCK_THREAD_CPUTIME_ID), summed:
+                                 the harness's and allocator's work,
+                                 whatever else the machine runs          */
     uint64_t peak_live_bytes; /* measurement run: the figures below       */
     uint64_t peak_live_blocks;
     uint64_t peak_resident; /* the common figure: highest anonymous resident
@@ -208,6 +217,9 @@ typedef struct {
     uint64_t debug_faults; /* API violations the debug layer caught
                               (keep_going)                              */
     uint64_t probes;       /* COUNT: on/off pairs made (callgrind.h)    */
+    uint64_t threads;      /* threads the events ran on: 1 serialized,
+                              else the trace's thread count (threads.h);
+                              ns is then the wall time of them all     */
 } replay_result_t;
 
 /* One run of R through fresh instances of ROUTE (created and destroyed

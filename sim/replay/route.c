@@ -178,6 +178,16 @@ int route_check(const route_t *r, route_find_fn find, unsigned *flags, char *err
     return 0;
 }
 
+int route_thread_safe(const route_t *r, route_find_fn find)
+{
+    route_heaps_t h;
+    char err[256];
+    for (int d = 0; d < TRACE_NDOMAINS; d++)
+        if (route_parse(&h, r, d, find, err, sizeof err) || !(h.cls[d]->flags & ALLOC_THREAD_SAFE))
+            return 0;
+    return !route_has_debug(r);
+}
+
 /* Domain D's canonical spec into BUF, CLS being its class. */
 static int route_canon_one(const alloc_class_t *cls, const route_t *r, int d, char *buf, size_t len,
                            char *err, size_t errlen)

@@ -110,6 +110,11 @@ int route_canonical(const route_t *r, route_find_fn find, char *buf, size_t len,
  * by route_create.  Returns 0 or ROUTE_EUSAGE with a message. */
 int route_check(const route_t *r, route_find_fn find, unsigned *flags, char *err, size_t errlen);
 
+/* Whether R's instances may be called from several threads at once: every
+ * class is ALLOC_THREAD_SAFE and no spec asks for the debug layer (0 as
+ * well for a route that does not resolve). */
+int route_thread_safe(const route_t *r, route_find_fn find);
+
 /* Whether a spec of R asks for the debug layer (one that does not parse
  * does not). */
 int route_has_debug(const route_t *r);

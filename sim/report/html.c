@@ -244,6 +244,11 @@ static void html_metrics(FILE *f, const results_t *r)
               f);
         if (counts) fputs("<th>instr/event</th><th>D1 misses</th><th>LL misses</th>", f);
         if (latency) fputs("<th>p50 ns</th><th>p99 ns</th><th>p99.99 ns</th><th>max ns</th>", f);
+        /* a trace replayed on its threads (sim/replay/threads.h) */
+        int threads = 0;
+        for (size_t u = 0; u < e->nunits; u++)
+            threads |= e->units[u].trace == t && r->runs[u].m.threads > 1;
+        if (threads) fputs("<th>threads</th><th>events/s</th><th>CPU ns/event</th>", f);
         fputs("</tr>\n", f);
         for (size_t u = 0; u < e->nunits; u++) {
             if (e->units[u].trace != t) continue;
@@ -288,6 +293,15 @@ static void html_metrics(FILE *f, const results_t *r)
                     fprintf(f, "<td>%.0f</td>", l[k]);
                 else
                     fputs("<td>&ndash;</td>", f);
+            if (threads) {
+                fprintf(f, "<td>%" PRIu64 "</td>", run->m.threads);
+                const double tv[] = {run->events_per_s, run->cpu_ns_per_event};
+                for (size_t k = 0; k < 2; k++)
+                    if (isnan(tv[k]))
+                        fputs("<td>&ndash;</td>", f);
+                    else
+                        fprintf(f, k ? "<td>%.1f</td>" : "<td>%.3g</td>", tv[k]);
+            }
             fputs("</tr>\n", f);
         }
         fputs("</table></div>\n", f);

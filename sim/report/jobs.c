@@ -152,6 +152,9 @@ static int jobs_group(jobs_thread_t *t, size_t g)
         .find = c->cfg->find,
         .on_progress = c->cfg->progress ? jobs_on_progress : NULL,
         .on_progress_ud = t,
+        /* as `replay`: a trace of several threads on as many (their
+         * workers inherit the job's pin: the threads share its CPU) */
+        .threads_recorded = 1,
     };
     driver_run_t *out = NULL;
     size_t nout = 0;

@@ -126,13 +126,23 @@ void summary_print(const results_t *r, FILE *f)
         }
     }
     summary_machines(r, f);
+    /* traces replayed on their threads get a threads column */
+    int threads = 0;
+    for (size_t u = 0; u < e->nunits; u++)
+        threads |= r->runs[u].m.threads > 1;
     fputs("\n## Metrics\n\n"
           "ns/event: the median of the timed runs [a confidence interval for it, from order "
-          "statistics, at the level given]. *(= A)*: the same configuration as A, run once.\n\n"
-          "| trace | allocator | ns/event [CI] | CI level | peak live | peak resident | jw4 | "
-          "util |\n"
-          "|---|---|---:|---:|---:|---:|---:|---:|\n",
+          "statistics, at the level given]. *(= A)*: the same configuration as A, run once.\n",
           f);
+    if (threads)
+        fputs("threads: the OS threads a trace's threads ran on (1: serialized, as the models "
+              "always are); ns/event is then the wall time over all events.\n",
+              f);
+    fprintf(f,
+            "\n| trace | allocator |%s ns/event [CI] | CI level | peak live | peak resident | "
+            "jw4 | util |\n"
+            "|---|---|%s---:|---:|---:|---:|---:|---:|\n",
+            threads ? " threads |" : "", threads ? "---:|" : "");
     for (size_t u = 0; u < e->nunits; u++) {
         const driver_run_t *run = &r->runs[u];
         char b1[32], b2[32];
@@ -145,6 +155,7 @@ void summary_print(const results_t *r, FILE *f)
             summary_cell(f, run->same_as);
             fputs(")*", f);
         }
+        if (threads) fprintf(f, " | %" PRIu64, run->m.threads);
         if (run->repeat)
             fprintf(f, " | %.1f [%.1f-%.1f]%s | %.1f %% |", run->ns_per_event.median,
                     run->ns_per_event.ci_low, run->ns_per_event.ci_high,

@@ -1,8 +1,8 @@
 /* trace_bench.c: how fast the trace readers are, and how compact the
  * binary form is.
  *
- * usage: trace_bench [--synth N] [--style realistic|random] [--seed S]
- *                    [--reps R] [--write FILE] [TRACE...]
+ * usage: trace_bench [--synth N] [--style realistic|random|threads:T[:P]]
+ *                    [--seed S] [--reps R] [--write FILE] [TRACE...]
  *
  * For each TRACE (text or binary) and for a synthetic trace of N events
  * (--synth), both forms are made in $TMPDIR, then each is read to its end
@@ -18,7 +18,10 @@
  * against batch first), bytes/event of both forms, and the peak RSS,
  * which must not grow with the file (the binary reader gives consumed
  * pages back).  --write FILE only writes the synthetic trace to FILE
- * (format from its name) and exits. */
+ * (format from its name) and exits; style threads:T[:P] writes a trace
+ * of T threads, P per mille of whose blocks another thread frees
+ * (tsynth_write_threads; default 100), for scripts/bench's threaded
+ * replay. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +39,8 @@ typedef struct {
     uint64_t seed;
     int reps;
     const char *write;
+    uint32_t threads; /* style threads:T: T, else 0                    */
+    unsigned remote;  /* its per mille of remote frees                 */
 } bench_args_t;
 
 static double bench_now(void)
@@ -123,7 +128,8 @@ static int bench_synth(const char *path, const bench_args_t *a)
         fprintf(stderr, "trace_bench: %s\n", err);
         return -1;
     }
-    if (tsynth_write(w, a->seed, a->synth, a->style) < 0) {
+    if ((a->threads ? tsynth_write_threads(w, a->seed, a->synth, a->threads, a->remote)
+                    : tsynth_write(w, a->seed, a->synth, a->style)) < 0) {
         fprintf(stderr, "trace_bench: %s\n", trace_writer_error(w));
         trace_writer_abort(w);
         return -1;
@@ -195,7 +201,7 @@ static int bench_one(const char *name, const char *path, const bench_args_t *a)
 
 int main(int argc, char **argv)
 {
-    bench_args_t a = {0, TSYNTH_REALISTIC, 1, 5, NULL};
+    bench_args_t a = {0, TSYNTH_REALISTIC, 1, 5, NULL, 0, 100};
     int ntraces = 0, rc = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -204,6 +210,15 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(argv[i], "--style") && v) {
             a.style = !strcmp(v, "random") ? TSYNTH_RANDOM : TSYNTH_REALISTIC;
+            if (!strncmp(v, "threads:", 8)) {
+                char *end;
+                a.threads = (uint32_t)strtoul(v + 8, &end, 10);
+                if (*end == ':') a.remote = (unsigned)strtoul(end + 1, &end, 10);
+                if (!a.threads || *end || a.remote > 1000) {
+                    fprintf(stderr, "trace_bench: --style threads:T[:P], T >= 1, P <= 1000\n");
+                    return 2;
+                }
+            }
             i++;
         } else if (!strcmp(argv[i], "--seed") && v) {
             a.seed = strtoull(v, NULL, 10);
@@ -215,8 +230,9 @@ int main(int argc, char **argv)
             a.write = v;
             i++;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "usage: trace_bench [--synth N] [--style realistic|random] [--seed S] "
-                            "[--reps R] [--write FILE] [TRACE...]\n");
+            fprintf(stderr,
+                    "usage: trace_bench [--synth N] [--style realistic|random|threads:T[:P]] "
+                    "[--seed S] [--reps R] [--write FILE] [TRACE...]\n");
             return 2;
         } else {
             ntraces++;

@@ -7,6 +7,7 @@
 #include "sim/trace/trace_synth.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "sim/trace/live.h"
 
@@ -220,4 +221,67 @@ int tsynth_write(trace_writer_t *w, uint64_t seed, uint64_t n, tsynth_style_t st
     }
     live_free(&g.model);
     return rc;
+}
+
+/* ---- threads (tsynth_write_threads) ---------------------------------------- */
+
+#define TSYNTH_T_LIVE    256 /* blocks a thread keeps live               */
+#define TSYNTH_T_HANDOFF 64  /* blocks handed over, per thread           */
+#define TSYNTH_T_BURST   32  /* events of a thread before the next one's */
+
+typedef struct {
+    uint32_t live[2 * TSYNTH_T_LIVE]; /* ids of its own live blocks         */
+    uint32_t nlive;
+    uint32_t inbox[TSYNTH_T_HANDOFF]; /* ids handed over to it (a ring)     */
+    uint32_t in_head, nin;
+} tsynth_thread_t;
+
+int tsynth_write_threads(trace_writer_t *w, uint64_t seed, uint64_t n, uint32_t nthreads,
+                         unsigned remote_per_mille)
+{
+    if (nthreads == 0) return TRACE_EUSAGE;
+    tsynth_thread_t *th = calloc(nthreads, sizeof *th);
+    if (!th) return TRACE_ENOMEM;
+    tsynth_t g = {.rng = seed};
+    uint32_t next_id = 1;
+    int rc = 0;
+    for (uint64_t i = 0; i < n && rc == 0; i++) {
+        uint32_t t = (uint32_t)(i / TSYNTH_T_BURST % nthreads);
+        tsynth_thread_t *me = &th[t];
+        trace_event_t ev = {.domain = TRACE_MEM, .thread = t + 1};
+        uint64_t r = tsynth_below(&g, 1000);
+        if (me->nin && r < 2 * remote_per_mille) {
+            /* a block another thread handed over */
+            ev.op = TRACE_FREE;
+            ev.id = me->inbox[(me->in_head + TSYNTH_T_HANDOFF - me->nin) % TSYNTH_T_HANDOFF];
+            me->nin--;
+        } else if (me->nlive && (me->nlive >= 2 * TSYNTH_T_LIVE || r % 2 == 0) &&
+                   (me->nlive > TSYNTH_T_LIVE / 2 || r % 8 == 0)) {
+            uint32_t k = (uint32_t)tsynth_below(&g, me->nlive);
+            ev.id = me->live[k];
+            if (r % 16 == 1) {
+                ev.op = TRACE_REALLOC;
+                ev.size = 16 + tsynth_below(&g, 1009);
+            } else {
+                ev.op = TRACE_FREE;
+                me->live[k] = me->live[--me->nlive];
+            }
+        } else {
+            ev.op = TRACE_ALLOC;
+            ev.id = next_id++;
+            ev.size = 16 + tsynth_below(&g, 1009);
+            tsynth_thread_t *next = &th[(t + 1) % nthreads];
+            if (nthreads > 1 && tsynth_below(&g, 1000) < remote_per_mille &&
+                next->nin < TSYNTH_T_HANDOFF) {
+                next->inbox[next->in_head] = ev.id;
+                next->in_head = (next->in_head + 1) % TSYNTH_T_HANDOFF;
+                next->nin++;
+            } else {
+                me->live[me->nlive++] = ev.id;
+            }
+        }
+        rc = trace_write(w, &ev);
+    }
+    free(th);
+    return rc < 0 ? rc : 0;
 }

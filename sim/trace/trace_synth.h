@@ -22,4 +22,15 @@ typedef enum { TSYNTH_RANDOM, TSYNTH_REALISTIC } tsynth_style_t;
  * (TRACE_ENOMEM if the generator's own tables cannot grow). */
 int tsynth_write(trace_writer_t *w, uint64_t seed, uint64_t n, tsynth_style_t style);
 
+/* A trace of NTHREADS threads (ids 1..NTHREADS) for the threaded replay:
+ * N events in bursts of 32 per thread, round robin; each thread keeps
+ * about 256 blocks of 16..1024 bytes live, mostly allocating and freeing
+ * its own (a few reallocs), and hands REMOTE_PER_MILLE of its allocations
+ * over to the next thread, which frees them (remote frees).  Every thread
+ * does the same work whatever NTHREADS is, so the same N over more threads
+ * is the same work spread wider.  Blocks still live at the end stay live.
+ * 0, or the writer's negative code. */
+int tsynth_write_threads(trace_writer_t *w, uint64_t seed, uint64_t n, uint32_t nthreads,
+                         unsigned remote_per_mille);
+
 #endif
