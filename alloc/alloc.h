@@ -8,7 +8,8 @@
  * around it: create/destroy/reset, counters, and an optional usable size.
  *
  * Invariants every allocator keeps:
- *   - malloc(0) returns a distinct non-NULL block, as CPython's do;
+ *   - malloc(0) returns a distinct non-NULL block, as CPython's do (the
+ *     harness's baseline `reuse`, flagged ALLOC_SHARED_BLOCK, excepted);
  *   - stats() only reads counters kept on the way (no walks of the heap on
  *     the hot path); the replay driver samples it, the allocator never
  *     samples itself;
@@ -79,10 +80,15 @@ enum {
                                  so the driver times each run in a fresh
                                  process, as for ALLOC_PROCESS_GLOBAL and
                                  ALLOC_PRELOAD                             */
-    ALLOC_PROCESS_STATS = 32  /* stats() describe the process's malloc as a
+    ALLOC_PROCESS_STATS = 32, /* stats() describe the process's malloc as a
                                  whole (raw, the preloaded libraries): a
                                  route whose domains share it counts it
                                  once                                      */
+    ALLOC_SHARED_BLOCK = 64   /* every request gets the same memory (reuse,
+                                 the exception to "distinct"): nothing may
+                                 keep data in its blocks -- no --verify, no
+                                 debug hooks, no arena mode that writes
+                                 headers (the replay refuses them)         */
 };
 
 typedef struct alloc_class_s {

@@ -160,4 +160,5 @@ const arenas_mode_t arenas_pyarena = {
     .own = pyam_own,
     .free_arena = pyam_free_arena,
     .each = NULL,
+    .writes_blocks = 1,
 };

@@ -832,6 +832,29 @@ static int replay_map_tables(replay_ctx_t *c, const replay_scan_t *scan)
     return 0;
 }
 
+/* An allocator that hands every request the same memory (reuse,
+ * ALLOC_SHARED_BLOCK) cannot serve what keeps data in blocks: --verify's
+ * patterns, the debug hooks' headers, an arena mode's headers.  Returns 0
+ * or REPLAY_EUSAGE with a message. */
+static int replay_shared_block_ok(replay_ctx_t *c, const replay_scan_t *scan)
+{
+    if (!(c->heaps.flags & ALLOC_SHARED_BLOCK)) return 0;
+    int debug = 0;
+    for (int d = 0; d < TRACE_NDOMAINS; d++)
+        debug |= route_debugged(&c->heaps, d);
+    const char *what = c->o->verify ? "--verify's patterns"
+                       : debug      ? "the debug hooks"
+                       : scan->aslots && c->am->writes_blocks
+                           ? "this trace's arena events under an arena mode that keeps headers "
+                             "in its blocks (give --arena-mode per-object)"
+                           : NULL;
+    if (!what) return 0;
+    snprintf(c->err, c->errlen,
+             "%s: allocator %s hands every request the same block: it cannot serve %s",
+             trace_path(c->reader), c->o->label ? c->o->label : "?", what);
+    return REPLAY_EUSAGE;
+}
+
 /* Prints each instance's own statistics.  An instance that prints nothing
  * (cpython's raw domain) is left out, and so is one that prints what the
  * previous one did (cpython's mem and obj share one obmalloc): domain
@@ -926,11 +949,14 @@ int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *sca
             if (meter.statm >= 0) close(meter.statm);
             return rc;
         }
+        if (rc == 0) rc = replay_shared_block_ok(&c, scan);
         arenas_hint_t hint = {scan->aslots, scan->arena_records};
         char msg[256] = "";
-        c.ast = c.am->create(&c.heaps.a[TRACE_MEM], &hint, o->arena_params ? o->arena_params : "",
+        if (rc == 0)
+            c.ast =
+                c.am->create(&c.heaps.a[TRACE_MEM], &hint, o->arena_params ? o->arena_params : "",
                              replay_release, &c, msg, sizeof msg);
-        if (!c.ast) {
+        if (rc == 0 && !c.ast) {
             snprintf(err, errlen, "%s", msg);
             rc = REPLAY_EFAIL;
         }
