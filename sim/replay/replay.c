@@ -5,10 +5,15 @@
  *   blocks[slot]   a live block: pointer (NULL when the slot is free),
  *                  requested size, domain, verify seed
  *   acct[aslot]    bytes and count of a live arena's `m` allocations
- *   evs[]          one decoded chunk; `x` events point into owned[]
+ *   evs[]          one decoded chunk, 16 bytes an event: what the default
+ *                  timed loop (replay_fast) reads, so that its memory
+ *                  traffic is that of a bare replay's pre-decoded arrays
+ *   evx[]          the same events' rarely needed rest (id, `o`'s block
+ *                  slot, calloc's count, `x`'s owned list, where in the
+ *                  trace): read by the general path and by messages only
  *   owned[]        the chunk's owned-block lists, copied from the reader
  *
- * Invariant (replay_is_valid, checked after every measurement run):
+ * Invariant (replay_is_valid, checked after every run):
  * live_bytes == sum of live blocks' sizes + sum of live arenas' bytes,
  * and likewise for live_blocks.
  */
@@ -19,6 +24,7 @@
 
 #include <fcntl.h>
 #include <math.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,13 +55,18 @@ typedef struct {
 typedef struct {
     uint8_t op;
     uint8_t domain;
-    uint32_t slot;
-    uint32_t aslot;
-    uint32_t id;
-    uint64_t size;  /* a r m: bytes; c: element size; x: owned count       */
+    uint32_t ref;  /* a c r f: block slot; n m o x: arena slot            */
+    uint64_t size; /* a r m: bytes; c: element size; x: owned count       */
+} replay_ev_t;
+
+_Static_assert(sizeof(replay_ev_t) == 16, "four events a cache line");
+
+typedef struct {
+    uint32_t id;    /* as written in the trace                             */
+    uint32_t slot;  /* o: the block slot (ref is the arena's)              */
     uint64_t aux;   /* c: element count; x: offset into owned[]            */
     uint64_t where; /* the reader's line (text) or event index (binary)    */
-} replay_ev_t;
+} replay_evx_t;
 
 typedef struct {
     trace_reader_t *reader;
@@ -63,8 +74,9 @@ typedef struct {
     route_heaps_t heaps;
     const arenas_mode_t *am;
     void *ast; /* the arena mode's state                                  */
-    mapvec_t blocks_v, acct_v, evs_v, owned_v;
+    mapvec_t blocks_v, acct_v, evs_v, evx_v, owned_v;
     uint32_t nslots, naslots; /* table capacities in entries                */
+    size_t chunk;             /* events per chunk: evs[] and evx[] capacity */
     size_t nowned;            /* entries of owned[] used by this chunk      */
     uint64_t live_bytes, live_blocks;
     uint64_t peak_live_bytes, peak_live_blocks;
@@ -101,6 +113,11 @@ static uint32_t *replay_owned(replay_ctx_t *c)
 {
     return c->owned_v.p;
 }
+/* The rest of event E of the current chunk. */
+static const replay_evx_t *replay_evx(const replay_ctx_t *c, const replay_ev_t *e)
+{
+    return (const replay_evx_t *)c->evx_v.p + (e - (const replay_ev_t *)c->evs_v.p);
+}
 
 /* ---- messages ----------------------------------------------------------- */
 
@@ -110,10 +127,11 @@ static uint32_t *replay_owned(replay_ctx_t *c)
 static int replay_where(const replay_ctx_t *c, const replay_ev_t *e, char *buf, size_t len)
 {
     const char *path = trace_path(c->reader);
+    uint64_t where = replay_evx(c, e)->where;
     if (trace_format(c->reader) == TRACE_FMT_TEXT)
-        return snprintf(buf, len, "%s:%llu: event %llu: ", path, (unsigned long long)e->where,
+        return snprintf(buf, len, "%s:%llu: event %llu: ", path, (unsigned long long)where,
                         (unsigned long long)c->index);
-    return snprintf(buf, len, "%s: event %llu: ", path, (unsigned long long)e->where);
+    return snprintf(buf, len, "%s: event %llu: ", path, (unsigned long long)where);
 }
 
 static int replay_fail(replay_ctx_t *c, const replay_ev_t *e, const char *fmt, ...)
@@ -208,6 +226,7 @@ static void replay_unmap(replay_ctx_t *c)
     mapvec_free(&c->blocks_v);
     mapvec_free(&c->acct_v);
     mapvec_free(&c->evs_v);
+    mapvec_free(&c->evx_v);
     mapvec_free(&c->owned_v);
 }
 
@@ -236,17 +255,18 @@ static int replay_reader_error(trace_reader_t *r, int rc, int lenient, uint64_t 
  * tight loop (a binary trace several times faster than event by event). */
 #define REPLAY_BATCH 256
 
-/* Decodes up to REPLAY_CHUNK events into evs[]; *N gets the count (0 at
+/* Decodes up to c->chunk events into evs[]; *N gets the count (0 at
  * the end).  Tables grow here, never in the event loop, if the reader
  * exceeds the pre-pass's sizes.  Returns 0 or REPLAY_EFAIL. */
 static int replay_decode(replay_ctx_t *c, size_t *n)
 {
     replay_ev_t *evs = replay_evs(c);
+    replay_evx_t *evx = c->evx_v.p;
     trace_event_t batch[REPLAY_BATCH];
     c->nowned = 0;
     *n = 0;
-    while (*n < REPLAY_CHUNK) {
-        size_t room = REPLAY_CHUNK - *n < REPLAY_BATCH ? REPLAY_CHUNK - *n : REPLAY_BATCH;
+    while (*n < c->chunk) {
+        size_t room = c->chunk - *n < REPLAY_BATCH ? c->chunk - *n : REPLAY_BATCH;
         int rc = trace_next_batch(c->reader, batch, room);
         if (rc == 0) break;
         if (rc < 0) {
@@ -257,13 +277,13 @@ static int replay_decode(replay_ctx_t *c, size_t *n)
         for (int i = 0; i < rc; i++) {
             const trace_event_t *ev = &batch[i];
             replay_ev_t *e = &evs[*n];
-            *e = (replay_ev_t){ev->op, ev->domain, ev->slot,  ev->aslot,
-                               ev->id, ev->size,   ev->nmemb, ev->where};
+            int is_block = ev->op <= TRACE_FREE || ev->op == TRACE_ARENA_OWN;
+            int is_arena = ev->op >= TRACE_ARENA_NEW;
+            *e = (replay_ev_t){ev->op, ev->domain, is_arena ? ev->aslot : ev->slot, ev->size};
+            evx[*n] = (replay_evx_t){ev->id, ev->slot, ev->nmemb, ev->where};
             if (ev->domain >= TRACE_NDOMAINS || ev->op >= TRACE_NOPS)
                 return replay_fail(c, e, "bad event from the reader (op %u, domain %u)", ev->op,
                                    ev->domain);
-            int is_block = ev->op <= TRACE_FREE || ev->op == TRACE_ARENA_OWN;
-            int is_arena = ev->op >= TRACE_ARENA_NEW;
             if ((is_block && ev->slot == UINT32_MAX) || (is_arena && ev->aslot == UINT32_MAX) ||
                 (is_block && replay_reserve_slots(c, ev->slot + 1)) ||
                 (is_arena && replay_reserve_aslots(c, ev->aslot + 1)))
@@ -275,7 +295,7 @@ static int replay_decode(replay_ctx_t *c, size_t *n)
                 if (mapvec_reserve(&c->owned_v, (c->nowned + k) * sizeof(uint32_t)))
                     return replay_fail(c, e, "out of memory for owned blocks");
                 memcpy(replay_owned(c) + c->nowned, slots, k * sizeof(uint32_t));
-                e->aux = c->nowned;
+                evx[*n].aux = c->nowned;
                 e->size = k;
                 c->nowned += k;
             }
@@ -299,18 +319,24 @@ int replay_touch_find(const char *name)
 /* Uses bytes [FROM, TO) of the block at P as the touch mode says: zeros
  * written, so calloc'ed memory stays zero and --verify's patterns come
  * after. */
-static inline void replay_touch(const replay_ctx_t *c, void *p, uint64_t from, uint64_t to)
+static inline void replay_touch_as(replay_touch_t touch, uintptr_t page, void *p, uint64_t from,
+                                   uint64_t to)
 {
-    if (c->touch == REPLAY_TOUCH_NONE || to <= from) return;
-    if (c->touch == REPLAY_TOUCH_ALL) {
+    if (touch == REPLAY_TOUCH_NONE || to <= from) return;
+    if (touch == REPLAY_TOUCH_ALL) {
         memset((uint8_t *)p + from, 0, (size_t)(to - from));
         return;
     }
     uintptr_t a = (uintptr_t)p + (uintptr_t)from, end = (uintptr_t)p + (uintptr_t)to;
     *(volatile uint8_t *)a = 0;
-    for (uintptr_t q = (a | (c->page - 1)) + 1; q < end; q += c->page)
+    for (uintptr_t q = (a | (page - 1)) + 1; q < end; q += page)
         *(volatile uint8_t *)q = 0;
     *(volatile uint8_t *)(end - 1) = 0;
+}
+
+static inline void replay_touch(const replay_ctx_t *c, void *p, uint64_t from, uint64_t to)
+{
+    replay_touch_as(c->touch, c->page, p, from, to);
 }
 
 /* ---- probes (replay.h): inline in the loop of their mode only -------------- */
@@ -382,7 +408,7 @@ static void replay_check_arena_block(void *ud, void *ptr, uint64_t size)
     uint64_t bad = replay_check(ptr, size, seed);
     if (bad != size)
         replay_fail(u->c, u->e, "verify: arena %u allocation (%llu bytes) corrupted at offset %llu",
-                    u->e->aslot, (unsigned long long)size, (unsigned long long)bad);
+                    u->e->ref, (unsigned long long)size, (unsigned long long)bad);
 }
 
 /* A COUNT run touches right after the call, so that nothing of the
@@ -392,14 +418,15 @@ REPLAY_INLINE int replay_apply_alloc(replay_ctx_t *c, const replay_ev_t *e,
                                      const replay_probe_t mode)
 {
     alloc_t *a = &c->heaps.a[e->domain];
+    const replay_evx_t *x = replay_evx(c, e);
     uint64_t size = e->size, t0;
     void *p;
     if (e->op == TRACE_CALLOC) {
-        if (__builtin_mul_overflow(e->aux, e->size, &size) || size > SIZE_MAX)
+        if (__builtin_mul_overflow(x->aux, e->size, &size) || size > SIZE_MAX)
             return replay_fail(c, e, "calloc(%llu, %llu): size overflows",
-                               (unsigned long long)e->aux, (unsigned long long)e->size);
+                               (unsigned long long)x->aux, (unsigned long long)e->size);
         t0 = replay_probe_on(c, mode);
-        p = a->calloc(a->ctx, (size_t)e->aux, (size_t)e->size);
+        p = a->calloc(a->ctx, (size_t)x->aux, (size_t)e->size);
     } else {
         if (size > SIZE_MAX)
             return replay_fail(c, e, "malloc(%llu): too large", (unsigned long long)size);
@@ -414,17 +441,17 @@ REPLAY_INLINE int replay_apply_alloc(replay_ctx_t *c, const replay_ev_t *e,
         replay_touch(c, p, 0, size);
         replay_probe_off(c, mode);
     }
-    replay_block_t *b = &replay_blocks(c)[e->slot];
-    *b = (replay_block_t){p, size, e->id, 0, e->domain};
+    replay_block_t *b = &replay_blocks(c)[e->ref];
+    *b = (replay_block_t){p, size, x->id, 0, e->domain};
     if (c->o->verify && e->op == TRACE_CALLOC) {
         uint64_t bad = replay_check_zero(p, size);
         if (bad != size)
             return replay_fail(c, e, "verify: calloc'ed block %u reads %#x at offset %llu, not 0",
-                               e->id, ((uint8_t *)p)[bad], (unsigned long long)bad);
+                               x->id, ((uint8_t *)p)[bad], (unsigned long long)bad);
     }
     if (mode != REPLAY_PROBE_COUNT) replay_touch(c, p, 0, size);
     if (c->o->verify) {
-        b->seed = replay_seed(e->id, c->index);
+        b->seed = replay_seed(x->id, c->index);
         replay_fill(p, 0, size, b->seed);
     }
     c->live_bytes += size;
@@ -435,7 +462,7 @@ REPLAY_INLINE int replay_apply_alloc(replay_ctx_t *c, const replay_ev_t *e,
 REPLAY_INLINE int replay_apply_realloc(replay_ctx_t *c, const replay_ev_t *e,
                                        const replay_probe_t mode)
 {
-    replay_block_t *b = &replay_blocks(c)[e->slot];
+    replay_block_t *b = &replay_blocks(c)[e->ref];
     alloc_t *a = &c->heaps.a[b->domain];
     uint64_t old = b->size;
     if (e->size > SIZE_MAX)
@@ -460,7 +487,7 @@ REPLAY_INLINE int replay_apply_realloc(replay_ctx_t *c, const replay_ev_t *e,
         uint64_t bad = replay_check(p, keep, b->seed);
         if (bad != keep)
             return replay_fail(
-                c, e, "verify: realloc of block %u from %llu to %llu bytes lost byte %llu", e->id,
+                c, e, "verify: realloc of block %u from %llu to %llu bytes lost byte %llu", b->id,
                 (unsigned long long)old, (unsigned long long)e->size, (unsigned long long)bad);
         replay_fill(p, old, e->size, b->seed);
     }
@@ -470,21 +497,21 @@ REPLAY_INLINE int replay_apply_realloc(replay_ctx_t *c, const replay_ev_t *e,
 REPLAY_INLINE int replay_apply_arena(replay_ctx_t *c, const replay_ev_t *e,
                                      const replay_probe_t mode)
 {
-    replay_acct_t *acct = &replay_acct(c)[e->aslot];
+    replay_acct_t *acct = &replay_acct(c)[e->ref];
     uint64_t t0;
     int rc;
     switch (e->op) {
     case TRACE_ARENA_NEW:
         *acct = (replay_acct_t){0, 0};
         t0 = replay_probe_on(c, mode);
-        rc = c->am->new_arena(c->ast, e->aslot);
+        rc = c->am->new_arena(c->ast, e->ref);
         replay_probe_called(c, mode, TRACE_ARENA_NEW, t0);
         replay_probe_off(c, mode);
-        if (rc) return replay_fail(c, e, "arena %u: creation failed", e->aslot);
+        if (rc) return replay_fail(c, e, "arena %u: creation failed", e->ref);
         return 0;
     case TRACE_ARENA_MALLOC: {
         t0 = replay_probe_on(c, mode);
-        void *p = c->am->malloc(c->ast, e->aslot, e->size);
+        void *p = c->am->malloc(c->ast, e->ref, e->size);
         replay_probe_called(c, mode, TRACE_ARENA_MALLOC, t0);
         if (!p)
             return replay_fail(c, e, "arena allocation of %llu bytes returned NULL",
@@ -501,19 +528,21 @@ REPLAY_INLINE int replay_apply_arena(replay_ctx_t *c, const replay_ev_t *e,
     case TRACE_ARENA_OWN:
         if (!c->am->own) return 0;
         t0 = replay_probe_on(c, mode);
-        rc = c->am->own(c->ast, e->aslot, e->slot);
+        rc = c->am->own(c->ast, e->ref, replay_evx(c, e)->slot);
         replay_probe_called(c, mode, TRACE_ARENA_OWN, t0);
         replay_probe_off(c, mode);
-        if (rc) return replay_fail(c, e, "arena %u: taking over block %u failed", e->aslot, e->id);
+        if (rc)
+            return replay_fail(c, e, "arena %u: taking over block %u failed", e->ref,
+                               replay_evx(c, e)->id);
         return 0;
     default: /* TRACE_ARENA_FREE */
         if (c->o->verify && c->am->each) {
             replay_each_ud_t u = {c, e};
-            c->am->each(c->ast, e->aslot, replay_check_arena_block, &u);
+            c->am->each(c->ast, e->ref, replay_check_arena_block, &u);
         }
         c->cur = e;
         t0 = replay_probe_on(c, mode);
-        c->am->free_arena(c->ast, e->aslot, replay_owned(c) + e->aux, (size_t)e->size);
+        c->am->free_arena(c->ast, e->ref, replay_owned(c) + replay_evx(c, e)->aux, (size_t)e->size);
         replay_probe_called(c, mode, TRACE_ARENA_FREE, t0);
         replay_probe_off(c, mode);
         c->live_bytes -= acct->bytes;
@@ -532,11 +561,11 @@ REPLAY_INLINE int replay_apply_arena(replay_ctx_t *c, const replay_ev_t *e,
  * or REPLAY_EFAIL with what the layer reported. */
 __attribute__((noinline)) static int replay_cross_domain(replay_ctx_t *c, const replay_ev_t *e)
 {
-    replay_block_t *b = &replay_blocks(c)[e->slot];
+    replay_block_t *b = &replay_blocks(c)[e->ref];
     if (!b->ptr) return 0;
     char what[160];
     snprintf(what, sizeof what, "%c of id %u in domain %s, allocated in domain %s",
-             trace_op_letter[e->op], b->id, trace_domain_name[e->domain],
+             trace_op_letter[e->op], replay_evx(c, e)->id, trace_domain_name[e->domain],
              trace_domain_name[b->domain]);
     if (!route_debugged(&c->heaps, e->domain) || !route_debugged(&c->heaps, b->domain))
         return replay_fail(c, e, "API violation: %s (replayed only with the debug hooks on both)",
@@ -593,15 +622,15 @@ REPLAY_INLINE int replay_apply(replay_ctx_t *c, const replay_ev_t *e, const repl
     case TRACE_CALLOC:
         return plain ? replay_apply_alloc_plain(c, e) : replay_apply_alloc(c, e, mode);
     case TRACE_REALLOC:
-        if (replay_blocks(c)[e->slot].domain != e->domain && replay_cross_domain(c, e))
+        if (replay_blocks(c)[e->ref].domain != e->domain && replay_cross_domain(c, e))
             return REPLAY_EFAIL;
         return plain ? replay_apply_realloc_plain(c, e) : replay_apply_realloc(c, e, mode);
     case TRACE_FREE:
         c->cur = e;
-        if (replay_blocks(c)[e->slot].domain != e->domain && replay_cross_domain(c, e))
+        if (replay_blocks(c)[e->ref].domain != e->domain && replay_cross_domain(c, e))
             return REPLAY_EFAIL;
-        return plain ? replay_free_block_plain(c, e, e->slot)
-                     : replay_free_block(c, e, e->slot, mode);
+        return plain ? replay_free_block_plain(c, e, e->ref)
+                     : replay_free_block(c, e, e->ref, mode);
     default:
         return plain ? replay_apply_arena_plain(c, e) : replay_apply_arena(c, e, mode);
     }
@@ -759,6 +788,96 @@ REPLAY_INLINE int replay_loop(replay_ctx_t *c, size_t n, const replay_probe_t mo
     return 0;
 }
 
+/* The default timed loop (no probe, no --verify), for TOUCH (a constant:
+ * one copy per mode): what a bare replay does -- one pass over the 16-byte
+ * events, the allocator called straight from the loop, the block table
+ * and live counts kept in registers -- so the harness costs next to
+ * nothing above the allocator (scripts/bench, section 2).  Whatever is not
+ * a plain a/r/f of a block in its own domain or an `m` (calloc, the other
+ * arena events, an API violation, a free of a slot already freed) goes
+ * through replay_apply, the one place that knows every case, and so does
+ * the message of a NULL; the results are the same either way. */
+REPLAY_INLINE int replay_fast(replay_ctx_t *c, size_t n, const replay_touch_t touch)
+{
+    const replay_ev_t *evs = replay_evs(c);
+    replay_block_t *blocks = replay_blocks(c);
+    replay_acct_t *acct = replay_acct(c);
+    const alloc_t *a = c->heaps.a;
+    void *(*const arena_malloc)(void *, uint32_t, uint64_t) = c->am->malloc;
+    void *const ast = c->ast;
+    const uintptr_t page = c->page;
+    const uint64_t base = c->index;
+    uint64_t live = c->live_bytes, nlive = c->live_blocks;
+    for (size_t i = 0; i < n; i++) {
+        const replay_ev_t *e = &evs[i];
+        const alloc_t *h = &a[e->domain];
+        replay_block_t *b = &blocks[e->ref];
+        void *p;
+        switch (e->op) {
+        case TRACE_ALLOC:
+            p = h->malloc(h->ctx, (size_t)e->size);
+            if (__builtin_expect(!p, 0)) goto general;
+            replay_touch_as(touch, page, p, 0, e->size);
+            b->ptr = p;
+            b->size = e->size;
+            b->domain = e->domain;
+            live += e->size;
+            nlive++;
+            continue;
+        case TRACE_FREE:
+            if (__builtin_expect(!b->ptr || b->domain != e->domain, 0)) break;
+            h->free(h->ctx, b->ptr);
+            b->ptr = NULL;
+            live -= b->size;
+            nlive--;
+            continue;
+        case TRACE_REALLOC:
+            if (__builtin_expect(b->domain != e->domain, 0)) break;
+            p = h->realloc(h->ctx, b->ptr, (size_t)e->size);
+            if (__builtin_expect(!p, 0)) goto general;
+            replay_touch_as(touch, page, p, b->size, e->size);
+            live = live - b->size + e->size;
+            b->ptr = p;
+            b->size = e->size;
+            continue;
+        case TRACE_ARENA_MALLOC: /* most events of a compiler's trace */
+            p = arena_malloc(ast, e->ref, e->size);
+            if (__builtin_expect(!p, 0)) goto general;
+            replay_touch_as(touch, page, p, 0, e->size);
+            acct[e->ref].bytes += e->size;
+            acct[e->ref].count++;
+            live += e->size;
+            nlive++;
+            continue;
+        default:
+            break;
+        }
+        /* everything else, as the probed loops run it */
+        c->index = base + i;
+        c->live_bytes = live;
+        c->live_blocks = nlive;
+        if (replay_apply(c, e, REPLAY_PROBE_NONE)) return REPLAY_EFAIL;
+        live = c->live_bytes;
+        nlive = c->live_blocks;
+        continue;
+    general:
+        /* a NULL: the general path's message, the call not repeated */
+        c->index = base + i;
+        c->live_bytes = live;
+        c->live_blocks = nlive;
+        return replay_fail(c, e,
+                           e->op == TRACE_ALLOC ? "allocation of %llu bytes returned NULL"
+                           : e->op == TRACE_REALLOC
+                               ? "realloc to %llu bytes returned NULL"
+                               : "arena allocation of %llu bytes returned NULL",
+                           (unsigned long long)e->size);
+    }
+    c->index = base + n;
+    c->live_bytes = live;
+    c->live_blocks = nlive;
+    return 0;
+}
+
 /* The gap to the next event timed: uniform in [1, 2 every - 1], mean
  * EVERY, from a generator seeded at the start of every run -- the same
  * events are timed run after run, and a trace whose events repeat with a
@@ -792,6 +911,10 @@ static int replay_timed_chunk(replay_ctx_t *c, size_t n, uint64_t *ns)
 {
     /* a dump run ends at its point (replay_opts_t.stop_after) */
     if (c->o->stop_after && c->index + n > c->o->stop_after) n = c->o->stop_after - c->index;
+    /* a fresh time slice for the loop: on a loaded machine a run that
+     * starts at the end of one (after the decoding) is preempted more
+     * often, and comes back to cold caches (minreplay --time does the same) */
+    sched_yield();
     uint64_t t0 = replay_now_ns();
     int rc;
     switch (c->o->probe) {
@@ -802,7 +925,14 @@ static int replay_timed_chunk(replay_ctx_t *c, size_t n, uint64_t *ns)
         rc = replay_loop(c, n, REPLAY_PROBE_COUNT);
         break;
     default:
-        rc = replay_loop(c, n, REPLAY_PROBE_NONE);
+        if (c->o->verify)
+            rc = replay_loop(c, n, REPLAY_PROBE_NONE);
+        else if (c->touch == REPLAY_TOUCH_NONE)
+            rc = replay_fast(c, n, REPLAY_TOUCH_NONE);
+        else if (c->touch == REPLAY_TOUCH_PAGE)
+            rc = replay_fast(c, n, REPLAY_TOUCH_PAGE);
+        else
+            rc = replay_fast(c, n, REPLAY_TOUCH_ALL);
         break;
     }
     if (rc) return rc;
@@ -815,11 +945,14 @@ static int replay_timed_chunk(replay_ctx_t *c, size_t n, uint64_t *ns)
 /* The seed of the latency sample's gaps (the same in every run). */
 #define REPLAY_GAP_SEED 0x5eed1a7e9c0ffee5u
 
-/* Maps and touches every table at the pre-pass's sizes. */
+/* Maps and touches every table at the pre-pass's sizes; a trace shorter
+ * than REPLAY_CHUNK gets a chunk of its own length. */
 static int replay_map_tables(replay_ctx_t *c, const replay_scan_t *scan)
 {
+    c->chunk = scan->events < REPLAY_CHUNK ? (size_t)scan->events + 1 : REPLAY_CHUNK;
     if (replay_reserve_slots(c, scan->slots + 1) || replay_reserve_aslots(c, scan->aslots + 1) ||
-        mapvec_reserve(&c->evs_v, REPLAY_CHUNK * sizeof(replay_ev_t)) ||
+        mapvec_reserve(&c->evs_v, c->chunk * sizeof(replay_ev_t)) ||
+        mapvec_reserve(&c->evx_v, c->chunk * sizeof(replay_evx_t)) ||
         mapvec_reserve(&c->owned_v, ((size_t)scan->slots + 1) * sizeof(uint32_t))) {
         snprintf(c->err, c->errlen, "%s: out of memory for %u block slots", trace_path(c->reader),
                  scan->slots);
@@ -828,6 +961,7 @@ static int replay_map_tables(replay_ctx_t *c, const replay_scan_t *scan)
     mapvec_touch(&c->blocks_v);
     mapvec_touch(&c->acct_v);
     mapvec_touch(&c->evs_v);
+    mapvec_touch(&c->evx_v);
     mapvec_touch(&c->owned_v);
     return 0;
 }
@@ -983,7 +1117,8 @@ int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *sca
                  trace_path(r), msg);
         rc = REPLAY_EFAIL;
     }
-    if (rc == 0 && measure && !replay_is_valid(&c)) {
+    /* every run, so the default timed loop's counts are checked too */
+    if (rc == 0 && !replay_is_valid(&c)) {
         snprintf(err, errlen, "%s: replay tables out of step after %llu events (a bug)",
                  trace_path(r), (unsigned long long)c.index);
         rc = REPLAY_EFAIL;
