@@ -16,9 +16,12 @@
  *     the replay refuses --verify, the debug hooks and arena modes that
  *     keep data in their blocks with it;
  *   - calloc zeroes the bytes it hands out (someone may have written
- *     them), so its cost grows with the size, as any calloc's does;
- *   - footprint is the largest request seen, rounded up to pages (what
- *     the block can have made resident), and never decreases.
+ *     them), so its cost grows with the size, as any calloc's does
+ *     (minreplay --time --reuse, the floor it is compared with, zeroes
+ *     too);
+ *   - nothing is counted on the way: footprint is 0 (the block is the
+ *     mapping's; what writes made resident shows in the replay's
+ *     resident figure, not here).
  */
 #include "alloc/alloc.h"
 #include "alloc/params.h"
@@ -27,23 +30,17 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define REUSE_PAGE            4096
 #define REUSE_DEFAULT_RESERVE ((uint64_t)64 << 30)
 
 typedef struct {
     char *base;     /* the block                                 */
     size_t reserve; /* the mapping's length                      */
-    size_t high;    /* largest request seen                      */
-    uint64_t calls; /* malloc, calloc and realloc calls served    */
 } reuse_ctx_t;
 
 static void *reuse_malloc(void *ctx, size_t size)
 {
     reuse_ctx_t *c = ctx;
-    if (size > c->reserve) return NULL;
-    if (size > c->high) c->high = size;
-    c->calls++;
-    return c->base;
+    return size <= c->reserve ? c->base : NULL;
 }
 
 static void *reuse_calloc(void *ctx, size_t nelem, size_t elsize)
@@ -96,7 +93,7 @@ static int reuse_create(alloc_t *a, alloc_param_t *params, size_t nparams, char 
         free(c);
         return -1;
     }
-    *c = (reuse_ctx_t){base, (size_t)reserve, 0, 0};
+    *c = (reuse_ctx_t){base, (size_t)reserve};
     *a = (alloc_t){c, reuse_malloc, reuse_calloc, reuse_realloc, reuse_free};
     return 0;
 }
@@ -110,13 +107,10 @@ static void reuse_destroy(void *ctx)
 
 static void reuse_stats(void *ctx, alloc_stats_t *out)
 {
-    const reuse_ctx_t *c = ctx;
-    uint64_t pages = ((uint64_t)c->high + REUSE_PAGE - 1) / REUSE_PAGE * REUSE_PAGE;
-    out->footprint = pages;
-    out->peak_footprint = pages;
-    out->nextra = 1;
-    out->extra[0].name = "calls";
-    out->extra[0].value = c->calls;
+    (void)ctx;
+    out->footprint = 0;
+    out->peak_footprint = 0;
+    out->nextra = 0;
 }
 
 const alloc_class_t alloc_reuse_class = {

@@ -30,8 +30,7 @@ static void reusetest_basics(const alloc_class_t *c)
     CHECK(a.calloc(a.ctx, SIZE_MAX / 2, 4) == NULL);
     a.free(a.ctx, z);
     c->stats(a.ctx, &s);
-    CHECK(s.footprint == 8192 && s.peak_footprint == 8192); /* 5000 bytes, in pages */
-    CHECK(s.nextra == 1 && !strcmp(s.extra[0].name, "calls") && s.extra[0].value == 4);
+    CHECK(s.footprint == 0 && s.nextra == 0); /* nothing counted on the way */
     c->destroy(a.ctx);
 }
 

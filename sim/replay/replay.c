@@ -793,8 +793,9 @@ REPLAY_INLINE int replay_loop(replay_ctx_t *c, size_t n, const replay_probe_t mo
  * events, the allocator called straight from the loop, the block table
  * and live counts kept in registers -- so the harness costs next to
  * nothing above the allocator (scripts/bench, section 2).  Whatever is not
- * a plain a/r/f of a block in its own domain or an `m` (calloc, the other
- * arena events, an API violation, a free of a slot already freed) goes
+ * a plain a/c/r/f of a block in its own domain or an `m` (a calloc whose
+ * size overflows, the other arena events, an API violation, a free of a
+ * slot already freed) goes
  * through replay_apply, the one place that knows every case, and so does
  * the message of a NULL; the results are the same either way. */
 REPLAY_INLINE int replay_fast(replay_ctx_t *c, size_t n, const replay_touch_t touch)
@@ -805,6 +806,7 @@ REPLAY_INLINE int replay_fast(replay_ctx_t *c, size_t n, const replay_touch_t to
     const alloc_t *a = c->heaps.a;
     void *(*const arena_malloc)(void *, uint32_t, uint64_t) = c->am->malloc;
     void *const ast = c->ast;
+    const int own = c->am->own != NULL;
     const uintptr_t page = c->page;
     const uint64_t base = c->index;
     uint64_t live = c->live_bytes, nlive = c->live_blocks;
@@ -824,6 +826,19 @@ REPLAY_INLINE int replay_fast(replay_ctx_t *c, size_t n, const replay_touch_t to
             live += e->size;
             nlive++;
             continue;
+        case TRACE_CALLOC: {
+            uint64_t nmemb = replay_evx(c, e)->aux, size;
+            if (__builtin_mul_overflow(nmemb, e->size, &size) || size > SIZE_MAX) break;
+            p = h->calloc(h->ctx, (size_t)nmemb, (size_t)e->size);
+            if (__builtin_expect(!p, 0)) goto general;
+            replay_touch_as(touch, page, p, 0, size);
+            b->ptr = p;
+            b->size = size;
+            b->domain = e->domain;
+            live += size;
+            nlive++;
+            continue;
+        }
         case TRACE_FREE:
             if (__builtin_expect(!b->ptr || b->domain != e->domain, 0)) break;
             h->free(h->ctx, b->ptr);
@@ -849,6 +864,9 @@ REPLAY_INLINE int replay_fast(replay_ctx_t *c, size_t n, const replay_touch_t to
             live += e->size;
             nlive++;
             continue;
+        case TRACE_ARENA_OWN: /* the reader's bookkeeping, unless the mode models it */
+            if (!own) continue;
+            break;
         default:
             break;
         }
@@ -865,6 +883,9 @@ REPLAY_INLINE int replay_fast(replay_ctx_t *c, size_t n, const replay_touch_t to
         c->index = base + i;
         c->live_bytes = live;
         c->live_blocks = nlive;
+        if (e->op == TRACE_CALLOC)
+            return replay_fail(c, e, "allocation of %llu bytes returned NULL",
+                               (unsigned long long)(replay_evx(c, e)->aux * e->size));
         return replay_fail(c, e,
                            e->op == TRACE_ALLOC ? "allocation of %llu bytes returned NULL"
                            : e->op == TRACE_REALLOC
