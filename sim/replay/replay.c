@@ -2,8 +2,11 @@
  * replay.h for the design).
  *
  * Tables, all in mappings outside malloc and sized by the pre-pass:
- *   blocks[slot]   a live block: pointer (NULL when the slot is free),
- *                  requested size, domain, verify seed
+ *   blocks[slot]   a live block in 16 bytes: pointer (NULL when the slot
+ *                  is free), requested size and domain in one word (sizes
+ *                  below 2^56; the format's are below 2^48) -- the table a
+ *                  free misses in, as small as a bare replay's
+ *   bverify[slot]  its id and --verify seed, written by --verify only
  *   acct[aslot]    bytes and count of a live arena's `m` allocations
  *   evs[]          one decoded chunk, 16 bytes an event: what the default
  *                  timed loop (replay_fast) reads, so that its memory
@@ -41,11 +44,31 @@ _Static_assert(TRACE_NDOMAINS *ALLOC_MAX_EXTRA == METRICS_MAX_EXTRA, "one table 
 
 typedef struct {
     void *ptr;     /* NULL when the slot is free                           */
-    uint64_t size; /* requested bytes                                       */
+    uint64_t meta; /* requested bytes | domain << REPLAY_DOMAIN_SHIFT      */
+} replay_block_t;
+
+_Static_assert(sizeof(replay_block_t) == 16, "four blocks a cache line");
+
+#define REPLAY_DOMAIN_SHIFT 56
+#define REPLAY_SIZE_MAX     (((uint64_t)1 << REPLAY_DOMAIN_SHIFT) - 1)
+
+static inline uint64_t replay_bsize(const replay_block_t *b)
+{
+    return b->meta & REPLAY_SIZE_MAX;
+}
+static inline int replay_bdomain(const replay_block_t *b)
+{
+    return (int)(b->meta >> REPLAY_DOMAIN_SHIFT);
+}
+static inline uint64_t replay_bmeta(uint64_t size, int domain)
+{
+    return size | (uint64_t)domain << REPLAY_DOMAIN_SHIFT;
+}
+
+typedef struct {
     uint32_t id;   /* as written in the trace (messages)                    */
     uint32_t seed; /* --verify pattern                                      */
-    uint8_t domain;
-} replay_block_t;
+} replay_bverify_t;
 
 typedef struct {
     uint64_t bytes; /* requested bytes of the arena's `m` allocations      */
@@ -74,7 +97,7 @@ typedef struct {
     route_heaps_t heaps;
     const arenas_mode_t *am;
     void *ast; /* the arena mode's state                                  */
-    mapvec_t blocks_v, acct_v, evs_v, evx_v, owned_v;
+    mapvec_t blocks_v, bverify_v, acct_v, evs_v, evx_v, owned_v;
     uint32_t nslots, naslots; /* table capacities in entries                */
     size_t chunk;             /* events per chunk: evs[] and evx[] capacity */
     size_t nowned;            /* entries of owned[] used by this chunk      */
@@ -100,6 +123,11 @@ typedef struct {
 static replay_block_t *replay_blocks(replay_ctx_t *c)
 {
     return c->blocks_v.p;
+}
+/* The --verify side of block B. */
+static replay_bverify_t *replay_bverify(replay_ctx_t *c, const replay_block_t *b)
+{
+    return (replay_bverify_t *)c->bverify_v.p + (b - (const replay_block_t *)c->blocks_v.p);
 }
 static replay_acct_t *replay_acct(replay_ctx_t *c)
 {
@@ -197,10 +225,11 @@ static uint64_t replay_check_zero(const void *p, uint64_t n)
 static int replay_verify_block(replay_ctx_t *c, const replay_ev_t *e, const replay_block_t *b,
                                const char *what)
 {
-    uint64_t bad = replay_check(b->ptr, b->size, b->seed);
-    if (bad == b->size) return 0;
+    const replay_bverify_t *v = replay_bverify(c, b);
+    uint64_t size = replay_bsize(b), bad = replay_check(b->ptr, size, v->seed);
+    if (bad == size) return 0;
     return replay_fail(c, e, "verify: block %u (%llu bytes) corrupted at offset %llu before %s",
-                       b->id, (unsigned long long)b->size, (unsigned long long)bad, what);
+                       v->id, (unsigned long long)size, (unsigned long long)bad, what);
 }
 
 /* ---- tables ------------------------------------------------------------- */
@@ -208,8 +237,12 @@ static int replay_verify_block(replay_ctx_t *c, const replay_ev_t *e, const repl
 static int replay_reserve_slots(replay_ctx_t *c, uint32_t need)
 {
     if (need <= c->nslots) return 0;
-    if (mapvec_reserve(&c->blocks_v, (size_t)need * sizeof(replay_block_t))) return -1;
-    c->nslots = (uint32_t)(c->blocks_v.bytes / sizeof(replay_block_t));
+    if (mapvec_reserve(&c->blocks_v, (size_t)need * sizeof(replay_block_t)) ||
+        mapvec_reserve(&c->bverify_v, (size_t)need * sizeof(replay_bverify_t)))
+        return -1;
+    size_t nb = c->blocks_v.bytes / sizeof(replay_block_t);
+    size_t nv = c->bverify_v.bytes / sizeof(replay_bverify_t);
+    c->nslots = (uint32_t)(nb < nv ? nb : nv);
     return 0;
 }
 
@@ -224,6 +257,7 @@ static int replay_reserve_aslots(replay_ctx_t *c, uint32_t need)
 static void replay_unmap(replay_ctx_t *c)
 {
     mapvec_free(&c->blocks_v);
+    mapvec_free(&c->bverify_v);
     mapvec_free(&c->acct_v);
     mapvec_free(&c->evs_v);
     mapvec_free(&c->evx_v);
@@ -284,6 +318,10 @@ static int replay_decode(replay_ctx_t *c, size_t *n)
             if (ev->domain >= TRACE_NDOMAINS || ev->op >= TRACE_NOPS)
                 return replay_fail(c, e, "bad event from the reader (op %u, domain %u)", ev->op,
                                    ev->domain);
+            /* the format's sizes stop at 2^48; a block's must fit its word */
+            if ((ev->op == TRACE_ALLOC || ev->op == TRACE_REALLOC) && ev->size > REPLAY_SIZE_MAX)
+                return replay_fail(c, e, "bad event from the reader (size %llu)",
+                                   (unsigned long long)ev->size);
             if ((is_block && ev->slot == UINT32_MAX) || (is_arena && ev->aslot == UINT32_MAX) ||
                 (is_block && replay_reserve_slots(c, ev->slot + 1)) ||
                 (is_arena && replay_reserve_aslots(c, ev->aslot + 1)))
@@ -377,13 +415,13 @@ REPLAY_INLINE int replay_free_block(replay_ctx_t *c, const replay_ev_t *e, uint3
     if (!b->ptr) return 0; /* the reader keeps owned lists live; be safe */
     int rc = 0;
     if (c->o->verify) rc = replay_verify_block(c, e, b, "free");
-    alloc_t *a = &c->heaps.a[b->domain];
+    alloc_t *a = &c->heaps.a[replay_bdomain(b)];
     uint64_t t0 = replay_probe_on(c, mode);
     a->free(a->ctx, b->ptr);
     replay_probe_called(c, mode, TRACE_FREE, t0);
     replay_probe_off(c, mode);
     b->ptr = NULL;
-    c->live_bytes -= b->size;
+    c->live_bytes -= replay_bsize(b);
     c->live_blocks--;
     return rc;
 }
@@ -422,13 +460,14 @@ REPLAY_INLINE int replay_apply_alloc(replay_ctx_t *c, const replay_ev_t *e,
     uint64_t size = e->size, t0;
     void *p;
     if (e->op == TRACE_CALLOC) {
-        if (__builtin_mul_overflow(x->aux, e->size, &size) || size > SIZE_MAX)
+        if (__builtin_mul_overflow(x->aux, e->size, &size) || size > SIZE_MAX ||
+            size > REPLAY_SIZE_MAX)
             return replay_fail(c, e, "calloc(%llu, %llu): size overflows",
                                (unsigned long long)x->aux, (unsigned long long)e->size);
         t0 = replay_probe_on(c, mode);
         p = a->calloc(a->ctx, (size_t)x->aux, (size_t)e->size);
     } else {
-        if (size > SIZE_MAX)
+        if (size > SIZE_MAX || size > REPLAY_SIZE_MAX)
             return replay_fail(c, e, "malloc(%llu): too large", (unsigned long long)size);
         t0 = replay_probe_on(c, mode);
         p = a->malloc(a->ctx, (size_t)size);
@@ -442,7 +481,7 @@ REPLAY_INLINE int replay_apply_alloc(replay_ctx_t *c, const replay_ev_t *e,
         replay_probe_off(c, mode);
     }
     replay_block_t *b = &replay_blocks(c)[e->ref];
-    *b = (replay_block_t){p, size, x->id, 0, e->domain};
+    *b = (replay_block_t){p, replay_bmeta(size, e->domain)};
     if (c->o->verify && e->op == TRACE_CALLOC) {
         uint64_t bad = replay_check_zero(p, size);
         if (bad != size)
@@ -451,8 +490,9 @@ REPLAY_INLINE int replay_apply_alloc(replay_ctx_t *c, const replay_ev_t *e,
     }
     if (mode != REPLAY_PROBE_COUNT) replay_touch(c, p, 0, size);
     if (c->o->verify) {
-        b->seed = replay_seed(x->id, c->index);
-        replay_fill(p, 0, size, b->seed);
+        replay_bverify_t *v = replay_bverify(c, b);
+        *v = (replay_bverify_t){x->id, replay_seed(x->id, c->index)};
+        replay_fill(p, 0, size, v->seed);
     }
     c->live_bytes += size;
     c->live_blocks++;
@@ -463,9 +503,9 @@ REPLAY_INLINE int replay_apply_realloc(replay_ctx_t *c, const replay_ev_t *e,
                                        const replay_probe_t mode)
 {
     replay_block_t *b = &replay_blocks(c)[e->ref];
-    alloc_t *a = &c->heaps.a[b->domain];
-    uint64_t old = b->size;
-    if (e->size > SIZE_MAX)
+    alloc_t *a = &c->heaps.a[replay_bdomain(b)];
+    uint64_t old = replay_bsize(b);
+    if (e->size > SIZE_MAX || e->size > REPLAY_SIZE_MAX)
         return replay_fail(c, e, "realloc to %llu bytes: too large", (unsigned long long)e->size);
     if (c->o->verify && replay_verify_block(c, e, b, "realloc")) return REPLAY_EFAIL;
     uint64_t t0 = replay_probe_on(c, mode);
@@ -479,17 +519,18 @@ REPLAY_INLINE int replay_apply_realloc(replay_ctx_t *c, const replay_ev_t *e,
         replay_probe_off(c, mode);
     }
     b->ptr = p;
-    b->size = e->size;
+    b->meta = replay_bmeta(e->size, replay_bdomain(b));
     c->live_bytes = c->live_bytes - old + e->size;
     if (mode != REPLAY_PROBE_COUNT) replay_touch(c, p, old, e->size);
     if (c->o->verify) {
         uint64_t keep = old < e->size ? old : e->size;
-        uint64_t bad = replay_check(p, keep, b->seed);
+        const replay_bverify_t *v = replay_bverify(c, b);
+        uint64_t bad = replay_check(p, keep, v->seed);
         if (bad != keep)
             return replay_fail(
-                c, e, "verify: realloc of block %u from %llu to %llu bytes lost byte %llu", b->id,
+                c, e, "verify: realloc of block %u from %llu to %llu bytes lost byte %llu", v->id,
                 (unsigned long long)old, (unsigned long long)e->size, (unsigned long long)bad);
-        replay_fill(p, old, e->size, b->seed);
+        replay_fill(p, old, e->size, v->seed);
     }
     return 0;
 }
@@ -566,8 +607,8 @@ __attribute__((noinline)) static int replay_cross_domain(replay_ctx_t *c, const 
     char what[160];
     snprintf(what, sizeof what, "%c of id %u in domain %s, allocated in domain %s",
              trace_op_letter[e->op], replay_evx(c, e)->id, trace_domain_name[e->domain],
-             trace_domain_name[b->domain]);
-    if (!route_debugged(&c->heaps, e->domain) || !route_debugged(&c->heaps, b->domain))
+             trace_domain_name[replay_bdomain(b)]);
+    if (!route_debugged(&c->heaps, e->domain) || !route_debugged(&c->heaps, replay_bdomain(b)))
         return replay_fail(c, e, "API violation: %s (replayed only with the debug hooks on both)",
                            what);
     uint64_t before = c->heaps.nfaults;
@@ -622,12 +663,12 @@ REPLAY_INLINE int replay_apply(replay_ctx_t *c, const replay_ev_t *e, const repl
     case TRACE_CALLOC:
         return plain ? replay_apply_alloc_plain(c, e) : replay_apply_alloc(c, e, mode);
     case TRACE_REALLOC:
-        if (replay_blocks(c)[e->ref].domain != e->domain && replay_cross_domain(c, e))
+        if (replay_bdomain(&replay_blocks(c)[e->ref]) != e->domain && replay_cross_domain(c, e))
             return REPLAY_EFAIL;
         return plain ? replay_apply_realloc_plain(c, e) : replay_apply_realloc(c, e, mode);
     case TRACE_FREE:
         c->cur = e;
-        if (replay_blocks(c)[e->ref].domain != e->domain && replay_cross_domain(c, e))
+        if (replay_bdomain(&replay_blocks(c)[e->ref]) != e->domain && replay_cross_domain(c, e))
             return REPLAY_EFAIL;
         return plain ? replay_free_block_plain(c, e, e->ref)
                      : replay_free_block(c, e, e->ref, mode);
@@ -643,7 +684,7 @@ static void replay_free_leftovers(replay_ctx_t *c)
     replay_block_t *blocks = replay_blocks(c);
     for (uint32_t s = 0; s < c->nslots; s++)
         if (blocks[s].ptr) {
-            alloc_t *a = &c->heaps.a[blocks[s].domain];
+            alloc_t *a = &c->heaps.a[replay_bdomain(&blocks[s])];
             a->free(a->ctx, blocks[s].ptr);
             blocks[s].ptr = NULL;
         }
@@ -657,7 +698,7 @@ static int replay_is_valid(replay_ctx_t *c)
     uint64_t bytes = 0, count = 0;
     for (uint32_t s = 0; s < c->nslots; s++)
         if (replay_blocks(c)[s].ptr) {
-            bytes += replay_blocks(c)[s].size;
+            bytes += replay_bsize(&replay_blocks(c)[s]);
             count++;
         }
     for (uint32_t a = 0; a < c->naslots; a++) {
@@ -778,8 +819,8 @@ static double replay_internal_frag(replay_ctx_t *c)
     replay_block_t *blocks = replay_blocks(c);
     for (uint32_t s = 0; s < c->nslots; s++)
         if (blocks[s].ptr) {
-            usable += route_usable_size(&c->heaps, blocks[s].domain, blocks[s].ptr);
-            requested += blocks[s].size;
+            usable += route_usable_size(&c->heaps, replay_bdomain(&blocks[s]), blocks[s].ptr);
+            requested += replay_bsize(&blocks[s]);
         }
     return requested ? ((double)usable - (double)requested) / (double)requested : NAN;
 }
@@ -858,39 +899,37 @@ REPLAY_INLINE int replay_fast(replay_ctx_t *c, size_t n, const replay_touch_t to
             if (__builtin_expect(!p, 0)) goto general;
             replay_touch_as(touch, page, p, 0, e->size);
             b->ptr = p;
-            b->size = e->size;
-            b->domain = e->domain;
+            b->meta = replay_bmeta(e->size, e->domain);
             live += e->size;
             nlive++;
             continue;
         case TRACE_CALLOC: {
             uint64_t nmemb = replay_evx(c, e)->aux, size;
-            if (__builtin_mul_overflow(nmemb, e->size, &size) || size > SIZE_MAX) break;
+            if (__builtin_mul_overflow(nmemb, e->size, &size) || size > REPLAY_SIZE_MAX) break;
             p = h->calloc(h->ctx, (size_t)nmemb, (size_t)e->size);
             if (__builtin_expect(!p, 0)) goto general;
             replay_touch_as(touch, page, p, 0, size);
             b->ptr = p;
-            b->size = size;
-            b->domain = e->domain;
+            b->meta = replay_bmeta(size, e->domain);
             live += size;
             nlive++;
             continue;
         }
         case TRACE_FREE:
-            if (__builtin_expect(!b->ptr || b->domain != e->domain, 0)) break;
+            if (__builtin_expect(!b->ptr || replay_bdomain(b) != e->domain, 0)) break;
             h->free(h->ctx, b->ptr);
             b->ptr = NULL;
-            live -= b->size;
+            live -= replay_bsize(b);
             nlive--;
             continue;
         case TRACE_REALLOC:
-            if (__builtin_expect(b->domain != e->domain, 0)) break;
+            if (__builtin_expect(replay_bdomain(b) != e->domain, 0)) break;
             p = h->realloc(h->ctx, b->ptr, (size_t)e->size);
             if (__builtin_expect(!p, 0)) goto general;
-            replay_touch_as(touch, page, p, b->size, e->size);
-            live = live - b->size + e->size;
+            replay_touch_as(touch, page, p, replay_bsize(b), e->size);
+            live = live - replay_bsize(b) + e->size;
             b->ptr = p;
-            b->size = e->size;
+            b->meta = replay_bmeta(e->size, e->domain);
             continue;
         case TRACE_ARENA_MALLOC: /* most events of a compiler's trace */
             p = arena_malloc(ast, e->ref, e->size);
@@ -1017,6 +1056,7 @@ static int replay_map_tables(replay_ctx_t *c, const replay_scan_t *scan)
         return REPLAY_EFAIL;
     }
     mapvec_touch(&c->blocks_v);
+    mapvec_touch(&c->bverify_v);
     mapvec_touch(&c->acct_v);
     mapvec_touch(&c->evs_v);
     mapvec_touch(&c->evx_v);
