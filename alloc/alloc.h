@@ -8,7 +8,8 @@
  * around it: create/destroy/reset, counters, and an optional usable size.
  *
  * Invariants every allocator keeps:
- *   - malloc(0) returns a distinct non-NULL block, as CPython's do;
+ *   - malloc(0) returns a distinct non-NULL block, as CPython's do (the
+ *     harness's baseline `reuse`, flagged ALLOC_SHARED_BLOCK, excepted);
  *   - stats() only reads counters kept on the way (no walks of the heap on
  *     the hot path); the replay driver samples it, the allocator never
  *     samples itself;
@@ -83,7 +84,7 @@ enum {
                                  whole (raw, the preloaded libraries): a
                                  route whose domains share it counts it
                                  once                                      */
-    ALLOC_THREAD_SAFE = 64    /* an instance may be called from several
+    ALLOC_THREAD_SAFE = 64,   /* an instance may be called from several
                                  threads at once (raw, malloc, the
                                  preloaded and so: libraries, a plugin
                                  that declares it): `replay --threads
@@ -91,6 +92,11 @@ enum {
                                  its threads; without it (the models) the
                                  trace replays serialized, as CPython with
                                  the GIL calls them                        */
+    ALLOC_SHARED_BLOCK = 128  /* every request gets the same memory (reuse,
+                                 the exception to "distinct"): nothing may
+                                 keep data in its blocks -- no --verify, no
+                                 debug hooks, no arena mode that writes
+                                 headers (the replay refuses them)         */
 };
 
 typedef struct alloc_class_s {

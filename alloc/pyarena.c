@@ -43,8 +43,9 @@
  * whose data MEM aligned less than params.align is asked again with room
  * for the pad (never with CPython's parameters).
  * The arena struct is requested from MEM with CPython's size but holds
- * nothing: our bookkeeping (pyarena_t) is bigger and comes from malloc(3),
- * because it belongs to the simulator, not to the simulated program.
+ * nothing: our bookkeeping (pyarena_t) is bigger and comes from malloc(3)
+ * or the caller (pyarena_new_at), because it belongs to the simulator, not
+ * to the simulated program.
  *
  * Tunables (pyarena_params_t): block (8192), align (8), growth (fixed, or
  * doubling: the k-th regular block is block * 2^k bytes, capped at
@@ -103,6 +104,7 @@ struct pyarena_s {
     size_t allocated;      /* capacity of items                          */
     void *model;           /* PYARENA_STRUCT_SIZE bytes from MEM: stands
                               for CPython's struct _arena, holds nothing */
+    int own_handle;        /* this struct came from malloc(3)            */
     pyarena_release_fn release;
     void *ud;
     alloc_t mem;
@@ -222,8 +224,10 @@ static void pyarena_set_current(pyarena_t *a, pyarena_block_t *b)
     a->limit = b->data + b->size;
 }
 
-pyarena_t *pyarena_new(const alloc_t *mem, const pyarena_params_t *p, pyarena_release_fn release,
-                       void *ud)
+/* pyarena_new and pyarena_new_at: the arena in A, which came from
+ * malloc(3) when OWN (and is freed with it). */
+static pyarena_t *pyarena_init(pyarena_t *a, int own, const alloc_t *mem, const pyarena_params_t *p,
+                               pyarena_release_fn release, void *ud)
 {
     pyarena_params_t defaults;
     if (!p) {
@@ -231,9 +235,12 @@ pyarena_t *pyarena_new(const alloc_t *mem, const pyarena_params_t *p, pyarena_re
         p = &defaults;
     }
     char err[128];
-    if (!mem || pyarena_params_check(p, err, sizeof err)) return NULL;
-    pyarena_t *a = calloc(1, sizeof *a);
-    if (!a) return NULL;
+    if (!mem || pyarena_params_check(p, err, sizeof err)) {
+        if (own) free(a);
+        return NULL;
+    }
+    memset(a, 0, sizeof *a);
+    a->own_handle = own;
     a->mem = *mem;
     a->params = *p;
     a->mask = p->align - 1;
@@ -250,8 +257,26 @@ pyarena_t *pyarena_new(const alloc_t *mem, const pyarena_params_t *p, pyarena_re
     return a;
 fail:
     if (a->model) a->mem.free(a->mem.ctx, a->model);
-    free(a);
+    if (a->own_handle) free(a);
     return NULL;
+}
+
+size_t pyarena_handle_size(void)
+{
+    return sizeof(pyarena_t);
+}
+
+pyarena_t *pyarena_new(const alloc_t *mem, const pyarena_params_t *p, pyarena_release_fn release,
+                       void *ud)
+{
+    pyarena_t *a = malloc(sizeof *a);
+    return a ? pyarena_init(a, 1, mem, p, release, ud) : NULL;
+}
+
+pyarena_t *pyarena_new_at(void *handle, const alloc_t *mem, const pyarena_params_t *p,
+                          pyarena_release_fn release, void *ud)
+{
+    return handle ? pyarena_init(handle, 0, mem, p, release, ud) : NULL;
 }
 
 /* The size of the next regular block. */
@@ -319,7 +344,7 @@ void pyarena_free(pyarena_t *a)
             a->release(a->ud, a->items[i]);
     if (a->items) a->mem.free(a->mem.ctx, a->items);
     a->mem.free(a->mem.ctx, a->model);
-    free(a);
+    if (a->own_handle) free(a);
 }
 
 void pyarena_stats(const pyarena_t *a, pyarena_stats_t *out)

@@ -18,7 +18,8 @@
  *                  released (newest first), then the item array, then the
  *                  arena struct.
  * The pyarena_t handle itself is the simulator's bookkeeping and comes from
- * malloc(3), not from MEM: it is not part of what is modelled.
+ * malloc(3) (or the caller's memory, pyarena_new_at), not from MEM: it is
+ * not part of what is modelled.
  */
 #ifndef ARENALAB_ALLOC_PYARENA_H
 #define ARENALAB_ALLOC_PYARENA_H
@@ -105,6 +106,17 @@ typedef struct pyarena_s pyarena_t;
  * MEM fails (everything taken from MEM is given back). */
 pyarena_t *pyarena_new(const alloc_t *mem, const pyarena_params_t *p, pyarena_release_fn release,
                        void *ud);
+
+/* Bytes of a handle, for pyarena_new_at. */
+size_t pyarena_handle_size(void);
+
+/* pyarena_new with the handle in the caller's memory HANDLE
+ * (pyarena_handle_size() bytes, aligned for a pointer) instead of
+ * malloc(3): a replay keeps its handles in memory mapped before its
+ * baseline, so that nothing of the simulator reaches the process's heap
+ * while an allocator is measured.  pyarena_free leaves that memory alone. */
+pyarena_t *pyarena_new_at(void *handle, const alloc_t *mem, const pyarena_params_t *p,
+                          pyarena_release_fn release, void *ud);
 
 /* SIZE bytes, aligned to params.align, valid until pyarena_free().  Size 0
  * returns a valid pointer that need not be unique (as CPython).  Returns

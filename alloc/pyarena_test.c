@@ -155,6 +155,31 @@ static void test_new_and_free_order(void)
     CHECK(r.live == 0 && r.bytes == 0);
 }
 
+/* A handle in the caller's memory: the same MEM traffic, reusable after
+ * pyarena_free (which leaves it alone: freeing it would crash here). */
+static void test_handle_at(void)
+{
+    static _Alignas(16) unsigned char handle[1024];
+    CHECK(pyarena_handle_size() <= sizeof handle);
+    memset(handle, 0xa5, sizeof handle); /* not zeroed: new_at must not care */
+    for (int round = 0; round < 2; round++) {
+        rec_t r;
+        alloc_t mem = rec_alloc(&r);
+        pyarena_t *a = pyarena_new_at(handle, &mem, NULL, NULL, NULL);
+        CHECK(a == (pyarena_t *)handle && r.nev == 2);
+        CHECK(pyarena_malloc(a, 100) != NULL && pyarena_is_valid(a));
+        pyarena_free(a);
+        CHECK(r.live == 0 && r.bytes == 0);
+    }
+    rec_t r;
+    alloc_t mem = rec_alloc(&r);
+    pyarena_params_t bad;
+    pyarena_params_default(&bad);
+    bad.align = 3; /* not a power of two */
+    CHECK(pyarena_new_at(handle, &mem, &bad, NULL, NULL) == NULL && r.nev == 0);
+    CHECK(pyarena_new_at(NULL, &mem, NULL, NULL, NULL) == NULL);
+}
+
 static void test_rounding_and_blocks(void)
 {
     rec_t r;
@@ -466,6 +491,7 @@ static void test_stress(uint64_t seed, int growth)
 int main(void)
 {
     test_new_and_free_order();
+    test_handle_at();
     test_rounding_and_blocks();
     test_list_growth();
     test_doubling();

@@ -9,6 +9,7 @@
 
 extern const alloc_class_t alloc_raw_class;      /* alloc/raw.c  */
 extern const alloc_class_t alloc_null_class;     /* alloc/null.c */
+extern const alloc_class_t alloc_reuse_class;    /* alloc/reuse.c */
 extern const alloc_class_t alloc_arena_class;    /* alloc/arena.c */
 extern const alloc_class_t alloc_pymalloc_class; /* alloc/pymalloc.c */
 extern const alloc_class_t alloc_cpython_class;  /* alloc/cpython.c */
@@ -18,11 +19,17 @@ extern const alloc_class_t alloc_mimalloc_class; /* alloc/preloaded.c */
 extern const alloc_class_t alloc_tcmalloc_class; /* alloc/preloaded.c */
 
 const alloc_class_t *const alloc_registry[] = {
-    &alloc_raw_class,      &alloc_null_class,
-    &alloc_arena_class,    &alloc_pymalloc_class,
-    &alloc_cpython_class,  &alloc_malloc_class,
-    &alloc_jemalloc_class, &alloc_mimalloc_class,
-    &alloc_tcmalloc_class, NULL,
+    &alloc_raw_class,
+    &alloc_null_class,
+    &alloc_reuse_class,
+    &alloc_arena_class,
+    &alloc_pymalloc_class,
+    &alloc_cpython_class,
+    &alloc_malloc_class,
+    &alloc_jemalloc_class,
+    &alloc_mimalloc_class,
+    &alloc_tcmalloc_class,
+    NULL,
 };
 
 const alloc_class_t *alloc_find(const char *name)

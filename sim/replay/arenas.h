@@ -58,6 +58,10 @@ typedef struct {
     /* Every block malloc() handed out for ASLOT; NULL if the mode cannot
      * tell (then --verify does not check arena memory). */
     void (*each)(void *st, uint32_t aslot, arenas_each_fn fn, void *ud);
+    /* The mode keeps data of its own in the memory it draws (pyarena's
+     * block headers): an allocator that hands every request the same
+     * memory (ALLOC_SHARED_BLOCK) cannot serve it. */
+    int writes_blocks;
 } arenas_mode_t;
 
 /* Every mode, the default first, NULL-terminated. */

@@ -16,9 +16,12 @@
  * its order stay CPython's.
  *
  * Parameters (`--arena-mode pyarena:block=16K:align=16:growth=doubling`):
- * those of alloc/pyarena.h.  Bookkeeping (the arena table) lives in a
- * mapvec, outside the measured heap; the pyarena_t handles themselves come
- * from malloc(3), as alloc/pyarena.h documents.
+ * those of alloc/pyarena.h.  Bookkeeping lives in mappings, outside the
+ * measured heap, sized from the pre-pass and touched at create (before the
+ * baseline): the live flag of each arena slot, and the pyarena_t handles
+ * (pyarena_new_at), one per slot -- from malloc(3) they made the process's
+ * heap grow by a page or not at a replay's first `n`, depending on where
+ * the heap's top happened to be.
  */
 #include "alloc/params.h"
 #include "alloc/pyarena.h"
@@ -33,15 +36,29 @@ typedef struct {
     pyarena_params_t params;
     arenas_release_fn release;
     void *ud;
-    mapvec_t arenas;         /* pyarena_t * per arena slot, NULL if free */
+    mapvec_t live;           /* uint8_t per arena slot: 1 when live       */
+    mapvec_t handles;        /* a pyarena_t per arena slot (hsize bytes)  */
+    size_t hsize;            /* pyarena_handle_size(), pointer-aligned    */
     uint32_t narenas;        /* arena slots seen                          */
     const uint32_t *pending; /* the reader's owned list during a free     */
     size_t npending;
 } pyam_t;
 
-static pyarena_t **pyam_arenas(pyam_t *s)
+/* The arena of slot ASLOT (live or not: its handle's memory). */
+static pyarena_t *pyam_arena(pyam_t *s, uint32_t aslot)
 {
-    return s->arenas.p;
+    return (pyarena_t *)((char *)s->handles.p + (size_t)aslot * s->hsize);
+}
+
+static uint8_t *pyam_live(pyam_t *s)
+{
+    return s->live.p;
+}
+
+/* Room for arena slots [0, N): live flags and handles. */
+static int pyam_reserve(pyam_t *s, size_t n)
+{
+    return mapvec_reserve(&s->live, n) || mapvec_reserve(&s->handles, n * s->hsize);
 }
 
 /* Releases the reader's owned list (newest first), once per arena free. */
@@ -85,13 +102,18 @@ static void *pyam_create(const alloc_t *mem, const arenas_hint_t *hint, const ch
         return NULL;
     }
     pyam_t *s = self.p;
-    *s = (pyam_t){self, *mem, p, release, ud, {0}, 0, NULL, 0};
-    if (mapvec_reserve(&s->arenas, ((size_t)hint->aslots + 1) * sizeof(pyarena_t *))) {
+    size_t align = sizeof(void *);
+    *s = (pyam_t){.self = self, .mem = *mem, .params = p, .release = release, .ud = ud};
+    s->hsize = (pyarena_handle_size() + align - 1) / align * align;
+    if (pyam_reserve(s, (size_t)hint->aslots + 1)) {
         snprintf(err, errlen, "arenas: cannot map %u arena slots", hint->aslots + 1);
+        mapvec_free(&s->live);
+        mapvec_free(&s->handles);
         mapvec_free(&self);
         return NULL;
     }
-    mapvec_touch(&s->arenas);
+    mapvec_touch(&s->live);
+    mapvec_touch(&s->handles);
     return s;
 }
 
@@ -103,9 +125,10 @@ static void pyam_destroy(void *st)
     for (uint32_t a = 0; a < s->narenas; a++) {
         s->pending = NULL;
         s->npending = 0;
-        pyarena_free(pyam_arenas(s)[a]);
+        if (pyam_live(s)[a]) pyarena_free(pyam_arena(s, a));
     }
-    mapvec_free(&s->arenas);
+    mapvec_free(&s->live);
+    mapvec_free(&s->handles);
     mapvec_t self = s->self;
     mapvec_free(&self);
 }
@@ -114,14 +137,11 @@ static int pyam_new_arena(void *st, uint32_t aslot)
 {
     pyam_t *s = st;
     if (aslot >= s->narenas) {
-        if (aslot == UINT32_MAX ||
-            mapvec_reserve(&s->arenas, ((size_t)aslot + 1) * sizeof(pyarena_t *)))
-            return -1;
-        s->narenas = aslot + 1; /* new mapvec bytes are zero: NULL arenas */
+        if (aslot == UINT32_MAX || pyam_reserve(s, (size_t)aslot + 1)) return -1;
+        s->narenas = aslot + 1; /* new mapvec bytes are zero: not live */
     }
-    pyarena_t *a = pyarena_new(&s->mem, &s->params, pyam_on_release, s);
-    if (!a) return -1;
-    pyam_arenas(s)[aslot] = a;
+    if (!pyarena_new_at(pyam_arena(s, aslot), &s->mem, &s->params, pyam_on_release, s)) return -1;
+    pyam_live(s)[aslot] = 1;
     return 0;
 }
 
@@ -129,13 +149,13 @@ static void *pyam_malloc(void *st, uint32_t aslot, uint64_t size)
 {
     pyam_t *s = st;
     if (size > SIZE_MAX) return NULL;
-    return pyarena_malloc(pyam_arenas(s)[aslot], (size_t)size);
+    return pyarena_malloc(pyam_arena(s, aslot), (size_t)size);
 }
 
 static int pyam_own(void *st, uint32_t aslot, uint32_t slot)
 {
     pyam_t *s = st;
-    return pyarena_own(pyam_arenas(s)[aslot], (void *)(uintptr_t)(slot + 1u));
+    return pyarena_own(pyam_arena(s, aslot), (void *)(uintptr_t)(slot + 1u));
 }
 
 static void pyam_free_arena(void *st, uint32_t aslot, const uint32_t *owned, size_t nowned)
@@ -143,10 +163,10 @@ static void pyam_free_arena(void *st, uint32_t aslot, const uint32_t *owned, siz
     pyam_t *s = st;
     s->pending = owned;
     s->npending = nowned;
-    pyarena_free(pyam_arenas(s)[aslot]);
+    if (aslot < s->narenas && pyam_live(s)[aslot]) pyarena_free(pyam_arena(s, aslot));
     /* Without any `o` the arena has no list and never calls back. */
     pyam_release_pending(s);
-    pyam_arenas(s)[aslot] = NULL;
+    pyam_live(s)[aslot] = 0;
 }
 
 const arenas_mode_t arenas_pyarena = {
@@ -160,4 +180,5 @@ const arenas_mode_t arenas_pyarena = {
     .own = pyam_own,
     .free_arena = pyam_free_arena,
     .each = NULL,
+    .writes_blocks = 1,
 };

@@ -5,6 +5,15 @@
  * the trace library only decodes, before anything is measured.
  *
  *   minreplay TRACE   prints "peak_resident_bytes N peak_live_bytes M events E"
+ *   minreplay --time [--reuse] TRACE
+ *                     prints "ns N events E ns_per_event X": the time of one
+ *                     loop over the pre-decoded events calling malloc, calloc,
+ *                     realloc and free directly, nothing touched and nothing
+ *                     sampled -- the reference of `arenalab replay --alloc raw
+ *                     --touch none` (scripts/bench, section 2).  --reuse calls
+ *                     functions of this file instead, which hand back one
+ *                     block and free nothing: the loop's own cost, the floor
+ *                     the harness's `reuse` allocator is compared with.
  *
  * Run it as is for glibc's malloc, with LD_PRELOAD=libjemalloc.so.2 (etc.)
  * for another; it is built without sanitizers (sim/replay/BUILD) for that.
@@ -39,11 +48,13 @@
 #include "sim/trace/trace.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MR_PAGE    4096
@@ -267,9 +278,59 @@ static void mr_touch(void *p, uint64_t from, uint64_t to)
     if (to > from) b[to - 1] = 1;
 }
 
+/* --time --reuse: what arenalab's `reuse` does, as functions of this
+ * file -- one block (a reservation mapped at start) handed back to every
+ * request, calloc zeroing what it hands out, frees ignored (noinline, so
+ * the loop keeps a call per event as it does with malloc). */
+#define MR_REUSE_RESERVE ((size_t)1 << 36)
+static unsigned char *mr_block;
+static __attribute__((noinline)) void *mr_reuse_malloc(size_t size)
+{
+    __asm__ volatile("" : : "r"(size) : "memory");
+    return mr_block;
+}
+static __attribute__((noinline)) void *mr_reuse_calloc(size_t n, size_t size)
+{
+    memset(mr_block, 0, n * size);
+    return mr_block;
+}
+static __attribute__((noinline)) void *mr_reuse_realloc(void *p, size_t size)
+{
+    __asm__ volatile("" : : "r"(p), "r"(size) : "memory");
+    return mr_block;
+}
+static __attribute__((noinline)) void mr_reuse_free(void *p)
+{
+    __asm__ volatile("" : : "r"(p) : "memory");
+}
+
+#define MR_INLINE static inline __attribute__((always_inline))
+
+/* The calls of an event: the process's malloc, or the reused block. */
+MR_INLINE void *mr_malloc(const int reuse, size_t n)
+{
+    return reuse ? mr_reuse_malloc(n) : malloc(n);
+}
+MR_INLINE void *mr_calloc(const int reuse, size_t n)
+{
+    return reuse ? mr_reuse_calloc(1, n) : calloc(1, n);
+}
+MR_INLINE void *mr_realloc(const int reuse, void *p, size_t n)
+{
+    return reuse ? mr_reuse_realloc(p, n) : realloc(p, n);
+}
+MR_INLINE void mr_free(const int reuse, void *p)
+{
+    if (reuse)
+        mr_reuse_free(p);
+    else
+        free(p);
+}
+
 /* Applies event I; MORD counts the `m` events applied so far.  Sizes of 0
- * ask for 1 byte, as arenalab's classes do (glibc's realloc(p, 0) frees). */
-static void mr_apply(mr_t *m, uint64_t i, uint32_t *mord)
+ * ask for 1 byte, as arenalab's classes do (glibc's realloc(p, 0) frees).
+ * TOUCH and REUSE are constants: each loop below is compiled with its own. */
+MR_INLINE void mr_apply(mr_t *m, uint64_t i, uint32_t *mord, const int touch, const int reuse)
 {
     uint32_t s = m->ref[i];
     uint64_t bytes = m->arg[i];
@@ -277,30 +338,31 @@ static void mr_apply(mr_t *m, uint64_t i, uint32_t *mord)
     switch (m->op[i]) {
     case TRACE_ALLOC:
     case TRACE_CALLOC:
-        p = m->op[i] == TRACE_ALLOC ? malloc(bytes ? bytes : 1) : calloc(1, bytes ? bytes : 1);
+        p = m->op[i] == TRACE_ALLOC ? mr_malloc(reuse, bytes ? bytes : 1)
+                                    : mr_calloc(reuse, bytes ? bytes : 1);
         if (!p) mr_die_raw("minreplay: allocation failed\n");
-        mr_touch(p, 0, bytes);
+        if (touch) mr_touch(p, 0, bytes);
         m->ptr[s] = p;
         m->size[s] = bytes;
         break;
     case TRACE_REALLOC:
-        p = realloc(m->ptr[s], bytes ? bytes : 1);
+        p = mr_realloc(reuse, m->ptr[s], bytes ? bytes : 1);
         if (!p) mr_die_raw("minreplay: realloc failed\n");
-        if (bytes > m->size[s]) mr_touch(p, m->size[s], bytes);
+        if (touch && bytes > m->size[s]) mr_touch(p, m->size[s], bytes);
         m->ptr[s] = p;
         m->size[s] = bytes;
         break;
     case TRACE_FREE:
-        free(m->ptr[s]);
+        mr_free(reuse, m->ptr[s]);
         m->ptr[s] = NULL;
         break;
     case TRACE_ARENA_NEW:
         m->ahead[s] = MR_NONE;
         break;
     case TRACE_ARENA_MALLOC:
-        p = malloc(bytes ? bytes : 1);
+        p = mr_malloc(reuse, bytes ? bytes : 1);
         if (!p) mr_die_raw("minreplay: arena allocation failed\n");
-        mr_touch(p, 0, bytes);
+        if (touch) mr_touch(p, 0, bytes);
         m->mptr[*mord] = p;
         m->mnext[*mord] = MR_NONE;
         if (m->ahead[s] == MR_NONE)
@@ -311,11 +373,11 @@ static void mr_apply(mr_t *m, uint64_t i, uint32_t *mord)
         break;
     case TRACE_ARENA_FREE: /* oldest first, as PyArena_Free; then what it owns */
         for (uint32_t k = m->ahead[s]; k != MR_NONE; k = m->mnext[k])
-            free(m->mptr[k]);
+            mr_free(reuse, m->mptr[k]);
         m->ahead[s] = MR_NONE;
         for (uint32_t j = 0; j < m->owned[bytes]; j++) {
             uint32_t b = m->owned[bytes + 1 + j];
-            free(m->ptr[b]);
+            mr_free(reuse, m->ptr[b]);
             m->ptr[b] = NULL;
         }
         break;
@@ -324,12 +386,40 @@ static void mr_apply(mr_t *m, uint64_t i, uint32_t *mord)
     }
 }
 
+static uint64_t mr_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* --time: the whole loop, timed once; REUSE as in mr_apply. */
+static uint64_t mr_time(mr_t *m, const int reuse)
+{
+    uint32_t mord = 0;
+    sched_yield(); /* a fresh time slice, as arenalab's timed loops start */
+    uint64_t t0 = mr_now_ns();
+    for (uint64_t i = 0; i < m->n.events; i++)
+        mr_apply(m, i, &mord, 0, reuse);
+    return mr_now_ns() - t0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 2 || argv[1][0] == '-') {
-        fputs("usage: minreplay TRACE\n", stderr);
+    int timed = 0, reuse = 0, a = 1;
+    for (; a < argc && argv[a][0] == '-'; a++) {
+        if (!strcmp(argv[a], "--time"))
+            timed = 1;
+        else if (!strcmp(argv[a], "--reuse"))
+            reuse = 1;
+        else
+            break;
+    }
+    if (a != argc - 1 || argv[a][0] == '-' || (reuse && !timed)) {
+        fputs("usage: minreplay [--time [--reuse]] TRACE\n", stderr);
         return 2;
     }
+    const char *path = argv[a];
     int fds[2];
     if (pipe(fds)) mr_die(2, "pipe failed");
     fflush(NULL);
@@ -337,7 +427,7 @@ int main(int argc, char **argv)
     if (pid < 0) mr_die(2, "fork failed");
     if (pid == 0) {
         close(fds[0]);
-        mr_child(argv[1], fds[1]);
+        mr_child(path, fds[1]);
     }
     close(fds[1]);
     mr_t m;
@@ -360,6 +450,18 @@ int main(int argc, char **argv)
     free(warm);
     warm = calloc(1, 16);
     free(warm);
+    if (reuse) {
+        void *block = mmap(NULL, MR_REUSE_RESERVE, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (block == MAP_FAILED) mr_die(1, "cannot reserve the reused block");
+        mr_block = block;
+    }
+    if (timed) {
+        uint64_t ns = reuse ? mr_time(&m, 1) : mr_time(&m, 0);
+        printf("ns %llu events %llu ns_per_event %.2f\n", (unsigned long long)ns,
+               (unsigned long long)m.n.events, m.n.events ? (double)ns / (double)m.n.events : 0.0);
+        return 0;
+    }
     int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     if (fd < 0) mr_die(2, "cannot open /proc/self/statm");
 
@@ -369,7 +471,7 @@ int main(int argc, char **argv)
     uint64_t peak = 0;
     uint32_t mord = 0;
     for (uint64_t i = 0; i < m.n.events; i++) {
-        mr_apply(&m, i, &mord);
+        mr_apply(&m, i, &mord, 1, 0);
         uint64_t n = i + 1;
         if (n % step == 0 || n == m.n.peak_at || n == m.n.events) {
             uint64_t rss = mr_anon(fd);

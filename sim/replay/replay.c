@@ -2,13 +2,21 @@
  * replay.h for the design).
  *
  * Tables, all in mappings outside malloc and sized by the pre-pass:
- *   blocks[slot]   a live block: pointer (NULL when the slot is free),
- *                  requested size, domain, verify seed
+ *   blocks[slot]   a live block in 16 bytes: pointer (NULL when the slot
+ *                  is free), requested size and domain in one word (sizes
+ *                  below 2^56; the format's are below 2^48) -- the table a
+ *                  free misses in, as small as a bare replay's
+ *   bverify[slot]  its id and --verify seed, written by --verify only
  *   acct[aslot]    bytes and count of a live arena's `m` allocations
- *   evs[]          one decoded chunk; `x` events point into owned[]
+ *   evs[]          one decoded chunk, 16 bytes an event: what the default
+ *                  timed loop (replay_fast) reads, so that its memory
+ *                  traffic is that of a bare replay's pre-decoded arrays
+ *   evx[]          the same events' rarely needed rest (id, `o`'s block
+ *                  slot, calloc's count, `x`'s owned list, where in the
+ *                  trace): read by the general path and by messages only
  *   owned[]        the chunk's owned-block lists, copied from the reader
  *
- * Invariant (replay_is_valid, checked after every measurement run):
+ * Invariant (replay_is_valid, checked after every run):
  * live_bytes == sum of live blocks' sizes + sum of live arenas' bytes,
  * and likewise for live_blocks.
  */
@@ -21,6 +29,10 @@
 
 #include <fcntl.h>
 #include <math.h>
+#if defined(__x86_64__) && defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,11 +49,31 @@ _Static_assert(TRACE_NDOMAINS *ALLOC_MAX_EXTRA == METRICS_MAX_EXTRA, "one table 
 
 typedef struct {
     void *ptr;     /* NULL when the slot is free                           */
-    uint64_t size; /* requested bytes                                       */
+    uint64_t meta; /* requested bytes | domain << REPLAY_DOMAIN_SHIFT      */
+} replay_block_t;
+
+_Static_assert(sizeof(replay_block_t) == 16, "four blocks a cache line");
+
+#define REPLAY_DOMAIN_SHIFT 56
+#define REPLAY_SIZE_MAX     (((uint64_t)1 << REPLAY_DOMAIN_SHIFT) - 1)
+
+static inline uint64_t replay_bsize(const replay_block_t *b)
+{
+    return b->meta & REPLAY_SIZE_MAX;
+}
+static inline int replay_bdomain(const replay_block_t *b)
+{
+    return (int)(b->meta >> REPLAY_DOMAIN_SHIFT);
+}
+static inline uint64_t replay_bmeta(uint64_t size, int domain)
+{
+    return size | (uint64_t)domain << REPLAY_DOMAIN_SHIFT;
+}
+
+typedef struct {
     uint32_t id;   /* as written in the trace (messages)                    */
     uint32_t seed; /* --verify pattern                                      */
-    uint8_t domain;
-} replay_block_t;
+} replay_bverify_t;
 
 typedef struct {
     uint64_t bytes; /* requested bytes of the arena's `m` allocations      */
@@ -51,13 +83,18 @@ typedef struct {
 typedef struct {
     uint8_t op;
     uint8_t domain;
-    uint32_t slot;
-    uint32_t aslot;
-    uint32_t id;
-    uint64_t size;  /* a r m: bytes; c: element size; x: owned count       */
+    uint32_t ref;  /* a c r f: block slot; n m o x: arena slot            */
+    uint64_t size; /* a r m: bytes; c: element size; x: owned count       */
+} replay_ev_t;
+
+_Static_assert(sizeof(replay_ev_t) == 16, "four events a cache line");
+
+typedef struct {
+    uint32_t id;    /* as written in the trace                             */
+    uint32_t slot;  /* o: the block slot (ref is the arena's)              */
     uint64_t aux;   /* c: element count; x: offset into owned[]            */
     uint64_t where; /* the reader's line (text) or event index (binary)    */
-} replay_ev_t;
+} replay_evx_t;
 
 typedef struct {
     trace_reader_t *reader;
@@ -65,8 +102,9 @@ typedef struct {
     route_heaps_t heaps;
     const arenas_mode_t *am;
     void *ast; /* the arena mode's state                                  */
-    mapvec_t blocks_v, acct_v, evs_v, owned_v;
+    mapvec_t blocks_v, bverify_v, acct_v, evs_v, evx_v, owned_v;
     uint32_t nslots, naslots; /* table capacities in entries                */
+    size_t chunk;             /* events per chunk: evs[] and evx[] capacity */
     size_t nowned;            /* entries of owned[] used by this chunk      */
     uint64_t live_bytes, live_blocks;
     uint64_t peak_live_bytes, peak_live_blocks;
@@ -92,6 +130,11 @@ static replay_block_t *replay_blocks(replay_ctx_t *c)
 {
     return c->blocks_v.p;
 }
+/* The --verify side of block B. */
+static replay_bverify_t *replay_bverify(replay_ctx_t *c, const replay_block_t *b)
+{
+    return (replay_bverify_t *)c->bverify_v.p + (b - (const replay_block_t *)c->blocks_v.p);
+}
 static replay_acct_t *replay_acct(replay_ctx_t *c)
 {
     return c->acct_v.p;
@@ -104,6 +147,11 @@ static uint32_t *replay_owned(replay_ctx_t *c)
 {
     return c->owned_v.p;
 }
+/* The rest of event E of the current chunk. */
+static const replay_evx_t *replay_evx(const replay_ctx_t *c, const replay_ev_t *e)
+{
+    return (const replay_evx_t *)c->evx_v.p + (e - (const replay_ev_t *)c->evs_v.p);
+}
 
 /* ---- messages ----------------------------------------------------------- */
 
@@ -113,10 +161,11 @@ static uint32_t *replay_owned(replay_ctx_t *c)
 static int replay_where(const replay_ctx_t *c, const replay_ev_t *e, char *buf, size_t len)
 {
     const char *path = trace_path(c->reader);
+    uint64_t where = replay_evx(c, e)->where;
     if (trace_format(c->reader) == TRACE_FMT_TEXT)
-        return snprintf(buf, len, "%s:%llu: event %llu: ", path, (unsigned long long)e->where,
+        return snprintf(buf, len, "%s:%llu: event %llu: ", path, (unsigned long long)where,
                         (unsigned long long)c->index);
-    return snprintf(buf, len, "%s: event %llu: ", path, (unsigned long long)e->where);
+    return snprintf(buf, len, "%s: event %llu: ", path, (unsigned long long)where);
 }
 
 static int replay_fail(replay_ctx_t *c, const replay_ev_t *e, const char *fmt, ...)
@@ -146,10 +195,11 @@ static int replay_fail(replay_ctx_t *c, const replay_ev_t *e, const char *fmt, .
 static int replay_verify_block(replay_ctx_t *c, const replay_ev_t *e, const replay_block_t *b,
                                const char *what)
 {
-    uint64_t bad = replay_check(b->ptr, b->size, b->seed);
-    if (bad == b->size) return 0;
+    const replay_bverify_t *v = replay_bverify(c, b);
+    uint64_t size = replay_bsize(b), bad = replay_check(b->ptr, size, v->seed);
+    if (bad == size) return 0;
     return replay_fail(c, e, "verify: block %u (%llu bytes) corrupted at offset %llu before %s",
-                       b->id, (unsigned long long)b->size, (unsigned long long)bad, what);
+                       v->id, (unsigned long long)size, (unsigned long long)bad, what);
 }
 
 /* ---- tables ------------------------------------------------------------- */
@@ -157,8 +207,12 @@ static int replay_verify_block(replay_ctx_t *c, const replay_ev_t *e, const repl
 static int replay_reserve_slots(replay_ctx_t *c, uint32_t need)
 {
     if (need <= c->nslots) return 0;
-    if (mapvec_reserve(&c->blocks_v, (size_t)need * sizeof(replay_block_t))) return -1;
-    c->nslots = (uint32_t)(c->blocks_v.bytes / sizeof(replay_block_t));
+    if (mapvec_reserve(&c->blocks_v, (size_t)need * sizeof(replay_block_t)) ||
+        mapvec_reserve(&c->bverify_v, (size_t)need * sizeof(replay_bverify_t)))
+        return -1;
+    size_t nb = c->blocks_v.bytes / sizeof(replay_block_t);
+    size_t nv = c->bverify_v.bytes / sizeof(replay_bverify_t);
+    c->nslots = (uint32_t)(nb < nv ? nb : nv);
     return 0;
 }
 
@@ -173,8 +227,10 @@ static int replay_reserve_aslots(replay_ctx_t *c, uint32_t need)
 static void replay_unmap(replay_ctx_t *c)
 {
     mapvec_free(&c->blocks_v);
+    mapvec_free(&c->bverify_v);
     mapvec_free(&c->acct_v);
     mapvec_free(&c->evs_v);
+    mapvec_free(&c->evx_v);
     mapvec_free(&c->owned_v);
 }
 
@@ -203,17 +259,34 @@ static int replay_reader_error(trace_reader_t *r, int rc, int lenient, uint64_t 
  * tight loop (a binary trace several times faster than event by event). */
 #define REPLAY_BATCH 256
 
-/* Decodes up to REPLAY_CHUNK events into evs[]; *N gets the count (0 at
+/* Stores the rest of an event without taking the cache from what the
+ * timed loop will use (the heap under test, the events): the general path
+ * and messages read it rarely.  Non-temporal stores where the machine has
+ * them. */
+static inline void replay_evx_store(replay_evx_t *dst, const replay_evx_t *src)
+{
+#if defined(__x86_64__) && defined(__SSE2__)
+    long long w[sizeof *src / sizeof(long long)];
+    memcpy(w, src, sizeof w);
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+        _mm_stream_si64((long long *)dst + i, w[i]);
+#else
+    *dst = *src;
+#endif
+}
+
+/* Decodes up to c->chunk events into evs[]; *N gets the count (0 at
  * the end).  Tables grow here, never in the event loop, if the reader
  * exceeds the pre-pass's sizes.  Returns 0 or REPLAY_EFAIL. */
 static int replay_decode(replay_ctx_t *c, size_t *n)
 {
     replay_ev_t *evs = replay_evs(c);
+    replay_evx_t *evx = c->evx_v.p;
     trace_event_t batch[REPLAY_BATCH];
     c->nowned = 0;
     *n = 0;
-    while (*n < REPLAY_CHUNK) {
-        size_t room = REPLAY_CHUNK - *n < REPLAY_BATCH ? REPLAY_CHUNK - *n : REPLAY_BATCH;
+    while (*n < c->chunk) {
+        size_t room = c->chunk - *n < REPLAY_BATCH ? c->chunk - *n : REPLAY_BATCH;
         int rc = trace_next_batch(c->reader, batch, room);
         if (rc == 0) break;
         if (rc < 0) {
@@ -224,13 +297,21 @@ static int replay_decode(replay_ctx_t *c, size_t *n)
         for (int i = 0; i < rc; i++) {
             const trace_event_t *ev = &batch[i];
             replay_ev_t *e = &evs[*n];
-            *e = (replay_ev_t){ev->op, ev->domain, ev->slot,  ev->aslot,
-                               ev->id, ev->size,   ev->nmemb, ev->where};
+            int is_block = ev->op <= TRACE_FREE || ev->op == TRACE_ARENA_OWN;
+            int is_arena = ev->op >= TRACE_ARENA_NEW;
+            *e = (replay_ev_t){ev->op, ev->domain, is_arena ? ev->aslot : ev->slot, ev->size};
+            replay_evx_t x = {ev->id, ev->slot, ev->nmemb, ev->where};
+            if (ev->op == TRACE_ARENA_FREE)
+                evx[*n] = x; /* aux is written again below */
+            else
+                replay_evx_store(&evx[*n], &x);
             if (ev->domain >= TRACE_NDOMAINS || ev->op >= TRACE_NOPS)
                 return replay_fail(c, e, "bad event from the reader (op %u, domain %u)", ev->op,
                                    ev->domain);
-            int is_block = ev->op <= TRACE_FREE || ev->op == TRACE_ARENA_OWN;
-            int is_arena = ev->op >= TRACE_ARENA_NEW;
+            /* the format's sizes stop at 2^48; a block's must fit its word */
+            if ((ev->op == TRACE_ALLOC || ev->op == TRACE_REALLOC) && ev->size > REPLAY_SIZE_MAX)
+                return replay_fail(c, e, "bad event from the reader (size %llu)",
+                                   (unsigned long long)ev->size);
             if ((is_block && ev->slot == UINT32_MAX) || (is_arena && ev->aslot == UINT32_MAX) ||
                 (is_block && replay_reserve_slots(c, ev->slot + 1)) ||
                 (is_arena && replay_reserve_aslots(c, ev->aslot + 1)))
@@ -242,13 +323,16 @@ static int replay_decode(replay_ctx_t *c, size_t *n)
                 if (mapvec_reserve(&c->owned_v, (c->nowned + k) * sizeof(uint32_t)))
                     return replay_fail(c, e, "out of memory for owned blocks");
                 if (k) memcpy(replay_owned(c) + c->nowned, slots, k * sizeof(uint32_t));
-                e->aux = c->nowned;
+                evx[*n].aux = c->nowned;
                 e->size = k;
                 c->nowned += k;
             }
             ++*n;
         }
     }
+#if defined(__x86_64__) && defined(__SSE2__)
+    _mm_sfence(); /* the streamed stores are visible before anything reads them */
+#endif
     return 0;
 }
 
@@ -263,10 +347,18 @@ int replay_touch_find(const char *name)
     return -1;
 }
 
-/* Uses bytes [FROM, TO) of the block at P as the touch mode says. */
+/* Uses bytes [FROM, TO) of the block at P as the touch mode says: zeros
+ * written, so calloc'ed memory stays zero and --verify's patterns come
+ * after (replay_payload.h, shared with the threaded path). */
+static inline void replay_touch_as(replay_touch_t touch, uintptr_t page, void *p, uint64_t from,
+                                   uint64_t to)
+{
+    replay_touch_bytes(touch, page, p, from, to);
+}
+
 static inline void replay_touch(const replay_ctx_t *c, void *p, uint64_t from, uint64_t to)
 {
-    replay_touch_bytes(c->touch, c->page, p, from, to);
+    replay_touch_as(c->touch, c->page, p, from, to);
 }
 
 /* ---- probes (replay.h): inline in the loop of their mode only -------------- */
@@ -307,13 +399,13 @@ REPLAY_INLINE int replay_free_block(replay_ctx_t *c, const replay_ev_t *e, uint3
     if (!b->ptr) return 0; /* the reader keeps owned lists live; be safe */
     int rc = 0;
     if (c->o->verify) rc = replay_verify_block(c, e, b, "free");
-    alloc_t *a = &c->heaps.a[b->domain];
+    alloc_t *a = &c->heaps.a[replay_bdomain(b)];
     uint64_t t0 = replay_probe_on(c, mode);
     a->free(a->ctx, b->ptr);
     replay_probe_called(c, mode, TRACE_FREE, t0);
     replay_probe_off(c, mode);
     b->ptr = NULL;
-    c->live_bytes -= b->size;
+    c->live_bytes -= replay_bsize(b);
     c->live_blocks--;
     return rc;
 }
@@ -338,7 +430,7 @@ static void replay_check_arena_block(void *ud, void *ptr, uint64_t size)
     uint64_t bad = replay_check(ptr, size, seed);
     if (bad != size)
         replay_fail(u->c, u->e, "verify: arena %u allocation (%llu bytes) corrupted at offset %llu",
-                    u->e->aslot, (unsigned long long)size, (unsigned long long)bad);
+                    u->e->ref, (unsigned long long)size, (unsigned long long)bad);
 }
 
 /* A COUNT run touches right after the call, so that nothing of the
@@ -348,16 +440,18 @@ REPLAY_INLINE int replay_apply_alloc(replay_ctx_t *c, const replay_ev_t *e,
                                      const replay_probe_t mode)
 {
     alloc_t *a = &c->heaps.a[e->domain];
+    const replay_evx_t *x = replay_evx(c, e);
     uint64_t size = e->size, t0;
     void *p;
     if (e->op == TRACE_CALLOC) {
-        if (__builtin_mul_overflow(e->aux, e->size, &size) || size > SIZE_MAX)
+        if (__builtin_mul_overflow(x->aux, e->size, &size) || size > SIZE_MAX ||
+            size > REPLAY_SIZE_MAX)
             return replay_fail(c, e, "calloc(%llu, %llu): size overflows",
-                               (unsigned long long)e->aux, (unsigned long long)e->size);
+                               (unsigned long long)x->aux, (unsigned long long)e->size);
         t0 = replay_probe_on(c, mode);
-        p = a->calloc(a->ctx, (size_t)e->aux, (size_t)e->size);
+        p = a->calloc(a->ctx, (size_t)x->aux, (size_t)e->size);
     } else {
-        if (size > SIZE_MAX)
+        if (size > SIZE_MAX || size > REPLAY_SIZE_MAX)
             return replay_fail(c, e, "malloc(%llu): too large", (unsigned long long)size);
         t0 = replay_probe_on(c, mode);
         p = a->malloc(a->ctx, (size_t)size);
@@ -370,18 +464,19 @@ REPLAY_INLINE int replay_apply_alloc(replay_ctx_t *c, const replay_ev_t *e,
         replay_touch(c, p, 0, size);
         replay_probe_off(c, mode);
     }
-    replay_block_t *b = &replay_blocks(c)[e->slot];
-    *b = (replay_block_t){p, size, e->id, 0, e->domain};
+    replay_block_t *b = &replay_blocks(c)[e->ref];
+    *b = (replay_block_t){p, replay_bmeta(size, e->domain)};
     if (c->o->verify && e->op == TRACE_CALLOC) {
         uint64_t bad = replay_check_zero(p, size);
         if (bad != size)
             return replay_fail(c, e, "verify: calloc'ed block %u reads %#x at offset %llu, not 0",
-                               e->id, ((uint8_t *)p)[bad], (unsigned long long)bad);
+                               x->id, ((uint8_t *)p)[bad], (unsigned long long)bad);
     }
     if (mode != REPLAY_PROBE_COUNT) replay_touch(c, p, 0, size);
     if (c->o->verify) {
-        b->seed = replay_seed(e->id, c->index);
-        replay_fill(p, 0, size, b->seed);
+        replay_bverify_t *v = replay_bverify(c, b);
+        *v = (replay_bverify_t){x->id, replay_seed(x->id, c->index)};
+        replay_fill(p, 0, size, v->seed);
     }
     c->live_bytes += size;
     c->live_blocks++;
@@ -391,10 +486,10 @@ REPLAY_INLINE int replay_apply_alloc(replay_ctx_t *c, const replay_ev_t *e,
 REPLAY_INLINE int replay_apply_realloc(replay_ctx_t *c, const replay_ev_t *e,
                                        const replay_probe_t mode)
 {
-    replay_block_t *b = &replay_blocks(c)[e->slot];
-    alloc_t *a = &c->heaps.a[b->domain];
-    uint64_t old = b->size;
-    if (e->size > SIZE_MAX)
+    replay_block_t *b = &replay_blocks(c)[e->ref];
+    alloc_t *a = &c->heaps.a[replay_bdomain(b)];
+    uint64_t old = replay_bsize(b);
+    if (e->size > SIZE_MAX || e->size > REPLAY_SIZE_MAX)
         return replay_fail(c, e, "realloc to %llu bytes: too large", (unsigned long long)e->size);
     if (c->o->verify && replay_verify_block(c, e, b, "realloc")) return REPLAY_EFAIL;
     uint64_t t0 = replay_probe_on(c, mode);
@@ -408,17 +503,18 @@ REPLAY_INLINE int replay_apply_realloc(replay_ctx_t *c, const replay_ev_t *e,
         replay_probe_off(c, mode);
     }
     b->ptr = p;
-    b->size = e->size;
+    b->meta = replay_bmeta(e->size, replay_bdomain(b));
     c->live_bytes = c->live_bytes - old + e->size;
     if (mode != REPLAY_PROBE_COUNT) replay_touch(c, p, old, e->size);
     if (c->o->verify) {
         uint64_t keep = old < e->size ? old : e->size;
-        uint64_t bad = replay_check(p, keep, b->seed);
+        const replay_bverify_t *v = replay_bverify(c, b);
+        uint64_t bad = replay_check(p, keep, v->seed);
         if (bad != keep)
             return replay_fail(
-                c, e, "verify: realloc of block %u from %llu to %llu bytes lost byte %llu", e->id,
+                c, e, "verify: realloc of block %u from %llu to %llu bytes lost byte %llu", v->id,
                 (unsigned long long)old, (unsigned long long)e->size, (unsigned long long)bad);
-        replay_fill(p, old, e->size, b->seed);
+        replay_fill(p, old, e->size, v->seed);
     }
     return 0;
 }
@@ -426,21 +522,21 @@ REPLAY_INLINE int replay_apply_realloc(replay_ctx_t *c, const replay_ev_t *e,
 REPLAY_INLINE int replay_apply_arena(replay_ctx_t *c, const replay_ev_t *e,
                                      const replay_probe_t mode)
 {
-    replay_acct_t *acct = &replay_acct(c)[e->aslot];
+    replay_acct_t *acct = &replay_acct(c)[e->ref];
     uint64_t t0;
     int rc;
     switch (e->op) {
     case TRACE_ARENA_NEW:
         *acct = (replay_acct_t){0, 0};
         t0 = replay_probe_on(c, mode);
-        rc = c->am->new_arena(c->ast, e->aslot);
+        rc = c->am->new_arena(c->ast, e->ref);
         replay_probe_called(c, mode, TRACE_ARENA_NEW, t0);
         replay_probe_off(c, mode);
-        if (rc) return replay_fail(c, e, "arena %u: creation failed", e->aslot);
+        if (rc) return replay_fail(c, e, "arena %u: creation failed", e->ref);
         return 0;
     case TRACE_ARENA_MALLOC: {
         t0 = replay_probe_on(c, mode);
-        void *p = c->am->malloc(c->ast, e->aslot, e->size);
+        void *p = c->am->malloc(c->ast, e->ref, e->size);
         replay_probe_called(c, mode, TRACE_ARENA_MALLOC, t0);
         if (!p)
             return replay_fail(c, e, "arena allocation of %llu bytes returned NULL",
@@ -457,19 +553,21 @@ REPLAY_INLINE int replay_apply_arena(replay_ctx_t *c, const replay_ev_t *e,
     case TRACE_ARENA_OWN:
         if (!c->am->own) return 0;
         t0 = replay_probe_on(c, mode);
-        rc = c->am->own(c->ast, e->aslot, e->slot);
+        rc = c->am->own(c->ast, e->ref, replay_evx(c, e)->slot);
         replay_probe_called(c, mode, TRACE_ARENA_OWN, t0);
         replay_probe_off(c, mode);
-        if (rc) return replay_fail(c, e, "arena %u: taking over block %u failed", e->aslot, e->id);
+        if (rc)
+            return replay_fail(c, e, "arena %u: taking over block %u failed", e->ref,
+                               replay_evx(c, e)->id);
         return 0;
     default: /* TRACE_ARENA_FREE */
         if (c->o->verify && c->am->each) {
             replay_each_ud_t u = {c, e};
-            c->am->each(c->ast, e->aslot, replay_check_arena_block, &u);
+            c->am->each(c->ast, e->ref, replay_check_arena_block, &u);
         }
         c->cur = e;
         t0 = replay_probe_on(c, mode);
-        c->am->free_arena(c->ast, e->aslot, replay_owned(c) + e->aux, (size_t)e->size);
+        c->am->free_arena(c->ast, e->ref, replay_owned(c) + replay_evx(c, e)->aux, (size_t)e->size);
         replay_probe_called(c, mode, TRACE_ARENA_FREE, t0);
         replay_probe_off(c, mode);
         c->live_bytes -= acct->bytes;
@@ -488,13 +586,13 @@ REPLAY_INLINE int replay_apply_arena(replay_ctx_t *c, const replay_ev_t *e,
  * or REPLAY_EFAIL with what the layer reported. */
 __attribute__((noinline)) static int replay_cross_domain(replay_ctx_t *c, const replay_ev_t *e)
 {
-    replay_block_t *b = &replay_blocks(c)[e->slot];
+    replay_block_t *b = &replay_blocks(c)[e->ref];
     if (!b->ptr) return 0;
     char what[160];
     snprintf(what, sizeof what, "%c of id %u in domain %s, allocated in domain %s",
-             trace_op_letter[e->op], b->id, trace_domain_name[e->domain],
-             trace_domain_name[b->domain]);
-    if (!route_debugged(&c->heaps, e->domain) || !route_debugged(&c->heaps, b->domain))
+             trace_op_letter[e->op], replay_evx(c, e)->id, trace_domain_name[e->domain],
+             trace_domain_name[replay_bdomain(b)]);
+    if (!route_debugged(&c->heaps, e->domain) || !route_debugged(&c->heaps, replay_bdomain(b)))
         return replay_fail(c, e, "API violation: %s (replayed only with the debug hooks on both)",
                            what);
     uint64_t before = c->heaps.nfaults;
@@ -549,15 +647,15 @@ REPLAY_INLINE int replay_apply(replay_ctx_t *c, const replay_ev_t *e, const repl
     case TRACE_CALLOC:
         return plain ? replay_apply_alloc_plain(c, e) : replay_apply_alloc(c, e, mode);
     case TRACE_REALLOC:
-        if (replay_blocks(c)[e->slot].domain != e->domain && replay_cross_domain(c, e))
+        if (replay_bdomain(&replay_blocks(c)[e->ref]) != e->domain && replay_cross_domain(c, e))
             return REPLAY_EFAIL;
         return plain ? replay_apply_realloc_plain(c, e) : replay_apply_realloc(c, e, mode);
     case TRACE_FREE:
         c->cur = e;
-        if (replay_blocks(c)[e->slot].domain != e->domain && replay_cross_domain(c, e))
+        if (replay_bdomain(&replay_blocks(c)[e->ref]) != e->domain && replay_cross_domain(c, e))
             return REPLAY_EFAIL;
-        return plain ? replay_free_block_plain(c, e, e->slot)
-                     : replay_free_block(c, e, e->slot, mode);
+        return plain ? replay_free_block_plain(c, e, e->ref)
+                     : replay_free_block(c, e, e->ref, mode);
     default:
         return plain ? replay_apply_arena_plain(c, e) : replay_apply_arena(c, e, mode);
     }
@@ -570,7 +668,7 @@ static void replay_free_leftovers(replay_ctx_t *c)
     replay_block_t *blocks = replay_blocks(c);
     for (uint32_t s = 0; s < c->nslots; s++)
         if (blocks[s].ptr) {
-            alloc_t *a = &c->heaps.a[blocks[s].domain];
+            alloc_t *a = &c->heaps.a[replay_bdomain(&blocks[s])];
             a->free(a->ctx, blocks[s].ptr);
             blocks[s].ptr = NULL;
         }
@@ -584,7 +682,7 @@ static int replay_is_valid(replay_ctx_t *c)
     uint64_t bytes = 0, count = 0;
     for (uint32_t s = 0; s < c->nslots; s++)
         if (replay_blocks(c)[s].ptr) {
-            bytes += replay_blocks(c)[s].size;
+            bytes += replay_bsize(&replay_blocks(c)[s]);
             count++;
         }
     for (uint32_t a = 0; a < c->naslots; a++) {
@@ -647,11 +745,48 @@ static void replay_sample(replay_ctx_t *c, replay_meter_t *m)
  * allocator's statistics) and the first deep call faults stack pages; done
  * after the baseline, each would count a page or two of the harness as the
  * allocator's resident memory, and make small traces' figures wobble. */
+#if defined(__SANITIZE_ADDRESS__)
+#define REPLAY_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define REPLAY_ASAN 1
+#endif
+#endif
+
+#ifdef REPLAY_ASAN
+void __asan_get_shadow_mapping(size_t *scale, size_t *offset); /* sanitizer/asan_interface.h */
+
+/* Under AddressSanitizer every stack frame with an array writes its
+ * redzones into the shadow (a byte per 8 bytes of stack) on entry: a frame
+ * of the measured part reaching a shadow page no frame reached before the
+ * baseline makes it resident there, one page more or not depending on
+ * where the stack happens to start -- the page that made sanitized runs'
+ * peak_resident_bytes differ.  So every shadow page of the warmed stack is
+ * made resident now, each rewritten with its own byte (no shadow changes;
+ * not instrumented, as the shadow itself may not be). */
+__attribute__((no_sanitize_address, noinline)) static void replay_warm_shadow(const void *lo,
+                                                                              size_t len)
+{
+    size_t scale, offset;
+    __asan_get_shadow_mapping(&scale, &offset);
+    const uintptr_t from = ((uintptr_t)lo >> scale) + offset;
+    const uintptr_t to = (((uintptr_t)lo + len - 1) >> scale) + offset;
+    for (uintptr_t p = from;; p += 4096) {
+        volatile uint8_t *b = (volatile uint8_t *)(p < to ? p : to);
+        *b = *b;
+        if (p >= to) break;
+    }
+}
+#endif
+
 __attribute__((noinline)) static void replay_warm(replay_ctx_t *c, replay_meter_t *m)
 {
     volatile uint8_t stack[REPLAY_WARM_STACK];
     for (size_t i = 0; i < sizeof stack; i += 256)
         stack[i] = 0;
+#ifdef REPLAY_ASAN
+    replay_warm_shadow((const void *)stack, sizeof stack);
+#endif
     uint64_t held, peak;
     route_stats(&c->heaps, &held, &peak, m->names, m->values);
     route_footprint(&c->heaps, &held, &peak);
@@ -668,8 +803,8 @@ static double replay_internal_frag(replay_ctx_t *c)
     replay_block_t *blocks = replay_blocks(c);
     for (uint32_t s = 0; s < c->nslots; s++)
         if (blocks[s].ptr) {
-            usable += route_usable_size(&c->heaps, blocks[s].domain, blocks[s].ptr);
-            requested += blocks[s].size;
+            usable += route_usable_size(&c->heaps, replay_bdomain(&blocks[s]), blocks[s].ptr);
+            requested += replay_bsize(&blocks[s]);
         }
     return requested ? ((double)usable - (double)requested) / (double)requested : NAN;
 }
@@ -723,6 +858,115 @@ REPLAY_INLINE int replay_loop(replay_ctx_t *c, size_t n, const replay_probe_t mo
     return 0;
 }
 
+/* The default timed loop (no probe, no --verify), for TOUCH (a constant:
+ * one copy per mode): what a bare replay does -- one pass over the 16-byte
+ * events, the allocator called straight from the loop, the block table
+ * and live counts kept in registers -- so the harness costs next to
+ * nothing above the allocator (scripts/bench, section 2).  Whatever is not
+ * a plain a/c/r/f of a block in its own domain or an `m` (a calloc whose
+ * size overflows, the other arena events, an API violation, a free of a
+ * slot already freed) goes
+ * through replay_apply, the one place that knows every case, and so does
+ * the message of a NULL; the results are the same either way. */
+REPLAY_INLINE int replay_fast(replay_ctx_t *c, size_t n, const replay_touch_t touch)
+{
+    const replay_ev_t *evs = replay_evs(c);
+    replay_block_t *blocks = replay_blocks(c);
+    replay_acct_t *acct = replay_acct(c);
+    const alloc_t *a = c->heaps.a;
+    void *(*const arena_malloc)(void *, uint32_t, uint64_t) = c->am->malloc;
+    void *const ast = c->ast;
+    const int own = c->am->own != NULL;
+    const uintptr_t page = c->page;
+    const uint64_t base = c->index;
+    uint64_t live = c->live_bytes, nlive = c->live_blocks;
+    for (size_t i = 0; i < n; i++) {
+        const replay_ev_t *e = &evs[i];
+        const alloc_t *h = &a[e->domain];
+        replay_block_t *b = &blocks[e->ref];
+        void *p;
+        switch (e->op) {
+        case TRACE_ALLOC:
+            p = h->malloc(h->ctx, (size_t)e->size);
+            if (__builtin_expect(!p, 0)) goto general;
+            replay_touch_as(touch, page, p, 0, e->size);
+            b->ptr = p;
+            b->meta = replay_bmeta(e->size, e->domain);
+            live += e->size;
+            nlive++;
+            continue;
+        case TRACE_CALLOC: {
+            uint64_t nmemb = replay_evx(c, e)->aux, size;
+            if (__builtin_mul_overflow(nmemb, e->size, &size) || size > REPLAY_SIZE_MAX) break;
+            p = h->calloc(h->ctx, (size_t)nmemb, (size_t)e->size);
+            if (__builtin_expect(!p, 0)) goto general;
+            replay_touch_as(touch, page, p, 0, size);
+            b->ptr = p;
+            b->meta = replay_bmeta(size, e->domain);
+            live += size;
+            nlive++;
+            continue;
+        }
+        case TRACE_FREE:
+            if (__builtin_expect(!b->ptr || replay_bdomain(b) != e->domain, 0)) break;
+            h->free(h->ctx, b->ptr);
+            b->ptr = NULL;
+            live -= replay_bsize(b);
+            nlive--;
+            continue;
+        case TRACE_REALLOC:
+            if (__builtin_expect(replay_bdomain(b) != e->domain, 0)) break;
+            p = h->realloc(h->ctx, b->ptr, (size_t)e->size);
+            if (__builtin_expect(!p, 0)) goto general;
+            replay_touch_as(touch, page, p, replay_bsize(b), e->size);
+            live = live - replay_bsize(b) + e->size;
+            b->ptr = p;
+            b->meta = replay_bmeta(e->size, e->domain);
+            continue;
+        case TRACE_ARENA_MALLOC: /* most events of a compiler's trace */
+            p = arena_malloc(ast, e->ref, e->size);
+            if (__builtin_expect(!p, 0)) goto general;
+            replay_touch_as(touch, page, p, 0, e->size);
+            acct[e->ref].bytes += e->size;
+            acct[e->ref].count++;
+            live += e->size;
+            nlive++;
+            continue;
+        case TRACE_ARENA_OWN: /* the reader's bookkeeping, unless the mode models it */
+            if (!own) continue;
+            break;
+        default:
+            break;
+        }
+        /* everything else, as the probed loops run it */
+        c->index = base + i;
+        c->live_bytes = live;
+        c->live_blocks = nlive;
+        if (replay_apply(c, e, REPLAY_PROBE_NONE)) return REPLAY_EFAIL;
+        live = c->live_bytes;
+        nlive = c->live_blocks;
+        continue;
+    general:
+        /* a NULL: the general path's message, the call not repeated */
+        c->index = base + i;
+        c->live_bytes = live;
+        c->live_blocks = nlive;
+        if (e->op == TRACE_CALLOC)
+            return replay_fail(c, e, "allocation of %llu bytes returned NULL",
+                               (unsigned long long)(replay_evx(c, e)->aux * e->size));
+        return replay_fail(c, e,
+                           e->op == TRACE_ALLOC ? "allocation of %llu bytes returned NULL"
+                           : e->op == TRACE_REALLOC
+                               ? "realloc to %llu bytes returned NULL"
+                               : "arena allocation of %llu bytes returned NULL",
+                           (unsigned long long)e->size);
+    }
+    c->index = base + n;
+    c->live_bytes = live;
+    c->live_blocks = nlive;
+    return 0;
+}
+
 /* The gap to the next event timed: uniform in [1, 2 every - 1], mean
  * EVERY, from a generator seeded at the start of every run -- the same
  * events are timed run after run, and a trace whose events repeat with a
@@ -756,6 +1000,10 @@ static int replay_timed_chunk(replay_ctx_t *c, size_t n, uint64_t *ns)
 {
     /* a dump run ends at its point (replay_opts_t.stop_after) */
     if (c->o->stop_after && c->index + n > c->o->stop_after) n = c->o->stop_after - c->index;
+    /* a fresh time slice for the loop: on a loaded machine a run that
+     * starts at the end of one (after the decoding) is preempted more
+     * often, and comes back to cold caches (minreplay --time does the same) */
+    sched_yield();
     uint64_t t0 = replay_now_ns(), c0 = replay_cpu_ns();
     int rc;
     switch (c->o->probe) {
@@ -766,7 +1014,14 @@ static int replay_timed_chunk(replay_ctx_t *c, size_t n, uint64_t *ns)
         rc = replay_loop(c, n, REPLAY_PROBE_COUNT);
         break;
     default:
-        rc = replay_loop(c, n, REPLAY_PROBE_NONE);
+        if (c->o->verify)
+            rc = replay_loop(c, n, REPLAY_PROBE_NONE);
+        else if (c->touch == REPLAY_TOUCH_NONE)
+            rc = replay_fast(c, n, REPLAY_TOUCH_NONE);
+        else if (c->touch == REPLAY_TOUCH_PAGE)
+            rc = replay_fast(c, n, REPLAY_TOUCH_PAGE);
+        else
+            rc = replay_fast(c, n, REPLAY_TOUCH_ALL);
         break;
     }
     if (rc) return rc;
@@ -780,21 +1035,49 @@ static int replay_timed_chunk(replay_ctx_t *c, size_t n, uint64_t *ns)
 /* The seed of the latency sample's gaps (the same in every run). */
 #define REPLAY_GAP_SEED 0x5eed1a7e9c0ffee5u
 
-/* Maps and touches every table at the pre-pass's sizes. */
+/* Maps and touches every table at the pre-pass's sizes; a trace shorter
+ * than REPLAY_CHUNK gets a chunk of its own length. */
 static int replay_map_tables(replay_ctx_t *c, const replay_scan_t *scan)
 {
+    c->chunk = scan->events < REPLAY_CHUNK ? (size_t)scan->events + 1 : REPLAY_CHUNK;
     if (replay_reserve_slots(c, scan->slots + 1) || replay_reserve_aslots(c, scan->aslots + 1) ||
-        mapvec_reserve(&c->evs_v, REPLAY_CHUNK * sizeof(replay_ev_t)) ||
+        mapvec_reserve(&c->evs_v, c->chunk * sizeof(replay_ev_t)) ||
+        mapvec_reserve(&c->evx_v, c->chunk * sizeof(replay_evx_t)) ||
         mapvec_reserve(&c->owned_v, ((size_t)scan->slots + 1) * sizeof(uint32_t))) {
         snprintf(c->err, c->errlen, "%s: out of memory for %u block slots", trace_path(c->reader),
                  scan->slots);
         return REPLAY_EFAIL;
     }
     mapvec_touch(&c->blocks_v);
+    mapvec_touch(&c->bverify_v);
     mapvec_touch(&c->acct_v);
     mapvec_touch(&c->evs_v);
+    mapvec_touch(&c->evx_v);
     mapvec_touch(&c->owned_v);
     return 0;
+}
+
+/* An allocator that hands every request the same memory (reuse,
+ * ALLOC_SHARED_BLOCK) cannot serve what keeps data in blocks: --verify's
+ * patterns, the debug hooks' headers, an arena mode's headers.  Returns 0
+ * or REPLAY_EUSAGE with a message. */
+static int replay_shared_block_ok(replay_ctx_t *c, const replay_scan_t *scan)
+{
+    if (!(c->heaps.flags & ALLOC_SHARED_BLOCK)) return 0;
+    int debug = 0;
+    for (int d = 0; d < TRACE_NDOMAINS; d++)
+        debug |= route_debugged(&c->heaps, d);
+    const char *what = c->o->verify ? "--verify's patterns"
+                       : debug      ? "the debug hooks"
+                       : scan->aslots && c->am->writes_blocks
+                           ? "this trace's arena events under an arena mode that keeps headers "
+                             "in its blocks (give --arena-mode per-object)"
+                           : NULL;
+    if (!what) return 0;
+    snprintf(c->err, c->errlen,
+             "%s: allocator %s hands every request the same block: it cannot serve %s",
+             trace_path(c->reader), c->o->label ? c->o->label : "?", what);
+    return REPLAY_EUSAGE;
 }
 
 /* Prints each instance's own statistics.  An instance that prints nothing
@@ -896,11 +1179,14 @@ int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *sca
             if (meter.statm >= 0) close(meter.statm);
             return rc;
         }
+        if (rc == 0) rc = replay_shared_block_ok(&c, scan);
         arenas_hint_t hint = {scan->aslots, scan->arena_records};
         char msg[256] = "";
-        c.ast = c.am->create(&c.heaps.a[TRACE_MEM], &hint, o->arena_params ? o->arena_params : "",
+        if (rc == 0)
+            c.ast =
+                c.am->create(&c.heaps.a[TRACE_MEM], &hint, o->arena_params ? o->arena_params : "",
                              replay_release, &c, msg, sizeof msg);
-        if (!c.ast) {
+        if (rc == 0 && !c.ast) {
             snprintf(err, errlen, "%s", msg);
             rc = REPLAY_EFAIL;
         }
@@ -929,7 +1215,8 @@ int replay_run(trace_reader_t *r, const route_t *route, const replay_scan_t *sca
                  trace_path(r), msg);
         rc = REPLAY_EFAIL;
     }
-    if (rc == 0 && measure && !replay_is_valid(&c)) {
+    /* every run, so the default timed loop's counts are checked too */
+    if (rc == 0 && !replay_is_valid(&c)) {
         snprintf(err, errlen, "%s: replay tables out of step after %llu events (a bug)",
                  trace_path(r), (unsigned long long)c.index);
         rc = REPLAY_EFAIL;

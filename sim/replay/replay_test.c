@@ -480,6 +480,93 @@ static void rtest_binary(void)
     unlink(path);
 }
 
+/* Timed runs take the default loop (replay_fast) unless --verify or a
+ * probe is on: the same events, the same tables (replay_run checks them
+ * after every run) and the same messages as the general path, whatever
+ * the touch mode and arena mode. */
+static void rtest_timed_fast(void)
+{
+    /* the spec example, then a calloc and a free of an arena's block */
+    char text[1024];
+    snprintf(text, sizeof text, "%sc 3 4 8 raw\nf 3 raw\na 4 0\nf 4\n", rtest_spec);
+    const char *allocs[] = {"raw", "null", "dirty", "perdomain"};
+    const char *modes[] = {"pyarena", "per-object"};
+    for (int touch = 0; touch < REPLAY_NTOUCH; touch++)
+        for (int m = 0; m < 2; m++)
+            for (int k = 0; k < 4; k++) {
+                rtest_run_t t;
+                replay_opts_t o = {.find = rtest_find, .label = "test", .nsamples = 1};
+                o.touch = (replay_touch_t)touch;
+                o.arenas = arenas_find(modes[m], &o.arena_params);
+                rtest_measure(&t, "spec.txt", text, allocs[k], &o);
+                CHECKF(t.rc == 0 && t.res.events == 13, "%s: %s", allocs[k], t.err);
+                route_t route;
+                route_uniform(&route, allocs[k]);
+                o.nsamples = 0;
+                replay_result_t res;
+                int rc = replay_run(t.r, &route, &t.scan, &o, &res, NULL, t.err, sizeof t.err);
+                CHECKF(rc == 0 && res.events == 13, "%s %s touch %d: %s", allocs[k], modes[m],
+                       touch, t.err);
+                rtest_done(&t);
+            }
+
+    /* a NULL in the default loop: the general path's message */
+    static const struct {
+        const char *text, *mode, *msg;
+    } nulls[] = {
+        {"a 1 10\na 2 2000000\n", "pyarena",
+         "big.txt:2: event 1: allocation of 2000000 bytes returned NULL (allocator test)"},
+        {"a 1 10\nr 1 2000000\n", "pyarena",
+         "big.txt:2: event 1: realloc to 2000000 bytes returned NULL (allocator test)"},
+        {"n 1\nm 1 2000000\n", "per-object",
+         "big.txt:2: event 1: arena allocation of 2000000 bytes returned NULL (allocator test)"},
+        {"a 1 10\nc 2 1000 2000\n", "pyarena",
+         "big.txt:2: event 1: allocation of 2000000 bytes returned NULL (allocator test)"},
+    };
+    for (size_t i = 0; i < sizeof nulls / sizeof nulls[0]; i++) {
+        rtest_run_t t;
+        memset(&t, 0, sizeof t);
+        CHECK(trace_open_mem(&t.r, "big.txt", nulls[i].text, strlen(nulls[i].text), 0, t.err,
+                             sizeof t.err) == 0);
+        CHECK(replay_scan(t.r, 0, &t.scan, t.err, sizeof t.err) == 0);
+        replay_opts_t o = {.find = rtest_find, .label = "test"};
+        o.arenas = arenas_find(nulls[i].mode, &o.arena_params);
+        route_t route;
+        route_uniform(&route, "null:reserve=1M");
+        replay_result_t res;
+        int rc = replay_run(t.r, &route, &t.scan, &o, &res, NULL, t.err, sizeof t.err);
+        CHECKF(rc == REPLAY_EFAIL && !strcmp(t.err, nulls[i].msg), "%s", t.err);
+        rtest_done(&t);
+    }
+}
+
+/* `reuse` hands every request one block: fine for plain events (the
+ * harness's cost), refused where something keeps data in blocks. */
+static void rtest_reuse(void)
+{
+    replay_opts_t o = {.find = rtest_find, .label = "reuse", .nsamples = 1};
+    rtest_run_t t;
+    o.arenas = arenas_find("per-object", &o.arena_params);
+    rtest_measure(&t, "spec.txt", rtest_spec, "reuse", &o);
+    CHECKF(t.rc == 0 && t.res.events == 9 && t.res.peak_live_bytes == 9348, "%s", t.err);
+    rtest_done(&t);
+
+    o.arenas = NULL; /* pyarena: its block headers would share the block */
+    rtest_measure(&t, "spec.txt", rtest_spec, "reuse", &o);
+    CHECKF(t.rc == REPLAY_EUSAGE && strstr(t.err, "arena mode") != NULL, "%s", t.err);
+    rtest_done(&t);
+
+    o.verify = 1;
+    rtest_measure(&t, "spec.txt", rtest_rep, "reuse", &o);
+    CHECKF(t.rc == REPLAY_EUSAGE && strstr(t.err, "--verify") != NULL, "%s", t.err);
+    rtest_done(&t);
+
+    o.verify = 0;
+    rtest_measure(&t, "spec.txt", rtest_rep, "reuse_debug", &o);
+    CHECKF(t.rc == REPLAY_EUSAGE && strstr(t.err, "debug hooks") != NULL, "%s", t.err);
+    rtest_done(&t);
+}
+
 int main(void)
 {
     rtest_spec_example();
@@ -492,5 +579,7 @@ int main(void)
     rtest_routes();
     rtest_sampling_and_determinism();
     rtest_binary();
+    rtest_timed_fast();
+    rtest_reuse();
     return check_done();
 }
