@@ -16,7 +16,8 @@ enum { CONVERT_OPT_TO = 256, CONVERT_OPT_LENIENT };
 
 static const cli_opt_t convert_opts[] = {
     {"to", 0, "FORMAT", CONVERT_OPT_TO,
-     "text or bin (default: from OUT's name: .atr/.bin binary, else text)"},
+     "text, bin (binary, version 2) or atr1 (binary version 1, for older readers); "
+     "default: from OUT's name: .atr/.bin binary, else text"},
     {"lenient", 0, NULL, CONVERT_OPT_LENIENT,
      "skip bad lines/events (and say how many) instead of stopping at the first"},
     {0},
@@ -38,8 +39,10 @@ static int convert_on_opt(void *ud, int key, const char *arg)
         a->fmt = TRACE_FMT_TEXT;
     else if (!strcmp(arg, "bin") || !strcmp(arg, "binary"))
         a->fmt = TRACE_FMT_BIN;
+    else if (!strcmp(arg, "atr1"))
+        a->fmt = TRACE_FMT_BIN1;
     else {
-        cli_error("convert: --to wants text or bin, not '%s'", arg);
+        cli_error("convert: --to wants text, bin or atr1, not '%s'", arg);
         return -1;
     }
     return 0;
@@ -97,7 +100,7 @@ static int convert_run(int argc, char **argv)
         cli_error("convert: skipped %" PRIu64 " bad lines/events ('arenalab check %s' lists them)",
                   skipped, in);
     if (strcmp(out, "-") != 0)
-        printf("%s: %" PRIu64 " events, %s\n", out, n, fmt == TRACE_FMT_BIN ? "binary" : "text");
+        printf("%s: %" PRIu64 " events, %s\n", out, n, fmt != TRACE_FMT_TEXT ? "binary" : "text");
     trace_close(r);
     return CLI_OK;
 }

@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,10 @@ typedef struct {
     size_t (*decompress_stream)(void *, tzst_out_t *, tzst_in_t *);
     unsigned (*is_error)(size_t);
     const char *(*error_name)(size_t);
+    /* one-shot buffers (tzst_buf_*): optional, NULL in an old libzstd */
+    size_t (*compress_cctx)(void *, void *, size_t, const void *, size_t, int);
+    size_t (*decompress_dctx)(void *, void *, size_t, const void *, size_t);
+    size_t (*compress_bound)(size_t);
 } tzst_lib_t;
 
 int tzst_is_zstd(const void *head, size_t n)
@@ -79,6 +84,9 @@ static int tzst_load(tzst_lib_t *l, const char *name, char *err, size_t errlen)
     TZST_SYM(l, decompress_stream, "ZSTD_decompressStream");
     TZST_SYM(l, is_error, "ZSTD_isError");
     TZST_SYM(l, error_name, "ZSTD_getErrorName");
+    TZST_SYM(l, compress_cctx, "ZSTD_compressCCtx");
+    TZST_SYM(l, decompress_dctx, "ZSTD_decompressDCtx");
+    TZST_SYM(l, compress_bound, "ZSTD_compressBound");
     if (!l->create_cctx || !l->free_cctx || !l->set_parameter || !l->compress_stream2 ||
         !l->create_dctx || !l->free_dctx || !l->decompress_stream || !l->is_error ||
         !l->error_name) {
@@ -389,5 +397,60 @@ void tzst_stream_close(tzst_stream_t *z)
     if (z->d) z->l.free_dctx(z->d);
     free(z->in);
     if (z->l.dl) dlclose(z->l.dl);
+    free(z);
+}
+
+/* ---- one-shot buffers ------------------------------------------------------ */
+
+struct tzst_buf_s {
+    tzst_lib_t l;
+    void *cctx, *dctx; /* made on first use */
+};
+
+tzst_buf_t *tzst_buf_open(const char *name, char *err, size_t errlen)
+{
+    tzst_buf_t *z = calloc(1, sizeof *z);
+    if (!z) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        return NULL;
+    }
+    if (tzst_load(&z->l, name, err, errlen) < 0) {
+        free(z);
+        return NULL;
+    }
+    if (!z->l.compress_cctx || !z->l.decompress_dctx || !z->l.compress_bound) {
+        snprintf(err, errlen, "%s: libzstd.so.1 is too old (no one-shot API)", name);
+        dlclose(z->l.dl);
+        free(z);
+        return NULL;
+    }
+    return z;
+}
+
+size_t tzst_buf_bound(const tzst_buf_t *z, size_t n)
+{
+    return z->l.compress_bound(n);
+}
+
+long tzst_buf_compress(tzst_buf_t *z, void *dst, size_t cap, const void *src, size_t n, int level)
+{
+    if (!z->cctx && !(z->cctx = z->l.create_cctx())) return -1;
+    size_t r = z->l.compress_cctx(z->cctx, dst, cap, src, n, level);
+    return z->l.is_error(r) || r > (size_t)LONG_MAX ? -1 : (long)r;
+}
+
+long tzst_buf_decompress(tzst_buf_t *z, void *dst, size_t cap, const void *src, size_t n)
+{
+    if (!z->dctx && !(z->dctx = z->l.create_dctx())) return -1;
+    size_t r = z->l.decompress_dctx(z->dctx, dst, cap, src, n);
+    return z->l.is_error(r) || r > (size_t)LONG_MAX ? -1 : (long)r;
+}
+
+void tzst_buf_close(tzst_buf_t *z)
+{
+    if (!z) return;
+    if (z->cctx) z->l.free_cctx(z->cctx);
+    if (z->dctx) z->l.free_dctx(z->dctx);
+    dlclose(z->l.dl);
     free(z);
 }

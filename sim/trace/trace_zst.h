@@ -63,4 +63,20 @@ long tzst_stream_read(tzst_stream_t *z, void *buf, size_t n, char *err, size_t e
 /* Frees the decoder (NULL is fine). */
 void tzst_stream_close(tzst_stream_t *z);
 
+/* One-shot compression of buffers (the streams of a binary v2 block),
+ * with contexts kept between calls. */
+typedef struct tzst_buf_s tzst_buf_t;
+
+/* Loads libzstd: NULL with "NAME: ..." in ERR when it cannot. */
+tzst_buf_t *tzst_buf_open(const char *name, char *err, size_t errlen);
+/* Most bytes N bytes compress to. */
+size_t tzst_buf_bound(const tzst_buf_t *z, size_t n);
+/* One zstd frame of SRC at LEVEL into DST (CAP bytes): its size, or -1. */
+long tzst_buf_compress(tzst_buf_t *z, void *dst, size_t cap, const void *src, size_t n, int level);
+/* The content of the zstd frame(s) SRC into DST, never more than CAP
+ * bytes: its size, or -1 (corrupt, or more than CAP). */
+long tzst_buf_decompress(tzst_buf_t *z, void *dst, size_t cap, const void *src, size_t n);
+/* Frees it (NULL is fine). */
+void tzst_buf_close(tzst_buf_t *z);
+
 #endif
