@@ -96,7 +96,7 @@ checks=$((checks + 1))
     fail "convert to .atr.zst did not compress"
 expect 2 "record writes binary traces" "$arenalab" record -o "$tmp/rec.txt" -- true
 expect 0 "a 0 24 obj" "$arenalab" convert "$tmp/spec.atr" -
-expect 2 "--to wants text or bin" "$arenalab" convert --to xml traces/spec-example.txt "$tmp/x"
+expect 2 "--to wants text, bin or atr1" "$arenalab" convert --to xml traces/spec-example.txt "$tmp/x"
 expect 2 "give IN and OUT" "$arenalab" convert traces/spec-example.txt
 # a semantic error stops the conversion and leaves nothing behind
 expect 1 "double-free.txt:3: f of id 1, which is not live" \
@@ -152,7 +152,7 @@ done
 # ---- a valid header followed by zeros: millions of live blocks -------------------
 # the reader's tables are bounded by the machine's memory (a small bound
 # here): a clear error at the event, never an exhausted machine
-"$arenalab" convert traces/spec-example.txt "$tmp/hdr.atr" >/dev/null 2>&1
+"$arenalab" convert --to atr1 traces/spec-example.txt "$tmp/hdr.atr" >/dev/null 2>&1
 { head -c 48 "$tmp/hdr.atr"; head -c 20000000 /dev/zero; } >"$tmp/zeros.atr"
 for cmd in check stats; do
     expect 2 "than this machine can track in memory" \

@@ -451,6 +451,7 @@ void tzst_buf_close(tzst_buf_t *z)
     if (!z) return;
     if (z->cctx) z->l.free_cctx(z->cctx);
     if (z->dctx) z->l.free_dctx(z->dctx);
-    dlclose(z->l.dl);
+    /* libzstd stays mapped (no dlclose): the next reader's dlopen is then a
+     * lookup, not a load, which would cost a small trace's whole decode */
     free(z);
 }
