@@ -331,7 +331,8 @@ static int record_convert(const char *raw, const char *z)
     trace_reader_t *r;
     trace_writer_t *w;
     char err[512];
-    if (trace_open(&r, raw, err, sizeof err) < 0) return -1;
+    /* fast mode: the recorder's own output, and the writer checks ids */
+    if (trace_open_ex(&r, raw, TRACE_R_FAST, err, sizeof err) < 0) return -1;
     if (trace_writer_open(&w, z, TRACE_FMT_BIN, trace_meta(r), 0, err, sizeof err) < 0) {
         trace_close(r);
         return -1;

@@ -45,8 +45,9 @@
 /* zstd level of the streams of a plain .atr: fast to write, and most of
  * the gain (a .zst output is compressed whole, its streams stay raw). */
 #define B2_ZST_LEVEL 3
-/* A stream is stored compressed only when that saves at least 1/8 of it
- * (and B2_ZST_MIN bytes): decompressing costs time on every read. */
+/* A stream is stored compressed only when that saves at least an eighth
+ * of it (and it has B2_ZST_MIN bytes): decompressing costs time on every
+ * read, which a smaller saving does not repay. */
 #define B2_ZST_MIN 64
 /* Give consumed pages of the mapping back every this many bytes. */
 #define B2_ADVISE_STEP ((size_t)16 << 20)
@@ -55,6 +56,11 @@
 #define B2_SLOTS_PER_BYTE 64
 
 enum { B2_T, B2_S, B2_I, B2_X, B2_NSTREAMS };
+
+/* `a` `c` tag bit 6 (version 2 only): the new block's id is the slot it
+ * takes (a recorder that uses its own ids as slots), not stored.  Never
+ * with NEXT (bit 5). */
+#define B2_B_SLOT_ID 2
 enum { B2_RAW = 0, B2_ZSTD = 1 };
 
 static const char *const b2_stream_name[B2_NSTREAMS] = {"tags", "sizes", "ids", "extras"};
@@ -353,9 +359,14 @@ static int b2_step(trace_reader_t *r, trace_event_t *ev)
         case TRACE_ALLOC:
         case TRACE_CALLOC:
         case TRACE_ARENA_NEW:
-            if (bits & ~(unsigned)TBENC_B_NEXT_ID) goto reserved;
+            if (bits & ~(unsigned)(op == TRACE_ARENA_NEW ? TBENC_B_NEXT_ID
+                                                         : TBENC_B_NEXT_ID | B2_B_SLOT_ID) ||
+                bits == (TBENC_B_NEXT_ID | B2_B_SLOT_ID))
+                goto reserved;
             id = (op == TRACE_ARENA_NEW ? st->prev_arena : st->prev_id) + 1u;
-            if (!(bits & TBENC_B_NEXT_ID)) {
+            if (bits & B2_B_SLOT_ID) {
+                id = live_next_slot(&r->live);
+            } else if (!(bits & TBENC_B_NEXT_ID)) {
                 B2_GET(z->ip, z->ie, v);
                 if (v > UINT32_MAX) {
                     bad = "id delta out of range";
@@ -498,12 +509,13 @@ b2_run(trace_reader_t *r, trace_event_t *o, trace_event_t *const oe)
             tp++, sp = q, ip = qi;
             continue;
         }
-        /* a c with bits 6-7 clear, not a special record */
-        if (bin_tab.want[tag] == 0xff || tag >> 6) break;
+        /* a c with bit 7 clear and not both bits 5 and 6, not a special
+         * record */
+        if (bin_tab.want[tag] == 0xff || tag >> 7 || (tag & 0x60) == 0x60) break;
         id = prev_id + 1u;
         q = sp, qi = ip;
         nmemb = 0;
-        if (!(tag & TBENC_B_NEXT_ID << 5)) {
+        if (!(tag & 0x60)) {
             if (!bin_fast_varint(&qi, &v, UINT32_MAX)) break;
             id += (uint32_t)tbenc_unzigzag(v);
         }
@@ -511,6 +523,7 @@ b2_run(trace_reader_t *r, trace_event_t *o, trace_event_t *const oe)
         if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE)) break;
         if (top == l->bfree && l->nblocks == l->bcap) break; /* the tables must grow */
         s = live_lifo_take(l->bfree, &top, &l->nblocks);
+        if (tag & B2_B_SLOT_ID << 5) id = s;
         state[s] = bin_tab.want[tag];
         ids[s] = id;
         prev_id = id;
@@ -551,7 +564,18 @@ b2_run(trace_reader_t *r, trace_event_t *o, trace_event_t *const oe)
         bin_emit(o, size, 0, where, 0, 0, id, (uint32_t)as, mtail);
         tp++, sp = q, ip = qi;
         /* a run of `m` SAME of this arena (a compiler's, per function):
-         * no dispatch, no arena check */
+         * no dispatch, no arena check; eight at a time while their sizes
+         * take one byte each (one word of tags, one of sizes) */
+        while (o + 8 < lim && sp + 8 <= se) {
+            uint64_t tw, sw;
+            memcpy(&tw, tp, 8);
+            memcpy(&sw, sp, 8);
+            sw = le64toh(sw);
+            if (tw != 0x2d2d2d2d2d2d2d2dull || (sw & 0x8080808080808080ull)) break;
+            for (int i = 0; i < 8; i++)
+                bin_emit(++o, sw >> 8 * i & 0xff, 0, ++where, 0, 0, id, (uint32_t)as, mtail);
+            tp += 8, sp += 8;
+        }
         while (o + 1 < lim && *tp == TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, TBENC_B_SAME_AREA) &&
                sp <= se) {
             q = sp;
@@ -744,7 +768,12 @@ static int b2_put(trace_writer_t *w, const trace_event_t *ev)
     switch ((trace_op_t)ev->op) {
     case TRACE_ALLOC:
     case TRACE_CALLOC:
-        bits = tbenc_id(&s->prev_id, &pi, ev->id);
+        if (ev->id != s->prev_id + 1u && ev->id == ev->slot) {
+            bits = B2_B_SLOT_ID;
+            s->prev_id = ev->id;
+        } else {
+            bits = tbenc_id(&s->prev_id, &pi, ev->id);
+        }
         if (ev->op == TRACE_CALLOC) ps = tbenc_varint(ps, ev->nmemb);
         ps = tbenc_varint(ps, ev->size);
         s->ref_slot = ev->slot;

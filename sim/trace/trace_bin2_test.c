@@ -236,6 +236,9 @@ static void test_bad_input(void)
     /* a reserved tag and a special record's unknown tag in the tags stream */
     expect_patched("tag", OFF_TAGS, 1, "\x1b", 1, "unknown record tag 0x1b");
     expect_patched("end tag", OFF_TAGS, 1, "\x18", 1, "unknown record tag 0x18");
+    /* NEXT and SLOT_ID together, and bit 7 of an `a` */
+    expect_patched("next+slot", OFF_TAGS, 1, "\x70", 1, "event 0: reserved bits set");
+    expect_patched("bit 7", OFF_TAGS, 1, "\xb0", 1, "event 0: reserved bits set");
     /* a slot that is not live: that event rejected, the rest read */
     expect_patched("slot", OFF_TAGS + 3, 1, "\x53", 1, "ERR-2 bad.atr: event 3:");
 }
