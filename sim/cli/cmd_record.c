@@ -26,8 +26,9 @@
  *     recorded (one stream holds one trace) and nothing is read back;
  *   - OUT.zst: the recorders write a temporary file created with O_EXCL
  *     under an unpredictable name (.OUT.zst.XXXXXX beside OUT, or in
- *     $TMPDIR when OUT is not a regular file), which is compressed when
- *     the program ended and then renamed over OUT if OUT is a regular file
+ *     $TMPDIR when OUT is not a regular file), which is converted to
+ *     binary v2 and compressed when the program ended (one cut short is
+ *     compressed as it is) and then renamed over OUT if OUT is a regular file
  *     or absent, else copied into it.  OUT without .zst is never touched.
  * Child processes write OUT.<pid> beside it (O_EXCL), compressed likewise.
  *
@@ -758,9 +759,9 @@ const cli_command_t cmd_record = {
         "domains, run it under arenalab record --python).\n\n"
         "A forked child, or an image that exec replaced, writes OUT.<pid>-<command>\n"
         "(OUT.<pid>-<command>.N when taken; --python children: OUT.<pid>); --follow-fork\n"
-        "no records CMD's own process only.  OUT ending in .zst: each trace is compressed with "
-        "zstd once the\n"
-        "program ended (every command reads .atr.zst); until then it is a temporary\n"
+        "no records CMD's own process only.  OUT ending in .zst: each trace becomes binary\n"
+        "version 2 compressed with zstd once the program ended (every command reads\n"
+        ".atr.zst; a trace cut short is compressed as written); until then it is a temporary\n"
         "file, and OUT without .zst is never touched.  Frees of blocks allocated\n"
         "before recording began are dropped and counted (metadata dropped_frees).\n\n"
         "OUT is opened, never unlinked: a symlink is followed; a FIFO or a device\n"

@@ -20,6 +20,7 @@
  * Semantic errors reject one event, as in version 1. */
 #include "sim/trace/internal/trace_impl.h"
 #include "sim/trace/internal/trace_bin_dec.h"
+#include "sim/trace/internal/trace_mem.h"
 #include "sim/trace/trace_zst.h"
 
 #include <errno.h>
@@ -106,7 +107,7 @@ static void b2_close(trace_reader_t *r)
 {
     trace_bin2_t *z = &r->bin2;
     for (int k = 0; k < B2_NSTREAMS; k++)
-        free(z->buf[k]);
+        tmem_free(r->heap, z->buf[k]);
     tzst_buf_close(z->zst);
     if (r->bin.mapped) munmap((void *)r->bin.base, r->bin.size);
 }
@@ -122,14 +123,26 @@ static void b2_advise(trace_bin_t *b, const uint8_t *upto)
     b->advised = pos;
 }
 
-/* Room for N bytes and the slack in buffer K.  0 or TRACE_ENOMEM. */
+/* libzstd's contexts from a reader's private heap (TRACE_R_PRIVATE_HEAP). */
+static void *b2_heap_alloc(void *heap, size_t n)
+{
+    return tmem_malloc(heap, n);
+}
+
+static void b2_heap_free(void *heap, void *p)
+{
+    tmem_free(heap, p);
+}
+
+/* Room for N bytes and the slack in buffer K (from the reader's heap).
+ * 0 or TRACE_ENOMEM. */
 static int b2_room(trace_reader_t *r, int k, size_t n)
 {
     trace_bin2_t *z = &r->bin2;
     if (z->cap[k] >= n + B2_SLACK) return 0;
     size_t cap = n + B2_SLACK > 4096 ? n + B2_SLACK : 4096;
-    free(z->buf[k]);
-    if (!(z->buf[k] = malloc(cap))) {
+    tmem_free(r->heap, z->buf[k]);
+    if (!(z->buf[k] = tmem_malloc(r->heap, cap))) {
         z->cap[k] = 0;
         return _trace_fail(r->err, TRACE_ENOMEM, "%s: out of memory", r->path);
     }
@@ -220,8 +233,10 @@ static int b2_load(trace_reader_t *r)
                 memcpy(z->buf[k], p, n);
             } else {
                 if (!z->zst) {
+                    /* from the reader's heap, like everything it keeps */
                     char err[TRACE_ERRLEN - 32];
-                    if (!(z->zst = tzst_buf_open(r->path, err, sizeof err)))
+                    tzst_mem_t mem = {b2_heap_alloc, b2_heap_free, r->heap};
+                    if (!(z->zst = tzst_buf_open(r->path, r->heap ? &mem : NULL, err, sizeof err)))
                         return _trace_fail(r->err, TRACE_EIO, "%s", err);
                 }
                 long got = tzst_buf_decompress(z->zst, z->buf[k], n, p, (size_t)stored[k]);
@@ -661,7 +676,7 @@ static int b2_wopen(trace_writer_t *w, const trace_meta_t *meta)
     if (!w->scratch) {
         /* without libzstd the streams are stored raw: still a valid trace */
         char err[TRACE_ERRLEN];
-        b->zst = tzst_buf_open(w->path, err, sizeof err);
+        b->zst = tzst_buf_open(w->path, NULL, err, sizeof err);
     }
     int rc = _trace_wroom(w, n);
     if (rc < 0) return rc;

@@ -65,17 +65,17 @@ static void test_spec_bytes(void)
     remove(out);
 }
 
-/* Every reading of FILE (strict and fast, event by event and in batches
- * of 1, 7 and 64) gives the log of WANT. */
+/* Every reading of FILE (strict, fast, fast from a private heap; event by
+ * event and in batches of 1, 7 and 64) gives the log of WANT. */
 static void same_in_every_mode(const char *what, const char *file, const char *want)
 {
     size_t n;
     char *data = tu_read_file(file, &n);
     CHECKF(data != NULL, "%s", file);
     if (!data) return;
-    static const unsigned flags[] = {0, TRACE_R_FAST};
+    static const unsigned flags[] = {0, TRACE_R_FAST, TRACE_R_FAST | TRACE_R_PRIVATE_HEAP};
     static const size_t batch[] = {0, 1, 7, 64};
-    for (size_t f = 0; f < 2; f++)
+    for (size_t f = 0; f < 3; f++)
         for (size_t k = 0; k < 4; k++) {
             char *got = tu_log_mem_batch("x", data, n, flags[f], batch[k]);
             CHECKF(tu_same(what, got, want), "%s flags %u batch %zu", what, flags[f], batch[k]);

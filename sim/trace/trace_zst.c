@@ -54,6 +54,8 @@ typedef struct {
     size_t (*compress_cctx)(void *, void *, size_t, const void *, size_t, int);
     size_t (*decompress_dctx)(void *, void *, size_t, const void *, size_t);
     size_t (*compress_bound)(size_t);
+    void *(*create_dctx_advanced)(tzst_mem_t); /* ZSTD_customMem has this layout */
+    void *(*create_cctx_advanced)(tzst_mem_t);
 } tzst_lib_t;
 
 int tzst_is_zstd(const void *head, size_t n)
@@ -87,6 +89,8 @@ static int tzst_load(tzst_lib_t *l, const char *name, char *err, size_t errlen)
     TZST_SYM(l, compress_cctx, "ZSTD_compressCCtx");
     TZST_SYM(l, decompress_dctx, "ZSTD_decompressDCtx");
     TZST_SYM(l, compress_bound, "ZSTD_compressBound");
+    TZST_SYM(l, create_dctx_advanced, "ZSTD_createDCtx_advanced");
+    TZST_SYM(l, create_cctx_advanced, "ZSTD_createCCtx_advanced");
     if (!l->create_cctx || !l->free_cctx || !l->set_parameter || !l->compress_stream2 ||
         !l->create_dctx || !l->free_dctx || !l->decompress_stream || !l->is_error ||
         !l->error_name) {
@@ -405,25 +409,43 @@ void tzst_stream_close(tzst_stream_t *z)
 struct tzst_buf_s {
     tzst_lib_t l;
     void *cctx, *dctx; /* made on first use */
+    tzst_mem_t mem;
+    int custom; /* mem is the caller's, not malloc */
 };
 
-tzst_buf_t *tzst_buf_open(const char *name, char *err, size_t errlen)
+static void *tzst_malloc(void *opaque, size_t n)
 {
-    tzst_buf_t *z = calloc(1, sizeof *z);
+    (void)opaque;
+    return malloc(n);
+}
+
+static void tzst_free(void *opaque, void *p)
+{
+    (void)opaque;
+    free(p);
+}
+
+tzst_buf_t *tzst_buf_open(const char *name, const tzst_mem_t *mem, char *err, size_t errlen)
+{
+    tzst_lib_t l;
+    if (tzst_load(&l, name, err, errlen) < 0) return NULL;
+    if (!l.compress_cctx || !l.decompress_dctx || !l.compress_bound ||
+        (mem && (!l.create_dctx_advanced || !l.create_cctx_advanced))) {
+        snprintf(err, errlen, "%s: libzstd.so.1 is too old (no one-shot API)", name);
+        dlclose(l.dl);
+        return NULL;
+    }
+    tzst_mem_t m = mem ? *mem : (tzst_mem_t){tzst_malloc, tzst_free, NULL};
+    tzst_buf_t *z = m.alloc(m.opaque, sizeof *z);
     if (!z) {
         snprintf(err, errlen, "%s: out of memory", name);
+        dlclose(l.dl);
         return NULL;
     }
-    if (tzst_load(&z->l, name, err, errlen) < 0) {
-        free(z);
-        return NULL;
-    }
-    if (!z->l.compress_cctx || !z->l.decompress_dctx || !z->l.compress_bound) {
-        snprintf(err, errlen, "%s: libzstd.so.1 is too old (no one-shot API)", name);
-        dlclose(z->l.dl);
-        free(z);
-        return NULL;
-    }
+    memset(z, 0, sizeof *z);
+    z->l = l;
+    z->mem = m;
+    z->custom = mem != NULL;
     return z;
 }
 
@@ -434,14 +456,16 @@ size_t tzst_buf_bound(const tzst_buf_t *z, size_t n)
 
 long tzst_buf_compress(tzst_buf_t *z, void *dst, size_t cap, const void *src, size_t n, int level)
 {
-    if (!z->cctx && !(z->cctx = z->l.create_cctx())) return -1;
+    if (!z->cctx && !(z->cctx = z->custom ? z->l.create_cctx_advanced(z->mem) : z->l.create_cctx()))
+        return -1;
     size_t r = z->l.compress_cctx(z->cctx, dst, cap, src, n, level);
     return z->l.is_error(r) || r > (size_t)LONG_MAX ? -1 : (long)r;
 }
 
 long tzst_buf_decompress(tzst_buf_t *z, void *dst, size_t cap, const void *src, size_t n)
 {
-    if (!z->dctx && !(z->dctx = z->l.create_dctx())) return -1;
+    if (!z->dctx && !(z->dctx = z->custom ? z->l.create_dctx_advanced(z->mem) : z->l.create_dctx()))
+        return -1;
     size_t r = z->l.decompress_dctx(z->dctx, dst, cap, src, n);
     return z->l.is_error(r) || r > (size_t)LONG_MAX ? -1 : (long)r;
 }
@@ -453,5 +477,5 @@ void tzst_buf_close(tzst_buf_t *z)
     if (z->dctx) z->l.free_dctx(z->dctx);
     /* libzstd stays mapped (no dlclose): the next reader's dlopen is then a
      * lookup, not a load, which would cost a small trace's whole decode */
-    free(z);
+    z->mem.free(z->mem.opaque, z);
 }

@@ -67,8 +67,18 @@ void tzst_stream_close(tzst_stream_t *z);
  * with contexts kept between calls. */
 typedef struct tzst_buf_s tzst_buf_t;
 
-/* Loads libzstd: NULL with "NAME: ..." in ERR when it cannot. */
-tzst_buf_t *tzst_buf_open(const char *name, char *err, size_t errlen);
+/* Where a tzst_buf_t and its zstd contexts take memory from (zstd's
+ * ZSTD_customMem): ALLOC(OPAQUE, N) and FREE(OPAQUE, P). */
+typedef struct {
+    void *(*alloc)(void *opaque, size_t n);
+    void (*free)(void *opaque, void *p);
+    void *opaque;
+} tzst_mem_t;
+
+/* Loads libzstd: NULL with "NAME: ..." in ERR when it cannot.  MEM (NULL:
+ * malloc) provides every byte it and its contexts keep; each context is
+ * made once, at its first use, and reused. */
+tzst_buf_t *tzst_buf_open(const char *name, const tzst_mem_t *mem, char *err, size_t errlen);
 /* Most bytes N bytes compress to. */
 size_t tzst_buf_bound(const tzst_buf_t *z, size_t n);
 /* One zstd frame of SRC at LEVEL into DST (CAP bytes): its size, or -1. */
