@@ -258,12 +258,14 @@ int trace_open_ex(trace_reader_t **out, const char *path, unsigned flags, char *
         return TRACE_EIO;
     }
     unsigned char head[TRACE_SNIFF_BYTES];
+    int is_copy = 0; /* fd is a decompressed copy of PATH */
     if (S_ISREG(st.st_mode) && pread(fd, head, 4, 0) == 4 && tzst_is_zstd(head, 4)) {
         /* *.atr.zst: read the decompressed copy (sim/trace/trace_zst.h) */
         int zfd = tzst_decompress_fd(fd, name, err, errlen);
         close(fd);
         if (zfd < 0) return zfd;
         fd = zfd;
+        is_copy = 1;
         if (fstat(fd, &st) != 0) st.st_size = 0;
     }
     /* a pipe cannot be sniffed here: the fallback (text) looks at what
@@ -296,6 +298,7 @@ int trace_open_ex(trace_reader_t **out, const char *path, unsigned flags, char *
         r->bin.base = p;
         r->bin.size = (size_t)st.st_size;
         r->bin.mapped = 1;
+        r->bin.is_path = !is_stdin && !is_copy;
     } else {
         r->text.fd = fd;
         r->text.own_fd = !is_stdin;

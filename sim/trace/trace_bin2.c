@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define B2_VERSION 2
@@ -70,6 +71,15 @@ static const char *const b2_stream_name[B2_NSTREAMS] = {"tags", "sizes", "ids", 
 
 static int b2_corrupt(trace_reader_t *r, const char *what)
 {
+    /* a file cut while mapped shows zeros to the end of its last page: a
+     * block that is no block then, say what happened */
+    struct stat st;
+    if (r->bin.is_path && stat(r->path, &st) == 0 && (uint64_t)st.st_size != r->bin.size)
+        return _trace_fail(r->err, TRACE_EIO,
+                           "%s: event %llu: the file changed size while it was being read "
+                           "(%llu bytes, %zu when opened)",
+                           r->path, (unsigned long long)r->bin.nrec, (unsigned long long)st.st_size,
+                           r->bin.size);
     return _trace_fail(r->err, TRACE_ECORRUPT, "%s: event %llu: %s", r->path,
                        (unsigned long long)r->bin.nrec, what);
 }

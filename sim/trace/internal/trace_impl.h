@@ -52,6 +52,7 @@ typedef struct {
     const uint8_t *base; /* the whole file (mmap'ed or the caller's)      */
     size_t size;
     int mapped;
+    int is_path;      /* the mapping is the file named r->path itself    */
     const uint8_t *p; /* next record                                  */
     size_t first;     /* offset of the first record                   */
     size_t advised;   /* [first, advised) was given back (DONTNEED)   */
