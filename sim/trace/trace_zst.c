@@ -41,6 +41,7 @@ typedef struct {
 
 typedef struct {
     void *dl;
+    int linked; /* the program links libzstd: dl is RTLD_DEFAULT */
     void *(*create_cctx)(void);
     size_t (*free_cctx)(void *);
     size_t (*set_parameter)(void *, int, int);
@@ -63,14 +64,24 @@ int tzst_is_zstd(const void *head, size_t n)
     return n >= 4 && !memcmp(head, "\x28\xb5\x2f\xfd", 4);
 }
 
+/* Lets go of what tzst_load opened (nothing when the program links it:
+ * then L->dl is RTLD_DEFAULT, which is NULL). */
+static void tzst_unload(const tzst_lib_t *l)
+{
+    if (!l->linked && l->dl) dlclose(l->dl);
+}
+
 #define TZST_SYM(l, field, name) (*(void **)&(l)->field = dlsym((l)->dl, name))
 
 /* Loads libzstd.  Returns 0, or -1 with a message naming NAME in ERR. */
 static int tzst_load(tzst_lib_t *l, const char *name, char *err, size_t errlen)
 {
     memset(l, 0, sizeof *l);
-    l->dl = dlopen("libzstd.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!l->dl) {
+    /* linked into the program (sim/trace/BUILD): its symbols are there,
+     * and no dlopen runs (which would allocate) */
+    l->linked = dlsym(RTLD_DEFAULT, "ZSTD_createDCtx") != NULL;
+    l->dl = l->linked ? RTLD_DEFAULT : dlopen("libzstd.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!l->linked && !l->dl) {
         snprintf(err, errlen,
                  "%s: zstd-compressed, and libzstd.so.1 cannot be loaded (Debian "
                  "package libzstd1)",
@@ -95,7 +106,7 @@ static int tzst_load(tzst_lib_t *l, const char *name, char *err, size_t errlen)
         !l->create_dctx || !l->free_dctx || !l->decompress_stream || !l->is_error ||
         !l->error_name) {
         snprintf(err, errlen, "%s: libzstd.so.1 is too old (no streaming API)", name);
-        dlclose(l->dl);
+        tzst_unload(l);
         return -1;
     }
     return 0;
@@ -209,7 +220,7 @@ int tzst_decompress_fd(int fd, const char *name, char *err, size_t errlen)
     free(buf);
     if (d) l.free_dctx(d);
     if (in) tzst_unmap(in, insize);
-    dlclose(l.dl);
+    tzst_unload(&l);
     if (rc < 0) {
         if (out >= 0) close(out);
         return rc;
@@ -247,7 +258,7 @@ static int tzst_compress_core(const void *in, size_t insize, int level,
     }
     free(buf);
     if (c) l.free_cctx(c);
-    dlclose(l.dl);
+    tzst_unload(&l);
     return rc;
 }
 
@@ -400,7 +411,7 @@ void tzst_stream_close(tzst_stream_t *z)
     if (!z) return;
     if (z->d) z->l.free_dctx(z->d);
     free(z->in);
-    if (z->l.dl) dlclose(z->l.dl);
+    tzst_unload(&z->l);
     free(z);
 }
 
@@ -432,14 +443,14 @@ tzst_buf_t *tzst_buf_open(const char *name, const tzst_mem_t *mem, char *err, si
     if (!l.compress_cctx || !l.decompress_dctx || !l.compress_bound ||
         (mem && (!l.create_dctx_advanced || !l.create_cctx_advanced))) {
         snprintf(err, errlen, "%s: libzstd.so.1 is too old (no one-shot API)", name);
-        dlclose(l.dl);
+        tzst_unload(&l);
         return NULL;
     }
     tzst_mem_t m = mem ? *mem : (tzst_mem_t){tzst_malloc, tzst_free, NULL};
     tzst_buf_t *z = m.alloc(m.opaque, sizeof *z);
     if (!z) {
         snprintf(err, errlen, "%s: out of memory", name);
-        dlclose(l.dl);
+        tzst_unload(&l);
         return NULL;
     }
     memset(z, 0, sizeof *z);

@@ -1,10 +1,12 @@
 /* trace_zst.h: zstd-compressed traces (`*.atr.zst`): reading them through
  * the ordinary reader, and compressing what a recorder wrote.
  *
- * libzstd is loaded at run time (dlopen "libzstd.so.1", the Debian package
- * libzstd1 that the zstd tool depends on), through the few functions of its
- * stable API declared in trace_zst.c: no build dependency, and a clear
- * message when it is missing.
+ * libzstd ("libzstd.so.1", the Debian package libzstd1, which dpkg itself
+ * depends on) is used through the few functions of its API declared in
+ * trace_zst.c and looked up with dlopen/dlsym: no headers needed.  The
+ * programs link the library too (sim/trace/BUILD), so that it is loaded at
+ * start-up and dlopen only finds it: a library loaded later takes the
+ * loader's memory from malloc, the heap a replay worker measures.
  *
  * Reading decompresses the whole stream into a memory file (memfd), which
  * trace_open then maps like any binary trace: pages can be dropped and come
