@@ -292,7 +292,9 @@ static int b2_block_done(trace_reader_t *r)
  * it is corrupt, the block was whole).  0 or a negative code. */
 static int b2_get(trace_reader_t *r, const uint8_t **pp, const uint8_t *e, uint64_t *v)
 {
-    int rc = bin_varint(pp, e, v);
+    /* the fast loop may leave a pointer past its stream's end (it stops
+     * at the next record): nothing is read there */
+    int rc = *pp < e ? bin_varint(pp, e, v) : BIN_SHORT;
     if (rc == BIN_OK) return 0;
     return b2_corrupt(r, rc == BIN_SHORT ? "a stream ends inside a record"
                                          : "varint longer than 64 bits");
