@@ -89,7 +89,7 @@ static int check_one(const char *path, const check_args_t *a)
                  ts.remote_frees, ts.remote_reallocs);
     printf("%s: %s%s, %" PRIu64 " events%s, %" PRIu64 " errors (%" PRIu64 " syntax, %" PRIu64
            " semantic)%s%s\n",
-           trace_path(r), trace_format(r) == TRACE_FMT_BIN ? "binary" : "text",
+           trace_path(r), trace_format(r) != TRACE_FMT_TEXT ? "binary" : "text",
            trace_is_rep(r) ? " (malloc-lab .rep)" : "", events, threads, nsyntax + nsem, nsyntax,
            nsem, trace_truncated(r) ? ", cut short" : "",
            fatal ? ", unreadable past that point" : "");

@@ -1,4 +1,5 @@
-/* cmd_convert.c: `arenalab convert IN OUT`: text <-> binary, streaming.
+/* cmd_convert.c: `arenalab convert IN OUT`: text <-> binary (v2, or v1
+ * with --to atr1), streaming.
  *
  * The output is canonical (see trace.h) and carries IN's metadata, not a
  * new timestamp, so binary -> text -> binary gives the same bytes.  A file
@@ -16,7 +17,8 @@ enum { CONVERT_OPT_TO = 256, CONVERT_OPT_LENIENT };
 
 static const cli_opt_t convert_opts[] = {
     {"to", 0, "FORMAT", CONVERT_OPT_TO,
-     "text or bin (default: from OUT's name: .atr/.bin binary, else text)"},
+     "text, bin (binary, version 2) or atr1 (binary version 1, for older readers); "
+     "default: from OUT's name: .atr/.bin binary, else text"},
     {"lenient", 0, NULL, CONVERT_OPT_LENIENT,
      "skip bad lines/events (and say how many) instead of stopping at the first"},
     {0},
@@ -38,8 +40,10 @@ static int convert_on_opt(void *ud, int key, const char *arg)
         a->fmt = TRACE_FMT_TEXT;
     else if (!strcmp(arg, "bin") || !strcmp(arg, "binary"))
         a->fmt = TRACE_FMT_BIN;
+    else if (!strcmp(arg, "atr1"))
+        a->fmt = TRACE_FMT_BIN1;
     else {
-        cli_error("convert: --to wants text or bin, not '%s'", arg);
+        cli_error("convert: --to wants text, bin or atr1, not '%s'", arg);
         return -1;
     }
     return 0;
@@ -97,7 +101,7 @@ static int convert_run(int argc, char **argv)
         cli_error("convert: skipped %" PRIu64 " bad lines/events ('arenalab check %s' lists them)",
                   skipped, in);
     if (strcmp(out, "-") != 0)
-        printf("%s: %" PRIu64 " events, %s\n", out, n, fmt == TRACE_FMT_BIN ? "binary" : "text");
+        printf("%s: %" PRIu64 " events, %s\n", out, n, fmt != TRACE_FMT_TEXT ? "binary" : "text");
     trace_close(r);
     return CLI_OK;
 }
@@ -106,15 +110,18 @@ const cli_command_t cmd_convert = {
     .name = "convert",
     .args = "IN OUT",
     .summary = "convert a trace between the text and binary formats",
-    .description = "Streams IN (text, .rep or binary) to OUT in canonical form, keeping IN's\n"
-                   "metadata, markers and thread switches.  OUT's format comes from its name\n"
-                   "(.atr or .bin: binary, anything else or '-': text) unless --to says.  A file\n"
-                   "OUT is written to a temporary file and renamed at the end, so it never\n"
-                   "exists half-written (through a symbolic link, the link's target is\n"
-                   "replaced); a device, FIFO or '-' is written in place.\n\n"
-                   "A bad line stops the conversion and leaves no OUT: exit 1 for a semantic\n"
-                   "error, 2 for a syntax error or an unreadable IN.  --lenient skips bad\n"
-                   "lines instead and says how many.",
+    .description =
+        "Streams IN (text, .rep or binary) to OUT in canonical form, keeping IN's\n"
+        "metadata, markers and thread switches.  OUT's format comes from its name\n"
+        "(.atr or .bin: binary, anything else or '-': text; .zst after either:\n"
+        "compressed) unless --to says.  Binary is version 2 (column-wise, compressed\n"
+        "streams); --to atr1 writes version 1, for readers older than version 2.  A file\n"
+        "OUT is written to a temporary file and renamed at the end, so it never\n"
+        "exists half-written (through a symbolic link, the link's target is\n"
+        "replaced); a device, FIFO or '-' is written in place.\n\n"
+        "A bad line stops the conversion and leaves no OUT: exit 1 for a semantic\n"
+        "error, 2 for a syntax error or an unreadable IN.  --lenient skips bad\n"
+        "lines instead and says how many.",
     .opts = convert_opts,
     .run = convert_run,
 };

@@ -144,7 +144,7 @@ static int stats_write_json(const char *path, trace_reader_t *r, const tstats_t 
     json_init(&j, o.fp);
     json_object_begin(&j);
     json_kv_string(&j, "trace", trace_path(r));
-    json_kv_string(&j, "format", trace_format(r) == TRACE_FMT_BIN ? "binary" : "text");
+    json_kv_string(&j, "format", trace_format(r) != TRACE_FMT_TEXT ? "binary" : "text");
     json_key(&j, "cut_short");
     json_bool(&j, trace_truncated(r));
     json_kv_uint(&j, "skipped", skipped);

@@ -96,7 +96,7 @@ checks=$((checks + 1))
     fail "convert to .atr.zst did not compress"
 expect 2 "record writes binary traces" "$arenalab" record -o "$tmp/rec.txt" -- true
 expect 0 "a 0 24 obj" "$arenalab" convert "$tmp/spec.atr" -
-expect 2 "--to wants text or bin" "$arenalab" convert --to xml traces/spec-example.txt "$tmp/x"
+expect 2 "--to wants text, bin or atr1" "$arenalab" convert --to xml traces/spec-example.txt "$tmp/x"
 expect 2 "give IN and OUT" "$arenalab" convert traces/spec-example.txt
 # a semantic error stops the conversion and leaves nothing behind
 expect 1 "double-free.txt:3: f of id 1, which is not live" \
@@ -129,15 +129,21 @@ expect 2 "give exactly one trace" "$arenalab" stats
 # ---- a binary trace truncated while it is read ---------------------------------
 # mmap'ed input that shrinks is bad input: a clear message and an exit
 # status, never a death by SIGBUS (whichever moment the truncation hits)
-"$arenalab" gen scripts/workloads/bench.lua -o "$tmp/big.atr" -D n=3000000 >/dev/null 2>&1 ||
-    fail "gen big.atr"
+# (both versions: v1 is big and read for a while; v2 compresses this
+# trace to a few KiB, cut to half of it)
+"$arenalab" gen scripts/workloads/bench.lua -o "$tmp/big2.atr" -D n=3000000 >/dev/null 2>&1 ||
+    fail "gen big2.atr"
+"$arenalab" convert --to atr1 "$tmp/big2.atr" "$tmp/big1.atr" >/dev/null 2>&1 ||
+    fail "convert big1.atr"
 for delay in 0.02 0.05 0.1 0.2; do
-    for cmd in check stats; do
-        cp "$tmp/big.atr" "$tmp/shrink.atr"
+    for cmd in check stats check2; do
+        big=$tmp/big1.atr
+        [[ $cmd == check2 ]] && cmd=check big=$tmp/big2.atr
+        cp "$big" "$tmp/shrink.atr"
         "$arenalab" "$cmd" "$tmp/shrink.atr" >"$tmp/shrink.out" 2>&1 &
         pid=$!
         sleep "$delay"
-        truncate -s 100000 "$tmp/shrink.atr"
+        truncate -s $(($(stat -c %s "$big") / 2)) "$tmp/shrink.atr"
         wait "$pid"
         rc=$?
         checks=$((checks + 1))
@@ -152,7 +158,7 @@ done
 # ---- a valid header followed by zeros: millions of live blocks -------------------
 # the reader's tables are bounded by the machine's memory (a small bound
 # here): a clear error at the event, never an exhausted machine
-"$arenalab" convert traces/spec-example.txt "$tmp/hdr.atr" >/dev/null 2>&1
+"$arenalab" convert --to atr1 traces/spec-example.txt "$tmp/hdr.atr" >/dev/null 2>&1
 { head -c 48 "$tmp/hdr.atr"; head -c 20000000 /dev/zero; } >"$tmp/zeros.atr"
 for cmd in check stats; do
     expect 2 "than this machine can track in memory" \

@@ -273,18 +273,20 @@ int trace_open_ex(trace_reader_t **out, const char *path, unsigned flags, char *
         if (!is_stdin) close(fd);
         return TRACE_EIO;
     }
-    unsigned char head[4];
+    unsigned char head[TRACE_SNIFF_BYTES];
+    int is_copy = 0; /* fd is a decompressed copy of PATH */
     if (S_ISREG(st.st_mode) && pread(fd, head, 4, 0) == 4 && tzst_is_zstd(head, 4)) {
         /* *.atr.zst: read the decompressed copy (sim/trace/trace_zst.h) */
         int zfd = tzst_decompress_fd(fd, name, err, errlen);
         close(fd);
         if (zfd < 0) return zfd;
         fd = zfd;
+        is_copy = 1;
         if (fstat(fd, &st) != 0) st.st_size = 0;
     }
     /* a pipe cannot be sniffed here: the fallback (text) looks at what
      * comes and refuses a mapped format's bytes */
-    ssize_t nhead = S_ISREG(st.st_mode) ? pread(fd, head, 4, 0) : 0;
+    ssize_t nhead = S_ISREG(st.st_mode) ? pread(fd, head, sizeof head, 0) : 0;
     const trace_fmt_ops_t *ops = trace_sniff(head, nhead > 0 ? (size_t)nhead : 0);
     trace_reader_t *r = trace_reader_new(name, flags, ops);
     if (!r) {
@@ -312,6 +314,7 @@ int trace_open_ex(trace_reader_t **out, const char *path, unsigned flags, char *
         r->bin.base = p;
         r->bin.size = (size_t)st.st_size;
         r->bin.mapped = 1;
+        r->bin.is_path = !is_stdin && !is_copy;
     } else {
         r->text.fd = fd;
         r->text.own_fd = !is_stdin;
@@ -551,7 +554,7 @@ int trace_output_format(const char *path, int forced, trace_format_t *fmt, char 
                  {".txt", TRACE_FMT_TEXT},
                  {".trace", TRACE_FMT_TEXT}};
     if (!strcmp(path, "-")) {
-        if (forced == TRACE_FMT_BIN) {
+        if (forced == TRACE_FMT_BIN || forced == TRACE_FMT_BIN1) {
             trace_copy_err(err, errlen, "a binary trace cannot go to standard output; name a file");
             return TRACE_EUSAGE;
         }
@@ -570,11 +573,13 @@ int trace_output_format(const char *path, int forced, trace_format_t *fmt, char 
         size_t el = strlen(names[i].ext);
         if (n > el && !strncasecmp(path + n - el, names[i].ext, el)) named = names[i].fmt;
     }
+    /* either version of the binary format is an .atr */
+    if (named == TRACE_FMT_BIN && forced == TRACE_FMT_BIN1) named = TRACE_FMT_BIN1;
     if (named >= 0 && forced >= 0 && forced != named) {
         if (err)
             snprintf(err, errlen, "%s: the name says %s, but %s was asked for", path,
-                     named == TRACE_FMT_BIN ? "binary (.atr)" : "text (.txt)",
-                     forced == TRACE_FMT_BIN ? "binary" : "text");
+                     named != TRACE_FMT_TEXT ? "binary (.atr)" : "text (.txt)",
+                     forced != TRACE_FMT_TEXT ? "binary" : "text");
         return TRACE_EUSAGE;
     }
     if (named < 0) {
@@ -827,6 +832,7 @@ uint64_t trace_writer_count(const trace_writer_t *w)
 
 static void trace_writer_free(trace_writer_t *w)
 {
+    if (w->ops && w->ops->wfree) w->ops->wfree(w);
     if (w->scratch) fclose(w->scratch);
     live_free(&w->live);
     free(w->buf);

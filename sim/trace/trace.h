@@ -38,7 +38,10 @@ typedef enum {
 /* Numbered as CPython's PyMemAllocatorDomain. */
 typedef enum { TRACE_RAW = 0, TRACE_MEM = 1, TRACE_OBJ = 2, TRACE_NDOMAINS } trace_domain_t;
 
-typedef enum { TRACE_FMT_TEXT, TRACE_FMT_BIN, TRACE_NFORMATS } trace_format_t;
+/* TRACE_FMT_BIN is the binary format writers use (version 2, column-wise
+ * blocks); TRACE_FMT_BIN1 the first version, still read, written only
+ * when asked for (`--to atr1`). */
+typedef enum { TRACE_FMT_TEXT, TRACE_FMT_BIN, TRACE_FMT_BIN1, TRACE_NFORMATS } trace_format_t;
 
 enum {
     TRACE_ESYNTAX = -1,  /* a malformed text line; the reader can go on   */

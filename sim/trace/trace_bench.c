@@ -5,7 +5,8 @@
  *                    [--seed S] [--reps R] [--write FILE] [TRACE...]
  *
  * For each TRACE (text or binary) and for a synthetic trace of N events
- * (--synth), both forms are made in $TMPDIR, then each is read to its end
+ * (--synth), the three forms (text, binary v1, binary v2) are made in
+ * $TMPDIR, then each is read to its end
  * R times in a row, in two rounds (R default 5; the best time counts),
  * each time from trace_open to trace_close, in CPU time of the process
  * (user + system: the decoding's work, page faults included, not the time
@@ -14,8 +15,10 @@
  * mode (slots only), both in batches of BENCH_BATCH events
  * (trace_next_batch: what a replay does); then binary fast mode event by
  * event (trace_next) and binary strict mode (ids checked too), event by
- * event.  Prints events/s of each, the binary/text speed ratios (batch
- * against batch first), bytes/event of both forms, and the peak RSS,
+ * event, each binary reading for v1 and v2 alternately.  Prints events/s
+ * of each, the binary (v2)/text speed ratios (batch against batch first),
+ * the v2/v1 decode speed ratios (target >= 1), bytes/event of the forms
+ * (v2 target <= 2), and the peak RSS,
  * which must not grow with the file (the binary reader gives consumed
  * pages back).  --write FILE only writes the synthetic trace to FILE
  * (format from its name) and exits; style threads:T[:P] writes a trace
@@ -141,61 +144,76 @@ static int bench_synth(const char *path, const bench_args_t *a)
     return 0;
 }
 
-/* Benchmarks one trace given in either form.  0 or -1. */
+/* Benchmarks one trace given in any form: made into text, binary v1 and
+ * binary v2 in $TMPDIR, each read in every mode.  0 or -1. */
 static int bench_one(const char *name, const char *path, const bench_args_t *a)
 {
-    char text[4096], bin[4096];
+    enum { F_TEXT, F_V1, F_V2, F_N };
+    char file[F_N][4096];
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    trace_reader_t *r;
-    char err[512];
-    if (trace_open(&r, path, err, sizeof err) < 0) {
-        fprintf(stderr, "trace_bench: %s\n", err);
-        return -1;
-    }
-    int is_bin = trace_format(r) == TRACE_FMT_BIN;
-    trace_close(r);
-    snprintf(text, sizeof text, "%s/trace_bench.%ld.txt", tmp, (long)getpid());
-    snprintf(bin, sizeof bin, "%s/trace_bench.%ld.atr", tmp, (long)getpid());
-    if (bench_convert(path, is_bin ? text : bin, is_bin ? TRACE_FMT_TEXT : TRACE_FMT_BIN) < 0)
-        return -1;
-    const char *tpath = is_bin ? text : path, *bpath = is_bin ? path : bin;
+    static const char *const ext[F_N] = {"txt", "v1.atr", "v2.atr"};
+    static const trace_format_t fmt[F_N] = {TRACE_FMT_TEXT, TRACE_FMT_BIN1, TRACE_FMT_BIN};
+    int bad = 0;
+    for (int f = 0; f < F_N; f++)
+        snprintf(file[f], sizeof file[f], "%s/trace_bench.%ld.%s", tmp, (long)getpid(), ext[f]);
+    for (int f = 0; f < F_N && !bad; f++)
+        bad = bench_convert(f == F_TEXT ? path : file[F_TEXT], file[f], fmt[f]) < 0;
     /* each reading REPS times in a row, the best time: the decoder's
      * steady state (caches and branch predictors warm), as in a replay's
      * long run; then the whole round once more, so that a slow spell of a
-     * busy machine does not decide a figure */
+     * busy machine does not decide a figure; v1 and v2 alternate */
     static const struct {
         unsigned flags;
-        int batch, text;
-    } mode[4] = {{0, 1, 1}, {TRACE_R_FAST, 1, 0}, {TRACE_R_FAST, 0, 0}, {0, 0, 0}};
-    double best[4] = {-1, -1, -1, -1};
-    uint64_t cnt[4] = {0};
-    int bad = 0;
+        int batch, form;
+    } mode[] = {{0, 1, F_TEXT},
+                {TRACE_R_FAST, 1, F_V1},
+                {TRACE_R_FAST, 1, F_V2},
+                {TRACE_R_FAST, 0, F_V1},
+                {TRACE_R_FAST, 0, F_V2},
+                {0, 0, F_V1},
+                {0, 0, F_V2}};
+    enum { NMODES = sizeof mode / sizeof mode[0] };
+    double best[NMODES];
+    uint64_t cnt[NMODES] = {0};
+    for (int m = 0; m < NMODES; m++)
+        best[m] = -1;
     for (int round = 0; round < 2 && !bad; round++)
-        for (int m = 0; m < 4 && !bad; m++)
+        for (int m = 0; m < NMODES && !bad; m++)
             for (int i = 0; i < a->reps && !bad; i++) {
-                double t =
-                    bench_read(mode[m].text ? tpath : bpath, mode[m].flags, mode[m].batch, &cnt[m]);
+                double t = bench_read(file[mode[m].form], mode[m].flags, mode[m].batch, &cnt[m]);
                 bad = t < 0;
                 if (best[m] < 0 || t < best[m]) best[m] = t;
             }
-    double tt = best[0], tb = best[1], t1 = best[2], ts = best[3];
+    long long size[F_N];
+    for (int f = 0; f < F_N; f++) {
+        size[f] = bench_size(file[f]);
+        remove(file[f]);
+    }
     uint64_t nt = cnt[0];
-    long long st = bench_size(tpath), sb = bench_size(bpath);
-    remove(is_bin ? text : bin);
-    if (bad || nt != cnt[1] || nt != cnt[2] || nt != cnt[3] || nt == 0) {
+    for (int m = 1; m < NMODES; m++)
+        bad |= cnt[m] != nt;
+    if (bad || nt == 0) {
         fprintf(stderr, "trace_bench: %s: the forms disagree or cannot be read\n", name);
         return -1;
     }
     double n = (double)nt;
     printf("%s: %llu events\n", name, (unsigned long long)nt);
-    printf("  text parse          %12.0f events/s  %6.1f ns/event  %5.2f bytes/event\n", n / tt,
-           tt / n * 1e9, (double)st / n);
-    printf("  binary decode       %12.0f events/s  %6.1f ns/event  %5.2f bytes/event\n", n / tb,
-           tb / n * 1e9, (double)sb / n);
-    printf("  binary, per event   %12.0f events/s  %6.1f ns/event\n", n / t1, t1 / n * 1e9);
-    printf("  binary, strict ids  %12.0f events/s  %6.1f ns/event\n", n / ts, ts / n * 1e9);
-    printf("  binary/text speed   %12.1fx (per event: %.1fx, strict: %.1fx)\n", tt / tb, tt / t1,
-           tt / ts);
+    printf("  text parse          %12.0f events/s  %6.1f ns/event  %5.2f bytes/event\n",
+           n / best[0], best[0] / n * 1e9, (double)size[F_TEXT] / n);
+    printf("  binary v1 decode    %12.0f events/s  %6.1f ns/event  %5.2f bytes/event\n",
+           n / best[1], best[1] / n * 1e9, (double)size[F_V1] / n);
+    printf("  binary decode       %12.0f events/s  %6.1f ns/event  %5.2f bytes/event (v2)\n",
+           n / best[2], best[2] / n * 1e9, (double)size[F_V2] / n);
+    printf("  binary, per event   %12.0f events/s  %6.1f ns/event (v1: %.1f)\n", n / best[4],
+           best[4] / n * 1e9, best[3] / n * 1e9);
+    printf("  binary, strict ids  %12.0f events/s  %6.1f ns/event (v1: %.1f)\n", n / best[6],
+           best[6] / n * 1e9, best[5] / n * 1e9);
+    printf("  binary/text speed   %12.1fx (per event: %.1fx, strict: %.1fx)\n", best[0] / best[2],
+           best[0] / best[4], best[0] / best[6]);
+    printf("  v2/v1 decode speed  %12.2fx (per event: %.2fx, strict: %.2fx; target >= 1)\n",
+           best[1] / best[2], best[3] / best[4], best[5] / best[6]);
+    printf("  v2 bytes/event      %12.2f (v1: %.2f; target <= 2)\n", (double)size[F_V2] / n,
+           (double)size[F_V1] / n);
     return 0;
 }
 

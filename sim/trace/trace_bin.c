@@ -11,6 +11,7 @@
  * A rejected event (a slot that is not live, a domain mismatch, a live id)
  * leaves the delta-coding state as it was, like the live table. */
 #include "sim/trace/internal/trace_impl.h"
+#include "sim/trace/internal/trace_bin_dec.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -26,48 +27,6 @@
 /* Preallocation from header hints is capped; the tables grow past it. */
 #define BIN_RESERVE_MAX ((uint32_t)1 << 22)
 
-static uint64_t bin_get(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-enum { BIN_OK = 1, BIN_SHORT = 0, BIN_BAD = -1 };
-
-/* LEB128 at *P (< E): BIN_OK, BIN_SHORT (runs past E) or BIN_BAD (over 64
- * bits).  The general case, out of line. */
-__attribute__((noinline)) static int bin_varint_slow(const uint8_t **pp, const uint8_t *e,
-                                                     uint64_t *out)
-{
-    const uint8_t *p = *pp;
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (p == e) return BIN_SHORT;
-        uint8_t b = *p++;
-        if (shift == 63 && b > 1) return BIN_BAD;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (b < 0x80) {
-            *out = v;
-            *pp = p;
-            return BIN_OK;
-        }
-    }
-    return BIN_BAD;
-}
-
-static inline int bin_varint(const uint8_t **pp, const uint8_t *e, uint64_t *out)
-{
-    const uint8_t *p = *pp;
-    if (e - p >= 2 && !(p[0] & p[1] & 0x80)) {
-        unsigned more = p[0] >> 7;
-        *out = (uint64_t)(p[0] & 0x7f) | (uint64_t)(p[1] * more) << 7;
-        *pp = p + 1 + more;
-        return BIN_OK;
-    }
-    return bin_varint_slow(pp, e, out);
-}
 static int bin_corrupt_ev(trace_reader_t *r, const char *what)
 {
     return _trace_fail(r->err, TRACE_ECORRUPT, "%s: event %llu: %s", r->path,
@@ -82,9 +41,7 @@ static int bin_cut(trace_reader_t *r)
     return 0;
 }
 
-static int bin_rewind(trace_reader_t *r);
-
-static int bin_open(trace_reader_t *r)
+int _trace_bin_header(trace_reader_t *r, unsigned want, size_t slots_per_byte)
 {
     trace_bin_t *b = &r->bin;
     const uint8_t *base = b->base;
@@ -97,10 +54,10 @@ static int bin_open(trace_reader_t *r)
                            "by a text-mode transfer)",
                            r->path);
     unsigned version = (unsigned)bin_get(base + TBENC_OFF_VERSION, 2);
-    if (version != TBENC_VERSION)
+    if (version != want)
         return _trace_fail(r->err, TRACE_ECORRUPT,
-                           "%s: header: format version %u (this reader knows version %d)", r->path,
-                           version, TBENC_VERSION);
+                           "%s: header: format version %u (this reader knows versions 1 and 2)",
+                           r->path, version);
     b->hflags = (unsigned)bin_get(base + TBENC_OFF_FLAGS, 2);
     if (b->hflags & ~(unsigned)TBENC_F_KNOWN)
         return _trace_fail(r->err, TRACE_ECORRUPT, "%s: header: unknown flags 0x%04x", r->path,
@@ -142,8 +99,10 @@ static int bin_open(trace_reader_t *r)
                            (unsigned long long)nmeta, (unsigned long long)hlen);
     b->first = (size_t)hlen;
     if (b->hflags & TBENC_F_COMPLETE) {
-        /* every slot is first assigned by an event of at least one byte */
+        /* every slot is first assigned by an event of at least 1 /
+         * SLOTS_PER_BYTE bytes */
         size_t room = b->size - b->first;
+        room = room > SIZE_MAX / slots_per_byte ? SIZE_MAX : room * slots_per_byte;
         uint32_t nb = b->hslots, na = b->haslots;
         if (nb > room) nb = (uint32_t)room;
         if (na > room) na = (uint32_t)room;
@@ -152,7 +111,15 @@ static int bin_open(trace_reader_t *r)
         if (live_reserve(&r->live, nb, na) < 0)
             return _trace_fail(r->err, TRACE_ENOMEM, "%s: out of memory", r->path);
     }
-    return bin_rewind(r);
+    return 0;
+}
+
+static int bin_rewind(trace_reader_t *r);
+
+static int bin_open(trace_reader_t *r)
+{
+    int rc = _trace_bin_header(r, TBENC_VERSION, 1);
+    return rc < 0 ? rc : bin_rewind(r);
 }
 
 static int bin_rewind(trace_reader_t *r)
@@ -451,84 +418,6 @@ static int bin_step(trace_reader_t *r, trace_event_t *ev)
  * 8), rounded up. */
 #define BIN_SLACK 32
 
-/* The varint at P (with 8 readable bytes) when it is at most 8 bytes long:
- * its value, and its length in *LEN; 0 in *LEN for a longer one.  The
- * first byte below 0x80 ends it; the 7-bit groups are then packed together
- * in three shift-and-merge steps (pairs, quads, the whole word). */
-static inline uint64_t bin_varint8(const uint8_t *p, unsigned *len)
-{
-    uint64_t w;
-    memcpy(&w, p, 8);
-    w = le64toh(w);
-    uint64_t stops = ~w & 0x8080808080808080ull;
-    *len = stops ? (unsigned)__builtin_ctzll(stops) / 8 + 1 : 0;
-    uint64_t x = w & (stops ^ (stops - 1)) & 0x7f7f7f7f7f7f7f7full;
-    x = (x & 0x007f007f007f007full) | (x & 0x7f007f007f007f00ull) >> 1;
-    x = (x & 0x00003fff00003fffull) | (x & 0x3fff00003fff0000ull) >> 2;
-    return (x & 0x000000000fffffffull) | (x & 0x0fffffff00000000ull) >> 4;
-}
-
-/* The varint at *PP (8 readable bytes), at most MAX: 1 with *V and *PP
- * past it, or 0 (longer than 8 bytes, or above MAX: bin_step's cases).  One
- * or two bytes, most varints of real traces, take no branch, and cannot
- * exceed any MAX used here (2^32 - 1 or 2^48). */
-static inline int bin_fast_varint(const uint8_t **pp, uint64_t *v, uint64_t max)
-{
-    const uint8_t *p = *pp;
-    unsigned b0 = p[0], b1 = p[1];
-    if (__builtin_expect(!(b0 & b1 & 0x80), 1)) {
-        unsigned more = b0 >> 7;
-        *v = (b0 & 0x7f) | (uint64_t)(b1 * more) << 7;
-        *pp = p + 1 + more;
-        return 1;
-    }
-    unsigned len;
-    *v = bin_varint8(p, &len);
-    *pp = p + len;
-    return len != 0 && *v <= max;
-}
-
-/* Fills *O.  TAIL is thread | op << 32 | domain << 40: with the fields in
- * trace_event_t's order, 6 stores of 8 bytes (padding included) instead of
- * 10; stores are much of what this loop does. */
-static inline void bin_emit(trace_event_t *o, uint64_t size, uint64_t nmemb, uint64_t where,
-                            uint32_t id, uint32_t slot, uint32_t arena, uint32_t aslot,
-                            uint64_t tail)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    /* one word at a time: an array would be built on the stack and
-     * copied with a wider load, which store forwarding cannot serve */
-    uint64_t w0 = id | (uint64_t)slot << 32, w1 = arena | (uint64_t)aslot << 32;
-    char *d = (char *)o + offsetof(trace_event_t, id);
-    o->size = size;
-    o->nmemb = nmemb;
-    o->where = where;
-    memcpy(d, &w0, 8);
-    memcpy(d + 8, &w1, 8);
-    memcpy(d + 16, &tail, 8);
-#else
-    *o = (trace_event_t){.size = size,
-                         .nmemb = nmemb,
-                         .where = where,
-                         .id = id,
-                         .slot = slot,
-                         .arena = arena,
-                         .aslot = aslot,
-                         .thread = (uint32_t)tail,
-                         .op = (uint8_t)(tail >> 32),
-                         .domain = (uint8_t)(tail >> 40)};
-#endif
-}
-
-_Static_assert(offsetof(trace_event_t, slot) == offsetof(trace_event_t, id) + 4 &&
-                   offsetof(trace_event_t, arena) == offsetof(trace_event_t, id) + 8 &&
-                   offsetof(trace_event_t, aslot) == offsetof(trace_event_t, id) + 12 &&
-                   offsetof(trace_event_t, thread) == offsetof(trace_event_t, id) + 16 &&
-                   offsetof(trace_event_t, op) == offsetof(trace_event_t, id) + 20 &&
-                   offsetof(trace_event_t, domain) == offsetof(trace_event_t, id) + 21 &&
-                   sizeof(trace_event_t) == offsetof(trace_event_t, id) + 24,
-               "bin_emit writes id .. domain as three words");
-
 _Static_assert(TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, TBENC_B_SAME_AREA) == 0x2d,
                "the `m` run test of bin_run spells this tag out");
 
@@ -536,31 +425,6 @@ _Static_assert(TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, TBENC_B_SAME_AREA) == 0x
  * at most 8 bytes (bin_fast_varint). */
 #define BIN_MAXREC 25
 _Static_assert(BIN_MAXREC <= BIN_SLACK, "a record of the fast path stays in the data");
-
-/* What the fast path needs of a tag, precomputed (one table, one base
- * register): the event's last word but the thread, the state a block
- * named by an r f must have, and the slot delta of a code below 7. */
-typedef struct {
-    uint64_t tail[256]; /* (op | domain << 8) << 32, see bin_emit          */
-    uint8_t want[256];  /* a c r f: LIVE_B_LIVE | domain; others 0xff, never
-                           a state (nor is domain 3 of a special record)  */
-    int8_t near[256];   /* r f o: unzigzag(bits 5-7) when below 7        */
-} bin_tab_t;
-
-#define BIN_OP(t)   ((t)&7)
-#define BIN_DOM(t)  ((t) >> 3 & 3)
-#define BIN_CODE(t) ((t) >> 5)
-#define BIN_TAIL(t) ((uint64_t)(BIN_OP(t) | BIN_DOM(t) << 8) << 32)
-#define BIN_WANT(t)                                                                                \
-    (BIN_OP(t) <= TRACE_FREE && BIN_DOM(t) != TBENC_SPECIAL ? LIVE_B_LIVE | BIN_DOM(t) : 0xff)
-#define BIN_NEAR(t)   (BIN_CODE(t) == TBENC_SLOT_ESC ? 0 : (BIN_CODE(t) >> 1) ^ -(BIN_CODE(t) & 1))
-#define BIN_X4(M, t)  M(t), M((t) + 1), M((t) + 2), M((t) + 3)
-#define BIN_X16(M, t) BIN_X4(M, t), BIN_X4(M, (t) + 4), BIN_X4(M, (t) + 8), BIN_X4(M, (t) + 12)
-#define BIN_X64(M, t)                                                                              \
-    BIN_X16(M, t), BIN_X16(M, (t) + 16), BIN_X16(M, (t) + 32), BIN_X16(M, (t) + 48)
-#define BIN_X256(M) BIN_X64(M, 0), BIN_X64(M, 64), BIN_X64(M, 128), BIN_X64(M, 192)
-
-static const bin_tab_t bin_tab = {{BIN_X256(BIN_TAIL)}, {BIN_X256(BIN_WANT)}, {BIN_X256(BIN_NEAR)}};
 
 /* The slot an r f o record at P names, from reference slot REF; *PP is
  * moved past the slot.  A slot code of 7 (a varint follows) is as common
@@ -852,8 +716,11 @@ static int bin_finish(trace_writer_t *w)
 
 static int bin_sniff(const void *head, size_t n)
 {
-    /* four bytes are enough to tell: a text trace cannot start with 0x89 */
-    return n >= 4 && !memcmp(head, TBENC_MAGIC, 4);
+    /* four bytes tell binary from text (which cannot start with 0x89); a
+     * version other than 2 (trace_bin2.c) is this reader's to judge */
+    const uint8_t *h = head;
+    return n >= 4 && !memcmp(head, TBENC_MAGIC, 4) &&
+           (n < TBENC_OFF_VERSION + 2 || bin_get(h + TBENC_OFF_VERSION, 2) != 2);
 }
 
 static int bin_hints(const trace_reader_t *r, uint64_t *events, uint32_t *slots, uint32_t *aslots)
@@ -865,11 +732,12 @@ static int bin_hints(const trace_reader_t *r, uint64_t *events, uint32_t *slots,
     return 1;
 }
 
-static const char *const bin_exts[] = {".atr", ".bin", NULL};
+/* no name selects version 1: writers use version 2 unless asked */
+static const char *const bin_exts[] = {NULL};
 
 const trace_fmt_ops_t _trace_bin_ops = {
-    .fmt = TRACE_FMT_BIN,
-    .name = "binary",
+    .fmt = TRACE_FMT_BIN1,
+    .name = "binary v1",
     .exts = bin_exts,
     .sniff = bin_sniff,
     .mapped = 1,

@@ -49,7 +49,7 @@ static void test_spec_bytes(void)
 {
     char out[512];
     tu_path(out, sizeof out, "spec.atr");
-    CHECK(tu_convert("traces/spec-example.txt", out, TRACE_FMT_BIN) == 0);
+    CHECK(tu_convert("traces/spec-example.txt", out, TRACE_FMT_BIN1) == 0);
     size_t n;
     char *got = file_bytes(out, &n);
     CHECK(got && n == sizeof spec_bin && !memcmp(got, spec_bin, n));
@@ -86,7 +86,7 @@ static void test_stream(void)
 {
     FILE *fp = tmpfile();
     CHECK(fp != NULL);
-    copy_to_stream("traces/spec-example.txt", fp, TRACE_FMT_BIN);
+    copy_to_stream("traces/spec-example.txt", fp, TRACE_FMT_BIN1);
     CHECK(fputs("more", fp) >= 0 && fflush(fp) == 0); /* still open */
     uint8_t got[sizeof spec_bin + 8];
     rewind(fp);
@@ -98,7 +98,7 @@ static void test_stream(void)
     CHECK(pipe(fds) == 0);
     fp = fdopen(fds[1], "wb");
     CHECK(fp != NULL);
-    copy_to_stream("traces/spec-example.txt", fp, TRACE_FMT_BIN);
+    copy_to_stream("traces/spec-example.txt", fp, TRACE_FMT_BIN1);
     fclose(fp);
     n = (size_t)read(fds[0], got, sizeof got);
     close(fds[0]);
@@ -325,7 +325,7 @@ static void test_corrupt(void)
 {
     /* header */
     expect_patched(1, 7, "ATR\r\n\n\n", 7, 0, "OPEN-3 bad.atr: header: bad magic");
-    expect_patched(8, 1, "\x02", 1, 0, "OPEN-3 bad.atr: header: format version 2");
+    expect_patched(8, 1, "\x03", 1, 0, "OPEN-3 bad.atr: header: format version 3");
     expect_patched(10, 1, "\x03", 1, 0, "OPEN-3 bad.atr: header: unknown flags 0x0003");
     expect_patched(12, 1, "\x23", 1, 0, "OPEN-3 bad.atr: header: length 35 outside");
     expect_patched(12, 1, "\xff", 1, 0, "OPEN-3 bad.atr: header: length 255 outside");

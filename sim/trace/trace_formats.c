@@ -9,5 +9,6 @@
 
 const trace_fmt_ops_t *const _trace_formats[TRACE_NFORMATS] = {
     [TRACE_FMT_TEXT] = &_trace_text_ops,
-    [TRACE_FMT_BIN] = &_trace_bin_ops,
+    [TRACE_FMT_BIN] = &_trace_bin2_ops,
+    [TRACE_FMT_BIN1] = &_trace_bin_ops,
 };

@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ typedef struct {
 
 typedef struct {
     void *dl;
+    int linked; /* the program links libzstd: dl is RTLD_DEFAULT */
     void *(*create_cctx)(void);
     size_t (*free_cctx)(void *);
     size_t (*set_parameter)(void *, int, int);
@@ -49,11 +51,24 @@ typedef struct {
     size_t (*decompress_stream)(void *, tzst_out_t *, tzst_in_t *);
     unsigned (*is_error)(size_t);
     const char *(*error_name)(size_t);
+    /* one-shot buffers (tzst_buf_*): optional, NULL in an old libzstd */
+    size_t (*compress_cctx)(void *, void *, size_t, const void *, size_t, int);
+    size_t (*decompress_dctx)(void *, void *, size_t, const void *, size_t);
+    size_t (*compress_bound)(size_t);
+    void *(*create_dctx_advanced)(tzst_mem_t); /* ZSTD_customMem has this layout */
+    void *(*create_cctx_advanced)(tzst_mem_t);
 } tzst_lib_t;
 
 int tzst_is_zstd(const void *head, size_t n)
 {
     return n >= 4 && !memcmp(head, "\x28\xb5\x2f\xfd", 4);
+}
+
+/* Lets go of what tzst_load opened (nothing when the program links it:
+ * then L->dl is RTLD_DEFAULT, which is NULL). */
+static void tzst_unload(const tzst_lib_t *l)
+{
+    if (!l->linked && l->dl) dlclose(l->dl);
 }
 
 #define TZST_SYM(l, field, name) (*(void **)&(l)->field = dlsym((l)->dl, name))
@@ -62,8 +77,11 @@ int tzst_is_zstd(const void *head, size_t n)
 static int tzst_load(tzst_lib_t *l, const char *name, char *err, size_t errlen)
 {
     memset(l, 0, sizeof *l);
-    l->dl = dlopen("libzstd.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!l->dl) {
+    /* linked into the program (sim/trace/BUILD): its symbols are there,
+     * and no dlopen runs (which would allocate) */
+    l->linked = dlsym(RTLD_DEFAULT, "ZSTD_createDCtx") != NULL;
+    l->dl = l->linked ? RTLD_DEFAULT : dlopen("libzstd.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!l->linked && !l->dl) {
         snprintf(err, errlen,
                  "%s: zstd-compressed, and libzstd.so.1 cannot be loaded (Debian "
                  "package libzstd1)",
@@ -79,11 +97,16 @@ static int tzst_load(tzst_lib_t *l, const char *name, char *err, size_t errlen)
     TZST_SYM(l, decompress_stream, "ZSTD_decompressStream");
     TZST_SYM(l, is_error, "ZSTD_isError");
     TZST_SYM(l, error_name, "ZSTD_getErrorName");
+    TZST_SYM(l, compress_cctx, "ZSTD_compressCCtx");
+    TZST_SYM(l, decompress_dctx, "ZSTD_decompressDCtx");
+    TZST_SYM(l, compress_bound, "ZSTD_compressBound");
+    TZST_SYM(l, create_dctx_advanced, "ZSTD_createDCtx_advanced");
+    TZST_SYM(l, create_cctx_advanced, "ZSTD_createCCtx_advanced");
     if (!l->create_cctx || !l->free_cctx || !l->set_parameter || !l->compress_stream2 ||
         !l->create_dctx || !l->free_dctx || !l->decompress_stream || !l->is_error ||
         !l->error_name) {
         snprintf(err, errlen, "%s: libzstd.so.1 is too old (no streaming API)", name);
-        dlclose(l->dl);
+        tzst_unload(l);
         return -1;
     }
     return 0;
@@ -197,7 +220,7 @@ int tzst_decompress_fd(int fd, const char *name, char *err, size_t errlen)
     free(buf);
     if (d) l.free_dctx(d);
     if (in) tzst_unmap(in, insize);
-    dlclose(l.dl);
+    tzst_unload(&l);
     if (rc < 0) {
         if (out >= 0) close(out);
         return rc;
@@ -235,7 +258,7 @@ static int tzst_compress_core(const void *in, size_t insize, int level,
     }
     free(buf);
     if (c) l.free_cctx(c);
-    dlclose(l.dl);
+    tzst_unload(&l);
     return rc;
 }
 
@@ -388,6 +411,82 @@ void tzst_stream_close(tzst_stream_t *z)
     if (!z) return;
     if (z->d) z->l.free_dctx(z->d);
     free(z->in);
-    if (z->l.dl) dlclose(z->l.dl);
+    tzst_unload(&z->l);
     free(z);
+}
+
+/* ---- one-shot buffers ------------------------------------------------------ */
+
+struct tzst_buf_s {
+    tzst_lib_t l;
+    void *cctx, *dctx; /* made on first use */
+    tzst_mem_t mem;
+    int custom; /* mem is the caller's, not malloc */
+};
+
+static void *tzst_malloc(void *opaque, size_t n)
+{
+    (void)opaque;
+    return malloc(n);
+}
+
+static void tzst_free(void *opaque, void *p)
+{
+    (void)opaque;
+    free(p);
+}
+
+tzst_buf_t *tzst_buf_open(const char *name, const tzst_mem_t *mem, char *err, size_t errlen)
+{
+    tzst_lib_t l;
+    if (tzst_load(&l, name, err, errlen) < 0) return NULL;
+    if (!l.compress_cctx || !l.decompress_dctx || !l.compress_bound ||
+        (mem && (!l.create_dctx_advanced || !l.create_cctx_advanced))) {
+        snprintf(err, errlen, "%s: libzstd.so.1 is too old (no one-shot API)", name);
+        tzst_unload(&l);
+        return NULL;
+    }
+    tzst_mem_t m = mem ? *mem : (tzst_mem_t){tzst_malloc, tzst_free, NULL};
+    tzst_buf_t *z = m.alloc(m.opaque, sizeof *z);
+    if (!z) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        tzst_unload(&l);
+        return NULL;
+    }
+    memset(z, 0, sizeof *z);
+    z->l = l;
+    z->mem = m;
+    z->custom = mem != NULL;
+    return z;
+}
+
+size_t tzst_buf_bound(const tzst_buf_t *z, size_t n)
+{
+    return z->l.compress_bound(n);
+}
+
+long tzst_buf_compress(tzst_buf_t *z, void *dst, size_t cap, const void *src, size_t n, int level)
+{
+    if (!z->cctx && !(z->cctx = z->custom ? z->l.create_cctx_advanced(z->mem) : z->l.create_cctx()))
+        return -1;
+    size_t r = z->l.compress_cctx(z->cctx, dst, cap, src, n, level);
+    return z->l.is_error(r) || r > (size_t)LONG_MAX ? -1 : (long)r;
+}
+
+long tzst_buf_decompress(tzst_buf_t *z, void *dst, size_t cap, const void *src, size_t n)
+{
+    if (!z->dctx && !(z->dctx = z->custom ? z->l.create_dctx_advanced(z->mem) : z->l.create_dctx()))
+        return -1;
+    size_t r = z->l.decompress_dctx(z->dctx, dst, cap, src, n);
+    return z->l.is_error(r) || r > (size_t)LONG_MAX ? -1 : (long)r;
+}
+
+void tzst_buf_close(tzst_buf_t *z)
+{
+    if (!z) return;
+    if (z->cctx) z->l.free_cctx(z->cctx);
+    if (z->dctx) z->l.free_dctx(z->dctx);
+    /* libzstd stays mapped (no dlclose): the next reader's dlopen is then a
+     * lookup, not a load, which would cost a small trace's whole decode */
+    z->mem.free(z->mem.opaque, z);
 }

@@ -1,10 +1,12 @@
 /* trace_zst.h: zstd-compressed traces (`*.atr.zst`): reading them through
  * the ordinary reader, and compressing what a recorder wrote.
  *
- * libzstd is loaded at run time (dlopen "libzstd.so.1", the Debian package
- * libzstd1 that the zstd tool depends on), through the few functions of its
- * stable API declared in trace_zst.c: no build dependency, and a clear
- * message when it is missing.
+ * libzstd ("libzstd.so.1", the Debian package libzstd1, which dpkg itself
+ * depends on) is used through the few functions of its API declared in
+ * trace_zst.c and looked up with dlopen/dlsym: no headers needed.  The
+ * programs link the library too (sim/trace/BUILD), so that it is loaded at
+ * start-up and dlopen only finds it: a library loaded later takes the
+ * loader's memory from malloc, the heap a replay worker measures.
  *
  * Reading decompresses the whole stream into a memory file (memfd), which
  * trace_open then maps like any binary trace: pages can be dropped and come
@@ -62,5 +64,31 @@ long tzst_stream_read(tzst_stream_t *z, void *buf, size_t n, char *err, size_t e
 
 /* Frees the decoder (NULL is fine). */
 void tzst_stream_close(tzst_stream_t *z);
+
+/* One-shot compression of buffers (the streams of a binary v2 block),
+ * with contexts kept between calls. */
+typedef struct tzst_buf_s tzst_buf_t;
+
+/* Where a tzst_buf_t and its zstd contexts take memory from (zstd's
+ * ZSTD_customMem): ALLOC(OPAQUE, N) and FREE(OPAQUE, P). */
+typedef struct {
+    void *(*alloc)(void *opaque, size_t n);
+    void (*free)(void *opaque, void *p);
+    void *opaque;
+} tzst_mem_t;
+
+/* Loads libzstd: NULL with "NAME: ..." in ERR when it cannot.  MEM (NULL:
+ * malloc) provides every byte it and its contexts keep; each context is
+ * made once, at its first use, and reused. */
+tzst_buf_t *tzst_buf_open(const char *name, const tzst_mem_t *mem, char *err, size_t errlen);
+/* Most bytes N bytes compress to. */
+size_t tzst_buf_bound(const tzst_buf_t *z, size_t n);
+/* One zstd frame of SRC at LEVEL into DST (CAP bytes): its size, or -1. */
+long tzst_buf_compress(tzst_buf_t *z, void *dst, size_t cap, const void *src, size_t n, int level);
+/* The content of the zstd frame(s) SRC into DST, never more than CAP
+ * bytes: its size, or -1 (corrupt, or more than CAP). */
+long tzst_buf_decompress(tzst_buf_t *z, void *dst, size_t cap, const void *src, size_t n);
+/* Frees it (NULL is fine). */
+void tzst_buf_close(tzst_buf_t *z);
 
 #endif

@@ -233,7 +233,7 @@ static void tstats_print_hist(const uint64_t *h, const char *title, const char *
 void tstats_print(const tstats_t *t, const char *name, trace_format_t fmt, FILE *out)
 {
     char h[32];
-    fprintf(out, "trace %s (%s)\n\n", name, fmt == TRACE_FMT_BIN ? "binary" : "text");
+    fprintf(out, "trace %s (%s)\n\n", name, fmt != TRACE_FMT_TEXT ? "binary" : "text");
     for (size_t i = 0; i < sizeof tstats_scalars / sizeof tstats_scalars[0]; i++) {
         uint64_t v = tstats_field(t, tstats_scalars[i].off);
         fprintf(out, "  %-24s %14" PRIu64, tstats_scalars[i].label, v);

@@ -21,6 +21,10 @@
 
 #define TRACE_ERRLEN 512
 
+/* Bytes of a file's start that tell its format (the binary versions
+ * differ in the version field after the magic). */
+#define TRACE_SNIFF_BYTES 12
+
 /* A format's operations (below). */
 typedef struct trace_fmt_ops_s trace_fmt_ops_t;
 
@@ -48,6 +52,7 @@ typedef struct {
     const uint8_t *base; /* the whole file (mmap'ed or the caller's)      */
     size_t size;
     int mapped;
+    int is_path;      /* the mapping is the file named r->path itself    */
     const uint8_t *p; /* next record                                  */
     size_t first;     /* offset of the first record                   */
     size_t advised;   /* [first, advised) was given back (DONTNEED)   */
@@ -58,6 +63,20 @@ typedef struct {
     uint64_t nrec; /* event records decoded (good or bad)          */
     int done;      /* end record read, or cut short                */
 } trace_bin_t;
+
+/* Binary v2 (trace_bin2.c): the block being decoded, its streams
+ * decompressed into buffers kept from block to block.  Each stream's
+ * bytes are followed by at least B2_SLACK readable bytes. */
+typedef struct {
+    const uint8_t *tp, *te; /* tags: next, end                          */
+    const uint8_t *sp, *se; /* sizes                                    */
+    const uint8_t *ip, *ie; /* ids, slots, arena slots                  */
+    const uint8_t *xp, *xe; /* thread ids, markers                      */
+    uint8_t *buf[4];        /* decompressed streams (malloc'ed)         */
+    size_t cap[4];
+    uint64_t block;         /* blocks started (for messages)                */
+    struct tzst_buf_s *zst; /* libzstd, loaded at the first compressed stream */
+} trace_bin2_t;
 
 struct trace_reader_s {
     const trace_fmt_ops_t *ops;
@@ -88,7 +107,8 @@ struct trace_reader_s {
     int pending; /* TRACE_ESYNTAX / TRACE_ESEM for the next
                     call (message in err), or 0           */
     trace_text_t text;
-    trace_bin_t bin;
+    trace_bin_t bin; /* v2 too: the mapping, header, delta state, counts */
+    trace_bin2_t bin2;
 };
 
 struct trace_writer_s {
@@ -108,6 +128,7 @@ struct trace_writer_s {
     uint8_t *buf;    /* output buffer                         */
     size_t len, cap;
     tbenc_t enc; /* binary                                */
+    void *fmtw;  /* a format's own state (binary v2), freed by wfree */
     int failed;  /* a write failed: close reports it      */
 };
 
@@ -146,8 +167,9 @@ struct trace_fmt_ops_s {
     /* The file name endings (".atr") that select this format for writing,
      * NULL-terminated; the first format whose sniff is NULL is the default. */
     const char *const *exts;
-    /* 1 when the first N bytes of a file are this format's (N >= 4 when
-     * the file has them); NULL for the fallback format. */
+    /* 1 when the first N bytes of a file are this format's (N >=
+     * TRACE_SNIFF_BYTES when the file has them); NULL for the fallback
+     * format. */
     int (*sniff)(const void *head, size_t n);
     /* The reader wants the whole input mapped (r->bin.base/size) rather
      * than a descriptor or memory stream (r->text). */
@@ -174,13 +196,22 @@ struct trace_fmt_ops_s {
     int (*put)(trace_writer_t *w, const trace_event_t *ev);
     int (*marker)(trace_writer_t *w, const char *key, const char *value);
     int (*finish)(trace_writer_t *w);
+    /* Frees w->fmtw (closed or aborted); NULL when the format has none. */
+    void (*wfree)(trace_writer_t *w);
 };
 
 extern const trace_fmt_ops_t _trace_text_ops; /* trace_text.c */
-extern const trace_fmt_ops_t _trace_bin_ops;  /* trace_bin.c  */
+extern const trace_fmt_ops_t _trace_bin_ops;  /* trace_bin.c: version 1  */
+extern const trace_fmt_ops_t _trace_bin2_ops; /* trace_bin2.c: version 2 */
 
 /* trace_formats.c: every format, indexed by trace_format_t. */
 extern const trace_fmt_ops_t *const _trace_formats[TRACE_NFORMATS];
+
+/* trace_bin.c: reads the header of a binary trace (either version: they
+ * share it) into r->bin and r's metadata, checking its version is WANT,
+ * and reserves the live tables from its counts, each bounded by
+ * SLOTS_PER_BYTE per byte of the records.  0 or a negative code. */
+int _trace_bin_header(trace_reader_t *r, unsigned want, size_t slots_per_byte);
 
 /* ---- writer buffer (trace.c) --------------------------------------------- */
 

@@ -1,0 +1,922 @@
+/* trace_bin2.c: arenalab's binary trace format, version 2
+ * (sim/trace/TRACE-FORMAT.md): the records of version 1 split column-wise
+ * into blocks of at most B2_BLOCK_RECORDS records, each block holding four
+ * streams (tags, sizes, ids/slots, extras), each stored raw or as one zstd
+ * frame.  The reader decompresses a block's streams into buffers it keeps,
+ * then decodes them in one tight loop; the writer gathers a block and
+ * compresses its streams when that saves enough.
+ *
+ * Invariants of the reader: nothing in the file is trusted.  A block's
+ * stream lengths are bounded before anything is allocated (the tags stream
+ * holds exactly one byte per record, the sizes and ids streams at most
+ * B2_FIELD_MAX bytes per record, the extras at most B2_X_MAX), a zstd
+ * frame never decompresses past its stated length, and the streams must be
+ * used up exactly when the block's last record is decoded.  Every stream
+ * in use is followed by at least B2_SLACK readable bytes, so the fast loop
+ * reads varints without bounds checks as long as each stream pointer is at
+ * most at its end when a record starts (a record reads at most B2_FIELD_MAX
+ * bytes of a stream).  A block that runs past the end of the file means the
+ * file was cut short: the events of the blocks before it are valid.
+ * Semantic errors reject one event, as in version 1. */
+#include "sim/trace/internal/trace_impl.h"
+#include "sim/trace/internal/trace_bin_dec.h"
+#include "sim/trace/internal/trace_mem.h"
+#include "sim/trace/trace_zst.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define B2_VERSION 2
+
+/* Records per block: the writer's, and the most a reader accepts. */
+#define B2_BLOCK_RECORDS 65536
+/* Most bytes one record takes in the sizes or the ids stream: two varints
+ * of at most 10 bytes. */
+#define B2_FIELD_MAX 20
+/* Most bytes of a block's extras stream; the writer ends a block once it
+ * holds B2_X_FLUSH (a marker takes at most 65535 + 255 + 6 bytes). */
+#define B2_X_MAX   ((size_t)1 << 21)
+#define B2_X_FLUSH ((size_t)1 << 20)
+/* Readable bytes after every stream: a record's reads from the slack
+ * (B2_FIELD_MAX, then an 8-byte word read by bin_varint8), rounded up. */
+#define B2_SLACK 64
+/* zstd level of the streams of a plain .atr: fast to write, and most of
+ * the gain (a .zst output is compressed whole, its streams stay raw). */
+#define B2_ZST_LEVEL 3
+/* A stream is stored compressed only when that saves at least an eighth
+ * of it (and it has B2_ZST_MIN bytes): decompressing costs time on every
+ * read, which a smaller saving does not repay. */
+#define B2_ZST_MIN 64
+/* Give consumed pages of the mapping back every this many bytes. */
+#define B2_ADVISE_STEP ((size_t)16 << 20)
+/* The header's slot counts preallocate at most this many slots per byte
+ * of records (a compressed block may hold many events per byte). */
+#define B2_SLOTS_PER_BYTE 64
+
+enum { B2_T, B2_S, B2_I, B2_X, B2_NSTREAMS };
+
+/* `a` `c` tag bit 6 (version 2 only): the new block's id is the slot it
+ * takes (a recorder that uses its own ids as slots), not stored.  Never
+ * with NEXT (bit 5). */
+#define B2_B_SLOT_ID 2
+enum { B2_RAW = 0, B2_ZSTD = 1 };
+
+static const char *const b2_stream_name[B2_NSTREAMS] = {"tags", "sizes", "ids", "extras"};
+
+/* ---- reading ---------------------------------------------------------------- */
+
+static int b2_corrupt(trace_reader_t *r, const char *what)
+{
+    /* a file cut while mapped shows zeros to the end of its last page: a
+     * block that is no block then, say what happened */
+    struct stat st;
+    if (r->bin.is_path && stat(r->path, &st) == 0 && (uint64_t)st.st_size != r->bin.size)
+        return _trace_fail(r->err, TRACE_EIO,
+                           "%s: event %llu: the file changed size while it was being read "
+                           "(%llu bytes, %zu when opened)",
+                           r->path, (unsigned long long)r->bin.nrec, (unsigned long long)st.st_size,
+                           r->bin.size);
+    return _trace_fail(r->err, TRACE_ECORRUPT, "%s: event %llu: %s", r->path,
+                       (unsigned long long)r->bin.nrec, what);
+}
+
+static int b2_cut(trace_reader_t *r)
+{
+    r->truncated = 1;
+    r->bin.done = 1;
+    return 0;
+}
+
+static int b2_rewind(trace_reader_t *r)
+{
+    trace_bin_t *b = &r->bin;
+    trace_bin2_t *z = &r->bin2;
+    b->p = b->base + b->first;
+    b->advised = b->first;
+    b->nrec = 0;
+    b->done = 0;
+    tbenc_init(&b->st);
+    z->block = 0;
+    /* no block: every stream empty, the next record loads one */
+    static const uint8_t none[B2_SLACK];
+    z->tp = z->te = z->sp = z->se = z->ip = z->ie = z->xp = z->xe = none;
+    return 0;
+}
+
+static int b2_open(trace_reader_t *r)
+{
+    int rc = _trace_bin_header(r, B2_VERSION, B2_SLOTS_PER_BYTE);
+    return rc < 0 ? rc : b2_rewind(r);
+}
+
+static void b2_close(trace_reader_t *r)
+{
+    trace_bin2_t *z = &r->bin2;
+    for (int k = 0; k < B2_NSTREAMS; k++)
+        tmem_free(r->heap, z->buf[k]);
+    tzst_buf_close(z->zst);
+    if (r->bin.mapped) munmap((void *)r->bin.base, r->bin.size);
+}
+
+/* Drops the pages of the blocks already decoded from the RSS. */
+static void b2_advise(trace_bin_t *b, const uint8_t *upto)
+{
+    size_t pos = (size_t)(upto - b->base);
+    if (!b->mapped || pos - b->advised < B2_ADVISE_STEP) return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t lo = b->advised / page * page, hi = pos / page * page;
+    if (hi > lo) madvise((void *)(b->base + lo), hi - lo, MADV_DONTNEED);
+    b->advised = pos;
+}
+
+/* libzstd's contexts from a reader's private heap (TRACE_R_PRIVATE_HEAP). */
+static void *b2_heap_alloc(void *heap, size_t n)
+{
+    return tmem_malloc(heap, n);
+}
+
+static void b2_heap_free(void *heap, void *p)
+{
+    tmem_free(heap, p);
+}
+
+/* Room for N bytes and the slack in buffer K (from the reader's heap).
+ * 0 or TRACE_ENOMEM. */
+static int b2_room(trace_reader_t *r, int k, size_t n)
+{
+    trace_bin2_t *z = &r->bin2;
+    if (z->cap[k] >= n + B2_SLACK) return 0;
+    size_t cap = n + B2_SLACK > 4096 ? n + B2_SLACK : 4096;
+    tmem_free(r->heap, z->buf[k]);
+    if (!(z->buf[k] = tmem_malloc(r->heap, cap))) {
+        z->cap[k] = 0;
+        return _trace_fail(r->err, TRACE_ENOMEM, "%s: out of memory", r->path);
+    }
+    z->cap[k] = cap;
+    return 0;
+}
+
+/* The end record (block count 0) at P: checks it, and the header's counts.
+ * 0 (done) or a negative code. */
+static int b2_end(trace_reader_t *r, const uint8_t *p, const uint8_t *e)
+{
+    trace_bin_t *b = &r->bin;
+    char what[200];
+    uint64_t v;
+    int rc = bin_varint(&p, e, &v);
+    if (rc != BIN_OK) return rc == BIN_SHORT ? b2_cut(r) : b2_corrupt(r, "bad end record");
+    if (v != b->nrec) {
+        snprintf(what, sizeof what, "end record counts %llu events, the file has %llu",
+                 (unsigned long long)v, (unsigned long long)b->nrec);
+        return b2_corrupt(r, what);
+    }
+    if (p != e) {
+        snprintf(what, sizeof what, "%zu bytes after the end record", (size_t)(e - p));
+        return b2_corrupt(r, what);
+    }
+    if ((b->hflags & TBENC_F_COMPLETE) &&
+        (b->hevents != b->nrec || b->hslots != r->live.nblocks || b->haslots != r->live.narenas)) {
+        snprintf(what, sizeof what,
+                 "header counts (%llu events, %u blocks, %u arenas) differ from the trace's "
+                 "(%llu, %u, %u)",
+                 (unsigned long long)b->hevents, b->hslots, b->haslots, (unsigned long long)b->nrec,
+                 r->live.nblocks, r->live.narenas);
+        return b2_corrupt(r, what);
+    }
+    b->done = 1;
+    b->p = p;
+    return 0;
+}
+
+/* Loads the block at r->bin.p (the current one is used up): 1, 0 at the
+ * end (or cut short), or a negative code. */
+static int b2_load(trace_reader_t *r)
+{
+    trace_bin_t *b = &r->bin;
+    trace_bin2_t *z = &r->bin2;
+    const uint8_t *p = b->p, *const e = b->base + b->size;
+    uint64_t nrec, raw[B2_NSTREAMS], stored[B2_NSTREAMS];
+    unsigned codec[B2_NSTREAMS];
+    char what[160];
+    int rc;
+    b2_advise(b, p);
+    if ((rc = bin_varint(&p, e, &nrec)) != BIN_OK)
+        return rc == BIN_SHORT ? b2_cut(r) : b2_corrupt(r, "bad block header");
+    if (nrec == 0) return b2_end(r, p, e);
+    if (nrec > B2_BLOCK_RECORDS) {
+        snprintf(what, sizeof what, "block %llu: %llu records (at most %d)",
+                 (unsigned long long)z->block, (unsigned long long)nrec, B2_BLOCK_RECORDS);
+        return b2_corrupt(r, what);
+    }
+    const uint64_t limit[B2_NSTREAMS] = {nrec, nrec * B2_FIELD_MAX, nrec * B2_FIELD_MAX, B2_X_MAX};
+    for (int k = 0; k < B2_NSTREAMS; k++) {
+        if (p == e) return b2_cut(r);
+        codec[k] = *p++;
+        if ((rc = bin_varint(&p, e, &raw[k])) != BIN_OK) goto bad_varint;
+        stored[k] = raw[k];
+        if (codec[k] == B2_ZSTD && (rc = bin_varint(&p, e, &stored[k])) != BIN_OK) goto bad_varint;
+        if (codec[k] > B2_ZSTD) {
+            snprintf(what, sizeof what, "block %llu: %s stream: unknown codec %u",
+                     (unsigned long long)z->block, b2_stream_name[k], codec[k]);
+            return b2_corrupt(r, what);
+        }
+        if (k == B2_T ? raw[k] != nrec : raw[k] > limit[k]) {
+            snprintf(what, sizeof what, "block %llu: %s stream of %llu bytes for %llu records",
+                     (unsigned long long)z->block, b2_stream_name[k], (unsigned long long)raw[k],
+                     (unsigned long long)nrec);
+            return b2_corrupt(r, what);
+        }
+    }
+    const uint8_t *beg[B2_NSTREAMS], *end[B2_NSTREAMS];
+    for (int k = 0; k < B2_NSTREAMS; k++) {
+        if (stored[k] > (uint64_t)(e - p)) return b2_cut(r);
+        size_t n = (size_t)raw[k];
+        if (codec[k] == B2_RAW && (size_t)(e - p) - n >= B2_SLACK) {
+            beg[k] = p; /* the file's bytes that follow are the slack */
+        } else {
+            if ((rc = b2_room(r, k, n)) < 0) return rc;
+            if (codec[k] == B2_RAW) {
+                memcpy(z->buf[k], p, n);
+            } else {
+                if (!z->zst) {
+                    /* from the reader's heap, like everything it keeps */
+                    char err[TRACE_ERRLEN - 32];
+                    tzst_mem_t mem = {b2_heap_alloc, b2_heap_free, r->heap};
+                    if (!(z->zst = tzst_buf_open(r->path, r->heap ? &mem : NULL, err, sizeof err)))
+                        return _trace_fail(r->err, TRACE_EIO, "%s", err);
+                }
+                long got = tzst_buf_decompress(z->zst, z->buf[k], n, p, (size_t)stored[k]);
+                if (got != (long)n) {
+                    snprintf(what, sizeof what, "block %llu: %s stream: bad zstd data",
+                             (unsigned long long)z->block, b2_stream_name[k]);
+                    return b2_corrupt(r, what);
+                }
+            }
+            memset(z->buf[k] + n, 0, B2_SLACK);
+            beg[k] = z->buf[k];
+        }
+        end[k] = beg[k] + n;
+        p += stored[k];
+    }
+    z->tp = beg[B2_T], z->te = end[B2_T];
+    z->sp = beg[B2_S], z->se = end[B2_S];
+    z->ip = beg[B2_I], z->ie = end[B2_I];
+    z->xp = beg[B2_X], z->xe = end[B2_X];
+    z->block++;
+    b->p = p;
+    return 1;
+bad_varint:
+    return rc == BIN_SHORT ? b2_cut(r) : b2_corrupt(r, "bad block header");
+}
+
+/* The block's records are all decoded: its streams must be used up. */
+static int b2_block_done(trace_reader_t *r)
+{
+    trace_bin2_t *z = &r->bin2;
+    const char *which = z->sp != z->se   ? "sizes"
+                        : z->ip != z->ie ? "ids"
+                        : z->xp != z->xe ? "extras"
+                                         : NULL;
+    if (!which) return 0;
+    char what[160];
+    snprintf(what, sizeof what, "block %llu: the %s stream does not match its records",
+             (unsigned long long)z->block - 1, which);
+    return b2_corrupt(r, what);
+}
+
+/* A varint of a stream ending at E (checked: a stream that ends inside
+ * it is corrupt, the block was whole).  0 or a negative code. */
+static int b2_get(trace_reader_t *r, const uint8_t **pp, const uint8_t *e, uint64_t *v)
+{
+    /* the fast loop may leave a pointer past its stream's end (it stops
+     * at the next record): nothing is read there */
+    int rc = *pp < e ? bin_varint(pp, e, v) : BIN_SHORT;
+    if (rc == BIN_OK) return 0;
+    return b2_corrupt(r, rc == BIN_SHORT ? "a stream ends inside a record"
+                                         : "varint longer than 64 bits");
+}
+
+static int b2_apply(trace_reader_t *r, trace_event_t *ev)
+{
+    char msg[TRACE_ERRLEN - 64];
+    int rc = live_apply_slots(&r->live, ev, msg, sizeof msg);
+    if (rc < 0)
+        return _trace_fail(r->err, rc, "%s: event %llu: %s", r->path, (unsigned long long)ev->where,
+                           msg);
+    return 0;
+}
+
+/* A THREAD or MARKER record, tag taken.  0 or a negative code. */
+static int b2_special(trace_reader_t *r, unsigned tag)
+{
+    trace_bin2_t *z = &r->bin2;
+    uint64_t v, kl, vl;
+    int rc;
+    if (tag == TBENC_TAG_THREAD) {
+        if ((rc = b2_get(r, &z->xp, z->xe, &v)) < 0) return rc;
+        if (v > UINT32_MAX) return b2_corrupt(r, "thread id out of range");
+        r->bin.st.thread = (uint32_t)v;
+        return 0;
+    }
+    if (tag != TBENC_TAG_MARKER) {
+        char what[64];
+        snprintf(what, sizeof what, "unknown record tag 0x%02x", tag);
+        return b2_corrupt(r, what);
+    }
+    const uint8_t *k, *val;
+    if ((rc = b2_get(r, &z->xp, z->xe, &kl)) < 0) return rc;
+    if (kl > (uint64_t)(z->xe - z->xp)) return b2_corrupt(r, "bad marker record");
+    k = z->xp;
+    z->xp += kl;
+    if ((rc = b2_get(r, &z->xp, z->xe, &vl)) < 0) return rc;
+    if (vl > (uint64_t)(z->xe - z->xp)) return b2_corrupt(r, "bad marker record");
+    val = z->xp;
+    z->xp += vl;
+    if (!_trace_meta_key_ok((const char *)k, kl) || !_trace_meta_value_ok((const char *)val, vl))
+        return b2_corrupt(r, "bad marker record");
+    if (_trace_marker_add(r, r->nevents, (const char *)k, kl, (const char *)val, vl) < 0)
+        return _trace_fail(r->err, TRACE_ENOMEM, "%s: out of memory", r->path);
+    return 0;
+}
+
+/* The careful path, as bin_step of version 1: the records up to and
+ * including the next event, every read checked, every event applied by
+ * live_apply_slots.  It takes what the fast loop leaves (special records,
+ * `n` `x`, anything unusual, block boundaries, every event in strict
+ * mode) and alone reports errors.  1 with *EV, 0 at the end, or a code. */
+static int b2_step(trace_reader_t *r, trace_event_t *ev)
+{
+    trace_bin_t *b = &r->bin;
+    trace_bin2_t *z = &r->bin2;
+    tbenc_t *st = &b->st;
+    const char *bad;
+    int rc;
+#define B2_GET(pp, e, var)                                                                         \
+    do {                                                                                           \
+        if ((rc = b2_get(r, &(pp), e, &(var))) < 0) return rc;                                     \
+    } while (0)
+    for (;;) {
+        if (b->done) return 0;
+        if (z->tp == z->te) {
+            if ((rc = b2_block_done(r)) < 0) return rc;
+            if ((rc = b2_load(r)) <= 0) return rc;
+            continue;
+        }
+        /* the records of a block are whole: work on copies, so that a
+         * rejected event leaves the streams past it */
+        unsigned tag = *z->tp++;
+        unsigned op = tag & 7, dom = (tag >> 3) & 3, bits = tag >> 5;
+        uint64_t v;
+        uint32_t id;
+        if (dom == TBENC_SPECIAL) {
+            if ((rc = b2_special(r, tag)) < 0) return rc;
+            continue;
+        }
+        if (op > TRACE_FREE && dom != TRACE_MEM) {
+            bad = "arena event with a domain other than mem";
+            goto corrupt;
+        }
+        *ev = (trace_event_t){
+            .op = (uint8_t)op, .domain = (uint8_t)dom, .where = b->nrec, .thread = st->thread};
+        switch ((trace_op_t)op) {
+        case TRACE_ALLOC:
+        case TRACE_CALLOC:
+        case TRACE_ARENA_NEW:
+            if (bits & ~(unsigned)(op == TRACE_ARENA_NEW ? TBENC_B_NEXT_ID
+                                                         : TBENC_B_NEXT_ID | B2_B_SLOT_ID) ||
+                bits == (TBENC_B_NEXT_ID | B2_B_SLOT_ID))
+                goto reserved;
+            id = (op == TRACE_ARENA_NEW ? st->prev_arena : st->prev_id) + 1u;
+            if (bits & B2_B_SLOT_ID) {
+                id = live_next_slot(&r->live);
+            } else if (!(bits & TBENC_B_NEXT_ID)) {
+                B2_GET(z->ip, z->ie, v);
+                if (v > UINT32_MAX) {
+                    bad = "id delta out of range";
+                    goto corrupt;
+                }
+                id += (uint32_t)tbenc_unzigzag(v);
+            }
+            if (op == TRACE_ARENA_NEW) {
+                ev->arena = id;
+                b->nrec++;
+                if ((rc = b2_apply(r, ev)) < 0) return rc;
+                st->prev_arena = id;
+                st->ref_aslot = ev->aslot;
+                break;
+            }
+            if (op == TRACE_CALLOC) B2_GET(z->sp, z->se, ev->nmemb);
+            B2_GET(z->sp, z->se, ev->size);
+            if (ev->size > TRACE_MAX_SIZE || ev->nmemb > TRACE_MAX_SIZE) goto too_big;
+            ev->id = id;
+            b->nrec++;
+            if ((rc = b2_apply(r, ev)) < 0) return rc;
+            st->prev_id = id;
+            st->ref_slot = ev->slot;
+            break;
+        case TRACE_REALLOC:
+        case TRACE_FREE:
+        case TRACE_ARENA_OWN: {
+            uint64_t zz = bits;
+            if (bits == TBENC_SLOT_ESC) B2_GET(z->ip, z->ie, zz);
+            uint64_t s = (uint64_t)st->ref_slot + (uint64_t)tbenc_unzigzag(zz);
+            ev->slot = s < UINT32_MAX ? (uint32_t)s : LIVE_NONE;
+            if (op == TRACE_REALLOC) {
+                B2_GET(z->sp, z->se, ev->size);
+                if (ev->size > TRACE_MAX_SIZE) goto too_big;
+            }
+            if (op == TRACE_ARENA_OWN) {
+                B2_GET(z->ip, z->ie, v);
+                ev->aslot = v < UINT32_MAX ? (uint32_t)v : LIVE_NONE;
+            }
+            b->nrec++;
+            if ((rc = b2_apply(r, ev)) < 0) return rc;
+            st->ref_slot = ev->slot;
+            if (op == TRACE_ARENA_OWN) st->ref_aslot = ev->aslot;
+            break;
+        }
+        case TRACE_ARENA_MALLOC:
+        case TRACE_ARENA_FREE:
+            if (bits & ~(unsigned)TBENC_B_SAME_AREA) goto reserved;
+            ev->aslot = st->ref_aslot;
+            if (!(bits & TBENC_B_SAME_AREA)) {
+                B2_GET(z->ip, z->ie, v);
+                ev->aslot = v < UINT32_MAX ? (uint32_t)v : LIVE_NONE;
+            }
+            if (op == TRACE_ARENA_MALLOC) {
+                B2_GET(z->sp, z->se, ev->size);
+                if (ev->size > TRACE_MAX_SIZE) goto too_big;
+            }
+            b->nrec++;
+            if ((rc = b2_apply(r, ev)) < 0) return rc;
+            st->ref_aslot = ev->aslot;
+            break;
+        case TRACE_NOPS:
+            break;
+        }
+        return 1;
+    reserved:
+        bad = "reserved bits set";
+        goto corrupt;
+    too_big:
+        bad = "size above 2^48";
+    corrupt:
+        return b2_corrupt(r, bad);
+    }
+#undef B2_GET
+}
+
+/* ---- the fast loop ------------------------------------------------------------
+ *
+ * What a replay runs per event.  In fast mode (no id hashes) it decodes
+ * `a c r f m o` inline, like bin_run of version 1, over the streams of the
+ * current block: the tags stream bounds the loop (one byte a record), and
+ * the sizes and ids streams are read without checks while their pointers
+ * have not passed their ends (B2_SLACK behind them); b2_block_done catches
+ * a stream that was too short or too long.  Anything unusual stops the
+ * loop before its record, and b2_step decides. */
+
+/* The slot an r f o names: the delta in the tag's bits 5-7, or an escape
+ * varint in the ids stream. */
+static inline uint64_t b2_fast_slot(const uint8_t **ip, unsigned tag, uint32_t ref)
+{
+    int64_t d = bin_tab.near[tag];
+    if (tag >= TBENC_SLOT_ESC << 5) {
+        uint64_t zz;
+        if (!bin_fast_varint(ip, &zz, UINT64_MAX)) return UINT64_MAX;
+        d = tbenc_unzigzag(zz);
+    }
+    return (uint64_t)ref + (uint64_t)d;
+}
+
+static inline __attribute__((always_inline)) trace_event_t *
+b2_run(trace_reader_t *r, trace_event_t *o, trace_event_t *const oe)
+{
+    trace_bin_t *const b = &r->bin;
+    trace_bin2_t *const z = &r->bin2;
+    live_t *const l = &r->live;
+    if (!l->bfree) return o; /* no tables yet: b2_step's first `a` makes them */
+    const uint8_t *tp = z->tp, *sp = z->sp, *ip = z->ip, *q, *qi;
+    const uint8_t *const se = z->se, *const ie = z->ie;
+    uint8_t *const state = l->bstate;
+    uint32_t *const ids = l->bid, *top = l->bfree + l->nbfree;
+    uint32_t ref_slot = b->st.ref_slot, prev_id = b->st.prev_id;
+    const uint64_t thread = b->st.thread;
+    uint64_t where = b->nrec;
+    trace_event_t *lim = oe;
+    if (z->te - tp < oe - o) lim = o + (z->te - tp);
+    for (; o < lim; o++, where++) {
+        if (sp > se || ip > ie) break;
+        unsigned tag = *tp;
+        uint64_t size, nmemb, v, as;
+        uint32_t s, id;
+        if (tag & 4) goto arena;
+        if (tag & 2) {
+            qi = ip;
+            v = b2_fast_slot(&qi, tag, ref_slot);
+            if (v >= l->nblocks) break;
+            s = (uint32_t)v;
+            q = sp;
+            if (tag & 1) { /* f */
+                if (state[s] != bin_tab.want[tag]) break;
+                state[s] = 0;
+                live_lifo_give(&top, s);
+                size = 0;
+            } else { /* r */
+                if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE) ||
+                    (state[s] & ~LIVE_B_OWNED) != bin_tab.want[tag])
+                    break;
+            }
+            ref_slot = s;
+            bin_emit(o, size, 0, where, ids[s], s, 0, 0, bin_tab.tail[tag] | thread);
+            tp++, sp = q, ip = qi;
+            continue;
+        }
+        /* a c with bit 7 clear and not both bits 5 and 6, not a special
+         * record */
+        if (bin_tab.want[tag] == 0xff || tag >> 7 || (tag & 0x60) == 0x60) break;
+        id = prev_id + 1u;
+        q = sp, qi = ip;
+        nmemb = 0;
+        if (!(tag & 0x60)) {
+            if (!bin_fast_varint(&qi, &v, UINT32_MAX)) break;
+            id += (uint32_t)tbenc_unzigzag(v);
+        }
+        if ((tag & 1) && !bin_fast_varint(&q, &nmemb, TRACE_MAX_SIZE)) break;
+        if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE)) break;
+        if (top == l->bfree && l->nblocks == l->bcap) break; /* the tables must grow */
+        s = live_lifo_take(l->bfree, &top, &l->nblocks);
+        if (tag & B2_B_SLOT_ID << 5) id = s;
+        state[s] = bin_tab.want[tag];
+        ids[s] = id;
+        prev_id = id;
+        ref_slot = s;
+        bin_emit(o, size, nmemb, where, id, s, 0, 0, bin_tab.tail[tag] | thread);
+        tp++, sp = q, ip = qi;
+        continue;
+    arena:
+        if ((tag & 0x1f) == TBENC_TAG(TRACE_ARENA_OWN, TRACE_MEM, 0)) {
+            /* o: a live block (any domain) and a live arena */
+            qi = ip;
+            v = b2_fast_slot(&qi, tag, ref_slot);
+            if (!bin_fast_varint(&qi, &as, UINT64_MAX) || v >= l->nblocks ||
+                !(state[v] & LIVE_B_LIVE) || as >= l->narenas || !l->arenas[as].live)
+                break;
+            s = (uint32_t)v;
+            live_own(l, (uint32_t)as, s);
+            ref_slot = s;
+            b->st.ref_aslot = (uint32_t)as;
+            bin_emit(o, 0, 0, where, ids[s], s, l->arenas[as].id, (uint32_t)as,
+                     bin_tab.tail[tag] | thread);
+            tp++, ip = qi;
+            continue;
+        }
+        /* m with bits 6-7 clear, in domain mem; n x go to b2_step */
+        qi = ip;
+        if (tag == TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, TBENC_B_SAME_AREA))
+            as = b->st.ref_aslot;
+        else if (tag != TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, 0) ||
+                 !bin_fast_varint(&qi, &as, UINT64_MAX))
+            break;
+        q = sp;
+        if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE) || as >= l->narenas || !l->arenas[as].live)
+            break;
+        b->st.ref_aslot = (uint32_t)as;
+        id = l->arenas[as].id;
+        const uint64_t mtail = bin_tab.tail[tag] | thread;
+        bin_emit(o, size, 0, where, 0, 0, id, (uint32_t)as, mtail);
+        tp++, sp = q, ip = qi;
+        /* a run of `m` SAME of this arena (a compiler's, per function):
+         * no dispatch, no arena check; eight at a time while their sizes
+         * take one byte each (one word of tags, one of sizes) */
+        while (o + 8 < lim && sp + 8 <= se) {
+            uint64_t tw, sw;
+            memcpy(&tw, tp, 8);
+            memcpy(&sw, sp, 8);
+            sw = le64toh(sw);
+            if (tw != 0x2d2d2d2d2d2d2d2dull || (sw & 0x8080808080808080ull)) break;
+            for (int i = 0; i < 8; i++)
+                bin_emit(++o, sw >> 8 * i & 0xff, 0, ++where, 0, 0, id, (uint32_t)as, mtail);
+            tp += 8, sp += 8;
+        }
+        while (o + 1 < lim && *tp == TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, TBENC_B_SAME_AREA) &&
+               sp <= se) {
+            q = sp;
+            if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE)) break;
+            sp = q;
+            tp++;
+            bin_emit(++o, size, 0, ++where, 0, 0, id, (uint32_t)as, mtail);
+        }
+    }
+    z->tp = tp, z->sp = sp, z->ip = ip;
+    l->nbfree = (uint32_t)(top - l->bfree);
+    l->nlive = l->nblocks - l->nbfree;
+    b->st.ref_slot = ref_slot;
+    b->st.prev_id = prev_id;
+    b->nrec = where;
+    return o;
+}
+
+__attribute__((noinline)) static trace_event_t *b2_run_batch(trace_reader_t *r, trace_event_t *o,
+                                                             trace_event_t *oe)
+{
+    return b2_run(r, o, oe);
+}
+
+static int b2_next(trace_reader_t *r, trace_event_t *ev)
+{
+    if (!r->bin.done && !r->live.use_map && b2_run(r, ev, ev + 1) != ev) return 1;
+    return b2_step(r, ev);
+}
+
+static size_t b2_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *rcp)
+{
+    trace_event_t *o = ev, *const oe = ev + max;
+    const uint64_t nev0 = r->nevents;
+    int rc = 1;
+    if (r->bin.done) {
+        *rcp = 0;
+        return 0;
+    }
+    while (o < oe) {
+        if (!r->live.use_map) o = b2_run_batch(r, o, oe);
+        if (o == oe) break;
+        r->nevents = nev0 + (uint64_t)(o - ev); /* markers are placed by it */
+        if ((rc = b2_step(r, o)) <= 0) break;
+        /* trace_owned answers for the last event of a batch only */
+        if (o++->op == TRACE_ARENA_FREE) break;
+    }
+    r->nevents = nev0 + (uint64_t)(o - ev);
+    *rcp = rc;
+    return (size_t)(o - ev);
+}
+
+/* ---- writing ------------------------------------------------------------------ */
+
+/* The block being gathered. */
+typedef struct {
+    uint8_t *s[B2_NSTREAMS];
+    size_t n[B2_NSTREAMS], cap[B2_NSTREAMS];
+    uint32_t nrec;
+    uint8_t *z; /* compressed streams, one after the other */
+    size_t zcap;
+    tzst_buf_t *zst; /* NULL: streams stored raw */
+} b2w_t;
+
+static int b2_wgrow(trace_writer_t *w, b2w_t *b, int k, size_t need)
+{
+    if (b->cap[k] - b->n[k] >= need) return 0;
+    size_t cap = (b->n[k] + need) * 2;
+    uint8_t *p = realloc(b->s[k], cap);
+    if (!p) return _trace_fail(w->err, TRACE_ENOMEM, "%s: out of memory", w->path);
+    b->s[k] = p;
+    b->cap[k] = cap;
+    return 0;
+}
+
+static int b2_wopen(trace_writer_t *w, const trace_meta_t *meta)
+{
+    size_t n = tbenc_header_size(meta);
+    if (n == 0) return _trace_fail(w->err, TRACE_EUSAGE, "%s: metadata too large", w->path);
+    b2w_t *b = calloc(1, sizeof *b);
+    if (!b) return _trace_fail(w->err, TRACE_ENOMEM, "%s: out of memory", w->path);
+    w->fmtw = b;
+    if (!w->scratch) {
+        /* without libzstd the streams are stored raw: still a valid trace */
+        char err[TRACE_ERRLEN];
+        b->zst = tzst_buf_open(w->path, NULL, err, sizeof err);
+    }
+    int rc = _trace_wroom(w, n);
+    if (rc < 0) return rc;
+    w->len += tbenc_header(w->buf + w->len, meta);
+    tbenc_put16(w->buf + w->len - n + TBENC_OFF_VERSION, B2_VERSION);
+    return 0;
+}
+
+static void b2_wfree(trace_writer_t *w)
+{
+    b2w_t *b = w->fmtw;
+    if (!b) return;
+    for (int k = 0; k < B2_NSTREAMS; k++)
+        free(b->s[k]);
+    free(b->z);
+    tzst_buf_close(b->zst);
+    free(b);
+    w->fmtw = NULL;
+}
+
+/* Writes the gathered block out (nothing when it is empty). */
+static int b2_flush(trace_writer_t *w)
+{
+    b2w_t *b = w->fmtw;
+    if (b->nrec == 0) return 0;
+    uint8_t head[1 + 10 + B2_NSTREAMS * 21], *h = head;
+    const uint8_t *data[B2_NSTREAMS];
+    size_t len[B2_NSTREAMS];
+    size_t bound = 0, at = 0;
+    for (int k = 0; b->zst && k < B2_NSTREAMS; k++)
+        bound += tzst_buf_bound(b->zst, b->n[k]);
+    if (bound > b->zcap) {
+        uint8_t *p = realloc(b->z, bound);
+        if (!p) return _trace_fail(w->err, TRACE_ENOMEM, "%s: out of memory", w->path);
+        b->z = p;
+        b->zcap = bound;
+    }
+    h = tbenc_varint(h, b->nrec);
+    for (int k = 0; k < B2_NSTREAMS; k++) {
+        long zn = -1;
+        if (b->zst && b->n[k] >= B2_ZST_MIN)
+            zn = tzst_buf_compress(b->zst, b->z + at, b->zcap - at, b->s[k], b->n[k], B2_ZST_LEVEL);
+        if (zn >= 0 && (size_t)zn <= b->n[k] - b->n[k] / 8) {
+            *h++ = B2_ZSTD;
+            h = tbenc_varint(h, b->n[k]);
+            h = tbenc_varint(h, (uint64_t)zn);
+            data[k] = b->z + at;
+            len[k] = (size_t)zn;
+            at += (size_t)zn;
+        } else {
+            *h++ = B2_RAW;
+            h = tbenc_varint(h, b->n[k]);
+            data[k] = b->s[k];
+            len[k] = b->n[k];
+        }
+    }
+    int rc = _trace_wroom(w, (size_t)(h - head));
+    if (rc < 0) return rc;
+    memcpy(w->buf + w->len, head, (size_t)(h - head));
+    w->len += (size_t)(h - head);
+    for (int k = 0; k < B2_NSTREAMS; k++) {
+        for (size_t off = 0; off < len[k];) {
+            size_t n = len[k] - off < w->cap ? len[k] - off : w->cap;
+            if ((rc = _trace_wroom(w, n)) < 0) return rc;
+            memcpy(w->buf + w->len, data[k] + off, n);
+            w->len += n;
+            off += n;
+        }
+        b->n[k] = 0;
+    }
+    b->nrec = 0;
+    return 0;
+}
+
+/* Room for one more event (two records: a thread switch and the event)
+ * and X more bytes of extras, ending the block first when it is full. */
+static int b2_wroom(trace_writer_t *w, size_t x)
+{
+    b2w_t *b = w->fmtw;
+    int rc;
+    if ((b->nrec + 2 > B2_BLOCK_RECORDS || b->n[B2_X] + x > B2_X_FLUSH) && (rc = b2_flush(w)) < 0)
+        return rc;
+    const size_t need[B2_NSTREAMS] = {2, B2_FIELD_MAX, B2_FIELD_MAX, x};
+    for (int k = 0; k < B2_NSTREAMS; k++)
+        if ((rc = b2_wgrow(w, b, k, need[k])) < 0) return rc;
+    return 0;
+}
+
+static int b2_put(trace_writer_t *w, const trace_event_t *ev)
+{
+    int rc = b2_wroom(w, 10);
+    if (rc < 0) return rc;
+    b2w_t *b = w->fmtw;
+    tbenc_t *s = &w->enc;
+    uint8_t *t = b->s[B2_T] + b->n[B2_T], *t0 = t;
+    uint8_t *ps = b->s[B2_S] + b->n[B2_S], *pi = b->s[B2_I] + b->n[B2_I];
+    uint8_t *px = b->s[B2_X] + b->n[B2_X];
+    if (ev->thread != s->thread) {
+        *t++ = TBENC_TAG_THREAD;
+        px = tbenc_varint(px, ev->thread);
+        s->thread = ev->thread;
+    }
+    unsigned bits = 0, dom = ev->op <= TRACE_FREE ? ev->domain : TRACE_MEM;
+    switch ((trace_op_t)ev->op) {
+    case TRACE_ALLOC:
+    case TRACE_CALLOC:
+        if (ev->id != s->prev_id + 1u && ev->id == ev->slot) {
+            bits = B2_B_SLOT_ID;
+            s->prev_id = ev->id;
+        } else {
+            bits = tbenc_id(&s->prev_id, &pi, ev->id);
+        }
+        if (ev->op == TRACE_CALLOC) ps = tbenc_varint(ps, ev->nmemb);
+        ps = tbenc_varint(ps, ev->size);
+        s->ref_slot = ev->slot;
+        break;
+    case TRACE_REALLOC:
+        bits = tbenc_slot(s, &pi, ev->slot);
+        ps = tbenc_varint(ps, ev->size);
+        break;
+    case TRACE_FREE:
+        bits = tbenc_slot(s, &pi, ev->slot);
+        break;
+    case TRACE_ARENA_NEW:
+        bits = tbenc_id(&s->prev_arena, &pi, ev->arena);
+        s->ref_aslot = ev->aslot;
+        break;
+    case TRACE_ARENA_MALLOC:
+        bits = tbenc_aslot(s, &pi, ev->aslot);
+        ps = tbenc_varint(ps, ev->size);
+        break;
+    case TRACE_ARENA_OWN:
+        bits = tbenc_slot(s, &pi, ev->slot);
+        pi = tbenc_varint(pi, ev->aslot);
+        s->ref_aslot = ev->aslot;
+        break;
+    case TRACE_ARENA_FREE:
+    default:
+        bits = tbenc_aslot(s, &pi, ev->aslot);
+        break;
+    }
+    *t++ = TBENC_TAG(ev->op & 7u, dom, bits);
+    s->events++;
+    b->nrec += (uint32_t)(t - t0);
+    b->n[B2_T] += (size_t)(t - t0);
+    b->n[B2_S] = (size_t)(ps - b->s[B2_S]);
+    b->n[B2_I] = (size_t)(pi - b->s[B2_I]);
+    b->n[B2_X] = (size_t)(px - b->s[B2_X]);
+    return 0;
+}
+
+static int b2_marker(trace_writer_t *w, const char *key, const char *value)
+{
+    /* the tag goes to the tags stream, the rest to the extras */
+    size_t n = tbenc_marker_size(key, value) - 1;
+    int rc = b2_wroom(w, n + 1);
+    if (rc < 0) return rc;
+    b2w_t *b = w->fmtw;
+    size_t kl = strlen(key), vl = strlen(value);
+    uint8_t *px = b->s[B2_X] + b->n[B2_X];
+    px = tbenc_varint(px, kl);
+    memcpy(px, key, kl);
+    px = tbenc_varint(px + kl, vl);
+    memcpy(px, value, vl);
+    b->n[B2_X] = (size_t)(px + vl - b->s[B2_X]);
+    b->s[B2_T][b->n[B2_T]++] = TBENC_TAG_MARKER;
+    b->nrec++;
+    return 0;
+}
+
+static int b2_finish(trace_writer_t *w)
+{
+    uint8_t fixed[TBENC_FIXED], end[1 + 10], *e = end;
+    int rc = b2_flush(w);
+    if (rc < 0) return rc;
+    *e++ = 0;
+    e = tbenc_varint(e, w->enc.events);
+    if ((rc = _trace_wroom(w, (size_t)(e - end))) < 0) return rc;
+    memcpy(w->buf + w->len, end, (size_t)(e - end));
+    w->len += (size_t)(e - end);
+    if ((rc = _trace_wflush(w)) < 0) return rc;
+    if (fflush(w->fp) != 0)
+        return _trace_fail(w->err, TRACE_EIO, "%s: cannot write: %s", w->path, strerror(errno));
+    tbenc_patch(fixed, w->enc.events, w->live.nblocks, w->live.narenas);
+    /* a pipe cannot seek: its counts stay unknown, which readers accept */
+    if (fseek(w->fp, TBENC_OFF_FLAGS, SEEK_SET) != 0) return 0;
+    if (fwrite(fixed + TBENC_OFF_FLAGS, 1, 2, w->fp) != 2 ||
+        fseek(w->fp, TBENC_OFF_EVENTS, SEEK_SET) != 0 ||
+        fwrite(fixed + TBENC_OFF_EVENTS, 1, 16, w->fp) != 16 || fseek(w->fp, 0, SEEK_END) != 0)
+        return _trace_fail(w->err, TRACE_EIO, "%s: cannot write: %s", w->path, strerror(errno));
+    return 0;
+}
+
+/* ---- the format's table (internal/trace_impl.h) --------------------------------- */
+
+static int b2_sniff(const void *head, size_t n)
+{
+    const uint8_t *h = head;
+    return n >= TBENC_OFF_VERSION + 2 && !memcmp(head, TBENC_MAGIC, TBENC_MAGIC_LEN) &&
+           bin_get(h + TBENC_OFF_VERSION, 2) == B2_VERSION;
+}
+
+static int b2_hints(const trace_reader_t *r, uint64_t *events, uint32_t *slots, uint32_t *aslots)
+{
+    if (!(r->bin.hflags & TBENC_F_COMPLETE)) return 0;
+    *events = r->bin.hevents;
+    *slots = r->bin.hslots;
+    *aslots = r->bin.haslots;
+    return 1;
+}
+
+static const char *const b2_exts[] = {".atr", ".bin", NULL};
+
+const trace_fmt_ops_t _trace_bin2_ops = {
+    .fmt = TRACE_FMT_BIN,
+    .name = "binary",
+    .exts = b2_exts,
+    .sniff = b2_sniff,
+    .mapped = 1,
+    .open = b2_open,
+    .next = b2_next,
+    .batch = b2_batch,
+    .rewind = b2_rewind,
+    .close = b2_close,
+    .hints = b2_hints,
+    .wopen = b2_wopen,
+    .put = b2_put,
+    .marker = b2_marker,
+    .finish = b2_finish,
+    .wfree = b2_wfree,
+};
