@@ -55,6 +55,12 @@ static void plan_write_exp(FILE *f, const exp_t *e)
             tsv_put_str(f, tr->defs[d].value);
             tsv_end(f);
         }
+        if (tr->swept) {
+            tsv_begin(f, "swept");
+            tsv_put_str(f, tr->group);
+            tsv_put_str(f, tr->swept);
+            tsv_end(f);
+        }
     }
     for (size_t a = 0; a < e->nallocs; a++) {
         tsv_begin(f, "alloc");
@@ -251,6 +257,12 @@ static int plan_item(plan_reader_t *pr, const char *key)
             return pr->err[0] ? -1 : plan_bad(pr, "a 'def' without a key or value");
         }
         t->defs[t->ndefs++] = (script_def_t){k, v};
+    } else if (!strcmp(key, "swept")) {
+        if (e->ntraces == 0) return plan_bad(pr, "a 'swept' before any trace");
+        exp_trace_t *t = &e->traces[e->ntraces - 1];
+        if (t->swept) return plan_bad(pr, "a trace swept twice");
+        if (plan_dup(pr, 1, &t->group) || plan_dup(pr, 2, &t->swept)) return -1;
+        if (!t->group || !t->swept) return plan_bad(pr, "a 'swept' without a group or parameter");
     } else if (!strcmp(key, "alloc")) {
         if (e->nallocs == pr->nallocs) return plan_bad(pr, "more allocators than counted");
         exp_alloc_t *a = &e->allocs[e->nallocs++];
