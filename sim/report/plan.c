@@ -48,17 +48,13 @@ static void plan_write_exp(FILE *f, const exp_t *e)
         tsv_put_u64(f, tr->seed);
         tsv_put_u64(f, (uint64_t)tr->line);
         tsv_put_u64(f, tr->ndefs);
+        tsv_put_str(f, tr->group);
+        tsv_put_str(f, tr->swept);
         tsv_end(f);
         for (size_t d = 0; d < tr->ndefs; d++) {
             tsv_begin(f, "def");
             tsv_put_str(f, tr->defs[d].key);
             tsv_put_str(f, tr->defs[d].value);
-            tsv_end(f);
-        }
-        if (tr->swept) {
-            tsv_begin(f, "swept");
-            tsv_put_str(f, tr->group);
-            tsv_put_str(f, tr->swept);
             tsv_end(f);
         }
     }
@@ -238,7 +234,8 @@ static int plan_item(plan_reader_t *pr, const char *key)
         exp_trace_t *t = &e->traces[e->ntraces++];
         if (plan_dup(pr, 1, &t->name) || plan_dup(pr, 2, &t->path) || plan_dup(pr, 3, &t->script) ||
             plan_num(pr, 4, UINT64_MAX, &t->seed) || plan_num(pr, 5, INT_MAX, &v1) ||
-            plan_num(pr, 6, 1u << 16, &v2))
+            plan_num(pr, 6, 1u << 16, &v2) || plan_dup(pr, 7, &t->group) ||
+            plan_dup(pr, 8, &t->swept))
             return -1;
         t->line = (int)v1;
         pr->want_defs = (size_t)v2;
@@ -257,12 +254,6 @@ static int plan_item(plan_reader_t *pr, const char *key)
             return pr->err[0] ? -1 : plan_bad(pr, "a 'def' without a key or value");
         }
         t->defs[t->ndefs++] = (script_def_t){k, v};
-    } else if (!strcmp(key, "swept")) {
-        if (e->ntraces == 0) return plan_bad(pr, "a 'swept' before any trace");
-        exp_trace_t *t = &e->traces[e->ntraces - 1];
-        if (t->swept) return plan_bad(pr, "a trace swept twice");
-        if (plan_dup(pr, 1, &t->group) || plan_dup(pr, 2, &t->swept)) return -1;
-        if (!t->group || !t->swept) return plan_bad(pr, "a 'swept' without a group or parameter");
     } else if (!strcmp(key, "alloc")) {
         if (e->nallocs == pr->nallocs) return plan_bad(pr, "more allocators than counted");
         exp_alloc_t *a = &e->allocs[e->nallocs++];
