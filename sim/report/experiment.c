@@ -621,7 +621,7 @@ static int exp_l_workload(lua_State *L)
             if (params && lua_getfield(L, params, swept) != LUA_TNIL)
                 exp_raise(L, "workload: '%s' is both in params and swept", swept);
             if (params) lua_pop(L, 1);
-            nvalues = luaL_len(L, values);
+            nvalues = (lua_Integer)lua_rawlen(L, values);
             if (nvalues < 1 || nvalues > 1000)
                 exp_raise(L, "workload: the sweep of '%s' must hold 1 to 1000 values", swept);
             char buf[128], other[128];
