@@ -318,6 +318,8 @@ if "$bin" report scripts/experiments/workload-sweep.lua --out "$out3" >/dev/null
   cols=$(grep -o "lc rgb '#[0-9a-f]*'" "$wdir/plots/wsweep-1-resident.gp" | sort -u | wc -l)
   [ "$cols" = $((lines - 1)) ] || fail "workload sweep: $cols colours for $((lines - 1)) allocators"
   grep -q '"4000"' "$wdir/plots/wsweep-1-resident.gp" || fail "workload sweep: no tic at 4000"
+  [ "$(grep -c '"workload_sweep": "churn-s1"' "$wdir/experiment.json")" = 3 ] ||
+    fail "experiment.json does not name the workload sweep of each point"
 else
   fail "report workload-sweep failed: $(cat "$tmp/stderr")"
 fi
