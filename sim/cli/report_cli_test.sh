@@ -300,6 +300,30 @@ fi
 "$bin" replay traces/binary-lab.rep --alloc raw=malloc,mem=pymalloc --html "$tmp/quick2" >/dev/null 2>"$tmp/err"
 [ $? = 2 ] && grep -q "not explicit routes" "$tmp/err" || fail "replay --html with a route: $(cat "$tmp/err")"
 
+# ---- a workload sweep: one trace per value, plotted against it -------------
+out3=$tmp/out3
+if "$bin" report scripts/experiments/workload-sweep.lua --out "$out3" >/dev/null 2>"$tmp/stderr"; then
+  wdir=$out3/latest
+  for v in 2000 4000 8000; do
+    [ -s "$wdir/traces/churn-s1.steps-$v.atr" ] || fail "workload sweep: no trace for steps=$v"
+  done
+  for p in wsweep-1-resident wsweep-1-speed; do
+    [ -s "$wdir/plots/$p.png" ] && [ -s "$wdir/plots/$p.svg" ] || fail "workload sweep: no plots/$p"
+    grep -q "plots/$p.svg" "$wdir/index.html" || fail "index.html does not show plots/$p.svg"
+  done
+  # One line per allocator, each in its own colour, at the three values.
+  lines=$(grep -c "^# " "$wdir/plots/wsweep-1.dat")
+  [ "$(grep -c "'wsweep-1.dat' index" "$wdir/plots/wsweep-1-resident.gp")" = $((lines - 1)) ] ||
+    fail "workload sweep: not a line per allocator: $(cat "$wdir/plots/wsweep-1-resident.gp")"
+  cols=$(grep -o "lc rgb '#[0-9a-f]*'" "$wdir/plots/wsweep-1-resident.gp" | sort -u | wc -l)
+  [ "$cols" = $((lines - 1)) ] || fail "workload sweep: $cols colours for $((lines - 1)) allocators"
+  grep -q '"4000"' "$wdir/plots/wsweep-1-resident.gp" || fail "workload sweep: no tic at 4000"
+  [ "$(grep -c '"workload_sweep": "churn-s1"' "$wdir/experiment.json")" = 3 ] ||
+    fail "experiment.json does not name the workload sweep of each point"
+else
+  fail "report workload-sweep failed: $(cat "$tmp/stderr")"
+fi
+
 # ---- bad experiments: FILE:LINE, exit 1, nothing created --------------------
 check_bad() { # NAME TEXT LINE WHAT
   printf '%b' "$2" >"$tmp/$1.lua"
@@ -317,6 +341,8 @@ check_bad sweep "trace('traces/binary-lab.rep')\nallocator('raw')\nsweep{alloc =
 # sweeps and parameters are checked before anything runs or is created
 check_bad sweepparam "trace('traces/binary-lab.rep')\nallocator('raw')\nsweep{alloc = 'pymalloc', param = 'arenaa', values = {'256K'}}\n" 3 "unknown parameter 'arenaa'"
 check_bad sweepvalue "trace('traces/binary-lab.rep')\nallocator('raw')\nsweep{alloc = 'pymalloc', param = 'arena', values = {'256K', 'big'}}\n" 3 "arena=big: expected a size"
+check_bad wsweepparam "allocator('raw')\nworkload('churn', {sweep = {stepz = {10, 20}}})\n" 2 "never reads -D stepz"
+check_bad wsweepvalue "allocator('raw')\nworkload('churn', {sweep = {steps = {10, 'many'}}})\n" 2 "churn-s1.steps-many: .*-D steps=many"
 check_bad allocparam "trace('traces/binary-lab.rep')\n\nallocator('pymalloc:pools=4K')\n" 3 "unknown parameter 'pools'"
 "$bin" report "$tmp/no-such.lua" --out "$tmp/bad-missing" >/dev/null 2>&1
 [ $? -eq 2 ] || fail "missing experiment: want exit 2"

@@ -362,6 +362,8 @@ static void exp_trace_free(exp_trace_t *t)
     free(t->name);
     free(t->path);
     free(t->script);
+    free(t->group);
+    free(t->swept);
     for (size_t i = 0; i < t->ndefs; i++) {
         free((char *)t->defs[i].key);
         free((char *)t->defs[i].value);
@@ -489,16 +491,100 @@ static int exp_def_cmp(const void *a, const void *b)
     return strcmp(((const script_def_t *)a)->key, ((const script_def_t *)b)->key);
 }
 
-/* workload(script [, {seed = N, name = S, params = {...}}]) -> name */
+/* The trace of a workload: script PATH, SEED, the parameters of the table
+ * at PARAMS (0: none) plus SWEPT=VALUE when SWEPT is not NULL, named NAME,
+ * in the sweep GROUP (or NULL).  Frees what it took and raises when out
+ * of memory; the table's values were checked by the caller. */
+static void exp_workload_trace(lua_State *L, exp_trace_t *t, const char *name, const char *path,
+                               lua_Integer seed, int params, size_t ndefs, const char *group,
+                               const char *swept, const char *value)
+{
+    memset(t, 0, sizeof *t);
+    size_t n = ndefs + (swept != NULL);
+    t->name = strdup(name);
+    t->script = strdup(path);
+    t->seed = (uint64_t)seed;
+    t->line = exp_line(L);
+    t->defs = n ? calloc(n, sizeof *t->defs) : NULL;
+    t->group = exp_strdup(group);
+    t->swept = exp_strdup(swept);
+    int oom =
+        !t->name || !t->script || (n && !t->defs) || (group && !t->group) || (swept && !t->swept);
+    if (params && !oom) {
+        char buf[256];
+        lua_pushnil(L);
+        while (lua_next(L, params)) {
+            exp_scalar(L, -1, buf, sizeof buf, "workload params"); /* checked: no raise */
+            char *k = strdup(lua_tostring(L, -2)), *v = strdup(buf);
+            t->defs[t->ndefs++] = (script_def_t){k, v};
+            oom |= !k || !v;
+            lua_pop(L, 1);
+        }
+    }
+    if (swept && !oom) {
+        char *k = strdup(swept), *v = strdup(value);
+        t->defs[t->ndefs++] = (script_def_t){k, v};
+        oom |= !k || !v;
+    }
+    /* none when every value was nil: qsort takes no NULL array */
+    if (!oom && t->ndefs > 1) qsort(t->defs, t->ndefs, sizeof *t->defs, exp_def_cmp);
+    if (oom) {
+        exp_trace_free(t);
+        exp_raise(L, "out of memory");
+    }
+}
+
+/* Parameters are checked before anything runs: a dry run of T into
+ * /dev/null that stops once the script has read them all, so a -D it
+ * never reads (a typo: then the run goes to the end) or a value param()
+ * cannot convert is an error at this line.  Frees T and raises then. */
+static void exp_workload_check(lua_State *L, exp_trace_t *t)
+{
+    if (!t->ndefs) return;
+    char err[2048];
+    FILE *quiet = fopen("/dev/null", "w");
+    script_opts_t o = {.script = t->script,
+                       .output = "/dev/null",
+                       .seed = t->seed,
+                       .defs = t->defs,
+                       .ndefs = t->ndefs,
+                       .diag = quiet,
+                       .allow_unsafe = exp_ctx(L)->allow_unsafe,
+                       .allow_hint = "arenalab report --allow-unsafe",
+                       .check_defs = 1};
+    int rc = quiet ? script_run(&o, NULL, err, sizeof err) : SCRIPT_EUSAGE;
+    if (!quiet) snprintf(err, sizeof err, "/dev/null: %s", strerror(errno));
+    if (quiet) fclose(quiet);
+    if (rc) {
+        char name[EXP_NAME_MAX + 2];
+        snprintf(name, sizeof name, "%s", t->name);
+        exp_trace_free(t);
+        exp_raise(L, "workload %s: %s", name, err);
+    }
+}
+
+/* The name of the point VALUE of the workload sweep BASE over PARAM. */
+static void exp_point_name(const char *base, const char *param, const char *value, char *out,
+                           size_t len)
+{
+    char v[EXP_NAME_MAX + 2];
+    exp_sanitize(value, v, sizeof v);
+    snprintf(out, len, "%s.%s-%s", base, param, v);
+}
+
+/* workload(script [, {seed = N, name = S, params = {...},
+ *                     sweep = {KEY = {values}}}]) -> name, or {names} */
 static int exp_l_workload(lua_State *L)
 {
-    static const char *const keys[] = {"seed", "name", "params", NULL};
+    static const char *const keys[] = {"seed", "name", "params", "sweep", NULL};
     exp_ctx_t *c = exp_ctx(L);
     const char *script = luaL_checkstring(L, 1);
     lua_Integer seed = SCRIPT_DEFAULT_SEED;
     const char *given = NULL;
     size_t ndefs = 0;
-    int params = 0;
+    int params = 0, values = 0;
+    const char *swept = NULL;
+    lua_Integer nvalues = 0;
     if (!lua_isnoneornil(L, 2)) {
         luaL_checktype(L, 2, LUA_TTABLE);
         exp_check_keys(L, 2, "workload", keys);
@@ -517,6 +603,44 @@ static int exp_l_workload(lua_State *L)
             }
         } else if (t != LUA_TNIL) {
             exp_raise(L, "workload: 'params' must be a table of name = value");
+        }
+        t = lua_getfield(L, 2, "sweep");
+        if (t == LUA_TTABLE) {
+            int sw = lua_gettop(L);
+            lua_pushnil(L);
+            if (!lua_next(L, sw) || lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TTABLE)
+                exp_raise(L, "workload: 'sweep' must be {PARAM = {values...}}");
+            lua_pushvalue(L, -2);
+            if (lua_next(L, sw)) exp_raise(L, "workload: 'sweep' varies one parameter");
+            swept = lua_tostring(L, -2);
+            values = lua_gettop(L); /* the key stays below it: the string lives */
+            if (!*swept) exp_raise(L, "workload: empty sweep parameter name");
+            for (const char *p = swept; *p; p++)
+                if (!exp_name_char((unsigned char)*p) || *p == '.' || *p == '+' || *p == '-')
+                    exp_raise(L, "workload: bad sweep parameter name '%s'", swept);
+            if (params && lua_getfield(L, params, swept) != LUA_TNIL)
+                exp_raise(L, "workload: '%s' is both in params and swept", swept);
+            if (params) lua_pop(L, 1);
+            nvalues = (lua_Integer)lua_rawlen(L, values);
+            if (nvalues < 1 || nvalues > 1000)
+                exp_raise(L, "workload: the sweep of '%s' must hold 1 to 1000 values", swept);
+            char buf[128], other[128];
+            for (lua_Integer i = 1; i <= nvalues; i++) {
+                lua_rawgeti(L, values, i);
+                exp_scalar(L, -1, buf, sizeof buf, "workload sweep values");
+                lua_pop(L, 1);
+                if (!*buf) exp_raise(L, "workload: an empty value in the sweep of '%s'", swept);
+                for (lua_Integer j = 1; j < i; j++) {
+                    lua_rawgeti(L, values, j);
+                    exp_scalar(L, -1, other, sizeof other, "workload sweep values");
+                    lua_pop(L, 1);
+                    if (!strcmp(other, buf))
+                        exp_raise(L, "workload: value '%s' appears twice in the sweep of '%s'", buf,
+                                  swept);
+                }
+            }
+        } else if (t != LUA_TNIL) {
+            exp_raise(L, "workload: 'sweep' must be {PARAM = {values...}}");
         }
     }
     /* "churn" is the library's; anything with a slash or .lua is a path. */
@@ -545,58 +669,56 @@ static int exp_l_workload(lua_State *L)
         if (bl > 4 && strcmp(base + bl - 4, ".lua") == 0) base[bl - 4] = '\0';
         snprintf(name, sizeof name, "%.60s-s%lld", base, (long long)seed);
     }
-    exp_check_trace_name(L, name);
-
-    exp_trace_t t = {0};
-    t.name = strdup(name);
-    t.script = strdup(path);
-    t.seed = (uint64_t)seed;
-    t.line = exp_line(L);
-    t.defs = ndefs ? calloc(ndefs, sizeof *t.defs) : NULL;
-    int oom = !t.name || !t.script || (ndefs && !t.defs);
-    if (params && !oom) {
-        char buf[256];
-        lua_pushnil(L);
-        while (lua_next(L, params)) {
-            exp_scalar(L, -1, buf, sizeof buf, "workload params"); /* checked: no raise */
-            char *k = strdup(lua_tostring(L, -2)), *v = strdup(buf);
-            t.defs[t.ndefs++] = (script_def_t){k, v};
-            oom |= !k || !v;
+    exp_trace_t t;
+    if (!swept) {
+        exp_check_trace_name(L, name);
+        exp_workload_trace(L, &t, name, path, seed, params, ndefs, NULL, NULL, NULL);
+        exp_workload_check(L, &t);
+        exp_add_trace(L, &t);
+        lua_pushstring(L, name);
+        return 1;
+    }
+    /* A sweep: every point's name and dry run first, so that a bad value
+     * declares none of them; then the traces. */
+    const exp_t *e = c->e;
+    for (size_t i = 0; i < e->ntraces; i++)
+        if (e->traces[i].group && !strcmp(e->traces[i].group, name))
+            exp_raise(L, "a workload sweep named '%s' already exists (give another name)", name);
+    char point[3 * EXP_NAME_MAX], value[128], other[3 * EXP_NAME_MAX];
+    for (lua_Integer i = 1; i <= nvalues; i++) {
+        lua_rawgeti(L, values, i);
+        exp_scalar(L, -1, value, sizeof value, "workload sweep values");
+        lua_pop(L, 1);
+        exp_point_name(name, swept, value, point, sizeof point);
+        if (strlen(point) > EXP_NAME_MAX)
+            exp_raise(L, "workload: trace name '%.*s...' too long (give a shorter name)", 40,
+                      point);
+        exp_check_trace_name(L, point);
+        for (lua_Integer j = 1; j < i; j++) {
+            lua_rawgeti(L, values, j);
+            char v2[128];
+            exp_scalar(L, -1, v2, sizeof v2, "workload sweep values");
             lua_pop(L, 1);
+            exp_point_name(name, swept, v2, other, sizeof other);
+            if (!strcmp(other, point))
+                exp_raise(L, "workload: values '%s' and '%s' would name the same trace '%s'", v2,
+                          value, point);
         }
-        /* none when every value was nil: qsort takes no NULL array */
-        if (!oom && t.ndefs > 1) qsort(t.defs, t.ndefs, sizeof *t.defs, exp_def_cmp);
-    }
-    if (oom) {
+        exp_workload_trace(L, &t, point, path, seed, params, ndefs, name, swept, value);
+        exp_workload_check(L, &t);
         exp_trace_free(&t);
-        exp_raise(L, "out of memory");
     }
-    /* Parameters are checked before anything runs: a dry run into
-     * /dev/null that stops once the script has read them all, so a -D it
-     * never reads (a typo: then the run goes to the end) or a value param()
-     * cannot convert is an error at this line. */
-    if (t.ndefs) {
-        char err[2048];
-        FILE *quiet = fopen("/dev/null", "w");
-        script_opts_t o = {.script = t.script,
-                           .output = "/dev/null",
-                           .seed = t.seed,
-                           .defs = t.defs,
-                           .ndefs = t.ndefs,
-                           .diag = quiet,
-                           .allow_unsafe = c->allow_unsafe,
-                           .allow_hint = "arenalab report --allow-unsafe",
-                           .check_defs = 1};
-        int rc = quiet ? script_run(&o, NULL, err, sizeof err) : SCRIPT_EUSAGE;
-        if (!quiet) snprintf(err, sizeof err, "/dev/null: %s", strerror(errno));
-        if (quiet) fclose(quiet);
-        if (rc) {
-            exp_trace_free(&t);
-            exp_raise(L, "workload %s: %s", name, err);
-        }
+    lua_createtable(L, (int)nvalues, 0);
+    for (lua_Integer i = 1; i <= nvalues; i++) {
+        lua_rawgeti(L, values, i);
+        exp_scalar(L, -1, value, sizeof value, "workload sweep values");
+        lua_pop(L, 1);
+        exp_point_name(name, swept, value, point, sizeof point);
+        exp_workload_trace(L, &t, point, path, seed, params, ndefs, name, swept, value);
+        exp_add_trace(L, &t);
+        lua_pushstring(L, point);
+        lua_rawseti(L, -2, i);
     }
-    exp_add_trace(L, &t);
-    lua_pushstring(L, name);
     return 1;
 }
 
@@ -1186,6 +1308,14 @@ int exp_is_valid(const exp_t *e)
         for (size_t j = 0; j < i; j++)
             if (!strcmp(e->traces[i].name, e->traces[j].name))
                 EXP_BAD("traces %zu and %zu share a name", j, i);
+    }
+    for (size_t i = 0; i < e->ntraces; i++) {
+        const exp_trace_t *t = &e->traces[i];
+        if (!t->swept != !t->group) EXP_BAD("trace %zu: a sweep parameter without a group", i);
+        size_t d = 0;
+        while (t->swept && d < t->ndefs && strcmp(t->defs[d].key, t->swept) != 0)
+            d++;
+        if (t->swept && d == t->ndefs) EXP_BAD("trace %zu: the swept parameter is not set", i);
     }
     for (size_t i = 0; i < e->nunits; i++) {
         if (e->units[i].trace >= e->ntraces) EXP_BAD("unit %zu: no such trace", i);

@@ -36,8 +36,16 @@
  * (`pymalloc:arena=1M` and `pymalloc`) stay distinct here and are run once
  * by the replay driver (sim/replay/driver.h), each keeping its row.
  *
+ * Workload sweeps.  workload(SCRIPT, {sweep = {KEY = {V1, V2, ...}}})
+ * declares one generated trace per value, NAME.KEY-V (NAME as the
+ * workload's would be), each with KEY=V among its parameters; each is
+ * dry-run when declared, so an unknown KEY or a value the script cannot
+ * convert is an error at that line and declares none of them.  They are
+ * ordinary traces for the grid; the report draws each group against KEY.
+ *
  * Invariants (exp_is_valid): trace names are unique and made of
- * [A-Za-z0-9._+-] (they name files); units are distinct; every grid cell of
+ * [A-Za-z0-9._+-] (they name files); a swept trace has its parameter
+ * among its defs; units are distinct; every grid cell of
  * an available allocator and every sweep point names a unit with that trace
  * and spec; a skipped allocator has no grid cells.
  *
@@ -72,6 +80,12 @@ typedef struct {
     size_t ndefs;
     uint64_t seed; /* workload seed                                  */
     int line;      /* declaring line of the experiment file          */
+    /* A point of a workload sweep (workload(..., {sweep = {KEY = {...}}})):
+     * GROUP names the sweep (the traces sharing it are its points, in
+     * declaration order), SWEPT the parameter it varies (one of DEFS).
+     * Both NULL for any other trace. */
+    char *group;
+    char *swept;
 } exp_trace_t;
 
 typedef struct {

@@ -208,6 +208,40 @@ static void xt_empty_params(void)
     exp_free(&e);
 }
 
+/* A workload sweep: one trace per value, named NAME.KEY-VALUE, each with
+ * the swept value among its sorted parameters; the grid covers each;
+ * workload() returns their names. */
+static void xt_workload_sweep(void)
+{
+    exp_t e;
+    char err[4096];
+    int rc = xt_load(&e, "wsweep",
+                     "local names = workload('w', {seed = 4, params = {k = 'x'},\n"
+                     "                             sweep = {n = {10, 2048, 7}}})\n"
+                     "assert(#names == 3 and names[2] == 'w-s4.n-2048')\n"
+                     "workload('w', {name = 'big', sweep = {big = {1.5}}})\n"
+                     "allocator('raw')\nallocator('pymalloc')\n",
+                     err, sizeof err);
+    CHECKF(rc == 0, "%s", err);
+    if (rc) return;
+    CHECK(exp_is_valid(&e));
+    CHECK(e.ntraces == 4 && e.nunits == 8);
+    static const char *const names[] = {"w-s4.n-10", "w-s4.n-2048", "w-s4.n-7", "big.big-1.5"};
+    static const char *const values[] = {"10", "2048", "7", "1.5"};
+    for (size_t t = 0; t < 4 && t < e.ntraces; t++) {
+        const exp_trace_t *w = &e.traces[t];
+        CHECKF(!strcmp(w->name, names[t]), "trace %zu: %s", t, w->name);
+        CHECK(w->group && !strcmp(w->group, t < 3 ? "w-s4" : "big"));
+        CHECK(w->swept && !strcmp(w->swept, t < 3 ? "n" : "big"));
+        CHECK(w->seed == (t < 3 ? 4u : (uint64_t)SCRIPT_DEFAULT_SEED) && w->path == NULL);
+        CHECK(w->ndefs == (t < 3 ? 2u : 1u));
+        const script_def_t *d = &w->defs[t < 3 ? 1 : 0]; /* sorted: k before n */
+        CHECK(!strcmp(d->key, w->swept) && !strcmp(d->value, values[t]));
+        if (t < 3) CHECK(!strcmp(w->defs[0].key, "k") && !strcmp(w->defs[0].value, "x"));
+    }
+    exp_free(&e);
+}
+
 /* ---- mistakes ---------------------------------------------------------------- */
 
 #define XT_REFUSED                                                                                 \
@@ -251,6 +285,24 @@ static const xt_bad_t xt_bads[] = {
      * when declared, before anything runs. */
     {"paramtypo", "allocator('raw')\n\nworkload('w', {params = {m = 3}})\n", EXP_EFAIL, 3,
      "never reads -D m (a typo?)", 0},
+    /* Workload sweeps: every value is dry-run when declared; one bad
+     * value declares none of the traces (the message names the point). */
+    {"wsweeptypo", "allocator('raw')\nworkload('w', {sweep = {m = {1, 2}}})\n", EXP_EFAIL, 2,
+     "workload w-s1.m-1: ", 0},
+    {"wsweepvalue", "allocator('raw')\n\nworkload('w', {sweep = {n = {1, 'lots'}}})\n", EXP_EFAIL,
+     3, "workload w-s1.n-lots: ", 1},
+    {"wsweepboth", "workload('w', {params = {n = 1}, sweep = {n = {1, 2}}})\n", EXP_EFAIL, 1,
+     "'n' is both in params and swept", 0},
+    {"wsweeptwo", "workload('w', {sweep = {n = {1}, k = {'a'}}})\n", EXP_EFAIL, 1,
+     "varies one parameter", 0},
+    {"wsweepform", "workload('w', {sweep = {n = 1}})\n", EXP_EFAIL, 1,
+     "'sweep' must be {PARAM = {values...}}", 0},
+    {"wsweepempty", "workload('w', {sweep = {n = {}}})\n", EXP_EFAIL, 1, "1 to 1000 values", 0},
+    {"wsweepdup", "workload('w', {sweep = {n = {1, 2, 1}}})\n", EXP_EFAIL, 1, "appears twice", 0},
+    {"wsweepclash", "workload('w', {sweep = {k = {'a b', 'a_b'}}})\n", EXP_EFAIL, 1,
+     "would name the same trace", 0},
+    {"wsweepgroup", "workload('w', {sweep = {n = {1}}})\nworkload('w', {sweep = {k = {'a'}}})\n",
+     EXP_EFAIL, 2, "workload sweep named 'w-s1' already exists", 0},
     {"sweeptrace",
      "trace('traces/a.txt')\nsweep{alloc='pymalloc', param='arena', "
      "values={'1M'}, traces={'zz'}}\n",
@@ -439,6 +491,7 @@ int main(void)
     xt_executor();
     xt_optional();
     xt_empty_params();
+    xt_workload_sweep();
     for (size_t i = 0; i < sizeof xt_bads / sizeof xt_bads[0]; i++)
         xt_bad(&xt_bads[i]);
     xt_sandbox();

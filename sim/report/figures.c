@@ -1031,6 +1031,234 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
     return rc;
 }
 
+/* ---- workload sweeps ---------------------------------------------------------------------- */
+
+/* The value of trace T's swept parameter, as declared. */
+static const char *figures_swept_value(const exp_trace_t *t)
+{
+    for (size_t d = 0; d < t->ndefs; d++)
+        if (!strcmp(t->defs[d].key, t->swept)) return t->defs[d].value;
+    return ""; /* exp_is_valid: never */
+}
+
+/* VALUE as a number (a size with K/M/G, or a decimal).  0 or -1. */
+static int figures_number(const char *value, double *out)
+{
+    uint64_t v;
+    if (alloc_parse_size(value, &v) == 0) {
+        *out = (double)v;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    double d = strtod(value, &end);
+    if (end == value || *end || errno || !isfinite(d)) return -1;
+    *out = d;
+    return 0;
+}
+
+/* The K-th workload sweep, the group of trace T0 (its first point): peak
+ * resident bytes and ns/event against the swept parameter, a line per
+ * grid allocator in its own colour.  Points with no events are left out
+ * (a note says which). */
+static int figures_wsweep(figures_ctx_t *c, size_t t0, size_t k)
+{
+    const results_t *r = c->r;
+    const exp_t *e = r->exp;
+    const exp_trace_t *g = &e->traces[t0];
+    size_t *pt = malloc((e->ntraces + 1) * sizeof *pt);
+    double *x = malloc((e->ntraces + 1) * sizeof *x);
+    unsigned char *draw = calloc(2 * c->nalloc + 1, 1);
+    size_t npt = 0, nempty = 0;
+    int numeric = 1, rc = -1;
+    char empty[400] = "", base[64], gpbase[80];
+    size_t at = 0;
+    FILE *d = NULL;
+    if (!pt || !x || !draw) {
+        figures_fail(c, "out of memory");
+        goto done;
+    }
+    for (size_t t = t0; t < e->ntraces; t++) {
+        if (!e->traces[t].group || strcmp(e->traces[t].group, g->group) != 0) continue;
+        if (r->traces[t].events == 0) {
+            if (nempty++ < FIGURES_NOTE_NAMES && at < sizeof empty)
+                at += (size_t)snprintf(empty + at, sizeof empty - at, "%s%s",
+                                       nempty > 1 ? ", " : "", e->traces[t].name);
+            continue;
+        }
+        if (figures_number(figures_swept_value(&e->traces[t]), &x[npt])) numeric = 0;
+        pt[npt++] = t;
+    }
+    if (nempty && figures_note(c, FIGURES_OVERVIEW, 0,
+                               "Left out of the plots of workload sweep '%s' (no events): %s.",
+                               g->group, empty))
+        goto done;
+    if (npt == 0 || c->nalloc == 0) {
+        rc = 0;
+        goto done;
+    }
+    double xmin = INFINITY, xmax = -INFINITY;
+    for (size_t i = 0; i < npt; i++) {
+        if (!numeric) x[i] = (double)i;
+        if (x[i] < xmin) xmin = x[i];
+        if (x[i] > xmax) xmax = x[i];
+    }
+    int logx = numeric && xmin > 0 && xmax / xmin >= 4;
+    snprintf(base, sizeof base, "wsweep-%zu", k + 1);
+    if (!(d = figures_open(c, base, "dat"))) goto done;
+    fprintf(d,
+            "# workload sweep '%s' over %s; one block per allocator: x, peak resident bytes, "
+            "ns/event median, its confidence interval (low high)\n",
+            g->group, g->swept);
+    uint64_t fpmax = 0, fpmin = UINT64_MAX;
+    double nslo = INFINITY, nshi = 0;
+    for (size_t a = 0; a < c->nalloc; a++) {
+        fprintf(d, "# %s\n", e->allocs[c->alloc[a]].spec);
+        for (size_t i = 0; i < npt; i++) {
+            const driver_run_t *run = &r->runs[e->grid[pt[i] * e->nallocs + c->alloc[a]]];
+            const timing_summary_t *sm = &run->ns_per_event;
+            int timed = run->repeat > 0 && sm->ci_low > 0 && isfinite(sm->ci_high);
+            figures_num(d, x[i]);
+            fprintf(d, " %" PRIu64, run->m.peak_resident);
+            figures_num(d, timed ? sm->median : NAN);
+            figures_num(d, timed ? sm->ci_low : NAN);
+            figures_num(d, timed ? sm->ci_high : NAN);
+            fputc('\n', d);
+            draw[a] = 1;
+            if (run->m.peak_resident > fpmax) fpmax = run->m.peak_resident;
+            if (run->m.peak_resident < fpmin) fpmin = run->m.peak_resident;
+            if (timed) draw[c->nalloc + a] = 1;
+            if (timed && sm->ci_low < nslo) nslo = sm->ci_low;
+            if (timed && sm->ci_high > nshi) nshi = sm->ci_high;
+        }
+        fputs("\n\n", d);
+    }
+    FILE *dd = d;
+    d = NULL;
+    if (figures_close(c, dd, base, "dat")) goto done;
+    double scale;
+    const char *unit = figures_unit(fpmax, &scale);
+    rc = 0;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        const unsigned char *dr = draw + (size_t)pass * c->nalloc;
+        size_t ndraw = 0;
+        for (size_t a = 0; a < c->nalloc; a++)
+            ndraw += dr[a];
+        if (ndraw == 0) {
+            rc = figures_note(c, FIGURES_OVERVIEW, 0,
+                              "No speed plot of workload sweep '%s': no timed runs.", g->group);
+            break;
+        }
+        snprintf(gpbase, sizeof gpbase, "%s-%s", base, pass == 0 ? "resident" : "speed");
+        size_t rows;
+        int pw = FIGURES_SWEEP_W;
+        size_t cols = figures_key(ndraw, figures_longest(c, dr, 0), 9, &pw, &rows);
+        if (cols > 3) cols = 3;
+        rows = (ndraw + cols - 1) / cols;
+        int ph = FIGURES_SWEEP_H + figures_key_grow(rows, 3);
+        FILE *gp = figures_open(c, gpbase, "gp");
+        if (!gp) {
+            rc = -1;
+            break;
+        }
+        char purpose[512], title[512];
+        snprintf(purpose, sizeof purpose,
+                 "workload sweep '%s': %s against peak resident / ns per event", g->group,
+                 g->swept);
+        plot_begin(gp, gpbase, purpose, pw, ph);
+        snprintf(title, sizeof title, "%s over %s: %s", g->group, g->swept,
+                 pass == 0 ? "peak resident" : "median ns per event (whiskers: its CI)");
+        plot_title(gp, title, pw);
+        fputs("set xlabel ", gp);
+        snprintf(title, sizeof title, "%s (workload parameter -D %s=VALUE)", g->swept, g->swept);
+        plot_string(gp, title);
+        fputc('\n', gp);
+        if (logx) fputs("set logscale x 2\n", gp);
+        fprintf(gp, "set xrange [%.6g:%.6g]\n",
+                logx ? xmin / 1.25 : xmin - (xmax - xmin) * 0.05 - (xmax == xmin),
+                logx ? xmax * 1.25 : xmax + (xmax - xmin) * 0.05 + (xmax == xmin));
+        fputs("set xtics (", gp);
+        for (size_t i = 0; i < npt; i++) {
+            fprintf(gp, "%s", i ? ", " : "");
+            plot_string(gp, figures_swept_value(&e->traces[pt[i]]));
+            figures_num(gp, x[i]);
+        }
+        fprintf(gp,
+                ")\nset bmargin %.1f\n"
+                "set key at screen 0.5, screen 0.01 center bottom horizontal maxcols %zu "
+                "samplen 3 font ',9'\n",
+                5.0 + 1.2 * (double)rows, cols);
+        double ylo = pass == 0 ? (double)fpmin / scale : nslo;
+        double yhi = pass == 0 ? (double)fpmax / scale : nshi;
+        int logy = ylo > 0 && yhi / ylo >= 20;
+        fprintf(gp, "set ylabel '%s%s%s'\n", pass == 0 ? "peak resident memory, " : "ns per event",
+                pass == 0 ? unit : "", logy ? " (log scale)" : "");
+        if (logy) {
+            fprintf(gp, "set logscale y\nset yrange [%.6g:%.6g]\n", ylo / 1.3, yhi * 1.3);
+            figures_log_tics(gp, "y", ylo / 1.3, yhi * 1.3);
+        } else {
+            fputs(yhi > 0 ? "set yrange [0:*]\n" : "set yrange [0:1]\n", gp);
+        }
+        fputs("plot ", gp);
+        for (size_t a = 0, n = 0; a < c->nalloc; a++) {
+            if (!dr[a]) continue;
+            char look[96];
+            fprintf(gp, "%s'%s.dat' index %zu ", n++ ? ", \\\n     " : "", base, a);
+            if (pass == 0)
+                fprintf(gp, "using 1:($2/%.0f) with linespoints", scale);
+            else
+                fputs("using 1:3:4:5 with yerrorlines", gp);
+            fprintf(gp, " lw 2 pt %zu ps 0.9%s title ", figures_marker(a),
+                    figures_look(c, c->alloc[a], 0, look, sizeof look));
+            plot_string(gp, e->allocs[c->alloc[a]].spec);
+        }
+        fputc('\n', gp);
+        plot_end(gp, gpbase, pw, ph);
+        if (figures_close(c, gp, gpbase, "gp")) {
+            rc = -1;
+            break;
+        }
+        char caption[600];
+        if (pass == 0)
+            snprintf(caption, sizeof caption,
+                     "Peak resident memory of each allocator replaying the workload '%s' "
+                     "generated with each value of %s, one line per allocator: how each "
+                     "allocator's footprint grows with the workload.",
+                     g->group, g->swept);
+        else
+            snprintf(caption, sizeof caption,
+                     "Median ns per event of each allocator on the workload '%s' as %s "
+                     "varies, whiskers a confidence interval for the median: how each "
+                     "allocator's speed scales with the workload.",
+                     g->group, g->swept);
+        snprintf(title, sizeof title, "Workload sweep: %s over %s (%s)", g->group, g->swept,
+                 pass == 0 ? "resident" : "speed");
+        rc = figures_render(c, gpbase, FIGURES_OVERVIEW, 0, title, caption);
+    }
+done:
+    if (d) fclose(d);
+    free(pt);
+    free(x);
+    free(draw);
+    return rc;
+}
+
+/* Every workload sweep's plots, in declaration order. */
+static int figures_wsweeps(figures_ctx_t *c)
+{
+    const exp_t *e = c->r->exp;
+    size_t k = 0;
+    for (size_t t = 0; t < e->ntraces; t++) {
+        if (!e->traces[t].group) continue;
+        size_t first = 0;
+        while (first < t &&
+               (!e->traces[first].group || strcmp(e->traces[first].group, e->traces[t].group) != 0))
+            first++;
+        if (first == t && figures_wsweep(c, t, k++)) return -1;
+    }
+    return 0;
+}
+
 /* ---- per trace: footprint over time, request sizes -------------------------------------- */
 
 static int figures_footprint(figures_ctx_t *c, size_t t)
@@ -1424,6 +1652,7 @@ int figures_make(const results_t *r, const char *dir, figures_t *out, char *err,
         goto done;
     for (size_t s = 0; s < e->nsweeps; s++)
         if (figures_sweep(&c, s)) goto done;
+    if (figures_wsweeps(&c)) goto done;
     for (size_t t = 0; t < e->ntraces; t++) {
         if (r->traces[t].events == 0) {
             if (figures_note(&c, FIGURES_TRACE, t, "No events: nothing to plot.")) goto done;

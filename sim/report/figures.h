@@ -12,6 +12,10 @@
  *                        peak (heat maps; only with a pool table)
  *   sweep-K-footprint, sweep-K-speed  each sweep: parameter against peak
  *                        footprint and against ns/event, a line per trace
+ *   wsweep-K-resident, wsweep-K-speed  each workload sweep (in the
+ *                        overview): the swept workload parameter against
+ *                        peak resident bytes and ns/event, a line per grid
+ *                        allocator in its colour
  *   resident-T, latency-T, sizes-T  per trace: resident memory and live
  *                        bytes over time, a line per allocator; the share
  *                        of allocator calls slower than x (log-log CCDF, a

@@ -19,7 +19,8 @@
  *   - Lua memory: the state's allocator refuses to pass FE_MAX_MEMORY.
  *   - C work the hook cannot see: the declarations are wrapped (in Lua, so
  *     exp_load's own code is unchanged) to allow FE_MAX_DECLS of them, a
- *     sweep's values and traces lists of FE_MAX_LIST entries and no
+ *     sweep's values and traces lists (and a workload sweep's values) of
+ *     FE_MAX_LIST entries and no
  *     metatables on them (an __index or __len could hand exp_load other
  *     tables than those checked), and traces() patterns inside the root
  *     (a glob of / could walk the disk); the sweep's expansion is
@@ -202,11 +203,23 @@ static const char fe_limits[] =
     "    error('fuzz: ' .. what .. ' longer than ' .. nlist, 0)\n"
     "  end\n"
     "end\n"
-    "for _, k in ipairs{'name', 'repeats', 'samples', 'trace', 'workload', 'allocator'} do\n"
+    "for _, k in ipairs{'name', 'repeats', 'samples', 'trace', 'allocator'} do\n"
     "  local f = _G[k]\n"
     "  _G[k] = function(...) count() return f(...) end\n"
     "end\n"
-    "local traces, sweep = traces, sweep\n"
+    "local traces, sweep, workload = traces, sweep, workload\n"
+    "_G.workload = function(w, o, ...)\n"
+    "  count()\n"
+    "  if type(o) == 'table' then\n"
+    "    plain(o, 'a workload options table')\n"
+    "    local s = rawget(o, 'sweep')\n"
+    "    if type(s) == 'table' then\n"
+    "      plain(s, 'a workload sweep')\n"
+    "      for _, v in next, s do plain(v, 'a workload sweep\\'s values') end\n"
+    "    end\n"
+    "  end\n"
+    "  return workload(w, o, ...)\n"
+    "end\n"
     "_G.traces = function(p, ...)\n"
     "  count()\n"
     "  if type(p) == 'string' and (sub(p, 1, 1) == '/' or find(p, '..', 1, true)) then\n"

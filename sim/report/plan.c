@@ -48,6 +48,8 @@ static void plan_write_exp(FILE *f, const exp_t *e)
         tsv_put_u64(f, tr->seed);
         tsv_put_u64(f, (uint64_t)tr->line);
         tsv_put_u64(f, tr->ndefs);
+        tsv_put_str(f, tr->group);
+        tsv_put_str(f, tr->swept);
         tsv_end(f);
         for (size_t d = 0; d < tr->ndefs; d++) {
             tsv_begin(f, "def");
@@ -232,7 +234,8 @@ static int plan_item(plan_reader_t *pr, const char *key)
         exp_trace_t *t = &e->traces[e->ntraces++];
         if (plan_dup(pr, 1, &t->name) || plan_dup(pr, 2, &t->path) || plan_dup(pr, 3, &t->script) ||
             plan_num(pr, 4, UINT64_MAX, &t->seed) || plan_num(pr, 5, INT_MAX, &v1) ||
-            plan_num(pr, 6, 1u << 16, &v2))
+            plan_num(pr, 6, 1u << 16, &v2) || plan_dup(pr, 7, &t->group) ||
+            plan_dup(pr, 8, &t->swept))
             return -1;
         t->line = (int)v1;
         pr->want_defs = (size_t)v2;

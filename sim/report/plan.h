@@ -10,7 +10,8 @@
  *
  * The file (PARTIAL/tasks/plan.txt, sim/base/tsv.h records): the
  * experiment's settings, its traces (paths absolute: generated ones in the
- * result directory), allocators, sweeps and units, then the run's seed,
+ * result directory; a workload sweep's point with its group and
+ * parameter), allocators, sweeps and units, then the run's seed,
  * retries and Slurm options, the command line, the start time and the
  * submitting machine's environment.  Grid cells and sweep points are not
  * stored: they are the units with their trace and spec, found again when

@@ -41,6 +41,7 @@ static void pt_setup(void)
     pt_write("exp.lua", "name('p')\nrepeats(3)\nsamples(50)\n"
                         "trace('traces/a.txt')\ntrace('traces/b\\ttab.txt', 'b')\n"
                         "workload('w', {seed = 9, params = {n = 5, z = 'x\\ty'}})\n"
+                        "workload('w', {seed = 2, sweep = {n = {1, 2}}})\n"
                         "allocator('raw')\nallocator('pymalloc')\n"
                         "sweep{alloc = 'pymalloc', param = 'arena', values = {'256K', '1M'}}\n"
                         "sweep{alloc = 'pymalloc', param = 'arena', values = {'4M'}, "
@@ -60,6 +61,9 @@ static void pt_same(const plan_t *a, const plan_t *b)
         CHECK((p->script == NULL) == (q->script == NULL));
         CHECK(!p->script || !strcmp(p->script, q->script));
         CHECK(p->seed == q->seed && p->line == q->line && p->ndefs == q->ndefs);
+        /* a workload sweep's points keep their group and parameter */
+        CHECK((p->group == NULL) == (q->group == NULL) && (p->swept == NULL) == (q->swept == NULL));
+        CHECK(!p->group || (!strcmp(p->group, q->group) && !strcmp(p->swept, q->swept)));
         for (size_t d = 0; d < p->ndefs && d < q->ndefs; d++)
             CHECK(!strcmp(p->defs[d].key, q->defs[d].key) &&
                   !strcmp(p->defs[d].value, q->defs[d].value));
@@ -100,6 +104,9 @@ static void pt_roundtrip(void)
     plan_t a = {0}, b;
     CHECKF(exp_load(&a.exp, path, pt_root, NULL, 0, err, sizeof err) == 0, "%s", err);
     CHECK(exp_set_trace_path(&a.exp, 2, "/r/traces/w-s9.atr") == 0);
+    CHECK(a.exp.ntraces == 5 && a.exp.traces[4].swept && !strcmp(a.exp.traces[4].group, "w-s2"));
+    CHECK(exp_set_trace_path(&a.exp, 3, "/r/traces/w-s2.n-1.atr") == 0);
+    CHECK(exp_set_trace_path(&a.exp, 4, "/r/traces/w-s2.n-2.atr") == 0);
     char *args[] = {"--exclusive", "--comment=a\tb"};
     a.seed = 77;
     a.retries = 4;

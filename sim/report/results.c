@@ -322,6 +322,10 @@ static void results_json_trace(json_t *j, const results_t *r, size_t t)
         for (size_t i = 0; i < et->ndefs; i++)
             json_kv_string(j, et->defs[i].key, et->defs[i].value);
         json_object_end(j);
+        if (et->swept) { /* a point of a workload sweep */
+            json_kv_string(j, "workload_sweep", et->group);
+            json_kv_string(j, "swept", et->swept);
+        }
     } else {
         json_kv_string(j, "path", et->path);
     }

@@ -1,0 +1,5 @@
+local names = workload('w', {seed = 2, sweep = {n = {1, 2, '3'}}})
+workload('w', {name = 'x', sweep = {n = {1, 'lots'}}})
+workload('w', {sweep = {m = {1}}})
+trace('traces/a.txt')
+allocator('raw')
