@@ -286,14 +286,18 @@ sed 's/10;11;12;13;14;15,false,4096,65536$/10;11;12,false,4096,65536/' "$tmp/ta.
 cmp_bad ":2: ns_per_event_runs '10;11;12' is not 6 finite numbers" "$tmp/tc.csv"
 
 # ---- replay --html: a quick look, the same page as a report ------------------
-if "$bin" replay traces/binary-lab.rep --alloc pymalloc,raw -n 1 --samples 50 --html "$tmp/quick" \
-    >"$tmp/quick.out" 2>"$tmp/quick.err"; then
+# its own TMPDIR: the temporary experiment must be gone afterwards, and
+# another test's replay --html in /tmp must not count
+mkdir -p "$tmp/quick-tmp"
+if TMPDIR=$tmp/quick-tmp "$bin" replay traces/binary-lab.rep --alloc pymalloc,raw -n 1 --samples 50 \
+    --html "$tmp/quick" >"$tmp/quick.out" 2>"$tmp/quick.err"; then
   qdir=$(ls -d "$tmp"/quick/replay-* 2>/dev/null | head -1)
   [ -n "$qdir" ] && [ -s "$qdir/index.html" ] && [ -s "$qdir/runs.csv" ] ||
     fail "replay --html: no report in $tmp/quick: $(ls -R "$tmp/quick" | head)"
   [ "$(($(wc -l <"$qdir/runs.csv") - 1))" = 2 ] || fail "replay --html: $(cat "$qdir/runs.csv")"
   ls "$qdir"/plots/*.svg >/dev/null 2>&1 || fail "replay --html: no plots"
-  ! ls /tmp/arenalab-replay-*.lua >/dev/null 2>&1 || fail "replay --html left its experiment file"
+  ! ls "$tmp"/quick-tmp/arenalab-replay-*.lua >/dev/null 2>&1 ||
+    fail "replay --html left its experiment file"
 else
   fail "replay --html: $(cat "$tmp/quick.err")"
 fi
