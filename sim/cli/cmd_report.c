@@ -72,7 +72,8 @@ enum {
 static const cli_opt_t report_opts[] = {
     {"jobs", 'j', "N", REPORT_KEY_JOBS,
      "replay N traces at once (default 1; a trace's units run together); timed runs use at "
-     "most one job per CPU, each pinned to its own"},
+     "most one job per CPU, each pinned to its own; a trace of several threads times alone, "
+     "on every CPU"},
     {"out", 'o', "DIR", REPORT_KEY_OUT,
      "put the result directory in DIR (default: results/ of the repository)"},
     {"repeat", 0, "N", REPORT_KEY_REPEAT,

@@ -186,12 +186,17 @@ typedef struct {
                                     chunks, where the clock of a timed run
                                     is stopped and the decoder runs, so it
                                     never lands in a timed loop; it must
-                                    not allocate (the clean room)         */
+                                    not allocate (the clean room).  On
+                                    the threaded path (threads.h): the
+                                    events read into the threads' tables
+                                    before the clock starts, then once
+                                    all when the threads have ended --
+                                    nothing while they run              */
     void *progress_ud;
-    int threads_recorded;        /* replay a trace of several threads on
-                                    as many threads (threads.h) when the
-                                    route and the run allow it; 0: one
-                                    thread, events in the recorded order */
+    int threads_recorded; /* replay a trace of several threads on
+                             as many threads (threads.h) when the
+                             route and the run allow it; 0: one
+                             thread, events in the recorded order */
 } replay_opts_t;
 
 /* Where `--mallocstats[=WHEN]` dumps: "end", "peak" (the first event where

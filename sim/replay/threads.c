@@ -616,6 +616,12 @@ static int thr_split(thr_run_t *run, const replay_scan_t *scan)
                 thr_evs(run)[thr_threads(run)[dep.thread].first + dep.done - 1].signal = 1;
             }
         }
+        /* replay_opts_t.progress: the events read into the threads'
+         * tables so far.  The timed region (gate open to the last thread
+         * ending) calls nothing: a write there would be timed with the
+         * events, and every thread runs in it, so no thread has a safe
+         * point; the pass's last call, after the join, says it ended. */
+        if (rc == 0 && run->o->progress) run->o->progress(run->o->progress_ud, index);
     }
     tsplit_free(&ts);
     mapvec_free(&heads_v);
@@ -794,6 +800,7 @@ int replay_threads_run(trace_reader_t *r, const route_t *route, const replay_sca
         res->events += thr_threads(run)[i].applied;
         res->cpu_ns += thr_threads(run)[i].cpu_ns;
     }
+    if (rc == 0 && o->progress) o->progress(o->progress_ud, res->events); /* see thr_split */
     res->skipped = run->skipped;
     res->ns = ns;
     if (rc == 0 && run->measure) rc = thr_result(run, res);

@@ -3,6 +3,7 @@
  * file, so a user restyles one plot by editing its .gp and running gnuplot
  * in plots/, or all of them through style.gp. */
 #include "sim/report/figures.h"
+#include "sim/report/jobs.h"
 #include "sim/report/plot.h"
 #include "alloc/params.h"
 #include "alloc/pymalloc.h"
@@ -601,6 +602,207 @@ static int figures_throughput(figures_ctx_t *c)
 done:
     free(draw);
     free(skip);
+    return rc;
+}
+
+/* ---- scaling: throughput against threads, per workload -------------------------------- */
+
+/* Workload trace T's `threads` parameter (1 when not given), or 0 when T
+ * is not a workload or the value is not a whole number from 1. */
+static unsigned long figures_threads_param(const exp_trace_t *tr)
+{
+    if (!tr->script) return 0;
+    for (size_t k = 0; k < tr->ndefs; k++)
+        if (strcmp(tr->defs[k].key, "threads") == 0) {
+            char *end;
+            errno = 0;
+            unsigned long n = strtoul(tr->defs[k].value, &end, 10);
+            return errno || end == tr->defs[k].value || *end || n == 0 ? 0 : n;
+        }
+    return 1;
+}
+
+/* Whether workload traces A and B differ only in their `threads`
+ * parameter (script, seed and every other parameter the same). */
+static int figures_same_but_threads(const exp_trace_t *a, const exp_trace_t *b)
+{
+    if (!a->script || !b->script || strcmp(a->script, b->script) || a->seed != b->seed) return 0;
+    size_t i = 0, j = 0;
+    for (;;) {
+        while (i < a->ndefs && strcmp(a->defs[i].key, "threads") == 0)
+            i++;
+        while (j < b->ndefs && strcmp(b->defs[j].key, "threads") == 0)
+            j++;
+        if (i == a->ndefs || j == b->ndefs) return i == a->ndefs && j == b->ndefs;
+        if (strcmp(a->defs[i].key, b->defs[j].key) || strcmp(a->defs[i].value, b->defs[j].value))
+            return 0;
+        i++;
+        j++;
+    }
+}
+
+/* One scaling plot: the traces MEMBER[0..N) (thread counts THREADS[],
+ * ascending, distinct), plots/scaling-K.  A point is a timed run that ran
+ * on the trace's threads (m.threads > 1; a workload may add a main thread
+ * to its N workers, churn does) -- or of threads=1; a run serialized
+ * (a route not thread-safe) is no point of the line. */
+static int figures_scaling_one(figures_ctx_t *c, size_t k, const size_t *member,
+                               const unsigned long *threads, size_t n)
+{
+    const results_t *r = c->r;
+    const exp_t *e = r->exp;
+    size_t na = c->nalloc;
+    char base[64], list[400];
+    snprintf(base, sizeof base, "scaling-%zu", k + 1);
+    unsigned char *draw = calloc(na + 1, 1), *skip = calloc(na + 1, 1);
+    if (!draw || !skip) {
+        free(draw);
+        free(skip);
+        return figures_fail(c, "out of memory");
+    }
+    int rc = -1;
+    double hi = 0;
+    /* data: a block per allocator that has a point, one row per thread
+     * count (NaN where its run was not timed on that many threads) */
+    FILE *d = figures_open(c, base, "dat");
+    if (!d) goto done;
+    fputs("# one block per allocator: threads, events/s over all threads (trace events / wall "
+          "time of the median timed run), trace\n",
+          d);
+    for (size_t a = 0; a < na; a++) {
+        for (size_t i = 0; i < n; i++) {
+            const driver_run_t *run = &r->runs[e->grid[member[i] * e->nallocs + c->alloc[a]]];
+            if (run->repeat > 0 && (threads[i] == 1 || run->m.threads > 1) &&
+                run->events_per_s > 0 && isfinite(run->events_per_s))
+                draw[a] = 1;
+        }
+        skip[a] = !draw[a];
+        if (!draw[a]) continue;
+        fprintf(d, "# %s\n", e->allocs[c->alloc[a]].spec);
+        for (size_t i = 0; i < n; i++) {
+            const driver_run_t *run = &r->runs[e->grid[member[i] * e->nallocs + c->alloc[a]]];
+            int ok = run->repeat > 0 && (threads[i] == 1 || run->m.threads > 1) &&
+                     run->events_per_s > 0 && isfinite(run->events_per_s);
+            fprintf(d, "%lu", threads[i]);
+            figures_num(d, ok ? run->events_per_s : NAN);
+            fprintf(d, " %s\n", e->traces[member[i]].name);
+            if (ok && run->events_per_s > hi) hi = run->events_per_s;
+        }
+        fputs("\n\n", d);
+    }
+    if (figures_close(c, d, base, "dat")) goto done;
+    /* the workload as named in the experiment: its script's file name */
+    char wl[128];
+    const char *script = e->traces[member[0]].script, *slash = strrchr(script, '/');
+    snprintf(wl, sizeof wl, "%s", slash ? slash + 1 : script);
+    char *dot = strrchr(wl, '.');
+    if (dot && strcmp(dot, ".lua") == 0) *dot = '\0';
+    size_t nskip = figures_names(c, skip, list, sizeof list);
+    if (nskip == na) {
+        rc = figures_note(c, FIGURES_OVERVIEW, 0,
+                          "No scaling plot for %s and its thread counts: no allocator has a "
+                          "timed run on the trace's threads (repeats 0, or each run serialized).",
+                          wl);
+        goto done;
+    }
+    if (nskip &&
+        figures_note(c, FIGURES_OVERVIEW, 0,
+                     "Scaling (%s): left out (no timed run on the trace's threads): %s.", wl, list))
+        goto done;
+    int w = FIGURES_SWEEP_W;
+    size_t rows, cols = figures_key(na - nskip, figures_longest(c, draw, 0), 9, &w, &rows);
+    int h = FIGURES_SWEEP_H + figures_key_grow(rows, FIGURES_KEY_ROWS);
+    FILE *gp = figures_open(c, base, "gp");
+    if (!gp) goto done;
+    plot_begin(gp, base, "throughput against threads, one line per allocator", w, h);
+    char title[300];
+    snprintf(title, sizeof title,
+             "%s at %lu to %lu threads\nthroughput = trace events / wall time of the "
+             "timed run, all threads",
+             wl, threads[0], threads[n - 1]);
+    plot_title(gp, title, w);
+    fputs("set xlabel 'threads (the workload''s parameter: worker threads, one OS thread each)'\n"
+          "set ylabel 'throughput, M events/s (all threads)'\n",
+          gp);
+    fprintf(gp, "set logscale x 2\nset xrange [%.6g:%.6g]\nset xtics (", (double)threads[0] / 1.25,
+            (double)threads[n - 1] * 1.25);
+    for (size_t i = 0; i < n; i++)
+        fprintf(gp, "%s'%lu' %lu", i ? ", " : "", threads[i], threads[i]);
+    fprintf(gp,
+            ")\nset yrange [0:*]\n"
+            "set bmargin %.1f\n"
+            "set key at screen 0.5, screen 0.01 center bottom horizontal maxcols %zu "
+            "samplen 3 font ',9'\n",
+            5.0 + 1.2 * (double)rows, cols);
+    fputs("plot ", gp);
+    for (size_t a = 0, b = 0; a < na; a++) {
+        if (!draw[a]) continue;
+        char look[96];
+        fprintf(gp,
+                "%s'%s.dat' index %zu using 1:($2/1e6) with linespoints lw 2 pt %zu ps 0.9%s "
+                "title ",
+                b ? ", \\\n     " : "", base, b, figures_marker(a),
+                figures_look(c, c->alloc[a], 0, look, sizeof look));
+        plot_string(gp, e->allocs[c->alloc[a]].spec);
+        b++;
+    }
+    fputc('\n', gp);
+    plot_end(gp, base, w, h);
+    if (figures_close(c, gp, base, "gp")) goto done;
+    char caption[600];
+    unsigned cpus = jobs_cpus();
+    snprintf(caption, sizeof caption,
+             "Throughput of %s's traces at each thread count, one line per allocator: trace "
+             "events divided by the wall time of the median timed run, all threads together "
+             "(higher is faster; flat means no scaling). CPUs available: %u -- a trace of "
+             "several threads ran alone, on every CPU of the report's mask%s.",
+             wl, cpus,
+             cpus < threads[n - 1] ? ", fewer than its threads: beyond that they time-share" : "");
+    snprintf(title, sizeof title, "Scaling: %s, throughput against threads", wl);
+    rc = figures_render(c, base, FIGURES_OVERVIEW, 0, title, caption);
+done:
+    free(draw);
+    free(skip);
+    return rc;
+}
+
+/* The scaling plots: workload traces that differ only in `threads`, at
+ * two thread counts or more, each such group one plot (see figures.h). */
+static int figures_scaling(figures_ctx_t *c)
+{
+    const exp_t *e = c->r->exp;
+    if (c->nalloc == 0 || e->repeat == 0) return 0;
+    size_t nt = c->ntrace, k = 0;
+    size_t *member = malloc((nt + 1) * sizeof *member);
+    unsigned long *threads = malloc((nt + 1) * sizeof *threads);
+    unsigned char *used = calloc(nt + 1, 1);
+    int rc = 0;
+    if (!member || !threads || !used) rc = figures_fail(c, "out of memory");
+    for (size_t i = 0; i < nt && rc == 0; i++) {
+        const exp_trace_t *ti = &e->traces[c->trace[i]];
+        if (used[i] || !figures_threads_param(ti)) continue;
+        size_t n = 0;
+        for (size_t j = i; j < nt; j++) {
+            const exp_trace_t *tj = &e->traces[c->trace[j]];
+            unsigned long x = figures_threads_param(tj);
+            if (used[j] || !x || !figures_same_but_threads(ti, tj)) continue;
+            used[j] = 1;
+            /* insert by thread count; a count seen before keeps its first trace */
+            size_t at = 0;
+            while (at < n && threads[at] < x)
+                at++;
+            if (at < n && threads[at] == x) continue;
+            memmove(member + at + 1, member + at, (n - at) * sizeof *member);
+            memmove(threads + at + 1, threads + at, (n - at) * sizeof *threads);
+            member[at] = c->trace[j];
+            threads[at] = x;
+            n++;
+        }
+        if (n >= 2) rc = figures_scaling_one(c, k++, member, threads, n);
+    }
+    free(member);
+    free(threads);
+    free(used);
     return rc;
 }
 
@@ -1648,7 +1850,8 @@ int figures_make(const results_t *r, const char *dir, figures_t *out, char *err,
                          "Left out of these plots (no events, no plots of their own): %s.", list))
             goto done;
     }
-    if (figures_frag(&c) || figures_throughput(&c) || figures_costs(&c) || figures_pools(&c))
+    if (figures_frag(&c) || figures_throughput(&c) || figures_scaling(&c) || figures_costs(&c) ||
+        figures_pools(&c))
         goto done;
     for (size_t s = 0; s < e->nsweeps; s++)
         if (figures_sweep(&c, s)) goto done;

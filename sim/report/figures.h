@@ -6,6 +6,11 @@
  *   frag-util, frag-jw4  fragmentation per trace and allocator (bars)
  *   throughput           ns/event per trace and allocator: median bars,
  *                        min-max whiskers (only when there are timed runs)
+ *   scaling-K            each group of workloads differing only in their
+ *                        `threads` parameter, at 2+ thread counts:
+ *                        events/s over all threads against threads, a
+ *                        line per allocator; a point only where the run
+ *                        ran on the trace's threads (or threads=1)
  *   instructions, d1-misses, ll-misses  per event, per trace and
  *                        allocator (bars; only with measure("instructions"))
  *   pools, pools-occupancy  pymalloc's pools per size class at each trace's

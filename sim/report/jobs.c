@@ -2,6 +2,7 @@
 #include "sim/report/jobs.h"
 #include "sim/base/cli.h"
 #include "sim/base/progress.h"
+#include "sim/trace/trace.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -19,8 +20,9 @@ typedef struct {
     size_t *group;  /* units of group g: member[group[g] .. group[g+1]) */
     size_t *member; /* unit indices, grouped by trace, in unit order     */
     size_t ngroups;
-    size_t only; /* the one group to run, or JOBS_NONE for all    */
-    int timed;   /* this phase: groups with a unit of repeat > 0 */
+    size_t only;             /* the one group to run, or JOBS_NONE for all    */
+    int phase;               /* this phase: JOBS_UNTIMED, JOBS_TIMED, JOBS_THREADED */
+    unsigned char *threaded; /* group g: timed, its trace of 2+ threads  */
     pthread_mutex_t lock;
     size_t next;        /* next group to consider                   */
     size_t done, total; /* units finished / to run in all phases    */
@@ -100,6 +102,11 @@ static void jobs_on_progress(void *ud, const char *phase, uint64_t done, uint64_
     pthread_mutex_unlock(&t->ctx->lock);
 }
 
+/* The phases, in order: groups without timed runs; timed groups of a
+ * one-thread trace, pinned; timed groups of a trace of several threads, one
+ * at a time on every CPU of our mask. */
+enum { JOBS_UNTIMED, JOBS_TIMED, JOBS_THREADED };
+
 /* Whether group G has a timed run. */
 static int jobs_group_timed(const jobs_ctx_t *c, size_t g)
 {
@@ -115,7 +122,10 @@ static size_t jobs_take(jobs_ctx_t *c)
     while (c->status == 0 && c->next < c->ngroups) {
         size_t g = c->next++;
         if (c->only != JOBS_NONE && g != c->only) continue;
-        if (jobs_group_timed(c, g) == c->timed) return g;
+        int phase = !jobs_group_timed(c, g) ? JOBS_UNTIMED
+                    : c->threaded[g]        ? JOBS_THREADED
+                                            : JOBS_TIMED;
+        if (phase == c->phase) return g;
     }
     return JOBS_NONE;
 }
@@ -153,7 +163,8 @@ static int jobs_group(jobs_thread_t *t, size_t g)
         .on_progress = c->cfg->progress ? jobs_on_progress : NULL,
         .on_progress_ud = t,
         /* as `replay`: a trace of several threads on as many (their
-         * workers inherit the job's pin: the threads share its CPU) */
+         * workers inherit the job's CPUs: all of ours in the threaded
+         * phase) */
         .threads_recorded = 1,
     };
     driver_run_t *out = NULL;
@@ -253,11 +264,32 @@ static int jobs_make_groups(jobs_ctx_t *c)
     return 0;
 }
 
+/* Whether TRACE has events of two threads or more: read until a second
+ * thread shows (a trace that cannot be read is one thread here; its
+ * driver run says what is wrong). */
+static int jobs_trace_threaded(const char *trace)
+{
+    trace_reader_t *r;
+    char err[256];
+    if (trace_open(&r, trace, err, sizeof err) != 0) return 0;
+    trace_event_t batch[256];
+    uint32_t first = 0;
+    int seen = 0, many = 0, n;
+    while (!many && (n = trace_next_batch(r, batch, 256)) > 0)
+        for (int k = 0; k < n && !many; k++) {
+            if (!seen) first = batch[k].thread;
+            seen = 1;
+            many = batch[k].thread != first;
+        }
+    trace_close(r);
+    return many;
+}
+
 /* One phase: NTHREADS threads, pinned to CPUS[k] when CPUS is not NULL. */
-static void jobs_phase(jobs_ctx_t *c, int timed, unsigned nthreads, const int *cpus)
+static void jobs_phase(jobs_ctx_t *c, int phase, unsigned nthreads, const int *cpus)
 {
     jobs_thread_t th[JOBS_MAX];
-    c->timed = timed;
+    c->phase = phase;
     c->next = 0;
     unsigned started = 0;
     for (unsigned k = 0; k < nthreads; k++) {
@@ -293,8 +325,10 @@ static int jobs_exec(const jobs_config_t *cfg, const jobs_unit_t *units, size_t 
                     .total = n,
                     .failed = JOBS_NONE,
                     .start = jobs_now()};
-    if (jobs_make_groups(&c) || pthread_mutex_init(&c.lock, NULL) != 0) {
+    c.threaded = calloc(n + 1, 1);
+    if (!c.threaded || jobs_make_groups(&c) || pthread_mutex_init(&c.lock, NULL) != 0) {
         cli_error("report: out of memory");
+        free(c.threaded);
         free(c.group);
         free(c.member);
         *failed = JOBS_NONE;
@@ -306,22 +340,31 @@ static int jobs_exec(const jobs_config_t *cfg, const jobs_unit_t *units, size_t 
     }
     /* The groups to run: every one, or the one asked for. */
     size_t first = only == JOBS_NONE ? 0 : only, end = only == JOBS_NONE ? c.ngroups : only + 1;
-    size_t nuntimed = 0, nrun = c.status ? 0 : end - first;
+    size_t nuntimed = 0, nthreaded = 0, nrun = c.status ? 0 : end - first;
     if (only != JOBS_NONE && !c.status) c.total = c.group[only + 1] - c.group[only];
-    for (size_t g = first; g < end && !c.status; g++)
-        nuntimed += !jobs_group_timed(&c, g);
-    if (nuntimed) jobs_phase(&c, 0, (unsigned)(jobs < nuntimed ? jobs : nuntimed), NULL);
-    if (!c.status && nuntimed < nrun) {
-        unsigned k = jobs < ncpus ? jobs : ncpus;
-        if (k > nrun - nuntimed) k = (unsigned)(nrun - nuntimed);
-        jobs_phase(&c, 1, k, cpus);
+    for (size_t g = first; g < end && !c.status; g++) {
+        if (!jobs_group_timed(&c, g))
+            nuntimed++;
+        else if (jobs_trace_threaded(units[c.member[c.group[g]]].trace)) {
+            c.threaded[g] = 1;
+            nthreaded++;
+        }
     }
+    if (nuntimed) jobs_phase(&c, JOBS_UNTIMED, (unsigned)(jobs < nuntimed ? jobs : nuntimed), NULL);
+    if (!c.status && nuntimed + nthreaded < nrun) {
+        unsigned k = jobs < ncpus ? jobs : ncpus;
+        if (k > nrun - nuntimed - nthreaded) k = (unsigned)(nrun - nuntimed - nthreaded);
+        jobs_phase(&c, JOBS_TIMED, k, cpus);
+    }
+    /* unpinned: the job's thread and the driver's workers keep our mask */
+    if (!c.status && nthreaded) jobs_phase(&c, JOBS_THREADED, 1, NULL);
     if (cfg->progress) {
         int secs = (int)(jobs_now() - c.start);
         fprintf(stderr, "\r\033[Karenalab: report: %zu/%zu runs %s in %d:%02d\n", c.done, c.total,
                 c.status ? "finished before a failure" : "done", secs / 60, secs % 60);
     }
     pthread_mutex_destroy(&c.lock);
+    free(c.threaded);
     free(c.group);
     free(c.member);
     *failed = c.failed;

@@ -15,6 +15,10 @@
  * worker processes inherit the pin, and a driver runs one replay at a
  * time, so each CPU runs at most one timed replay at a time.  A thread
  * runs one group at a time, taking the next from a shared counter.
+ * Timed groups whose trace has events of two threads or more (found by
+ * reading it until a second thread shows) go last, one at a time on one
+ * unpinned thread: their replay runs the trace's threads on every CPU of
+ * our mask, with no other unit running (figures.h: the scaling plot).
  *
  * The first failed group stops the handing out; groups already running
  * finish.  Every group that ran keeps its results.
