@@ -13,10 +13,9 @@ name("threads")
 repeats(6)
 samples(500)
 
--- Experiments cannot sweep a workload parameter: one entry per point.
-for _, n in ipairs{1, 2, 4, 8} do
-  workload("churn", {seed = 1, name = "churn-t" .. n, params = {threads = n, steps = 20000}})
-end
+-- a workload sweep: one trace per thread count (churn-s1.threads-N), drawn
+-- as one scaling plot (throughput vs threads) and as the sweep's plots
+workload("churn", {seed = 1, params = {steps = 20000}, sweep = {threads = {1, 2, 4, 8}}})
 workload("larson", {seed = 1})
 workload("prodcons", {seed = 1})
 
