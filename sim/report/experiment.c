@@ -774,8 +774,9 @@ static void exp_sweep_free(exp_sweep_t *s)
     free(s->points);
 }
 
-/* VALUE as a number: a size with K/M/G, or a plain decimal.  0 or -1. */
-static int exp_number(const char *value, double *out)
+/* A sweep value as a number (experiment.h); figures.c places a workload
+ * sweep's values with it too. */
+int exp_value_number(const char *value, double *out)
 {
     uint64_t v;
     if (alloc_parse_size(value, &v) == 0) {
@@ -886,7 +887,7 @@ static int exp_l_sweep(lua_State *L)
         lua_pop(L, 1);
         if (!(w.values[w.nvalues++] = strdup(buf)))
             oom = 1;
-        else if (exp_number(buf, &w.x[i - 1]))
+        else if (exp_value_number(buf, &w.x[i - 1]))
             w.numeric = 0;
     }
     for (lua_Integer i = 1; !oom && i <= ntraces; i++) {

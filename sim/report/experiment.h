@@ -162,6 +162,11 @@ int exp_set_trace_path(exp_t *e, size_t trace, const char *path);
 /* Index of the trace named NAME, or EXP_NONE. */
 size_t exp_find_trace(const exp_t *e, const char *name);
 
+/* VALUE as a number: a size with K/M/G (alloc_parse_size), or a plain
+ * finite decimal -- how a sweep value becomes its x (exp_sweep_t.x) and a
+ * workload sweep's value its place on the report's axis.  0 or -1. */
+int exp_value_number(const char *value, double *out);
+
 /* 1 when the invariants above hold, else 0 after printing the first broken
  * one to stderr. */
 int exp_is_valid(const exp_t *e);

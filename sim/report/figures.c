@@ -88,6 +88,15 @@ static int figures_close(figures_ctx_t *c, FILE *f, const char *base, const char
     return 0;
 }
 
+/* Ends the plot command on GP, then the script (plot_end: the outputs
+ * of BASE at W x H) and closes it.  0 or -1. */
+static int figures_plot_close(figures_ctx_t *c, FILE *gp, const char *base, int w, int h)
+{
+    fputc('\n', gp);
+    plot_end(gp, base, w, h);
+    return figures_close(c, gp, base, "gp");
+}
+
 /* Renders BASE.gp and lists the figure. */
 static int figures_render(figures_ctx_t *c, const char *base, figures_kind_t kind, size_t index,
                           const char *title, const char *caption)
@@ -303,6 +312,122 @@ static size_t figures_marker(size_t k)
 {
     static const size_t types[] = {7, 5, 9, 11, 13, 15, 6, 4, 8, 10, 12, 14, 1, 2, 3};
     return types[k % (sizeof types / sizeof types[0])];
+}
+
+/* ---- the line plots' common parts (sweeps, workload sweeps, scaling) ------------------- */
+
+/* A sweep's data row: X, then RUN's peak resident bytes and -- when TIMED
+ * -- its median ns/event and that median's confidence interval (NaN
+ * otherwise). */
+static void figures_sweep_row(FILE *d, double x, const driver_run_t *run, int timed)
+{
+    const timing_summary_t *sm = &run->ns_per_event;
+    figures_num(d, x);
+    fprintf(d, " %" PRIu64, run->m.peak_resident);
+    figures_num(d, timed ? sm->median : NAN);
+    figures_num(d, timed ? sm->ci_low : NAN);
+    figures_num(d, timed ? sm->ci_high : NAN);
+    fputc('\n', d);
+}
+
+/* A sweep plot's size for a key of NDRAW lines whose longest title has
+ * LONGEST characters, three columns at most: *W, *H and the key's *ROWS;
+ * returns its columns. */
+static size_t figures_sweep_size(size_t ndraw, size_t longest, int *w, int *h, size_t *rows)
+{
+    *w = FIGURES_SWEEP_W;
+    size_t cols = figures_key(ndraw, longest, 9, w, rows);
+    if (cols > 3) cols = 3;
+    *rows = (ndraw + cols - 1) / cols;
+    *h = FIGURES_SWEEP_H + figures_key_grow(*rows, 3);
+    return cols;
+}
+
+/* A numeric x axis from XMIN to XMAX: base-2 logarithmic when LOGX (a
+ * quarter of a doubling of room each side), else linear with 5 % each
+ * side; one value alone gets room 1 to its right, and to its left too
+ * when CENTRE_ONE. */
+static void figures_x_range(FILE *gp, int logx, double xmin, double xmax, int centre_one)
+{
+    if (logx) fputs("set logscale x 2\n", gp);
+    fprintf(gp, "set xrange [%.6g:%.6g]\n",
+            logx ? xmin / 1.25 : xmin - (xmax - xmin) * 0.05 - (centre_one && xmax == xmin),
+            logx ? xmax * 1.25 : xmax + (xmax - xmin) * 0.05 + (xmax == xmin));
+}
+
+/* The key under the x label, in a bottom margin as tall as its ROWS, in
+ * COLS columns at most. */
+static void figures_key_below(FILE *gp, size_t rows, size_t cols)
+{
+    fprintf(gp,
+            "set bmargin %.1f\n"
+            "set key at screen 0.5, screen 0.01 center bottom horizontal maxcols %zu "
+            "samplen 3 font ',9'\n",
+            5.0 + 1.2 * (double)rows, cols);
+}
+
+/* A sweep plot's y axis: peak resident memory in UNIT (PASS 0) or ns per
+ * event (PASS 1), from YLO to YHI.  A log axis when the lines are 20x
+ * apart, else from zero (to 1 when every point is 0: gnuplot warns about
+ * an empty range). */
+static void figures_sweep_y(FILE *gp, int pass, const char *unit, double ylo, double yhi)
+{
+    int logy = ylo > 0 && yhi / ylo >= 20;
+    fprintf(gp, "set ylabel '%s%s%s'\n", pass == 0 ? "peak resident memory, " : "ns per event",
+            pass == 0 ? unit : "", logy ? " (log scale)" : "");
+    if (logy) {
+        fprintf(gp, "set logscale y\nset yrange [%.6g:%.6g]\n", ylo / 1.3, yhi * 1.3);
+        figures_log_tics(gp, "y", ylo / 1.3, yhi * 1.3);
+    } else {
+        fputs(yhi > 0 ? "set yrange [0:*]\n" : "set yrange [0:1]\n", gp);
+    }
+}
+
+/* The x axis's label TEXT, quoted for gnuplot. */
+static void figures_xlabel(FILE *gp, const char *text)
+{
+    fputs("set xlabel ", gp);
+    plot_string(gp, text);
+    fputc('\n', gp);
+}
+
+/* The I-th tic of a `set xtics (...)` list: LABEL at X. */
+static void figures_xtic(FILE *gp, size_t i, const char *label, double x)
+{
+    fprintf(gp, "%s", i ? ", " : "");
+    plot_string(gp, label);
+    figures_num(gp, x);
+}
+
+/* The start of a sweep plot's K-th line, block INDEX of BASE.dat: peak
+ * resident in units of SCALE bytes (PASS 0), or the median ns/event with
+ * its interval as whiskers (PASS 1). */
+static void figures_sweep_using(FILE *gp, size_t k, const char *base, size_t index, int pass,
+                                double scale)
+{
+    fprintf(gp, "%s'%s.dat' index %zu ", k ? ", \\\n     " : "", base, index);
+    if (pass == 0)
+        fprintf(gp, "using 1:($2/%.0f) with linespoints", scale);
+    else
+        fputs("using 1:3:4:5 with yerrorlines", gp);
+}
+
+/* The rest of a plot line of grid allocator A (index into c->alloc): its
+ * width, marker and colour, and its spec as the title. */
+static void figures_alloc_line(const figures_ctx_t *c, FILE *gp, size_t a)
+{
+    char look[96];
+    fprintf(gp, " lw 2 pt %zu ps 0.9%s title ", figures_marker(a),
+            figures_look(c, c->alloc[a], 0, look, sizeof look));
+    plot_string(gp, c->r->exp->allocs[c->alloc[a]].spec);
+}
+
+/* Adds NAME to a note's list BUF (AT characters used) as its *N-th name;
+ * past FIGURES_NOTE_NAMES names, only counts it. */
+static void figures_list_add(char *buf, size_t len, size_t *at, size_t *n, const char *name)
+{
+    if ((*n)++ < FIGURES_NOTE_NAMES && *at < len)
+        *at += (size_t)snprintf(buf + *at, len - *at, "%s%s", *n > 1 ? ", " : "", name);
 }
 
 static int figures_overview_width(size_t ntraces, size_t nallocs)
@@ -724,31 +849,21 @@ static int figures_scaling_one(figures_ctx_t *c, size_t k, const size_t *member,
     fputs("set xlabel 'threads (the workload''s parameter: worker threads, one OS thread each)'\n"
           "set ylabel 'throughput, M events/s (all threads)'\n",
           gp);
-    fprintf(gp, "set logscale x 2\nset xrange [%.6g:%.6g]\nset xtics (", (double)threads[0] / 1.25,
-            (double)threads[n - 1] * 1.25);
+    figures_x_range(gp, 1, (double)threads[0], (double)threads[n - 1], 0);
+    fputs("set xtics (", gp);
     for (size_t i = 0; i < n; i++)
         fprintf(gp, "%s'%lu' %lu", i ? ", " : "", threads[i], threads[i]);
-    fprintf(gp,
-            ")\nset yrange [0:*]\n"
-            "set bmargin %.1f\n"
-            "set key at screen 0.5, screen 0.01 center bottom horizontal maxcols %zu "
-            "samplen 3 font ',9'\n",
-            5.0 + 1.2 * (double)rows, cols);
+    fputs(")\nset yrange [0:*]\n", gp);
+    figures_key_below(gp, rows, cols);
     fputs("plot ", gp);
     for (size_t a = 0, b = 0; a < na; a++) {
         if (!draw[a]) continue;
-        char look[96];
-        fprintf(gp,
-                "%s'%s.dat' index %zu using 1:($2/1e6) with linespoints lw 2 pt %zu ps 0.9%s "
-                "title ",
-                b ? ", \\\n     " : "", base, b, figures_marker(a),
-                figures_look(c, c->alloc[a], 0, look, sizeof look));
-        plot_string(gp, e->allocs[c->alloc[a]].spec);
+        fprintf(gp, "%s'%s.dat' index %zu using 1:($2/1e6) with linespoints",
+                b ? ", \\\n     " : "", base, b);
+        figures_alloc_line(c, gp, a);
         b++;
     }
-    fputc('\n', gp);
-    plot_end(gp, base, w, h);
-    if (figures_close(c, gp, base, "gp")) goto done;
+    if (figures_plot_close(c, gp, base, w, h)) goto done;
     char caption[600];
     unsigned cpus = jobs_cpus();
     snprintf(caption, sizeof caption,
@@ -881,9 +996,7 @@ static int figures_costs(figures_ctx_t *c)
                     k == 0 ? ":xtic(1)" : "", figures_look(c, c->alloc[k], 1, look, sizeof look));
             plot_string(gp, spec);
         }
-        fputc('\n', gp);
-        plot_end(gp, base, w, h);
-        if (figures_close(c, gp, base, "gp")) return -1;
+        if (figures_plot_close(c, gp, base, w, h)) return -1;
         if (figures_render(c, base, FIGURES_OVERVIEW, 0, figures_counts[f].title,
                            figures_counts[f].caption))
             return -1;
@@ -1082,12 +1195,7 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
             const driver_run_t *run = &r->runs[w->points[t * w->nvalues + v]];
             const timing_summary_t *sm = &run->ns_per_event;
             int timed = events && run->repeat > 0 && sm->ci_low > 0 && isfinite(sm->ci_high);
-            figures_num(d, w->numeric ? w->x[v] : (double)v);
-            fprintf(d, " %" PRIu64, run->m.peak_resident);
-            figures_num(d, timed ? sm->median : NAN);
-            figures_num(d, timed ? sm->ci_low : NAN);
-            figures_num(d, timed ? sm->ci_high : NAN);
-            fputc('\n', d);
+            figures_sweep_row(d, w->numeric ? w->x[v] : (double)v, run, timed);
             if (events && run->m.peak_resident > fpmax) fpmax = run->m.peak_resident;
             if (events && run->m.peak_resident < fpmin) fpmin = run->m.peak_resident;
             if (timed) draw[w->ntraces + t] = 1;
@@ -1114,9 +1222,7 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
                 ndraw++;
                 if (strlen(name) > longest) longest = strlen(name);
             } else if (pass == 0 || draw[t]) { /* the speed pass notes only the untimed */
-                if (nempty++ < FIGURES_NOTE_NAMES && at < sizeof empty)
-                    at += (size_t)snprintf(empty + at, sizeof empty - at, "%s%s",
-                                           nempty > 1 ? ", " : "", name);
+                figures_list_add(empty, sizeof empty, &at, &nempty, name);
             }
         }
         if (nempty > FIGURES_NOTE_NAMES && at < sizeof empty)
@@ -1139,11 +1245,8 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
         if (rc) break;
         snprintf(gpbase, sizeof gpbase, "%s-%s", base, pass == 0 ? "resident" : "speed");
         size_t rows;
-        int pw = FIGURES_SWEEP_W;
-        size_t cols = figures_key(ndraw, longest, 9, &pw, &rows);
-        if (cols > 3) cols = 3;
-        rows = (ndraw + cols - 1) / cols;
-        int ph = FIGURES_SWEEP_H + figures_key_grow(rows, 3);
+        int pw, ph;
+        size_t cols = figures_sweep_size(ndraw, longest, &pw, &ph, &rows);
         FILE *gp = figures_open(c, gpbase, "gp");
         if (!gp) {
             rc = -1;
@@ -1156,50 +1259,23 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
         snprintf(title, sizeof title, "%s: %s", w->title,
                  pass == 0 ? "peak resident" : "median ns per event (whiskers: its CI)");
         plot_title(gp, title, pw);
-        fputs("set xlabel ", gp);
         snprintf(title, sizeof title, "%s (%s:%s=VALUE)", w->param, w->base, w->param);
-        plot_string(gp, title);
-        fputc('\n', gp);
-        if (logx) fputs("set logscale x 2\n", gp);
-        if (logx || w->numeric)
-            fprintf(gp, "set xrange [%.6g:%.6g]\n",
-                    logx ? xmin / 1.25 : xmin - (xmax - xmin) * 0.05,
-                    logx ? xmax * 1.25 : xmax + (xmax - xmin) * 0.05 + (xmax == xmin));
+        figures_xlabel(gp, title);
+        if (w->numeric)
+            figures_x_range(gp, logx, xmin, xmax, 0);
         else
             fprintf(gp, "set xrange [-0.3:%zu.3]\n", w->nvalues - 1);
         fputs("set xtics (", gp);
-        for (size_t v = 0; v < w->nvalues; v++) {
-            fprintf(gp, "%s", v ? ", " : "");
-            plot_string(gp, w->values[v]);
-            figures_num(gp, w->numeric ? w->x[v] : (double)v);
-        }
-        /* The key under the x label, in a margin as tall as its rows. */
-        fprintf(gp,
-                ")\nset bmargin %.1f\n"
-                "set key at screen 0.5, screen 0.01 center bottom horizontal maxcols %zu "
-                "samplen 3 font ',9'\n",
-                5.0 + 1.2 * (double)rows, cols);
-        /* A log y axis when the lines are 20x apart, else from zero (to 1
-         * when every point is 0: gnuplot warns about an empty range). */
-        double ylo = pass == 0 ? (double)fpmin / scale : nslo;
-        double yhi = pass == 0 ? (double)fpmax / scale : nshi;
-        int logy = ylo > 0 && yhi / ylo >= 20;
-        fprintf(gp, "set ylabel '%s%s%s'\n", pass == 0 ? "peak resident memory, " : "ns per event",
-                pass == 0 ? unit : "", logy ? " (log scale)" : "");
-        if (logy) {
-            fprintf(gp, "set logscale y\nset yrange [%.6g:%.6g]\n", ylo / 1.3, yhi * 1.3);
-            figures_log_tics(gp, "y", ylo / 1.3, yhi * 1.3);
-        } else {
-            fputs(yhi > 0 ? "set yrange [0:*]\n" : "set yrange [0:1]\n", gp);
-        }
+        for (size_t v = 0; v < w->nvalues; v++)
+            figures_xtic(gp, v, w->values[v], w->numeric ? w->x[v] : (double)v);
+        fputs(")\n", gp);
+        figures_key_below(gp, rows, cols);
+        figures_sweep_y(gp, pass, unit, pass == 0 ? (double)fpmin / scale : nslo,
+                        pass == 0 ? (double)fpmax / scale : nshi);
         fputs("plot ", gp);
         for (size_t t = 0, k = 0; t < w->ntraces; t++) {
             if (!dr[t]) continue;
-            fprintf(gp, "%s'%s.dat' index %zu ", k++ ? ", \\\n     " : "", base, t);
-            if (pass == 0)
-                fprintf(gp, "using 1:($2/%.0f) with linespoints", scale);
-            else
-                fputs("using 1:3:4:5 with yerrorlines", gp);
+            figures_sweep_using(gp, k++, base, t, pass, scale);
             /* One colour per allocator: the swept one's, in its shades;
              * the traces differ by dash and marker. */
             static const unsigned shades[] = {0, 1, 3, 2}; /* the palest ones fade */
@@ -1209,9 +1285,7 @@ static int figures_sweep(figures_ctx_t *c, size_t s)
                     plot_dash((unsigned)t * PLOT_SHADES));
             plot_string(gp, e->traces[w->traces[t]].name);
         }
-        fputc('\n', gp);
-        plot_end(gp, gpbase, pw, ph);
-        if (figures_close(c, gp, gpbase, "gp")) {
+        if (figures_plot_close(c, gp, gpbase, pw, ph)) {
             rc = -1;
             break;
         }
@@ -1243,22 +1317,6 @@ static const char *figures_swept_value(const exp_trace_t *t)
     return ""; /* exp_is_valid: never */
 }
 
-/* VALUE as a number (a size with K/M/G, or a decimal).  0 or -1. */
-static int figures_number(const char *value, double *out)
-{
-    uint64_t v;
-    if (alloc_parse_size(value, &v) == 0) {
-        *out = (double)v;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    double d = strtod(value, &end);
-    if (end == value || *end || errno || !isfinite(d)) return -1;
-    *out = d;
-    return 0;
-}
-
 /* The K-th workload sweep, the group of trace T0 (its first point): peak
  * resident bytes and ns/event against the swept parameter, a line per
  * grid allocator in its own colour.  Points with no events are left out
@@ -1283,12 +1341,10 @@ static int figures_wsweep(figures_ctx_t *c, size_t t0, size_t k)
     for (size_t t = t0; t < e->ntraces; t++) {
         if (!e->traces[t].group || strcmp(e->traces[t].group, g->group) != 0) continue;
         if (r->traces[t].events == 0) {
-            if (nempty++ < FIGURES_NOTE_NAMES && at < sizeof empty)
-                at += (size_t)snprintf(empty + at, sizeof empty - at, "%s%s",
-                                       nempty > 1 ? ", " : "", e->traces[t].name);
+            figures_list_add(empty, sizeof empty, &at, &nempty, e->traces[t].name);
             continue;
         }
-        if (figures_number(figures_swept_value(&e->traces[t]), &x[npt])) numeric = 0;
+        if (exp_value_number(figures_swept_value(&e->traces[t]), &x[npt])) numeric = 0;
         pt[npt++] = t;
     }
     if (nempty && figures_note(c, FIGURES_OVERVIEW, 0,
@@ -1320,12 +1376,7 @@ static int figures_wsweep(figures_ctx_t *c, size_t t0, size_t k)
             const driver_run_t *run = &r->runs[e->grid[pt[i] * e->nallocs + c->alloc[a]]];
             const timing_summary_t *sm = &run->ns_per_event;
             int timed = run->repeat > 0 && sm->ci_low > 0 && isfinite(sm->ci_high);
-            figures_num(d, x[i]);
-            fprintf(d, " %" PRIu64, run->m.peak_resident);
-            figures_num(d, timed ? sm->median : NAN);
-            figures_num(d, timed ? sm->ci_low : NAN);
-            figures_num(d, timed ? sm->ci_high : NAN);
-            fputc('\n', d);
+            figures_sweep_row(d, x[i], run, timed);
             draw[a] = 1;
             if (run->m.peak_resident > fpmax) fpmax = run->m.peak_resident;
             if (run->m.peak_resident < fpmin) fpmin = run->m.peak_resident;
@@ -1353,11 +1404,8 @@ static int figures_wsweep(figures_ctx_t *c, size_t t0, size_t k)
         }
         snprintf(gpbase, sizeof gpbase, "%s-%s", base, pass == 0 ? "resident" : "speed");
         size_t rows;
-        int pw = FIGURES_SWEEP_W;
-        size_t cols = figures_key(ndraw, figures_longest(c, dr, 0), 9, &pw, &rows);
-        if (cols > 3) cols = 3;
-        rows = (ndraw + cols - 1) / cols;
-        int ph = FIGURES_SWEEP_H + figures_key_grow(rows, 3);
+        int pw, ph;
+        size_t cols = figures_sweep_size(ndraw, figures_longest(c, dr, 0), &pw, &ph, &rows);
         FILE *gp = figures_open(c, gpbase, "gp");
         if (!gp) {
             rc = -1;
@@ -1371,52 +1419,23 @@ static int figures_wsweep(figures_ctx_t *c, size_t t0, size_t k)
         snprintf(title, sizeof title, "%s over %s: %s", g->group, g->swept,
                  pass == 0 ? "peak resident" : "median ns per event (whiskers: its CI)");
         plot_title(gp, title, pw);
-        fputs("set xlabel ", gp);
         snprintf(title, sizeof title, "%s (workload parameter -D %s=VALUE)", g->swept, g->swept);
-        plot_string(gp, title);
-        fputc('\n', gp);
-        if (logx) fputs("set logscale x 2\n", gp);
-        fprintf(gp, "set xrange [%.6g:%.6g]\n",
-                logx ? xmin / 1.25 : xmin - (xmax - xmin) * 0.05 - (xmax == xmin),
-                logx ? xmax * 1.25 : xmax + (xmax - xmin) * 0.05 + (xmax == xmin));
+        figures_xlabel(gp, title);
+        figures_x_range(gp, logx, xmin, xmax, 1);
         fputs("set xtics (", gp);
-        for (size_t i = 0; i < npt; i++) {
-            fprintf(gp, "%s", i ? ", " : "");
-            plot_string(gp, figures_swept_value(&e->traces[pt[i]]));
-            figures_num(gp, x[i]);
-        }
-        fprintf(gp,
-                ")\nset bmargin %.1f\n"
-                "set key at screen 0.5, screen 0.01 center bottom horizontal maxcols %zu "
-                "samplen 3 font ',9'\n",
-                5.0 + 1.2 * (double)rows, cols);
-        double ylo = pass == 0 ? (double)fpmin / scale : nslo;
-        double yhi = pass == 0 ? (double)fpmax / scale : nshi;
-        int logy = ylo > 0 && yhi / ylo >= 20;
-        fprintf(gp, "set ylabel '%s%s%s'\n", pass == 0 ? "peak resident memory, " : "ns per event",
-                pass == 0 ? unit : "", logy ? " (log scale)" : "");
-        if (logy) {
-            fprintf(gp, "set logscale y\nset yrange [%.6g:%.6g]\n", ylo / 1.3, yhi * 1.3);
-            figures_log_tics(gp, "y", ylo / 1.3, yhi * 1.3);
-        } else {
-            fputs(yhi > 0 ? "set yrange [0:*]\n" : "set yrange [0:1]\n", gp);
-        }
+        for (size_t i = 0; i < npt; i++)
+            figures_xtic(gp, i, figures_swept_value(&e->traces[pt[i]]), x[i]);
+        fputs(")\n", gp);
+        figures_key_below(gp, rows, cols);
+        figures_sweep_y(gp, pass, unit, pass == 0 ? (double)fpmin / scale : nslo,
+                        pass == 0 ? (double)fpmax / scale : nshi);
         fputs("plot ", gp);
         for (size_t a = 0, n = 0; a < c->nalloc; a++) {
             if (!dr[a]) continue;
-            char look[96];
-            fprintf(gp, "%s'%s.dat' index %zu ", n++ ? ", \\\n     " : "", base, a);
-            if (pass == 0)
-                fprintf(gp, "using 1:($2/%.0f) with linespoints", scale);
-            else
-                fputs("using 1:3:4:5 with yerrorlines", gp);
-            fprintf(gp, " lw 2 pt %zu ps 0.9%s title ", figures_marker(a),
-                    figures_look(c, c->alloc[a], 0, look, sizeof look));
-            plot_string(gp, e->allocs[c->alloc[a]].spec);
+            figures_sweep_using(gp, n++, base, a, pass, scale);
+            figures_alloc_line(c, gp, a);
         }
-        fputc('\n', gp);
-        plot_end(gp, gpbase, pw, ph);
-        if (figures_close(c, gp, gpbase, "gp")) {
+        if (figures_plot_close(c, gp, gpbase, pw, ph)) {
             rc = -1;
             break;
         }
@@ -1803,9 +1822,7 @@ static int figures_latency(figures_ctx_t *c, size_t t)
         plot_string(gp, spec);
     }
     free(untimed);
-    fputc('\n', gp);
-    plot_end(gp, base, FIGURES_TRACE_W, FIGURES_TRACE_H);
-    if (figures_close(c, gp, base, "gp")) return -1;
+    if (figures_plot_close(c, gp, base, FIGURES_TRACE_W, FIGURES_TRACE_H)) return -1;
     char caption[600];
     snprintf(caption, sizeof caption,
              "Share of all allocator calls of the timed runs (malloc, calloc, realloc, free, "
