@@ -292,10 +292,7 @@ static int bin_step(trace_reader_t *r, trace_event_t *ev)
             if (op == TRACE_ARENA_NEW) {
                 ev->arena = id;
                 b->p = p;
-                b->nrec++;
-                if ((rc = bin_apply(r, ev)) < 0) return rc;
-                st->prev_arena = id;
-                st->ref_aslot = ev->aslot;
+                if ((rc = bin_take(r, ev)) < 0) return rc;
                 break;
             }
             if (op == TRACE_CALLOC) BIN_GET(ev->nmemb);
@@ -303,10 +300,7 @@ static int bin_step(trace_reader_t *r, trace_event_t *ev)
             if (ev->size > TRACE_MAX_SIZE || ev->nmemb > TRACE_MAX_SIZE) goto too_big;
             ev->id = id;
             b->p = p;
-            b->nrec++;
-            if ((rc = bin_apply(r, ev)) < 0) return rc;
-            st->prev_id = id;
-            st->ref_slot = ev->slot;
+            if ((rc = bin_take(r, ev)) < 0) return rc;
             break;
         case TRACE_REALLOC:
         case TRACE_FREE:
@@ -316,9 +310,7 @@ static int bin_step(trace_reader_t *r, trace_event_t *ev)
                 if (ev->size > TRACE_MAX_SIZE) goto too_big;
             }
             b->p = p;
-            b->nrec++;
-            if ((rc = bin_apply(r, ev)) < 0) return rc;
-            st->ref_slot = ev->slot;
+            if ((rc = bin_take(r, ev)) < 0) return rc;
             break;
         case TRACE_ARENA_MALLOC:
         case TRACE_ARENA_FREE:
@@ -333,19 +325,14 @@ static int bin_step(trace_reader_t *r, trace_event_t *ev)
                 if (ev->size > TRACE_MAX_SIZE) goto too_big;
             }
             b->p = p;
-            b->nrec++;
-            if ((rc = bin_apply(r, ev)) < 0) return rc;
-            st->ref_aslot = ev->aslot;
+            if ((rc = bin_take(r, ev)) < 0) return rc;
             break;
         case TRACE_ARENA_OWN:
             if ((rc = bin_slot(&p, e, bits, st->ref_slot, &ev->slot)) != BIN_OK) goto bad_varint;
             BIN_GET(v);
             ev->aslot = v < UINT32_MAX ? (uint32_t)v : LIVE_NONE;
             b->p = p;
-            b->nrec++;
-            if ((rc = bin_apply(r, ev)) < 0) return rc;
-            st->ref_aslot = ev->aslot;
-            st->ref_slot = ev->slot;
+            if ((rc = bin_take(r, ev)) < 0) return rc;
             break;
         case TRACE_NOPS:
             break;

@@ -355,20 +355,14 @@ static int b2_step(trace_reader_t *r, trace_event_t *ev)
             }
             if (op == TRACE_ARENA_NEW) {
                 ev->arena = id;
-                b->nrec++;
-                if ((rc = bin_apply(r, ev)) < 0) return rc;
-                st->prev_arena = id;
-                st->ref_aslot = ev->aslot;
+                if ((rc = bin_take(r, ev)) < 0) return rc;
                 break;
             }
             if (op == TRACE_CALLOC) B2_GET(z->sp, z->se, ev->nmemb);
             B2_GET(z->sp, z->se, ev->size);
             if (ev->size > TRACE_MAX_SIZE || ev->nmemb > TRACE_MAX_SIZE) goto too_big;
             ev->id = id;
-            b->nrec++;
-            if ((rc = bin_apply(r, ev)) < 0) return rc;
-            st->prev_id = id;
-            st->ref_slot = ev->slot;
+            if ((rc = bin_take(r, ev)) < 0) return rc;
             break;
         case TRACE_REALLOC:
         case TRACE_FREE:
@@ -385,10 +379,7 @@ static int b2_step(trace_reader_t *r, trace_event_t *ev)
                 B2_GET(z->ip, z->ie, v);
                 ev->aslot = v < UINT32_MAX ? (uint32_t)v : LIVE_NONE;
             }
-            b->nrec++;
-            if ((rc = bin_apply(r, ev)) < 0) return rc;
-            st->ref_slot = ev->slot;
-            if (op == TRACE_ARENA_OWN) st->ref_aslot = ev->aslot;
+            if ((rc = bin_take(r, ev)) < 0) return rc;
             break;
         }
         case TRACE_ARENA_MALLOC:
@@ -403,9 +394,7 @@ static int b2_step(trace_reader_t *r, trace_event_t *ev)
                 B2_GET(z->sp, z->se, ev->size);
                 if (ev->size > TRACE_MAX_SIZE) goto too_big;
             }
-            b->nrec++;
-            if ((rc = bin_apply(r, ev)) < 0) return rc;
-            st->ref_aslot = ev->aslot;
+            if ((rc = bin_take(r, ev)) < 0) return rc;
             break;
         case TRACE_NOPS:
             break;

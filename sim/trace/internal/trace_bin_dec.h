@@ -2,9 +2,10 @@
  * trace_bin2.c, version 2) share, so that each piece has one home: varints
  * read with and without bounds, the event store, the per-tag table of the
  * fast paths, the small steps of both readers (a cut file, an event
- * applied, pages given back), and the functions trace_bin.c defines for
- * both (`_tbin_`: the end record's checks, header hints, rewinding, the
- * writer's header and finish, sniffing, markers).  Internal to sim/trace.
+ * applied and the delta state moved past it, pages given back), and the
+ * functions trace_bin.c defines for both (`_tbin_`: the end record's
+ * checks, header hints, rewinding, the writer's header and finish,
+ * sniffing, markers).  Internal to sim/trace.
  *
  * Invariant: the unchecked readers (bin_varint8, bin_fast_varint) read 8
  * bytes at P, which the caller guarantees are readable; the checked ones
@@ -191,6 +192,43 @@ static inline int bin_apply(trace_reader_t *r, trace_event_t *ev)
     if (rc < 0)
         return _trace_fail(r->err, rc, "%s: event %llu: %s", r->path, (unsigned long long)ev->where,
                            msg);
+    return 0;
+}
+
+/* Counts the event EV just decoded, applies it, and only when it is
+ * accepted moves the delta state past it: a rejected event leaves the
+ * state as it was, like the live table.  0 or a negative code. */
+static inline int bin_take(trace_reader_t *r, trace_event_t *ev)
+{
+    tbenc_t *st = &r->bin.st;
+    r->bin.nrec++;
+    int rc = bin_apply(r, ev);
+    if (rc < 0) return rc;
+    switch ((trace_op_t)ev->op) {
+    case TRACE_ALLOC:
+    case TRACE_CALLOC:
+        st->prev_id = ev->id;
+        st->ref_slot = ev->slot;
+        break;
+    case TRACE_REALLOC:
+    case TRACE_FREE:
+        st->ref_slot = ev->slot;
+        break;
+    case TRACE_ARENA_NEW:
+        st->prev_arena = ev->arena;
+        st->ref_aslot = ev->aslot;
+        break;
+    case TRACE_ARENA_OWN:
+        st->ref_slot = ev->slot;
+        st->ref_aslot = ev->aslot;
+        break;
+    case TRACE_ARENA_MALLOC:
+    case TRACE_ARENA_FREE:
+        st->ref_aslot = ev->aslot;
+        break;
+    case TRACE_NOPS:
+        break;
+    }
     return 0;
 }
 
