@@ -1,5 +1,7 @@
 /* trace_bin.c: arenalab's binary trace format (sim/trace/TRACE-FORMAT.md): the
- * mmap'ed one-pass reader and the writer around trace_bin_enc.h.
+ * mmap'ed one-pass reader and the writer around trace_bin_enc.h, and what
+ * version 2 (trace_bin2.c) shares with them: the header (_trace_bin_header)
+ * and the `_tbin_` functions of internal/trace_bin_dec.h.
  *
  * Reading trusts nothing in the file: every length is checked against the
  * bytes that remain, every count in the header is only a hint (bounded by
