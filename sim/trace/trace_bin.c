@@ -1,5 +1,7 @@
 /* trace_bin.c: arenalab's binary trace format (sim/trace/TRACE-FORMAT.md): the
- * mmap'ed one-pass reader and the writer around trace_bin_enc.h.
+ * mmap'ed one-pass reader and the writer around trace_bin_enc.h, and what
+ * version 2 (trace_bin2.c) shares with them: the header (_trace_bin_header)
+ * and the `_tbin_` functions of internal/trace_bin_dec.h.
  *
  * Reading trusts nothing in the file: every length is checked against the
  * bytes that remain, every count in the header is only a hint (bounded by
@@ -18,11 +20,6 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
-
-/* Give consumed pages of the mapping back every this many bytes, so the
- * RSS of a long replay does not grow with the file. */
-#define BIN_ADVISE_STEP ((size_t)16 << 20)
 
 /* Preallocation from header hints is capped; the tables grow past it. */
 #define BIN_RESERVE_MAX ((uint32_t)1 << 22)
@@ -31,14 +28,6 @@ static int bin_corrupt_ev(trace_reader_t *r, const char *what)
 {
     return _trace_fail(r->err, TRACE_ECORRUPT, "%s: event %llu: %s", r->path,
                        (unsigned long long)r->bin.nrec, what);
-}
-
-/* The end of the data came inside a record: a recorder stopped writing. */
-static int bin_cut(trace_reader_t *r)
-{
-    r->truncated = 1;
-    r->bin.done = 1;
-    return 0;
 }
 
 int _trace_bin_header(trace_reader_t *r, unsigned want, size_t slots_per_byte)
@@ -114,15 +103,7 @@ int _trace_bin_header(trace_reader_t *r, unsigned want, size_t slots_per_byte)
     return 0;
 }
 
-static int bin_rewind(trace_reader_t *r);
-
-static int bin_open(trace_reader_t *r)
-{
-    int rc = _trace_bin_header(r, TBENC_VERSION, 1);
-    return rc < 0 ? rc : bin_rewind(r);
-}
-
-static int bin_rewind(trace_reader_t *r)
+void _tbin_rewind(trace_reader_t *r)
 {
     trace_bin_t *b = &r->bin;
     b->p = b->base + b->first;
@@ -130,7 +111,18 @@ static int bin_rewind(trace_reader_t *r)
     b->nrec = 0;
     b->done = 0;
     tbenc_init(&b->st);
+}
+
+static int bin_rewind(trace_reader_t *r)
+{
+    _tbin_rewind(r);
     return 0;
+}
+
+static int bin_open(trace_reader_t *r)
+{
+    int rc = _trace_bin_header(r, TBENC_VERSION, 1);
+    return rc < 0 ? rc : bin_rewind(r);
 }
 
 static void bin_close(trace_reader_t *r)
@@ -138,22 +130,47 @@ static void bin_close(trace_reader_t *r)
     if (r->bin.mapped) munmap((void *)r->bin.base, r->bin.size);
 }
 
-/* Drops the pages before b->p from the RSS (they come back from the file
- * if touched again, e.g. after a rewind). */
-__attribute__((noinline)) static void bin_advise_now(trace_bin_t *b)
-{
-    size_t pos = (size_t)(b->p - b->base);
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t lo = b->advised / page * page, hi = pos / page * page;
-    if (hi > lo) madvise((void *)(b->base + lo), hi - lo, MADV_DONTNEED);
-    b->advised = pos;
-}
-
-/* bin_advise_now every BIN_ADVISE_STEP bytes: the test is all that the
- * per-event path pays. */
+/* bin_advise_now (the pages before b->p) every BIN_ADVISE_STEP bytes: the
+ * test is all that the per-event path pays. */
 static inline void bin_advise(trace_bin_t *b)
 {
-    if (b->mapped && (size_t)(b->p - b->base) - b->advised >= BIN_ADVISE_STEP) bin_advise_now(b);
+    size_t pos = (size_t)(b->p - b->base);
+    if (b->mapped && pos - b->advised >= BIN_ADVISE_STEP) bin_advise_now(b, pos);
+}
+
+const char *_tbin_end_problem(const trace_reader_t *r, uint64_t v, const uint8_t *p,
+                              const uint8_t *e, char *what, size_t n)
+{
+    const trace_bin_t *b = &r->bin;
+    if (v != b->nrec) {
+        snprintf(what, n, "end record counts %llu events, the file has %llu", (unsigned long long)v,
+                 (unsigned long long)b->nrec);
+        return what;
+    }
+    if (p != e) {
+        snprintf(what, n, "%zu bytes after the end record", (size_t)(e - p));
+        return what;
+    }
+    if ((b->hflags & TBENC_F_COMPLETE) &&
+        (b->hevents != b->nrec || b->hslots != r->live.nblocks || b->haslots != r->live.narenas)) {
+        snprintf(what, n,
+                 "header counts (%llu events, %u blocks, %u arenas) differ from the trace's "
+                 "(%llu, %u, %u)",
+                 (unsigned long long)b->hevents, b->hslots, b->haslots, (unsigned long long)b->nrec,
+                 r->live.nblocks, r->live.narenas);
+        return what;
+    }
+    return NULL;
+}
+
+int _tbin_marker_add(trace_reader_t *r, const uint8_t *k, uint64_t kl, const uint8_t *val,
+                     uint64_t vl)
+{
+    if (!_trace_meta_key_ok((const char *)k, kl) || !_trace_meta_value_ok((const char *)val, vl))
+        return 1;
+    if (_trace_marker_add(r, r->nevents, (const char *)k, kl, (const char *)val, vl) < 0)
+        return _trace_fail(r->err, TRACE_ENOMEM, "%s: out of memory", r->path);
+    return 0;
 }
 
 /* A special record (END, THREAD, MARKER) at *PP, tag already taken.
@@ -164,31 +181,14 @@ static int bin_special(trace_reader_t *r, unsigned op, unsigned bits, const uint
     const uint8_t *p = *pp, *e = b->base + b->size;
     uint64_t v, kl, vl;
     int rc;
-    char what[160];
+    char what[200];
+    const char *bad;
     if (bits) return bin_corrupt_ev(r, "reserved bits set in a special record");
     switch (op) {
     case TBENC_REC_END:
         if ((rc = bin_varint(&p, e, &v)) != BIN_OK)
             return rc == BIN_SHORT ? bin_cut(r) : bin_corrupt_ev(r, "bad end record");
-        if (v != b->nrec) {
-            snprintf(what, sizeof what, "end record counts %llu events, the file has %llu",
-                     (unsigned long long)v, (unsigned long long)b->nrec);
-            return bin_corrupt_ev(r, what);
-        }
-        if (p != e) {
-            snprintf(what, sizeof what, "%zu bytes after the end record", (size_t)(e - p));
-            return bin_corrupt_ev(r, what);
-        }
-        if ((b->hflags & TBENC_F_COMPLETE) &&
-            (b->hevents != b->nrec || b->hslots != r->live.nblocks ||
-             b->haslots != r->live.narenas)) {
-            snprintf(what, sizeof what,
-                     "header counts (%llu events, %u blocks, %u arenas) differ from the trace's "
-                     "(%llu, %u, %u)",
-                     (unsigned long long)b->hevents, b->hslots, b->haslots,
-                     (unsigned long long)b->nrec, r->live.nblocks, r->live.narenas);
-            return bin_corrupt_ev(r, what);
-        }
+        if ((bad = _tbin_end_problem(r, v, p, e, what, sizeof what))) return bin_corrupt_ev(r, bad);
         b->done = 1;
         *pp = p;
         return 0;
@@ -209,11 +209,8 @@ static int bin_special(trace_reader_t *r, unsigned op, unsigned bits, const uint
         if (vl > (uint64_t)(e - p)) return bin_cut(r);
         val = p;
         p += vl;
-        if (!_trace_meta_key_ok((const char *)k, kl) ||
-            !_trace_meta_value_ok((const char *)val, vl))
-            return bin_corrupt_ev(r, "bad marker record");
-        if (_trace_marker_add(r, r->nevents, (const char *)k, kl, (const char *)val, vl) < 0)
-            return _trace_fail(r->err, TRACE_ENOMEM, "%s: out of memory", r->path);
+        if ((rc = _tbin_marker_add(r, k, kl, val, vl)) != 0)
+            return rc > 0 ? bin_corrupt_ev(r, "bad marker record") : rc;
         *pp = p;
         return 1;
     marker_fail:
@@ -241,18 +238,6 @@ static inline int bin_slot(const uint8_t **p, const uint8_t *e, unsigned bits, u
     uint64_t s = (uint64_t)ref + (uint64_t)tbenc_unzigzag(z);
     *slot = s < UINT32_MAX ? (uint32_t)s : LIVE_NONE;
     return BIN_OK;
-}
-
-/* The shared slot algorithm; the message of a rejected event.  0 or a
- * negative code. */
-static int bin_apply(trace_reader_t *r, trace_event_t *ev)
-{
-    char msg[TRACE_ERRLEN - 64];
-    int rc = live_apply_slots(&r->live, ev, msg, sizeof msg);
-    if (rc < 0)
-        return _trace_fail(r->err, rc, "%s: event %llu: %s", r->path, (unsigned long long)ev->where,
-                           msg);
-    return 0;
 }
 
 /* The careful path: the records up to and including the next event, every
@@ -309,10 +294,7 @@ static int bin_step(trace_reader_t *r, trace_event_t *ev)
             if (op == TRACE_ARENA_NEW) {
                 ev->arena = id;
                 b->p = p;
-                b->nrec++;
-                if ((rc = bin_apply(r, ev)) < 0) return rc;
-                st->prev_arena = id;
-                st->ref_aslot = ev->aslot;
+                if ((rc = bin_take(r, ev)) < 0) return rc;
                 break;
             }
             if (op == TRACE_CALLOC) BIN_GET(ev->nmemb);
@@ -320,10 +302,7 @@ static int bin_step(trace_reader_t *r, trace_event_t *ev)
             if (ev->size > TRACE_MAX_SIZE || ev->nmemb > TRACE_MAX_SIZE) goto too_big;
             ev->id = id;
             b->p = p;
-            b->nrec++;
-            if ((rc = bin_apply(r, ev)) < 0) return rc;
-            st->prev_id = id;
-            st->ref_slot = ev->slot;
+            if ((rc = bin_take(r, ev)) < 0) return rc;
             break;
         case TRACE_REALLOC:
         case TRACE_FREE:
@@ -333,9 +312,7 @@ static int bin_step(trace_reader_t *r, trace_event_t *ev)
                 if (ev->size > TRACE_MAX_SIZE) goto too_big;
             }
             b->p = p;
-            b->nrec++;
-            if ((rc = bin_apply(r, ev)) < 0) return rc;
-            st->ref_slot = ev->slot;
+            if ((rc = bin_take(r, ev)) < 0) return rc;
             break;
         case TRACE_ARENA_MALLOC:
         case TRACE_ARENA_FREE:
@@ -350,19 +327,14 @@ static int bin_step(trace_reader_t *r, trace_event_t *ev)
                 if (ev->size > TRACE_MAX_SIZE) goto too_big;
             }
             b->p = p;
-            b->nrec++;
-            if ((rc = bin_apply(r, ev)) < 0) return rc;
-            st->ref_aslot = ev->aslot;
+            if ((rc = bin_take(r, ev)) < 0) return rc;
             break;
         case TRACE_ARENA_OWN:
             if ((rc = bin_slot(&p, e, bits, st->ref_slot, &ev->slot)) != BIN_OK) goto bad_varint;
             BIN_GET(v);
             ev->aslot = v < UINT32_MAX ? (uint32_t)v : LIVE_NONE;
             b->p = p;
-            b->nrec++;
-            if ((rc = bin_apply(r, ev)) < 0) return rc;
-            st->ref_aslot = ev->aslot;
-            st->ref_slot = ev->slot;
+            if ((rc = bin_take(r, ev)) < 0) return rc;
             break;
         case TRACE_NOPS:
             break;
@@ -666,14 +638,20 @@ static size_t bin_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *r
 
 /* ---- writing --------------------------------------------------------------- */
 
-static int bin_wopen(trace_writer_t *w, const trace_meta_t *meta)
+int _tbin_wheader(trace_writer_t *w, const trace_meta_t *meta, unsigned version)
 {
     size_t n = tbenc_header_size(meta);
     if (n == 0) return _trace_fail(w->err, TRACE_EUSAGE, "%s: metadata too large", w->path);
     int rc = _trace_wroom(w, n);
     if (rc < 0) return rc;
     w->len += tbenc_header(w->buf + w->len, meta);
+    tbenc_put16(w->buf + w->len - n + TBENC_OFF_VERSION, (uint16_t)version);
     return 0;
+}
+
+static int bin_wopen(trace_writer_t *w, const trace_meta_t *meta)
+{
+    return _tbin_wheader(w, meta, TBENC_VERSION);
 }
 
 static int bin_put(trace_writer_t *w, const trace_event_t *ev)
@@ -693,12 +671,13 @@ static int bin_marker(trace_writer_t *w, const char *key, const char *value)
     return 0;
 }
 
-static int bin_finish(trace_writer_t *w)
+int _tbin_finish(trace_writer_t *w, const uint8_t *end, size_t n)
 {
     uint8_t fixed[TBENC_FIXED];
-    int rc = _trace_wroom(w, TBENC_MAX_END);
+    int rc = _trace_wroom(w, n);
     if (rc < 0) return rc;
-    w->len += tbenc_end(&w->enc, w->buf + w->len);
+    memcpy(w->buf + w->len, end, n);
+    w->len += n;
     if ((rc = _trace_wflush(w)) < 0) return rc;
     if (fflush(w->fp) != 0)
         return _trace_fail(w->err, TRACE_EIO, "%s: cannot write: %s", w->path, strerror(errno));
@@ -712,18 +691,30 @@ static int bin_finish(trace_writer_t *w)
     return 0;
 }
 
+static int bin_finish(trace_writer_t *w)
+{
+    uint8_t end[TBENC_MAX_END];
+    return _tbin_finish(w, end, tbenc_end(&w->enc, end));
+}
+
 /* ---- the format's table (internal/trace_impl.h) ------------------------------ */
+
+int _tbin_sniff_version(const void *head, size_t n)
+{
+    /* four bytes tell binary from text (which cannot start with 0x89) */
+    const uint8_t *h = head;
+    if (n < 4 || memcmp(head, TBENC_MAGIC, 4) != 0) return -1;
+    return n < TBENC_OFF_VERSION + 2 ? -2 : (int)bin_get(h + TBENC_OFF_VERSION, 2);
+}
 
 static int bin_sniff(const void *head, size_t n)
 {
-    /* four bytes tell binary from text (which cannot start with 0x89); a
-     * version other than 2 (trace_bin2.c) is this reader's to judge */
-    const uint8_t *h = head;
-    return n >= 4 && !memcmp(head, TBENC_MAGIC, 4) &&
-           (n < TBENC_OFF_VERSION + 2 || bin_get(h + TBENC_OFF_VERSION, 2) != 2);
+    /* a version other than 2 (trace_bin2.c) is this reader's to judge */
+    int version = _tbin_sniff_version(head, n);
+    return version != -1 && version != 2;
 }
 
-static int bin_hints(const trace_reader_t *r, uint64_t *events, uint32_t *slots, uint32_t *aslots)
+int _tbin_hints(const trace_reader_t *r, uint64_t *events, uint32_t *slots, uint32_t *aslots)
 {
     if (!(r->bin.hflags & TBENC_F_COMPLETE)) return 0;
     *events = r->bin.hevents;
@@ -746,7 +737,7 @@ const trace_fmt_ops_t _trace_bin_ops = {
     .batch = bin_batch,
     .rewind = bin_rewind,
     .close = bin_close,
-    .hints = bin_hints,
+    .hints = _tbin_hints,
     .wopen = bin_wopen,
     .put = bin_put,
     .marker = bin_marker,

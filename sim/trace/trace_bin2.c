@@ -23,12 +23,10 @@
 #include "sim/trace/internal/trace_mem.h"
 #include "sim/trace/trace_zst.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #define B2_VERSION 2
 
@@ -51,8 +49,6 @@
  * of it (and it has B2_ZST_MIN bytes): decompressing costs time on every
  * read, which a smaller saving does not repay. */
 #define B2_ZST_MIN 64
-/* Give consumed pages of the mapping back every this many bytes. */
-#define B2_ADVISE_STEP ((size_t)16 << 20)
 /* The header's slot counts preallocate at most this many slots per byte
  * of records (a compressed block may hold many events per byte). */
 #define B2_SLOTS_PER_BYTE 64
@@ -84,22 +80,10 @@ static int b2_corrupt(trace_reader_t *r, const char *what)
                        (unsigned long long)r->bin.nrec, what);
 }
 
-static int b2_cut(trace_reader_t *r)
-{
-    r->truncated = 1;
-    r->bin.done = 1;
-    return 0;
-}
-
 static int b2_rewind(trace_reader_t *r)
 {
-    trace_bin_t *b = &r->bin;
     trace_bin2_t *z = &r->bin2;
-    b->p = b->base + b->first;
-    b->advised = b->first;
-    b->nrec = 0;
-    b->done = 0;
-    tbenc_init(&b->st);
+    _tbin_rewind(r);
     z->block = 0;
     /* no block: every stream empty, the next record loads one */
     static const uint8_t none[B2_SLACK];
@@ -126,11 +110,7 @@ static void b2_close(trace_reader_t *r)
 static void b2_advise(trace_bin_t *b, const uint8_t *upto)
 {
     size_t pos = (size_t)(upto - b->base);
-    if (!b->mapped || pos - b->advised < B2_ADVISE_STEP) return;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t lo = b->advised / page * page, hi = pos / page * page;
-    if (hi > lo) madvise((void *)(b->base + lo), hi - lo, MADV_DONTNEED);
-    b->advised = pos;
+    if (b->mapped && pos - b->advised >= BIN_ADVISE_STEP) bin_advise_now(b, pos);
 }
 
 /* libzstd's contexts from a reader's private heap (TRACE_R_PRIVATE_HEAP). */
@@ -166,27 +146,11 @@ static int b2_end(trace_reader_t *r, const uint8_t *p, const uint8_t *e)
 {
     trace_bin_t *b = &r->bin;
     char what[200];
+    const char *bad;
     uint64_t v;
     int rc = bin_varint(&p, e, &v);
-    if (rc != BIN_OK) return rc == BIN_SHORT ? b2_cut(r) : b2_corrupt(r, "bad end record");
-    if (v != b->nrec) {
-        snprintf(what, sizeof what, "end record counts %llu events, the file has %llu",
-                 (unsigned long long)v, (unsigned long long)b->nrec);
-        return b2_corrupt(r, what);
-    }
-    if (p != e) {
-        snprintf(what, sizeof what, "%zu bytes after the end record", (size_t)(e - p));
-        return b2_corrupt(r, what);
-    }
-    if ((b->hflags & TBENC_F_COMPLETE) &&
-        (b->hevents != b->nrec || b->hslots != r->live.nblocks || b->haslots != r->live.narenas)) {
-        snprintf(what, sizeof what,
-                 "header counts (%llu events, %u blocks, %u arenas) differ from the trace's "
-                 "(%llu, %u, %u)",
-                 (unsigned long long)b->hevents, b->hslots, b->haslots, (unsigned long long)b->nrec,
-                 r->live.nblocks, r->live.narenas);
-        return b2_corrupt(r, what);
-    }
+    if (rc != BIN_OK) return rc == BIN_SHORT ? bin_cut(r) : b2_corrupt(r, "bad end record");
+    if ((bad = _tbin_end_problem(r, v, p, e, what, sizeof what))) return b2_corrupt(r, bad);
     b->done = 1;
     b->p = p;
     return 0;
@@ -205,7 +169,7 @@ static int b2_load(trace_reader_t *r)
     int rc;
     b2_advise(b, p);
     if ((rc = bin_varint(&p, e, &nrec)) != BIN_OK)
-        return rc == BIN_SHORT ? b2_cut(r) : b2_corrupt(r, "bad block header");
+        return rc == BIN_SHORT ? bin_cut(r) : b2_corrupt(r, "bad block header");
     if (nrec == 0) return b2_end(r, p, e);
     if (nrec > B2_BLOCK_RECORDS) {
         snprintf(what, sizeof what, "block %llu: %llu records (at most %d)",
@@ -214,7 +178,7 @@ static int b2_load(trace_reader_t *r)
     }
     const uint64_t limit[B2_NSTREAMS] = {nrec, nrec * B2_FIELD_MAX, nrec * B2_FIELD_MAX, B2_X_MAX};
     for (int k = 0; k < B2_NSTREAMS; k++) {
-        if (p == e) return b2_cut(r);
+        if (p == e) return bin_cut(r);
         codec[k] = *p++;
         if ((rc = bin_varint(&p, e, &raw[k])) != BIN_OK) goto bad_varint;
         stored[k] = raw[k];
@@ -233,7 +197,7 @@ static int b2_load(trace_reader_t *r)
     }
     const uint8_t *beg[B2_NSTREAMS], *end[B2_NSTREAMS];
     for (int k = 0; k < B2_NSTREAMS; k++) {
-        if (stored[k] > (uint64_t)(e - p)) return b2_cut(r);
+        if (stored[k] > (uint64_t)(e - p)) return bin_cut(r);
         size_t n = (size_t)raw[k];
         if (codec[k] == B2_RAW && (size_t)(e - p) - n >= B2_SLACK) {
             beg[k] = p; /* the file's bytes that follow are the slack */
@@ -270,7 +234,7 @@ static int b2_load(trace_reader_t *r)
     b->p = p;
     return 1;
 bad_varint:
-    return rc == BIN_SHORT ? b2_cut(r) : b2_corrupt(r, "bad block header");
+    return rc == BIN_SHORT ? bin_cut(r) : b2_corrupt(r, "bad block header");
 }
 
 /* The block's records are all decoded: its streams must be used up. */
@@ -300,16 +264,6 @@ static int b2_get(trace_reader_t *r, const uint8_t **pp, const uint8_t *e, uint6
                                          : "varint longer than 64 bits");
 }
 
-static int b2_apply(trace_reader_t *r, trace_event_t *ev)
-{
-    char msg[TRACE_ERRLEN - 64];
-    int rc = live_apply_slots(&r->live, ev, msg, sizeof msg);
-    if (rc < 0)
-        return _trace_fail(r->err, rc, "%s: event %llu: %s", r->path, (unsigned long long)ev->where,
-                           msg);
-    return 0;
-}
-
 /* A THREAD or MARKER record, tag taken.  0 or a negative code. */
 static int b2_special(trace_reader_t *r, unsigned tag)
 {
@@ -336,10 +290,8 @@ static int b2_special(trace_reader_t *r, unsigned tag)
     if (vl > (uint64_t)(z->xe - z->xp)) return b2_corrupt(r, "bad marker record");
     val = z->xp;
     z->xp += vl;
-    if (!_trace_meta_key_ok((const char *)k, kl) || !_trace_meta_value_ok((const char *)val, vl))
-        return b2_corrupt(r, "bad marker record");
-    if (_trace_marker_add(r, r->nevents, (const char *)k, kl, (const char *)val, vl) < 0)
-        return _trace_fail(r->err, TRACE_ENOMEM, "%s: out of memory", r->path);
+    if ((rc = _tbin_marker_add(r, k, kl, val, vl)) != 0)
+        return rc > 0 ? b2_corrupt(r, "bad marker record") : rc;
     return 0;
 }
 
@@ -403,20 +355,14 @@ static int b2_step(trace_reader_t *r, trace_event_t *ev)
             }
             if (op == TRACE_ARENA_NEW) {
                 ev->arena = id;
-                b->nrec++;
-                if ((rc = b2_apply(r, ev)) < 0) return rc;
-                st->prev_arena = id;
-                st->ref_aslot = ev->aslot;
+                if ((rc = bin_take(r, ev)) < 0) return rc;
                 break;
             }
             if (op == TRACE_CALLOC) B2_GET(z->sp, z->se, ev->nmemb);
             B2_GET(z->sp, z->se, ev->size);
             if (ev->size > TRACE_MAX_SIZE || ev->nmemb > TRACE_MAX_SIZE) goto too_big;
             ev->id = id;
-            b->nrec++;
-            if ((rc = b2_apply(r, ev)) < 0) return rc;
-            st->prev_id = id;
-            st->ref_slot = ev->slot;
+            if ((rc = bin_take(r, ev)) < 0) return rc;
             break;
         case TRACE_REALLOC:
         case TRACE_FREE:
@@ -433,10 +379,7 @@ static int b2_step(trace_reader_t *r, trace_event_t *ev)
                 B2_GET(z->ip, z->ie, v);
                 ev->aslot = v < UINT32_MAX ? (uint32_t)v : LIVE_NONE;
             }
-            b->nrec++;
-            if ((rc = b2_apply(r, ev)) < 0) return rc;
-            st->ref_slot = ev->slot;
-            if (op == TRACE_ARENA_OWN) st->ref_aslot = ev->aslot;
+            if ((rc = bin_take(r, ev)) < 0) return rc;
             break;
         }
         case TRACE_ARENA_MALLOC:
@@ -451,9 +394,7 @@ static int b2_step(trace_reader_t *r, trace_event_t *ev)
                 B2_GET(z->sp, z->se, ev->size);
                 if (ev->size > TRACE_MAX_SIZE) goto too_big;
             }
-            b->nrec++;
-            if ((rc = b2_apply(r, ev)) < 0) return rc;
-            st->ref_aslot = ev->aslot;
+            if ((rc = bin_take(r, ev)) < 0) return rc;
             break;
         case TRACE_NOPS:
             break;
@@ -680,8 +621,6 @@ static int b2_wgrow(trace_writer_t *w, b2w_t *b, int k, size_t need)
 
 static int b2_wopen(trace_writer_t *w, const trace_meta_t *meta)
 {
-    size_t n = tbenc_header_size(meta);
-    if (n == 0) return _trace_fail(w->err, TRACE_EUSAGE, "%s: metadata too large", w->path);
     b2w_t *b = calloc(1, sizeof *b);
     if (!b) return _trace_fail(w->err, TRACE_ENOMEM, "%s: out of memory", w->path);
     w->fmtw = b;
@@ -690,11 +629,7 @@ static int b2_wopen(trace_writer_t *w, const trace_meta_t *meta)
         char err[TRACE_ERRLEN];
         b->zst = tzst_buf_open(w->path, NULL, err, sizeof err);
     }
-    int rc = _trace_wroom(w, n);
-    if (rc < 0) return rc;
-    w->len += tbenc_header(w->buf + w->len, meta);
-    tbenc_put16(w->buf + w->len - n + TBENC_OFF_VERSION, B2_VERSION);
-    return 0;
+    return _tbin_wheader(w, meta, B2_VERSION);
 }
 
 static void b2_wfree(trace_writer_t *w)
@@ -861,43 +796,21 @@ static int b2_marker(trace_writer_t *w, const char *key, const char *value)
 
 static int b2_finish(trace_writer_t *w)
 {
-    uint8_t fixed[TBENC_FIXED], end[1 + 10], *e = end;
+    /* the end record: a block of 0 records, then the count of events */
+    uint8_t end[1 + 10], *e = end;
     int rc = b2_flush(w);
     if (rc < 0) return rc;
     *e++ = 0;
     e = tbenc_varint(e, w->enc.events);
-    if ((rc = _trace_wroom(w, (size_t)(e - end))) < 0) return rc;
-    memcpy(w->buf + w->len, end, (size_t)(e - end));
-    w->len += (size_t)(e - end);
-    if ((rc = _trace_wflush(w)) < 0) return rc;
-    if (fflush(w->fp) != 0)
-        return _trace_fail(w->err, TRACE_EIO, "%s: cannot write: %s", w->path, strerror(errno));
-    tbenc_patch(fixed, w->enc.events, w->live.nblocks, w->live.narenas);
-    /* a pipe cannot seek: its counts stay unknown, which readers accept */
-    if (fseek(w->fp, TBENC_OFF_FLAGS, SEEK_SET) != 0) return 0;
-    if (fwrite(fixed + TBENC_OFF_FLAGS, 1, 2, w->fp) != 2 ||
-        fseek(w->fp, TBENC_OFF_EVENTS, SEEK_SET) != 0 ||
-        fwrite(fixed + TBENC_OFF_EVENTS, 1, 16, w->fp) != 16 || fseek(w->fp, 0, SEEK_END) != 0)
-        return _trace_fail(w->err, TRACE_EIO, "%s: cannot write: %s", w->path, strerror(errno));
-    return 0;
+    return _tbin_finish(w, end, (size_t)(e - end));
 }
 
 /* ---- the format's table (internal/trace_impl.h) --------------------------------- */
 
 static int b2_sniff(const void *head, size_t n)
 {
-    const uint8_t *h = head;
-    return n >= TBENC_OFF_VERSION + 2 && !memcmp(head, TBENC_MAGIC, TBENC_MAGIC_LEN) &&
-           bin_get(h + TBENC_OFF_VERSION, 2) == B2_VERSION;
-}
-
-static int b2_hints(const trace_reader_t *r, uint64_t *events, uint32_t *slots, uint32_t *aslots)
-{
-    if (!(r->bin.hflags & TBENC_F_COMPLETE)) return 0;
-    *events = r->bin.hevents;
-    *slots = r->bin.hslots;
-    *aslots = r->bin.haslots;
-    return 1;
+    return _tbin_sniff_version(head, n) == B2_VERSION &&
+           !memcmp(head, TBENC_MAGIC, TBENC_MAGIC_LEN);
 }
 
 static const char *const b2_exts[] = {".atr", ".bin", NULL};
@@ -913,7 +826,7 @@ const trace_fmt_ops_t _trace_bin2_ops = {
     .batch = b2_batch,
     .rewind = b2_rewind,
     .close = b2_close,
-    .hints = b2_hints,
+    .hints = _tbin_hints,
     .wopen = b2_wopen,
     .put = b2_put,
     .marker = b2_marker,

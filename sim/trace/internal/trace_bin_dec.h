@@ -1,7 +1,11 @@
-/* trace_bin_dec.h: the decoding pieces the binary readers (trace_bin.c,
- * version 1; trace_bin2.c, version 2) share: varints read with and without
- * bounds, the event store, the per-tag table of the fast paths.  Internal
- * to sim/trace.
+/* trace_bin_dec.h: what the binary formats (trace_bin.c, version 1;
+ * trace_bin2.c, version 2) share, so that each piece has one home: varints
+ * read with and without bounds, the event store, the per-tag table of the
+ * fast paths, the small steps of both readers (a cut file, an event
+ * applied and the delta state moved past it, pages given back), and the
+ * functions trace_bin.c defines for both (`_tbin_`: the end record's
+ * checks, header hints, rewinding, the writer's header and finish,
+ * sniffing, markers).  Internal to sim/trace.
  *
  * Invariant: the unchecked readers (bin_varint8, bin_fast_varint) read 8
  * bytes at P, which the caller guarantees are readable; the checked ones
@@ -13,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "sim/trace/internal/trace_impl.h"
 
@@ -161,5 +167,116 @@ typedef struct {
 #define BIN_X256(M) BIN_X64(M, 0), BIN_X64(M, 64), BIN_X64(M, 128), BIN_X64(M, 192)
 
 static const bin_tab_t bin_tab = {{BIN_X256(BIN_TAIL)}, {BIN_X256(BIN_WANT)}, {BIN_X256(BIN_NEAR)}};
+
+/* ---- the readers' small steps -------------------------------------------------- */
+
+/* Give consumed pages of the mapping back every this many bytes, so the
+ * RSS of a long replay does not grow with the file. */
+#define BIN_ADVISE_STEP ((size_t)16 << 20)
+
+/* The end of the data came inside a record (v1) or a block (v2): a
+ * recorder stopped writing, the events before it are valid.  0. */
+static inline int bin_cut(trace_reader_t *r)
+{
+    r->truncated = 1;
+    r->bin.done = 1;
+    return 0;
+}
+
+/* The shared slot algorithm; the message of a rejected event.  0 or a
+ * negative code. */
+static inline int bin_apply(trace_reader_t *r, trace_event_t *ev)
+{
+    char msg[TRACE_ERRLEN - 64];
+    int rc = live_apply_slots(&r->live, ev, msg, sizeof msg);
+    if (rc < 0)
+        return _trace_fail(r->err, rc, "%s: event %llu: %s", r->path, (unsigned long long)ev->where,
+                           msg);
+    return 0;
+}
+
+/* Counts the event EV just decoded, applies it, and only when it is
+ * accepted moves the delta state past it: a rejected event leaves the
+ * state as it was, like the live table.  0 or a negative code. */
+static inline int bin_take(trace_reader_t *r, trace_event_t *ev)
+{
+    tbenc_t *st = &r->bin.st;
+    r->bin.nrec++;
+    int rc = bin_apply(r, ev);
+    if (rc < 0) return rc;
+    switch ((trace_op_t)ev->op) {
+    case TRACE_ALLOC:
+    case TRACE_CALLOC:
+        st->prev_id = ev->id;
+        st->ref_slot = ev->slot;
+        break;
+    case TRACE_REALLOC:
+    case TRACE_FREE:
+        st->ref_slot = ev->slot;
+        break;
+    case TRACE_ARENA_NEW:
+        st->prev_arena = ev->arena;
+        st->ref_aslot = ev->aslot;
+        break;
+    case TRACE_ARENA_OWN:
+        st->ref_slot = ev->slot;
+        st->ref_aslot = ev->aslot;
+        break;
+    case TRACE_ARENA_MALLOC:
+    case TRACE_ARENA_FREE:
+        st->ref_aslot = ev->aslot;
+        break;
+    case TRACE_NOPS:
+        break;
+    }
+    return 0;
+}
+
+/* Drops the pages of the mapping before offset POS from the RSS (they come
+ * back from the file if touched again, e.g. after a rewind).  Out of line:
+ * the callers test BIN_ADVISE_STEP first, which is all the per-event path
+ * pays. */
+__attribute__((noinline, unused)) static void bin_advise_now(trace_bin_t *b, size_t pos)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t lo = b->advised / page * page, hi = pos / page * page;
+    if (hi > lo) madvise((void *)(b->base + lo), hi - lo, MADV_DONTNEED);
+    b->advised = pos;
+}
+
+/* ---- defined in trace_bin.c, for both versions ------------------------------- */
+
+/* The end record whose count V has been read, P just past it, E the end of
+ * the file: NULL when V is the number of events, nothing follows and a
+ * COMPLETE header's counts are the trace's; else what is wrong, in WHAT. */
+const char *_tbin_end_problem(const trace_reader_t *r, uint64_t v, const uint8_t *p,
+                              const uint8_t *e, char *what, size_t n);
+
+/* A marker record's KEY and VALUE, read: checked and added at the current
+ * event.  0, 1 when they are not a valid key and value (the caller says
+ * where), or TRACE_ENOMEM. */
+int _tbin_marker_add(trace_reader_t *r, const uint8_t *k, uint64_t kl, const uint8_t *val,
+                     uint64_t vl);
+
+/* The reader's position and delta state back at the first record. */
+void _tbin_rewind(trace_reader_t *r);
+
+/* The ops table's `hints`: the header's counts when it is COMPLETE. */
+int _tbin_hints(const trace_reader_t *r, uint64_t *events, uint32_t *slots, uint32_t *aslots);
+
+/* The version (0 .. 65535) a file starting with the N bytes at HEAD
+ * claims: -1 when its first four bytes are not a binary trace's magic, -2
+ * when they are but the bytes are too few to hold the version.  (Bytes 4-7
+ * of the magic are left to the caller.) */
+int _tbin_sniff_version(const void *head, size_t n);
+
+/* Writes the header of a binary trace of VERSION into w's buffer.  0 or a
+ * negative code. */
+int _tbin_wheader(trace_writer_t *w, const trace_meta_t *meta, unsigned version);
+
+/* Appends the N bytes of the end record at END, writes everything out and
+ * patches the header's flags and counts (when the file can seek: a pipe's
+ * counts stay unknown, which readers accept).  0 or a negative code. */
+int _tbin_finish(trace_writer_t *w, const uint8_t *end, size_t n);
 
 #endif
