@@ -434,6 +434,18 @@ static int report_finish(report_t *p)
     if (p->interactive)
         fputs("arenalab: report: pool tables, data files, plots, index.html, summary.md\n", stderr);
     report_pools(p);
+    /* the real runs of program() traces, after the replays so that they
+     * do not share the machine with them */
+    rr_set_t real = {0};
+    int any = 0;
+    for (size_t t = 0; t < p->exp.ntraces; t++)
+        any |= p->exp.traces[t].cmd != NULL;
+    if (any) {
+        if (rr_run_experiment(&p->exp, p->res.seed, p->interactive ? stderr : NULL, &real, p->err,
+                              sizeof p->err))
+            return CLI_FAIL;
+        p->res.real = &real;
+    }
     char *dir = resdir_path(&p->dir, "");
     char *plots = resdir_path(&p->dir, "plots");
     figures_t figs = {0};
@@ -448,6 +460,8 @@ static int report_finish(report_t *p)
     figures_free(&figs);
     free(dir);
     free(plots);
+    p->res.real = NULL;
+    rr_set_free(&real);
     return rc;
 }
 

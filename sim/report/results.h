@@ -43,6 +43,7 @@
 #include "sim/report/experiment.h"
 #include "sim/report/jobs.h"
 #include "sim/report/pools.h"
+#include "sim/report/realrun.h"
 #include "sim/replay/output.h" /* output_bytes */
 #include "sim/report/sysinfo.h"
 #include "sim/trace/tstats.h"
@@ -88,6 +89,7 @@ typedef struct {
     results_node_t *nodes; /* the machines that ran traces           */
     size_t nnodes;
     results_where_t *where; /* per trace                              */
+    const rr_set_t *real;   /* program() traces' real runs, or NULL    */
 } results_t;
 
 /* Records that trace T ran on the machine SYS (added to R->nodes unless
