@@ -246,7 +246,10 @@ static int run_main(int argc, char **argv)
     int first = cli_parse(&cmd_run, split, argv, run_on_opt, &a);
     int rc = CLI_OK;
     if (first < 0) {
-        rc = cli_parse_exit(first);
+        /* --help (or a bad option): nothing to run */
+        for (size_t i = 0; i < a.ntext; i++)
+            free(a.text[i]);
+        return cli_parse_exit(first);
     } else if (first < split || split + 1 >= argc || !a.nallocs) {
         cli_error("run: usage: arenalab run --alloc A[,B...] -- CMD ARGS... (see 'arenalab run "
                   "--help')");
