@@ -61,6 +61,20 @@ if "$bin" report "$tmp/rr.lua" -o "$tmp/out" >"$tmp/log" 2>&1; then
   grep -q "^| raw | " "$md" || fail "no raw row in summary.md"
   grep -q "^- Memory ranking .* pairs as the real run does" "$md" || fail "no agreement in summary.md"
   grep -q 'perl scripts/record-workloads/hash-churn.pl 10000' "$md" || fail "no command in summary.md"
+  # every real run in experiment.json, the model allocator with its reason
+  python3 - "$tmp/out/latest/experiment.json" "$want" <<'PY' || fail "experiment.json real_runs"
+import json, sys
+d = json.load(open(sys.argv[1]))
+t = [t for t in d["traces"] if t["name"] == "perl-hash"][0]
+assert t["program"] == ["perl", "scripts/record-workloads/hash-churn.pl", "10000"], t
+runs = [a for a in t["real_runs"] if "skipped" not in a]
+assert len(runs) == int(sys.argv[2]), t["real_runs"]
+for a in runs:
+    assert len(a["maxrss_bytes"]["runs"]) == 1 and a["maxrss_bytes"]["median"] > 0, a
+    assert a["exit_status"] == 0, a
+skipped = [a["allocator"] for a in t["real_runs"] if "skipped" in a]
+assert skipped == ["pymalloc"], skipped
+PY
 else
   fail "report: $(cat "$tmp/log")"
 fi
@@ -108,6 +122,8 @@ bad "a trace named 'p' already exists" \
 if command -v lua5.4 >/dev/null; then
   if "$bin" report scripts/experiments/real-vs-replay.lua --repeat 0 -o "$tmp/ex" >"$tmp/log" 2>&1; then
     grep -q '<tr><td class="l">raw</td>' "$tmp/ex/latest/index.html" || fail "real-vs-replay.lua: no raw row"
+    grep -q 'Speed ranking (.*): no ranking (the replays were not timed' "$tmp/ex/latest/index.html" ||
+      fail "real-vs-replay.lua --repeat 0: a speed ranking without timed replays"
   else
     fail "real-vs-replay.lua: $(cat "$tmp/log")"
   fi

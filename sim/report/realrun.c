@@ -280,10 +280,24 @@ static void rr_text(FILE *f, const char *s, int html)
             fputc(*s, f);
 }
 
+/* The rank of V[I] as text, "-" when there is none (NaN: not timed). */
+static const char *rr_rank_cell(const double *v, size_t n, size_t i, char *buf, size_t len)
+{
+    if (isnan(v[i]))
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%zu", rr_rank(v, n, i));
+    return buf;
+}
+
 /* A median with its interval (none with fewer than two runs), in FMT. */
 static void rr_cell(const timing_summary_t *m, const char *fmt, char *buf, size_t len)
 {
     char a[32], b[32], c[32];
+    if (isnan(m->median)) {
+        snprintf(buf, len, "-");
+        return;
+    }
     snprintf(a, sizeof a, fmt, m->median);
     snprintf(b, sizeof b, fmt, m->ci_low);
     snprintf(c, sizeof c, fmt, m->ci_high);
@@ -325,6 +339,15 @@ static void rr_agreement_line(FILE *f, const char *what, const double *a, const 
 {
     size_t agree, pairs;
     double tau;
+    for (size_t i = 0; i < n; i++)
+        if (isnan(a[i]) || isnan(b[i])) {
+            fprintf(f,
+                    html ? "<li class=\"agreement\">%s: no ranking (the replays were not timed: "
+                           "--repeat 0)</li>\n"
+                         : "- %s: no ranking (the replays were not timed: --repeat 0)\n",
+                    what);
+            return;
+        }
     rr_agreement(a, b, n, &agree, &pairs, &tau);
     fprintf(
         f,
@@ -417,10 +440,13 @@ void rr_write_section(FILE *f, const exp_t *e, const driver_run_t *runs, const r
             rr_cell_bytes(&w->real_maxrss, rss, sizeof rss);
             rr_cell(&w->replay_ns, "%.1f", ns, sizeof ns);
             rr_cell(&w->real_wall, "%.3f", wall, sizeof wall);
-            fprintf(f, "%s%s%s%zu%s%s%s%zu%s%s%s%zu%s%s%s%zu%s%d", sep,
-                    output_bytes(w->replay_resident, b1, sizeof b1), sep, rr_rank(res, n, i), sep,
-                    rss, sep, rr_rank(rsss, n, i), sep, ns, sep, rr_rank(nss, n, i), sep, wall, sep,
-                    rr_rank(walls, n, i), sep, s->traces[t][w->alloc].status);
+            char r1[24], r2[24], r3[24], r4[24];
+            fprintf(f, "%s%s%s%s%s%s%s%s%s%s%s%s%s%s%s%s%s%d", sep,
+                    output_bytes(w->replay_resident, b1, sizeof b1), sep,
+                    rr_rank_cell(res, n, i, r1, sizeof r1), sep, rss, sep,
+                    rr_rank_cell(rsss, n, i, r2, sizeof r2), sep, ns, sep,
+                    rr_rank_cell(nss, n, i, r3, sizeof r3), sep, wall, sep,
+                    rr_rank_cell(walls, n, i, r4, sizeof r4), sep, s->traces[t][w->alloc].status);
             fputs(html ? "</td></tr>\n" : " |\n", f);
         }
         fputs(html ? "</table></div>\n<ul>\n" : "\n", f);

@@ -10,7 +10,8 @@
  *                    what `arenalab compare` reads
  *   series/T.csv     trace T's sampled series, every allocator (output_series)
  *   experiment.json  the experiment as run: traces (paths, workload seeds and
- *                    parameters, a workload sweep's name and parameter,
+ *                    parameters, a workload sweep's name and parameter, a
+ *                    program()'s command and its real runs,
  *                    statistics, the machine that ran them),
  *                    allocators (skipped ones with the reason), sweeps, the
  *                    command, the environment, every machine's environment
