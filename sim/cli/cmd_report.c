@@ -435,6 +435,18 @@ static int report_finish(report_t *p)
     if (p->interactive)
         fputs("arenalab: report: pool tables, data files, plots, index.html, summary.md\n", stderr);
     report_pools(p);
+    /* the real runs of program() traces, after the replays so that they
+     * do not share the machine with them */
+    rr_set_t real = {0};
+    int any = 0;
+    for (size_t t = 0; t < p->exp.ntraces; t++)
+        any |= p->exp.traces[t].cmd != NULL;
+    if (any) {
+        if (rr_run_experiment(&p->exp, p->res.seed, p->interactive ? stderr : NULL, &real, p->err,
+                              sizeof p->err))
+            return CLI_FAIL;
+        p->res.real = &real;
+    }
     char *dir = resdir_path(&p->dir, "");
     char *plots = resdir_path(&p->dir, "plots");
     figures_t figs = {0};
@@ -449,6 +461,8 @@ static int report_finish(report_t *p)
     figures_free(&figs);
     free(dir);
     free(plots);
+    p->res.real = NULL;
+    rr_set_free(&real);
     return rc;
 }
 
@@ -1045,6 +1059,11 @@ const cli_command_t cmd_report = {
         "lead 'clear' only when the Mann-Whitney U test finds it at 95 % after the\n"
         "Benjamini-Hochberg correction across the headline's traces; a trace of fewer\n"
         "than 10000 events is 'too short to time' and crowns no fastest.\n\n"
+        "A trace declared with program() (its recording and the real command) is also\n"
+        "run for real after the replays, as `arenalab run` does, under each allocator\n"
+        "that can serve a real process: the section 'Replay vs real run' sets peak\n"
+        "resident and ns/event beside max RSS and wall time, with both rankings and how\n"
+        "many pairs the replay orders as the real run does (Kendall's tau).\n\n"
         "The repository root (for the default experiment, results/ and relative paths in\n"
         "experiments) is $ARENALAB_ROOT, which scripts/arenalab sets; without it, the\n"
         "directory above this binary or the current directory that holds the default\n"

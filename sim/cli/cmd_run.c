@@ -15,6 +15,9 @@
  * wall-time difference from the fastest is "clear" only when the
  * Mann-Whitney test says so at 95 % after Benjamini-Hochberg.
  *
+ * The runs themselves are sim/report/realrun.h's (the report's "Replay vs real
+ * run" section makes the same runs).
+ *
  * Invariant: every run of every allocator executes the same argv in the
  * same directory with the same environment but LD_PRELOAD.
  */
@@ -23,19 +26,13 @@
 #include "sim/cli/commands.h"
 #include "sim/replay/route.h"
 #include "sim/replay/timing.h"
+#include "sim/report/realrun.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-extern char **environ;
 
 #define RUN_MAX_ALLOCS 16
 #define RUN_MAX_REPEAT 1000
@@ -52,19 +49,11 @@ static const cli_opt_t run_opts[] = {
     {0},
 };
 
-/* The figures of one run, one row each: name, unit, what. */
-typedef enum { RUN_WALL, RUN_USER, RUN_SYS, RUN_MAXRSS, RUN_MINFLT, RUN_NFIG } run_fig_t;
-
-static const struct {
-    const char *key;
-    const char *head;
-} run_figs[RUN_NFIG] = {
-    {"wall_s", "wall s"},
-    {"user_s", "user s"},
-    {"sys_s", "sys s"},
-    {"maxrss_bytes", "max RSS"},
-    {"minor_faults", "minor faults"},
-};
+/* The figures of one run (sim/report/realrun.h). */
+#define RUN_WALL   RR_WALL
+#define RUN_MAXRSS RR_MAXRSS
+#define RUN_MINFLT RR_MINFLT
+#define RUN_NFIG   RR_NFIG
 
 typedef struct {
     char *text[RUN_MAX_ALLOCS]; /* --alloc arguments, split in place     */
@@ -132,93 +121,22 @@ static int run_on_opt(void *ud, int key, const char *arg)
  * replay, not in a program). */
 static const char *run_preload(const route_t *r, char *name, size_t len)
 {
-    route_name(r, name, len);
-    char err[256];
-    unsigned flags;
-    if (route_check(r, NULL, &flags, err, sizeof err)) {
-        cli_error("run: %s", err);
-        return NULL;
-    }
-    /* the MEM domain names the allocator the user means (pymalloc's route
-     * sends raw to malloc) */
-    alloc_spec_t s;
-    if (alloc_spec_parse(&s, r->spec[TRACE_MEM], err, sizeof err)) return NULL;
-    const alloc_class_t *cls = alloc_find(s.name);
-    int process = cls && (!strcmp(cls->name, "raw") || !strcmp(cls->name, "malloc") ||
-                          ((cls->flags & ALLOC_PRELOAD) && cls->preload));
-    if (!process || s.layers) {
-        cli_error("run: %s lives inside a replay and cannot serve a real program's malloc (raw, "
-                  "malloc and the preloaded libraries can)",
-                  name);
-        return NULL;
-    }
-    if (!route_is_uniform(r)) {
-        cli_error("run: %s: a real program has one malloc: give one allocator, not a route", name);
-        return NULL;
-    }
-    if (s.nparams) {
-        cli_error("run: %s: a real program's malloc takes no parameters here", name);
-        return NULL;
-    }
-    return (cls->flags & ALLOC_PRELOAD) ? cls->preload : "";
-}
-
-/* The environment of a run: ours with LD_PRELOAD set to exactly PRELOAD
- * (none when empty), in ENV (room for all of environ + 2). */
-static void run_env(const char *preload, char **env, char *slot, size_t slotlen)
-{
-    size_t k = 0;
-    for (size_t i = 0; environ[i]; i++)
-        if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0) env[k++] = environ[i];
-    if (*preload) {
-        snprintf(slot, slotlen, "LD_PRELOAD=%s", preload);
-        env[k++] = slot;
-    }
-    env[k] = NULL;
-}
-
-static double run_seconds(const struct timeval *tv)
-{
-    return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+    char why[512];
+    const char *p = rr_preload(r, name, len, why, sizeof why);
+    if (!p) cli_error("run: %s", why);
+    return p;
 }
 
 /* One run of CMD under A; its figures appended.  Returns 0, or -1 when it
  * could not be started (reported). */
-static int run_once(run_alloc_t *a, char **cmd, char **env)
+static int run_once(run_alloc_t *a, char **cmd)
 {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null >= 0) dup2(null, 0), dup2(null, 1);
-        execvpe(cmd[0], cmd, env);
-        _exit(127);
-    }
-    if (pid < 0) {
-        cli_error("run: cannot fork: %s", strerror(errno));
+    double v[RR_NFIG];
+    char err[512];
+    if (rr_run_once(cmd, NULL, a->preload, v, &a->status, err, sizeof err)) {
+        cli_error("run: %s", err);
         return -1;
     }
-    int status;
-    struct rusage ru;
-    while (wait4(pid, &status, 0, &ru) < 0)
-        if (errno != EINTR) {
-            cli_error("run: lost the program: %s", strerror(errno));
-            return -1;
-        }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-        cli_error("run: %s: cannot be run (not found, or not executable)", cmd[0]);
-        return -1;
-    }
-    a->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    double v[RUN_NFIG] = {
-        [RUN_WALL] = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-        [RUN_USER] = run_seconds(&ru.ru_utime),
-        [RUN_SYS] = run_seconds(&ru.ru_stime),
-        [RUN_MAXRSS] = (double)ru.ru_maxrss * 1024.0,
-        [RUN_MINFLT] = (double)ru.ru_minflt,
-    };
     for (int f = 0; f < RUN_NFIG; f++)
         a->fig[f][a->n] = v[f];
     a->n++;
@@ -229,7 +147,7 @@ static void run_print(const run_alloc_t *al, size_t n, const double *q, size_t b
 {
     printf("%-20s", "allocator");
     for (int f = 0; f < RUN_NFIG; f++)
-        printf("  %24s", run_figs[f].head);
+        printf("  %24s", rr_fig_head[f]);
     printf("  %s\n", "wall vs fastest");
     for (size_t i = 0; i < n; i++) {
         printf("%-20s", al[i].name);
@@ -289,7 +207,7 @@ static int run_json(const char *path, const run_alloc_t *al, size_t n, const dou
         for (int f = 0; f < RUN_NFIG; f++) {
             timing_summary_t s;
             timing_summarize(al[i].fig[f], al[i].n, &s);
-            json_key(&j, run_figs[f].key);
+            json_key(&j, rr_fig_key[f]);
             json_object_begin(&j);
             json_kv_double(&j, "median", s.median);
             json_kv_double(&j, "ci_low", s.ci_low);
@@ -328,7 +246,10 @@ static int run_main(int argc, char **argv)
     int first = cli_parse(&cmd_run, split, argv, run_on_opt, &a);
     int rc = CLI_OK;
     if (first < 0) {
-        rc = cli_parse_exit(first);
+        /* --help (or a bad option): nothing to run */
+        for (size_t i = 0; i < a.ntext; i++)
+            free(a.text[i]);
+        return cli_parse_exit(first);
     } else if (first < split || split + 1 >= argc || !a.nallocs) {
         cli_error("run: usage: arenalab run --alloc A[,B...] -- CMD ARGS... (see 'arenalab run "
                   "--help')");
@@ -343,11 +264,6 @@ static int run_main(int argc, char **argv)
         for (int f = 0; rc == CLI_OK && f < RUN_NFIG; f++)
             if (!(al[i].fig[f] = calloc(a.repeat, sizeof(double)))) rc = CLI_FAIL;
     }
-    size_t nenv = 0;
-    while (environ[nenv])
-        nenv++;
-    char **env = rc == CLI_OK ? calloc(nenv + 2, sizeof *env) : NULL;
-    if (rc == CLI_OK && !env) rc = CLI_FAIL;
     size_t order[RUN_MAX_ALLOCS];
     uint64_t state = a.seed;
     for (unsigned long r = 0; rc == CLI_OK && r < a.repeat; r++) {
@@ -356,11 +272,9 @@ static int run_main(int argc, char **argv)
         timing_shuffle(order, a.nallocs, &state);
         for (size_t k = 0; rc == CLI_OK && k < a.nallocs; k++) {
             run_alloc_t *x = &al[order[k]];
-            char slot[4096];
-            run_env(x->preload, env, slot, sizeof slot);
             if (cli_interactive())
                 fprintf(stderr, "arenalab: run [%lu/%lu] %s\n", r + 1, a.repeat, x->name);
-            if (run_once(x, cmd, env) < 0) rc = CLI_USAGE;
+            if (run_once(x, cmd) < 0) rc = CLI_USAGE;
         }
     }
     if (rc == CLI_OK) {
@@ -391,7 +305,6 @@ static int run_main(int argc, char **argv)
             free(al[i].fig[f]);
     for (size_t i = 0; i < a.ntext; i++)
         free(a.text[i]);
-    free(env);
     return rc;
 }
 

@@ -10,6 +10,10 @@ tmp=${TEST_TMPDIR:-$(mktemp -d)}
 fails=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 
+# --help says how, and runs nothing
+"$bin" run --help >"$tmp/help" 2>&1 || fail "run --help: exit $?"
+grep -q "^allocator " "$tmp/help" && fail "run --help printed a result table: $(cat "$tmp/help")"
+
 sanitized=0
 case "$(ldd "$bin" 2>/dev/null)" in *libasan*) sanitized=1 ;; esac
 allocs=raw

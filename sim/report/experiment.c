@@ -364,6 +364,9 @@ static void exp_trace_free(exp_trace_t *t)
     free(t->script);
     free(t->group);
     free(t->swept);
+    for (size_t i = 0; t->cmd && t->cmd[i]; i++)
+        free(t->cmd[i]);
+    free(t->cmd);
     for (size_t i = 0; i < t->ndefs; i++) {
         free((char *)t->defs[i].key);
         free((char *)t->defs[i].value);
@@ -431,6 +434,93 @@ static int exp_l_trace(lua_State *L)
     lua_pushstring(L, abs); /* the copy Lua keeps until the call returns */
     free(abs);
     exp_add_file(L, lua_tostring(L, -1), name, exp_line(L));
+    lua_pushstring(L, name);
+    return 1;
+}
+
+/* Whether the command's program PROG can be run from ROOT: a path (with
+ * a '/') relative to ROOT, else a name found on PATH. */
+static int exp_program_found(const exp_t *e, const char *prog)
+{
+    if (strchr(prog, '/')) {
+        char *abs = exp_abspath(e, prog);
+        int ok = abs && access(abs, X_OK) == 0;
+        free(abs);
+        return ok;
+    }
+    const char *path = getenv("PATH");
+    if (!path || !*prog) return 0;
+    for (const char *p = path;;) {
+        const char *end = strchr(p, ':');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        char buf[4096];
+        if (n && n < sizeof buf - strlen(prog) - 2) {
+            snprintf(buf, sizeof buf, "%.*s/%s", (int)n, p, prog);
+            struct stat st;
+            if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0) return 1;
+        }
+        if (!end) return 0;
+        p = end + 1;
+    }
+}
+
+/* program(name, {cmd = {PROG, ARGS...}, trace = PATH}) -> name: the trace
+ * PATH, recorded from the command, which the report also runs for real. */
+static int exp_l_program(lua_State *L)
+{
+    exp_ctx_t *c = exp_ctx(L);
+    const char *name = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    static const char *const keys[] = {"cmd", "trace", NULL};
+    exp_check_keys(L, 2, "program", keys);
+    if (strlen(name) > EXP_NAME_MAX) exp_raise(L, "trace name too long");
+    exp_check_trace_name(L, name);
+    const char *path = exp_opt_string(L, 2, "trace", "program");
+    if (!path) exp_raise(L, "program %s: 'trace' (the recording of the command) is missing", name);
+    if (lua_getfield(L, 2, "cmd") != LUA_TTABLE)
+        exp_raise(L, "program %s: 'cmd' must be a list of strings {PROGRAM, ARGS...}", name);
+    int cmdidx = lua_gettop(L);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, cmdidx);
+    if (n < 1 || n > 1000)
+        exp_raise(L, "program %s: 'cmd' must be a list of 1 to 1000 strings", name);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, cmdidx, i) != LUA_TSTRING)
+            exp_raise(L, "program %s: cmd[%d] must be a string", name, (int)i);
+        lua_pop(L, 1);
+    }
+    lua_rawgeti(L, cmdidx, 1);
+    const char *prog = lua_tostring(L, -1);
+    if (!exp_program_found(c->e, prog))
+        exp_raise(L, "program %s: cannot run '%s' (%s)", name, prog,
+                  strchr(prog, '/') ? "no executable file there, relative to the repository root"
+                                    : "not found on PATH");
+    lua_pop(L, 1);
+    char *abs = exp_abspath(c->e, path);
+    if (!abs) exp_raise(L, "out of memory");
+    if (!exp_is_file(abs)) {
+        lua_pushstring(L, abs);
+        free(abs);
+        exp_raise(L, "program %s: cannot read trace '%s' (%s)", name, path, lua_tostring(L, -1));
+    }
+    exp_trace_t t = {0};
+    t.name = strdup(name);
+    t.path = abs;
+    t.line = exp_line(L);
+    t.cmd = calloc((size_t)n + 1, sizeof *t.cmd);
+    for (lua_Integer i = 1; t.cmd && i <= n; i++) {
+        lua_rawgeti(L, cmdidx, i);
+        t.cmd[i - 1] = strdup(lua_tostring(L, -1));
+        lua_pop(L, 1);
+        if (!t.cmd[i - 1]) {
+            exp_trace_free(&t);
+            exp_raise(L, "out of memory");
+        }
+    }
+    if (!t.name || !t.cmd) {
+        exp_trace_free(&t);
+        exp_raise(L, "out of memory");
+    }
+    exp_add_trace(L, &t);
     lua_pushstring(L, name);
     return 1;
 }
@@ -1006,17 +1096,10 @@ static int exp_l_measure(lua_State *L)
 }
 
 static const luaL_Reg exp_api[] = {
-    {"name", exp_l_name},
-    {"repeats", exp_l_repeats},
-    {"samples", exp_l_samples},
-    {"trace", exp_l_trace},
-    {"traces", exp_l_traces},
-    {"workload", exp_l_workload},
-    {"allocator", exp_l_allocator},
-    {"sweep", exp_l_sweep},
-    {"executor", exp_l_executor},
-    {"measure", exp_l_measure},
-    {NULL, NULL},
+    {"name", exp_l_name},         {"repeats", exp_l_repeats},     {"samples", exp_l_samples},
+    {"trace", exp_l_trace},       {"traces", exp_l_traces},       {"program", exp_l_program},
+    {"workload", exp_l_workload}, {"allocator", exp_l_allocator}, {"sweep", exp_l_sweep},
+    {"executor", exp_l_executor}, {"measure", exp_l_measure},     {NULL, NULL},
 };
 
 /* ---- running the file ------------------------------------------------------------- */

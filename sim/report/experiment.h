@@ -7,10 +7,10 @@
  * in a fresh Lua 5.4 state holding the sandbox's standard library
  * (sim/lua/sandbox.h: base, coroutine, string, table, math, utf8; text
  * chunks only; the full library with allow_unsafe) plus the declaration
- * functions (name, repeats, samples, measure, trace, traces, workload,
- * allocator, sweep, executor).  Each declaration is checked when it is made, so a mistake is a
- * Lua error at the line that made it: "FILE:LINE: message".  The state is
- * closed before exp_load returns; an exp_t is plain C data.
+ * functions (name, repeats, samples, measure, trace, traces, program,
+ * workload, allocator, sweep, executor).  Each declaration is checked when it is made, so a mistake
+ * is a Lua error at the line that made it: "FILE:LINE: message".  The state is closed before
+ * exp_load returns; an exp_t is plain C data.
  *
  * Paths.  Relative trace and workload paths are relative to the repository
  * root given to exp_load (the scripts see it as `root`); `workload("churn")`
@@ -86,6 +86,11 @@ typedef struct {
      * Both NULL for any other trace. */
     char *group;
     char *swept;
+    /* program(NAME, {cmd = {...}, trace = PATH}): the real command whose
+     * recording PATH is (argv, NULL-terminated, owned), run in ROOT by the
+     * report's "Replay vs real run" section (sim/report/realrun.h); NULL
+     * for any other trace. */
+    char **cmd;
 } exp_trace_t;
 
 typedef struct {

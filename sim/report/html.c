@@ -409,6 +409,7 @@ int html_write(const results_t *r, const figures_t *figs, const char *dir, char 
     html_text(f, cpu ? cpu : "unknown cpu");
     fputs("</p>\n<nav><a href=\"#headline\">Headline</a><a href=\"#overview\">Overview</a>", f);
     if (e->nsweeps) fputs("<a href=\"#sweeps\">Sweeps</a>", f);
+    if (r->real) fputs("<a href=\"#realrun\">Replay vs real run</a>", f);
     fputs("<a href=\"#traces\">Per trace</a><a href=\"#metrics\">Metrics</a>"
           "<a href=\"#reproduce\">Reproduce</a><a href=\"summary.md\">summary.md</a></nav>\n",
           f);
@@ -438,6 +439,7 @@ int html_write(const results_t *r, const figures_t *figs, const char *dir, char 
             html_text(f, r->traces[t].pools_note);
             fputs("</p>\n", f);
         }
+    rr_write_section(f, e, r->runs, r->real, 1);
     html_figures(f, r, figs);
     html_metrics(f, r);
     html_reproduce(f, r);

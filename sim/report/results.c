@@ -303,6 +303,52 @@ static int results_write_series(const results_t *r, const driver_run_t *named, c
     return rc;
 }
 
+/* A program() trace's command and its real runs (sim/report/realrun.h):
+ * per declared allocator, why it was not run, or each figure's median, its
+ * interval and every run. */
+static void results_json_program(json_t *j, const results_t *r, size_t t)
+{
+    const exp_t *e = r->exp;
+    json_key(j, "program");
+    json_array_begin(j);
+    for (size_t i = 0; e->traces[t].cmd[i]; i++)
+        json_string(j, e->traces[t].cmd[i]);
+    json_array_end(j);
+    if (!r->real || t >= r->real->ntraces || !r->real->traces[t]) return;
+    json_key(j, "real_runs");
+    json_array_begin(j);
+    for (size_t a = 0; a < e->nallocs; a++) {
+        const rr_alloc_t *x = &r->real->traces[t][a];
+        json_object_begin(j);
+        json_kv_string(j, "allocator", e->allocs[a].spec);
+        if (x->skip[0]) {
+            json_kv_string(j, "skipped", x->skip);
+            json_object_end(j);
+            continue;
+        }
+        json_kv_string(j, "preload", x->preload);
+        json_kv_uint(j, "exit_status", (uint64_t)x->status);
+        for (int f = 0; f < RR_NFIG; f++) {
+            timing_summary_t m;
+            timing_summarize(x->fig[f], x->n, &m);
+            json_key(j, rr_fig_key[f]);
+            json_object_begin(j);
+            json_kv_double(j, "median", m.median);
+            json_kv_double(j, "ci_low", m.ci_low);
+            json_kv_double(j, "ci_high", m.ci_high);
+            json_kv_double(j, "ci_level", m.ci_level);
+            json_key(j, "runs");
+            json_array_begin(j);
+            for (size_t k = 0; k < x->n; k++)
+                json_double(j, x->fig[f][k]);
+            json_array_end(j);
+            json_object_end(j);
+        }
+        json_object_end(j);
+    }
+    json_array_end(j);
+}
+
 static void results_json_trace(json_t *j, const results_t *r, size_t t)
 {
     const exp_trace_t *et = &r->exp->traces[t];
@@ -329,6 +375,7 @@ static void results_json_trace(json_t *j, const results_t *r, size_t t)
     } else {
         json_kv_string(j, "path", et->path);
     }
+    if (et->cmd) results_json_program(j, r, t);
     json_kv_uint(j, "events", rt->events);
     json_kv_uint(j, "peak_live_bytes", rt->peak_bytes);
     json_kv_uint(j, "peak_live_event", rt->peak_at);

@@ -10,7 +10,8 @@
  *                    what `arenalab compare` reads
  *   series/T.csv     trace T's sampled series, every allocator (output_series)
  *   experiment.json  the experiment as run: traces (paths, workload seeds and
- *                    parameters, a workload sweep's name and parameter,
+ *                    parameters, a workload sweep's name and parameter, a
+ *                    program()'s command and its real runs,
  *                    statistics, the machine that ran them),
  *                    allocators (skipped ones with the reason), sweeps, the
  *                    command, the environment, every machine's environment
@@ -43,6 +44,7 @@
 #include "sim/report/experiment.h"
 #include "sim/report/jobs.h"
 #include "sim/report/pools.h"
+#include "sim/report/realrun.h"
 #include "sim/replay/output.h" /* output_bytes */
 #include "sim/report/sysinfo.h"
 #include "sim/trace/tstats.h"
@@ -88,6 +90,7 @@ typedef struct {
     results_node_t *nodes; /* the machines that ran traces           */
     size_t nnodes;
     results_where_t *where; /* per trace                              */
+    const rr_set_t *real;   /* program() traces' real runs, or NULL    */
 } results_t;
 
 /* Records that trace T ran on the machine SYS (added to R->nodes unless

@@ -126,6 +126,7 @@ void summary_print(const results_t *r, FILE *f)
         }
     }
     summary_machines(r, f);
+    rr_write_section(f, e, r->runs, r->real, 0);
     /* traces replayed on their threads get a threads column */
     int threads = 0;
     for (size_t u = 0; u < e->nunits; u++)
