@@ -123,6 +123,14 @@ grep -q "column([0-9]*) > 0 ? '' : '0'" "$p/frag-jw4.gp" || fail "J&W #4 does no
 n=$(grep -c "with labels" "$p/frag-jw4.gp")
 [ "$n" = 3 ] || fail "J&W #4: $n zero-mark series, want 3"
 
+# Bar charts: the x range reaches as far past the last trace as before the
+# first, so the last allocator's bar of the last trace is whole (a cluster
+# of 7 bars spans 0.44 each side of its trace).
+for b in frag-util frag-jw4; do
+  grep -qE '^set xrange \[-0\.6:[0-9]+\.6\]$' "$p/$b.gp" ||
+    fail "$b: x range cuts the last cluster: $(grep '^set xrange' "$p/$b.gp")"
+done
+
 grep -q 'set title "pymalloc (pool=16K, arena=1M): pools in use' "$p/pools.gp" ||
   fail "the pool heatmap does not say which pymalloc it shows"
 
