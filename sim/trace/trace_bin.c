@@ -1,6 +1,6 @@
 /* trace_bin.c: arenalab's binary trace format (sim/trace/TRACE-FORMAT.md): the
  * mmap'ed one-pass reader and the writer around trace_bin_enc.h, and what
- * version 2 (trace_bin2.c) shares with them: the header (_trace_bin_header)
+ * versions 2 and 3 (trace_bin2.c) share with them: the header (_trace_bin_header)
  * and the `_tbin_` functions of internal/trace_bin_dec.h.
  *
  * Reading trusts nothing in the file: every length is checked against the
@@ -30,7 +30,7 @@ static int bin_corrupt_ev(trace_reader_t *r, const char *what)
                        (unsigned long long)r->bin.nrec, what);
 }
 
-int _trace_bin_header(trace_reader_t *r, unsigned want, size_t slots_per_byte)
+int _trace_bin_header(trace_reader_t *r, unsigned versions, size_t slots_per_byte)
 {
     trace_bin_t *b = &r->bin;
     const uint8_t *base = b->base;
@@ -43,10 +43,11 @@ int _trace_bin_header(trace_reader_t *r, unsigned want, size_t slots_per_byte)
                            "by a text-mode transfer)",
                            r->path);
     unsigned version = (unsigned)bin_get(base + TBENC_OFF_VERSION, 2);
-    if (version != want)
+    if (version >= 32 || !(versions >> version & 1))
         return _trace_fail(r->err, TRACE_ECORRUPT,
-                           "%s: header: format version %u (this reader knows versions 1 and 2)",
+                           "%s: header: format version %u (this reader knows versions 1, 2 and 3)",
                            r->path, version);
+    b->version = version;
     b->hflags = (unsigned)bin_get(base + TBENC_OFF_FLAGS, 2);
     if (b->hflags & ~(unsigned)TBENC_F_KNOWN)
         return _trace_fail(r->err, TRACE_ECORRUPT, "%s: header: unknown flags 0x%04x", r->path,
@@ -121,7 +122,7 @@ static int bin_rewind(trace_reader_t *r)
 
 static int bin_open(trace_reader_t *r)
 {
-    int rc = _trace_bin_header(r, TBENC_VERSION, 1);
+    int rc = _trace_bin_header(r, 1u << TBENC_VERSION, 1);
     return rc < 0 ? rc : bin_rewind(r);
 }
 
@@ -709,9 +710,9 @@ int _tbin_sniff_version(const void *head, size_t n)
 
 static int bin_sniff(const void *head, size_t n)
 {
-    /* a version other than 2 (trace_bin2.c) is this reader's to judge */
+    /* a version other than 2 and 3 (trace_bin2.c) is this reader's to judge */
     int version = _tbin_sniff_version(head, n);
-    return version != -1 && version != 2;
+    return version != -1 && version != 2 && version != 3;
 }
 
 int _tbin_hints(const trace_reader_t *r, uint64_t *events, uint32_t *slots, uint32_t *aslots)
@@ -723,7 +724,7 @@ int _tbin_hints(const trace_reader_t *r, uint64_t *events, uint32_t *slots, uint
     return 1;
 }
 
-/* no name selects version 1: writers use version 2 unless asked */
+/* no name selects version 1: writers use version 3 (or 2) unless asked */
 static const char *const bin_exts[] = {NULL};
 
 const trace_fmt_ops_t _trace_bin_ops = {

@@ -1,10 +1,12 @@
-/* trace_bin2.c: arenalab's binary trace format, version 2
+/* trace_bin2.c: arenalab's binary trace format, versions 2 and 3
  * (sim/trace/TRACE-FORMAT.md): the records of version 1 split column-wise
  * into blocks of at most B2_BLOCK_RECORDS records, each block holding four
- * streams (tags, sizes, ids/slots, extras), each stored raw or as one zstd
- * frame.  The reader decompresses a block's streams into buffers it keeps,
- * then decodes them in one tight loop; the writer gathers a block and
- * compresses its streams when that saves enough.
+ * streams (tags, sizes, ids/slots, extras), each stored raw, as one zstd
+ * frame or (version 3) as one LZ4 block.  The reader decompresses a
+ * block's streams into buffers it keeps, then decodes them in one tight
+ * loop; the writer gathers a block and compresses its streams with LZ4
+ * when that saves enough (LZ4 decodes several times faster than zstd,
+ * whose cost per decoded byte was most of a read).
  *
  * Invariants of the reader: nothing in the file is trusted.  A block's
  * stream lengths are bounded before anything is allocated (the tags stream
@@ -13,13 +15,14 @@
  * frame never decompresses past its stated length, and the streams must be
  * used up exactly when the block's last record is decoded.  Every stream
  * in use is followed by at least B2_SLACK readable bytes, so the fast loop
- * reads varints without bounds checks as long as each stream pointer is at
- * most at its end when a record starts (a record reads at most B2_FIELD_MAX
- * bytes of a stream).  A block that runs past the end of the file means the
+ * reads varints without bounds checks as long as a stream's pointer is at
+ * most at its end when a record starts reading that stream (a record reads
+ * at most B2_FIELD_MAX bytes of a stream).  A block that runs past the end of the file means the
  * file was cut short: the events of the blocks before it are valid.
  * Semantic errors reject one event, as in version 1. */
 #include "sim/trace/internal/trace_impl.h"
 #include "sim/trace/internal/trace_bin_dec.h"
+#include "sim/trace/internal/trace_lz4.h"
 #include "sim/trace/internal/trace_mem.h"
 #include "sim/trace/trace_zst.h"
 
@@ -28,7 +31,11 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#define B2_VERSION 2
+/* Version 3 is version 2 plus the LZ4 codec: a writer that may use LZ4
+ * writes 3, one that stores every stream raw (a .zst output) writes 2, so
+ * that older readers read it. */
+#define B2_VERSION    2
+#define B2_VERSION_LZ 3
 
 /* Records per block: the writer's, and the most a reader accepts. */
 #define B2_BLOCK_RECORDS 65536
@@ -42,13 +49,19 @@
 /* Readable bytes after every stream: a record's reads from the slack
  * (B2_FIELD_MAX, then an 8-byte word read by bin_varint8), rounded up. */
 #define B2_SLACK 64
-/* zstd level of the streams of a plain .atr: fast to write, and most of
- * the gain (a .zst output is compressed whole, its streams stay raw). */
-#define B2_ZST_LEVEL 3
-/* A stream is stored compressed only when that saves at least an eighth
- * of it (and it has B2_ZST_MIN bytes): decompressing costs time on every
- * read, which a smaller saving does not repay. */
-#define B2_ZST_MIN 64
+/* LZ4HC level of the streams of a plain .atr (a .zst output is
+ * compressed whole, its streams stay raw).  Level 2 writes at about
+ * 60-170 MB/s, and its blocks decode faster than LZ4's fast mode's (fewer,
+ * longer matches); higher levels gain a few percent at a third of the
+ * speed. */
+#define B2_LZ4_LEVEL 6
+/* A stream is stored compressed only when that at least halves it (and it
+ * has B2_PACK_MIN bytes): decompressing costs time on every read, and LZ4
+ * decodes a stream that it shrinks less (many short matches, sizes and
+ * ids that are nearly random) at only 2 GB/s or so, which cost a tenth of
+ * the reading of traces whose streams halve a stream of one byte an event
+ * at least twice as fast. */
+#define B2_PACK_MIN 64
 /* The header's slot counts preallocate at most this many slots per byte
  * of records (a compressed block may hold many events per byte). */
 #define B2_SLOTS_PER_BYTE 64
@@ -59,7 +72,7 @@ enum { B2_T, B2_S, B2_I, B2_X, B2_NSTREAMS };
  * takes (a recorder that uses its own ids as slots), not stored.  Never
  * with NEXT (bit 5). */
 #define B2_B_SLOT_ID 2
-enum { B2_RAW = 0, B2_ZSTD = 1 };
+enum { B2_RAW = 0, B2_ZSTD = 1, B2_LZ4 = 2 };
 
 static const char *const b2_stream_name[B2_NSTREAMS] = {"tags", "sizes", "ids", "extras"};
 
@@ -93,7 +106,7 @@ static int b2_rewind(trace_reader_t *r)
 
 static int b2_open(trace_reader_t *r)
 {
-    int rc = _trace_bin_header(r, B2_VERSION, B2_SLOTS_PER_BYTE);
+    int rc = _trace_bin_header(r, 1u << B2_VERSION | 1u << B2_VERSION_LZ, B2_SLOTS_PER_BYTE);
     return rc < 0 ? rc : b2_rewind(r);
 }
 
@@ -182,12 +195,12 @@ static int b2_load(trace_reader_t *r)
         codec[k] = *p++;
         if ((rc = bin_varint(&p, e, &raw[k])) != BIN_OK) goto bad_varint;
         stored[k] = raw[k];
-        if (codec[k] == B2_ZSTD && (rc = bin_varint(&p, e, &stored[k])) != BIN_OK) goto bad_varint;
-        if (codec[k] > B2_ZSTD) {
+        if (codec[k] > (b->version == B2_VERSION_LZ ? B2_LZ4 : B2_ZSTD)) {
             snprintf(what, sizeof what, "block %llu: %s stream: unknown codec %u",
                      (unsigned long long)z->block, b2_stream_name[k], codec[k]);
             return b2_corrupt(r, what);
         }
+        if (codec[k] != B2_RAW && (rc = bin_varint(&p, e, &stored[k])) != BIN_OK) goto bad_varint;
         if (k == B2_T ? raw[k] != nrec : raw[k] > limit[k]) {
             snprintf(what, sizeof what, "block %llu: %s stream of %llu bytes for %llu records",
                      (unsigned long long)z->block, b2_stream_name[k], (unsigned long long)raw[k],
@@ -205,6 +218,17 @@ static int b2_load(trace_reader_t *r)
             if ((rc = b2_room(r, k, n)) < 0) return rc;
             if (codec[k] == B2_RAW) {
                 memcpy(z->buf[k], p, n);
+            } else if (codec[k] == B2_LZ4) {
+                if (!z->lz4.decompress_safe) {
+                    char err[TRACE_ERRLEN - 32];
+                    if (tlz4_load(&z->lz4, r->path, err, sizeof err) < 0)
+                        return _trace_fail(r->err, TRACE_EIO, "%s", err);
+                }
+                if (tlz4_decompress(&z->lz4, z->buf[k], n, p, (size_t)stored[k]) != (long)n) {
+                    snprintf(what, sizeof what, "block %llu: %s stream: bad LZ4 data",
+                             (unsigned long long)z->block, b2_stream_name[k]);
+                    return b2_corrupt(r, what);
+                }
             } else {
                 if (!z->zst) {
                     /* from the reader's heap, like everything it keeps */
@@ -415,27 +439,30 @@ static int b2_step(trace_reader_t *r, trace_event_t *ev)
  *
  * What a replay runs per event.  In fast mode (no id hashes) it decodes
  * `a c r f m o` inline, like bin_run of version 1, over the streams of the
- * current block: the tags stream bounds the loop (one byte a record), and
- * the sizes and ids streams are read without checks while their pointers
- * have not passed their ends (B2_SLACK behind them); b2_block_done catches
- * a stream that was too short or too long.  Anything unusual stops the
- * loop before its record, and b2_step decides. */
+ * current block; in strict mode `r m o` only (they do not touch the id
+ * hashes).  The tags stream bounds the loop (one byte a record), and the
+ * sizes and ids streams are read without checks while their pointers have
+ * not passed their ends (B2_SLACK behind them); b2_block_done catches a
+ * stream that was too short or too long.  Anything unusual stops the loop
+ * before its record, and b2_step decides. */
 
 /* The slot an r f o names: the delta in the tag's bits 5-7, or an escape
- * varint in the ids stream. */
-static inline uint64_t b2_fast_slot(const uint8_t **ip, unsigned tag, uint32_t ref)
+ * varint in the ids stream (ending at IE); UINT64_MAX when the escape is
+ * not there. */
+static inline uint64_t b2_fast_slot(const uint8_t **ip, const uint8_t *ie, unsigned tag,
+                                    uint32_t ref)
 {
     int64_t d = bin_tab.near[tag];
     if (tag >= TBENC_SLOT_ESC << 5) {
         uint64_t zz;
-        if (!bin_fast_varint(ip, &zz, UINT64_MAX)) return UINT64_MAX;
+        if (*ip > ie || !bin_fast_varint(ip, &zz, UINT64_MAX)) return UINT64_MAX;
         d = tbenc_unzigzag(zz);
     }
     return (uint64_t)ref + (uint64_t)d;
 }
 
 static inline __attribute__((always_inline)) trace_event_t *
-b2_run(trace_reader_t *r, trace_event_t *o, trace_event_t *const oe)
+b2_run(trace_reader_t *r, trace_event_t *o, trace_event_t *const oe, const int strict)
 {
     trace_bin_t *const b = &r->bin;
     trace_bin2_t *const z = &r->bin2;
@@ -444,31 +471,38 @@ b2_run(trace_reader_t *r, trace_event_t *o, trace_event_t *const oe)
     const uint8_t *tp = z->tp, *sp = z->sp, *ip = z->ip, *q, *qi;
     const uint8_t *const se = z->se, *const ie = z->ie;
     uint8_t *const state = l->bstate;
-    uint32_t *const ids = l->bid, *top = l->bfree + l->nbfree;
+    uint32_t *const ids = l->bid, *const bfree = l->bfree, *top = bfree + l->nbfree;
+    /* the slot counts in locals: the byte stores to state[] could alias
+     * them, and the compiler would reload them every event */
+    uint32_t nblocks = l->nblocks;
+    const uint32_t bcap = l->bcap;
     uint32_t ref_slot = b->st.ref_slot, prev_id = b->st.prev_id;
     const uint64_t thread = b->st.thread;
     uint64_t where = b->nrec;
     trace_event_t *lim = oe;
     if (z->te - tp < oe - o) lim = o + (z->te - tp);
     for (; o < lim; o++, where++) {
-        if (sp > se || ip > ie) break;
+        /* a record checks a stream's pointer against its end before it
+         * reads that stream (it reads at most B2_FIELD_MAX bytes of it,
+         * within the slack); a record that would read past an end goes
+         * to b2_step, which reports it */
         unsigned tag = *tp;
         uint64_t size, nmemb, v, as;
         uint32_t s, id;
         if (tag & 4) goto arena;
         if (tag & 2) {
             qi = ip;
-            v = b2_fast_slot(&qi, tag, ref_slot);
-            if (v >= l->nblocks) break;
+            v = b2_fast_slot(&qi, ie, tag, ref_slot);
+            if (v >= nblocks) break;
             s = (uint32_t)v;
             q = sp;
             if (tag & 1) { /* f */
-                if (state[s] != bin_tab.want[tag]) break;
+                if (strict || state[s] != bin_tab.want[tag]) break;
                 state[s] = 0;
                 live_lifo_give(&top, s);
                 size = 0;
             } else { /* r */
-                if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE) ||
+                if (q > se || !bin_fast_varint(&q, &size, TRACE_MAX_SIZE) ||
                     (state[s] & ~LIVE_B_OWNED) != bin_tab.want[tag])
                     break;
             }
@@ -477,20 +511,26 @@ b2_run(trace_reader_t *r, trace_event_t *o, trace_event_t *const oe)
             tp++, sp = q, ip = qi;
             continue;
         }
-        /* a c with bit 7 clear and not both bits 5 and 6, not a special
-         * record */
-        if (bin_tab.want[tag] == 0xff || tag >> 7 || (tag & 0x60) == 0x60) break;
+        if (strict) break;
         id = prev_id + 1u;
         q = sp, qi = ip;
         nmemb = 0;
-        if (!(tag & 0x60)) {
-            if (!bin_fast_varint(&qi, &v, UINT32_MAX)) break;
-            id += (uint32_t)tbenc_unzigzag(v);
+        if (sp > se) break;
+        if (tag >= 0x20 && tag <= 0x30 && !(tag & 1)) { /* a, NEXT: 0x20 0x28 0x30 */
+            if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE)) break;
+        } else {
+            /* a c with bit 7 clear and not both bits 5 and 6, not a
+             * special record */
+            if (bin_tab.want[tag] == 0xff || tag >> 7 || (tag & 0x60) == 0x60) break;
+            if (!(tag & 0x60)) {
+                if (ip > ie || !bin_fast_varint(&qi, &v, UINT32_MAX)) break;
+                id += (uint32_t)tbenc_unzigzag(v);
+            }
+            if ((tag & 1) && !bin_fast_varint(&q, &nmemb, TRACE_MAX_SIZE)) break;
+            if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE)) break;
         }
-        if ((tag & 1) && !bin_fast_varint(&q, &nmemb, TRACE_MAX_SIZE)) break;
-        if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE)) break;
-        if (top == l->bfree && l->nblocks == l->bcap) break; /* the tables must grow */
-        s = live_lifo_take(l->bfree, &top, &l->nblocks);
+        if (top == bfree && nblocks == bcap) break; /* the tables must grow */
+        s = live_lifo_take(bfree, &top, &nblocks);
         if (tag & B2_B_SLOT_ID << 5) id = s;
         state[s] = bin_tab.want[tag];
         ids[s] = id;
@@ -503,11 +543,12 @@ b2_run(trace_reader_t *r, trace_event_t *o, trace_event_t *const oe)
         if ((tag & 0x1f) == TBENC_TAG(TRACE_ARENA_OWN, TRACE_MEM, 0)) {
             /* o: a live block (any domain) and a live arena */
             qi = ip;
-            v = b2_fast_slot(&qi, tag, ref_slot);
-            if (!bin_fast_varint(&qi, &as, UINT64_MAX) || v >= l->nblocks ||
+            v = b2_fast_slot(&qi, ie, tag, ref_slot);
+            if (qi > ie || !bin_fast_varint(&qi, &as, UINT64_MAX) || v >= nblocks ||
                 !(state[v] & LIVE_B_LIVE) || as >= l->narenas || !l->arenas[as].live)
                 break;
             s = (uint32_t)v;
+            l->nblocks = nblocks;
             live_own(l, (uint32_t)as, s);
             ref_slot = s;
             b->st.ref_aslot = (uint32_t)as;
@@ -520,11 +561,12 @@ b2_run(trace_reader_t *r, trace_event_t *o, trace_event_t *const oe)
         qi = ip;
         if (tag == TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, TBENC_B_SAME_AREA))
             as = b->st.ref_aslot;
-        else if (tag != TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, 0) ||
+        else if (tag != TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, 0) || ip > ie ||
                  !bin_fast_varint(&qi, &as, UINT64_MAX))
             break;
         q = sp;
-        if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE) || as >= l->narenas || !l->arenas[as].live)
+        if (sp > se || !bin_fast_varint(&q, &size, TRACE_MAX_SIZE) || as >= l->narenas ||
+            !l->arenas[as].live)
             break;
         b->st.ref_aslot = (uint32_t)as;
         id = l->arenas[as].id;
@@ -554,23 +596,44 @@ b2_run(trace_reader_t *r, trace_event_t *o, trace_event_t *const oe)
         }
     }
     z->tp = tp, z->sp = sp, z->ip = ip;
-    l->nbfree = (uint32_t)(top - l->bfree);
-    l->nlive = l->nblocks - l->nbfree;
+    l->nblocks = nblocks;
+    l->nbfree = (uint32_t)(top - bfree);
+    l->nlive = nblocks - l->nbfree;
     b->st.ref_slot = ref_slot;
     b->st.prev_id = prev_id;
     b->nrec = where;
     return o;
 }
 
+/* The copies of b2_run for a batch, out of line, so that their registers
+ * are their own. */
 __attribute__((noinline)) static trace_event_t *b2_run_batch(trace_reader_t *r, trace_event_t *o,
                                                              trace_event_t *oe)
 {
-    return b2_run(r, o, oe);
+    return b2_run(r, o, oe, 0);
+}
+
+__attribute__((noinline)) static trace_event_t *b2_run_strict(trace_reader_t *r, trace_event_t *o,
+                                                              trace_event_t *oe)
+{
+    return b2_run(r, o, oe, 1);
+}
+
+/* Strict mode (the id hashes kept): whether b2_run may take the next
+ * record, an `r m o`, which do not touch the hashes.  The others go
+ * straight to b2_step: b2_run would stop at once. */
+static inline int b2_strict_runs(const trace_bin2_t *z)
+{
+    const unsigned ops = 1u << TRACE_REALLOC | 1u << TRACE_ARENA_MALLOC | 1u << TRACE_ARENA_OWN;
+    return z->tp < z->te && (ops >> (*z->tp & 7) & 1);
 }
 
 static int b2_next(trace_reader_t *r, trace_event_t *ev)
 {
-    if (!r->bin.done && !r->live.use_map && b2_run(r, ev, ev + 1) != ev) return 1;
+    if (!r->bin.done &&
+        (r->live.use_map ? b2_strict_runs(&r->bin2) && b2_run(r, ev, ev + 1, 1) != ev
+                         : b2_run(r, ev, ev + 1, 0) != ev))
+        return 1;
     return b2_step(r, ev);
 }
 
@@ -584,7 +647,10 @@ static size_t b2_batch(trace_reader_t *r, trace_event_t *ev, size_t max, int *rc
         return 0;
     }
     while (o < oe) {
-        if (!r->live.use_map) o = b2_run_batch(r, o, oe);
+        if (!r->live.use_map)
+            o = b2_run_batch(r, o, oe);
+        else if (b2_strict_runs(&r->bin2))
+            o = b2_run_strict(r, o, oe);
         if (o == oe) break;
         r->nevents = nev0 + (uint64_t)(o - ev); /* markers are placed by it */
         if ((rc = b2_step(r, o)) <= 0) break;
@@ -605,7 +671,7 @@ typedef struct {
     uint32_t nrec;
     uint8_t *z; /* compressed streams, one after the other */
     size_t zcap;
-    tzst_buf_t *zst; /* NULL: streams stored raw */
+    tlz4_enc_t *lz4; /* NULL: streams stored raw (version 2) */
 } b2w_t;
 
 static int b2_wgrow(trace_writer_t *w, b2w_t *b, int k, size_t need)
@@ -625,11 +691,12 @@ static int b2_wopen(trace_writer_t *w, const trace_meta_t *meta)
     if (!b) return _trace_fail(w->err, TRACE_ENOMEM, "%s: out of memory", w->path);
     w->fmtw = b;
     if (!w->scratch) {
-        /* without libzstd the streams are stored raw: still a valid trace */
+        /* without liblz4 the streams are stored raw: still a valid trace,
+         * of version 2 */
         char err[TRACE_ERRLEN];
-        b->zst = tzst_buf_open(w->path, NULL, err, sizeof err);
+        b->lz4 = tlz4_enc_open(w->path, err, sizeof err);
     }
-    return _tbin_wheader(w, meta, B2_VERSION);
+    return _tbin_wheader(w, meta, b->lz4 ? B2_VERSION_LZ : B2_VERSION);
 }
 
 static void b2_wfree(trace_writer_t *w)
@@ -639,7 +706,7 @@ static void b2_wfree(trace_writer_t *w)
     for (int k = 0; k < B2_NSTREAMS; k++)
         free(b->s[k]);
     free(b->z);
-    tzst_buf_close(b->zst);
+    tlz4_enc_close(b->lz4);
     free(b);
     w->fmtw = NULL;
 }
@@ -653,8 +720,8 @@ static int b2_flush(trace_writer_t *w)
     const uint8_t *data[B2_NSTREAMS];
     size_t len[B2_NSTREAMS];
     size_t bound = 0, at = 0;
-    for (int k = 0; b->zst && k < B2_NSTREAMS; k++)
-        bound += tzst_buf_bound(b->zst, b->n[k]);
+    for (int k = 0; b->lz4 && k < B2_NSTREAMS; k++)
+        bound += tlz4_bound(b->lz4, b->n[k]);
     if (bound > b->zcap) {
         uint8_t *p = realloc(b->z, bound);
         if (!p) return _trace_fail(w->err, TRACE_ENOMEM, "%s: out of memory", w->path);
@@ -664,10 +731,10 @@ static int b2_flush(trace_writer_t *w)
     h = tbenc_varint(h, b->nrec);
     for (int k = 0; k < B2_NSTREAMS; k++) {
         long zn = -1;
-        if (b->zst && b->n[k] >= B2_ZST_MIN)
-            zn = tzst_buf_compress(b->zst, b->z + at, b->zcap - at, b->s[k], b->n[k], B2_ZST_LEVEL);
-        if (zn >= 0 && (size_t)zn <= b->n[k] - b->n[k] / 8) {
-            *h++ = B2_ZSTD;
+        if (b->lz4 && b->n[k] >= B2_PACK_MIN)
+            zn = tlz4_compress(b->lz4, b->z + at, b->zcap - at, b->s[k], b->n[k], B2_LZ4_LEVEL);
+        if (zn >= 0 && (size_t)zn <= b->n[k] / 2) {
+            *h++ = B2_LZ4;
             h = tbenc_varint(h, b->n[k]);
             h = tbenc_varint(h, (uint64_t)zn);
             data[k] = b->z + at;
@@ -809,7 +876,8 @@ static int b2_finish(trace_writer_t *w)
 
 static int b2_sniff(const void *head, size_t n)
 {
-    return _tbin_sniff_version(head, n) == B2_VERSION &&
+    int version = _tbin_sniff_version(head, n);
+    return (version == B2_VERSION || version == B2_VERSION_LZ) &&
            !memcmp(head, TBENC_MAGIC, TBENC_MAGIC_LEN);
 }
 

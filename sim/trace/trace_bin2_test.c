@@ -1,7 +1,9 @@
-/* trace_bin2_test.c: the binary format version 2 (TRACE-FORMAT.md): the
- * spec's bytes, round trips text <-> v1 <-> v2 of every bundled trace with
- * the same events in every reading mode, blocks with threads and markers,
- * and bad input (cut short, corrupt zstd, streams that lie, limits). */
+/* trace_bin2_test.c: the binary format versions 2 and 3 (TRACE-FORMAT.md):
+ * the spec's bytes, round trips text <-> v1 <-> v3 of every bundled trace
+ * with the same events in every reading mode, blocks with threads and
+ * markers, LZ4 streams, a version 2 file of zstd streams as the writer of
+ * version 2 made it, and bad input (cut short, corrupt zstd and LZ4,
+ * streams that lie, limits). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +49,12 @@ static void test_spec_bytes(void)
     CHECK(tu_convert("traces/spec-example.txt", out, TRACE_FMT_BIN) == 0);
     size_t n;
     char *got = tu_read_file(out, &n);
-    CHECKF(got && n == sizeof spec_v2 && !memcmp(got, spec_v2, n), "%zu bytes", n);
+    /* the writer's bytes: version 3 (it may use LZ4), every stream too
+     * short to try it, so the rest is version 2's example */
+    uint8_t spec_v3[sizeof spec_v2];
+    memcpy(spec_v3, spec_v2, sizeof spec_v2);
+    spec_v3[8] = 3;
+    CHECKF(got && n == sizeof spec_v3 && !memcmp(got, spec_v3, n), "%zu bytes", n);
     free(got);
     /* and the hand-made bytes read as the text does */
     size_t tn;
@@ -127,6 +134,17 @@ static void test_round_trips(void)
         char *want = log_file(v1);
         same_in_every_mode(src, v2, want);
         free(want);
+        if (strstr(src, "rec-lua")) {
+            /* the streams of this one halve under LZ4: version 3, LZ4
+             * codec (the first block's tags descriptor) */
+            size_t vn;
+            uint8_t *v = (uint8_t *)tu_read_file(v2, &vn);
+            size_t at = v && vn > 40 ? (size_t)v[12] | (size_t)v[13] << 8 : 0;
+            while (at && at < vn && v[at] & 0x80) /* the block's record count */
+                at++;
+            CHECKF(at && at + 1 < vn && v[8] == 3 && v[at + 1] == 2, "%s: version 3, LZ4", src);
+            free(v);
+        }
         free(t1);
         free(t2);
         free(a1);
@@ -182,6 +200,31 @@ static void test_blocks(void)
     remove(v2);
 }
 
+/* A version 2 file as the writer of version 2 wrote it (its streams zstd
+ * frames: testdata/v2-lua-binary-trees.atr, `arenalab convert` of
+ * traces/rec-lua-binary-trees.atr before version 3) reads as the version 1
+ * original in every mode, and converts to the same version 1 bytes. */
+static void test_v2_file(void)
+{
+    const char *v2 = "sim/trace/testdata/v2-lua-binary-trees.atr";
+    size_t n, on;
+    char *data = tu_read_file(v2, &n);
+    CHECK(data && n > 40 && data[8] == 2);
+    free(data);
+    char *want = log_file("traces/rec-lua-binary-trees.atr");
+    same_in_every_mode("v2 file", v2, want);
+    free(want);
+    char v1[512];
+    tu_path(v1, sizeof v1, "v2file.v1.atr");
+    CHECK(tu_convert(v2, v1, TRACE_FMT_BIN1) == 0);
+    char *orig = tu_read_file("traces/rec-lua-binary-trees.atr", &on);
+    data = tu_read_file(v1, &n);
+    CHECK(orig && data && n == on && !memcmp(orig, data, n));
+    free(orig);
+    free(data);
+    remove(v1);
+}
+
 /* The log of DATA (LEN bytes) read strictly and fast contains NEEDLE. */
 static void expect_bytes(const char *what, const uint8_t *data, size_t len, const char *needle)
 {
@@ -228,6 +271,42 @@ static void test_bad_input(void)
     expect_patched("codec", OFF_DESC + 6, 1, "\x07", 1, "extras stream: unknown codec 7");
     /* a zstd stream that is no zstd frame */
     expect_patched("zstd garbage", OFF_DESC + 4, 2, "\x01\x02\x02", 3, "ids stream: bad zstd data");
+    /* LZ4 (codec 2) in version 2: unknown there */
+    expect_patched("lz4 in v2", OFF_DESC + 4, 2, "\x02\x02\x02", 3, "ids stream: unknown codec 2");
+    /* version 3: the ids stream ("0e 00") as an LZ4 block reads as the
+     * raw one; LZ4 blocks that are no LZ4, or decode to more bytes, are
+     * corrupt */
+    static const struct {
+        const char *what;
+        uint8_t block[4];
+        size_t len;
+        const char *needle;                         /* NULL: the events of the raw example */
+    } lz[] = {{"lz4", {0x20, 0x0e, 0x00}, 3, NULL}, /* 2 literals, the end */
+              {"lz4 long", {0x30, 0x0e, 0x00, 0x00}, 4, "ids stream: bad LZ4 data"},
+              {"lz4 garbage", {0xf0, 0xff, 0xff}, 3, "ids stream: bad LZ4 data"}};
+    enum { OFF_IDS = sizeof spec_v2 - 4 }; /* the ids' 2 bytes, then the end record */
+    char *raw = tu_log_mem("bad.atr", spec_v2, sizeof spec_v2, 0);
+    for (size_t i = 0; i < sizeof lz / sizeof lz[0]; i++) {
+        uint8_t t[sizeof spec_v2 + 8];
+        size_t k = OFF_DESC + 4;
+        memcpy(t, spec_v2, k);
+        t[8] = 3;
+        t[k++] = 2, t[k++] = 2, t[k++] = (uint8_t)lz[i].len; /* LZ4, 2 bytes, stored */
+        memcpy(t + k, spec_v2 + OFF_DESC + 6, OFF_IDS - (OFF_DESC + 6));
+        k += OFF_IDS - (OFF_DESC + 6);
+        memcpy(t + k, lz[i].block, lz[i].len);
+        k += lz[i].len;
+        memcpy(t + k, spec_v2 + OFF_IDS + 2, 2);
+        k += 2;
+        if (lz[i].needle) {
+            expect_bytes(lz[i].what, t, k, lz[i].needle);
+        } else {
+            char *got = tu_log_mem("bad.atr", t, k, 0);
+            CHECK(tu_same(lz[i].what, got, raw));
+            free(got);
+        }
+    }
+    free(raw);
     /* an END count that differs */
     expect_patched("end count", sizeof spec_v2 - 1, 1, "\x08", 1,
                    "end record counts 8 events, the file has 9");
@@ -248,6 +327,7 @@ int main(void)
     test_spec_bytes();
     test_round_trips();
     test_blocks();
+    test_v2_file();
     test_bad_input();
     return check_done();
 }

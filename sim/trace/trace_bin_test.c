@@ -325,7 +325,7 @@ static void test_corrupt(void)
 {
     /* header */
     expect_patched(1, 7, "ATR\r\n\n\n", 7, 0, "OPEN-3 bad.atr: header: bad magic");
-    expect_patched(8, 1, "\x03", 1, 0, "OPEN-3 bad.atr: header: format version 3");
+    expect_patched(8, 1, "\x04", 1, 0, "OPEN-3 bad.atr: header: format version 4");
     expect_patched(10, 1, "\x03", 1, 0, "OPEN-3 bad.atr: header: unknown flags 0x0003");
     expect_patched(12, 1, "\x23", 1, 0, "OPEN-3 bad.atr: header: length 35 outside");
     expect_patched(12, 1, "\xff", 1, 0, "OPEN-3 bad.atr: header: length 255 outside");

@@ -18,6 +18,7 @@
 #include "sim/base/pheap.h"
 #include "sim/trace/trace.h"
 #include "sim/trace/trace_bin_enc.h"
+#include "sim/trace/internal/trace_lz4.h"
 
 #define TRACE_ERRLEN 512
 
@@ -56,6 +57,7 @@ typedef struct {
     const uint8_t *p; /* next record                                  */
     size_t first;     /* offset of the first record                   */
     size_t advised;   /* [first, advised) was given back (DONTNEED)   */
+    unsigned version; /* header version (1, 2 or 3)                   */
     unsigned hflags;  /* header flags                                 */
     uint64_t hevents; /* header counts (valid with TBENC_F_COMPLETE)  */
     uint32_t hslots, haslots;
@@ -64,7 +66,7 @@ typedef struct {
     int done;      /* end record read, or cut short                */
 } trace_bin_t;
 
-/* Binary v2 (trace_bin2.c): the block being decoded, its streams
+/* Binary v2 and v3 (trace_bin2.c): the block being decoded, its streams
  * decompressed into buffers kept from block to block.  Each stream's
  * bytes are followed by at least B2_SLACK readable bytes. */
 typedef struct {
@@ -75,7 +77,8 @@ typedef struct {
     uint8_t *buf[4];        /* decompressed streams (malloc'ed)         */
     size_t cap[4];
     uint64_t block;         /* blocks started (for messages)                */
-    struct tzst_buf_s *zst; /* libzstd, loaded at the first compressed stream */
+    struct tzst_buf_s *zst; /* libzstd, loaded at the first zstd stream */
+    tlz4_lib_t lz4;         /* liblz4, loaded at the first LZ4 stream   */
 } trace_bin2_t;
 
 struct trace_reader_s {
@@ -202,16 +205,17 @@ struct trace_fmt_ops_s {
 
 extern const trace_fmt_ops_t _trace_text_ops; /* trace_text.c */
 extern const trace_fmt_ops_t _trace_bin_ops;  /* trace_bin.c: version 1  */
-extern const trace_fmt_ops_t _trace_bin2_ops; /* trace_bin2.c: version 2 */
+extern const trace_fmt_ops_t _trace_bin2_ops; /* trace_bin2.c: versions 2, 3 */
 
 /* trace_formats.c: every format, indexed by trace_format_t. */
 extern const trace_fmt_ops_t *const _trace_formats[TRACE_NFORMATS];
 
-/* trace_bin.c: reads the header of a binary trace (either version: they
- * share it) into r->bin and r's metadata, checking its version is WANT,
+/* trace_bin.c: reads the header of a binary trace (any version: they
+ * share it) into r->bin and r's metadata, checking its version is one of
+ * VERSIONS (bit v set: version v accepted),
  * and reserves the live tables from its counts, each bounded by
  * SLOTS_PER_BYTE per byte of the records.  0 or a negative code. */
-int _trace_bin_header(trace_reader_t *r, unsigned want, size_t slots_per_byte);
+int _trace_bin_header(trace_reader_t *r, unsigned versions, size_t slots_per_byte);
 
 /* ---- writer buffer (trace.c) --------------------------------------------- */
 
