@@ -1,4 +1,4 @@
-/* cmd_convert.c: `arenalab convert IN OUT`: text <-> binary (v2, or v1
+/* cmd_convert.c: `arenalab convert IN OUT`: text <-> binary (v3, or v1
  * with --to atr1), streaming.
  *
  * The output is canonical (see trace.h) and carries IN's metadata, not a
@@ -17,7 +17,7 @@ enum { CONVERT_OPT_TO = 256, CONVERT_OPT_LENIENT };
 
 static const cli_opt_t convert_opts[] = {
     {"to", 0, "FORMAT", CONVERT_OPT_TO,
-     "text, bin (binary, version 2) or atr1 (binary version 1, for older readers); "
+     "text, bin (binary, version 3) or atr1 (binary version 1, for older readers); "
      "default: from OUT's name: .atr/.bin binary, else text"},
     {"lenient", 0, NULL, CONVERT_OPT_LENIENT,
      "skip bad lines/events (and say how many) instead of stopping at the first"},
@@ -110,18 +110,18 @@ const cli_command_t cmd_convert = {
     .name = "convert",
     .args = "IN OUT",
     .summary = "convert a trace between the text and binary formats",
-    .description =
-        "Streams IN (text, .rep or binary) to OUT in canonical form, keeping IN's\n"
-        "metadata, markers and thread switches.  OUT's format comes from its name\n"
-        "(.atr or .bin: binary, anything else or '-': text; .zst after either:\n"
-        "compressed) unless --to says.  Binary is version 2 (column-wise, compressed\n"
-        "streams); --to atr1 writes version 1, for readers older than version 2.  A file\n"
-        "OUT is written to a temporary file and renamed at the end, so it never\n"
-        "exists half-written (through a symbolic link, the link's target is\n"
-        "replaced); a device, FIFO or '-' is written in place.\n\n"
-        "A bad line stops the conversion and leaves no OUT: exit 1 for a semantic\n"
-        "error, 2 for a syntax error or an unreadable IN.  --lenient skips bad\n"
-        "lines instead and says how many.",
+    .description = "Streams IN (text, .rep or binary) to OUT in canonical form, keeping IN's\n"
+                   "metadata, markers and thread switches.  OUT's format comes from its name\n"
+                   "(.atr or .bin: binary, anything else or '-': text; .zst after either:\n"
+                   "compressed) unless --to says.  Binary is version 3 (column-wise, LZ4\n"
+                   "streams; version 2, raw streams, for a .zst OUT); --to atr1 writes version\n"
+                   "1, for readers older than version 2.  A file OUT is written to a temporary\n"
+                   "file and renamed at the end, so it never exists half-written (through a\n"
+                   "symbolic link, the link's target is replaced); a device, FIFO or '-' is\n"
+                   "written in place.\n\n"
+                   "A bad line stops the conversion and leaves no OUT: exit 1 for a semantic\n"
+                   "error, 2 for a syntax error or an unreadable IN.  --lenient skips bad\n"
+                   "lines instead and says how many.",
     .opts = convert_opts,
     .run = convert_run,
 };

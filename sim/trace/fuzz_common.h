@@ -193,7 +193,7 @@ FUZZ_NOCOV static int fuzz_one(const char *name, const uint8_t *data, size_t siz
 }
 
 /* The binary targets: the input with its first NHEAD bytes replaced by
- * HEAD (the magic, and for version 2 the version), so that every input
+ * HEAD (the magic, and for versions 2 and 3 the version), so that every input
  * reaches the reader under test, read once as it is and once with the
  * header's COMPLETE flag cleared, since most mutations break the counts
  * the flag vouches for, and then little else would be tested. */

@@ -5,7 +5,8 @@
  *                    [--seed S] [--reps R] [--write FILE] [TRACE...]
  *
  * For each TRACE (text or binary) and for a synthetic trace of N events
- * (--synth), the three forms (text, binary v1, binary v2) are made in
+ * (--synth), the three forms (text, binary v1, binary v3: what writers
+ * write for .atr) are made in
  * $TMPDIR, then each is read to its end
  * R times in a row, in two rounds (R default 5; the best time counts),
  * each time from trace_open to trace_close, in CPU time of the process
@@ -15,10 +16,10 @@
  * mode (slots only), both in batches of BENCH_BATCH events
  * (trace_next_batch: what a replay does); then binary fast mode event by
  * event (trace_next) and binary strict mode (ids checked too), event by
- * event, each binary reading for v1 and v2 alternately.  Prints events/s
- * of each, the binary (v2)/text speed ratios (batch against batch first),
- * the v2/v1 decode speed ratios (target >= 1), bytes/event of the forms
- * (v2 target <= 2), and the peak RSS,
+ * event, each binary reading for v1 and v3 alternately.  Prints events/s
+ * of each, the binary (v3)/text speed ratios (batch against batch first),
+ * the v3/v1 decode speed ratios (target >= 1), bytes/event of the forms
+ * (v3 target <= 2), and the peak RSS,
  * which must not grow with the file (the binary reader gives consumed
  * pages back).  --write FILE only writes the synthetic trace to FILE
  * (format from its name) and exits; style threads:T[:P] writes a trace
@@ -145,13 +146,13 @@ static int bench_synth(const char *path, const bench_args_t *a)
 }
 
 /* Benchmarks one trace given in any form: made into text, binary v1 and
- * binary v2 in $TMPDIR, each read in every mode.  0 or -1. */
+ * binary v3 in $TMPDIR, each read in every mode.  0 or -1. */
 static int bench_one(const char *name, const char *path, const bench_args_t *a)
 {
-    enum { F_TEXT, F_V1, F_V2, F_N };
+    enum { F_TEXT, F_V1, F_V3, F_N };
     char file[F_N][4096];
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    static const char *const ext[F_N] = {"txt", "v1.atr", "v2.atr"};
+    static const char *const ext[F_N] = {"txt", "v1.atr", "v3.atr"};
     static const trace_format_t fmt[F_N] = {TRACE_FMT_TEXT, TRACE_FMT_BIN1, TRACE_FMT_BIN};
     int bad = 0;
     for (int f = 0; f < F_N; f++)
@@ -161,17 +162,17 @@ static int bench_one(const char *name, const char *path, const bench_args_t *a)
     /* each reading REPS times in a row, the best time: the decoder's
      * steady state (caches and branch predictors warm), as in a replay's
      * long run; then the whole round once more, so that a slow spell of a
-     * busy machine does not decide a figure; v1 and v2 alternate */
+     * busy machine does not decide a figure; v1 and v3 alternate */
     static const struct {
         unsigned flags;
         int batch, form;
     } mode[] = {{0, 1, F_TEXT},
                 {TRACE_R_FAST, 1, F_V1},
-                {TRACE_R_FAST, 1, F_V2},
+                {TRACE_R_FAST, 1, F_V3},
                 {TRACE_R_FAST, 0, F_V1},
-                {TRACE_R_FAST, 0, F_V2},
+                {TRACE_R_FAST, 0, F_V3},
                 {0, 0, F_V1},
-                {0, 0, F_V2}};
+                {0, 0, F_V3}};
     enum { NMODES = sizeof mode / sizeof mode[0] };
     double best[NMODES];
     uint64_t cnt[NMODES] = {0};
@@ -202,17 +203,17 @@ static int bench_one(const char *name, const char *path, const bench_args_t *a)
            n / best[0], best[0] / n * 1e9, (double)size[F_TEXT] / n);
     printf("  binary v1 decode    %12.0f events/s  %6.1f ns/event  %5.2f bytes/event\n",
            n / best[1], best[1] / n * 1e9, (double)size[F_V1] / n);
-    printf("  binary decode       %12.0f events/s  %6.1f ns/event  %5.2f bytes/event (v2)\n",
-           n / best[2], best[2] / n * 1e9, (double)size[F_V2] / n);
+    printf("  binary decode       %12.0f events/s  %6.1f ns/event  %5.2f bytes/event (v3)\n",
+           n / best[2], best[2] / n * 1e9, (double)size[F_V3] / n);
     printf("  binary, per event   %12.0f events/s  %6.1f ns/event (v1: %.1f)\n", n / best[4],
            best[4] / n * 1e9, best[3] / n * 1e9);
     printf("  binary, strict ids  %12.0f events/s  %6.1f ns/event (v1: %.1f)\n", n / best[6],
            best[6] / n * 1e9, best[5] / n * 1e9);
     printf("  binary/text speed   %12.1fx (per event: %.1fx, strict: %.1fx)\n", best[0] / best[2],
            best[0] / best[4], best[0] / best[6]);
-    printf("  v2/v1 decode speed  %12.2fx (per event: %.2fx, strict: %.2fx; target >= 1)\n",
+    printf("  v3/v1 decode speed  %12.2fx (per event: %.2fx, strict: %.2fx; target >= 1)\n",
            best[1] / best[2], best[3] / best[4], best[5] / best[6]);
-    printf("  v2 bytes/event      %12.2f (v1: %.2f; target <= 2)\n", (double)size[F_V2] / n,
+    printf("  v3 bytes/event      %12.2f (v1: %.2f; target <= 2)\n", (double)size[F_V3] / n,
            (double)size[F_V1] / n);
     return 0;
 }
