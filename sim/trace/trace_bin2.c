@@ -731,7 +731,12 @@ static int b2_flush(trace_writer_t *w)
     h = tbenc_varint(h, b->nrec);
     for (int k = 0; k < B2_NSTREAMS; k++) {
         long zn = -1;
-        if (b->lz4 && b->n[k] >= B2_PACK_MIN)
+        /* LZ4's fast mode first: a stream it does not shrink by a
+         * quarter (nearly random sizes or slots), LZ4HC will not halve,
+         * and trying costs more than the rest of the writing */
+        if (b->lz4 && b->n[k] >= B2_PACK_MIN &&
+            (zn = tlz4_compress(b->lz4, b->z + at, b->zcap - at, b->s[k], b->n[k], 0)) >= 0 &&
+            (size_t)zn <= b->n[k] - b->n[k] / 4)
             zn = tlz4_compress(b->lz4, b->z + at, b->zcap - at, b->s[k], b->n[k], B2_LZ4_LEVEL);
         if (zn >= 0 && (size_t)zn <= b->n[k] / 2) {
             *h++ = B2_LZ4;

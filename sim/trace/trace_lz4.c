@@ -3,8 +3,9 @@
  * internal/trace_lz4.h).
  *
  * The declarations below are LZ4's stable block API (lz4.h and lz4hc.h,
- * v1.9+): LZ4_decompress_safe, LZ4_compressBound, LZ4_sizeofStateHC and
- * LZ4_compress_HC_extStateHC.  Only they are used, resolved with dlsym, so
+ * v1.9+): LZ4_decompress_safe, LZ4_compressBound, LZ4_sizeofStateHC,
+ * LZ4_compress_HC_extStateHC, LZ4_sizeofState and
+ * LZ4_compress_fast_extState.  Only they are used, resolved with dlsym, so
  * that the headers need not be installed.  The decoder keeps no state and
  * allocates nothing; the encoder's state is one buffer it allocates once. */
 #include "sim/trace/internal/trace_lz4.h"
@@ -17,7 +18,8 @@
 
 struct tlz4_enc_s {
     tlz4_lib_t l;
-    void *state; /* LZ4_sizeofStateHC() bytes, made at the first use */
+    void *state_hc; /* LZ4_sizeofStateHC() bytes, made at the first use */
+    void *state;    /* LZ4_sizeofState() bytes, likewise */
 };
 
 #define TLZ4_SYM(l, dl, field, name) (*(void **)&(l)->field = dlsym(dl, name))
@@ -40,7 +42,10 @@ int tlz4_load(tlz4_lib_t *l, const char *name, char *err, size_t errlen)
     TLZ4_SYM(l, dl, compress_bound, "LZ4_compressBound");
     TLZ4_SYM(l, dl, sizeof_state_hc, "LZ4_sizeofStateHC");
     TLZ4_SYM(l, dl, compress_hc, "LZ4_compress_HC_extStateHC");
-    if (!l->decompress_safe || !l->compress_bound || !l->sizeof_state_hc || !l->compress_hc) {
+    TLZ4_SYM(l, dl, sizeof_state, "LZ4_sizeofState");
+    TLZ4_SYM(l, dl, compress_fast, "LZ4_compress_fast_extState");
+    if (!l->decompress_safe || !l->compress_bound || !l->sizeof_state_hc || !l->compress_hc ||
+        !l->sizeof_state || !l->compress_fast) {
         snprintf(err, errlen, "%s: liblz4.so.1 is too old (no block API)", name);
         return -1;
     }
@@ -77,14 +82,21 @@ size_t tlz4_bound(const tlz4_enc_t *e, size_t n)
 long tlz4_compress(tlz4_enc_t *e, void *dst, size_t cap, const void *src, size_t n, int level)
 {
     if (n > INT_MAX || n == 0) return -1;
-    if (!e->state && !(e->state = malloc((size_t)e->l.sizeof_state_hc()))) return -1;
-    int c = e->l.compress_hc(e->state, src, dst, (int)n, cap > INT_MAX ? INT_MAX : (int)cap, level);
+    int c, icap = cap > INT_MAX ? INT_MAX : (int)cap;
+    if (level > 0) {
+        if (!e->state_hc && !(e->state_hc = malloc((size_t)e->l.sizeof_state_hc()))) return -1;
+        c = e->l.compress_hc(e->state_hc, src, dst, (int)n, icap, level);
+    } else {
+        if (!e->state && !(e->state = malloc((size_t)e->l.sizeof_state()))) return -1;
+        c = e->l.compress_fast(e->state, src, dst, (int)n, icap, 1);
+    }
     return c > 0 ? c : -1;
 }
 
 void tlz4_enc_close(tlz4_enc_t *e)
 {
     if (!e) return;
+    free(e->state_hc);
     free(e->state);
     free(e);
 }

@@ -23,6 +23,8 @@ typedef struct {
     int (*compress_bound)(int n);
     int (*sizeof_state_hc)(void);
     int (*compress_hc)(void *state, const char *src, char *dst, int n, int cap, int level);
+    int (*sizeof_state)(void);
+    int (*compress_fast)(void *state, const char *src, char *dst, int n, int cap, int accel);
 } tlz4_lib_t;
 
 /* Loads liblz4 into *L.  0, or -1 with a message naming NAME in ERR. */
@@ -41,7 +43,8 @@ tlz4_enc_t *tlz4_enc_open(const char *name, char *err, size_t errlen);
 /* Most bytes N bytes compress to (0 when N is too large for LZ4). */
 size_t tlz4_bound(const tlz4_enc_t *e, size_t n);
 /* SRC (N >= 1 bytes) as one LZ4 block at the LZ4HC LEVEL into DST (CAP
- * bytes): its size, or -1. */
+ * bytes): its size, or -1.  LEVEL 0: LZ4's fast mode (several times
+ * faster, larger blocks that decode more slowly). */
 long tlz4_compress(tlz4_enc_t *e, void *dst, size_t cap, const void *src, size_t n, int level);
 /* Frees it (NULL is fine). */
 void tlz4_enc_close(tlz4_enc_t *e);
