@@ -17,8 +17,9 @@
  * in use is followed by at least B2_SLACK readable bytes, so the fast loop
  * reads varints without bounds checks as long as a stream's pointer is at
  * most at its end when a record starts reading that stream (a record reads
- * at most B2_FIELD_MAX bytes of a stream).  A block that runs past the end of the file means the
- * file was cut short: the events of the blocks before it are valid.
+ * at most B2_FIELD_MAX bytes of a stream).  A block that runs past the end
+ * of the file means the file was cut short: the events of the blocks
+ * before it are valid.
  * Semantic errors reject one event, as in version 1. */
 #include "sim/trace/internal/trace_impl.h"
 #include "sim/trace/internal/trace_bin_dec.h"
@@ -50,17 +51,16 @@
  * (B2_FIELD_MAX, then an 8-byte word read by bin_varint8), rounded up. */
 #define B2_SLACK 64
 /* LZ4HC level of the streams of a plain .atr (a .zst output is
- * compressed whole, its streams stay raw).  Level 2 writes at about
- * 60-170 MB/s, and its blocks decode faster than LZ4's fast mode's (fewer,
- * longer matches); higher levels gain a few percent at a third of the
- * speed. */
+ * compressed whole, its streams stay raw).  Its blocks are 5-15 % smaller
+ * than level 2's and decode faster (fewer, longer matches: a tags stream
+ * at 5-15 GB/s); it writes at 10-40 MB/s, on the streams LZ4's fast mode
+ * shows to be worth it (b2_flush). */
 #define B2_LZ4_LEVEL 6
 /* A stream is stored compressed only when that at least halves it (and it
- * has B2_PACK_MIN bytes): decompressing costs time on every read, and LZ4
- * decodes a stream that it shrinks less (many short matches, sizes and
- * ids that are nearly random) at only 2 GB/s or so, which cost a tenth of
- * the reading of traces whose streams halve a stream of one byte an event
- * at least twice as fast. */
+ * has B2_PACK_MIN bytes): decompressing costs time on every read.  A
+ * stream that LZ4 shrinks less (nearly random sizes or slots: many short
+ * matches) decodes at about 2 GB/s, half a nanosecond an event for a
+ * stream of one byte an event, a fifth of a fast trace's reading. */
 #define B2_PACK_MIN 64
 /* The header's slot counts preallocate at most this many slots per byte
  * of records (a compressed block may hold many events per byte). */
