@@ -337,6 +337,14 @@ MR_INLINE void mr_apply(mr_t *m, uint64_t i, uint32_t *mord, const int touch, co
     uint32_t s = m->ref[i];
     uint64_t bytes = m->arg[i];
     void *p;
+    /* a free first, then the rest through the switch's jump table: the
+     * dispatch arenalab's timed loop compiles to (a compare, then one
+     * indirect jump), which spares half of most traces' events the jump */
+    if (m->op[i] == TRACE_FREE) {
+        mr_free(reuse, m->ptr[s]);
+        m->ptr[s] = NULL;
+        return;
+    }
     switch (m->op[i]) {
     case TRACE_ALLOC:
     case TRACE_CALLOC:
@@ -353,10 +361,6 @@ MR_INLINE void mr_apply(mr_t *m, uint64_t i, uint32_t *mord, const int touch, co
         if (touch && bytes > m->size[s]) mr_touch(p, m->size[s], bytes);
         m->ptr[s] = p;
         m->size[s] = bytes;
-        break;
-    case TRACE_FREE:
-        mr_free(reuse, m->ptr[s]);
-        m->ptr[s] = NULL;
         break;
     case TRACE_ARENA_NEW:
         m->ahead[s] = MR_NONE;
