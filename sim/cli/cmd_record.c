@@ -56,6 +56,7 @@
 
 #include "sim/cli/commands.h"
 #include "sim/base/proc.h"
+#include "sim/record/record_conv.h"
 #include "sim/record/record_core.h"
 #include "sim/record/record_python.h"
 #include "sim/trace/trace.h"
@@ -64,6 +65,7 @@
 #define RECORD_LIB_NAME   "libarenalab_record.so"
 #define RECORD_MAX_NAMED  4 /* child traces named in the summary          */
 #define RECORD_ZSTD_LEVEL 3 /* fast: ~0.1 s per 10 million events        */
+#define RECORD_FOLLOW_MS  5 /* the converter's look at the trace, when idle */
 
 enum {
     RECORD_OPT_OUT = 'o',
@@ -359,14 +361,19 @@ static int record_convert(const char *raw, const char *z)
 /* Compresses RAW into DST: RAW.zst first (beside RAW, whose name nobody
  * can guess), which then replaces DST when DST is a regular file or
  * absent, else is copied into it.  RAW is removed.  Returns 0 or -1
- * (reported; RAW is kept).  RAW becomes binary v2 on the way; one that
- * cannot (cut short by a crash) is compressed as it is. */
-static int record_compress(const char *raw, const char *dst)
+ * (reported; RAW is kept).  RAW becomes binary v2 on the way: through
+ * CONV, which followed it while the program ran (NULL: the whole file now;
+ * record_conv.h), else the checked way; one that cannot (cut short by a
+ * crash) is compressed as it is.  Frees CONV. */
+static int record_compress(const char *raw, const char *dst, rconv_t *conv)
 {
     char z[PATH_MAX + 8], err[PATH_MAX + 256];
     struct stat st;
     snprintf(z, sizeof z, "%s.zst", raw);
-    if (record_convert(raw, z) < 0 &&
+    if (!conv) conv = rconv_open(raw);
+    int rc = conv ? rconv_finish(conv, z, err, sizeof err) : RCONV_AGAIN;
+    rconv_free(conv);
+    if (rc < 0 && (rc == RCONV_CUT || record_convert(raw, z) < 0) &&
         tzst_compress_file(raw, z, RECORD_ZSTD_LEVEL, err, sizeof err) < 0) {
         cli_error("record: %s (the trace is kept as %s)", err, raw);
         return -1;
@@ -386,7 +393,7 @@ static int record_compress(const char *raw, const char *dst)
  * then, for .zst, compresses each file into its final name; prints the
  * summary line.  Returns 0 or -1 (no trace, or it could not be
  * compressed). */
-static int record_summary(const record_out_t *o, const char *session)
+static int record_summary(const record_out_t *o, const char *session, rconv_t *conv)
 {
     record_info_t main_info = {0}, ci;
     /* The program the user named may be a shell script or a shim that
@@ -409,10 +416,12 @@ static int record_summary(const record_out_t *o, const char *session)
     int have_main = stat(o->raw, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
     if (have_main) {
         record_read(o->raw, &main_info);
-        if (o->zst && record_compress(o->raw, o->out) < 0) rc = -1;
+        if (o->zst && record_compress(o->raw, o->out, conv) < 0) rc = -1;
+        conv = NULL;
     } else if (o->created) {
         unlink(o->raw);
     }
+    rconv_free(conv);
     char pdir[PATH_MAX];
     record_dir_base(o->plain, pdir, sizeof pdir, &pbase);
     record_dir_base(o->raw, dir, sizeof dir, &base);
@@ -450,7 +459,7 @@ static int record_summary(const record_out_t *o, const char *session)
         cevents += ci.events;
         cdropped += ci.dropped;
         ccut += ci.cut;
-        if (o->zst && record_compress(path, final) < 0) rc = -1;
+        if (o->zst && record_compress(path, final, NULL) < 0) rc = -1;
     }
     if (d) closedir(d);
     if (!have_main)
@@ -551,9 +560,11 @@ static void record_forward(int sig)
 }
 
 /* Waits for PID with SIGINT/SIGQUIT ignored (the terminal sends them to
- * the child too) and SIGTERM/SIGHUP forwarded.  Returns the exit status
- * the shell would report. */
-static int record_wait(pid_t pid)
+ * the child too) and SIGTERM/SIGHUP forwarded; meanwhile CONV (may be
+ * NULL) converts what the recorder writes, on a core the program leaves
+ * free, looking again every RECORD_FOLLOW_MS when there was nothing new.
+ * Returns the exit status the shell would report. */
+static int record_wait(pid_t pid, rconv_t *conv)
 {
     struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = record_forward};
     struct sigaction old_int, old_quit, old_term, old_hup;
@@ -567,8 +578,16 @@ static int record_wait(pid_t pid)
     sigaction(SIGHUP, &fwd, &old_hup);
     int status = 0;
     pid_t w;
-    while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
-        ;
+    for (;;) {
+        int got = conv ? rconv_step(conv) : -1; /* < 0: not following */
+        w = waitpid(pid, &status, got >= 0 ? WNOHANG : 0);
+        if (w == 0) {
+            struct timespec nap = {0, RECORD_FOLLOW_MS * 1000000L};
+            if (got == 0) nanosleep(&nap, NULL);
+            continue;
+        }
+        if (w >= 0 || errno != EINTR) break;
+    }
     record_state.child = 0;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGQUIT, &old_quit, NULL);
@@ -760,8 +779,9 @@ static int record_run(int argc, char **argv)
     /* The recorder holds the descriptor now (a FIFO's reader sees its end
      * when the program's goes). */
     record_out_close(&o, 0);
-    int status = record_wait(pid);
-    if (record_summary(&o, session) < 0 && status == 0) status = CLI_USAGE;
+    rconv_t *conv = o.zst ? rconv_open(o.raw) : NULL;
+    int status = record_wait(pid, conv);
+    if (record_summary(&o, session, conv) < 0 && status == 0) status = CLI_USAGE;
     return status;
 }
 
