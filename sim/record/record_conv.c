@@ -5,9 +5,10 @@
  * before DROPPED (already decoded, given back to the kernel); the reader
  * reads BUF and is never ahead of HAVE.  Every event the reader hands out
  * goes to the writer, with the markers read before it, in order.  The
- * sink's HELD bytes are the first bytes of the version-2 trace (its header
- * and at least RCONV_HOLD more, as far as there are any); everything after
- * them went into ENC, whose frame goes to BODY. */
+ * sink's HELD bytes are the first bytes of the version-2 trace: the whole
+ * trace while it is small (at most RCONV_SMALL bytes after the header),
+ * else the header alone, everything after it having gone into ENC, whose
+ * frame goes to BODY. */
 #include "sim/record/record_conv.h"
 
 #include <errno.h>
@@ -28,9 +29,11 @@
 /* zstd level of the output: as every .zst output of the trace writer
  * (sim/trace/trace.c). */
 #define RCONV_ZST_LEVEL 9
-/* Bytes after the header that go into the first frame: a small trace is
- * then one frame, as `convert` would write it. */
-#define RCONV_HOLD ((size_t)128 << 10)
+/* A trace of at most this many bytes after its header is one frame, as
+ * `convert` writes it; a larger one is two, the header's and the rest's
+ * (which loses nothing: the header is no help in compressing the rest, and
+ * any other bytes held back would be missed as history by what follows). */
+#define RCONV_SMALL ((size_t)64 << 10)
 /* Events per batch of the reader. */
 #define RCONV_BATCH 4096
 /* Decoded bytes given back to the kernel at a time. */
@@ -40,7 +43,8 @@
 typedef struct {
     uint8_t *held; /* the first bytes: patched in place, compressed last */
     size_t nheld, heldcap;
-    size_t hold;     /* bytes to hold: the header and RCONV_HOLD more      */
+    size_t hold;     /* bytes to hold: the header's length (0: not known
+                        yet), plus RCONV_SMALL until ENC starts            */
     uint64_t pos;    /* the stream's position                              */
     uint64_t total;  /* bytes written                                      */
     tzst_enc_t *enc; /* what comes after HELD                              */
@@ -97,9 +101,31 @@ static int rconv_hold(rconv_sink_t *s, const char *p, size_t n)
         uint32_t hlen = 0;
         for (int i = 3; i >= 0; i--)
             hlen = hlen << 8 | s->held[TBENC_OFF_HDRLEN + i];
-        s->hold = (size_t)hlen + RCONV_HOLD;
+        s->hold = (size_t)hlen + RCONV_SMALL;
     }
     return 0;
+}
+
+/* Starts the body's frame (an unnamed temporary file).  0 or -1. */
+static int rconv_start_body(rconv_sink_t *s)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    s->body = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (s->body < 0) {
+        char name[PATH_MAX];
+        snprintf(name, sizeof name, "%s/arenalab-record.XXXXXX", dir);
+        s->body = mkostemp(name, O_CLOEXEC);
+        if (s->body >= 0) unlink(name);
+    }
+    if (s->body < 0) {
+        snprintf(s->err, sizeof s->err, "cannot create a temporary file in %s: %s", dir,
+                 strerror(errno));
+        return -1;
+    }
+    s->enc = tzst_enc_open(RCONV_ZST_LEVEL, rconv_put_body, &s->body, "the trace", s->err,
+                           sizeof s->err);
+    return s->enc ? 0 : -1;
 }
 
 static ssize_t rconv_sink_write(void *cookie, const char *p, size_t n)
@@ -122,23 +148,13 @@ static ssize_t rconv_sink_write(void *cookie, const char *p, size_t n)
     }
     if (done < n) {
         if (!s->enc) {
-            const char *dir = getenv("TMPDIR");
-            if (!dir || !*dir) dir = "/tmp";
-            s->body = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-            if (s->body < 0) {
-                char name[PATH_MAX];
-                snprintf(name, sizeof name, "%s/arenalab-record.XXXXXX", dir);
-                s->body = mkostemp(name, O_CLOEXEC);
-                if (s->body >= 0) unlink(name);
-            }
-            if (s->body < 0) {
-                snprintf(s->err, sizeof s->err, "cannot create a temporary file in %s: %s", dir,
-                         strerror(errno));
+            /* no small trace: the header stays, the rest is compressed from
+             * now on */
+            if (rconv_start_body(s) < 0) goto fail;
+            size_t hlen = s->hold - RCONV_SMALL;
+            if (tzst_enc_write(s->enc, s->held + hlen, s->nheld - hlen, s->err, sizeof s->err) < 0)
                 goto fail;
-            }
-            s->enc = tzst_enc_open(RCONV_ZST_LEVEL, rconv_put_body, &s->body, "the trace", s->err,
-                                   sizeof s->err);
-            if (!s->enc) goto fail;
+            s->nheld = s->hold = hlen;
         }
         if (tzst_enc_write(s->enc, p + done, n - done, s->err, sizeof s->err) < 0) goto fail;
     }

@@ -22,10 +22,10 @@
  * is not its slot, an arena event) stops the conversion: RCONV_AGAIN, and
  * the caller converts the finished file the checked way.
  *
- * The output: two zstd frames, the first holding the header (with the
- * final metadata and counts) and the first RCONV_HOLD bytes after it, the
- * second the rest, compressed as it came; decompressed, the same bytes as
- * the version-2 trace that `arenalab convert` writes.
+ * The output: decompressed, the same bytes as the version-2 trace that
+ * `arenalab convert` writes.  A small trace is one zstd frame, written at
+ * the end; a larger one two: the header (with the final metadata and
+ * counts, so written last), then the rest, compressed as it came.
  *
  * Failure: rconv_open gives NULL (out of memory); rconv_step and
  * rconv_finish give a negative RCONV_* code, which stays. */
