@@ -26,11 +26,14 @@
  *     recorded (one stream holds one trace) and nothing is read back;
  *   - OUT.zst: the recorders write a temporary file created with O_EXCL
  *     under an unpredictable name (.OUT.zst.XXXXXX beside OUT, or in
- *     $TMPDIR when OUT is not a regular file), which is converted to
- *     binary v2 and compressed when the program ended (one cut short is
- *     compressed as it is) and then renamed over OUT if OUT is a regular file
- *     or absent, else copied into it.  OUT without .zst is never touched.
- * Child processes write OUT.<pid> beside it (O_EXCL), compressed likewise.
+ *     $TMPDIR when OUT is not a regular file), which we convert to binary
+ *     v2 and compress while the program runs (record_conv.h: we read it
+ *     as it grows, between looks at whether the program ended), into
+ *     RAW.zst (O_EXCL) once it ended (one cut short is compressed as it
+ *     is), then renamed over OUT if OUT is a regular file or absent, else
+ *     copied into it.  OUT without .zst is never touched.
+ * Child processes write OUT.<pid> beside it (O_EXCL), converted and
+ * compressed likewise once the program ended.
  *
  * The child (program or interpreter) gets SIGKILL when we die
  * (PR_SET_PDEATHSIG): a recorder killed with SIGKILL leaves nothing
@@ -807,11 +810,12 @@ const cli_command_t cmd_record = {
         "no records CMD's own process only.  When CMD's own process execs another\n"
         "program (CMD is a shell script or a shim, as pyenv's python), the summary\n"
         "says which file holds that program.  OUT ending in .zst: each trace becomes\n"
-        "binary version 2 compressed with zstd once the program ended (every command\n"
-        "reads .atr.zst; a trace cut short is compressed as written); until then it is\n"
-        "a temporary file, and OUT without .zst is never touched.  Frees of blocks\n"
-        "allocated before recording began are dropped and counted (metadata\n"
-        "dropped_frees).\n\n"
+        "binary version 2 compressed with zstd (every command reads .atr.zst; a trace\n"
+        "cut short is compressed as written): CMD's own while CMD runs, converted as\n"
+        "the recorder writes it (on a core CMD leaves free), its children's once CMD\n"
+        "ended; until then a trace is a temporary file, and OUT without .zst is never\n"
+        "touched.  Frees of blocks allocated before recording began are dropped and\n"
+        "counted (metadata dropped_frees).\n\n"
         "OUT is opened, never unlinked: a symlink is followed; a FIFO or a device\n"
         "(e.g. /dev/null) is written straight into, and then only CMD itself is\n"
         "recorded (not its children nor what it execs).  The trace's descriptor is\n"
