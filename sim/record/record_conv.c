@@ -27,8 +27,12 @@
 #include "sim/trace/trace_zst.h"
 
 /* zstd level of the output: as every .zst output of the trace writer
- * (sim/trace/trace.c). */
+ * (sim/trace/trace.c); with long-distance matching over 8 MiB, which costs
+ * no time (less, measured) and finds what a program's phases repeat:
+ * measured on the bench-record programs' traces, Lua -22 %, sqlite3 -1 %,
+ * perl -0.6 %. */
 #define RCONV_ZST_LEVEL 9
+#define RCONV_LONG_LOG  23
 /* A trace of at most this many bytes after its header is one frame, as
  * `convert` writes it; a larger one is two, the header's and the rest's
  * (which loses nothing: the header is no help in compressing the rest, and
@@ -123,8 +127,8 @@ static int rconv_start_body(rconv_sink_t *s)
                  strerror(errno));
         return -1;
     }
-    s->enc = tzst_enc_open(RCONV_ZST_LEVEL, rconv_put_body, &s->body, "the trace", s->err,
-                           sizeof s->err);
+    s->enc = tzst_enc_open(RCONV_ZST_LEVEL, RCONV_LONG_LOG, rconv_put_body, &s->body, "the trace",
+                           s->err, sizeof s->err);
     return s->enc ? 0 : -1;
 }
 

@@ -21,11 +21,13 @@
 
 #include "sim/trace/trace.h"
 
-#define TZST_CHUNK      ((size_t)1 << 20)
-#define TZST_C_LEVEL    100                           /* ZSTD_c_compressionLevel */
-#define TZST_E_CONTINUE 0                             /* ZSTD_e_continue         */
-#define TZST_E_END      2                             /* ZSTD_e_end              */
-#define TZST_MAX_OUTPUT ((unsigned long long)1 << 40) /* refuse bigger */
+#define TZST_CHUNK        ((size_t)1 << 20)
+#define TZST_C_LEVEL      100                           /* ZSTD_c_compressionLevel */
+#define TZST_C_WINDOW_LOG 101                           /* ZSTD_c_windowLog                  */
+#define TZST_C_LDM        160                           /* ZSTD_c_enableLongDistanceMatching */
+#define TZST_E_CONTINUE   0                             /* ZSTD_e_continue         */
+#define TZST_E_END        2                             /* ZSTD_e_end              */
+#define TZST_MAX_OUTPUT   ((unsigned long long)1 << 40) /* refuse bigger */
 
 typedef struct {
     const void *src;
@@ -334,8 +336,8 @@ struct tzst_enc_s {
     char name[256];
 };
 
-tzst_enc_t *tzst_enc_open(int level, int (*put)(void *ud, const void *p, size_t n), void *ud,
-                          const char *name, char *err, size_t errlen)
+tzst_enc_t *tzst_enc_open(int level, int long_log, int (*put)(void *ud, const void *p, size_t n),
+                          void *ud, const char *name, char *err, size_t errlen)
 {
     tzst_enc_t *z = calloc(1, sizeof *z);
     if (!z) {
@@ -351,7 +353,9 @@ tzst_enc_t *tzst_enc_open(int level, int (*put)(void *ud, const void *p, size_t 
     z->buf = malloc(TZST_CHUNK);
     z->put = put;
     z->ud = ud;
-    if (!z->c || !z->buf || z->l.is_error(z->l.set_parameter(z->c, TZST_C_LEVEL, level))) {
+    if (!z->c || !z->buf || z->l.is_error(z->l.set_parameter(z->c, TZST_C_LEVEL, level)) ||
+        (long_log && (z->l.is_error(z->l.set_parameter(z->c, TZST_C_LDM, 1)) ||
+                      z->l.is_error(z->l.set_parameter(z->c, TZST_C_WINDOW_LOG, long_log))))) {
         snprintf(err, errlen, "%s: cannot start compressing: out of memory", name);
         tzst_enc_close(z);
         return NULL;

@@ -54,9 +54,12 @@ int tzst_compress_fd(int in_fd, FILE *out, int level, const char *name, char *er
  * the frame.  Memory: libzstd's context at LEVEL and a 1 MiB buffer. */
 typedef struct tzst_enc_s tzst_enc_t;
 
-/* NULL (libzstd missing, out of memory) with "NAME: ..." in ERR. */
-tzst_enc_t *tzst_enc_open(int level, int (*put)(void *ud, const void *p, size_t n), void *ud,
-                          const char *name, char *err, size_t errlen);
+/* LONG_LOG (0: off): zstd's long-distance matching over a window of
+ * 2^LONG_LOG bytes (what `zstd --long=LONG_LOG` does; readers need that
+ * much memory, at most 2^27 by default).  NULL (libzstd missing, out of
+ * memory) with "NAME: ..." in ERR. */
+tzst_enc_t *tzst_enc_open(int level, int long_log, int (*put)(void *ud, const void *p, size_t n),
+                          void *ud, const char *name, char *err, size_t errlen);
 /* Compresses N bytes at P.  0, or -1 with the message in ERR. */
 int tzst_enc_write(tzst_enc_t *z, const void *p, size_t n, char *err, size_t errlen);
 /* Ends the frame (everything given so far goes out).  0 or -1 with ERR. */
