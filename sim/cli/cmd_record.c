@@ -51,8 +51,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,9 +68,9 @@
 #include "sim/trace/trace_zst.h"
 
 #define RECORD_LIB_NAME   "libarenalab_record.so"
-#define RECORD_MAX_NAMED  4 /* child traces named in the summary          */
-#define RECORD_ZSTD_LEVEL 3 /* fast: ~0.1 s per 10 million events        */
-#define RECORD_FOLLOW_MS  5 /* the converter's look at the trace, when idle */
+#define RECORD_MAX_NAMED  4  /* child traces named in the summary          */
+#define RECORD_ZSTD_LEVEL 3  /* fast: ~0.1 s per 10 million events        */
+#define RECORD_FOLLOW_MS  10 /* the converter's look at the trace, when idle */
 
 enum {
     RECORD_OPT_OUT = 'o',
@@ -565,7 +567,9 @@ static void record_forward(int sig)
 /* Waits for PID with SIGINT/SIGQUIT ignored (the terminal sends them to
  * the child too) and SIGTERM/SIGHUP forwarded; meanwhile CONV (may be
  * NULL) converts what the recorder writes, on a core the program leaves
- * free, looking again every RECORD_FOLLOW_MS when there was nothing new.
+ * free, looking again every RECORD_FOLLOW_MS when there was nothing new
+ * (the program's end wakes us at once: a pidfd; without one, naps of a
+ * tenth of that).
  * Returns the exit status the shell would report. */
 static int record_wait(pid_t pid, rconv_t *conv)
 {
@@ -581,16 +585,20 @@ static int record_wait(pid_t pid, rconv_t *conv)
     sigaction(SIGHUP, &fwd, &old_hup);
     int status = 0;
     pid_t w;
+    int pidfd = conv ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
     for (;;) {
         int got = conv ? rconv_step(conv) : -1; /* < 0: not following */
         w = waitpid(pid, &status, got >= 0 ? WNOHANG : 0);
         if (w == 0) {
-            struct timespec nap = {0, RECORD_FOLLOW_MS * 1000000L};
-            if (got == 0) nanosleep(&nap, NULL);
+            struct timespec nap = {0, RECORD_FOLLOW_MS * 100000L};
+            struct pollfd end = {.fd = pidfd, .events = POLLIN};
+            if (got == 0 && (pidfd < 0 || poll(&end, 1, RECORD_FOLLOW_MS) < 0))
+                nanosleep(&nap, NULL);
             continue;
         }
         if (w >= 0 || errno != EINTR) break;
     }
+    if (pidfd >= 0) close(pidfd);
     record_state.child = 0;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGQUIT, &old_quit, NULL);
