@@ -214,9 +214,11 @@ static int rconv_read(rconv_t *c, size_t from)
         size_t cap = c->cap ? c->cap : (size_t)1 << 20;
         while (cap < size)
             cap *= 2;
-        void *p = c->buf
-                      ? mremap(c->buf, c->cap, cap, MREMAP_MAYMOVE)
-                      : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        /* address space only (NORESERVE: a trace larger than the memory
+         * is no overcommit), its decoded pages given back as we go */
+        void *p = c->buf ? mremap(c->buf, c->cap, cap, MREMAP_MAYMOVE)
+                         : mmap(NULL, cap, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED) return RCONV_AGAIN;
         c->buf = p;
         c->cap = cap;
