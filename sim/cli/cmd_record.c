@@ -26,11 +26,14 @@
  *     recorded (one stream holds one trace) and nothing is read back;
  *   - OUT.zst: the recorders write a temporary file created with O_EXCL
  *     under an unpredictable name (.OUT.zst.XXXXXX beside OUT, or in
- *     $TMPDIR when OUT is not a regular file), which is converted to
- *     binary v2 and compressed when the program ended (one cut short is
- *     compressed as it is) and then renamed over OUT if OUT is a regular file
- *     or absent, else copied into it.  OUT without .zst is never touched.
- * Child processes write OUT.<pid> beside it (O_EXCL), compressed likewise.
+ *     $TMPDIR when OUT is not a regular file), which we convert to binary
+ *     v2 and compress while the program runs (record_conv.h: we read it
+ *     as it grows, between looks at whether the program ended), into
+ *     RAW.zst (O_EXCL) once it ended (one cut short is compressed as it
+ *     is), then renamed over OUT if OUT is a regular file or absent, else
+ *     copied into it.  OUT without .zst is never touched.
+ * Child processes write OUT.<pid> beside it (O_EXCL), converted and
+ * compressed likewise once the program ended.
  *
  * The child (program or interpreter) gets SIGKILL when we die
  * (PR_SET_PDEATHSIG): a recorder killed with SIGKILL leaves nothing
@@ -48,22 +51,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "sim/cli/commands.h"
 #include "sim/base/proc.h"
+#include "sim/record/record_conv.h"
 #include "sim/record/record_core.h"
 #include "sim/record/record_python.h"
 #include "sim/trace/trace.h"
 #include "sim/trace/trace_zst.h"
 
 #define RECORD_LIB_NAME   "libarenalab_record.so"
-#define RECORD_MAX_NAMED  4 /* child traces named in the summary          */
-#define RECORD_ZSTD_LEVEL 3 /* fast: ~0.1 s per 10 million events        */
+#define RECORD_MAX_NAMED  4  /* child traces named in the summary          */
+#define RECORD_ZSTD_LEVEL 3  /* fast: ~0.1 s per 10 million events        */
+#define RECORD_FOLLOW_MS  10 /* the converter's look at the trace, when idle */
 
 enum {
     RECORD_OPT_OUT = 'o',
@@ -359,14 +366,19 @@ static int record_convert(const char *raw, const char *z)
 /* Compresses RAW into DST: RAW.zst first (beside RAW, whose name nobody
  * can guess), which then replaces DST when DST is a regular file or
  * absent, else is copied into it.  RAW is removed.  Returns 0 or -1
- * (reported; RAW is kept).  RAW becomes binary v2 on the way; one that
- * cannot (cut short by a crash) is compressed as it is. */
-static int record_compress(const char *raw, const char *dst)
+ * (reported; RAW is kept).  RAW becomes binary v2 on the way: through
+ * CONV, which followed it while the program ran (NULL: the whole file now;
+ * record_conv.h), else the checked way; one that cannot (cut short by a
+ * crash) is compressed as it is.  Frees CONV. */
+static int record_compress(const char *raw, const char *dst, rconv_t *conv)
 {
     char z[PATH_MAX + 8], err[PATH_MAX + 256];
     struct stat st;
     snprintf(z, sizeof z, "%s.zst", raw);
-    if (record_convert(raw, z) < 0 &&
+    if (!conv) conv = rconv_open(raw);
+    int rc = conv ? rconv_finish(conv, z, err, sizeof err) : RCONV_AGAIN;
+    rconv_free(conv);
+    if (rc < 0 && (rc == RCONV_CUT || record_convert(raw, z) < 0) &&
         tzst_compress_file(raw, z, RECORD_ZSTD_LEVEL, err, sizeof err) < 0) {
         cli_error("record: %s (the trace is kept as %s)", err, raw);
         return -1;
@@ -386,7 +398,7 @@ static int record_compress(const char *raw, const char *dst)
  * then, for .zst, compresses each file into its final name; prints the
  * summary line.  Returns 0 or -1 (no trace, or it could not be
  * compressed). */
-static int record_summary(const record_out_t *o, const char *session)
+static int record_summary(const record_out_t *o, const char *session, rconv_t *conv)
 {
     record_info_t main_info = {0}, ci;
     /* The program the user named may be a shell script or a shim that
@@ -409,10 +421,12 @@ static int record_summary(const record_out_t *o, const char *session)
     int have_main = stat(o->raw, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
     if (have_main) {
         record_read(o->raw, &main_info);
-        if (o->zst && record_compress(o->raw, o->out) < 0) rc = -1;
+        if (o->zst && record_compress(o->raw, o->out, conv) < 0) rc = -1;
+        conv = NULL;
     } else if (o->created) {
         unlink(o->raw);
     }
+    rconv_free(conv);
     char pdir[PATH_MAX];
     record_dir_base(o->plain, pdir, sizeof pdir, &pbase);
     record_dir_base(o->raw, dir, sizeof dir, &base);
@@ -450,7 +464,7 @@ static int record_summary(const record_out_t *o, const char *session)
         cevents += ci.events;
         cdropped += ci.dropped;
         ccut += ci.cut;
-        if (o->zst && record_compress(path, final) < 0) rc = -1;
+        if (o->zst && record_compress(path, final, NULL) < 0) rc = -1;
     }
     if (d) closedir(d);
     if (!have_main)
@@ -551,9 +565,13 @@ static void record_forward(int sig)
 }
 
 /* Waits for PID with SIGINT/SIGQUIT ignored (the terminal sends them to
- * the child too) and SIGTERM/SIGHUP forwarded.  Returns the exit status
- * the shell would report. */
-static int record_wait(pid_t pid)
+ * the child too) and SIGTERM/SIGHUP forwarded; meanwhile CONV (may be
+ * NULL) converts what the recorder writes, on a core the program leaves
+ * free, looking again every RECORD_FOLLOW_MS when there was nothing new
+ * (the program's end wakes us at once: a pidfd; without one, naps of a
+ * tenth of that).
+ * Returns the exit status the shell would report. */
+static int record_wait(pid_t pid, rconv_t *conv)
 {
     struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = record_forward};
     struct sigaction old_int, old_quit, old_term, old_hup;
@@ -567,8 +585,20 @@ static int record_wait(pid_t pid)
     sigaction(SIGHUP, &fwd, &old_hup);
     int status = 0;
     pid_t w;
-    while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
-        ;
+    int pidfd = conv ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+    for (;;) {
+        int got = conv ? rconv_step(conv) : -1; /* < 0: not following */
+        w = waitpid(pid, &status, got >= 0 ? WNOHANG : 0);
+        if (w == 0) {
+            struct timespec nap = {0, RECORD_FOLLOW_MS * 100000L};
+            struct pollfd end = {.fd = pidfd, .events = POLLIN};
+            if (got == 0 && (pidfd < 0 || poll(&end, 1, RECORD_FOLLOW_MS) < 0))
+                nanosleep(&nap, NULL);
+            continue;
+        }
+        if (w >= 0 || errno != EINTR) break;
+    }
+    if (pidfd >= 0) close(pidfd);
     record_state.child = 0;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGQUIT, &old_quit, NULL);
@@ -760,8 +790,9 @@ static int record_run(int argc, char **argv)
     /* The recorder holds the descriptor now (a FIFO's reader sees its end
      * when the program's goes). */
     record_out_close(&o, 0);
-    int status = record_wait(pid);
-    if (record_summary(&o, session) < 0 && status == 0) status = CLI_USAGE;
+    rconv_t *conv = o.zst ? rconv_open(o.raw) : NULL;
+    int status = record_wait(pid, conv);
+    if (record_summary(&o, session, conv) < 0 && status == 0) status = CLI_USAGE;
     return status;
 }
 
@@ -787,11 +818,12 @@ const cli_command_t cmd_record = {
         "no records CMD's own process only.  When CMD's own process execs another\n"
         "program (CMD is a shell script or a shim, as pyenv's python), the summary\n"
         "says which file holds that program.  OUT ending in .zst: each trace becomes\n"
-        "binary version 2 compressed with zstd once the program ended (every command\n"
-        "reads .atr.zst; a trace cut short is compressed as written); until then it is\n"
-        "a temporary file, and OUT without .zst is never touched.  Frees of blocks\n"
-        "allocated before recording began are dropped and counted (metadata\n"
-        "dropped_frees).\n\n"
+        "binary version 2 compressed with zstd (every command reads .atr.zst; a trace\n"
+        "cut short is compressed as written): CMD's own while CMD runs, converted as\n"
+        "the recorder writes it (on a core CMD leaves free), its children's once CMD\n"
+        "ended; until then a trace is a temporary file, and OUT without .zst is never\n"
+        "touched.  Frees of blocks allocated before recording began are dropped and\n"
+        "counted (metadata dropped_frees).\n\n"
         "OUT is opened, never unlinked: a symlink is followed; a FIFO or a device\n"
         "(e.g. /dev/null) is written straight into, and then only CMD itself is\n"
         "recorded (not its children nor what it execs).  The trace's descriptor is\n"

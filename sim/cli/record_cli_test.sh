@@ -275,7 +275,7 @@ for out in link.atr link.atr.zst; do
   checked "target-$out" clean
 done
 
-# ---- OUT.zst: compressed after the run, read by every command ---------------
+# ---- OUT.zst: compressed as the program runs, read by every command ---------
 "$bin" record -o "$tmp/zst.atr.zst" -- "$prog" apis >"$tmp/zst.out" 2>"$tmp/zst.err" ||
   fail "zst: $(cat "$tmp/zst.err")"
 [ -f "$tmp/zst.atr.zst" ] && [ ! -e "$tmp/zst.atr" ] || fail "zst: files: $(ls "$tmp"/zst.*)"
@@ -283,6 +283,28 @@ head -c 4 "$tmp/zst.atr.zst" | od -An -tx1 | grep -q "28 b5 2f fd" || fail "zst:
 checked zst.atr.zst clean
 [ "$(magic "$tmp/zst.atr.zst")" = "$(sed -n 's/^events //p' "$tmp/zst.out")" ] ||
   fail "zst: events differ"
+# Converted while the program runs (sim/record/record_conv.h), the events
+# are exactly those of OUT without .zst converted afterwards: one thread
+# (one order), long enough for the converter to follow it over many
+# flushes; only the metadata of the run (time, pids) and the kernel's
+# thread id may differ.
+for out in same.atr same.atr.zst; do
+  "$bin" record --flush-ms 1 -o "$tmp/$out" -- "$prog" threads 1 300000 7 >"$tmp/$out.out" \
+    2>"$tmp/$out.err" || fail "$out: $(cat "$tmp/$out.err")"
+  "$bin" convert "$tmp/$out" "$tmp/$out.txt" >/dev/null 2>&1 || fail "$out: cannot convert"
+  grep -Ev '^#@ (created|pid|ppid|session|marker tid) ' "$tmp/$out.txt" >"$tmp/$out.events"
+done
+[ "$(wc -l <"$tmp/same.atr.events")" -gt 300000 ] || fail "same: too few events"
+cmp -s "$tmp/same.atr.events" "$tmp/same.atr.zst.events" ||
+  fail "same: record -o X.atr.zst and record -o X.atr differ: $(diff "$tmp/same.atr.events" \
+    "$tmp/same.atr.zst.events" | head -5)"
+# A program that crashes: its trace is cut short, and compressed as it is.
+"$bin" record -o "$tmp/zabort.atr.zst" -- "$prog" abort >"$tmp/zabort.out" 2>"$tmp/zabort.err"
+rc=$?
+[ "$rc" = 134 ] || fail "zabort: exit $rc: $(cat "$tmp/zabort.err")"
+checked zabort.atr.zst cut
+[ "$(magic "$tmp/zabort.atr.zst")" = "$(sed -n 's/^events //p' "$tmp/zabort.out")" ] ||
+  fail "zabort: events differ"
 # The uncompressed trace goes to a temporary file: an unrelated OUT
 # without .zst is left alone, and nothing temporary is left behind.
 echo precious >"$tmp/keep.atr"

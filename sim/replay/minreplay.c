@@ -9,8 +9,10 @@
  *                     prints "ns N events E ns_per_event X": the time of one
  *                     loop over the pre-decoded events calling malloc, calloc,
  *                     realloc and free directly, nothing touched and nothing
- *                     sampled -- the reference of `arenalab replay --alloc raw
- *                     --touch none` (scripts/bench, section 2).  --reuse calls
+ *                     sampled, each stretch of 16 K events started on a fresh
+ *                     time slice as arenalab's chunks are (mr_time) -- the
+ *                     reference of `arenalab replay --alloc raw --touch none`
+ *                     (scripts/bench, section 2).  --reuse calls
  *                     functions of this file instead, which hand back one
  *                     block and free nothing: the loop's own cost, the floor
  *                     the harness's `reuse` allocator is compared with.
@@ -335,6 +337,14 @@ MR_INLINE void mr_apply(mr_t *m, uint64_t i, uint32_t *mord, const int touch, co
     uint32_t s = m->ref[i];
     uint64_t bytes = m->arg[i];
     void *p;
+    /* a free first, then the rest through the switch's jump table: the
+     * dispatch arenalab's timed loop compiles to (a compare, then one
+     * indirect jump), which spares half of most traces' events the jump */
+    if (m->op[i] == TRACE_FREE) {
+        mr_free(reuse, m->ptr[s]);
+        m->ptr[s] = NULL;
+        return;
+    }
     switch (m->op[i]) {
     case TRACE_ALLOC:
     case TRACE_CALLOC:
@@ -351,10 +361,6 @@ MR_INLINE void mr_apply(mr_t *m, uint64_t i, uint32_t *mord, const int touch, co
         if (touch && bytes > m->size[s]) mr_touch(p, m->size[s], bytes);
         m->ptr[s] = p;
         m->size[s] = bytes;
-        break;
-    case TRACE_FREE:
-        mr_free(reuse, m->ptr[s]);
-        m->ptr[s] = NULL;
         break;
     case TRACE_ARENA_NEW:
         m->ahead[s] = MR_NONE;
@@ -393,15 +399,30 @@ static uint64_t mr_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* --time: the whole loop, timed once; REUSE as in mr_apply. */
+/* Events per timed stretch: arenalab's REPLAY_CHUNK (sim/replay/replay.h),
+ * restated here because this file shares nothing with the engine. */
+#define MR_STRETCH 16384
+
+/* --time: the loop over all events, timed in stretches of MR_STRETCH
+ * events, each started on a fresh time slice (sched_yield, the clock
+ * stopped) exactly as arenalab's timed loop starts each decoded chunk.
+ * Timed in one piece, a loop that outlasts a time slice is preempted on a
+ * loaded machine where arenalab's is not, and the reference came out up
+ * to twice as slow (scripts/bench section 2 under load: raw / minreplay
+ * 0.5-0.6 on adversary, ast, queue).  REUSE as in mr_apply. */
 static uint64_t mr_time(mr_t *m, const int reuse)
 {
     uint32_t mord = 0;
-    sched_yield(); /* a fresh time slice, as arenalab's timed loops start */
-    uint64_t t0 = mr_now_ns();
-    for (uint64_t i = 0; i < m->n.events; i++)
-        mr_apply(m, i, &mord, 0, reuse);
-    return mr_now_ns() - t0;
+    uint64_t ns = 0;
+    for (uint64_t i = 0; i < m->n.events;) {
+        const uint64_t end = m->n.events - i > MR_STRETCH ? i + MR_STRETCH : m->n.events;
+        sched_yield();
+        const uint64_t t0 = mr_now_ns();
+        for (; i < end; i++)
+            mr_apply(m, i, &mord, 0, reuse);
+        ns += mr_now_ns() - t0;
+    }
+    return ns;
 }
 
 int main(int argc, char **argv)

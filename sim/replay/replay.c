@@ -8,12 +8,15 @@
  *                  free misses in, as small as a bare replay's
  *   bverify[slot]  its id and --verify seed, written by --verify only
  *   acct[aslot]    bytes and count of a live arena's `m` allocations
- *   evs[]          one decoded chunk, 16 bytes an event: what the default
- *                  timed loop (replay_fast) reads, so that its memory
- *                  traffic is that of a bare replay's pre-decoded arrays
+ *   evs[]          one decoded chunk, 16 bytes an event (calloc's count
+ *                  too, below 2^16): what the default timed loop
+ *                  (replay_fast) reads, so that its memory traffic is that
+ *                  of a bare replay's pre-decoded arrays
  *   evx[]          the same events' rarely needed rest (id, `o`'s block
  *                  slot, calloc's count, `x`'s owned list, where in the
- *                  trace): read by the general path and by messages only
+ *                  trace), streamed past the cache: read by the general
+ *                  path, by messages and by a calloc of 2^16 or more
+ *                  elements only
  *   owned[]        the chunk's owned-block lists, copied from the reader
  *
  * Invariant (replay_is_valid, checked after every run):
@@ -83,8 +86,9 @@ typedef struct {
 typedef struct {
     uint8_t op;
     uint8_t domain;
-    uint32_t ref;  /* a c r f: block slot; n m o x: arena slot            */
-    uint64_t size; /* a r m: bytes; c: element size; x: owned count       */
+    uint16_t nmemb; /* c: element count below 2^16, else 0 (evx's aux)   */
+    uint32_t ref;   /* a c r f: block slot; n m o x: arena slot           */
+    uint64_t size;  /* a r m: bytes; c: element size; x: owned count      */
 } replay_ev_t;
 
 _Static_assert(sizeof(replay_ev_t) == 16, "four events a cache line");
@@ -299,7 +303,12 @@ static int replay_decode(replay_ctx_t *c, size_t *n)
             replay_ev_t *e = &evs[*n];
             int is_block = ev->op <= TRACE_FREE || ev->op == TRACE_ARENA_OWN;
             int is_arena = ev->op >= TRACE_ARENA_NEW;
-            *e = (replay_ev_t){ev->op, ev->domain, is_arena ? ev->aslot : ev->slot, ev->size};
+            /* calloc's count in the event itself: evx[] is streamed past the
+             * cache, and reading it back in the timed loop cost a miss to
+             * memory per calloc (11 % of rec-perl-hash-churn's events) */
+            uint16_t nmemb = ev->op == TRACE_CALLOC && ev->nmemb <= UINT16_MAX ? ev->nmemb : 0;
+            *e =
+                (replay_ev_t){ev->op, ev->domain, nmemb, is_arena ? ev->aslot : ev->slot, ev->size};
             replay_evx_t x = {ev->id, ev->slot, ev->nmemb, ev->where};
             if (ev->op == TRACE_ARENA_FREE)
                 evx[*n] = x; /* aux is written again below */
@@ -364,6 +373,11 @@ static inline void replay_touch(const replay_ctx_t *c, void *p, uint64_t from, u
 /* ---- probes (replay.h): inline in the loop of their mode only -------------- */
 
 #define REPLAY_INLINE static inline __attribute__((always_inline))
+
+/* Keeps the timed loop's live counts in general registers where they are
+ * stored: left alone, GCC pairs the two (stored side by side) in a vector
+ * register and moves its halves through the stack around every call. */
+#define REPLAY_IN_REGISTERS(x, y) __asm__("" : "+r"(x), "+r"(y))
 
 /* Before the allocator call: the clock's reading, or collection on. */
 REPLAY_INLINE uint64_t replay_probe_on(const replay_ctx_t *c, const replay_probe_t mode)
@@ -865,41 +879,68 @@ REPLAY_INLINE int replay_loop(replay_ctx_t *c, size_t n, const replay_probe_t mo
  * nothing above the allocator (scripts/bench, section 2).  Whatever is not
  * a plain a/c/r/f of a block in its own domain or an `m` (a calloc whose
  * size overflows, the other arena events, an API violation, a free of a
- * slot already freed) goes
- * through replay_apply, the one place that knows every case, and so does
- * the message of a NULL; the results are the same either way. */
+ * slot already freed) goes through replay_apply, the one place that knows
+ * every case, and so does the message of a NULL; the results are the
+ * same either way.
+ *
+ * A free is tested before the switch: the switch is a jump table, whose
+ * indirect jump on a random mix of a and f cost about 1.5 ns an event
+ * more on this machine (churn: 11.7 -> 10.0 ns/event); minreplay's loop
+ * dispatches the same way. */
 REPLAY_INLINE int replay_fast(replay_ctx_t *c, size_t n, const replay_touch_t touch)
 {
-    const replay_ev_t *evs = replay_evs(c);
-    replay_block_t *blocks = replay_blocks(c);
-    replay_acct_t *acct = replay_acct(c);
-    const alloc_t *a = c->heaps.a;
-    void *(*const arena_malloc)(void *, uint32_t, uint64_t) = c->am->malloc;
-    void *const ast = c->ast;
-    const int own = c->am->own != NULL;
+    const replay_ev_t *const evs = replay_evs(c), *const end = evs + n;
+    replay_block_t *const blocks = replay_blocks(c);
+    const alloc_t *const a = c->heaps.a;
     const uintptr_t page = c->page;
-    const uint64_t base = c->index;
     uint64_t live = c->live_bytes, nlive = c->live_blocks;
-    for (size_t i = 0; i < n; i++) {
-        const replay_ev_t *e = &evs[i];
+    for (const replay_ev_t *e = evs; e < end; e++) {
         const alloc_t *h = &a[e->domain];
         replay_block_t *b = &blocks[e->ref];
         void *p;
+        if (e->op == TRACE_FREE) {
+            if (__builtin_expect(!b->ptr || replay_bdomain(b) != e->domain, 0)) goto other;
+            h->free(h->ctx, b->ptr);
+            b->ptr = NULL;
+            live -= replay_bsize(b);
+            nlive--;
+            continue;
+        }
         switch (e->op) {
         case TRACE_ALLOC:
             p = h->malloc(h->ctx, (size_t)e->size);
-            if (__builtin_expect(!p, 0)) goto general;
+            if (__builtin_expect(!p, 0)) goto null;
             replay_touch_as(touch, page, p, 0, e->size);
             b->ptr = p;
             b->meta = replay_bmeta(e->size, e->domain);
             live += e->size;
             nlive++;
             continue;
+        case TRACE_ARENA_MALLOC: { /* most events of a compiler's trace */
+            p = c->am->malloc(c->ast, e->ref, e->size);
+            if (__builtin_expect(!p, 0)) goto null;
+            replay_touch_as(touch, page, p, 0, e->size);
+            replay_acct_t *acct = &replay_acct(c)[e->ref];
+            acct->bytes += e->size;
+            acct->count++;
+            live += e->size;
+            nlive++;
+            continue;
+        }
+        case TRACE_REALLOC:
+            if (__builtin_expect(replay_bdomain(b) != e->domain, 0)) break;
+            p = h->realloc(h->ctx, b->ptr, (size_t)e->size);
+            if (__builtin_expect(!p, 0)) goto null;
+            replay_touch_as(touch, page, p, replay_bsize(b), e->size);
+            live = live - replay_bsize(b) + e->size;
+            b->ptr = p;
+            b->meta = replay_bmeta(e->size, e->domain);
+            continue;
         case TRACE_CALLOC: {
-            uint64_t nmemb = replay_evx(c, e)->aux, size;
+            uint64_t nmemb = e->nmemb ? e->nmemb : replay_evx(c, e)->aux, size;
             if (__builtin_mul_overflow(nmemb, e->size, &size) || size > REPLAY_SIZE_MAX) break;
             p = h->calloc(h->ctx, (size_t)nmemb, (size_t)e->size);
-            if (__builtin_expect(!p, 0)) goto general;
+            if (__builtin_expect(!p, 0)) goto null;
             replay_touch_as(touch, page, p, 0, size);
             b->ptr = p;
             b->meta = replay_bmeta(size, e->domain);
@@ -907,48 +948,27 @@ REPLAY_INLINE int replay_fast(replay_ctx_t *c, size_t n, const replay_touch_t to
             nlive++;
             continue;
         }
-        case TRACE_FREE:
-            if (__builtin_expect(!b->ptr || replay_bdomain(b) != e->domain, 0)) break;
-            h->free(h->ctx, b->ptr);
-            b->ptr = NULL;
-            live -= replay_bsize(b);
-            nlive--;
-            continue;
-        case TRACE_REALLOC:
-            if (__builtin_expect(replay_bdomain(b) != e->domain, 0)) break;
-            p = h->realloc(h->ctx, b->ptr, (size_t)e->size);
-            if (__builtin_expect(!p, 0)) goto general;
-            replay_touch_as(touch, page, p, replay_bsize(b), e->size);
-            live = live - replay_bsize(b) + e->size;
-            b->ptr = p;
-            b->meta = replay_bmeta(e->size, e->domain);
-            continue;
-        case TRACE_ARENA_MALLOC: /* most events of a compiler's trace */
-            p = arena_malloc(ast, e->ref, e->size);
-            if (__builtin_expect(!p, 0)) goto general;
-            replay_touch_as(touch, page, p, 0, e->size);
-            acct[e->ref].bytes += e->size;
-            acct[e->ref].count++;
-            live += e->size;
-            nlive++;
-            continue;
         case TRACE_ARENA_OWN: /* the reader's bookkeeping, unless the mode models it */
-            if (!own) continue;
+            if (!c->am->own) continue;
             break;
         default:
             break;
         }
+    other:
         /* everything else, as the probed loops run it */
-        c->index = base + i;
+        REPLAY_IN_REGISTERS(live, nlive);
+        c->index += (uint64_t)(e - evs);
         c->live_bytes = live;
         c->live_blocks = nlive;
         if (replay_apply(c, e, REPLAY_PROBE_NONE)) return REPLAY_EFAIL;
+        c->index -= (uint64_t)(e - evs);
         live = c->live_bytes;
         nlive = c->live_blocks;
         continue;
-    general:
+    null:
         /* a NULL: the general path's message, the call not repeated */
-        c->index = base + i;
+        REPLAY_IN_REGISTERS(live, nlive);
+        c->index += (uint64_t)(e - evs);
         c->live_bytes = live;
         c->live_blocks = nlive;
         if (e->op == TRACE_CALLOC)
@@ -961,10 +981,27 @@ REPLAY_INLINE int replay_fast(replay_ctx_t *c, size_t n, const replay_touch_t to
                                : "arena allocation of %llu bytes returned NULL",
                            (unsigned long long)e->size);
     }
-    c->index = base + n;
+    REPLAY_IN_REGISTERS(live, nlive);
+    c->index += n;
     c->live_bytes = live;
     c->live_blocks = nlive;
     return 0;
+}
+
+/* replay_fast for each touch mode, each a function of its own: inlined
+ * into replay_run, the loop shared the registers of the whole run and
+ * reloaded its tables and bounds from the stack around every call. */
+static __attribute__((noinline)) int replay_fast_none(replay_ctx_t *c, size_t n)
+{
+    return replay_fast(c, n, REPLAY_TOUCH_NONE);
+}
+static __attribute__((noinline)) int replay_fast_page(replay_ctx_t *c, size_t n)
+{
+    return replay_fast(c, n, REPLAY_TOUCH_PAGE);
+}
+static __attribute__((noinline)) int replay_fast_all(replay_ctx_t *c, size_t n)
+{
+    return replay_fast(c, n, REPLAY_TOUCH_ALL);
 }
 
 /* The gap to the next event timed: uniform in [1, 2 every - 1], mean
@@ -1004,7 +1041,9 @@ static int replay_timed_chunk(replay_ctx_t *c, size_t n, uint64_t *ns)
      * starts at the end of one (after the decoding) is preempted more
      * often, and comes back to cold caches (minreplay --time does the same) */
     sched_yield();
-    uint64_t t0 = replay_now_ns(), c0 = replay_cpu_ns();
+    /* the CPU clock is a system call (~0.4 us here): read outside the
+     * wall clock's window, which holds the loop alone */
+    const uint64_t c0 = replay_cpu_ns(), t0 = replay_now_ns();
     int rc;
     switch (c->o->probe) {
     case REPLAY_PROBE_LATENCY:
@@ -1017,11 +1056,11 @@ static int replay_timed_chunk(replay_ctx_t *c, size_t n, uint64_t *ns)
         if (c->o->verify)
             rc = replay_loop(c, n, REPLAY_PROBE_NONE);
         else if (c->touch == REPLAY_TOUCH_NONE)
-            rc = replay_fast(c, n, REPLAY_TOUCH_NONE);
+            rc = replay_fast_none(c, n);
         else if (c->touch == REPLAY_TOUCH_PAGE)
-            rc = replay_fast(c, n, REPLAY_TOUCH_PAGE);
+            rc = replay_fast_page(c, n);
         else
-            rc = replay_fast(c, n, REPLAY_TOUCH_ALL);
+            rc = replay_fast_all(c, n);
         break;
     }
     if (rc) return rc;

@@ -522,6 +522,9 @@ static void rtest_timed_fast(void)
          "big.txt:2: event 1: arena allocation of 2000000 bytes returned NULL (allocator test)"},
         {"a 1 10\nc 2 1000 2000\n", "pyarena",
          "big.txt:2: event 1: allocation of 2000000 bytes returned NULL (allocator test)"},
+        /* a count of 2^16 or more is not in the 16-byte event: read beside it */
+        {"a 1 10\nc 2 100000 20\n", "pyarena",
+         "big.txt:2: event 1: allocation of 2000000 bytes returned NULL (allocator test)"},
     };
     for (size_t i = 0; i < sizeof nulls / sizeof nulls[0]; i++) {
         rtest_run_t t;

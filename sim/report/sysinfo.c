@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -130,6 +131,27 @@ static void sysinfo_packages_versions(sysinfo_t *s)
     if (ran) proc_result_free(&r);
 }
 
+/* Whether mappings land at random addresses (the kernel's default) or at
+ * fixed ones (ARENALAB_ASLR=off, or the kernel's randomize_va_space 0):
+ * the real allocators' resident figures repeat exactly only when fixed. */
+static const char *sysinfo_layout(char *buf, size_t len)
+{
+    int p = personality(0xffffffff);
+    char va[16] = "";
+    FILE *f = fopen("/proc/sys/kernel/randomize_va_space", "r");
+    if (f) {
+        if (fgets(va, sizeof va, f)) va[strcspn(va, "\n")] = '\0';
+        fclose(f);
+    }
+    if (p >= 0 && (p & ADDR_NO_RANDOMIZE))
+        snprintf(buf, len, "fixed (ARENALAB_ASLR=off)");
+    else if (!strcmp(va, "0"))
+        snprintf(buf, len, "fixed (kernel.randomize_va_space = 0)");
+    else
+        snprintf(buf, len, "randomized (ASLR)");
+    return buf;
+}
+
 void sysinfo_collect(sysinfo_t *s, const char *root)
 {
     char buf[SYSINFO_VALUE_MAX];
@@ -172,15 +194,17 @@ void sysinfo_collect(sysinfo_t *s, const char *root)
     sysinfo_file_field("/etc/os-release", "PRETTY_NAME", '=', buf, sizeof buf);
     sysinfo_set(s, "os", buf);
     sysinfo_set(s, "glibc", gnu_get_libc_version());
+    sysinfo_set(s, "address layout", sysinfo_layout(buf, sizeof buf));
     sysinfo_set(s, "lua", LUA_RELEASE);
     const char *gp[] = {"gnuplot", "--version", NULL};
     sysinfo_set(s, "gnuplot", proc_line(gp, buf, sizeof buf));
     sysinfo_packages_versions(s);
 }
 
-/* The facts of the code rather than the machine (see sysinfo.h). */
-static const char *const sysinfo_code_keys[] = {"arenalab", "git commit", "compiler", "build",
-                                                NULL};
+/* The facts of the code and of the run rather than the machine (see
+ * sysinfo.h). */
+static const char *const sysinfo_code_keys[] = {"arenalab", "git commit",     "compiler",
+                                                "build",    "address layout", NULL};
 
 const char *sysinfo_machine(const sysinfo_t *s, char *buf, size_t len)
 {

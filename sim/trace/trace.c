@@ -347,6 +347,32 @@ int trace_open_mem(trace_reader_t **out, const char *name, const void *data, siz
     return trace_reader_start(out, r, err, errlen);
 }
 
+int trace_mem_follow(trace_reader_t *r, const void *data, size_t size)
+{
+    trace_bin_t *b = &r->bin;
+    if (r->ops != &_trace_bin_ops || b->mapped || !data || size < (size_t)(b->p - b->base))
+        return _trace_fail(r->err, TRACE_EUSAGE,
+                           "%s: trace_mem_follow: not a binary version 1 "
+                           "trace in memory, or less data than before",
+                           r->path);
+    size_t at = (size_t)(b->p - b->base);
+    b->base = data;
+    b->p = b->base + at;
+    b->size = size;
+    /* the record that was cut short, or the end record, is read anew */
+    if (b->done && !r->fatal) {
+        b->done = 0;
+        r->truncated = 0;
+        r->complete = 0;
+    }
+    return 0;
+}
+
+uint64_t trace_offset(const trace_reader_t *r)
+{
+    return r->ops->mapped ? (uint64_t)(r->bin.p - r->bin.base) : 0;
+}
+
 /* What trace_next and trace_next_batch answer before reading anything: a
  * fatal error for good, or once an error that a batch met after handing
  * out its events.  0 when there is none. */
@@ -652,7 +678,8 @@ static int trace_writer_new(trace_writer_t **out, const char *name, trace_format
 {
     char msg[TRACE_ERRLEN];
     *out = NULL;
-    if (!name || fmt < 0 || fmt >= TRACE_NFORMATS || (flags & ~(unsigned)TRACE_W_TRUSTED)) {
+    if (!name || fmt < 0 || fmt >= TRACE_NFORMATS ||
+        (flags & ~(unsigned)(TRACE_W_TRUSTED | TRACE_W_RAW))) {
         trace_copy_err(err, errlen, "trace_writer_open: bad path, format or flags");
         return TRACE_EUSAGE;
     }

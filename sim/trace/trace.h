@@ -128,6 +128,22 @@ int trace_open_ex(trace_reader_t **out, const char *path, unsigned flags, char *
 int trace_open_mem(trace_reader_t **out, const char *name, const void *data, size_t size,
                    unsigned flags, char *err, size_t errlen);
 
+/* Following a binary version-1 trace while its recorder still appends to
+ * it (`arenalab record` converting OUT.atr.zst as the program runs): R is
+ * a reader from trace_open_mem, and DATA (SIZE bytes; it may have moved)
+ * holds what it held before, from trace_offset(R) on at least, and more.
+ * A reader that stopped at the end of its data -- inside a record (the
+ * recorder was still writing: trace_truncated) or at the end record (which
+ * a recorder takes back when the program's exec fails) -- goes on from
+ * where it stopped.  The bytes before trace_offset(R) are never read again
+ * (the caller may drop them) until trace_rewind.  0, or TRACE_EUSAGE (not
+ * a version-1 reader of memory, or less data than before). */
+int trace_mem_follow(trace_reader_t *r, const void *data, size_t size);
+
+/* Bytes of a binary trace read so far (where the next record starts; the
+ * end record when the reader stopped there); 0 for text. */
+uint64_t trace_offset(const trace_reader_t *r);
+
 /* Next event: 1 with *EV filled, 0 at the end, or a negative code.  After
  * TRACE_ESYNTAX or TRACE_ESEM the offending line/event is skipped, the
  * reader's state is as if it had not been there, and the caller may call
@@ -189,7 +205,10 @@ void trace_close(trace_reader_t *r);
 typedef struct trace_writer_s trace_writer_t;
 
 enum {
-    TRACE_W_TRUSTED = 1 /* the events come through trace_write_trusted only */
+    TRACE_W_TRUSTED = 1, /* the events come through trace_write_trusted only */
+    TRACE_W_RAW = 2      /* the caller compresses the whole output (as a .zst
+                            name does): the binary writer stores its streams
+                            raw (version 2), which then compress better */
 };
 
 /* Creates a writer for PATH in format FMT with metadata META (copied).
@@ -197,8 +216,7 @@ enum {
  * or a symlink's target) through an exclusive temporary file beside it
  * that trace_writer_close renames into place, so a half-written trace never
  * looks complete; a device, FIFO or /proc link is written in place and
- * never removed.  PATH "-" writes to standard output.  FLAGS: 0 or
- * TRACE_W_TRUSTED. */
+ * never removed.  PATH "-" writes to standard output.  FLAGS: TRACE_W_*. */
 int trace_writer_open(trace_writer_t **out, const char *path, trace_format_t fmt,
                       const trace_meta_t *meta, unsigned flags, char *err, size_t errlen);
 
@@ -206,7 +224,7 @@ int trace_writer_open(trace_writer_t **out, const char *path, trace_format_t fmt
  * pipe): the bytes go there as the trace is written, trace_writer_close
  * flushes it, and the writer never closes, truncates or removes anything.
  * The binary format patches its header's counts when FP can seek.  NAME
- * names the output in messages.  FLAGS: 0. */
+ * names the output in messages.  FLAGS: TRACE_W_*. */
 int trace_writer_open_stream(trace_writer_t **out, FILE *fp, const char *name, trace_format_t fmt,
                              const trace_meta_t *meta, unsigned flags, char *err, size_t errlen);
 

@@ -690,7 +690,7 @@ static int b2_wopen(trace_writer_t *w, const trace_meta_t *meta)
     b2w_t *b = calloc(1, sizeof *b);
     if (!b) return _trace_fail(w->err, TRACE_ENOMEM, "%s: out of memory", w->path);
     w->fmtw = b;
-    if (!w->scratch) {
+    if (!w->scratch && !(w->flags & TRACE_W_RAW)) {
         /* without liblz4 the streams are stored raw: still a valid trace,
          * of version 2 */
         char err[TRACE_ERRLEN];

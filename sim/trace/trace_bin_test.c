@@ -2,7 +2,8 @@
  * example, round trips text <-> binary on the bundled and on seeded random
  * traces, files cut at every byte, lying headers, corrupt records; and
  * trace_next_batch (the reader's fast loop) against trace_next, on good,
- * cut and mutated traces; the writer on a caller's stream. */
+ * cut and mutated traces; the writer on a caller's stream; a trace read
+ * while it grows (trace_mem_follow). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -554,6 +555,98 @@ static void test_batch(void)
     remove(bin);
 }
 
+/* One event as a line, for comparing reads. */
+static void follow_log(tu_buf_t *b, const trace_event_t *ev)
+{
+    tu_add(b, "%c %u %u %u %u %" PRIu64 " %" PRIu64 " %u @%" PRIu64 "\n", trace_op_letter[ev->op],
+           ev->id, ev->slot, ev->arena, ev->aslot, ev->size, ev->nmemb, ev->thread, ev->where);
+}
+
+/* Reads R to the end of its data into B (batches of BATCH, or event by
+ * event when 0). */
+static void follow_drain(tu_buf_t *b, trace_reader_t *r, size_t batch)
+{
+    trace_event_t ev[16];
+    int n;
+    while ((n = batch ? trace_next_batch(r, ev, batch) : trace_next(r, ev)) > 0)
+        for (int i = 0; i < n; i++)
+            follow_log(b, &ev[i]);
+    CHECKF(n == 0, "%d %s", n, trace_error(r));
+}
+
+/* trace_mem_follow: a version-1 trace read while it grows a few bytes at
+ * a time (records cut anywhere; the data moving each time) gives the
+ * events, markers and end of the whole trace read at once, in both modes;
+ * other readers refuse it. */
+static void test_follow(void)
+{
+    char err[512];
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        FILE *fp = tmpfile();
+        trace_writer_t *w;
+        CHECK(fp &&
+              trace_writer_open_stream(&w, fp, "m", TRACE_FMT_BIN1, NULL, 0, err, sizeof err) == 0);
+        CHECK(tsynth_write(w, seed, 3000, seed & 1 ? TSYNTH_RANDOM : TSYNTH_REALISTIC) == 0);
+        CHECK(trace_writer_close(w) == 0);
+        long flen = ftell(fp);
+        CHECK(flen > 0 && fseek(fp, 0, SEEK_SET) == 0);
+        size_t len = (size_t)flen;
+        char *buf = malloc(len);
+        CHECK(buf && fread(buf, 1, len, fp) == len);
+        fclose(fp);
+        unsigned flags = seed & 2 ? TRACE_R_FAST : 0;
+        size_t batch = seed <= 2 ? 0 : 16;
+        tu_buf_t want = {0}, got = {0};
+        trace_reader_t *r, *whole;
+        CHECKF(trace_open_mem(&whole, "m", buf, len, flags, err, sizeof err) == 0, "%s", err);
+        follow_drain(&want, whole, batch);
+        CHECK(!trace_truncated(whole));
+        size_t hlen = (size_t)buf[TBENC_OFF_HDRLEN] | (size_t)(uint8_t)buf[TBENC_OFF_HDRLEN + 1]
+                                                          << 8;
+        size_t have = hlen;
+        char *data = malloc(have);
+        memcpy(data, buf, have);
+        CHECK(trace_open_mem(&r, "m", data, have, flags, err, sizeof err) == 0);
+        uint64_t rnd = seed;
+        while (have < len) {
+            follow_drain(&got, r, batch);
+            CHECK(trace_truncated(r));
+            rnd = rnd * 6364136223846793005u + 1442695040888963407u;
+            have += 1 + (rnd >> 59);
+            if (have > len) have = len;
+            char *more = malloc(have); /* the data moves */
+            memcpy(more, buf, have);
+            CHECK(trace_mem_follow(r, more, have) == 0);
+            CHECK(trace_offset(r) <= have);
+            free(data);
+            data = more;
+        }
+        follow_drain(&got, r, batch);
+        CHECK(!trace_truncated(r) && trace_offset(r) < len); /* at the end record */
+        CHECK(tu_same("follow", got.s, want.s));
+        const trace_marker_t *m1, *m2;
+        size_t n1 = trace_markers(r, &m1), n2 = trace_markers(whole, &m2);
+        CHECK(n1 == n2);
+        for (size_t i = 0; i < n1 && i < n2; i++)
+            CHECK(m1[i].at == m2[i].at && !strcmp(m1[i].key, m2[i].key) &&
+                  !strcmp(m1[i].value, m2[i].value));
+        /* less than what was read: refused */
+        CHECK(trace_mem_follow(r, data, (size_t)trace_offset(r) - 1) == TRACE_EUSAGE);
+        trace_close(r);
+        trace_close(whole);
+        free(data);
+        free(buf);
+        free(want.s);
+        free(got.s);
+    }
+    /* a text reader, a version-2 one: refused */
+    static const char text[] = "a 1 8\n";
+    trace_reader_t *r;
+    CHECK(trace_open_mem(&r, "t", text, sizeof text - 1, 0, err, sizeof err) == 0);
+    CHECK(trace_mem_follow(r, text, sizeof text - 1) == TRACE_EUSAGE);
+    trace_close(r);
+}
+
 int main(void)
 {
     test_spec_bytes();
@@ -566,5 +659,6 @@ int main(void)
     test_meta_pad();
     test_batch();
     test_stream();
+    test_follow();
     return check_done();
 }

@@ -2,7 +2,8 @@
  * that check their events themselves (the script engine), writes the very
  * bytes trace_write does when given the slots a reader assigns, in every
  * format, including the header's slot hints; and a writer takes one path
- * or the other, never both. */
+ * or the other, never both.  TRACE_W_RAW leaves the binary streams raw
+ * (version 2). */
 #include "alloc/check.h"
 #include "sim/trace/trace.h"
 #include "sim/trace/trace_synth.h"
@@ -123,8 +124,43 @@ static void tt_one_path(void)
     free(buf);
 
     char err[512];
-    CHECK(trace_writer_open_stream(&w, stdout, "x", TRACE_FMT_TEXT, NULL, 2, err, sizeof err) ==
+    CHECK(trace_writer_open_stream(&w, stdout, "x", TRACE_FMT_TEXT, NULL, 4, err, sizeof err) ==
           TRACE_EUSAGE);
+}
+
+/* TRACE_W_RAW (a caller that compresses the whole output): the binary
+ * writer stores its streams raw, as version 2 (else LZ4, version 3), which
+ * read back as the same events. */
+static void tt_raw_streams(void)
+{
+    FILE *fp;
+    size_t len[2];
+    char *buf[2];
+    for (int raw = 0; raw < 2; raw++) {
+        trace_writer_t *w = tt_open(&fp, TRACE_FMT_BIN, raw ? TRACE_W_RAW : 0);
+        for (uint32_t i = 0; i < 20000; i++) {
+            trace_event_t a = {.op = TRACE_ALLOC, .domain = TRACE_MEM, .id = i, .size = 16 + i % 4};
+            CHECK(trace_write(w, &a) == 0);
+        }
+        buf[raw] = tt_close(w, fp, &len[raw]);
+    }
+    CHECKF(len[1] > 2 * len[0], "raw %zu bytes, compressed %zu", len[1], len[0]);
+    CHECK(len[0] > 8 && len[1] > 8 && buf[0][8] == 3 && buf[1][8] == 2);
+    trace_reader_t *r[2];
+    trace_event_t ev[2];
+    char err[512];
+    for (int k = 0; k < 2; k++)
+        CHECKF(trace_open_mem(&r[k], "raw", buf[k], len[k], 0, err, sizeof err) == 0, "%s", err);
+    int got;
+    while ((got = trace_next(r[0], &ev[0])) == 1) {
+        CHECK(trace_next(r[1], &ev[1]) == 1);
+        CHECK(ev[0].id == ev[1].id && ev[0].size == ev[1].size);
+    }
+    CHECK(got == 0 && trace_next(r[1], &ev[1]) == 0);
+    for (int k = 0; k < 2; k++) {
+        trace_close(r[k]);
+        free(buf[k]);
+    }
 }
 
 int main(void)
@@ -134,5 +170,6 @@ int main(void)
         tt_same_bytes(TSYNTH_RANDOM, seed);
     }
     tt_one_path();
+    tt_raw_streams();
     return check_done();
 }

@@ -21,11 +21,13 @@
 
 #include "sim/trace/trace.h"
 
-#define TZST_CHUNK      ((size_t)1 << 20)
-#define TZST_C_LEVEL    100                           /* ZSTD_c_compressionLevel */
-#define TZST_E_CONTINUE 0                             /* ZSTD_e_continue         */
-#define TZST_E_END      2                             /* ZSTD_e_end              */
-#define TZST_MAX_OUTPUT ((unsigned long long)1 << 40) /* refuse bigger */
+#define TZST_CHUNK        ((size_t)1 << 20)
+#define TZST_C_LEVEL      100                           /* ZSTD_c_compressionLevel */
+#define TZST_C_WINDOW_LOG 101                           /* ZSTD_c_windowLog                  */
+#define TZST_C_LDM        160                           /* ZSTD_c_enableLongDistanceMatching */
+#define TZST_E_CONTINUE   0                             /* ZSTD_e_continue         */
+#define TZST_E_END        2                             /* ZSTD_e_end              */
+#define TZST_MAX_OUTPUT   ((unsigned long long)1 << 40) /* refuse bigger */
 
 typedef struct {
     const void *src;
@@ -321,6 +323,86 @@ int tzst_compress_file(const char *src, const char *dst, int level, char *err, s
     if (in) tzst_unmap(in, insize);
     if (in_fd >= 0) close(in_fd);
     return rc;
+}
+
+/* ---- compressing as the input comes ---------------------------------------- */
+
+struct tzst_enc_s {
+    tzst_lib_t l;
+    void *c;   /* the encoder                         */
+    char *buf; /* TZST_CHUNK bytes of its output      */
+    int (*put)(void *ud, const void *p, size_t n);
+    void *ud;
+    char name[256];
+};
+
+tzst_enc_t *tzst_enc_open(int level, int long_log, int (*put)(void *ud, const void *p, size_t n),
+                          void *ud, const char *name, char *err, size_t errlen)
+{
+    tzst_enc_t *z = calloc(1, sizeof *z);
+    if (!z) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        return NULL;
+    }
+    snprintf(z->name, sizeof z->name, "%s", name);
+    if (tzst_load(&z->l, name, err, errlen) < 0) {
+        free(z);
+        return NULL;
+    }
+    z->c = z->l.create_cctx();
+    z->buf = malloc(TZST_CHUNK);
+    z->put = put;
+    z->ud = ud;
+    if (!z->c || !z->buf || z->l.is_error(z->l.set_parameter(z->c, TZST_C_LEVEL, level)) ||
+        (long_log && (z->l.is_error(z->l.set_parameter(z->c, TZST_C_LDM, 1)) ||
+                      z->l.is_error(z->l.set_parameter(z->c, TZST_C_WINDOW_LOG, long_log))))) {
+        snprintf(err, errlen, "%s: cannot start compressing: out of memory", name);
+        tzst_enc_close(z);
+        return NULL;
+    }
+    return z;
+}
+
+/* Runs the encoder on IB with directive OP until it has taken all of IB
+ * (and, for TZST_E_END, flushed the frame).  0 or -1 with ERR. */
+static int tzst_enc_run(tzst_enc_t *z, tzst_in_t *ib, int op, char *err, size_t errlen)
+{
+    for (;;) {
+        tzst_out_t ob = {z->buf, TZST_CHUNK, 0};
+        size_t left = z->l.compress_stream2(z->c, &ob, ib, op);
+        if (z->l.is_error(left)) {
+            snprintf(err, errlen, "%s: zstd: %s", z->name, z->l.error_name(left));
+            return -1;
+        }
+        if (ob.pos && z->put(z->ud, z->buf, ob.pos) < 0) {
+            snprintf(err, errlen, "%s: cannot write: %s", z->name, strerror(errno));
+            return -1;
+        }
+        /* TZST_E_CONTINUE: done once the input is taken (the encoder keeps
+         * what does not fill a block); TZST_E_END: once nothing is left */
+        if (op == TZST_E_END ? left == 0 : ib->pos == ib->size) return 0;
+    }
+}
+
+int tzst_enc_write(tzst_enc_t *z, const void *p, size_t n, char *err, size_t errlen)
+{
+    tzst_in_t ib = {p, n, 0};
+    return n ? tzst_enc_run(z, &ib, TZST_E_CONTINUE, err, errlen) : 0;
+}
+
+int tzst_enc_end(tzst_enc_t *z, char *err, size_t errlen)
+{
+    tzst_in_t ib = {"", 0, 0};
+    return tzst_enc_run(z, &ib, TZST_E_END, err, errlen);
+}
+
+void tzst_enc_close(tzst_enc_t *z)
+{
+    if (!z) return;
+    if (z->c) z->l.free_cctx(z->c);
+    free(z->buf);
+    tzst_unload(&z->l);
+    free(z);
 }
 
 /* ---- streaming ----------------------------------------------------------- */

@@ -47,6 +47,26 @@ int tzst_compress_file(const char *src, const char *dst, int level, char *err, s
  * LEVEL; NAME is used in messages.  Returns 0 or -1. */
 int tzst_compress_fd(int in_fd, FILE *out, int level, const char *name, char *err, size_t errlen);
 
+/* A zstd frame being compressed as its input comes (a converter that
+ * runs while its input is still being written): each tzst_enc_write
+ * compresses what it was given, a block at a time, and hands the output
+ * to PUT(UD, P, N) (which returns 0, or -1 with errno); tzst_enc_end ends
+ * the frame.  Memory: libzstd's context at LEVEL and a 1 MiB buffer. */
+typedef struct tzst_enc_s tzst_enc_t;
+
+/* LONG_LOG (0: off): zstd's long-distance matching over a window of
+ * 2^LONG_LOG bytes (what `zstd --long=LONG_LOG` does; readers need that
+ * much memory, at most 2^27 by default).  NULL (libzstd missing, out of
+ * memory) with "NAME: ..." in ERR. */
+tzst_enc_t *tzst_enc_open(int level, int long_log, int (*put)(void *ud, const void *p, size_t n),
+                          void *ud, const char *name, char *err, size_t errlen);
+/* Compresses N bytes at P.  0, or -1 with the message in ERR. */
+int tzst_enc_write(tzst_enc_t *z, const void *p, size_t n, char *err, size_t errlen);
+/* Ends the frame (everything given so far goes out).  0 or -1 with ERR. */
+int tzst_enc_end(tzst_enc_t *z, char *err, size_t errlen);
+/* Frees it (NULL is fine). */
+void tzst_enc_close(tzst_enc_t *z);
+
 /* A zstd stream being decompressed. */
 typedef struct tzst_stream_s tzst_stream_t;
 

@@ -1,0 +1,217 @@
+/* record_conv_test.c: the converter of `record -o OUT.atr.zst` against the
+ * checked conversion (`arenalab convert RAW OUT.atr.zst`).
+ *
+ * A seeded random program is recorded through the core (small buffer:
+ * many flushes) with thread switches, markers and frees of unknown
+ * addresses (so the dropped-free count in the header changes after the
+ * converter has read it), and an exec that fails half-way (finish, then
+ * reopen: the end record taken back).  The converter follows the file
+ * between flushes; its output, decompressed, must be byte for byte what the
+ * checked conversion of the finished file writes, for a large trace (two
+ * frames) and a small one (one).  A trace cut short is RCONV_CUT, one that
+ * is not the recorder's own (ids that are not slots) RCONV_AGAIN, and
+ * neither leaves an output behind. */
+#include "sim/record/record_conv.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc/check.h"
+#include "sim/record/record_core.h"
+#include "sim/trace/trace.h"
+#include "sim/trace/trace_zst.h"
+
+#define T_ADDRS 20000
+
+static uint64_t t_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static const char *t_path(const char *name, char *buf, size_t n)
+{
+    const char *dir = getenv("TEST_TMPDIR");
+    snprintf(buf, n, "%s/%s", dir ? dir : "/tmp", name);
+    return buf;
+}
+
+/* The decompressed bytes of the zstd file PATH; *N their count. */
+static char *t_unzstd(const char *path, size_t *n)
+{
+    char err[512];
+    int fd = open(path, O_RDONLY);
+    CHECK(fd >= 0);
+    int d = tzst_decompress_fd(fd, path, err, sizeof err);
+    if (d < 0) fprintf(stderr, "%s\n", err);
+    CHECK(d >= 0);
+    close(fd);
+    struct stat st;
+    CHECK(fstat(d, &st) == 0);
+    char *p = malloc((size_t)st.st_size + 1);
+    CHECK(p && pread(d, p, (size_t)st.st_size, 0) == st.st_size);
+    close(d);
+    *n = (size_t)st.st_size;
+    return p;
+}
+
+/* The checked conversion of RAW into REF (a .zst name). */
+static void t_reference(const char *raw, const char *ref)
+{
+    trace_reader_t *r;
+    trace_writer_t *w;
+    char err[512];
+    CHECK(trace_open(&r, raw, err, sizeof err) == 0);
+    CHECK(trace_writer_open(&w, ref, TRACE_FMT_BIN, trace_meta(r), 0, err, sizeof err) == 0);
+    CHECK(trace_copy(r, w, 0, NULL, NULL) == 0);
+    CHECK(!trace_truncated(r));
+    CHECK(trace_writer_close(w) == 0);
+    trace_close(r);
+}
+
+/* Records NOPS random operations into NAME while a converter follows, then
+ * checks its output against the reference. */
+static void t_follow(const char *name, int nops, int failed_exec)
+{
+    char raw[512], z[520], ref[530], err[512];
+    t_path(name, raw, sizeof raw);
+    snprintf(z, sizeof z, "%s.zst", raw);
+    snprintf(ref, sizeof ref, "%s.ref.atr.zst", raw);
+    unlink(z);
+    trace_meta_entry_t me[] = {{"producer", "record_conv_test"}, {RCORE_KEY_DROPPED, "0"}};
+    trace_meta_t meta = {2, me};
+    rcore_t c;
+    CHECK(rcore_open(&c, raw, 0, &meta, 4096, 0) == 0);
+    rconv_t *conv = rconv_open(raw);
+    CHECK(conv != NULL);
+    CHECK(rconv_step(conv) >= 0); /* the header only */
+
+    uint8_t *live = calloc(T_ADDRS, 1);
+    uint64_t seed = 99 + (uint64_t)nops;
+    for (int i = 0; i < nops; i++) {
+        uint64_t r = t_rand(&seed);
+        uint32_t k = (uint32_t)((r >> 16) % T_ADDRS), thread = 1 + (uint32_t)(r >> 62);
+        uintptr_t a = (uintptr_t)0x10000 + (uintptr_t)k * 64;
+        if (!live[k]) {
+            if ((r & 15) == 0) { /* an address from before recording */
+                CHECK(rcore_free(&c, a, thread) == 0);
+                continue;
+            }
+            trace_op_t op = (r & 1) ? TRACE_CALLOC : TRACE_ALLOC;
+            CHECK(rcore_alloc(&c, a, op, op == TRACE_CALLOC ? 3 : 0, (r >> 40) % 3000, TRACE_RAW,
+                              thread) == 0);
+            live[k] = 1;
+        } else if ((r & 3) == 0) {
+            uint32_t k2 = (uint32_t)((r >> 32) % T_ADDRS);
+            if (k2 != k && live[k2]) k2 = k;
+            CHECK(rcore_realloc(&c, a, (uintptr_t)0x10000 + (uintptr_t)k2 * 64, (r >> 40) % 5000,
+                                TRACE_RAW, thread) == 0);
+            live[k] = 0;
+            live[k2] = 1;
+        } else {
+            CHECK(rcore_free(&c, a, thread) == 1);
+            live[k] = 0;
+        }
+        if (i % 5000 == 0) CHECK(rcore_marker(&c, "phase", i % 10000 ? "odd" : "even") == 0);
+        if (i % 777 == 0) {
+            CHECK(rcore_flush(&c) == 0);
+            CHECK(rconv_step(conv) >= 0);
+        }
+        if (failed_exec && i == nops / 2) {
+            /* exec: the trace is finished; the converter reads the end
+             * record; the exec fails and the trace goes on */
+            CHECK(rcore_finish(&c) == 0);
+            CHECK(rconv_step(conv) >= 0);
+            CHECK(rcore_reopen(&c) == 0);
+        }
+    }
+    CHECK(rcore_marker(&c, "last", "after every event") == 0);
+    CHECK(c.dropped > 0);
+    CHECK(rcore_finish(&c) == 0);
+    rcore_close(&c);
+    free(live);
+
+    int rc = rconv_finish(conv, z, err, sizeof err);
+    if (rc != 0) fprintf(stderr, "rconv_finish: %d: %s\n", rc, err);
+    CHECK(rc == 0);
+    rconv_free(conv);
+    t_reference(raw, ref);
+    size_t n1, n2;
+    char *got = t_unzstd(z, &n1), *want = t_unzstd(ref, &n2);
+    CHECK(n1 == n2 && memcmp(got, want, n1) == 0);
+    free(got);
+    free(want);
+
+    /* the whole file at once (child traces): the same */
+    unlink(z);
+    conv = rconv_open(raw);
+    CHECK(rconv_finish(conv, z, err, sizeof err) == 0);
+    rconv_free(conv);
+    got = t_unzstd(z, &n1);
+    want = t_unzstd(ref, &n2);
+    CHECK(n1 == n2 && memcmp(got, want, n1) == 0);
+    free(got);
+    free(want);
+    /* Z is created exclusively: never over an existing file */
+    conv = rconv_open(raw);
+    CHECK(rconv_finish(conv, z, err, sizeof err) == RCONV_EIO);
+    rconv_free(conv);
+    unlink(z);
+    unlink(ref);
+    unlink(raw);
+}
+
+static void t_cut_short(void)
+{
+    char raw[512], z[520], err[512];
+    t_path("cut.atr", raw, sizeof raw);
+    snprintf(z, sizeof z, "%s.zst", raw);
+    unlink(z);
+    rcore_t c;
+    CHECK(rcore_open(&c, raw, 0, NULL, 4096, 0) == 0);
+    rconv_t *conv = rconv_open(raw);
+    for (int i = 0; i < 3000; i++)
+        CHECK(rcore_alloc(&c, (uintptr_t)0x1000 + (uintptr_t)i * 16, TRACE_ALLOC, 0, 8, TRACE_RAW,
+                          0) == 0);
+    CHECK(rcore_flush(&c) == 0);
+    CHECK(rconv_step(conv) == 1);
+    rcore_close(&c); /* a crash: no end record */
+    CHECK(rconv_finish(conv, z, err, sizeof err) == RCONV_CUT);
+    rconv_free(conv);
+    CHECK(access(z, F_OK) != 0);
+    unlink(raw);
+}
+
+static void t_not_ours(void)
+{
+    char raw[512], z[520], err[512];
+    t_path("other.atr", raw, sizeof raw);
+    snprintf(z, sizeof z, "%s.zst", raw);
+    unlink(z);
+    trace_writer_t *w;
+    CHECK(trace_writer_open(&w, raw, TRACE_FMT_BIN1, NULL, 0, err, sizeof err) == 0);
+    trace_event_t a = {.op = TRACE_ALLOC, .id = 100, .size = 8};
+    CHECK(trace_write(w, &a) == 0);
+    CHECK(trace_writer_close(w) == 0);
+    rconv_t *conv = rconv_open(raw);
+    CHECK(rconv_finish(conv, z, err, sizeof err) == RCONV_AGAIN);
+    rconv_free(conv);
+    CHECK(access(z, F_OK) != 0);
+    unlink(raw);
+}
+
+int main(void)
+{
+    t_follow("big.atr", 400000, 1);
+    t_follow("small.atr", 300, 0);
+    t_cut_short();
+    t_not_ours();
+    printf("record_conv_test: ok\n");
+    return 0;
+}
