@@ -35,8 +35,9 @@ typedef struct {
     jobs_ctx_t *ctx;
     int cpu; /* pinned to this CPU, or -1 */
     pthread_t tid;
-    size_t g;    /* the group it runs                          */
-    double next; /* no status line redraw of its own before    */
+    size_t g;       /* the group it runs                          */
+    double next;    /* no status line redraw of its own before    */
+    char phase[32]; /* the pass its last redraw showed            */
 } jobs_thread_t;
 
 static double jobs_now(void)
@@ -84,13 +85,15 @@ static void jobs_progress(jobs_ctx_t *c, size_t g, int cpu, const char *pass)
 
 /* driver_config_t.on_progress of thread UD's group: its worker's pass on
  * the status line, at most PROGRESS_HZ times a second (the lines come
- * every few million events; a long trace's group runs for minutes). */
+ * every few million events; a long trace's group runs for minutes), but a
+ * new pass at once: a short pass would otherwise never show. */
 static void jobs_on_progress(void *ud, const char *phase, uint64_t done, uint64_t total)
 {
     jobs_thread_t *t = ud;
     double now = jobs_now();
-    if (now < t->next) return;
+    if (now < t->next && !strncmp(phase, t->phase, sizeof t->phase - 1)) return;
     t->next = now + 1.0 / PROGRESS_HZ;
+    snprintf(t->phase, sizeof t->phase, "%s", phase);
     char pass[96];
     if (total)
         snprintf(pass, sizeof pass, "%s %.0f %%", phase,
@@ -215,6 +218,7 @@ static void *jobs_thread(void *arg)
         if (g == JOBS_NONE) return NULL;
         t->g = g;
         t->next = 0;
+        t->phase[0] = '\0';
         int rc = jobs_group(t, g);
         pthread_mutex_lock(&c->lock);
         c->done += c->group[g + 1] - c->group[g];
@@ -293,7 +297,7 @@ static void jobs_phase(jobs_ctx_t *c, int phase, unsigned nthreads, const int *c
     c->next = 0;
     unsigned started = 0;
     for (unsigned k = 0; k < nthreads; k++) {
-        th[k] = (jobs_thread_t){c, cpus ? cpus[k] : -1, 0, 0, 0};
+        th[k] = (jobs_thread_t){.ctx = c, .cpu = cpus ? cpus[k] : -1};
         if (pthread_create(&th[k].tid, NULL, jobs_thread, &th[k]) != 0) {
             pthread_mutex_lock(&c->lock);
             if (!c->status) {
