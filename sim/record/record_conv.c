@@ -74,20 +74,6 @@ struct rconv_s {
 
 /* ---- the sink --------------------------------------------------------------- */
 
-static int rconv_put_body(void *ud, const void *p, size_t n)
-{
-    const char *c = p;
-    int fd = *(int *)ud;
-    while (n > 0) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Appends N bytes at P to HELD.  0 or -1. */
 static int rconv_hold(rconv_sink_t *s, const char *p, size_t n)
 {
@@ -127,7 +113,7 @@ static int rconv_start_body(rconv_sink_t *s)
                  strerror(errno));
         return -1;
     }
-    s->enc = tzst_enc_open(RCONV_ZST_LEVEL, RCONV_LONG_LOG, rconv_put_body, &s->body, "the trace",
+    s->enc = tzst_enc_open(RCONV_ZST_LEVEL, RCONV_LONG_LOG, tzst_put_fd, &s->body, "the trace",
                            s->err, sizeof s->err);
     return s->enc ? 0 : -1;
 }
@@ -372,7 +358,7 @@ static int rconv_write(rconv_sink_t *s, const char *z, char *err, size_t errlen)
         return RCONV_EIO;
     }
     int out = open(z, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0666);
-    int rc = out >= 0 && rconv_put_body(&out, frame, (size_t)fn) == 0 ? 0 : -1;
+    int rc = out >= 0 && tzst_put_fd(&out, frame, (size_t)fn) == 0 ? 0 : -1;
     free(frame);
     if (rc == 0 && s->body >= 0) {
         /* the body's frame after it */
@@ -381,7 +367,7 @@ static int rconv_write(rconv_sink_t *s, const char *z, char *err, size_t errlen)
         for (ssize_t n; rc == 0 && (n = pread(s->body, buf, sizeof buf, at)) != 0; at += n) {
             if (n < 0 && errno == EINTR)
                 n = 0;
-            else if (n < 0 || rconv_put_body(&out, buf, (size_t)n) < 0)
+            else if (n < 0 || tzst_put_fd(&out, buf, (size_t)n) < 0)
                 rc = -1;
         }
     }

@@ -264,7 +264,7 @@ static int tzst_compress_core(const void *in, size_t insize, int level,
     return rc;
 }
 
-static int tzst_put_fd(void *ud, const void *p, size_t n)
+int tzst_put_fd(void *ud, const void *p, size_t n)
 {
     return tzst_write_all(*(int *)ud, p, n);
 }

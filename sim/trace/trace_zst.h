@@ -60,6 +60,9 @@ typedef struct tzst_enc_s tzst_enc_t;
  * memory) with "NAME: ..." in ERR. */
 tzst_enc_t *tzst_enc_open(int level, int long_log, int (*put)(void *ud, const void *p, size_t n),
                           void *ud, const char *name, char *err, size_t errlen);
+/* A PUT for tzst_enc_open: writes all N bytes at P to the descriptor
+ * *(int *)UD, again after EINTR and short writes.  0, or -1 with errno. */
+int tzst_put_fd(void *ud, const void *p, size_t n);
 /* Compresses N bytes at P.  0, or -1 with the message in ERR. */
 int tzst_enc_write(tzst_enc_t *z, const void *p, size_t n, char *err, size_t errlen);
 /* Ends the frame (everything given so far goes out).  0 or -1 with ERR. */
