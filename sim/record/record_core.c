@@ -1,7 +1,9 @@
 /* record_core.c: addresses in, binary trace out, no malloc (see record_core.h).
  *
- * Memory comes from mmap only: the hash doubles (new mapping, rehash,
- * munmap) when half full; the free-slot stack grows with mremap.  Size
+ * Memory comes from mmap only: the hash doubles when half full, in place
+ * (mremap moves its pages into the first half of a new mapping, then a
+ * rehash that swaps cells into their new places: rcore_grow); the
+ * free-slot stack grows with mremap.  Size
  * arithmetic is checked: a table that cannot grow fails the core (ENOMEM)
  * rather than wrapping. */
 #include "sim/record/record_core.h"
@@ -19,7 +21,8 @@
 
 #define RCORE_INIT_CELLS  ((uint64_t)1 << 14)
 #define RCORE_INIT_FREE   ((uint64_t)1 << 14)
-#define RCORE_CLOCK_EVERY 32 /* events between looks at the clock (2^k) */
+#define RCORE_CLOCK_EVERY 32                /* events between looks at the clock (2^k) */
+#define RCORE_HUGE_MIN    ((size_t)4 << 20) /* tables this big use huge pages */
 
 /* Zeroed memory.  A big table is aligned to 2 MiB and asks for huge pages:
  * a hash is touched at random, so 4 KiB pages cost a fault each (on every
@@ -27,7 +30,7 @@
 static void *rcore_map(size_t bytes)
 {
     const size_t huge = (size_t)2 << 20;
-    if (bytes < 2 * huge) {
+    if (bytes < RCORE_HUGE_MIN) {
         void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         return p == MAP_FAILED ? NULL : p;
     }
@@ -410,20 +413,74 @@ static inline uint64_t rcore_find(const rcore_t *c, uintptr_t p)
     return i;
 }
 
+/* Puts every cell of the previous generation (still where the old size
+ * put it) where the current size puts it, in place.  A placed cell is never
+ * moved again, so the run from its home to it — cells placed before it —
+ * stays free of holes; a probe stops at the first empty *or* unplaced cell
+ * and swaps: the unplaced cell it takes out is placed next.  Downwards: a
+ * cell at I goes to about 2 I (the hash's top bits, one more of them), a
+ * place already done, so swaps are rare and both ends move in order
+ * through memory. */
+static void rcore_rehash(rcore_t *c, uint64_t upto)
+{
+    uint64_t mask = c->ncells - 1;
+    uint8_t gen = c->gen;
+    for (uint64_t i = upto; i-- > 0;) {
+        if (!c->cells[i].ptr || c->cells[i].gen == gen) continue;
+        rcore_cell_t x = c->cells[i];
+        c->cells[i].ptr = 0;
+        for (;;) {
+            x.gen = gen;
+            uint64_t j = rcore_hash(c, x.ptr);
+            while (c->cells[j].ptr && c->cells[j].gen == gen)
+                j = (j + 1) & mask;
+            rcore_cell_t taken = c->cells[j];
+            c->cells[j] = x;
+            if (!taken.ptr) break;
+            x = taken;
+        }
+    }
+}
+
+/* Doubles the hash.  The old cells' pages are moved (mremap: page tables,
+ * no copy) to the first half of the new mapping, whose second half the
+ * kernel zeroes as it is touched: a doubling costs the new half only, not
+ * a whole new table, and all doublings together zero the final table once
+ * (64 MiB for a peak of 1.23 M blocks, instead of 128: zeroing pages was
+ * the recorder's largest cost there).  Should the move fail, the cells are
+ * copied over to the new mapping. */
 static int rcore_grow(rcore_t *c)
 {
     if (c->ncells > ((uint64_t)1 << 40) / sizeof *c->cells) return -ENOMEM;
-    uint64_t n = c->ncells * 2;
-    rcore_cell_t *old = c->cells, *cells = rcore_map(n * sizeof *cells);
+    uint64_t oldn = c->ncells, n = oldn * 2;
+    size_t oldbytes = oldn * sizeof *c->cells, bytes = n * sizeof *c->cells;
+    rcore_cell_t *old = c->cells, *cells = rcore_map(bytes);
     if (!cells) return -ENOMEM;
-    uint64_t oldn = c->ncells;
+    int moved = mremap(old, oldbytes, oldbytes, MREMAP_MAYMOVE | MREMAP_FIXED, cells) != MAP_FAILED;
+    if (moved && bytes >= RCORE_HUGE_MIN) madvise(cells, bytes, MADV_HUGEPAGE);
     c->cells = cells;
     c->ncells = n;
     c->shift--;
+    c->gen ^= 1;
+    if (moved) {
+        rcore_rehash(c, oldn);
+        return 0;
+    }
     for (uint64_t i = 0; i < oldn; i++)
-        if (old[i].ptr) c->cells[rcore_find(c, old[i].ptr)] = old[i];
-    munmap(old, oldn * sizeof *old);
+        if (old[i].ptr) {
+            old[i].gen = c->gen;
+            c->cells[rcore_find(c, old[i].ptr)] = old[i];
+        }
+    munmap(old, oldbytes);
     return 0;
+}
+
+/* 1 when one more block would fill the hash past half.  (At 3/4 the
+ * table is half the size, but perl's hash churn spends more on the longer
+ * probe runs of lookups and deletions than the zeroing saved.) */
+static inline int rcore_full(const rcore_t *c)
+{
+    return (c->nused + 1) * 2 > c->ncells;
 }
 
 /* Removes the cell at I, shifting later cells of its probe run back. */
@@ -466,7 +523,7 @@ int rcore_alloc(rcore_t *c, uintptr_t p, trace_op_t op, uint64_t nmemb, uint64_t
 {
     if (c->failed) return -c->failed;
     if (!p) return 0;
-    if ((c->nused + 1) * 2 > c->ncells && rcore_grow(c) < 0) return rcore_fail(c, ENOMEM);
+    if (rcore_full(c) && rcore_grow(c) < 0) return rcore_fail(c, ENOMEM);
     uint64_t i = rcore_find(c, p);
     if (c->cells[i].ptr) {
         /* The allocator handed out an address we think is live: its free
@@ -489,7 +546,7 @@ int rcore_alloc(rcore_t *c, uintptr_t p, trace_op_t op, uint64_t nmemb, uint64_t
         size = 0;
     }
     if (size > TRACE_MAX_SIZE) size = TRACE_MAX_SIZE;
-    c->cells[i] = (rcore_cell_t){p, slot, domain};
+    c->cells[i] = (rcore_cell_t){p, slot, domain, c->gen};
     c->nused++;
     trace_event_t ev = {.op = (uint8_t)op,
                         .domain = domain,
@@ -554,7 +611,7 @@ int rcore_realloc(rcore_t *c, uintptr_t old, uintptr_t newp, uint64_t size, uint
     int rc = rcore_room(c, TBENC_MAX_EVENT);
     if (rc < 0) return rc;
     if (newp != old) {
-        if ((c->nused + 1) * 2 > c->ncells) {
+        if (rcore_full(c)) {
             if (rcore_grow(c) < 0) return rcore_fail(c, ENOMEM);
             i = rcore_find(c, old);
         }
@@ -574,7 +631,7 @@ int rcore_realloc(rcore_t *c, uintptr_t old, uintptr_t newp, uint64_t size, uint
         } else {
             c->nused++;
         }
-        c->cells[j] = (rcore_cell_t){newp, cell.slot, cell.domain};
+        c->cells[j] = (rcore_cell_t){newp, cell.slot, cell.domain, c->gen};
     }
     if (size > TRACE_MAX_SIZE) size = TRACE_MAX_SIZE;
     trace_event_t ev = {.op = TRACE_REALLOC,
@@ -608,6 +665,7 @@ int rcore_is_valid(const rcore_t *c)
         const rcore_cell_t *cell = &c->cells[i];
         if (!cell->ptr) continue;
         used++;
+        if (cell->gen != c->gen) ok = 0; /* a doubling left it unplaced */
         /* Reachable from its home without crossing an empty cell. */
         for (uint64_t j = rcore_hash(c, cell->ptr); j != i; j = (j + 1) & mask)
             if (!c->cells[j].ptr) ok = 0;

@@ -81,6 +81,7 @@ typedef struct {
     uintptr_t ptr;  /* block address; 0 marks an empty cell                */
     uint32_t slot;  /* its slot = its id in the trace                      */
     uint8_t domain; /* trace_domain_t of the allocation                    */
+    uint8_t gen;    /* rcore_t.gen when placed (in-place doubling)         */
 } rcore_cell_t;
 
 typedef struct {
@@ -108,6 +109,7 @@ typedef struct {
     uint64_t ncells;            /* capacity, a power of two               */
     uint64_t nused;             /* live blocks in it                      */
     unsigned shift;             /* 64 - log2(ncells)                      */
+    uint8_t gen;                /* flips at each doubling (rcore_grow)    */
     uint32_t *freeslots;        /* stack of free slots (mmap)             */
     uint64_t freecap;           /* its capacity in entries                */
     uint32_t nfree;             /* entries on it                          */

@@ -224,6 +224,61 @@ static void t_big_table(void)
     rcore_close(&c);
 }
 
+/* The hash doubles in place (rcore_grow: cells swapped into their new
+ * places).  Addresses of every kind — packed small blocks, page-aligned
+ * ones, pages whose blocks wrap past the table's end — with frees between
+ * the doublings, so each doubling starts from a table with holes: right
+ * after every doubling the table is valid and every live block is found
+ * with its domain, and no freed one is. */
+static void t_doubling_in_place(void)
+{
+    rcore_t c;
+    enum { N = 200000 };
+    uintptr_t *addr = malloc(N * sizeof *addr);
+    uint8_t *live = calloc(N, 1);
+    CHECK(addr && live);
+    uint64_t r = 42;
+    for (uint32_t k = 0; k < N; k++) {
+        switch (k % 3) {
+        case 0:
+            addr[k] = (uintptr_t)0x100000 + (uintptr_t)k * 16;
+            break;
+        case 1:
+            addr[k] = (uintptr_t)0x7f0000000000 + (uintptr_t)k * 4096;
+            break;
+        default:
+            addr[k] = (uintptr_t)0x20000000 + (uintptr_t)(k / 3) * 4096 + 4080;
+            break;
+        }
+    }
+    CHECK(rcore_open(&c, t_path("double.atr"), 0, NULL, 0, 0) == 0);
+    int ok = 1, doublings = 0;
+    uint64_t cells = c.ncells;
+    for (uint32_t k = 0; k < N; k++) {
+        CHECK(rcore_alloc(&c, addr[k], TRACE_ALLOC, 0, 8, (uint8_t)(k % 3), 0) == 0);
+        live[k] = 1;
+        r = r * 6364136223846793005u + 1442695040888963407u;
+        uint32_t victim = (uint32_t)((r >> 33) % (k + 1));
+        if ((r & 3) == 0 && live[victim]) {
+            CHECK(rcore_free(&c, addr[victim], 0) == 1);
+            live[victim] = 0;
+        }
+        if (c.ncells != cells) {
+            cells = c.ncells;
+            doublings++;
+            ok &= rcore_is_valid(&c);
+            for (uint32_t j = 0; j <= k; j++)
+                ok &= rcore_domain(&c, addr[j]) == (live[j] ? (int)(j % 3) : -1);
+        }
+    }
+    CHECK(ok);
+    CHECK(doublings >= 4);
+    CHECK(rcore_finish(&c) == 0);
+    rcore_close(&c);
+    free(addr);
+    free(live);
+}
+
 /* Events of file PATH, or -1 when unreadable; *CUT: cut short. */
 static long t_count(const char *path, int *cut)
 {
@@ -371,6 +426,7 @@ int main(void)
     t_cut_and_reopen();
     t_dropped_in_place();
     t_big_table();
+    t_doubling_in_place();
     t_lost();
     t_stream();
     t_utc();
