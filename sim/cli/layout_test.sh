@@ -24,6 +24,17 @@ for r in json.load(open(sys.argv[1]))["runs"]:
 PY
 }
 
+# Where the system refuses the personality (a container's seccomp profile),
+# ARENALAB_ASLR=off must say so and stop, never run with the layout random.
+if ! setarch "$(uname -m)" -R true 2>/dev/null; then
+  ARENALAB_ASLR=off "$bin" stats traces/queue.atr >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  [ "$rc" = 2 ] || fail "personality refused here, yet ARENALAB_ASLR=off: exit $rc, expected 2"
+  grep -q "cannot set the address-space layout" "$tmp/err" || fail "no clear message: $(cat "$tmp/err")"
+  [ "$fails" -eq 0 ] && echo "layout_test: ok (this system refuses a fixed layout: refused clearly)"
+  exit $((fails > 0))
+fi
+
 for i in 1 2 3 4; do
   if ! ARENALAB_ASLR=off "$bin" replay traces/queue.atr --alloc "$allocs" -n 1 --quiet \
       --json "$tmp/run$i.json" >/dev/null 2>"$tmp/err$i"; then

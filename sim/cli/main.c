@@ -81,22 +81,26 @@ static void main_on_sigbus(int sig)
 static int main_address_layout(char **argv)
 {
     const char *v = getenv("ARENALAB_ASLR");
-    if (!v || !*v || !strcmp(v, "on")) return 0;
-    if (strcmp(v, "off") != 0) {
+    if (!v || !*v) return 0; /* as the parent left it */
+    int off = !strcmp(v, "off");
+    if (!off && strcmp(v, "on") != 0) {
         cli_error("ARENALAB_ASLR='%s': expected 'on' (the default) or 'off' (the address-space "
                   "layout fixed, for memory figures that repeat exactly)",
                   v);
         return CLI_USAGE;
     }
+    /* "on" undoes a fixed layout inherited from the parent (setarch -R) */
     int now = personality(0xffffffff);
-    if (now >= 0 && (now & ADDR_NO_RANDOMIZE)) return 0;
-    if (now < 0 || personality((unsigned long)now | ADDR_NO_RANDOMIZE) < 0) {
-        cli_error("ARENALAB_ASLR=off: cannot fix the address-space layout: personality: %s",
+    if (now >= 0 && !(now & ADDR_NO_RANDOMIZE) == !off) return 0;
+    unsigned long want = off ? (unsigned long)now | ADDR_NO_RANDOMIZE
+                             : (unsigned long)now & ~(unsigned long)ADDR_NO_RANDOMIZE;
+    if (now < 0 || personality(want) < 0) {
+        cli_error("ARENALAB_ASLR=%s: cannot set the address-space layout: personality: %s", v,
                   strerror(errno));
         return CLI_USAGE;
     }
     execv("/proc/self/exe", argv);
-    cli_error("ARENALAB_ASLR=off: cannot re-execute /proc/self/exe: %s", strerror(errno));
+    cli_error("ARENALAB_ASLR=%s: cannot re-execute /proc/self/exe: %s", v, strerror(errno));
     return CLI_USAGE;
 }
 

@@ -143,8 +143,12 @@ static const char *sysinfo_layout(char *buf, size_t len)
         if (fgets(va, sizeof va, f)) va[strcspn(va, "\n")] = '\0';
         fclose(f);
     }
+    const char *asked = getenv("ARENALAB_ASLR");
     if (p >= 0 && (p & ADDR_NO_RANDOMIZE))
-        snprintf(buf, len, "fixed (ARENALAB_ASLR=off)");
+        snprintf(buf, len, "fixed (%s)",
+                 asked && !strcmp(asked, "off")
+                     ? "ARENALAB_ASLR=off"
+                     : "ADDR_NO_RANDOMIZE inherited, as setarch -R sets it");
     else if (!strcmp(va, "0"))
         snprintf(buf, len, "fixed (kernel.randomize_va_space = 0)");
     else

@@ -39,8 +39,8 @@ typedef enum {
 typedef enum { TRACE_RAW = 0, TRACE_MEM = 1, TRACE_OBJ = 2, TRACE_NDOMAINS } trace_domain_t;
 
 /* TRACE_FMT_BIN is the binary format writers use (version 3, column-wise
- * blocks of LZ4 or raw streams; version 2 when all are raw) and reads
- * versions 2 and 3; TRACE_FMT_BIN1 the first version, still read, written
+ * blocks of LZ4 or raw streams; version 2, every stream raw, for a .zst
+ * output, with TRACE_W_RAW, or without liblz4) and reads versions 2 and 3; TRACE_FMT_BIN1 the first version, still read, written
  * only when asked for (`--to atr1`). */
 typedef enum { TRACE_FMT_TEXT, TRACE_FMT_BIN, TRACE_FMT_BIN1, TRACE_NFORMATS } trace_format_t;
 

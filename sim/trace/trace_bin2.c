@@ -33,8 +33,9 @@
 #include <sys/stat.h>
 
 /* Version 3 is version 2 plus the LZ4 codec: a writer that may use LZ4
- * writes 3, one that stores every stream raw (a .zst output) writes 2, so
- * that older readers read it. */
+ * writes 3 (even when every stream of the file came out raw), one that
+ * stores every stream raw by design (a .zst output, TRACE_W_RAW, no
+ * liblz4) writes 2, so that older readers read it. */
 #define B2_VERSION    2
 #define B2_VERSION_LZ 3
 
@@ -68,7 +69,7 @@
 
 enum { B2_T, B2_S, B2_I, B2_X, B2_NSTREAMS };
 
-/* `a` `c` tag bit 6 (version 2 only): the new block's id is the slot it
+/* `a` `c` tag bit 6 (versions 2 and 3, never 1): the new block's id is the slot it
  * takes (a recorder that uses its own ids as slots), not stored.  Never
  * with NEXT (bit 5). */
 #define B2_B_SLOT_ID 2
