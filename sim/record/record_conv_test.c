@@ -279,7 +279,8 @@ static void t_sink_fails(void)
 
 /* A raw trace of T_BIG_BYTES or more, converted whole at the end (as a
  * child's is), in a child process (its own peak): the peak resident set
- * grows by much less than the trace (the converter reads it in windows),
+ * grows by less than 2/3 of the trace (the converter reads it in 16 MiB
+ * windows: about 24 MB here, 41 MB under ASan; 112 MB reading it whole),
  * and the output is the checked conversion's. */
 #define T_BIG_BYTES ((off_t)96 << 20)
 static void t_bounded(void)
@@ -305,7 +306,7 @@ static void t_bounded(void)
         long grew = after.ru_maxrss - before.ru_maxrss; /* KiB */
         fprintf(stderr, "t_bounded: %lld-byte trace, peak RSS +%ld KiB\n", (long long)st.st_size,
                 grew);
-        _exit(rc != 0 ? 1 : grew * 1024 >= (long)st.st_size / 2 ? 2 : 0);
+        _exit(rc != 0 ? 1 : grew * 1024 * 3 >= (long)st.st_size * 2 ? 2 : 0);
     }
     int status;
     CHECK(waitpid(pid, &status, 0) == pid);
