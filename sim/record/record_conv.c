@@ -3,12 +3,18 @@
  *
  * Invariants: BUF holds the file's bytes [0, HAVE) as read, but for those
  * before DROPPED (already decoded, given back to the kernel); the reader
- * reads BUF and is never ahead of HAVE.  Every event the reader hands out
+ * reads BUF and is never ahead of HAVE.  At most RCONV_WINDOW bytes are
+ * read at a time and decoded before the next are read, so that the memory
+ * in use stays bounded however large the trace (a child's is read whole at
+ * the end).  Every event the reader hands out
  * goes to the writer, with the markers read before it, in order.  The
  * sink's HELD bytes are the first bytes of the version-2 trace: the whole
  * trace while it is small (at most RCONV_SMALL bytes after the header),
  * else the header alone, everything after it having gone into ENC, whose
- * frame goes to BODY. */
+ * frame goes to BODY, an unnamed file beside RAW.  Once a write to the
+ * sink failed, FAILED stays set and every later write fails: the output
+ * is never written from a sink that lost bytes (stdio does not tell the
+ * writer: fwrite on a cookie stream counts bytes the callback refused). */
 #include "sim/record/record_conv.h"
 
 #include <errno.h>
@@ -40,6 +46,8 @@
 #define RCONV_SMALL ((size_t)64 << 10)
 /* Events per batch of the reader. */
 #define RCONV_BATCH 4096
+/* Bytes of RAW read (and held in memory) at a time. */
+#define RCONV_WINDOW ((size_t)16 << 20)
 /* Decoded bytes given back to the kernel at a time. */
 #define RCONV_DROP_STEP ((size_t)4 << 20)
 
@@ -53,6 +61,8 @@ typedef struct {
     uint64_t total;  /* bytes written                                      */
     tzst_enc_t *enc; /* what comes after HELD                              */
     int body;        /* ENC's frame: an unnamed temporary file, or -1      */
+    const char *raw; /* the recorder's file: BODY goes in its directory    */
+    int failed;      /* a write failed (sticky): the output is lost        */
     char err[512];   /* why a write failed                                 */
 } rconv_sink_t;
 
@@ -96,31 +106,45 @@ static int rconv_hold(rconv_sink_t *s, const char *p, size_t n)
     return 0;
 }
 
-/* Starts the body's frame (an unnamed temporary file).  0 or -1. */
+/* Starts the body's frame: an unnamed temporary file in RAW's directory
+ * (where the output goes, and which the recorder could write; not
+ * $TMPDIR, often a small tmpfs), created exclusively: O_TMPFILE, else
+ * mkostemp (O_EXCL, a random name) and unlinked at once.  0 or -1. */
 static int rconv_start_body(rconv_sink_t *s)
 {
-    const char *dir = getenv("TMPDIR");
-    if (!dir || !*dir) dir = "/tmp";
+    char dir[PATH_MAX], name[PATH_MAX + 32];
+    const char *slash = strrchr(s->raw, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == s->raw)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - s->raw), s->raw);
     s->body = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (s->body < 0) {
-        char name[PATH_MAX];
-        snprintf(name, sizeof name, "%s/arenalab-record.XXXXXX", dir);
+        snprintf(name, sizeof name, "%s/.arenalab-record.XXXXXX", dir);
         s->body = mkostemp(name, O_CLOEXEC);
         if (s->body >= 0) unlink(name);
     }
     if (s->body < 0) {
-        snprintf(s->err, sizeof s->err, "cannot create a temporary file in %s: %s", dir,
+        snprintf(s->err, sizeof s->err, "cannot create a temporary file in %.400s: %s", dir,
                  strerror(errno));
         return -1;
     }
     s->enc = tzst_enc_open(RCONV_ZST_LEVEL, RCONV_LONG_LOG, tzst_put_fd, &s->body, "the trace",
                            s->err, sizeof s->err);
-    return s->enc ? 0 : -1;
+    if (!s->enc) {
+        close(s->body);
+        s->body = -1;
+        return -1;
+    }
+    return 0;
 }
 
 static ssize_t rconv_sink_write(void *cookie, const char *p, size_t n)
 {
     rconv_sink_t *s = cookie;
+    if (s->failed) goto fail;
     if (s->pos < s->total) {
         /* the writer patches its header: always inside HELD */
         if (s->pos + n > s->nheld) goto fail;
@@ -153,6 +177,7 @@ static ssize_t rconv_sink_write(void *cookie, const char *p, size_t n)
     return (ssize_t)n;
 fail:
     if (!s->err[0]) snprintf(s->err, sizeof s->err, "out of memory");
+    s->failed = 1;
     errno = EIO;
     return -1;
 }
@@ -182,11 +207,13 @@ rconv_t *rconv_open(const char *raw)
     snprintf(c->raw, sizeof c->raw, "%s", raw);
     c->fd = -1;
     c->sink.body = -1;
+    c->sink.raw = c->raw;
     return c;
 }
 
-/* Reads RAW's bytes from FROM (at most HAVE) to its end into BUF.  1 when
- * there were new ones, 0 when not, or RCONV_AGAIN. */
+/* Reads RAW's bytes from FROM (at most HAVE) into BUF: to its end, or
+ * RCONV_WINDOW bytes (at least to HAVE).  1 when there were new ones, 0
+ * when not, or RCONV_AGAIN. */
 static int rconv_read(rconv_t *c, size_t from)
 {
     struct stat st;
@@ -196,12 +223,15 @@ static int rconv_read(rconv_t *c, size_t from)
     size_t size = (size_t)st.st_size;
     if (size < from) return RCONV_AGAIN; /* shorter than what was read: not a recorder's */
     if (size == c->have && from == c->have) return 0;
+    if (size - from > RCONV_WINDOW)
+        size = from + RCONV_WINDOW > c->have ? from + RCONV_WINDOW : c->have;
     if (size > c->cap) {
         size_t cap = c->cap ? c->cap : (size_t)1 << 20;
         while (cap < size)
             cap *= 2;
-        /* address space only (NORESERVE: a trace larger than the memory
-         * is no overcommit), its decoded pages given back as we go */
+        /* address space for the whole file (NORESERVE: a trace larger
+         * than the memory is no overcommit); only the window read last
+         * is resident, the decoded pages before it given back as we go */
         void *p = c->buf ? mremap(c->buf, c->cap, cap, MREMAP_MAYMOVE)
                          : mmap(NULL, cap, PROT_READ | PROT_WRITE,
                                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -278,6 +308,7 @@ static int rconv_pump(rconv_t *c)
         }
         if (n > from && trace_write_trusted(c->w, c->ev + from, (size_t)(n - from)) < 0)
             return RCONV_EIO;
+        if (c->sink.failed || ferror(c->fp)) return RCONV_EIO;
         c->at += (uint64_t)n;
         if (n == 0) {
             /* markers after the last event */
@@ -296,13 +327,14 @@ static int rconv_pump(rconv_t *c)
     return 0;
 }
 
-/* One step from byte FROM of RAW on.  1, 0, or a negative code. */
+/* One step (a window) from byte FROM of RAW on.  1 when there were new
+ * bytes, 0 when not, or a negative code. */
 static int rconv_advance(rconv_t *c, size_t from)
 {
     int rc = rconv_read(c, from);
     if (rc <= 0) return rc;
     if (!c->r) {
-        if ((rc = rconv_start(c)) <= 0) return rc;
+        if ((rc = rconv_start(c)) <= 0) return rc < 0 ? rc : 1; /* 0: the header is not whole */
     } else if (trace_mem_follow(c->r, c->buf, c->have) < 0) {
         return RCONV_AGAIN;
     }
@@ -389,6 +421,8 @@ int rconv_finish(rconv_t *c, const char *z, char *err, size_t errlen)
      * read may have been taken back meanwhile) */
     c->ended = 0;
     int rc = rconv_advance(c, c->r ? (size_t)trace_offset(c->r) : 0);
+    while (rc == 1 && !c->ended)
+        rc = rconv_advance(c, c->have);
     if (rc < 0) return c->state = rc;
     if (!c->r) return c->state = RCONV_AGAIN;
     if (!c->ended) return c->state = trace_truncated(c->r) ? RCONV_CUT : RCONV_AGAIN;
@@ -398,6 +432,7 @@ int rconv_finish(rconv_t *c, const char *z, char *err, size_t errlen)
     rc = trace_writer_close_err(c->w, err, errlen);
     c->w = NULL;
     if (rc == 0 && fflush(c->fp) != 0) rc = -1;
+    if (rc == 0 && (c->sink.failed || ferror(c->fp))) rc = -1;
     if (rc == 0 && c->sink.enc && tzst_enc_end(c->sink.enc, err, errlen) < 0) rc = -1;
     if (rc == 0 && rconv_header(&c->sink, trace_meta(fin)) < 0) {
         snprintf(err, errlen, "%s: out of memory", z);

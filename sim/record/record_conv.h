@@ -4,10 +4,13 @@
  * it, so that little is left to do once the program ends.
  *
  * Following.  rconv_step reads what the recorder appended since the last
- * call (pread into memory of our own: nothing the program does to the file
- * can fault us), decodes the whole records (trace_mem_follow), and writes
- * them to a version-2 writer whose output goes through zstd into an
- * unnamed temporary file.  A recorder only appends, but for two rewrites:
+ * call, at most 16 MiB at a time (pread into memory of our own: nothing the
+ * program does to the file can fault us; decoded bytes are given back, so
+ * the memory in use is bounded however large the trace), decodes the whole
+ * records (trace_mem_follow), and writes them to a version-2 writer whose
+ * output goes through zstd into an unnamed temporary file in RAW's
+ * directory (O_TMPFILE, else mkostemp and unlink; not $TMPDIR, often a
+ * small tmpfs).  A recorder only appends, but for two rewrites:
  * the header (the dropped-free count at each flush, the counts at the
  * end), which is read once and whose final metadata rconv_finish takes
  * from the finished file; and the end record, which it takes back when an
@@ -28,7 +31,10 @@
  * counts, so written last), then the rest, compressed as it came.
  *
  * Failure: rconv_open gives NULL (out of memory); rconv_step and
- * rconv_finish give a negative RCONV_* code, which stays. */
+ * rconv_finish give a negative RCONV_* code, which stays.  Any write of the
+ * output that fails (the temporary file's disk full, out of memory) is
+ * RCONV_EIO, at once or at rconv_finish: never an output with bytes
+ * missing.  RAW itself is never modified nor removed. */
 #ifndef ARENALAB_SIM_RECORD_RECORD_CONV_H
 #define ARENALAB_SIM_RECORD_RECORD_CONV_H
 
@@ -54,8 +60,9 @@ rconv_t *rconv_open(const char *raw);
 int rconv_step(rconv_t *c);
 
 /* The recorder is done (the program ended): converts the rest and writes
- * Z, created exclusively (O_EXCL, mode 0666 less the umask).  0, or a
- * negative RCONV_* code (Z not left behind; RCONV_EIO with ERR). */
+ * Z, created exclusively (O_EXCL, mode 0666 less the umask), reading the
+ * rest in windows as rconv_step does (a child's trace is all rest).  0, or
+ * a negative RCONV_* code (Z not left behind; RCONV_EIO with ERR). */
 int rconv_finish(rconv_t *c, const char *z, char *err, size_t errlen);
 
 /* Frees C (NULL is fine); removes nothing. */

@@ -628,7 +628,9 @@ int trace_output_format(const char *path, int forced, trace_format_t *fmt, char 
 
 int _trace_wflush(trace_writer_t *w)
 {
-    if (w->len && fwrite(w->buf, 1, w->len, w->fp) != w->len) {
+    /* ferror too: fwrite on a fopencookie stream counts the bytes its
+     * write function refused (glibc) */
+    if (w->len && (fwrite(w->buf, 1, w->len, w->fp) != w->len || ferror(w->fp))) {
         w->failed = 1;
         w->len = 0;
         return _trace_fail(w->err, TRACE_EIO, "%s: cannot write: %s", w->path, strerror(errno));
