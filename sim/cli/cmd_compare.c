@@ -47,7 +47,9 @@
  * compared as ever.
  * Peak RSS is the kernel's count of resident pages, measured once a side:
  * it moves by a few pages between identical runs (up to 6 seen), so a
- * change is significant beyond COMPARE_RSS_PAGES pages.
+ * change is significant beyond COMPARE_RSS_PAGES pages.  The figures made
+ * from resident memory (J&W #1-#4, util) move with it: a change in them
+ * is significant only when peak RSS moved beyond those pages.
  * Instruction and cache-miss counts (`--measure instructions`, callgrind)
  * are exact for every allocator, the preloaded libraries included (their
  * timers are pinned for the count, sim/replay/driver.c): any change in
@@ -101,7 +103,15 @@ typedef enum {
     COMPARE_COUNT,
     COMPARE_PER_EVENT
 } compare_kind_t;
-typedef enum { COMPARE_TESTED, COMPARE_EXACT, COMPARE_PAGES, COMPARE_COUNTED } compare_judge_t;
+/* COMPARE_RESIDENT: a ratio of resident memory (J&W, util), which moves
+ * with it: judged as peak resident is, by its pages. */
+typedef enum {
+    COMPARE_TESTED,
+    COMPARE_EXACT,
+    COMPARE_PAGES,
+    COMPARE_RESIDENT,
+    COMPARE_COUNTED
+} compare_judge_t;
 
 /* Fewest allocator classes in a round for the relative test. */
 #define COMPARE_MIN_REFERENCE 3
@@ -118,19 +128,22 @@ static const struct {
     {"peak_resident_bytes", "peak resident", COMPARE_BYTES, COMPARE_PAGES},
     {"peak_live_bytes", "peak live", COMPARE_BYTES, COMPARE_EXACT},
     {"peak_held_bytes", "peak held", COMPARE_BYTES, COMPARE_EXACT},
-    {"frag_jw4", "jw4", COMPARE_RATIO, COMPARE_EXACT},
-    {"util", "util", COMPARE_RATIO, COMPARE_EXACT},
+    {"frag_jw4", "jw4", COMPARE_RATIO, COMPARE_RESIDENT},
+    {"util", "util", COMPARE_RATIO, COMPARE_RESIDENT},
     {"internal_frag", "internal", COMPARE_RATIO, COMPARE_EXACT},
     {"ns_per_event_mean", "ns/event mean", COMPARE_NS, COMPARE_TESTED},
     {"peak_live_blocks", "peak live blocks", COMPARE_COUNT, COMPARE_EXACT},
-    {"frag_jw1", "jw1", COMPARE_RATIO, COMPARE_EXACT},
-    {"frag_jw2", "jw2", COMPARE_RATIO, COMPARE_EXACT},
-    {"frag_jw3", "jw3", COMPARE_RATIO, COMPARE_EXACT},
+    {"frag_jw1", "jw1", COMPARE_RATIO, COMPARE_RESIDENT},
+    {"frag_jw2", "jw2", COMPARE_RATIO, COMPARE_RESIDENT},
+    {"frag_jw3", "jw3", COMPARE_RATIO, COMPARE_RESIDENT},
     {"instructions_per_event", "instructions/event", COMPARE_PER_EVENT, COMPARE_COUNTED},
     {"d1_misses_per_event", "D1 misses/event", COMPARE_PER_EVENT, COMPARE_COUNTED},
     {"ll_misses_per_event", "LL misses/event", COMPARE_PER_EVENT, COMPARE_COUNTED},
     {"callgrind_Ir", "instructions", COMPARE_COUNT, COMPARE_COUNTED},
 };
+
+/* peak_resident_bytes' index in compare_metrics. */
+#define COMPARE_RESIDENT_METRIC 1
 
 /* The table's instructions column: the first COMPARE_COUNTED metric. */
 #define COMPARE_INSTRUCTIONS 12
@@ -484,6 +497,11 @@ static int compare_significant(const compare_row_t *row, size_t m)
     if (isnan(a) && isnan(b)) return 0;
     if (isnan(a) || isnan(b)) return 1;
     if (compare_metrics[m].judge == COMPARE_PAGES) return fabs(b - a) > COMPARE_RSS_PAGES * 4096.0;
+    if (compare_metrics[m].judge == COMPARE_RESIDENT) {
+        /* resident memory within its pages' jitter moves these too */
+        double ra = row->a[COMPARE_RESIDENT_METRIC], rb = row->b[COMPARE_RESIDENT_METRIC];
+        if (!isnan(ra) && !isnan(rb) && fabs(rb - ra) <= COMPARE_RSS_PAGES * 4096.0) return 0;
+    }
     return a != b;
 }
 
@@ -783,7 +801,8 @@ static int compare_write(const char *dir, const compare_row_t *rows, size_t n, c
             "tested). Pairs on a trace too short to time are not judged, nor pairs whose trace ran "
             "on different machines in A and B (*other machine*); with a single timed "
             "run on a side there is no spread to judge. Memory figures are exact: any change in "
-            "them is real (peak RSS: beyond 16 pages); so are instruction and cache-miss "
+            "them is real (peak RSS, and the J&W and util figures made from it: beyond 16 "
+            "pages); so are instruction and cache-miss "
             "counts (callgrind), for every allocator.\n\n",
             sa, sb);
     compare_table(o.fp, rows, n, 1);
@@ -841,7 +860,8 @@ static void compare_tally(FILE *f, const compare_row_t *rows, size_t n)
                 continue;
             }
             changed |= compare_significant(&rows[i], m);
-            moved |= compare_metrics[m].judge == COMPARE_EXACT &&
+            moved |= (compare_metrics[m].judge == COMPARE_EXACT ||
+                      compare_metrics[m].judge == COMPARE_RESIDENT) &&
                      !isnan(compare_change(rows[i].a[m], rows[i].b[m])) &&
                      compare_change(rows[i].a[m], rows[i].b[m]) != 0;
         }
@@ -1130,7 +1150,8 @@ const cli_command_t cmd_compare = {
         "and the drift (the median pair's change) end the table.  Pairs on a trace too short\n"
         "to time are not judged, nor, when both reports have nodes.csv, pairs whose trace\n"
         "ran on different machines in A and B ('other machine').  Memory figures are exact,\n"
-        "so any change in them is significant (peak RSS: beyond 16 pages); so are\n"
+        "so any change in them is significant (peak RSS, and the J&W and util figures made\n"
+        "from it: beyond 16 pages); so are\n"
         "instruction and cache-miss counts (replay --measure instructions), for every\n"
         "allocator.\n"
         "Writes compare.csv, compare.md and one plot (compare.svg/.png, with its gnuplot\n"

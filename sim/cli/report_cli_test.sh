@@ -227,7 +227,7 @@ cmp_bad ":3: .* again (first on line 2)" "$tmp/dup.csv"
 # judged).  On t4
 # every allocator is twice as slow in B (the machine: not significant)
 # except p, four times as slow (twice relative to the others: significant).
-hdr="trace,allocator,events,repeat,ns_per_event_min,ns_per_event_median,ns_per_event_max,ns_per_event_runs,timing_too_short,peak_held_bytes,peak_resident_bytes"
+hdr="trace,allocator,events,repeat,ns_per_event_min,ns_per_event_median,ns_per_event_max,ns_per_event_runs,timing_too_short,peak_held_bytes,peak_resident_bytes,util"
 { echo "$hdr"
   echo "t1,x,50000,6,10,12.5,15,10;11;12;13;14;15,false,4096,65536"
   echo "t1,y,50000,6,10,12.5,15,10;11;12;13;14;15,false,4096,65536"
@@ -236,17 +236,17 @@ hdr="trace,allocator,events,repeat,ns_per_event_min,ns_per_event_median,ns_per_e
   echo "t3,x,500,6,10,12.5,15,10;11;12;13;14;15,true,4096,65536"
   for a in p:10 q:20 r:30 s:40 u:50; do
     b=${a#*:}; echo "t4,${a%:*},50000,6,$b,$((b + 2)).5,$((b + 5)),$b;$((b + 1));$((b + 2));$((b + 3));$((b + 4));$((b + 5)),false,4096,65536"
-  done; } >"$tmp/ta.csv"
+  done; } | sed '2,$ s/$/,0.5/' >"$tmp/ta.csv"
 { echo "$hdr"
   echo "t1,x,50000,6,20,25,30,20;22;24;26;28;30,false,4096,65536"
-  echo "t1,y,50000,6,10,12.5,15,15;14;13;12;11;10,false,4096,65536"
-  echo "t2,x,50000,6,10,12.5,15,10;11;12;13;14;15,false,8192,65536"
+  echo "t1,y,50000,6,10,12.5,15,15;14;13;12;11;10,false,4096,69632"
+  echo "t2,x,50000,6,10,12.5,15,10;11;12;13;14;15,false,8192,135168"
   echo "t2,jemalloc,50000,6,10,12.5,15,10;11;12;13;14;15,false,8192,65536"
   echo "t3,x,500,6,20,25,30,20;22;24;26;28;30,true,4096,65536"
   for a in p:40:4 q:40:2 r:60:2 s:80:2 u:100:2; do
     IFS=: read -r n b f <<<"$a"
     echo "t4,$n,50000,6,$b,$((b + 5 * f / 2)),$((b + 5 * f)),$b;$((b + f));$((b + 2 * f));$((b + 3 * f));$((b + 4 * f));$((b + 5 * f)),false,4096,65536"
-  done; } >"$tmp/tb.csv"
+  done; } | sed '2,$ s/$/,0.5/; /^t1,y,/ s/0.5$/0.47/; /^t2,x,/ s/0.5$/0.24/' >"$tmp/tb.csv"
 if "$bin" compare "$tmp/ta.csv" "$tmp/tb.csv" --out "$tmp/cmp2" --json "$tmp/cmp2.json" >"$tmp/cmp2.out" 2>"$tmp/err"; then
   grep -q "^timing: 2 of 9 pairs tested changed significantly" "$tmp/cmp2.out" &&
     grep -q "^memory: 1 of 10 pairs changed .*; 1 pairs of preloaded libraries moved" "$tmp/cmp2.out" ||
@@ -260,6 +260,11 @@ assert sig(("t1", "x"), "ns_per_event_median") is True
 assert abs(p[("t1", "x")]["metrics"]["ns_per_event_median"]["change"] - 1.0) < 1e-9
 assert p[("t1", "x")]["timing"]["runs_b"] == [20, 22, 24, 26, 28, 30]
 assert sig(("t1", "y"), "ns_per_event_median") is False
+# util moved with one page of resident memory (t1/y: jitter, not judged),
+# with 17 (t2/x: significant)
+assert p[("t1", "y")]["metrics"]["util"]["b"] == 0.47
+assert sig(("t1", "y"), "util") is False and sig(("t1", "y"), "peak_resident_bytes") is False
+assert sig(("t2", "x"), "util") is True and sig(("t2", "x"), "peak_resident_bytes") is True
 assert sig(("t2", "x"), "ns_per_event_median") is False
 assert sig(("t2", "x"), "peak_held_bytes") is True
 assert sig(("t1", "x"), "peak_held_bytes") is False
@@ -282,7 +287,7 @@ else
   fail "compare of hand-made runs.csv failed: $(cat "$tmp/err")"
 fi
 # a runs column that disagrees with repeat is refused
-sed 's/10;11;12;13;14;15,false,4096,65536$/10;11;12,false,4096,65536/' "$tmp/ta.csv" >"$tmp/tc.csv"
+sed 's/10;11;12;13;14;15,false,4096,65536,0.5$/10;11;12,false,4096,65536,0.5/' "$tmp/ta.csv" >"$tmp/tc.csv"
 cmp_bad ":2: ns_per_event_runs '10;11;12' is not 6 finite numbers" "$tmp/tc.csv"
 
 # ---- replay --html: a quick look, the same page as a report ------------------
