@@ -230,37 +230,20 @@ int tzst_decompress_fd(int fd, const char *name, char *err, size_t errlen)
     return out;
 }
 
+static int tzst_enc_run(tzst_enc_t *z, tzst_in_t *ib, int op, char *err, size_t errlen);
+
 /* Compresses IN (INSIZE bytes) at LEVEL, giving the output to PUT in
- * chunks.  0, or -1 with "NAME: ..." in ERR. */
+ * chunks: one frame of the streaming encoder below, ended at once.  0, or
+ * -1 with "NAME: ..." in ERR. */
 static int tzst_compress_core(const void *in, size_t insize, int level,
                               int (*put)(void *ud, const void *p, size_t n), void *ud,
                               const char *name, char *err, size_t errlen)
 {
-    tzst_lib_t l;
-    if (tzst_load(&l, name, err, errlen) < 0) return -1;
-    void *c = l.create_cctx();
-    char *buf = malloc(TZST_CHUNK);
-    int rc = 0;
-    if (!c || !buf) {
-        snprintf(err, errlen, "%s: out of memory", name);
-        rc = -1;
-    }
-    if (rc == 0) l.set_parameter(c, TZST_C_LEVEL, level);
+    tzst_enc_t *z = tzst_enc_open(level, 0, put, ud, name, err, errlen);
+    if (!z) return -1;
     tzst_in_t ib = {in, insize, 0};
-    for (size_t z = 1; rc == 0 && z != 0;) {
-        tzst_out_t ob = {buf, TZST_CHUNK, 0};
-        z = l.compress_stream2(c, &ob, &ib, TZST_E_END);
-        if (l.is_error(z)) {
-            snprintf(err, errlen, "%s: zstd: %s", name, l.error_name(z));
-            rc = -1;
-        } else if (put(ud, buf, ob.pos) < 0) {
-            snprintf(err, errlen, "%s: cannot write: %s", name, strerror(errno));
-            rc = -1;
-        }
-    }
-    free(buf);
-    if (c) l.free_cctx(c);
-    tzst_unload(&l);
+    int rc = tzst_enc_run(z, &ib, TZST_E_END, err, errlen);
+    tzst_enc_close(z);
     return rc;
 }
 
