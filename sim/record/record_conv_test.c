@@ -67,6 +67,16 @@ static char *t_unzstd(const char *path, size_t *n)
     return p;
 }
 
+/* Whether the zstd files Z and REF decompress to the same bytes. */
+static void t_same_unzstd(const char *z, const char *ref)
+{
+    size_t n1, n2;
+    char *got = t_unzstd(z, &n1), *want = t_unzstd(ref, &n2);
+    CHECK(n1 == n2 && memcmp(got, want, n1) == 0);
+    free(got);
+    free(want);
+}
+
 /* The checked conversion of RAW into REF (a .zst name). */
 static void t_reference(const char *raw, const char *ref)
 {
@@ -160,22 +170,14 @@ static void t_follow(const char *name, int nops, int failed_exec, int notmp)
     if (notmp && tmpdir) CHECK(setenv("TMPDIR", oldtmp, 1) == 0);
     if (notmp && !tmpdir) CHECK(unsetenv("TMPDIR") == 0);
     t_reference(raw, ref);
-    size_t n1, n2;
-    char *got = t_unzstd(z, &n1), *want = t_unzstd(ref, &n2);
-    CHECK(n1 == n2 && memcmp(got, want, n1) == 0);
-    free(got);
-    free(want);
+    t_same_unzstd(z, ref);
 
     /* the whole file at once (child traces): the same */
     unlink(z);
     conv = rconv_open(raw);
     CHECK(rconv_finish(conv, z, err, sizeof err) == 0);
     rconv_free(conv);
-    got = t_unzstd(z, &n1);
-    want = t_unzstd(ref, &n2);
-    CHECK(n1 == n2 && memcmp(got, want, n1) == 0);
-    free(got);
-    free(want);
+    t_same_unzstd(z, ref);
     /* Z is created exclusively: never over an existing file */
     conv = rconv_open(raw);
     CHECK(rconv_finish(conv, z, err, sizeof err) == RCONV_EIO);
@@ -312,11 +314,7 @@ static void t_bounded(void)
     CHECK(waitpid(pid, &status, 0) == pid);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     t_reference(raw, ref);
-    size_t n1, n2;
-    char *got = t_unzstd(z, &n1), *want = t_unzstd(ref, &n2);
-    CHECK(n1 == n2 && memcmp(got, want, n1) == 0);
-    free(got);
-    free(want);
+    t_same_unzstd(z, ref);
     unlink(z);
     unlink(ref);
     unlink(raw);
