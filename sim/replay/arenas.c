@@ -3,43 +3,15 @@
  * per-object: every `m` is its own malloc from the MEM allocator, and `x`
  * frees them (oldest first) before releasing the owned blocks.  It is the
  * upper bound of per-request overhead: what an allocator pays when nothing
- * batches the small, short-lived allocations of a compiler's arena.
- *
- * Bookkeeping: each live arena has a chain of chunks of {ptr, size}
- * records, newest chunk first; chunks come from one mapvec pool and go back
- * to its free list at `x`, so the pool is as large as the peak count of
- * live records, never the total.
+ * batches the small, short-lived allocations of a compiler's arena.  Its
+ * records (a chain of chunks per live arena, internal/arenas_perobj.h) are
+ * shared with the replay's timed loop, which runs an `m` inline.
  */
 #include "sim/replay/arenas.h"
 #include "sim/base/mapvec.h"
+#include "sim/replay/internal/arenas_perobj.h"
 
 #include <string.h>
-
-#define PEROBJ_NONE    UINT32_MAX
-#define PEROBJ_RECORDS 15
-
-typedef struct {
-    void *ptr;
-    uint64_t size;
-} perobj_rec_t;
-
-typedef struct {
-    uint32_t next; /* older chunk of the same arena, or the free list     */
-    uint32_t n;    /* records used                                         */
-    perobj_rec_t rec[PEROBJ_RECORDS];
-} perobj_chunk_t;
-
-typedef struct {
-    mapvec_t self; /* the mapping this struct lives in                    */
-    alloc_t mem;
-    arenas_release_fn release;
-    void *ud;
-    mapvec_t heads;  /* uint32_t per arena slot: newest chunk or NONE    */
-    uint32_t nheads; /* arena slots seen                                  */
-    mapvec_t pool;   /* perobj_chunk_t[]                                  */
-    uint32_t nchunks;
-    uint32_t free_chunk;
-} perobj_t;
 
 static uint32_t *perobj_heads(perobj_t *s)
 {
@@ -64,6 +36,17 @@ static uint32_t perobj_take_chunk(perobj_t *s)
         mapvec_reserve(&s->pool, ((size_t)s->nchunks + 1) * sizeof(perobj_chunk_t)))
         return PEROBJ_NONE;
     return s->nchunks++;
+}
+
+perobj_chunk_t *perobj_grow(perobj_t *s, uint32_t aslot)
+{
+    uint32_t fresh = perobj_take_chunk(s);
+    if (fresh == PEROBJ_NONE) return NULL;
+    perobj_chunk_t *ch = &perobj_chunks(s)[fresh];
+    ch->next = perobj_heads(s)[aslot];
+    ch->n = 0;
+    perobj_heads(s)[aslot] = fresh;
+    return ch;
 }
 
 static void *perobj_create(const alloc_t *mem, const arenas_hint_t *hint, const char *params,
@@ -110,9 +93,15 @@ static void perobj_release_chain(perobj_t *s, uint32_t aslot)
         prev = c;
         c = next;
     }
+    /* MEM's free and context in locals: through S, each was reloaded
+     * after every call (the call may write anywhere, as far as the
+     * compiler knows) */
+    void (*const mfree)(void *, void *) = s->mem.free;
+    void *const mctx = s->mem.ctx;
     for (c = prev; c != PEROBJ_NONE;) {
-        for (uint32_t i = 0; i < chunks[c].n; i++)
-            s->mem.free(s->mem.ctx, chunks[c].rec[i].ptr);
+        const perobj_rec_t *r = chunks[c].rec, *const end = r + chunks[c].n;
+        for (; r < end; r++)
+            mfree(mctx, r->ptr);
         uint32_t next = chunks[c].next;
         chunks[c].n = 0;
         chunks[c].next = s->free_chunk;
@@ -150,18 +139,10 @@ static void *perobj_malloc(void *st, uint32_t aslot, uint64_t size)
 {
     perobj_t *s = st;
     if (size > SIZE_MAX) return NULL;
-    uint32_t c = perobj_heads(s)[aslot];
-    if (c == PEROBJ_NONE || perobj_chunks(s)[c].n == PEROBJ_RECORDS) {
-        uint32_t fresh = perobj_take_chunk(s);
-        if (fresh == PEROBJ_NONE) return NULL;
-        perobj_chunks(s)[fresh].next = c;
-        perobj_chunks(s)[fresh].n = 0;
-        perobj_heads(s)[aslot] = c = fresh;
-    }
+    perobj_chunk_t *ch = perobj_room(s, aslot);
+    if (!ch) return NULL;
     void *p = s->mem.malloc(s->mem.ctx, (size_t)size);
-    if (!p) return NULL;
-    perobj_chunk_t *ch = &perobj_chunks(s)[c];
-    ch->rec[ch->n++] = (perobj_rec_t){p, size};
+    if (p) perobj_note(ch, p, size);
     return p;
 }
 
@@ -182,7 +163,7 @@ static void perobj_each(void *st, uint32_t aslot, arenas_each_fn fn, void *ud)
             fn(ud, chunks[c].rec[i].ptr, chunks[c].rec[i].size);
 }
 
-static const arenas_mode_t arenas_perobject = {
+const arenas_mode_t arenas_perobject = {
     .name = "per-object",
     .summary = "every arena allocation is its own MEM malloc, all freed with the arena",
     .create = perobj_create,
