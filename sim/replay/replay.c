@@ -916,11 +916,11 @@ REPLAY_INLINE int replay_fast(replay_ctx_t *c, size_t n, const replay_touch_t to
              * inline (room for the record, MEM's call, the record:
              * perobj_malloc's steps), ahead of the switch and of the block
              * and domain a block's event looks up */
-            perobj_chunk_t *ch = perobj_room(po, e->ref);
-            if (__builtin_expect(!ch || e->size > SIZE_MAX, 0)) goto null;
+            uint32_t slot = perobj_room(po, e->ref);
+            if (__builtin_expect(!slot || e->size > SIZE_MAX, 0)) goto null;
             p = po->mem.malloc(po->mem.ctx, (size_t)e->size);
             if (__builtin_expect(!p, 0)) goto null;
-            perobj_note(ch, p, e->size);
+            perobj_note(po, e->ref, slot, p, e->size);
             replay_touch_as(touch, page, p, 0, e->size);
             replay_acct_t *acct = &replay_acct(c)[e->ref];
             acct->bytes += e->size;
