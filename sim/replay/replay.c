@@ -884,10 +884,13 @@ REPLAY_INLINE int replay_loop(replay_ctx_t *c, size_t n, const replay_probe_t mo
  * every case, and so does the message of a NULL; the results are the
  * same either way.
  *
- * A free is tested before the switch: the switch is a jump table, whose
+ * A free is tested before the switch: as a jump table, the switch's
  * indirect jump on a random mix of a and f cost about 1.5 ns an event
  * more on this machine (churn: 11.7 -> 10.0 ns/event); minreplay's loop
- * dispatches the same way. */
+ * dispatches the same way.  Then an `m` of the per-object mode, inline
+ * (internal/arenas_perobj.h): through the mode's malloc, ast.atr's `m`
+ * events (91 % of them) cost the harness 5-7 ns an event above the bare
+ * loop, now within noise of it (sim/replay/README.md). */
 REPLAY_INLINE int replay_fast(replay_ctx_t *c, size_t n, const replay_touch_t touch)
 {
     const replay_ev_t *const evs = replay_evs(c), *const end = evs + n;
@@ -915,7 +918,8 @@ REPLAY_INLINE int replay_fast(replay_ctx_t *c, size_t n, const replay_touch_t to
             /* most events of a compiler's trace: per-object's malloc
              * inline (room for the record, MEM's call, the record:
              * perobj_malloc's steps), ahead of the switch and of the block
-             * and domain a block's event looks up */
+             * and domain a block's event looks up (computed for every
+             * event above the switch, they cost an `m` ~6 instructions) */
             uint32_t slot = perobj_room(po, e->ref);
             if (__builtin_expect(!slot || e->size > SIZE_MAX, 0)) goto null;
             p = po->mem.malloc(po->mem.ctx, (size_t)e->size);
