@@ -124,7 +124,7 @@ static void perobj_release_chain(perobj_t *s, uint32_t aslot)
 static void perobj_destroy(void *st)
 {
     perobj_t *s = st;
-    for (uint32_t a = 0; a < s->nheads; a++)
+    for (uint32_t a = 0; a < s->naslots; a++)
         perobj_release_chain(s, a);
     mapvec_free(&s->tops);
     mapvec_free(&s->pool);
@@ -135,10 +135,10 @@ static void perobj_destroy(void *st)
 static int perobj_new_arena(void *st, uint32_t aslot)
 {
     perobj_t *s = st;
-    if (aslot >= s->nheads) {
+    if (aslot >= s->naslots) {
         if (aslot == UINT32_MAX || mapvec_reserve(&s->tops, ((size_t)aslot + 1) * sizeof(uint32_t)))
             return -1;
-        s->nheads = aslot + 1; /* new mapvec bytes are zero: no chunk */
+        s->naslots = aslot + 1; /* new mapvec bytes are zero: no chunk */
     }
     perobj_tops(s)[aslot] = 0;
     return 0;

@@ -2,7 +2,7 @@
  * with the replay's default timed loop (replay.c), which runs this mode's
  * `m` inline: through the mode's malloc, an `m` cost two calls (the mode,
  * then MEM) and ~40 instructions of the mode's own (registers saved, its
- * tables reloaded), 5 ns an event on ast.atr above the bare loop; inline it
+ * tables reloaded), 5-7 ns an event on ast.atr above the bare loop; inline it
  * is a few loads and stores around the one call to MEM.
  *
  * Bookkeeping: one pool of 16-byte slots (a mapvec), in chunks of
@@ -18,7 +18,9 @@
  *
  * Invariants: top[aslot] is 0 or a slot of the arena's newest chunk C in
  * (C * PEROBJ_SLOTS, (C + 1) * PEROBJ_SLOTS]; that chunk holds records in
- * the slots below top, every older chunk of the chain is full; a record is
+ * slots C * PEROBJ_SLOTS + 1 .. top - 1, every older chunk of the chain is
+ * full; chunks start at multiples of 256 bytes of a page-aligned mapping,
+ * so a record never straddles a cache line; a record is
  * written only after MEM returned its pointer (perobj_room first, then
  * MEM, then perobj_note), so a failed MEM call leaves no record behind.
  */
@@ -50,9 +52,9 @@ typedef struct {
     alloc_t mem;
     arenas_release_fn release;
     void *ud;
-    mapvec_t tops;   /* uint32_t per arena slot: top (see above)         */
-    uint32_t nheads; /* arena slots seen                                  */
-    mapvec_t pool;   /* perobj_slot_t[], PEROBJ_SLOTS per chunk           */
+    mapvec_t tops;    /* uint32_t per arena slot: top (see above)         */
+    uint32_t naslots; /* arena slots seen                                 */
+    mapvec_t pool;    /* perobj_slot_t[], PEROBJ_SLOTS per chunk           */
     uint32_t nchunks;
     uint32_t free_chunk;
 } perobj_t;
