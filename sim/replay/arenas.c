@@ -3,53 +3,28 @@
  * per-object: every `m` is its own malloc from the MEM allocator, and `x`
  * frees them (oldest first) before releasing the owned blocks.  It is the
  * upper bound of per-request overhead: what an allocator pays when nothing
- * batches the small, short-lived allocations of a compiler's arena.
- *
- * Bookkeeping: each live arena has a chain of chunks of {ptr, size}
- * records, newest chunk first; chunks come from one mapvec pool and go back
- * to its free list at `x`, so the pool is as large as the peak count of
- * live records, never the total.
+ * batches the small, short-lived allocations of a compiler's arena.  Its
+ * records (a chain of chunks per live arena, internal/arenas_perobj.h) are
+ * shared with the replay's timed loop, which runs an `m` inline.
  */
 #include "sim/replay/arenas.h"
 #include "sim/base/mapvec.h"
+#include "sim/replay/internal/arenas_perobj.h"
 
 #include <string.h>
 
-#define PEROBJ_NONE    UINT32_MAX
-#define PEROBJ_RECORDS 15
-
-typedef struct {
-    void *ptr;
-    uint64_t size;
-} perobj_rec_t;
-
-typedef struct {
-    uint32_t next; /* older chunk of the same arena, or the free list     */
-    uint32_t n;    /* records used                                         */
-    perobj_rec_t rec[PEROBJ_RECORDS];
-} perobj_chunk_t;
-
-typedef struct {
-    mapvec_t self; /* the mapping this struct lives in                    */
-    alloc_t mem;
-    arenas_release_fn release;
-    void *ud;
-    mapvec_t heads;  /* uint32_t per arena slot: newest chunk or NONE    */
-    uint32_t nheads; /* arena slots seen                                  */
-    mapvec_t pool;   /* perobj_chunk_t[]                                  */
-    uint32_t nchunks;
-    uint32_t free_chunk;
-} perobj_t;
-
-static uint32_t *perobj_heads(perobj_t *s)
+static uint32_t *perobj_tops(perobj_t *s)
 {
-    return s->heads.p;
+    return s->tops.p;
 }
 
-static perobj_chunk_t *perobj_chunks(perobj_t *s)
+static perobj_slot_t *perobj_slots(perobj_t *s)
 {
     return s->pool.p;
 }
+
+/* Chunks a slot index can address (slot indices are uint32_t). */
+#define PEROBJ_MAX_CHUNKS ((uint32_t)(UINT32_MAX / PEROBJ_SLOTS))
 
 /* A free chunk, from the free list or the pool's end; NONE when out of
  * memory. */
@@ -57,13 +32,30 @@ static uint32_t perobj_take_chunk(perobj_t *s)
 {
     uint32_t c = s->free_chunk;
     if (c != PEROBJ_NONE) {
-        s->free_chunk = perobj_chunks(s)[c].next;
+        s->free_chunk = perobj_slots(s)[(size_t)c * PEROBJ_SLOTS].next;
         return c;
     }
-    if (s->nchunks == PEROBJ_NONE ||
-        mapvec_reserve(&s->pool, ((size_t)s->nchunks + 1) * sizeof(perobj_chunk_t)))
+    if (s->nchunks >= PEROBJ_MAX_CHUNKS ||
+        mapvec_reserve(&s->pool, ((size_t)s->nchunks + 1) * PEROBJ_SLOTS * sizeof(perobj_slot_t)))
         return PEROBJ_NONE;
     return s->nchunks++;
+}
+
+/* The newest chunk of ASLOT's chain, or NONE. */
+static uint32_t perobj_head(perobj_t *s, uint32_t aslot)
+{
+    uint32_t top = perobj_tops(s)[aslot];
+    return top ? (top - 1) / PEROBJ_SLOTS : PEROBJ_NONE;
+}
+
+uint32_t perobj_grow(perobj_t *s, uint32_t aslot)
+{
+    uint32_t fresh = perobj_take_chunk(s);
+    if (fresh == PEROBJ_NONE) return 0;
+    uint32_t first = fresh * PEROBJ_SLOTS;
+    perobj_slots(s)[first].next = perobj_head(s, aslot);
+    perobj_tops(s)[aslot] = first + 1;
+    return first + 1;
 }
 
 static void *perobj_create(const alloc_t *mem, const arenas_hint_t *hint, const char *params,
@@ -83,16 +75,16 @@ static void *perobj_create(const alloc_t *mem, const arenas_hint_t *hint, const 
     *s = (perobj_t){self, *mem, release, ud, {0}, 0, {0}, 0, PEROBJ_NONE};
     /* Room for the pre-pass's peak: each live arena has at most one
      * partly filled chunk. */
-    size_t chunks = (size_t)(hint->records / PEROBJ_RECORDS) + hint->aslots + 1;
-    if (mapvec_reserve(&s->heads, ((size_t)hint->aslots + 1) * sizeof(uint32_t)) ||
-        mapvec_reserve(&s->pool, chunks * sizeof(perobj_chunk_t))) {
+    size_t chunks = (size_t)(hint->records / (PEROBJ_SLOTS - 1)) + hint->aslots + 1;
+    if (mapvec_reserve(&s->tops, ((size_t)hint->aslots + 1) * sizeof(uint32_t)) ||
+        mapvec_reserve(&s->pool, chunks * PEROBJ_SLOTS * sizeof(perobj_slot_t))) {
         snprintf(err, errlen, "arenas: cannot map %zu record chunks", chunks);
-        mapvec_free(&s->heads);
+        mapvec_free(&s->tops);
         mapvec_free(&s->pool);
         mapvec_free(&self);
         return NULL;
     }
-    mapvec_touch(&s->heads);
+    mapvec_touch(&s->tops);
     mapvec_touch(&s->pool);
     return s;
 }
@@ -100,34 +92,41 @@ static void *perobj_create(const alloc_t *mem, const arenas_hint_t *hint, const 
 /* Frees the records of ASLOT's chain and returns its chunks. */
 static void perobj_release_chain(perobj_t *s, uint32_t aslot)
 {
-    perobj_chunk_t *chunks = perobj_chunks(s);
-    uint32_t c = perobj_heads(s)[aslot];
+    perobj_slot_t *slots = perobj_slots(s);
+    const uint32_t top = perobj_tops(s)[aslot], newest = perobj_head(s, aslot);
     /* Oldest first, as PyArena frees its blocks: reverse the chain. */
-    uint32_t prev = PEROBJ_NONE;
+    uint32_t c = newest, prev = PEROBJ_NONE;
     while (c != PEROBJ_NONE) {
-        uint32_t next = chunks[c].next;
-        chunks[c].next = prev;
+        uint32_t next = slots[(size_t)c * PEROBJ_SLOTS].next;
+        slots[(size_t)c * PEROBJ_SLOTS].next = prev;
         prev = c;
         c = next;
     }
+    /* MEM's free and context in locals: through S, each was reloaded
+     * after every call (the call may write anywhere, as far as the
+     * compiler knows) */
+    void (*const mfree)(void *, void *) = s->mem.free;
+    void *const mctx = s->mem.ctx;
     for (c = prev; c != PEROBJ_NONE;) {
-        for (uint32_t i = 0; i < chunks[c].n; i++)
-            s->mem.free(s->mem.ctx, chunks[c].rec[i].ptr);
-        uint32_t next = chunks[c].next;
-        chunks[c].n = 0;
-        chunks[c].next = s->free_chunk;
+        perobj_slot_t *h = &slots[(size_t)c * PEROBJ_SLOTS];
+        /* every chunk is full but the newest, which ends at top */
+        const perobj_slot_t *r = h + 1, *const end = c == newest ? slots + top : h + PEROBJ_SLOTS;
+        for (; r < end; r++)
+            mfree(mctx, r->rec.ptr);
+        uint32_t next = h->next;
+        h->next = s->free_chunk;
         s->free_chunk = c;
         c = next;
     }
-    perobj_heads(s)[aslot] = PEROBJ_NONE;
+    perobj_tops(s)[aslot] = 0;
 }
 
 static void perobj_destroy(void *st)
 {
     perobj_t *s = st;
-    for (uint32_t a = 0; a < s->nheads; a++)
+    for (uint32_t a = 0; a < s->naslots; a++)
         perobj_release_chain(s, a);
-    mapvec_free(&s->heads);
+    mapvec_free(&s->tops);
     mapvec_free(&s->pool);
     mapvec_t self = s->self;
     mapvec_free(&self);
@@ -136,13 +135,12 @@ static void perobj_destroy(void *st)
 static int perobj_new_arena(void *st, uint32_t aslot)
 {
     perobj_t *s = st;
-    if (aslot >= s->nheads) {
-        if (mapvec_reserve(&s->heads, ((size_t)aslot + 1) * sizeof(uint32_t))) return -1;
-        for (uint32_t a = s->nheads; a <= aslot; a++)
-            perobj_heads(s)[a] = PEROBJ_NONE;
-        s->nheads = aslot + 1;
+    if (aslot >= s->naslots) {
+        if (aslot == UINT32_MAX || mapvec_reserve(&s->tops, ((size_t)aslot + 1) * sizeof(uint32_t)))
+            return -1;
+        s->naslots = aslot + 1; /* new mapvec bytes are zero: no chunk */
     }
-    perobj_heads(s)[aslot] = PEROBJ_NONE;
+    perobj_tops(s)[aslot] = 0;
     return 0;
 }
 
@@ -150,18 +148,10 @@ static void *perobj_malloc(void *st, uint32_t aslot, uint64_t size)
 {
     perobj_t *s = st;
     if (size > SIZE_MAX) return NULL;
-    uint32_t c = perobj_heads(s)[aslot];
-    if (c == PEROBJ_NONE || perobj_chunks(s)[c].n == PEROBJ_RECORDS) {
-        uint32_t fresh = perobj_take_chunk(s);
-        if (fresh == PEROBJ_NONE) return NULL;
-        perobj_chunks(s)[fresh].next = c;
-        perobj_chunks(s)[fresh].n = 0;
-        perobj_heads(s)[aslot] = c = fresh;
-    }
+    uint32_t slot = perobj_room(s, aslot);
+    if (!slot) return NULL;
     void *p = s->mem.malloc(s->mem.ctx, (size_t)size);
-    if (!p) return NULL;
-    perobj_chunk_t *ch = &perobj_chunks(s)[c];
-    ch->rec[ch->n++] = (perobj_rec_t){p, size};
+    if (p) perobj_note(s, aslot, slot, p, size);
     return p;
 }
 
@@ -176,13 +166,18 @@ static void perobj_free_arena(void *st, uint32_t aslot, const uint32_t *owned, s
 static void perobj_each(void *st, uint32_t aslot, arenas_each_fn fn, void *ud)
 {
     perobj_t *s = st;
-    perobj_chunk_t *chunks = perobj_chunks(s);
-    for (uint32_t c = perobj_heads(s)[aslot]; c != PEROBJ_NONE; c = chunks[c].next)
-        for (uint32_t i = 0; i < chunks[c].n; i++)
-            fn(ud, chunks[c].rec[i].ptr, chunks[c].rec[i].size);
+    perobj_slot_t *slots = perobj_slots(s);
+    const uint32_t top = perobj_tops(s)[aslot], newest = perobj_head(s, aslot);
+    for (uint32_t c = newest; c != PEROBJ_NONE;) {
+        perobj_slot_t *h = &slots[(size_t)c * PEROBJ_SLOTS];
+        const perobj_slot_t *r = h + 1, *const end = c == newest ? slots + top : h + PEROBJ_SLOTS;
+        for (; r < end; r++)
+            fn(ud, r->rec.ptr, r->rec.size);
+        c = h->next;
+    }
 }
 
-static const arenas_mode_t arenas_perobject = {
+const arenas_mode_t arenas_perobject = {
     .name = "per-object",
     .summary = "every arena allocation is its own MEM malloc, all freed with the arena",
     .create = perobj_create,

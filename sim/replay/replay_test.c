@@ -13,22 +13,62 @@
 /* ---- test allocators ---------------------------------------------------- */
 
 /* Wraps libc; `broken` realloc forgets to copy, `dirty` calloc does not
- * zero, `perdomain` records the domain= parameter it was given. */
+ * zero, `perdomain` records the domain= parameter it was given, `order`
+ * checks how arena allocations come back (rtest_order_free). */
+#define RTEST_RANGES 8
+
 typedef struct {
     int kind;
     char domain[8];
+    uint64_t made[RTEST_RANGES], freed[RTEST_RANGES]; /* `order` */
 } rtest_ctx_t;
 
-enum { RTEST_BROKEN, RTEST_DIRTY, RTEST_PERDOMAIN };
+enum { RTEST_BROKEN, RTEST_DIRTY, RTEST_PERDOMAIN, RTEST_ORDER };
+
+/* `order`: a malloc of 1000 * R + K bytes (R in 1..7, K below 1000) is the
+ * K-th allocation of range R (a trace gives each arena a range), and must
+ * be freed after the ones before it -- per-object's `x` frees an arena's
+ * allocations oldest first -- and before the instance is destroyed.  The
+ * size is kept in a 16-byte header. */
+static int rtest_range(uint64_t size)
+{
+    return size >= 1000 && size < 1000 * RTEST_RANGES ? (int)(size / 1000) : 0;
+}
+
+static void *rtest_order_malloc(rtest_ctx_t *c, size_t n)
+{
+    uint64_t *h = malloc(n + 16);
+    if (!h) return NULL;
+    h[0] = n;
+    int r = rtest_range(n);
+    if (r) CHECKF(n % 1000 == c->made[r]++, "range %d: allocation %zu out of order", r, n % 1000);
+    return h + 2;
+}
+
+static void rtest_order_free(rtest_ctx_t *c, void *p)
+{
+    uint64_t *h = (uint64_t *)p - 2;
+    int r = rtest_range(h[0]);
+    if (r)
+        CHECKF(h[0] % 1000 == c->freed[r]++, "range %d: allocation %llu freed after %llu others", r,
+               (unsigned long long)(h[0] % 1000), (unsigned long long)c->freed[r] - 1);
+    free(h);
+}
 
 static void *rtest_malloc(void *ctx, size_t n)
 {
-    (void)ctx;
+    rtest_ctx_t *c = ctx;
+    if (c->kind == RTEST_ORDER) return rtest_order_malloc(c, n);
     return malloc(n ? n : 1);
 }
 static void *rtest_calloc(void *ctx, size_t n, size_t s)
 {
     rtest_ctx_t *c = ctx;
+    if (c->kind == RTEST_ORDER) {
+        void *p = rtest_order_malloc(c, n * s);
+        if (p) memset(p, 0, n * s);
+        return p;
+    }
     if (c->kind != RTEST_DIRTY) return calloc(n ? n : 1, s ? s : 1);
     size_t bytes = n * s;
     void *p = malloc(bytes ? bytes : 1);
@@ -38,6 +78,15 @@ static void *rtest_calloc(void *ctx, size_t n, size_t s)
 static void *rtest_realloc(void *ctx, void *p, size_t n)
 {
     rtest_ctx_t *c = ctx;
+    if (c->kind == RTEST_ORDER) {
+        void *q = rtest_order_malloc(c, n);
+        if (q && p) {
+            uint64_t old = ((uint64_t *)p)[-2];
+            memcpy(q, p, old < n ? old : n);
+        }
+        if (q && p) rtest_order_free(c, p);
+        return q;
+    }
     if (c->kind != RTEST_BROKEN) return realloc(p, n ? n : 1);
     void *q = malloc(n ? n : 1); /* the bug: nothing copied */
     if (q) memset(q, 0, n);
@@ -46,11 +95,19 @@ static void *rtest_realloc(void *ctx, void *p, size_t n)
 }
 static void rtest_free(void *ctx, void *p)
 {
-    (void)ctx;
+    rtest_ctx_t *c = ctx;
+    if (c->kind == RTEST_ORDER) {
+        if (p) rtest_order_free(c, p);
+        return;
+    }
     free(p);
 }
 static void rtest_destroy(void *ctx)
 {
+    rtest_ctx_t *c = ctx;
+    for (int r = 1; r < RTEST_RANGES; r++)
+        CHECKF(c->freed[r] == c->made[r], "range %d: %llu of %llu allocations freed", r,
+               (unsigned long long)c->freed[r], (unsigned long long)c->made[r]);
     free(ctx);
 }
 static void rtest_stats(void *ctx, alloc_stats_t *out)
@@ -92,12 +149,19 @@ static int rtest_create_perdomain(alloc_t *a, alloc_param_t *p, size_t n, char *
     return rtest_make(a, RTEST_PERDOMAIN, p, n, e, l);
 }
 
+static int rtest_create_order(alloc_t *a, alloc_param_t *p, size_t n, char *e, size_t l)
+{
+    return rtest_make(a, RTEST_ORDER, p, n, e, l);
+}
+
 static const alloc_class_t rtest_broken = {.name = "broken",
                                            .create = rtest_create_broken,
                                            .destroy = rtest_destroy,
                                            .stats = rtest_stats};
 static const alloc_class_t rtest_dirty = {
     .name = "dirty", .create = rtest_create_dirty, .destroy = rtest_destroy, .stats = rtest_stats};
+static const alloc_class_t rtest_order = {
+    .name = "order", .create = rtest_create_order, .destroy = rtest_destroy, .stats = rtest_stats};
 static const alloc_class_t rtest_perdomain = {.name = "perdomain",
                                               .flags = ALLOC_PER_DOMAIN,
                                               .create = rtest_create_perdomain,
@@ -106,7 +170,8 @@ static const alloc_class_t rtest_perdomain = {.name = "perdomain",
 
 static const alloc_class_t *rtest_find(const char *name)
 {
-    static const alloc_class_t *const mine[] = {&rtest_broken, &rtest_dirty, &rtest_perdomain};
+    static const alloc_class_t *const mine[] = {&rtest_broken, &rtest_dirty, &rtest_perdomain,
+                                                &rtest_order};
     for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++)
         if (strcmp(mine[i]->name, name) == 0) return mine[i];
     return alloc_find(name);
@@ -543,6 +608,52 @@ static void rtest_timed_fast(void)
     }
 }
 
+/* per-object keeps a record of every `m` (chunks of 15 per arena, taken
+ * from a free list that arenas give back to at `x`) and frees them at `x`,
+ * oldest first, then the blocks the arena owns: in the measurement run
+ * (the general path), the default timed loop (which runs an `m` inline) in
+ * every touch mode, and with --verify.  The `order` allocator checks each
+ * arena's allocations come back in order and all of them (rtest_order). */
+static void rtest_perobj_records(void)
+{
+    char text[8192];
+    size_t n = 0;
+#define RTEST_ADD(...) n += (size_t)snprintf(text + n, sizeof text - n, __VA_ARGS__)
+    RTEST_ADD("n 1\nn 2\na 5 64\n");
+    for (int k = 0; k < 40; k++) { /* interleaved: 3 chunks and 2 */
+        RTEST_ADD("m 1 %d\n", 1000 + k);
+        if (k < 20) RTEST_ADD("m 2 %d\n", 2000 + k);
+    }
+    RTEST_ADD("o 1 5\nx 1\nn 1\n"); /* arena 1 again, on chunks given back */
+    for (int k = 0; k < 50; k++)
+        RTEST_ADD("m 1 %d\n", 3000 + k);
+    RTEST_ADD("x 2\nn 3\n");
+    for (int k = 0; k < 17; k++) /* left live: the mode's destroy frees them */
+        RTEST_ADD("m 3 %d\n", 4000 + k);
+    RTEST_ADD("x 1\nn 4\nm 4 5000\nx 4\n");
+#undef RTEST_ADD
+    CHECK(n < sizeof text);
+    const uint64_t events = 3 + 60 + 3 + 50 + 2 + 17 + 4;
+    for (int pass = 0; pass < 2 + REPLAY_NTOUCH; pass++) {
+        rtest_run_t t;
+        replay_opts_t o = {.find = rtest_find, .label = "order", .nsamples = 1};
+        o.arenas = arenas_find("per-object", &o.arena_params);
+        rtest_measure(&t, "order.txt", text, "order", &o);
+        CHECKF(t.rc == 0 && t.res.events == events, "%s", t.err);
+        if (pass > 0) { /* a timed run: --verify, or the default loop */
+            o.nsamples = 0;
+            o.verify = pass == 1;
+            o.touch = pass > 1 ? (replay_touch_t)(pass - 2) : REPLAY_TOUCH_PAGE;
+            route_t route;
+            route_uniform(&route, "order");
+            replay_result_t res;
+            int rc = replay_run(t.r, &route, &t.scan, &o, &res, NULL, t.err, sizeof t.err);
+            CHECKF(rc == 0 && res.events == events, "pass %d: %s", pass, t.err);
+        }
+        rtest_done(&t);
+    }
+}
+
 /* `reuse` hands every request one block: fine for plain events (the
  * harness's cost), refused where something keeps data in blocks. */
 static void rtest_reuse(void)
@@ -583,6 +694,7 @@ int main(void)
     rtest_sampling_and_determinism();
     rtest_binary();
     rtest_timed_fast();
+    rtest_perobj_records();
     rtest_reuse();
     return check_done();
 }
