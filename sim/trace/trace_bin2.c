@@ -222,7 +222,7 @@ static int b2_load(trace_reader_t *r)
             } else if (codec[k] == B2_LZ4) {
                 if (!z->lz4.decompress_safe) {
                     char err[TRACE_ERRLEN - 32];
-                    if (tlz4_load(&z->lz4, r->path, err, sizeof err) < 0)
+                    if (tlz4_load(&z->lz4, 1, r->path, err, sizeof err) < 0)
                         return _trace_fail(r->err, TRACE_EIO, "%s", err);
                 }
                 if (tlz4_decompress(&z->lz4, z->buf[k], n, p, (size_t)stored[k]) != (long)n) {
