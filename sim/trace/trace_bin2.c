@@ -574,20 +574,26 @@ b2_run(trace_reader_t *r, trace_event_t *o, trace_event_t *const oe, const int s
             v = b2_fast_slot(&qi, ie, tag, ref_slot);
             if (v >= nblocks) break;
             s = (uint32_t)v;
-            q = sp;
-            if (tag & 1) { /* f */
-                if (strict || state[s] != bin_tab.want[tag]) break;
-                state[s] = 0;
-                live_lifo_give(&top, s);
-                size = 0;
-            } else { /* r */
+            /* r and f each end on their own, r on the straight path
+             * (neither jumps to a shared tail: a trace of reallocs, as
+             * grow.atr, would take two more jumps a record) */
+            if (!(tag & 1)) { /* r */
+                q = sp;
                 if (q > se || !bin_fast_varint(&q, &size, TRACE_MAX_SIZE) ||
                     (state[s] & ~LIVE_B_OWNED) != bin_tab.want[tag])
                     break;
+                ref_slot = s;
+                bin_emit(o, size, 0, where, ids[s], s, 0, 0, bin_tab.tail[tag] | thread);
+                tp++, sp = q, ip = qi;
+                continue;
             }
+            /* f */
+            if (strict || state[s] != bin_tab.want[tag]) break;
             ref_slot = s;
-            bin_emit(o, size, 0, where, ids[s], s, 0, 0, bin_tab.tail[tag] | thread);
-            tp++, sp = q, ip = qi;
+            state[s] = 0;
+            live_lifo_give(&top, s);
+            bin_emit(o, 0, 0, where, ids[s], s, 0, 0, bin_tab.tail[tag] | thread);
+            tp++, ip = qi;
             continue;
         }
         if (strict) break;
@@ -595,7 +601,7 @@ b2_run(trace_reader_t *r, trace_event_t *o, trace_event_t *const oe, const int s
         q = sp, qi = ip;
         nmemb = 0;
         if (sp > se) break;
-        if (__builtin_expect(tag >= 0x20 && tag <= 0x30 && !(tag & 1), 1)) {
+        if (tag >= 0x20 && tag <= 0x30 && !(tag & 1)) {
             /* a, NEXT: 0x20 0x28 0x30 */
             if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE)) break;
         } else {
@@ -659,8 +665,14 @@ b2_run(trace_reader_t *r, trace_event_t *o, trace_event_t *const oe, const int s
         const uint64_t mtail = bin_tab.tail[tag] | thread;
         bin_emit(o, size, 0, where, 0, 0, id, (uint32_t)as, mtail);
         tp++, sp = q, ip = qi;
-        /* a run of `m` SAME of this arena (a compiler's, per function) */
-        if (o + 1 < lim && *tp == TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, TBENC_B_SAME_AREA)) {
+        /* a run of `m` SAME of this arena (a compiler's, per function).
+         * Told unlikely, which only steers the compiler (the branch
+         * predictor learns the trace): with the call weighed as rare,
+         * the other records' paths keep more of their values in
+         * registers (5 % fewer instructions reading churn or lru) */
+        if (__builtin_expect(o + 1 < lim &&
+                                 *tp == TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, TBENC_B_SAME_AREA),
+                             0)) {
             b2_mrun_t run = {tp, sp, where};
             o = b2_m_run(&run, o, lim, se, id | (uint64_t)as << 32, mtail);
             tp = run.tp, sp = run.sp, where = run.where;
