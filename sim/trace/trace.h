@@ -40,8 +40,8 @@ typedef enum { TRACE_RAW = 0, TRACE_MEM = 1, TRACE_OBJ = 2, TRACE_NDOMAINS } tra
 
 /* TRACE_FMT_BIN is the binary format writers use (version 3, column-wise
  * blocks of LZ4 or raw streams; version 2, every stream raw, for a .zst
- * output, with TRACE_W_RAW, or without liblz4) and reads versions 2 and 3; TRACE_FMT_BIN1 the first version, still read, written
- * only when asked for (`--to atr1`). */
+ * output, with TRACE_W_RAW, or without liblz4) and reads versions 2 and 3; TRACE_FMT_BIN1 the first
+ * version, still read, written only when asked for (`--to atr1`). */
 typedef enum { TRACE_FMT_TEXT, TRACE_FMT_BIN, TRACE_FMT_BIN1, TRACE_NFORMATS } trace_format_t;
 
 enum {
@@ -157,7 +157,9 @@ int trace_next(trace_reader_t *r, trace_event_t *ev);
  * one by one; an error met after some of them is returned by the next
  * call (after TRACE_ESYNTAX / TRACE_ESEM the caller may go on, as with
  * trace_next).  A batch ends after a TRACE_ARENA_FREE event, so that
- * trace_owned applies to the last event of every batch. */
+ * trace_owned applies to the last event of every batch.  EV[count ..
+ * MAX - 1] may be written over (the binary reader decodes some runs of
+ * records eight at a time). */
 int trace_next_batch(trace_reader_t *r, trace_event_t *ev, size_t max);
 
 /* The message of the last error, "FILE:LINE: ..." or "FILE: event N: ...". */

@@ -24,7 +24,7 @@ struct tlz4_enc_s {
 
 #define TLZ4_SYM(l, dl, field, name) (*(void **)&(l)->field = dlsym(dl, name))
 
-int tlz4_load(tlz4_lib_t *l, const char *name, char *err, size_t errlen)
+int tlz4_load(tlz4_lib_t *l, int decode_only, const char *name, char *err, size_t errlen)
 {
     memset(l, 0, sizeof *l);
     /* linked into the program (sim/trace/BUILD): its symbols are there,
@@ -32,20 +32,26 @@ int tlz4_load(tlz4_lib_t *l, const char *name, char *err, size_t errlen)
      * stays loaded once opened (no dlclose), as libzstd does: the next
      * reader's dlopen is then a lookup. */
     void *dl = RTLD_DEFAULT;
-    if (!dlsym(RTLD_DEFAULT, "LZ4_decompress_safe") && !(dl = dlopen("liblz4.so.1", RTLD_NOW))) {
+    if (!TLZ4_SYM(l, dl, decompress_safe, "LZ4_decompress_safe") &&
+        !(dl = dlopen("liblz4.so.1", RTLD_NOW))) {
         snprintf(err, errlen,
                  "%s: LZ4-compressed, and liblz4.so.1 cannot be loaded (Debian package liblz4-1)",
                  name);
         return -1;
     }
-    TLZ4_SYM(l, dl, decompress_safe, "LZ4_decompress_safe");
-    TLZ4_SYM(l, dl, compress_bound, "LZ4_compressBound");
-    TLZ4_SYM(l, dl, sizeof_state_hc, "LZ4_sizeofStateHC");
-    TLZ4_SYM(l, dl, compress_hc, "LZ4_compress_HC_extStateHC");
-    TLZ4_SYM(l, dl, sizeof_state, "LZ4_sizeofState");
-    TLZ4_SYM(l, dl, compress_fast, "LZ4_compress_fast_extState");
-    if (!l->decompress_safe || !l->compress_bound || !l->sizeof_state_hc || !l->compress_hc ||
-        !l->sizeof_state || !l->compress_fast) {
+    /* a reader needs one function: each lookup walks the symbol tables
+     * of every loaded library, a cost paid at every open */
+    if (!l->decompress_safe) TLZ4_SYM(l, dl, decompress_safe, "LZ4_decompress_safe");
+    if (!decode_only) {
+        TLZ4_SYM(l, dl, compress_bound, "LZ4_compressBound");
+        TLZ4_SYM(l, dl, sizeof_state_hc, "LZ4_sizeofStateHC");
+        TLZ4_SYM(l, dl, compress_hc, "LZ4_compress_HC_extStateHC");
+        TLZ4_SYM(l, dl, sizeof_state, "LZ4_sizeofState");
+        TLZ4_SYM(l, dl, compress_fast, "LZ4_compress_fast_extState");
+    }
+    if (!l->decompress_safe ||
+        (!decode_only && (!l->compress_bound || !l->sizeof_state_hc || !l->compress_hc ||
+                          !l->sizeof_state || !l->compress_fast))) {
         snprintf(err, errlen, "%s: liblz4.so.1 is too old (no block API)", name);
         return -1;
     }
@@ -66,7 +72,7 @@ tlz4_enc_t *tlz4_enc_open(const char *name, char *err, size_t errlen)
         snprintf(err, errlen, "%s: out of memory", name);
         return NULL;
     }
-    if (tlz4_load(&e->l, name, err, errlen) < 0) {
+    if (tlz4_load(&e->l, 0, name, err, errlen) < 0) {
         free(e);
         return NULL;
     }

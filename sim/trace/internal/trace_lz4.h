@@ -27,8 +27,10 @@ typedef struct {
     int (*compress_fast)(void *state, const char *src, char *dst, int n, int cap, int accel);
 } tlz4_lib_t;
 
-/* Loads liblz4 into *L.  0, or -1 with a message naming NAME in ERR. */
-int tlz4_load(tlz4_lib_t *l, const char *name, char *err, size_t errlen);
+/* Loads liblz4 into *L: all of its functions, or with DECODE_ONLY only
+ * decompress_safe (a reader's).  0, or -1 with a message naming NAME in
+ * ERR. */
+int tlz4_load(tlz4_lib_t *l, int decode_only, const char *name, char *err, size_t errlen);
 
 /* The LZ4 block SRC (N bytes) into DST, never writing more than CAP
  * bytes: the decoded size, or -1 (corrupt, or more than CAP).  Reads no
