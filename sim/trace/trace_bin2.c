@@ -615,14 +615,10 @@ b2_run(trace_reader_t *r, trace_event_t *o, trace_event_t *const oe, const int s
             if ((tag & 1) && !bin_fast_varint(&q, &nmemb, TRACE_MAX_SIZE)) break;
             if (!bin_fast_varint(&q, &size, TRACE_MAX_SIZE)) break;
         }
-        /* a freed slot, the common case of a long trace, on the straight
-         * path (live_lifo_take's test, spelt out for the layout) */
-        if (__builtin_expect(top != bfree, 1))
-            s = *--top;
-        else if (nblocks == bcap)
-            break; /* the tables must grow */
-        else
-            s = nblocks++;
+        /* (live_lifo_take as it is: spelt out with the freed slot told
+         * likely, grow.atr read ~10 % slower, churn no faster) */
+        if (top == bfree && nblocks == bcap) break; /* the tables must grow */
+        s = live_lifo_take(bfree, &top, &nblocks);
         if (tag & B2_B_SLOT_ID << 5) id = s;
         state[s] = bin_tab.want[tag];
         ids[s] = id;
