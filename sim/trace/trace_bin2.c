@@ -518,7 +518,9 @@ __attribute__((noinline)) static trace_event_t *b2_m_run(b2_mrun_t *run, trace_e
             memcpy(&tw, tp, 8);
             memcpy(&sw, sp, 8);
             tw = le64toh(tw), sw = le64toh(sw);
-            uint64_t stop = (tw ^ 0x2d2d2d2d2d2d2d2dull) | (sw & 0x8080808080808080ull);
+            uint64_t stop = (tw ^ TBENC_TAG(TRACE_ARENA_MALLOC, TRACE_MEM, TBENC_B_SAME_AREA) *
+                                      0x0101010101010101ull) |
+                            (sw & 0x8080808080808080ull);
             /* the first record that stops the run (8 for none), without
              * a branch */
             unsigned n = (unsigned)__builtin_ctzll(stop | 1ull << 63) / 8 + (stop == 0);
