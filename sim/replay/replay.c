@@ -873,6 +873,21 @@ REPLAY_INLINE int replay_loop(replay_ctx_t *c, size_t n, const replay_probe_t mo
     return 0;
 }
 
+/* replay_fast's tail of an `m` that returned P, per-object's inline or
+ * another mode's: the touch, the arena's account, the live counts (kept
+ * in the loop's registers: inlined, LIVE and NLIVE stay locals). */
+REPLAY_INLINE void replay_fast_arena_malloced(replay_ctx_t *c, const replay_ev_t *e, void *p,
+                                              const replay_touch_t touch, const uintptr_t page,
+                                              uint64_t *live, uint64_t *nlive)
+{
+    replay_touch_as(touch, page, p, 0, e->size);
+    replay_acct_t *acct = &replay_acct(c)[e->ref];
+    acct->bytes += e->size;
+    acct->count++;
+    *live += e->size;
+    ++*nlive;
+}
+
 /* The default timed loop (no probe, no --verify), for TOUCH (a constant:
  * one copy per mode): what a bare replay does -- one pass over the 16-byte
  * events, the allocator called straight from the loop, the block table
@@ -925,12 +940,7 @@ REPLAY_INLINE int replay_fast(replay_ctx_t *c, size_t n, const replay_touch_t to
             p = po->mem.malloc(po->mem.ctx, (size_t)e->size);
             if (__builtin_expect(!p, 0)) goto null;
             perobj_note(po, e->ref, slot, p, e->size);
-            replay_touch_as(touch, page, p, 0, e->size);
-            replay_acct_t *acct = &replay_acct(c)[e->ref];
-            acct->bytes += e->size;
-            acct->count++;
-            live += e->size;
-            nlive++;
+            replay_fast_arena_malloced(c, e, p, touch, page, &live, &nlive);
             continue;
         }
         h = &a[e->domain];
@@ -948,12 +958,7 @@ REPLAY_INLINE int replay_fast(replay_ctx_t *c, size_t n, const replay_touch_t to
         case TRACE_ARENA_MALLOC: { /* another mode's */
             p = c->am->malloc(c->ast, e->ref, e->size);
             if (__builtin_expect(!p, 0)) goto null;
-            replay_touch_as(touch, page, p, 0, e->size);
-            replay_acct_t *acct = &replay_acct(c)[e->ref];
-            acct->bytes += e->size;
-            acct->count++;
-            live += e->size;
-            nlive++;
+            replay_fast_arena_malloced(c, e, p, touch, page, &live, &nlive);
             continue;
         }
         case TRACE_REALLOC:
