@@ -586,12 +586,10 @@ __attribute__((noinline)) static trace_event_t *bin_run_strict(trace_reader_t *r
     return bin_run(r, o, oe, 1);
 }
 
-/* Strict mode: whether bin_run may take the next record, an `r m o`.  The
- * others go straight to bin_step: bin_run would stop at once. */
+/* Strict mode: whether bin_run may take the next record (bin_strict_runs_tag). */
 static inline int bin_strict_runs(const trace_bin_t *b)
 {
-    const unsigned ops = 1u << TRACE_REALLOC | 1u << TRACE_ARENA_MALLOC | 1u << TRACE_ARENA_OWN;
-    return b->p < b->base + b->size && (ops >> (*b->p & 7) & 1);
+    return b->p < b->base + b->size && bin_strict_runs_tag(*b->p);
 }
 
 static int bin_next(trace_reader_t *r, trace_event_t *ev)

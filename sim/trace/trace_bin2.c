@@ -700,13 +700,10 @@ __attribute__((noinline)) static trace_event_t *b2_run_strict(trace_reader_t *r,
     return b2_run(r, o, oe, 1);
 }
 
-/* Strict mode (the id hashes kept): whether b2_run may take the next
- * record, an `r m o`, which do not touch the hashes.  The others go
- * straight to b2_step: b2_run would stop at once. */
+/* Strict mode: whether b2_run may take the next record (bin_strict_runs_tag). */
 static inline int b2_strict_runs(const trace_bin2_t *z)
 {
-    const unsigned ops = 1u << TRACE_REALLOC | 1u << TRACE_ARENA_MALLOC | 1u << TRACE_ARENA_OWN;
-    return z->tp < z->te && (ops >> (*z->tp & 7) & 1);
+    return z->tp < z->te && bin_strict_runs_tag(*z->tp);
 }
 
 static int b2_next(trace_reader_t *r, trace_event_t *ev)

@@ -279,4 +279,14 @@ int _tbin_wheader(trace_writer_t *w, const trace_meta_t *meta, unsigned version)
  * counts stay unknown, which readers accept).  0 or a negative code. */
 int _tbin_finish(trace_writer_t *w, const uint8_t *end, size_t n);
 
+/* Strict mode (the id hashes kept): whether a reader's fast loop may take
+ * a record with tag TAG, an `r m o`, which do not touch the hashes; the
+ * others go straight to the reader's step, where the loop would stop at
+ * once. */
+static inline int bin_strict_runs_tag(unsigned tag)
+{
+    const unsigned ops = 1u << TRACE_REALLOC | 1u << TRACE_ARENA_MALLOC | 1u << TRACE_ARENA_OWN;
+    return ops >> (tag & 7) & 1;
+}
+
 #endif
