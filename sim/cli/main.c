@@ -6,7 +6,19 @@
  * with the ADDR_NO_RANDOMIZE personality, which children inherit.  Why: the
  * real allocators' resident figures move by a few pages from run to run
  * with where the kernel places their mappings (jemalloc on queue-s2:
- * 2797568-2813952 bytes over four runs, identical with the layout fixed). */
+ * 2797568-2813952 bytes over four runs, identical with the layout fixed).
+ *
+ * Transparent huge pages are off for the whole command and everything it
+ * starts (PR_SET_THP_DISABLE, inherited across fork and exec, so a replay
+ * worker's preloaded allocator never gets one, from its first mapping on).
+ * Why: peak resident memory is counted in the kernel's pages, and a huge
+ * page makes 2 MiB resident at once, or not, depending on where the
+ * kernel placed the mapping and whether khugepaged got to it -- on a
+ * machine whose THP setting is `always`, jemalloc's peak on churn.atr read
+ * below its live bytes (the huge page resident before the baseline) and
+ * minreplay disagreed with itself run to run.  With 4 KiB pages the figure
+ * is the allocator's, whatever the machine's setting.
+ * ARENALAB_HUGEPAGES=system leaves them as the system has them. */
 #include "sim/base/sigclean.h"
 #include "sim/cli/commands.h"
 
@@ -15,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 static const cli_command_t *const main_commands[] = {
@@ -32,7 +45,10 @@ static void main_usage(FILE *out)
         fprintf(out, "  %-10s %s\n", (*c)->name, (*c)->summary);
     fputs("\n'arenalab COMMAND --help' describes each command.\n"
           "environment: ARENALAB_ASLR=off runs with the address-space layout fixed (the\n"
-          "real allocators' memory figures then repeat exactly; default on: randomized)\n"
+          "real allocators' memory figures then repeat exactly; default on: randomized);\n"
+          "ARENALAB_HUGEPAGES=system lets the kernel give transparent huge pages as the\n"
+          "system is set (default off: 4 KiB pages only, resident figures independent of\n"
+          "the machine's THP setting)\n"
           "exit status: 0 success, 1 input read but wrong (or run failed), 2 usage or "
           "unreadable input\n",
           out);
@@ -104,11 +120,35 @@ static int main_address_layout(char **argv)
     return CLI_USAGE;
 }
 
+/* ARENALAB_HUGEPAGES (see above): returns 0 to go on, or an exit status
+ * after saying what is wrong.  Off by default; a kernel that refuses the
+ * prctl (older than 3.15) is only an error when off was asked for by name:
+ * the report's `huge pages` row says what the run had (sysinfo.c). */
+static int main_huge_pages(void)
+{
+    const char *v = getenv("ARENALAB_HUGEPAGES");
+    int system = v && !strcmp(v, "system");
+    if (v && *v && !system && strcmp(v, "off") != 0) {
+        cli_error("ARENALAB_HUGEPAGES='%s': expected 'off' (the default: 4 KiB pages only) or "
+                  "'system' (transparent huge pages as the system gives them)",
+                  v);
+        return CLI_USAGE;
+    }
+    if (prctl(PR_SET_THP_DISABLE, system ? 0 : 1, 0, 0, 0) != 0 && v && !strcmp(v, "off")) {
+        cli_error("ARENALAB_HUGEPAGES=off: cannot turn transparent huge pages off: prctl: %s",
+                  strerror(errno));
+        return CLI_USAGE;
+    }
+    return 0;
+}
+
 /* A command that could not write all of its standard output fails. */
 int main(int argc, char **argv)
 {
     int layout = main_address_layout(argv);
     if (layout) return layout;
+    int pages = main_huge_pages();
+    if (pages) return pages;
     struct sigaction bus;
     memset(&bus, 0, sizeof bus);
     bus.sa_handler = main_on_sigbus;

@@ -44,6 +44,12 @@
  * into a stack buffer); every new block, and the grown part of a realloc,
  * gets one write per 4096 bytes and one to its last byte; a sample is taken
  * every ceil(events/1000) events, at the peak-live event and at the end.
+ * Transparent huge pages are off, as in arenalab's workers (sim/cli/main.c):
+ * the flag has to be set before the preloaded malloc maps anything, which
+ * may happen before main, so minreplay sets it and runs its own image
+ * again (ARENALAB_HUGEPAGES=system leaves the system's setting, as
+ * arenalab does).
+ *
  * Errors: exit 2 (usage, unreadable trace), 1 (a bad trace, a failed
  * allocation), with a message on stderr.
  */
@@ -55,6 +61,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -425,8 +432,20 @@ static uint64_t mr_time(mr_t *m, const int reuse)
     return ns;
 }
 
+/* Huge pages off from the image's start (see the top): sets the flag and
+ * re-executes once; the second image finds it set. */
+static void mr_small_pages(char **argv)
+{
+    const char *v = getenv("ARENALAB_HUGEPAGES");
+    if ((v && !strcmp(v, "system")) || prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) != 0) return;
+    if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0) return; /* a kernel without it */
+    execv("/proc/self/exe", argv);
+    mr_die(2, "cannot re-execute /proc/self/exe with huge pages off");
+}
+
 int main(int argc, char **argv)
 {
+    mr_small_pages(argv);
     int timed = 0, reuse = 0, a = 1;
     for (; a < argc && argv[a][0] == '-'; a++) {
         if (!strcmp(argv[a], "--time"))

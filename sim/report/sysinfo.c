@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -156,6 +157,34 @@ static const char *sysinfo_layout(char *buf, size_t len)
     return buf;
 }
 
+/* Whether this process (and so every worker it starts: the flag is
+ * inherited) may get transparent huge pages: arenalab turns them off
+ * (sim/cli/main.c, ARENALAB_HUGEPAGES); the system's setting beside it. */
+static const char *sysinfo_huge_pages(char *buf, size_t len)
+{
+    char sys[64] = "";
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (f) {
+        char line[128];
+        if (fgets(line, sizeof line, f)) {
+            const char *open = strchr(line, '['), *close = open ? strchr(open, ']') : NULL;
+            if (open && close) snprintf(sys, sizeof sys, "%.*s", (int)(close - open - 1), open + 1);
+        }
+        fclose(f);
+    }
+    if (!*sys) {
+        snprintf(buf, len, "none (no transparent huge pages in this kernel)");
+        return buf;
+    }
+    int off = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
+    if (off > 0)
+        snprintf(buf, len, "off (4 KiB pages only; the system's setting: %s)", sys);
+    else
+        snprintf(buf, len, "the system's: %s (%s)", sys,
+                 off == 0 ? "ARENALAB_HUGEPAGES=system" : "prctl refused");
+    return buf;
+}
+
 void sysinfo_collect(sysinfo_t *s, const char *root)
 {
     char buf[SYSINFO_VALUE_MAX];
@@ -199,6 +228,7 @@ void sysinfo_collect(sysinfo_t *s, const char *root)
     sysinfo_set(s, "os", buf);
     sysinfo_set(s, "glibc", gnu_get_libc_version());
     sysinfo_set(s, "address layout", sysinfo_layout(buf, sizeof buf));
+    sysinfo_set(s, "huge pages", sysinfo_huge_pages(buf, sizeof buf));
     sysinfo_set(s, "lua", LUA_RELEASE);
     const char *gp[] = {"gnuplot", "--version", NULL};
     sysinfo_set(s, "gnuplot", proc_line(gp, buf, sizeof buf));
@@ -207,8 +237,8 @@ void sysinfo_collect(sysinfo_t *s, const char *root)
 
 /* The facts of the code and of the run rather than the machine (see
  * sysinfo.h). */
-static const char *const sysinfo_code_keys[] = {"arenalab", "git commit",     "compiler",
-                                                "build",    "address layout", NULL};
+static const char *const sysinfo_code_keys[] = {"arenalab",       "git commit", "compiler", "build",
+                                                "address layout", "huge pages", NULL};
 
 const char *sysinfo_machine(const sysinfo_t *s, char *buf, size_t len)
 {

@@ -10,7 +10,8 @@
  * The machine.  Timings are only compared on one machine: the facts that
  * describe it (host, CPU, governor, kernel, OS, libraries: every fact but
  * the code's own -- arenalab, git commit, compiler, build -- and the run's
- * address layout, randomized or fixed by ARENALAB_ASLR=off) give it an
+ * address layout, randomized or fixed by ARENALAB_ASLR=off, and its huge
+ * pages, off unless ARENALAB_HUGEPAGES=system) give it an
  * identity, sysinfo_machine, the same for two collections on one machine
  * with the same software and different otherwise. */
 #ifndef ARENALAB_SIM_REPORT_SYSINFO_H
