@@ -18,7 +18,10 @@
  * event (trace_next) and binary strict mode (ids checked too), event by
  * event, each binary reading for v1 and v3 alternately.  Prints events/s
  * of each, the binary (v3)/text speed ratios (batch against batch first),
- * the v3/v1 decode speed ratios (target >= 1), bytes/event of the forms
+ * the v3/v1 decode speed ratios of the best times (target >= 1) and, for
+ * the batch readings, the Hodges-Lehmann ratio of all 2R readings of each
+ * with its 95 % interval and what it says (at least v1's when the whole
+ * interval is >= 1, SLOWER when all of it is below), bytes/event of the forms
  * (v3 target <= 2), and the peak RSS,
  * which must not grow with the file (the binary reader gives consumed
  * pages back).  --write FILE only writes the synthetic trace to FILE
@@ -26,6 +29,7 @@
  * of T threads, P per mille of whose blocks another thread frees
  * (tsynth_write_threads; default 100), for scripts/bench's threaded
  * replay. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +151,38 @@ static int bench_synth(const char *path, const bench_args_t *a)
 
 /* Benchmarks one trace given in any form: made into text, binary v1 and
  * binary v3 in $TMPDIR, each read in every mode.  0 or -1. */
+static int bench_cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* The speed of B relative to A from N reading times of each: the
+ * Hodges-Lehmann estimate of the ratio (the median over all pairs of
+ * log tA - log tB, exponentiated) and its 95 % interval from Mann-Whitney's
+ * order statistics (normal approximation; Hollander & Wolfe), as
+ * scripts/bench's section 2 does.  OUT: estimate, low, high.  -1: no
+ * memory. */
+static int bench_hl(const double *ta, const double *tb, int n, double out[3])
+{
+    size_t nn = (size_t)n * (size_t)n;
+    double *d = malloc(sizeof(double) * nn);
+    if (!d) return -1;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            d[(size_t)i * (size_t)n + (size_t)j] = log(ta[i]) - log(tb[j]);
+    qsort(d, nn, sizeof(double), bench_cmp_double);
+    double mid = nn % 2 ? d[nn / 2] : (d[nn / 2 - 1] + d[nn / 2]) / 2;
+    /* k: the 1-based rank of the interval's ends among the n*n differences */
+    long k = (long)floor((double)nn / 2 - 1.959964 * sqrt((double)nn * (2.0 * n + 1) / 12));
+    if (k < 1) k = 1;
+    out[0] = exp(mid);
+    out[1] = exp(d[k - 1]);
+    out[2] = exp(d[nn - (size_t)k]);
+    free(d);
+    return 0;
+}
+
 static int bench_one(const char *name, const char *path, const bench_args_t *a)
 {
     enum { F_TEXT, F_V1, F_V3, F_N };
@@ -159,10 +195,12 @@ static int bench_one(const char *name, const char *path, const bench_args_t *a)
         snprintf(file[f], sizeof file[f], "%s/trace_bench.%ld.%s", tmp, (long)getpid(), ext[f]);
     for (int f = 0; f < F_N && !bad; f++)
         bad = bench_convert(f == F_TEXT ? path : file[F_TEXT], file[f], fmt[f]) < 0;
-    /* each reading REPS times in a row, the best time: the decoder's
-     * steady state (caches and branch predictors warm), as in a replay's
-     * long run; then the whole round once more, so that a slow spell of a
-     * busy machine does not decide a figure; v1 and v3 alternate */
+    /* each reading REPS times, the best time: the decoder's steady state
+     * (caches and branch predictors warm), as in a replay's long run; then
+     * the whole round once more, so that a slow spell of a busy machine
+     * does not decide a figure.  v1 and v3 of a kind alternate reading by
+     * reading (the order swapped every other one), so the machine's drift
+     * falls on both alike: their every time goes into bench_hl's ratio. */
     static const struct {
         unsigned flags;
         int batch, form;
@@ -176,13 +214,19 @@ static int bench_one(const char *name, const char *path, const bench_args_t *a)
     enum { NMODES = sizeof mode / sizeof mode[0] };
     double best[NMODES];
     uint64_t cnt[NMODES] = {0};
+    int nt_each = 2 * a->reps;
+    double *times = malloc(sizeof(double) * NMODES * (size_t)nt_each);
+    bad |= times == NULL;
     for (int m = 0; m < NMODES; m++)
         best[m] = -1;
     for (int round = 0; round < 2 && !bad; round++)
-        for (int m = 0; m < NMODES && !bad; m++)
-            for (int i = 0; i < a->reps && !bad; i++) {
+        for (int i = 0; i < a->reps && !bad; i++)
+            for (int k = 0; k < NMODES && !bad; k++) {
+                /* k = 0 text; then v1, v3 pairs, swapped when i + round is odd */
+                int m = k == 0 || (i + round) % 2 == 0 ? k : (k % 2 ? k + 1 : k - 1);
                 double t = bench_read(file[mode[m].form], mode[m].flags, mode[m].batch, &cnt[m]);
                 bad = t < 0;
+                times[(size_t)m * nt_each + (size_t)(round * a->reps + i)] = t;
                 if (best[m] < 0 || t < best[m]) best[m] = t;
             }
     long long size[F_N];
@@ -195,6 +239,7 @@ static int bench_one(const char *name, const char *path, const bench_args_t *a)
         bad |= cnt[m] != nt;
     if (bad || nt == 0) {
         fprintf(stderr, "trace_bench: %s: the forms disagree or cannot be read\n", name);
+        free(times);
         return -1;
     }
     double n = (double)nt;
@@ -213,6 +258,18 @@ static int bench_one(const char *name, const char *path, const bench_args_t *a)
            best[0] / best[4], best[0] / best[6]);
     printf("  v3/v1 decode speed  %12.2fx (per event: %.2fx, strict: %.2fx; target >= 1)\n",
            best[1] / best[2], best[3] / best[4], best[5] / best[6]);
+    double hl[3];
+    bad = bench_hl(times + 1 * (size_t)nt_each, times + 2 * (size_t)nt_each, nt_each, hl) < 0;
+    free(times);
+    if (bad) {
+        fprintf(stderr, "trace_bench: out of memory\n");
+        return -1;
+    }
+    printf("  v3/v1 Hodges-Lehmann %11.3fx (95 %% interval %.3f-%.3f, %d readings each: %s)\n",
+           hl[0], hl[1], hl[2], nt_each,
+           hl[1] >= 1.0  ? "at least v1's"
+           : hl[2] < 1.0 ? "SLOWER than v1"
+                         : "no difference from v1 found");
     printf("  v3 bytes/event      %12.2f (v1: %.2f; target <= 2)\n", (double)size[F_V3] / n,
            (double)size[F_V1] / n);
     return 0;
