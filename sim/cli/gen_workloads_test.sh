@@ -5,7 +5,8 @@
 # the threaded ones (larson, prodcons, churn -D threads=N) write events on
 # their threads with frees on other threads than the allocation's;
 # `arenalab gen` exits 1 with SCRIPT:LINE and no output on a script error,
-# and 2 on a missing script or a usage error.
+# and 2 on a missing script or a usage error; --allow-unsafe loads C
+# modules.
 set -uo pipefail
 
 bin=$(pwd)/sim/cli/arenalab
@@ -134,6 +135,35 @@ grep -q "huge.lua:2: alloc: live bytes would exceed 2^64" "$tmp/err" || fail "hu
 rc=$?
 [ "$rc" -eq 1 ] || fail "stats huge: exit $rc, want 1"
 grep -q "event 65535: live bytes exceed 2^64" "$tmp/err" || fail "stats huge: $(head -1 "$tmp/err")"
+
+# --allow-unsafe: require loads a C module, built as one is outside the
+# tree; it finds the Lua API in arenalab, which links Lua statically and
+# exports that API (third_party/lua.BUILD).
+mkdir -p "$tmp/cmod"
+cat >"$tmp/cmod/twice.c" <<'EOF'
+#include <lauxlib.h>
+#include <lua.h>
+static int twice(lua_State *L)
+{
+    lua_pushinteger(L, 2 * luaL_checkinteger(L, 1));
+    return 1;
+}
+int luaopen_twice(lua_State *L)
+{
+    lua_pushcfunction(L, twice);
+    return 1;
+}
+EOF
+if cc -std=c11 -O2 -fPIC -shared -I/usr/include/lua5.4 "$tmp/cmod/twice.c" \
+    -o "$tmp/cmod/twice.so" 2>"$tmp/err"; then
+  printf 'package.cpath = "%s/cmod/?.so"\nfree(alloc(require("twice")(21)))\n' "$tmp" \
+    >"$tmp/cmod/use.lua"
+  "$bin" gen --allow-unsafe "$tmp/cmod/use.lua" -o "$tmp/cmod/out.txt" 2>"$tmp/err" ||
+    fail "C module: $(head -3 "$tmp/err")"
+  grep -q '^a 0 42$' "$tmp/cmod/out.txt" || fail "C module: $(head -3 "$tmp/cmod/out.txt")"
+else
+  fail "C module: cc failed: $(head -3 "$tmp/err")"
+fi
 
 # A missing script, a missing -o, an unknown option: exit 2.
 "$bin" gen "$tmp/nonexistent.lua" -o "$tmp/x.atr" 2>"$tmp/err"

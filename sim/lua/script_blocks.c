@@ -33,8 +33,9 @@ void *_script_checktype(lua_State *L, int idx, int uv, const char *tname)
     return NULL;
 }
 
-/* A byte count in 0..2^48: an integer, or a float with an integral value. */
-static uint64_t script_size_arg(lua_State *L, int idx, const char *fn, const char *what)
+/* script_size_arg's whole check, out of line: a float, or an error. */
+static __attribute__((noinline)) uint64_t script_size_slow(lua_State *L, int idx, const char *fn,
+                                                           const char *what)
 {
     if (lua_isinteger(L, idx)) {
         lua_Integer v = lua_tointeger(L, idx);
@@ -50,7 +51,18 @@ static uint64_t script_size_arg(lua_State *L, int idx, const char *fn, const cha
     return 0;
 }
 
-static int script_domain_arg(lua_State *L, int idx, const char *fn)
+/* A byte count in 0..2^48: an integer, or a float with an integral value.
+ * An integer in range, nearly every call, is checked inline. */
+static inline uint64_t script_size_arg(lua_State *L, int idx, const char *fn, const char *what)
+{
+    if (lua_isinteger(L, idx)) {
+        lua_Integer v = lua_tointeger(L, idx);
+        if (v >= 0 && (uint64_t)v <= TRACE_MAX_SIZE) return (uint64_t)v;
+    }
+    return script_size_slow(L, idx, fn, what);
+}
+
+static __attribute__((noinline)) int script_domain_slow(lua_State *L, int idx, const char *fn)
 {
     if (lua_isnoneornil(L, idx)) return TRACE_MEM;
     /* Type first: lua_tolstring would turn a number into a string. */
@@ -63,6 +75,14 @@ static int script_domain_arg(lua_State *L, int idx, const char *fn)
             if (!memcmp(s, trace_domain_name[d], 3)) return d;
     luaL_error(L, "%s: bad domain '%s' (raw, mem or obj)", fn, s);
     return TRACE_MEM;
+}
+
+/* The optional domain at IDX: left out (most calls: no argument there,
+ * told by the stack's size without looking the slot up) is mem. */
+static inline int script_domain_arg(lua_State *L, int idx, const char *fn)
+{
+    if (lua_gettop(L) < idx) return TRACE_MEM;
+    return script_domain_slow(L, idx, fn);
 }
 
 /* ---- event output ---------------------------------------------------------- */
@@ -136,7 +156,7 @@ void _script_grow(lua_State *L, void **ptr, uint32_t *cap, size_t size, const ch
 
 /* ---- blocks ---------------------------------------------------------------- */
 
-static uint32_t script_block_slot(lua_State *L, script_ctx_t *c)
+static inline uint32_t script_block_slot(lua_State *L, script_ctx_t *c)
 {
     if (c->bfree) {
         uint32_t slot = c->bfree - 1;
@@ -165,7 +185,8 @@ static void script_owner_unlink(script_ctx_t *c, uint32_t slot)
 }
 
 /* Forgets a block that just died (its event is written by the caller). */
-static void script_block_release(script_ctx_t *c, uint32_t slot, int state, uint32_t arena_id)
+static inline void script_block_release(script_ctx_t *c, uint32_t slot, int state,
+                                        uint32_t arena_id)
 {
     script_block_t *b = &c->blocks[slot];
     if (b->pool) _script_pool_unlink(b->pool, slot);
@@ -179,9 +200,12 @@ static void script_block_release(script_ctx_t *c, uint32_t slot, int state, uint
     c->bfree = slot + 1;
 }
 
-/* Creates a block, emits its event and pushes its handle. */
-static int script_block_new(lua_State *L, script_ctx_t *c, int op, int domain, uint64_t nmemb,
-                            uint64_t esize, uint64_t total)
+/* Creates a block, emits its event and pushes its handle.  Inline: alloc
+ * is the API's hottest call. */
+static inline __attribute__((always_inline)) int script_block_new(lua_State *L, script_ctx_t *c,
+                                                                  int op, int domain,
+                                                                  uint64_t nmemb, uint64_t esize,
+                                                                  uint64_t total)
 {
     if (c->next_id > SCRIPT_MAX_ID)
         return luaL_error(L, "%s: more than 2^32 blocks allocated in one trace",
@@ -225,22 +249,34 @@ static int script_block_is_live(const script_ctx_t *c, uint32_t slot, uint32_t i
     return slot < c->nblocks && c->blocks[slot].id == id && c->blocks[slot].state == SCRIPT_LIVE;
 }
 
-/* The slot of the live block at IDX, or a Lua error naming FN. */
-uint32_t _script_block_arg(lua_State *L, script_ctx_t *c, int idx, const char *fn)
+/* Raises the error of a handle that is not live (SLOT and ID its bits). */
+static __attribute__((noinline)) void script_block_dead(lua_State *L, script_ctx_t *c,
+                                                        uint32_t slot, uint32_t id, const char *fn)
 {
-    uint32_t id, slot = script_handle_arg(L, idx, &id);
-    if (script_block_is_live(c, slot, id)) return slot;
     /* Not reused since it died: say how. */
     if (slot < c->nblocks && c->blocks[slot].id == id &&
         c->blocks[slot].state == SCRIPT_FREED_WITH_ARENA)
         luaL_error(L, "%s: block %I was freed with arena %I", fn, (lua_Integer)id,
                    (lua_Integer)c->blocks[slot].dead_arena);
     luaL_error(L, "%s: block %I was already freed", fn, (lua_Integer)id);
-    return 0;
+}
+
+/* The slot of the live block at IDX, or a Lua error naming FN. */
+static inline uint32_t script_block_arg(lua_State *L, script_ctx_t *c, int idx, const char *fn)
+{
+    uint32_t id, slot = script_handle_arg(L, idx, &id);
+    if (__builtin_expect(!script_block_is_live(c, slot, id), 0))
+        script_block_dead(L, c, slot, id, fn);
+    return slot;
+}
+
+uint32_t _script_block_arg(lua_State *L, script_ctx_t *c, int idx, const char *fn)
+{
+    return script_block_arg(L, c, idx, fn);
 }
 
 /* Emits the free event of the live block at SLOT, then forgets it. */
-void _script_block_free(lua_State *L, script_ctx_t *c, uint32_t slot)
+static inline void script_block_free(lua_State *L, script_ctx_t *c, uint32_t slot)
 {
     script_block_t *b = &c->blocks[slot];
     script_room(L, c);
@@ -248,6 +284,11 @@ void _script_block_free(lua_State *L, script_ctx_t *c, uint32_t slot)
     ev->id = b->id;
     ev->slot = slot;
     script_block_release(c, slot, SCRIPT_FREED, 0);
+}
+
+void _script_block_free(lua_State *L, script_ctx_t *c, uint32_t slot)
+{
+    script_block_free(L, c, slot);
 }
 
 /* alloc(size [, domain]) -> block */
@@ -297,7 +338,7 @@ static int script_realloc(lua_State *L)
 static int script_free(lua_State *L)
 {
     script_ctx_t *c = _script_ctx(L);
-    _script_block_free(L, c, _script_block_arg(L, c, 1, "free"));
+    script_block_free(L, c, script_block_arg(L, c, 1, "free"));
     return 0;
 }
 

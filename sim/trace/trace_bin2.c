@@ -879,19 +879,25 @@ static inline int b2_wroom(trace_writer_t *w, size_t x)
     return b2_wroom_slow(w, x);
 }
 
-static int b2_put(trace_writer_t *w, const trace_event_t *ev)
+/* The stream positions of the block being gathered, in locals while
+ * events are encoded (b2_enc), stored back once after them. */
+typedef struct {
+    uint8_t *t, *s, *i, *x;
+} b2_pos_t;
+
+/* Encodes EV at P, room made (a thread switch and the event: 2 tags,
+ * B2_FIELD_MAX bytes of sizes and of ids, 10 of extras); returns the
+ * records written (1 or 2).  The one encoder of b2_put and b2_putn. */
+static inline __attribute__((always_inline)) unsigned b2_enc(tbenc_t *s, b2_pos_t *p,
+                                                             const trace_event_t *ev)
 {
-    int rc = b2_wroom(w, 10);
-    if (rc < 0) return rc;
-    b2w_t *b = w->fmtw;
-    tbenc_t *s = &w->enc;
-    uint8_t *t = b->s[B2_T] + b->n[B2_T], *t0 = t;
-    uint8_t *ps = b->s[B2_S] + b->n[B2_S], *pi = b->s[B2_I] + b->n[B2_I];
-    uint8_t *px = b->s[B2_X] + b->n[B2_X];
+    uint8_t *t = p->t, *ps = p->s, *pi = p->i;
+    unsigned nrec = 1;
     if (ev->thread != s->thread) {
         *t++ = TBENC_TAG_THREAD;
-        px = tbenc_varint(px, ev->thread);
+        p->x = tbenc_varint(p->x, ev->thread);
         s->thread = ev->thread;
+        nrec = 2;
     }
     unsigned bits = 0, dom = ev->op <= TRACE_FREE ? ev->domain : TRACE_MEM;
     switch ((trace_op_t)ev->op) {
@@ -933,12 +939,79 @@ static int b2_put(trace_writer_t *w, const trace_event_t *ev)
         break;
     }
     *t++ = TBENC_TAG(ev->op & 7u, dom, bits);
-    s->events++;
-    b->nrec += (uint32_t)(t - t0);
-    b->n[B2_T] += (size_t)(t - t0);
-    b->n[B2_S] = (size_t)(ps - b->s[B2_S]);
-    b->n[B2_I] = (size_t)(pi - b->s[B2_I]);
-    b->n[B2_X] = (size_t)(px - b->s[B2_X]);
+    p->t = t, p->s = ps, p->i = pi;
+    return nrec;
+}
+
+static inline b2_pos_t b2_pos(const b2w_t *b)
+{
+    return (b2_pos_t){b->s[B2_T] + b->n[B2_T], b->s[B2_S] + b->n[B2_S], b->s[B2_I] + b->n[B2_I],
+                      b->s[B2_X] + b->n[B2_X]};
+}
+
+static inline void b2_setpos(b2w_t *b, const b2_pos_t *p)
+{
+    b->n[B2_T] = (size_t)(p->t - b->s[B2_T]);
+    b->n[B2_S] = (size_t)(p->s - b->s[B2_S]);
+    b->n[B2_I] = (size_t)(p->i - b->s[B2_I]);
+    b->n[B2_X] = (size_t)(p->x - b->s[B2_X]);
+}
+
+static int b2_put(trace_writer_t *w, const trace_event_t *ev)
+{
+    int rc = b2_wroom(w, 10);
+    if (rc < 0) return rc;
+    b2w_t *b = w->fmtw;
+    b2_pos_t p = b2_pos(b);
+    b->nrec += b2_enc(&w->enc, &p, ev);
+    w->enc.events++;
+    b2_setpos(b, &p);
+    return 0;
+}
+
+/* How many of the next MAX events the block takes before b2_wroom(w, 10)
+ * would end it: each event is at most 2 records and 10 bytes of extras,
+ * so before each of the first K the block's checks pass when they pass
+ * for K such events at once. */
+static inline size_t b2_fits(const b2w_t *b, size_t max)
+{
+    size_t k = max, m;
+    if ((m = (B2_BLOCK_RECORDS - b->nrec) / 2) < k) k = m;
+    if ((m = (B2_X_FLUSH - b->n[B2_X]) / 10) < k) k = m;
+    return k;
+}
+
+/* N events, the same bytes as N calls of b2_put: the checks once a run of
+ * events the block takes (b2_fits), the streams grown for the whole run
+ * (growth changes no byte written), their positions in registers across
+ * it, and no call an event (a generator hands over its events by the
+ * thousand a millisecond). */
+static int b2_putn(trace_writer_t *w, const trace_event_t *ev, size_t n)
+{
+    b2w_t *b = w->fmtw;
+    const trace_event_t *const end = ev + n;
+    int rc;
+    while (ev < end) {
+        size_t k = b2_fits(b, (size_t)(end - ev));
+        if (k == 0) {
+            /* what b2_wroom would do before the next event: end the block
+             * (then at least one event fits) */
+            if ((rc = b2_wroom_slow(w, 10)) < 0) return rc;
+            continue;
+        }
+        const size_t need[B2_NSTREAMS] = {2 * k, B2_FIELD_MAX * k, B2_FIELD_MAX * k, 10 * k};
+        for (int j = 0; j < B2_NSTREAMS; j++)
+            if ((rc = b2_wgrow(w, b, j, need[j])) < 0) return rc;
+        b2_pos_t p = b2_pos(b);
+        tbenc_t s = w->enc;
+        uint32_t nrec = b->nrec;
+        for (const trace_event_t *const e = ev + k; ev < e; ev++)
+            nrec += b2_enc(&s, &p, ev);
+        s.events += k;
+        w->enc = s;
+        b->nrec = nrec;
+        b2_setpos(b, &p);
+    }
     return 0;
 }
 
@@ -997,6 +1070,7 @@ const trace_fmt_ops_t _trace_bin2_ops = {
     .hints = _tbin_hints,
     .wopen = b2_wopen,
     .put = b2_put,
+    .putn = b2_putn,
     .marker = b2_marker,
     .finish = b2_finish,
     .wfree = b2_wfree,

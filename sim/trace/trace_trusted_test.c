@@ -49,7 +49,8 @@ static size_t tt_copy_trusted(const char *data, size_t n, trace_format_t fmt, si
     FILE *fp;
     size_t len;
     trace_writer_t *w = tt_open(&fp, fmt, TRACE_W_TRUSTED);
-    trace_event_t ev[64];
+    trace_event_t *ev = malloc(batch * sizeof *ev);
+    CHECK(ev != NULL);
     size_t nev = 0, markers_done = 0;
     for (;;) {
         trace_event_t e;
@@ -77,8 +78,24 @@ static size_t tt_copy_trusted(const char *data, size_t n, trace_format_t fmt, si
         ev[nev++] = t;
     }
     trace_close(r);
+    free(ev);
     *out = tt_close(w, fp, &len);
     return len;
+}
+
+/* The trace REF (REFLEN bytes) comes out of a trusted writer of format
+ * FMT the same, in batches of each of BATCHES (N of them). */
+static void tt_same_copy(const char *ref, size_t reflen, trace_format_t fmt, const size_t *batches,
+                         size_t n, const char *what)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *got = NULL;
+        size_t len = tt_copy_trusted(ref, reflen, fmt, batches[i], &got);
+        CHECKF(len == reflen && !memcmp(got, ref, len),
+               "%s, format %d, batch %zu: %zu bytes, want %zu", what, (int)fmt, batches[i], len,
+               reflen);
+        free(got);
+    }
 }
 
 static void tt_same_bytes(tsynth_style_t style, uint64_t seed)
@@ -163,6 +180,45 @@ static void tt_raw_streams(void)
     }
 }
 
+/* Batches that cross the binary format's block ends: many blocks, thread
+ * switches (two records an event), and markers large enough to end blocks
+ * on the extras' size, between long batches. */
+static void tt_block_edges(void)
+{
+    const size_t batches[] = {1, 256, 4099, 70000};
+    FILE *fp;
+    size_t reflen;
+    trace_writer_t *w = tt_open(&fp, TRACE_FMT_BIN, 0);
+    CHECK(tsynth_write_threads(w, 5, 300000, 3, 50) == 0);
+    char *ref = tt_close(w, fp, &reflen);
+    tt_same_copy(ref, reflen, TRACE_FMT_BIN, batches, 4, "threads");
+    free(ref);
+
+    /* Markers of 60007 bytes of extras (tag aside: key "big", value of
+     * 60000), 17 of them and one of 28452 leave the extras 5 bytes short
+     * of the 1 MiB at which a block ends: the next event ends it. */
+    static char big[60001];
+    memset(big, 'v', sizeof big - 1);
+    w = tt_open(&fp, TRACE_FMT_BIN, 0);
+    uint32_t id = 0;
+    for (int round = 0; round < 3; round++) {
+        for (int m = 0; m < 18; m++) {
+            const char *v = m < 17 ? big : big + 60000 - 28445;
+            CHECK(trace_write_marker(w, "big", v) == 0);
+            for (int i = 0; i < 1000; i++, id++) {
+                trace_event_t a = {
+                    .op = TRACE_ALLOC, .domain = TRACE_MEM, .id = id, .size = 8 + id % 64};
+                trace_event_t f = {.op = TRACE_FREE, .domain = TRACE_MEM, .id = id};
+                CHECK(trace_write(w, &a) == 0);
+                if (id % 3) CHECK(trace_write(w, &f) == 0);
+            }
+        }
+    }
+    ref = tt_close(w, fp, &reflen);
+    tt_same_copy(ref, reflen, TRACE_FMT_BIN, batches, 4, "markers");
+    free(ref);
+}
+
 int main(void)
 {
     for (uint64_t seed = 1; seed <= 3; seed++) {
@@ -171,5 +227,6 @@ int main(void)
     }
     tt_one_path();
     tt_raw_streams();
+    tt_block_edges();
     return check_done();
 }

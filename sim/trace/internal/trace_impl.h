@@ -197,6 +197,9 @@ struct trace_fmt_ops_s {
 
     int (*wopen)(trace_writer_t *w, const trace_meta_t *meta);
     int (*put)(trace_writer_t *w, const trace_event_t *ev);
+    /* N events of the trusted path (trace_write_trusted), the bytes N
+     * calls of put would write; NULL: trace.c calls put for each. */
+    int (*putn)(trace_writer_t *w, const trace_event_t *ev, size_t n);
     int (*marker)(trace_writer_t *w, const char *key, const char *value);
     int (*finish)(trace_writer_t *w);
     /* Frees w->fmtw (closed or aborted); NULL when the format has none. */
