@@ -71,6 +71,14 @@ run_worker "$tmp/w1" ARENALAB_HUGEPAGES=system
 [ -s "$tmp/w1" ] || fail "the probe never ran in a worker (system)"
 grep -qv "^thp 1$" "$tmp/w1" && fail "ARENALAB_HUGEPAGES=system: workers saw $(seen "$tmp/w1"), expected 1"
 
+# A real run (`arenalab run`): the program starts with them off too, so
+# its max RSS is counted as the replay's resident memory is.
+rm -f "$tmp/run0"
+"$bin" run --alloc raw --repeat 1 -- sh -c "grep THP_enabled /proc/self/status >>'$tmp/run0'" \
+  >"$tmp/log" 2>&1 || fail "run: $(tail -3 "$tmp/log")"
+grep -q "^THP_enabled:[[:space:]]*0$" "$tmp/run0" 2>/dev/null ||
+  fail "a real run's program started with huge pages allowed: $(cat "$tmp/run0" 2>/dev/null)"
+
 # What a process this shell starts has, for minreplay under "system".
 rm -f "$tmp/r0"
 ARENALAB_HUGEPAGES_PROBE_OUT="$tmp/r0" LD_PRELOAD="$probe" /bin/true
