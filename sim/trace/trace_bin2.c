@@ -784,6 +784,17 @@ static int b2_wgrow(trace_writer_t *w, b2w_t *b, int k, size_t need)
     return 0;
 }
 
+/* Every stream grown to hold K more events (each at most two records:
+ * a thread switch and the event) and X more bytes of extras. */
+static int b2_wgrow_events(trace_writer_t *w, b2w_t *b, size_t k, size_t x)
+{
+    const size_t need[B2_NSTREAMS] = {2 * k, B2_FIELD_MAX * k, B2_FIELD_MAX * k, x};
+    int rc;
+    for (int j = 0; j < B2_NSTREAMS; j++)
+        if ((rc = b2_wgrow(w, b, j, need[j])) < 0) return rc;
+    return 0;
+}
+
 static int b2_wopen(trace_writer_t *w, const trace_meta_t *meta)
 {
     b2w_t *b = calloc(1, sizeof *b);
@@ -877,10 +888,7 @@ __attribute__((noinline)) static int b2_wroom_slow(trace_writer_t *w, size_t x)
     int rc;
     if ((b->nrec + 2 > B2_BLOCK_RECORDS || b->n[B2_X] + x > B2_X_FLUSH) && (rc = b2_flush(w)) < 0)
         return rc;
-    const size_t need[B2_NSTREAMS] = {2, B2_FIELD_MAX, B2_FIELD_MAX, x};
-    for (int k = 0; k < B2_NSTREAMS; k++)
-        if ((rc = b2_wgrow(w, b, k, need[k])) < 0) return rc;
-    return 0;
+    return b2_wgrow_events(w, b, 1, x);
 }
 
 /* Room for one more record (X bytes of extras at most): the block ends
@@ -1020,9 +1028,7 @@ static int b2_putn(trace_writer_t *w, const trace_event_t *ev, size_t n)
             if ((rc = b2_wroom_slow(w, 10)) < 0) return rc;
             continue;
         }
-        const size_t need[B2_NSTREAMS] = {2 * k, B2_FIELD_MAX * k, B2_FIELD_MAX * k, 10 * k};
-        for (int j = 0; j < B2_NSTREAMS; j++)
-            if ((rc = b2_wgrow(w, b, j, need[j])) < 0) return rc;
+        if ((rc = b2_wgrow_events(w, b, k, 10 * k)) < 0) return rc;
         b2_pos_t p = b2_pos(b);
         tbenc_t s = w->enc;
         uint32_t nrec = b->nrec;
