@@ -18,7 +18,7 @@ enum { CONVERT_OPT_TO = 256, CONVERT_OPT_LENIENT };
 static const cli_opt_t convert_opts[] = {
     {"to", 0, "FORMAT", CONVERT_OPT_TO,
      "text, bin (binary, version 3) or atr1 (binary version 1, for older readers); "
-     "default: from OUT's name: .atr/.bin binary, else text"},
+     "must agree with OUT's name (default: from it: .atr binary, .txt or .trace text, '-' text)"},
     {"lenient", 0, NULL, CONVERT_OPT_LENIENT,
      "skip bad lines/events (and say how many) instead of stopping at the first"},
     {0},
@@ -111,9 +111,10 @@ const cli_command_t cmd_convert = {
     .args = "IN OUT",
     .summary = "convert a trace between the text and binary formats",
     .description = "Streams IN (text, .rep or binary) to OUT in canonical form, keeping IN's\n"
-                   "metadata, markers and thread switches.  OUT's format comes from its name\n"
-                   "(.atr or .bin: binary, anything else or '-': text; .zst after either:\n"
-                   "compressed) unless --to says.  Binary is version 3 (column-wise, LZ4\n"
+                   "metadata, markers and thread switches.  OUT's format comes from its name:\n"
+                   ".atr binary, .txt or .trace text, .zst after either compressed; '-' is\n"
+                   "text on standard output; any other name is an error.  Binary is version 3 "
+                   "(column-wise, LZ4\n"
                    "streams; version 2, raw streams, for a .zst OUT); --to atr1 writes version\n"
                    "1, for readers older than version 2.  A file OUT is written to a temporary\n"
                    "file and renamed at the end, so it never exists half-written (through a\n"

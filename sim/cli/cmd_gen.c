@@ -20,7 +20,8 @@ enum {
 
 static const cli_opt_t gen_opts[] = {
     {"output", 'o', "FILE", GEN_OPT_OUTPUT,
-     "write the trace to FILE (.atr: binary, else text; '-': text on stdout)"},
+     "write the trace to FILE (.atr binary, .txt or .trace text, either optionally followed by "
+     ".zst; '-': text on stdout)"},
     {"seed", 0, "N", GEN_OPT_SEED, "seed of the random generator (default 1)"},
     {"define", 'D', "KEY=VALUE", GEN_OPT_DEFINE,
      "set a script parameter, read with param(KEY, default); repeatable"},

@@ -25,7 +25,8 @@ enum {
 
 static const cli_opt_t import_opts[] = {
     {"to", 0, "FORMAT", IMPORT_OPT_TO,
-     "text or bin (default: from OUT's name: .atr/.bin binary, else text)"},
+     "text or bin; must agree with OUT's name (default: from it: .atr binary, .txt or .trace "
+     "text, '-' text)"},
     {"strict", 0, NULL, IMPORT_OPT_STRICT,
      "any repair or dropped call is an error (FILE:LINE) instead of a count (heaptrack: "
      "with --no-fuse, as a fused realloc is a repair)"},
@@ -117,9 +118,12 @@ static int import_run(int argc, char **argv)
         cli_error("import: unknown format '%s' (see 'arenalab import --help')", name);
         return CLI_USAGE;
     }
-    trace_format_t fmt = a.fmt >= 0 ? (trace_format_t)a.fmt : trace_format_for_path(out);
-    if (fmt == TRACE_FMT_BIN && !strcmp(out, "-")) {
-        cli_error("import: a binary trace cannot go to standard output; name a file");
+    /* the one rule of every trace a command writes (trace.h): .atr.zst is a
+     * binary trace, m.foo an error, not a text trace under that name */
+    trace_format_t fmt;
+    char nerr[512];
+    if (trace_output_format(out, a.fmt, &fmt, nerr, sizeof nerr) < 0) {
+        cli_error("import: %s", nerr);
         return CLI_USAGE;
     }
     imp_summary_t sum;
@@ -145,8 +149,9 @@ static const char *import_describe(void)
     at += (size_t)snprintf(
         import_help + at, sizeof import_help - at, "%s",
         "Reads IN (a file or '-'; plain, .zst or .gz) in another tool's format and writes\n"
-        "OUT as an arenalab trace (.atr/.bin binary, else text; '-' text on stdout),\n"
-        "streaming.  Addresses become ids (reused after their free), time stamps\n"
+        "OUT as an arenalab trace (.atr binary, .txt or .trace text, either optionally\n"
+        "followed by .zst: compressed; '-' text on stdout), streaming.  Addresses become ids "
+        "(reused after their free), time stamps\n"
         "'time_ms' markers, alignments 'align' markers.  What real recorders get wrong\n"
         "is repaired and counted on the summary line: an allocation logged before the\n"
         "late free of its address is held until that free (or an implicit free is\n"

@@ -195,6 +195,19 @@ out=$("$bin" import mtrace --strict "$tmp/orphan.mt" "$tmp/strict.atr" 2>&1)
 out=$("$bin" import mtrace "$tmp/orphan.mt" "$tmp/lenient.atr" 2>&1) || fail "orphan: $out"
 grep -q "1 frees of unknown pointers dropped" <<<"$out" || fail "orphan summary: $out"
 
+# OUT's name says its format, by the rule every command's output follows:
+# .atr.zst is a compressed binary trace, an unknown name or a name that
+# disagrees with --to is an error (exit 2) that writes nothing
+"$bin" import mtrace "$tmp/orphan.mt" "$tmp/named.atr.zst" 2>/dev/null || fail "import to .atr.zst"
+out=$("$bin" check "$tmp/named.atr.zst" 2>&1)
+grep -q "named.atr.zst: binary" <<<"$out" || fail ".atr.zst is not a binary trace: $out"
+out=$("$bin" import mtrace "$tmp/orphan.mt" "$tmp/named.foo" 2>&1)
+[ $? = 2 ] && grep -q "a trace's name ends in .atr" <<<"$out" && [ ! -e "$tmp/named.foo" ] ||
+  fail "an unknown OUT name: $out"
+out=$("$bin" import mtrace --to bin "$tmp/orphan.mt" "$tmp/named.txt" 2>&1)
+[ $? = 2 ] && grep -q "the name says text" <<<"$out" && [ ! -e "$tmp/named.txt" ] ||
+  fail "--to bin with a .txt OUT: $out"
+
 # --help lists every format and what it loses
 help=$("$bin" import --help)
 for f in heaptrack mtrace valgrind; do

@@ -39,8 +39,8 @@ typedef struct {
 
 typedef struct {
     const char *script;       /* path of the Lua script                          */
-    const char *output;       /* trace path: .atr is binary, else text; "-" text
-                                 to standard output                              */
+    const char *output;       /* trace path, named by trace_output_format's rule;
+                                 "-" text to standard output                     */
     uint64_t seed;            /* SCRIPT_DEFAULT_SEED unless --seed               */
     const script_def_t *defs; /* -D values in command-line order; a later value
                                  for the same key wins                           */
