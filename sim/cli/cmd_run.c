@@ -9,8 +9,8 @@
  * CMD with LD_PRELOAD set to exactly the allocator's library (nothing for
  * `raw`/`malloc`: the C library's), standard input from /dev/null and its
  * output thrown away; the figures come from the kernel (wait4's rusage) and
- * a monotonic clock around it: wall, user and system seconds, peak resident
- * memory (maxrss) and minor faults.  Per allocator and figure: the median
+ * a monotonic clock around it: wall, user and system seconds, max RSS
+ * (ru_maxrss) and minor faults.  Per allocator and figure: the median
  * and its order-statistics confidence interval, every run in the JSON; the
  * wall-time difference from the fastest is "clear" only when the
  * Mann-Whitney test says so at 95 % after Benjamini-Hochberg.
@@ -317,11 +317,12 @@ const cli_command_t cmd_run = {
         "each allocator that can serve a real process: raw or malloc (the C library's\n"
         "malloc) and the preloaded libraries (jemalloc, mimalloc, tcmalloc: LD_PRELOAD of\n"
         "exactly that library).  The runs of all allocators are interleaved in rounds\n"
-        "shuffled from --seed.  Per allocator: wall, user and system seconds, peak resident\n"
-        "memory (the kernel's maxrss) and minor page faults, each as the median [its\n"
-        "confidence interval]; the wall-time difference from the fastest is 'clear' only\n"
-        "when the Mann-Whitney test says so at 95 % after Benjamini-Hochberg.  Set the\n"
-        "replay of a recording of CMD beside it to see how well the replay predicts it.",
+        "shuffled from --seed.  Per allocator: wall, user and system seconds, max RSS (the\n"
+        "kernel's ru_maxrss: the whole program's peak resident set) and minor page faults,\n"
+        "each as the median [its confidence interval]; the wall-time difference from the\n"
+        "fastest is 'clear' only when the Mann-Whitney test says so at 95 % after\n"
+        "Benjamini-Hochberg.  Set the replay of a recording of CMD beside it to see how\n"
+        "well the replay predicts it.",
     .opts = run_opts,
     .run = run_main,
 };

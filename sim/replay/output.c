@@ -492,6 +492,13 @@ static void report_row(FILE *out, const int *width, const char (*cell)[256])
     fputc('\n', out);
 }
 
+const char output_memory_legend[] =
+    "peak live: the highest sum of live requested bytes; peak resident: the memory figure, one "
+    "definition for every allocator: the worker's highest anonymous resident memory above its "
+    "baseline; peak held: the allocator's own figure (pymalloc's arenas, jemalloc's "
+    "stats.resident, ...), never used for verdicts; jw4 = peak resident / peak live - 1; "
+    "util = peak live / peak resident";
+
 /* What the timing column means, under the table: the interval's level
  * (the lowest of the rows: it depends on how many runs each had), and
  * the flags used. */
@@ -513,6 +520,7 @@ static void report_notes(FILE *out, const driver_run_t *runs, size_t n)
                 "interval holding the true median with %.1f %% confidence%s\n",
                 100 * level,
                 level < TIMING_CI_TARGET ? " (too few runs for 95 %: --repeat 6)" : "");
+    fprintf(out, "%s\n", output_memory_legend);
     if (short_)
         fprintf(out, "too short: fewer than %d events, too short to time\n", TIMING_MIN_EVENTS);
     if (same) fputs("(= A): the same configuration as A, run once: the same figures\n", out);

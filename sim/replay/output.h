@@ -25,6 +25,11 @@ typedef struct {
     unsigned latency_every; /* 0: LAT_EVERY_DEFAULT                   */
 } output_settings_t;
 
+/* What the memory columns mean, one definition each, as README's metric
+ * table gives them: written under every table that shows them (replay's,
+ * summary.md's, index.html's), so the definition stays next to the number. */
+extern const char output_memory_legend[];
+
 /* One row per run: trace, allocator, events, ns/event median [confidence
  * interval], peak live, peak resident, peak held, jw4, util, and when a
  * row has them the counts per event and the latency percentiles; then a

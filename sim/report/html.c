@@ -220,10 +220,14 @@ static void html_metrics(FILE *f, const results_t *r)
 {
     const exp_t *e = r->exp;
     fputs("<h2 id=\"metrics\">Metrics</h2>\n"
-          "<p>Every run of every trace: the grid's allocators first, then the sweep points. "
-          "J&amp;W #1&ndash;#4 are Johnstone &amp; Wilson's fragmentation figures (mean, at "
-          "peak live, at peak resident memory, peak over peak); util = peak live / peak resident; "
-          "internal = bytes lost to rounding at peak live. With measure(\"instructions\"): "
+          "<p>Every run of every trace: the grid's allocators first, then the sweep points. ",
+          f);
+    html_text(f, output_memory_legend);
+    fputs(". J&amp;W #1&ndash;#4 are Johnstone &amp; Wilson's fragmentation figures, from "
+          "resident memory: #1 the mean over samples of resident / live - 1, #2 resident / live "
+          "- 1 at peak live, #3 peak resident / live at that moment - 1, #4 peak resident / peak "
+          "live - 1. internal = (usable - requested) / requested bytes of the live blocks at "
+          "peak live. With measure(\"instructions\"): "
           "instructions and L1 / last-level data cache misses per event, counted under "
           "callgrind (exact); with measure(\"latency\"): percentiles of the allocator calls, "
           "in ns. The same figures are in "

@@ -135,6 +135,7 @@ void summary_print(const results_t *r, FILE *f)
           "ns/event: the median of the timed runs [a confidence interval for it, from order "
           "statistics, at the level given]. *(= A)*: the same configuration as A, run once.\n",
           f);
+    fprintf(f, "%s.\n", output_memory_legend);
     if (threads)
         fputs("threads: the OS threads a trace's threads ran on (1: serialized, as the models "
               "always are); ns/event is then the wall time over all events.\n",
