@@ -45,11 +45,11 @@
  * kernel, libraries) in A and B, its pairs' timings are not tested
  * ("other machine"), and the tally counts them.  Memory figures are
  * compared as ever.
- * Peak RSS is the kernel's count of resident pages, measured once a side:
+ * Peak resident memory is the kernel's count of resident pages, measured once a side:
  * it moves by a few pages between identical runs (up to 6 seen), so a
  * change is significant beyond COMPARE_RSS_PAGES pages.  The figures made
  * from resident memory (J&W #1-#4, util) move with it: a change in them
- * is significant only when peak RSS moved beyond those pages.
+ * is significant only when peak resident moved beyond those pages.
  * Instruction and cache-miss counts (`--measure instructions`, callgrind)
  * are exact for every allocator, the preloaded libraries included (their
  * timers are pinned for the count, sim/replay/driver.c): any change in
@@ -800,10 +800,11 @@ static int compare_write(const char *dir, const compare_row_t *rows, size_t n, c
             "*noise* otherwise (`*`: fewer than 3 allocator classes on the trace, raw runs "
             "tested). Pairs on a trace too short to time are not judged, nor pairs whose trace ran "
             "on different machines in A and B (*other machine*); with a single timed "
-            "run on a side there is no spread to judge. Memory figures are exact: any change in "
-            "them is real (peak RSS, and the J&W and util figures made from it: beyond 16 "
-            "pages); so are instruction and cache-miss "
-            "counts (callgrind), for every allocator.\n\n",
+            "run on a side there is no spread to judge. Memory figures of our models are exact: "
+            "any change in them is real (peak resident, and the J&W and util figures made from "
+            "it: beyond 16 pages); the preloaded libraries' are one measurement a side, counted "
+            "but never judged. So are instruction and cache-miss "
+            "counts (callgrind) exact, for every allocator.\n\n",
             sa, sb);
     compare_table(o.fp, rows, n, 1);
     fputs("\n![change per trace and allocator](compare.svg)\n", o.fp);
@@ -889,7 +890,7 @@ static void compare_tally(FILE *f, const compare_row_t *rows, size_t n)
                 "\ndrift: the median pair's ns/event moved %+.1f %% from A to B (every "
                 "allocator alike: the machine or the harness, not judged)",
                 100 * drift.median);
-    fprintf(f, "\nmemory: %zu of %zu pairs changed (exact figures; peak RSS beyond %d pages)",
+    fprintf(f, "\nmemory: %zu of %zu pairs changed (exact figures; peak resident beyond %d pages)",
             memory, n, COMPARE_RSS_PAGES);
     if (measured)
         fprintf(f, "; %zu pairs of preloaded libraries moved (measured, not judged)", measured);
@@ -1149,11 +1150,12 @@ const cli_command_t cmd_compare = {
         "compared, else 'noise'; the adjusted p-value is shown, and a count of clear changes\n"
         "and the drift (the median pair's change) end the table.  Pairs on a trace too short\n"
         "to time are not judged, nor, when both reports have nodes.csv, pairs whose trace\n"
-        "ran on different machines in A and B ('other machine').  Memory figures are exact,\n"
-        "so any change in them is significant (peak RSS, and the J&W and util figures made\n"
-        "from it: beyond 16 pages); so are\n"
-        "instruction and cache-miss counts (replay --measure instructions), for every\n"
-        "allocator.\n"
+        "ran on different machines in A and B ('other machine').  Memory figures of our\n"
+        "models are exact, so any change in them is significant (peak resident, and the\n"
+        "J&W and util figures made from it: beyond 16 pages); the preloaded libraries'\n"
+        "(jemalloc, mimalloc, tcmalloc, so:) are one measurement a side: their changes are\n"
+        "counted, never judged.  Instruction and cache-miss counts (replay --measure\n"
+        "instructions) are exact for every allocator: any change is significant.\n"
         "Writes compare.csv, compare.md and one plot (compare.svg/.png, with its gnuplot\n"
         "script) to --out DIR, or to a new results/compare-<timestamp>/; --json FILE writes\n"
         "every pair's metrics with A, B, change and significant.\n"
