@@ -1621,9 +1621,11 @@ static int figures_footprint(figures_ctx_t *c, size_t t)
     if (figures_close(c, gp, base, "gp")) goto done;
     char caption[1000];
     snprintf(caption, sizeof caption,
-             "Memory each allocator held from the system (a line each, sampled about %llu "
-             "times) against the bytes the program had live (black, dashed): the gap between a "
-             "line and the dashed curve is that allocator's overhead at that moment.%s",
+             "Resident memory under each allocator: the worker's anonymous resident memory "
+             "above its baseline, the figure whose highest point is peak resident (a line each, "
+             "sampled about %llu times), against the bytes the program had live (black, "
+             "dashed): the gap between a line and the dashed curve is that allocator's overhead "
+             "at that moment.%s",
              (unsigned long long)e->samples, tower);
     snprintf(title, sizeof title, "%s: resident memory over time", name);
     rc = figures_render(c, base, FIGURES_TRACE, t, title, caption);
