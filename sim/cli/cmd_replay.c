@@ -65,8 +65,9 @@ static const cli_opt_t replay_opts[] = {
     {"mallocstats", 0, "=WHEN", REPLAY_KEY_MALLOCSTATS,
      "print each allocator's own statistics (pymalloc/cpython: sys._debugmallocstats(); "
      "glibc: malloc_info; jemalloc, tcmalloc, mimalloc: their own) at WHEN: peak (the "
-     "default: where live bytes first peak), end, event:N or marker:NAME; from a run of its "
-     "own, stopped there"},
+     "default: where live bytes first peak), end, event:N or marker:NAME (the "
+     "first marker whose value, or KEY=VALUE, is NAME: phase(\"x\") is marker:x); from a run "
+     "of its own, stopped there"},
     {"list", 0, NULL, REPLAY_KEY_LIST,
      "list the allocators, their parameters and arena modes (with --alloc so:/plugin: "
      "libraries, theirs too)"},
