@@ -42,7 +42,7 @@ enum { RUN_KEY_ALLOC = 'a', RUN_KEY_REPEAT = 'n', RUN_KEY_SEED = 256, RUN_KEY_JS
 static const cli_opt_t run_opts[] = {
     {"alloc", 'a', "A[,B...]", RUN_KEY_ALLOC,
      "allocators to run CMD under: raw or malloc (the C library's) and the preloaded "
-     "libraries (jemalloc, mimalloc, tcmalloc)"},
+     "libraries (jemalloc, mimalloc, tcmalloc, so:[NAME=]PATH)"},
     {"repeat", 'n', "N", RUN_KEY_REPEAT, "runs per allocator (default 6)"},
     {"seed", 0, "N", RUN_KEY_SEED, "seed of the shuffled order of each round (default 1)"},
     {"json", 0, "FILE", RUN_KEY_JSON, "write every run's figures as JSON ('-': standard output)"},
@@ -315,8 +315,9 @@ const cli_command_t cmd_run = {
     .description =
         "Runs CMD (standard input /dev/null, its output thrown away) --repeat times under\n"
         "each allocator that can serve a real process: raw or malloc (the C library's\n"
-        "malloc) and the preloaded libraries (jemalloc, mimalloc, tcmalloc: LD_PRELOAD of\n"
-        "exactly that library).  The runs of all allocators are interleaved in rounds\n"
+        "malloc) and the preloaded libraries (jemalloc, mimalloc, tcmalloc, so:PATH:\n"
+        "LD_PRELOAD of exactly that library).  The runs of all allocators are interleaved in "
+        "rounds\n"
         "shuffled from --seed.  Per allocator: wall, user and system seconds, max RSS (the\n"
         "kernel's ru_maxrss: the whole program's peak resident set) and minor page faults,\n"
         "each as the median [its confidence interval]; the wall-time difference from the\n"
