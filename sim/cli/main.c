@@ -18,7 +18,13 @@
  * below its live bytes (the huge page resident before the baseline) and
  * minreplay disagreed with itself run to run.  With 4 KiB pages the figure
  * is the allocator's, whatever the machine's setting.
- * ARENALAB_HUGEPAGES=system leaves them as the system has them. */
+ * ARENALAB_HUGEPAGES=system leaves them as the system has them.
+ *
+ * `bazel run //:arenalab -- ARGS` starts the binary in its runfiles tree
+ * with BUILD_WORKING_DIRECTORY naming the directory bazel was run from:
+ * the command moves there first, so relative paths mean what they mean to
+ * the user, as under scripts/arenalab.  The variable is then dropped, so
+ * that nothing the command starts (a recorded program) moves again. */
 #include "sim/base/sigclean.h"
 #include "sim/cli/commands.h"
 
@@ -142,9 +148,25 @@ static int main_huge_pages(void)
     return 0;
 }
 
+/* BUILD_WORKING_DIRECTORY (see above): returns 0 to go on, or an exit
+ * status after saying what is wrong. */
+static int main_working_directory(void)
+{
+    const char *wd = getenv("BUILD_WORKING_DIRECTORY");
+    if (!wd || !*wd) return 0;
+    if (chdir(wd) != 0) {
+        cli_error("BUILD_WORKING_DIRECTORY=%s: cannot go there: %s", wd, strerror(errno));
+        return CLI_USAGE;
+    }
+    unsetenv("BUILD_WORKING_DIRECTORY");
+    return 0;
+}
+
 /* A command that could not write all of its standard output fails. */
 int main(int argc, char **argv)
 {
+    int wd = main_working_directory();
+    if (wd) return wd;
     int layout = main_address_layout(argv);
     if (layout) return layout;
     int pages = main_huge_pages();

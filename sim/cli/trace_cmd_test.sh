@@ -176,5 +176,15 @@ fi
 expect 2 "no end of line in 16 MiB" timeout 60 sh -c '"$0" check "$1" </dev/zero' "$arenalab" "${endless[0]}"
 expect 2 "no end of line in 16 MiB" timeout 60 sh -c '"$0" stats "$1" </dev/zero' "$arenalab" "${endless[0]}"
 
+# ---- bazel run: relative paths are the user's ---------------------------------
+# `bazel run //:arenalab -- ARGS` starts the binary in its runfiles tree and
+# names the user's directory in BUILD_WORKING_DIRECTORY (README, "Commands")
+abs=$(cd "$(dirname "$arenalab")" && pwd)/$(basename "$arenalab")
+mkdir -p "$tmp/wd"
+cp traces/spec-example.txt "$tmp/wd/rel.txt"
+expect 0 "rel.txt: text, 9 events" sh -c 'cd / && BUILD_WORKING_DIRECTORY="$1" "$0" check rel.txt' "$abs" "$tmp/wd"
+expect 2 "BUILD_WORKING_DIRECTORY=$tmp/nowhere: cannot go there" \
+    env BUILD_WORKING_DIRECTORY="$tmp/nowhere" "$abs" check rel.txt
+
 echo "$checks checks, $failures failed"
 [[ $failures == 0 ]]
