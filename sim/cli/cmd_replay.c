@@ -74,7 +74,8 @@ static const cli_opt_t replay_opts[] = {
     {"html", 0, "DIR", REPLAY_KEY_HTML,
      "instead of the table: the plots, tables and page a report would write for these traces "
      "and allocators, in a result directory under DIR (arenalab report of an experiment made "
-     "of them; plain allocator names, no explicit routes)"},
+     "of them; plain allocator names, no explicit routes; each serves every domain, as an "
+     "experiment's allocator() does, so pymalloc's raw domain is pymalloc there, not malloc)"},
     {"measure", 0, "LIST", REPLAY_KEY_MEASURE,
      "what to measure, comma-separated: time (timed runs: ns/event, the default), latency "
      "(timed runs with allocator calls timed, see --latency-every: percentiles per "
