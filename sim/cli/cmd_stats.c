@@ -131,17 +131,14 @@ static void stats_json_notes(const trace_reader_t *r, json_t *j)
     json_array_end(j);
 }
 
-static int stats_write_json(const char *path, trace_reader_t *r, const tstats_t *t,
-                            const tsplit_t *ts, uint64_t skipped)
+/* Writes the JSON into O, opened before the trace was read, and commits
+ * it. */
+static int stats_write_json(outfile_t *o, trace_reader_t *r, const tstats_t *t, const tsplit_t *ts,
+                            uint64_t skipped)
 {
-    outfile_t o;
     json_t j;
     char err[512];
-    if (outfile_open(&o, path, "w", err, sizeof err) < 0) {
-        cli_error("stats: %s", err);
-        return CLI_USAGE;
-    }
-    json_init(&j, o.fp);
+    json_init(&j, o->fp);
     json_object_begin(&j);
     json_kv_string(&j, "trace", trace_path(r));
     json_kv_string(&j, "format", trace_format(r) != TRACE_FMT_TEXT ? "binary" : "text");
@@ -152,7 +149,7 @@ static int stats_write_json(const char *path, trace_reader_t *r, const tstats_t 
     stats_json_threads(ts, &j);
     stats_json_notes(r, &j);
     json_object_end(&j);
-    if (outfile_commit(&o, err, sizeof err) < 0) {
+    if (outfile_commit(o, err, sizeof err) < 0) {
         cli_error("stats: %s", err);
         return CLI_USAGE;
     }
@@ -172,6 +169,14 @@ static int stats_run(int argc, char **argv)
     char err[512];
     if (trace_open(&r, argv[first], err, sizeof err) < 0) {
         cli_error("%s", err);
+        return CLI_USAGE;
+    }
+    /* opened first, as replay's outputs are: an --json that cannot be
+     * written (a directory) fails before a long trace is read */
+    outfile_t json;
+    if (a.json && outfile_open(&json, a.json, "w", err, sizeof err) < 0) {
+        cli_error("stats: %s", err);
+        trace_close(r);
         return CLI_USAGE;
     }
     tstats_t t;
@@ -234,7 +239,12 @@ static int stats_run(int argc, char **argv)
                 status = CLI_USAGE;
             }
         }
-        if (a.json && status == CLI_OK) status = stats_write_json(a.json, r, &t, &ts, skipped);
+        if (a.json && status == CLI_OK)
+            status = stats_write_json(&json, r, &t, &ts, skipped);
+        else if (a.json)
+            outfile_abort(&json);
+    } else if (a.json) {
+        outfile_abort(&json);
     }
     tstats_free(&t);
     tsplit_free(&ts);

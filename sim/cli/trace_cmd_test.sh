@@ -121,6 +121,17 @@ expect 0 "" "$arenalab" stats --json "$tmp/stats.json" traces/realloc-lab.rep
 checks=$((checks + 1))
 grep -q '"growing": 60' "$tmp/stats.json" || fail "stats.json lacks the realloc counts"
 expect 1 "double-free.txt:3: f of id 1" "$arenalab" stats "$bad/double-free.txt"
+# an --json that cannot be written fails first, before the trace is read
+# and its table printed (as replay's outputs); a failed read leaves none
+mkdir -p "$tmp/jsondir"
+checks=$((checks + 1))
+out=$("$arenalab" stats --json "$tmp/jsondir" traces/ast.atr 2>"$tmp/jsondir.err")
+rc=$?
+[[ $rc == 2 && -z $out ]] && grep -q "jsondir: is a directory" "$tmp/jsondir.err" ||
+    fail "stats --json DIR: exit $rc, stdout '${out:0:80}', $(cat "$tmp/jsondir.err")"
+expect 1 "double-free.txt:3" "$arenalab" stats --json "$tmp/jsondir/bad.json" "$bad/double-free.txt"
+checks=$((checks + 1))
+[[ -z $(ls -A "$tmp/jsondir") ]] || fail "a failed stats left $(ls -A "$tmp/jsondir")"
 expect 0 "skipped 1 bad lines/events" "$arenalab" stats --lenient "$bad/double-free.txt"
 printf '\x89ATR%040d' 0 >"$tmp/magic.atr"
 expect 2 "header: bad magic" "$arenalab" stats "$tmp/magic.atr"
