@@ -131,22 +131,22 @@ const cli_command_t cmd_check = {
     .name = "check",
     .args = "TRACE...",
     .summary = "list every syntax and semantic error of traces (text or binary)",
-    .description =
-        "Reads each TRACE (text, malloc-lab .rep or binary; '-' is standard input) to\n"
-        "its end and prints every error as 'arenalab: FILE:LINE: what is wrong' (binary:\n"
-        "'FILE: event N: ...') on standard error, then a summary line per trace on\n"
-        "standard output: format, events, threads when more than one (with the frees\n"
-        "and reallocs of a block another thread allocated), errors, and 'cut short'\n"
-        "for a binary trace without its end record (a recorder that stopped early: a\n"
-        "warning, not an error).\n\n"
-        "A trace of several threads is one order its threads' events could have run\n"
-        "in: each thread's events in its own order, and every block allocated before\n"
-        "any thread reallocates or frees it.  A free (or realloc) listed before the\n"
-        "block's allocation, whichever thread does it, is an error at its line.\n\n"
-        "Exit status: 0 every trace is clean; 1 semantic errors only (f/r of an id\n"
-        "that is not live, a of a live id, an arena that does not exist, a block\n"
-        "freed in another domain than it was allocated in); 2 a trace could not be\n"
-        "read (missing, corrupt binary), has syntax errors, or a usage error.",
+    .description = "Reads each TRACE (text, malloc-lab .rep or binary; '-' is standard input, a\n"
+                   "text trace: a binary one is mapped, so give its file name) to its end and\n"
+                   "prints every error as 'arenalab: FILE:LINE: what is wrong' (binary:\n"
+                   "'FILE: event N: ...') on standard error, then a summary line per trace on\n"
+                   "standard output: format, events, threads when more than one (with the frees\n"
+                   "and reallocs of a block another thread allocated), errors, and 'cut short'\n"
+                   "for a binary trace without its end record (a recorder that stopped early: a\n"
+                   "warning, not an error).\n\n"
+                   "A trace of several threads is one order its threads' events could have run\n"
+                   "in: each thread's events in its own order, and every block allocated before\n"
+                   "any thread reallocates or frees it.  A free (or realloc) listed before the\n"
+                   "block's allocation, whichever thread does it, is an error at its line.\n\n"
+                   "Exit status: 0 every trace is clean; 1 semantic errors only (f/r of an id\n"
+                   "that is not live, a of a live id, an arena that does not exist, a block\n"
+                   "freed in another domain than it was allocated in); 2 a trace could not be\n"
+                   "read (missing, corrupt binary), has syntax errors, or a usage error.",
     .opts = check_opts,
     .run = check_run,
 };
