@@ -150,9 +150,9 @@ static const char *import_describe(void)
         import_help + at, sizeof import_help - at, "%s",
         "Reads IN (a file or '-'; plain, .zst or .gz) in another tool's format and writes\n"
         "OUT as an arenalab trace (.atr binary, .txt or .trace text, either optionally\n"
-        "followed by .zst: compressed; '-' text on stdout), streaming.  Addresses become ids "
-        "(reused after their free), time stamps\n"
-        "'time_ms' markers, alignments 'align' markers.  What real recorders get wrong\n"
+        "followed by .zst: compressed; '-' text on stdout), streaming.  Addresses\n"
+        "become ids (reused after their free), time stamps 'time_ms' markers,\n"
+        "alignments 'align' markers.  What real recorders get wrong\n"
         "is repaired and counted on the summary line: an allocation logged before the\n"
         "late free of its address is held until that free (or an implicit free is\n"
         "inserted after --hold records); frees of unknown pointers are dropped; a\n"

@@ -316,14 +316,13 @@ const cli_command_t cmd_run = {
         "Runs CMD (standard input /dev/null, its output thrown away) --repeat times under\n"
         "each allocator that can serve a real process: raw or malloc (the C library's\n"
         "malloc) and the preloaded libraries (jemalloc, mimalloc, tcmalloc, so:PATH:\n"
-        "LD_PRELOAD of exactly that library).  The runs of all allocators are interleaved in "
-        "rounds\n"
-        "shuffled from --seed.  Per allocator: wall, user and system seconds, max RSS (the\n"
-        "kernel's ru_maxrss: the whole program's peak resident set) and minor page faults,\n"
-        "each as the median [its confidence interval]; the wall-time difference from the\n"
-        "fastest is 'clear' only when the Mann-Whitney test says so at 95 % after\n"
-        "Benjamini-Hochberg.  Set the replay of a recording of CMD beside it to see how\n"
-        "well the replay predicts it.",
+        "LD_PRELOAD of exactly that library).  The runs of all allocators are\n"
+        "interleaved in rounds shuffled from --seed.  Per allocator: wall, user and\n"
+        "system seconds, max RSS (the kernel's ru_maxrss: the whole program's peak\n"
+        "resident set) and minor page faults, each as the median [its confidence\n"
+        "interval]; the wall-time difference from the fastest is 'clear' only when the\n"
+        "Mann-Whitney test says so at 95 % after Benjamini-Hochberg.  Set the replay of\n"
+        "a recording of CMD beside it to see how well the replay predicts it.",
     .opts = run_opts,
     .run = run_main,
 };
