@@ -576,7 +576,7 @@ const cli_command_t cmd_replay = {
         "A trace of several threads (#@ thread N, THREAD records) replays on as many\n"
         "threads with a thread-safe allocator (--threads): each thread runs its own events,\n"
         "waiting only where a block moves between threads; ns/event is then the wall time\n"
-        "over all events (ns_per_event_per_thread and throughput in the JSON), memory\n"
+        "over all events (ns_per_event_per_thread and events_per_s in the JSON), memory\n"
         "figures depend on the threads' interleaving, and internal fragmentation is not\n"
         "measured.  The models run serialized (threads 1), so their figures are the same\n"
         "with --threads 1.\n"

@@ -53,7 +53,7 @@ for f in index.html summary.md runs.json runs.csv experiment.json experiment.lua
          series/binary-lab.rep.csv series/churn-s3.csv traces/churn-s3.atr plots/style.gp; do
   [ -s "$dir/$f" ] || fail "missing or empty: $f"
 done
-plots="frag-util frag-jw4 throughput pools pools-occupancy sweep-1-resident sweep-1-speed
+plots="frag-util frag-jw4 speed pools pools-occupancy sweep-1-resident sweep-1-speed
        resident-binary-lab.rep resident-churn-s3 sizes-binary-lab.rep sizes-churn-s3"
 for p in $plots; do
   for ext in gp svg png; do

@@ -83,7 +83,7 @@ sweep{alloc = "pymalloc", param = "arena", values = {"256K", "1M"}}
 EOF
 if report mixed; then
   for t in empty.txt empty.atr nothing; do says_no_events mixed "$t"; done
-  plots_exist mixed frag-util throughput sweep-1-resident sweep-1-speed \
+  plots_exist mixed frag-util speed sweep-1-resident sweep-1-speed \
     resident-binary-lab.rep sizes-binary-lab.rep
   grep -q 'Left out of these plots (no events' "$dir/index.html" ||
     fail "mixed: the overview does not say which traces it leaves out"

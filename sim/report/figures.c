@@ -638,9 +638,9 @@ static int figures_frag(figures_ctx_t *c)
     return rc;
 }
 
-/* ---- throughput: median ns/event with its confidence interval -------------------- */
+/* ---- speed: median ns/event with its confidence interval ------------------------- */
 
-static int figures_throughput(figures_ctx_t *c)
+static int figures_speed(figures_ctx_t *c)
 {
     const results_t *r = c->r;
     const exp_t *e = r->exp;
@@ -659,7 +659,7 @@ static int figures_throughput(figures_ctx_t *c)
         return figures_fail(c, "out of memory");
     }
     int rc = -1;
-    FILE *d = figures_open(c, "throughput", "dat");
+    FILE *d = figures_open(c, "speed", "dat");
     if (!d) goto done;
     fputs("# trace, then per allocator: median, confidence interval of the median (low high) "
           "of the ns/event of the timed runs (traces with events only)\n",
@@ -681,7 +681,7 @@ static int figures_throughput(figures_ctx_t *c)
         }
         fputc('\n', d);
     }
-    if (figures_close(c, d, "throughput", "dat")) goto done;
+    if (figures_close(c, d, "speed", "dat")) goto done;
     for (size_t k = 0; k < na; k++)
         skip[k] = !draw[k];
     char list[400];
@@ -698,9 +698,9 @@ static int figures_throughput(figures_ctx_t *c)
     int w = figures_overview_width(c->ntrace, na - nskip);
     size_t rows, cols = figures_key(na - nskip, figures_longest(c, draw, 0), 11, &w, &rows);
     int h = FIGURES_BARS_H + figures_key_grow(rows, FIGURES_KEY_ROWS);
-    FILE *gp = figures_open(c, "throughput", "gp");
+    FILE *gp = figures_open(c, "speed", "gp");
     if (!gp) goto done;
-    plot_begin(gp, "throughput", "replay speed per trace and allocator", w, h);
+    plot_begin(gp, "speed", "replay speed per trace and allocator", w, h);
     figures_bars_setup(gp, c->ntrace, cols);
     char title[200];
     snprintf(title, sizeof title,
@@ -715,9 +715,9 @@ static int figures_throughput(figures_ctx_t *c)
             "set yrange [%.6g:%.6g]\n",
             lo / 1.5, hi * 1.5);
     figures_log_tics(gp, "y", lo / 1.5, hi * 1.5);
-    figures_bars_plot(c, gp, "throughput.dat", draw, 2, 3, 0);
-    plot_end(gp, "throughput", w, h);
-    if (figures_close(c, gp, "throughput", "gp")) goto done;
+    figures_bars_plot(c, gp, "speed.dat", draw, 2, 3, 0);
+    plot_end(gp, "speed", w, h);
+    if (figures_close(c, gp, "speed", "gp")) goto done;
     char caption[600];
     snprintf(caption, sizeof caption,
              "Median nanoseconds per replayed event over %u interleaved timed runs (log scale), "
@@ -725,8 +725,8 @@ static int figures_throughput(figures_ctx_t *c)
              "runs, 93.8 %% with 5): shorter is faster. Whether two bars differ is the "
              "headline's Mann-Whitney test, not whether whiskers overlap.",
              e->repeat);
-    rc = figures_render(c, "throughput", FIGURES_OVERVIEW, 0,
-                        "Replay speed per trace and allocator", caption);
+    rc = figures_render(c, "speed", FIGURES_OVERVIEW, 0, "Replay speed per trace and allocator",
+                        caption);
 done:
     free(draw);
     free(skip);
@@ -1872,7 +1872,7 @@ int figures_make(const results_t *r, const char *dir, figures_t *out, char *err,
                          "Left out of these plots (no events, no plots of their own): %s.", list))
             goto done;
     }
-    if (figures_frag(&c) || figures_throughput(&c) || figures_scaling(&c) || figures_costs(&c) ||
+    if (figures_frag(&c) || figures_speed(&c) || figures_scaling(&c) || figures_costs(&c) ||
         figures_pools(&c))
         goto done;
     for (size_t s = 0; s < e->nsweeps; s++)

@@ -4,8 +4,9 @@
  *
  * The figures, in page order:
  *   frag-util, frag-jw4  fragmentation per trace and allocator (bars)
- *   throughput           ns/event per trace and allocator: median bars,
- *                        min-max whiskers (only when there are timed runs)
+ *   speed                ns/event per trace and allocator: median bars,
+ *                        whiskers the median's confidence interval (only
+ *                        when there are timed runs)
  *   scaling-K            each group of workloads differing only in their
  *                        `threads` parameter, at 2+ thread counts:
  *                        events/s over all threads against threads, a
@@ -15,8 +16,8 @@
  *                        allocator (bars; only with measure("instructions"))
  *   pools, pools-occupancy  pymalloc's pools per size class at each trace's
  *                        peak (heat maps; only with a pool table)
- *   sweep-K-footprint, sweep-K-speed  each sweep: parameter against peak
- *                        footprint and against ns/event, a line per trace
+ *   sweep-K-resident, sweep-K-speed  each sweep: parameter against peak
+ *                        resident bytes and against ns/event, a line per trace
  *   wsweep-K-resident, wsweep-K-speed  each workload sweep (in the
  *                        overview): the swept workload parameter against
  *                        peak resident bytes and ns/event, a line per grid

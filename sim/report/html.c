@@ -322,7 +322,7 @@ static void html_machines(FILE *f, const results_t *r)
     if (r->nnodes > 1)
         fprintf(f,
                 "<div class=\"note\"><b>Timings come from %zu different machines: do not "
-                "compare ns/event across traces of different machines</b> (the throughput plot "
+                "compare ns/event across traces of different machines</b> (the speed plot "
                 "puts them side by side). Each trace's allocators ran on one machine, their "
                 "timed runs interleaved, so the headline and every comparison within a trace "
                 "stand. Memory figures of our models do not depend on the machine.</div>\n",
