@@ -186,7 +186,12 @@ struct script_ctx_s {
     uint32_t nthreads;     /* threads created, numbered 1..nthreads           */
     uint32_t capthreads;   /* entries of thread_ended                         */
     uint8_t *thread_ended; /* per thread number: 1 once it ended              */
-    progress_t bar; /* script_opts_t.progress: redrawn as batches go out */
+    progress_t bar;        /* script_opts_t.progress: redrawn as batches go out */
+
+    size_t lua_bytes; /* what the Lua state holds (script_lua_alloc)        */
+    size_t lua_max;   /* its bound: ARENALAB_LUA_MAX_BYTES, else half the
+                         memory available at the start                     */
+    int lua_over;     /* an allocation was refused for the bound           */
 
     size_t nbatch;                       /* events in batch, not yet written */
     trace_event_t batch[SCRIPT_EVBATCH]; /* slots set, for the trusted path */
