@@ -11,7 +11,6 @@
  * still use it.
  */
 #include "sim/lua/internal/script_impl.h"
-#include "sim/base/meminfo.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -545,12 +544,11 @@ static int script_execute(lua_State *L, script_ctx_t *c, const script_opts_t *o,
         c->w = NULL;
         return 0;
     }
-    if (rc == LUA_ERRMEM && c->lua_over) {
+    if (rc == LUA_ERRMEM && c->mem.over) {
         script_fail(SCRIPT_EFAIL, err, errlen,
                     "%s: out of memory: the script's own Lua data (tables, strings) reached "
-                    "its bound, %zu MiB (half the memory available at the start; "
-                    "ARENALAB_LUA_MAX_BYTES=BYTES sets it)",
-                    o->script, c->lua_max >> 20);
+                    "its bound, %zu MiB (" SANDBOX_MEM_HINT ")",
+                    o->script, c->mem.max >> 20);
         trace_writer_abort(c->w);
         c->w = NULL;
         return SCRIPT_EFAIL;
@@ -574,27 +572,6 @@ static int script_execute(lua_State *L, script_ctx_t *c, const script_opts_t *o,
     c->w = NULL;
     if (rc < 0) return script_fail(SCRIPT_EFAIL, err, errlen, "%s", werr);
     return 0;
-}
-
-/* The Lua state's allocator: malloc's, bounded by C->lua_max in all (a
- * refused allocation is Lua's "not enough memory", which a script may
- * catch with pcall; uncaught, script_execute names the bound). */
-static void *script_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    script_ctx_t *c = ud;
-    size_t old = ptr ? osize : 0; /* without PTR, OSIZE is a type tag */
-    if (nsize == 0) {
-        free(ptr);
-        c->lua_bytes -= old;
-        return NULL;
-    }
-    if (nsize > old && nsize - old > c->lua_max - c->lua_bytes) {
-        c->lua_over = 1;
-        return NULL;
-    }
-    void *p = realloc(ptr, nsize);
-    if (p) c->lua_bytes = c->lua_bytes - old + nsize;
-    return p;
 }
 
 int script_run(const script_opts_t *o, script_stats_t *stats, char *err, size_t errlen)
@@ -624,19 +601,8 @@ int script_run(const script_opts_t *o, script_stats_t *stats, char *err, size_t 
     c->ndefs = o->ndefs;
     c->used = calloc(o->ndefs + 1, 1);
     c->check_defs = o->check_defs;
-    /* the script's own data (tables, strings) must not exhaust the
-     * machine (sim/base/meminfo.h) */
-    uint64_t max = meminfo_bound("ARENALAB_LUA_MAX_BYTES", meminfo_available() / 2);
-    c->lua_max = max > SIZE_MAX ? SIZE_MAX : (size_t)max;
     lua_State *L = c->used ? luaL_newstate() : NULL;
-    if (L) {
-        /* luaL_newstate's panic and warning functions kept; its allocator
-         * is realloc/free too, so the blocks it made are freed here as
-         * well, and Lua's own count says how many bytes they are */
-        c->lua_bytes =
-            (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0);
-        lua_setallocf(L, script_lua_alloc, c);
-    }
+    if (L) sandbox_bound_memory(L, &c->mem);
     if (!L) {
         free(c->used);
         free(c);

@@ -188,10 +188,7 @@ struct script_ctx_s {
     uint8_t *thread_ended; /* per thread number: 1 once it ended              */
     progress_t bar;        /* script_opts_t.progress: redrawn as batches go out */
 
-    size_t lua_bytes; /* what the Lua state holds (script_lua_alloc)        */
-    size_t lua_max;   /* its bound: ARENALAB_LUA_MAX_BYTES, else half the
-                         memory available at the start                     */
-    int lua_over;     /* an allocation was refused for the bound           */
+    sandbox_mem_t mem; /* the bound of the Lua state's own data */
 
     size_t nbatch;                       /* events in batch, not yet written */
     trace_event_t batch[SCRIPT_EVBATCH]; /* slots set, for the trusted path */
