@@ -520,6 +520,13 @@ static int record_out_open(record_out_t *o, const char *given)
             return -1;
         }
         o->stream = !S_ISREG(st.st_mode);
+        /* OUT.zst is renamed over a file, which needs only the directory's
+         * permission: a file the user may not write is refused here, as
+         * open() refuses OUT without .zst, before the program runs */
+        if (S_ISREG(st.st_mode) && faccessat(AT_FDCWD, o->out, W_OK, AT_EACCESS) != 0) {
+            cli_error("record: %s: %s", given, strerror(errno));
+            return -1;
+        }
     } else if (errno != ENOENT) {
         cli_error("record: %s: %s", given, strerror(errno));
         return -1;

@@ -254,6 +254,24 @@ grep -q 'closeall.atr: [0-9]* events (cut short)' "$tmp/closeall.err" ||
   fail "closeall: the summary does not say cut short: $(cat "$tmp/closeall.err")"
 checked closeall cut
 
+# ---- a file the user may not write is not replaced ---------------------------
+# OUT.zst is written beside OUT and renamed over it: a read-only OUT is
+# refused before the program runs, as OUT without .zst is by open().  As
+# root, run without CAP_DAC_OVERRIDE, for whom every file is writable.
+drop=()
+[ "$(id -u)" = 0 ] && drop=(setpriv --bounding-set=-dac_override,-dac_read_search)
+for out in ro.atr ro.atr.zst; do
+  echo "read-only" >"$tmp/$out"
+  chmod 444 "$tmp/$out"
+  "${drop[@]}" "$bin" record -o "$tmp/$out" -- "$prog" apis >/dev/null 2>"$tmp/ro.err"
+  rc=$?
+  [ "$rc" = 2 ] || fail "$out read-only: exit $rc, want 2: $(cat "$tmp/ro.err")"
+  grep -q "Permission denied" "$tmp/ro.err" || fail "$out read-only: said $(cat "$tmp/ro.err")"
+  [ "$(cat "$tmp/$out")" = read-only ] || fail "$out read-only: replaced"
+  [ -z "$(ls -A "$tmp" | grep "^\.$out\.")" ] || fail "$out read-only: a temporary file is left"
+  chmod 644 "$tmp/$out"
+done
+
 # It puts its standard output over the trace's descriptor: not one byte of
 # trace may go to standard output.
 "$bin" record -o "$tmp/clobber.atr" -- "$prog" clobber "$tmp/clobber.atr" \
