@@ -4,10 +4,13 @@
  * The decision is taken once, in outfile_open, from lstat of the path and
  * of each link it leads through; what it found is then pinned down so that
  * a path changed meanwhile cannot redirect the output:
- *   - a replaced file: its directory is held open (O_PATH) and the
- *     temporary file is created in it with O_EXCL|O_NOFOLLOW and renamed
- *     with renameat in it, so a directory renamed or swapped for a link
- *     afterwards changes nothing, and no existing file is ever opened;
+ *   - a replaced file: only one the caller may write (faccessat W_OK,
+ *     effective ids), since a rename needs only the directory's permission
+ *     and would otherwise replace a read-only or another user's file; its
+ *     directory is held open (O_PATH) and the temporary file is created in
+ *     it with O_EXCL|O_NOFOLLOW and renamed with renameat in it, so a
+ *     directory renamed or swapped for a link afterwards changes nothing,
+ *     and no existing file is ever opened;
  *   - a device or FIFO: opened with O_NOFOLLOW and no O_CREAT, then
  *     checked (fstat) to be the very node lstat saw.
  */
@@ -300,6 +303,12 @@ int outfile_open(outfile_t *o, const char *path, const char *mode, char *err, si
         rc = outfile_fail(err, errlen, path, "is a directory", 0);
     } else if (f.exists && S_ISSOCK(f.st.st_mode)) {
         rc = outfile_fail(err, errlen, path, "is a socket, which cannot be written by name", 0);
+    } else if (f.exists && S_ISREG(f.st.st_mode) &&
+               faccessat(AT_FDCWD, f.target, W_OK, AT_EACCESS) != 0) {
+        /* a rename would replace a file the caller may not write (read-only,
+         * or another user's in a directory the caller may write): refused,
+         * as writing into it would be */
+        rc = outfile_fail(err, errlen, path, "cannot open", errno);
     } else if (!f.exists || S_ISREG(f.st.st_mode)) {
         rc = outfile_open_replace(o, &f, mode, err, errlen);
     } else {

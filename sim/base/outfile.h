@@ -9,7 +9,9 @@
  *                        mode 0666 & ~umask, or the mode of the file it will
  *                        replace), renamed over PATH by outfile_commit and
  *                        removed by outfile_abort, a failed commit, or
- *                        SIGINT/SIGTERM/SIGHUP (sim/base/sigclean.h).
+ *                        SIGINT/SIGTERM/SIGHUP (sim/base/sigclean.h).  A
+ *                        file the caller may not write (read-only, another
+ *                        user's) is an error, as writing into it would be.
  *   a symbolic link      followed (up to 40 links, relative ones from the
  *                        link's directory) to the path it names, which is
  *                        treated by these rules: a file there is replaced

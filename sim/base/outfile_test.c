@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -181,6 +183,42 @@ static void ot_temp_name(void)
     CHECKF(ot_write(p, "long", err, sizeof err) == 0, "%s", err);
     CHECK(ot_has(p, "long"));
     CHECK(ot_count(dir, NULL, NULL, 0) == 4);
+}
+
+/* Without the right to write a file, the caller may not replace it either:
+ * a read-only file (or another user's, in a directory the caller may
+ * write) is refused as writing into it would be, and left as it was.  Run
+ * in a child without CAP_DAC_OVERRIDE when the test runs as root, for
+ * whom every file is writable. */
+static void ot_not_writable(void)
+{
+    char dir[PATH_MAX], p[PATH_MAX + 32], err[512];
+    ot_dir(dir, sizeof dir);
+    ot_path(p, sizeof p, dir, "ro.txt");
+    ot_put(p, "old\n", 0444);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (geteuid() == 0) {
+            struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+            struct __user_cap_data_struct d[2];
+            if (syscall(SYS_capget, &h, d) != 0) _exit(70);
+            for (int i = 0; i < 2; i++)
+                d[i].effective &= ~(1u << CAP_DAC_OVERRIDE) & ~(1u << CAP_DAC_READ_SEARCH);
+            if (syscall(SYS_capset, &h, d) != 0) _exit(71);
+        }
+        int rc = ot_write(p, "new\n", err, sizeof err);
+        CHECKF(rc == -1, "a read-only file was replaced (%s)", err);
+        CHECKF(strstr(err, "ro.txt: cannot open: Permission denied") != NULL, "%s", err);
+        _exit(check_done());
+    }
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+    CHECKF(WEXITSTATUS(status) == 0, "the unprivileged child failed (status %d)",
+           WEXITSTATUS(status));
+    CHECK(ot_has(p, "old\n"));
+    struct stat st;
+    CHECK(stat(p, &st) == 0 && (st.st_mode & 07777) == 0444);
+    CHECK(ot_count(dir, NULL, NULL, 0) == 1); /* no temporary file left */
 }
 
 static void ot_replace(void)
@@ -615,6 +653,7 @@ int main(void)
     ot_new_file();
     ot_temp_name();
     ot_replace();
+    ot_not_writable();
     ot_write_error();
     ot_symlinks();
     ot_directory();

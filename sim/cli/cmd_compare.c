@@ -73,6 +73,7 @@
 #include "sim/report/results.h"
 #include "sim/replay/timing.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -86,7 +87,7 @@ enum { COMPARE_KEY_OUT = 'o', COMPARE_KEY_JSON = 256 };
 
 static const cli_opt_t compare_opts[] = {
     {"out", 'o', "DIR", COMPARE_KEY_OUT,
-     "write compare.{csv,md} and the plot into DIR, a new directory (default: "
+     "write compare.{csv,md} and the plot into DIR, a new or empty directory (default: "
      "results/compare-<timestamp>/ of the repository)"},
     {"json", 0, "FILE", COMPARE_KEY_JSON,
      "also write every pair's metrics (A, B, change, significant) as JSON ('-': standard "
@@ -756,6 +757,21 @@ static int compare_outdir(const compare_args_t *a, resdir_t *rd, char *dir, size
             cli_error("compare: %s already holds a comparison (never overwritten)", a->out);
             return -1;
         }
+        /* new or empty: the files written there (compare.md, the plot and
+         * its script) would replace the user's of the same names */
+        DIR *d = opendir(a->out);
+        if (!d) {
+            cli_error("compare: %s: %s", a->out, strerror(errno));
+            return -1;
+        }
+        struct dirent *e;
+        while ((e = readdir(d)) && (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")))
+            ;
+        closedir(d);
+        if (e) {
+            cli_error("compare: %s is not empty (--out names a new or empty directory)", a->out);
+            return -1;
+        }
         snprintf(dir, len, "%s", a->out);
         return 0;
     }
@@ -1097,17 +1113,21 @@ static int compare_main(int argc, char **argv)
         compare_table(tab, rows, n, 0);
         compare_tally(tab, rows, n);
         fflush(tab); /* before any message on stderr */
-        if (a.json) {
+        /* the directory first: a --out refused is a usage error that must
+         * leave --json FILE as it was */
+        if (compare_outdir(&a, &rd, dir, sizeof dir))
+            rc = CLI_USAGE;
+        else if (compare_write(dir, rows, n, sa, sb))
+            rc = CLI_FAIL;
+        if (rc == CLI_OK && a.json) {
             compare_json(json.fp, rows, n, sa, sb);
             if (outfile_commit(&json, err, sizeof err)) {
                 cli_error("compare: %s", err);
                 rc = CLI_FAIL;
             }
+        } else if (a.json) {
+            outfile_abort(&json);
         }
-        if (rc == CLI_OK && compare_outdir(&a, &rd, dir, sizeof dir))
-            rc = CLI_USAGE;
-        else if (rc == CLI_OK && compare_write(dir, rows, n, sa, sb))
-            rc = CLI_FAIL;
         if (rd.partial) {
             if (rc == CLI_OK && resdir_commit(&rd, 0, err, sizeof err)) {
                 cli_error("compare: %s", err);

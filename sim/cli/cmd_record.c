@@ -520,6 +520,13 @@ static int record_out_open(record_out_t *o, const char *given)
             return -1;
         }
         o->stream = !S_ISREG(st.st_mode);
+        /* OUT.zst is renamed over a file, which needs only the directory's
+         * permission: a file the user may not write is refused here, as
+         * open() refuses OUT without .zst, before the program runs */
+        if (S_ISREG(st.st_mode) && faccessat(AT_FDCWD, o->out, W_OK, AT_EACCESS) != 0) {
+            cli_error("record: %s: %s", given, strerror(errno));
+            return -1;
+        }
     } else if (errno != ENOENT) {
         cli_error("record: %s: %s", given, strerror(errno));
         return -1;
@@ -657,8 +664,15 @@ static int record_env(const char *lib, const record_out_t *o, const char *sessio
     snprintf(pre, n, "%s%s%s", lib, old && *old ? ":" : "", old && *old ? old : "");
     snprintf(fdspec, sizeof fdspec, "%d:%ju:%ju", fd, (uintmax_t)o->st.st_dev,
              (uintmax_t)o->st.st_ino);
+    /* our standard error: the only file the recorder's messages may go to
+     * ("-": none, ours is closed) */
+    char errspec[64] = "-";
+    struct stat est;
+    if (fstat(STDERR_FILENO, &est) == 0)
+        snprintf(errspec, sizeof errspec, "%ju:%ju", (uintmax_t)est.st_dev, (uintmax_t)est.st_ino);
     int bad =
         setenv("LD_PRELOAD", pre, 1) || setenv("ARENALAB_RECORD_OUT", o->raw, 1) ||
+        setenv("ARENALAB_RECORD_STDERR", errspec, 1) ||
         (fd >= 0 ? setenv("ARENALAB_RECORD_FD", fdspec, 1) : unsetenv("ARENALAB_RECORD_FD")) ||
         setenv("ARENALAB_RECORD_NAME", o->out, 1) ||
         record_setenv_u("ARENALAB_RECORD_CHILDREN",

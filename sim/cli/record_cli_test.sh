@@ -240,6 +240,38 @@ seq 0 19 | sed 's/^/user line /' | cmp -s - "$tmp/closefds.user" ||
   fail "closefds: no (single) message: $(cat "$tmp/closefds.err")"
 checked closefds cut
 
+# It closes every descriptor, standard ones too, and puts a file of its own
+# on 0, 1 and 2 (a daemon's log): the recorder's message about the lost
+# descriptor must not go into that file; the summary still says the trace
+# is cut short.
+"$bin" record -o "$tmp/closeall.atr" -- "$prog" closeall "$tmp/closeall.user" \
+  >"$tmp/closeall.out" 2>"$tmp/closeall.err"
+rc=$?
+[ "$rc" = 0 ] || fail "closeall: exit $rc: $(cat "$tmp/closeall.err")"
+seq 0 19 | sed 's/^/daemon line /' | cmp -s - "$tmp/closeall.user" ||
+  fail "closeall: the program's file was written into: $(grep -v '^daemon line' "$tmp/closeall.user")"
+grep -q 'closeall.atr: [0-9]* events (cut short)' "$tmp/closeall.err" ||
+  fail "closeall: the summary does not say cut short: $(cat "$tmp/closeall.err")"
+checked closeall cut
+
+# ---- a file the user may not write is not replaced ---------------------------
+# OUT.zst is written beside OUT and renamed over it: a read-only OUT is
+# refused before the program runs, as OUT without .zst is by open().  As
+# root, run without CAP_DAC_OVERRIDE, for whom every file is writable.
+drop=()
+[ "$(id -u)" = 0 ] && drop=(setpriv --bounding-set=-dac_override,-dac_read_search)
+for out in ro.atr ro.atr.zst; do
+  echo "read-only" >"$tmp/$out"
+  chmod 444 "$tmp/$out"
+  "${drop[@]}" "$bin" record -o "$tmp/$out" -- "$prog" apis >/dev/null 2>"$tmp/ro.err"
+  rc=$?
+  [ "$rc" = 2 ] || fail "$out read-only: exit $rc, want 2: $(cat "$tmp/ro.err")"
+  grep -q "Permission denied" "$tmp/ro.err" || fail "$out read-only: said $(cat "$tmp/ro.err")"
+  [ "$(cat "$tmp/$out")" = read-only ] || fail "$out read-only: replaced"
+  [ -z "$(ls -A "$tmp" | grep "^\.$out\.")" ] || fail "$out read-only: a temporary file is left"
+  chmod 644 "$tmp/$out"
+done
+
 # It puts its standard output over the trace's descriptor: not one byte of
 # trace may go to standard output.
 "$bin" record -o "$tmp/clobber.atr" -- "$prog" clobber "$tmp/clobber.atr" \

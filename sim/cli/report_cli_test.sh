@@ -187,6 +187,18 @@ else
   fail "compare failed: $(cat "$tmp/cmp.err")"
 fi
 "$bin" compare "$dir" "$dir2" --out "$tmp/cmp" >/dev/null 2>&1 && fail "compare overwrote $tmp/cmp"
+# --out names a new or empty directory: one holding the user's files is
+# refused (exit 2) before anything is written, --json FILE included.
+mkdir -p "$tmp/mine"
+echo "my notes" >"$tmp/mine/compare.md"
+echo "my json" >"$tmp/mine.json"
+"$bin" compare "$dir" "$dir2" --out "$tmp/mine" --json "$tmp/mine.json" >/dev/null 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 2 ] || fail "compare into a non-empty --out: exit $rc, want 2"
+grep -q "not empty" "$tmp/err" || fail "compare into a non-empty --out said: $(cat "$tmp/err")"
+[ "$(cat "$tmp/mine/compare.md")" = "my notes" ] || fail "compare overwrote the user's compare.md"
+[ "$(ls -A "$tmp/mine")" = compare.md ] || fail "compare wrote into $tmp/mine: $(ls -A "$tmp/mine")"
+[ "$(cat "$tmp/mine.json")" = "my json" ] || fail "compare replaced --json FILE, then failed"
 "$bin" compare "$dir" >/dev/null 2>&1; [ $? -eq 2 ] || fail "compare with one result: want exit 2"
 "$bin" compare "$dir" "$tmp/nowhere" >/dev/null 2>&1; [ $? -eq 2 ] || fail "compare of a missing result: want exit 2"
 # compare refuses what is no complete, valid result, saying what is wrong

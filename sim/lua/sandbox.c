@@ -1,6 +1,7 @@
 /* sandbox.c: the standard library of a script (sandbox.h) on Lua's public
  * API only: which libraries each mode opens, the text-only loaders, and the
- * refusals, each a row of a table.
+ * refusals, each a row of a table; and the bound of a state's own memory
+ * (sandbox_bound_memory), counted by its allocator.
  *
  * Invariant: every loader a script can reach (load always; loadfile, dofile
  * and require's Lua searcher with --allow-unsafe) passes mode "t", whatever
@@ -8,10 +9,13 @@
  * runs in a script's state.
  */
 #include "sim/lua/sandbox.h"
+#include "sim/base/meminfo.h"
 
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The libraries, opened in this order. */
@@ -198,4 +202,37 @@ void sandbox_open(lua_State *L, const sandbox_opts_t *o)
     for (size_t i = 0; i < sizeof sandbox_refusals / sizeof sandbox_refusals[0]; i++)
         if (!o->unsafe || sandbox_refusals[i].never)
             sandbox_refuse_install(L, &sandbox_refusals[i], o);
+}
+
+/* ---- the memory bound ------------------------------------------------------ */
+
+/* malloc's allocator (as luaL_newstate's), counted against M->max. */
+static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    sandbox_mem_t *m = ud;
+    size_t old = ptr ? osize : 0; /* without PTR, OSIZE is a type tag */
+    if (nsize == 0) {
+        free(ptr);
+        m->bytes -= old;
+        return NULL;
+    }
+    if (nsize > old && nsize - old > m->max - m->bytes) {
+        m->over = 1;
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (p) m->bytes = m->bytes - old + nsize;
+    return p;
+}
+
+void sandbox_bound_memory(lua_State *L, sandbox_mem_t *m)
+{
+    uint64_t max = meminfo_bound("ARENALAB_LUA_MAX_BYTES", meminfo_available() / 2);
+    m->max = max > SIZE_MAX ? SIZE_MAX : (size_t)max;
+    m->over = 0;
+    /* luaL_newstate's panic and warning functions are kept; its allocator
+     * is realloc/free too, so the blocks it made are freed here as well,
+     * and Lua's own count says how many bytes they are */
+    m->bytes = (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0);
+    lua_setallocf(L, sandbox_alloc, m);
 }

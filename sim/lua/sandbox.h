@@ -33,6 +33,7 @@
 #define ARENALAB_SIM_LUA_SANDBOX_H
 
 #include <lua.h>
+#include <stddef.h>
 
 typedef struct {
     const char *scripts; /* who runs, in messages: "workload scripts"       */
@@ -41,6 +42,25 @@ typedef struct {
     int unsafe;          /* 1: the full standard library (still text only,
                             no debug, no string.dump)                       */
 } sandbox_opts_t;
+
+/* The bound of a state's own data (tables, strings): no script may
+ * exhaust the machine (sim/base/meminfo.h). */
+typedef struct {
+    size_t bytes; /* what the state holds now                            */
+    size_t max;   /* ARENALAB_LUA_MAX_BYTES, else half the memory available
+                     when sandbox_bound_memory was called               */
+    int over;     /* an allocation was refused for the bound             */
+} sandbox_mem_t;
+
+/* Puts L (made by luaL_newstate, whose allocator is realloc/free) under
+ * M's bound: past it an allocation fails as Lua's "not enough memory",
+ * which a script may catch with pcall; uncaught, the caller sees
+ * LUA_ERRMEM with M->over set and names the bound (SANDBOX_MEM_HINT).  M
+ * must outlive L (lua_close frees through it). */
+void sandbox_bound_memory(lua_State *L, sandbox_mem_t *m);
+
+#define SANDBOX_MEM_HINT                                                                           \
+    "half the memory available at the start; ARENALAB_LUA_MAX_BYTES=BYTES sets it"
 
 /* Opens the libraries O allows in L's global table and installs the
  * refusals.  Raises a Lua error when out of memory: call it protected

@@ -544,6 +544,15 @@ static int script_execute(lua_State *L, script_ctx_t *c, const script_opts_t *o,
         c->w = NULL;
         return 0;
     }
+    if (rc == LUA_ERRMEM && c->mem.over) {
+        script_fail(SCRIPT_EFAIL, err, errlen,
+                    "%s: out of memory: the script's own Lua data (tables, strings) reached "
+                    "its bound, %zu MiB (" SANDBOX_MEM_HINT ")",
+                    o->script, c->mem.max >> 20);
+        trace_writer_abort(c->w);
+        c->w = NULL;
+        return SCRIPT_EFAIL;
+    }
     if (rc != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
         script_fail(SCRIPT_EFAIL, err, errlen, "%s", msg ? msg : "error in the script");
@@ -593,6 +602,7 @@ int script_run(const script_opts_t *o, script_stats_t *stats, char *err, size_t 
     c->used = calloc(o->ndefs + 1, 1);
     c->check_defs = o->check_defs;
     lua_State *L = c->used ? luaL_newstate() : NULL;
+    if (L) sandbox_bound_memory(L, &c->mem);
     if (!L) {
         free(c->used);
         free(c);

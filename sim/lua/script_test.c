@@ -812,6 +812,35 @@ static void st_test_check_defs(void)
     }
 }
 
+/* The script's own Lua data is bounded (meminfo.h: no input may exhaust the
+ * machine): a table grown without end is an error naming the bound and
+ * ARENALAB_LUA_MAX_BYTES, no output; a script that catches the failed
+ * allocation (pcall) goes on; under the bound nothing changes. */
+static void st_test_memory_bound(void)
+{
+    setenv("ARENALAB_LUA_MAX_BYTES", "67108864", 1); /* 64 MiB */
+    st_write("t.lua", "local t = {}\nfor i = 1, 1e9 do t[i] = i end\n");
+    int rc = st_run("t.lua", "out.atr", 1, NULL, 0);
+    CHECKF(rc == SCRIPT_EFAIL, "rc %d: an unbounded table ran (%s)", rc, st_err);
+    CHECKF(strstr(st_err, "t.lua:") && strstr(st_err, "64 MiB") &&
+               strstr(st_err, "ARENALAB_LUA_MAX_BYTES"),
+           "%s", st_err);
+    CHECK(st_count_files("out.atr") == 0);
+
+    st_write("t.lua", "local ok = pcall(string.rep, 'x', 200 * 1024 * 1024)\n"
+                      "assert(not ok)\nfree(alloc(8))\n");
+    rc = st_run("t.lua", "out.atr", 1, NULL, 0);
+    CHECKF(rc == 0, "rc %d: %s", rc, st_err);
+    CHECK(st_count_files("out.atr") == 1);
+    remove("out.atr");
+
+    st_write("t.lua", "local t = {}\nfor i = 1, 1e6 do t[i] = i end\nfree(alloc(#t))\n");
+    rc = st_run("t.lua", "out.atr", 1, NULL, 0);
+    CHECKF(rc == 0, "rc %d: %s", rc, st_err);
+    remove("out.atr");
+    unsetenv("ARENALAB_LUA_MAX_BYTES");
+}
+
 int main(void)
 {
     /* Short relative paths: Lua shortens long chunk names in messages. */
@@ -829,5 +858,6 @@ int main(void)
     st_test_determinism();
     st_test_threads();
     st_test_check_defs();
+    st_test_memory_bound();
     return check_done();
 }

@@ -55,7 +55,12 @@
  *
  * A program that closes or replaces the trace's descriptor (record_core.h
  * notices it before writing) stops the recording: one message on stderr,
- * the trace stays cut short, nothing more is written.
+ * the trace stays cut short, nothing more is written.  Messages go to
+ * descriptor 2 only while it is the file ARENALAB_RECORD_STDERR ("DEV:INO",
+ * `arenalab record`'s own standard error; without it, descriptor 2 at
+ * start) names: a program that closed everything may have its own file
+ * there now, and the message is dropped (the trace still reads as cut
+ * short, and `arenalab record`'s summary says so).
  *
  * fork: the child drops its copy of the parent's buffer and hash and starts
  * its own trace (the parent's live blocks are unknown there: their frees
@@ -169,6 +174,8 @@ typedef struct {
     int fork_locked;           /* prepare took the lock                       */
     int exec_held;             /* exec wrapper finished the file              */
     _Atomic int reported;      /* a failure was reported on stderr            */
+    int err_known;             /* err_dev/err_ino name the recorder's stderr  */
+    uint64_t err_dev, err_ino; /* messages go to fd 2 only while it is that   */
     char path[PATH_MAX + 32];  /* this process's trace                        */
     char cmdline[REC_CMDLINE]; /* metadata values ...                         */
     char exe[PATH_MAX];        /*                                             */
@@ -230,6 +237,13 @@ static void rec_say(const char *a, const char *b, const char *c)
     rec_cat(msg, sizeof msg, &n, b);
     rec_cat(msg, sizeof msg, &n, c);
     rec_cat(msg, sizeof msg, &n, "\n");
+    /* Descriptor 2 may be the program's own file by now (a daemon that
+     * closed everything and opened its log): written only while it is
+     * still the standard error `arenalab record` gave the program. */
+    struct stat st;
+    if (!rec_ctx.err_known || fstat(STDERR_FILENO, &st) != 0 ||
+        (uint64_t)st.st_dev != rec_ctx.err_dev || (uint64_t)st.st_ino != rec_ctx.err_ino)
+        return;
     ssize_t w = write(STDERR_FILENO, msg, n);
     (void)w;
 }
@@ -396,6 +410,24 @@ static int rec_root_fd(const char *spec)
     if (fstat((int)fd, &st) < 0 || (uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino)
         return -1;
     return (int)fd;
+}
+
+/* Which file messages may go to, from SPEC "DEV:INO" (the standard error
+ * of `arenalab record`, passed down through every exec); without it (the
+ * library preloaded by hand), whatever descriptor 2 is now. */
+static void rec_stderr(const char *spec)
+{
+    uint64_t dev, ino;
+    struct stat st;
+    if (spec && rec_field(&spec, &dev) == 0 && rec_field(&spec, &ino) == 0 && !*spec) {
+        rec_ctx.err_dev = dev;
+        rec_ctx.err_ino = ino;
+        rec_ctx.err_known = 1;
+    } else if (!spec && fstat(STDERR_FILENO, &st) == 0) {
+        rec_ctx.err_dev = (uint64_t)st.st_dev;
+        rec_ctx.err_ino = (uint64_t)st.st_ino;
+        rec_ctx.err_known = 1;
+    }
 }
 
 /* This image's command name (/proc/self/comm), made safe for a file name:
@@ -636,6 +668,7 @@ static int rec_init(void)
 {
     int expect = REC_UNINIT;
     if (!atomic_compare_exchange_strong(&rec_ctx.state, &expect, REC_INITING)) return expect;
+    rec_stderr(getenv("ARENALAB_RECORD_STDERR"));
     REC_RESOLVE(malloc, "malloc");
     REC_RESOLVE(calloc, "calloc");
     REC_RESOLVE(realloc, "realloc");

@@ -258,6 +258,34 @@ static int rtp_closefds(const char *path)
     return ok ? 0 : 1;
 }
 
+/* A daemon's way: every descriptor closed, standard ones included, then
+ * its own file opened (it becomes 0) and put on 1 and 2 as well.  The file
+ * must hold its lines and nothing else: the recorder, finding its trace's
+ * descriptor gone, must not say so on a descriptor 2 that is now the
+ * program's file.  Exit 0 when intact, 1 when not (standard output is the
+ * file: nothing is printed). */
+static int rtp_closeall(const char *path)
+{
+    rtp_some(20, NULL);
+    if (syscall(SYS_close_range, 0u, ~0u, 0) != 0)
+        for (long fd = 0, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
+            close((int)fd);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd != 0 || dup2(fd, 1) != 1 || dup2(fd, 2) != 2) return 2;
+    char line[64], want[RTP_LINES * 64];
+    size_t wlen = 0;
+    for (int k = 0; k < RTP_LINES; k++) {
+        int n = snprintf(line, sizeof line, "daemon line %d\n", k);
+        if (write(fd, line, (size_t)n) != n) return 2;
+        memcpy(want + wlen, line, (size_t)n);
+        wlen += (size_t)n;
+        rtp_churn(100000 / RTP_LINES);
+    }
+    char got[sizeof want + 256];
+    ssize_t r = pread(fd, got, sizeof got, 0);
+    return r == (ssize_t)wlen && !memcmp(got, want, wlen) ? 0 : 1;
+}
+
 static int rtp_clobber(const char *out)
 {
     rtp_some(20, NULL);
@@ -298,6 +326,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(mode, "closefds") && argc == 3) return rtp_closefds(argv[2]);
     if (!strcmp(mode, "clobber") && argc == 3) return rtp_clobber(argv[2]);
+    if (!strcmp(mode, "closeall") && argc == 3) return rtp_closeall(argv[2]);
     if (!strcmp(mode, "apis")) {
         unsigned long ev = rtp_apis();
         printf("events %lu\n", ev);

@@ -1293,9 +1293,13 @@ int _exp_load(exp_t *e, const char *path, const char *text, size_t len, const ch
     e->root = strdup(root);
     e->name = exp_default_name(path);
     exp_ctx_t c = {e, find, allow_unsafe, 0, 0, 0, 0, NULL, 0};
+    sandbox_mem_t mem = {0};
     lua_State *L = !(e->file && e->root && e->name) ? NULL
                    : hooks && hooks->newstate       ? hooks->newstate(hooks->ud)
                                                     : luaL_newstate();
+    /* the experiment's own data must not exhaust the machine either (a
+     * hook's state has its own allocator) */
+    if (L && !(hooks && hooks->newstate)) sandbox_bound_memory(L, &mem);
     if (!L) {
         snprintf(err, errlen, "%s: out of memory", path);
         exp_free(e);
@@ -1316,7 +1320,13 @@ int _exp_load(exp_t *e, const char *path, const char *text, size_t len, const ch
                  access(path, F_OK) ? strerror(errno) : "not a readable file");
         rc = EXP_EUSAGE;
     } else if (exp_loadfile(L, path, text, len) != LUA_OK || lua_pcall(L, 0, 0, msgh) != LUA_OK) {
-        exp_message(lua_tostring(L, -1), path, err, errlen);
+        if (mem.over && lua_tostring(L, -1) && !strcmp(lua_tostring(L, -1), "not enough memory"))
+            snprintf(err, errlen,
+                     "%s: out of memory: the experiment's own Lua data (tables, strings) "
+                     "reached its bound, %zu MiB (" SANDBOX_MEM_HINT ")",
+                     path, mem.max >> 20);
+        else
+            exp_message(lua_tostring(L, -1), path, err, errlen);
     } else if (e->ntraces == 0) {
         snprintf(err, errlen, "%s: declares no trace (trace, traces or workload)", path);
     } else if (e->nallocs == 0 && e->nsweeps == 0) {

@@ -484,6 +484,32 @@ static void xt_executor(void)
     if (rc == 0) exp_free(&e);
 }
 
+/* The experiment's own Lua data is bounded as a workload's is: a table
+ * grown without end is an error naming the bound; under it nothing
+ * changes. */
+static void xt_memory_bound(void)
+{
+    exp_t e;
+    char err[4096];
+    setenv("ARENALAB_LUA_MAX_BYTES", "67108864", 1); /* 64 MiB */
+    int rc = xt_load(&e, "hog",
+                     "local t = {}\nfor i = 1, 2e8 do t[i] = i end\n"
+                     "trace('traces/a.txt')\nallocator('raw')\n",
+                     err, sizeof err);
+    CHECKF(rc == EXP_EFAIL, "rc %d: an unbounded table ran (%s)", rc, err);
+    CHECKF(strstr(err, "hog.lua: out of memory") && strstr(err, "64 MiB") &&
+               strstr(err, "ARENALAB_LUA_MAX_BYTES"),
+           "%s", err);
+    if (rc == 0) exp_free(&e);
+    rc = xt_load(&e, "small",
+                 "local t = {}\nfor i = 1, 1e5 do t[i] = i end\n"
+                 "trace('traces/a.txt')\nallocator('raw')\n",
+                 err, sizeof err);
+    CHECKF(rc == 0, "%s", err);
+    if (rc == 0) exp_free(&e);
+    unsetenv("ARENALAB_LUA_MAX_BYTES");
+}
+
 int main(void)
 {
     xt_setup();
@@ -497,5 +523,6 @@ int main(void)
     xt_sandbox();
     xt_measure();
     xt_unreadable();
+    xt_memory_bound();
     return check_done();
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -114,21 +115,52 @@ char *resdir_path(const resdir_t *d, const char *rel)
     return resdir_join(d->partial, "/", rel);
 }
 
-/* Points PARENT/latest at NAME: a new symlink renamed over the old one. */
+/* Points PARENT/latest at NAME: a new symlink, under a random name it is
+ * created at (symlink fails on any existing file: nothing is removed),
+ * renamed over the old one.  Only a link is replaced: PARENT may be a
+ * directory of the user's (--out), whose own file or directory called
+ * "latest" is left alone, with a warning. */
 static void resdir_latest(const resdir_t *d)
 {
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     char tmp[64];
-    snprintf(tmp, sizeof tmp, "latest.tmp.%ld", (long)getpid());
-    char *tmp_path = resdir_join(d->parent, "/", tmp);
     char *latest = resdir_join(d->parent, "/", "latest");
-    if (!tmp_path || !latest) {
-        cli_error("warning: %s/latest not updated: out of memory", d->parent);
-    } else {
-        unlink(tmp_path);
-        if (symlink(d->name, tmp_path) != 0 || rename(tmp_path, latest) != 0) {
-            cli_error("warning: %s not updated: %s", latest, strerror(errno));
-            unlink(tmp_path);
+    char *tmp_path = NULL;
+    struct stat st;
+    int made = 0, code = ENOMEM;
+    if (latest && lstat(latest, &st) == 0 && !S_ISLNK(st.st_mode)) {
+        cli_error("warning: %s not updated: not a symbolic link (left alone)", latest);
+        free(latest);
+        return;
+    }
+    for (int i = 0; latest && !made && i < RESDIR_MAX_TRIES; i++) {
+        unsigned char r[12];
+        if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+            unsigned long x = (unsigned long)getpid() * 2654435761u + (unsigned long)i * 40503u +
+                              (unsigned long)time(NULL);
+            for (size_t k = 0; k < sizeof r;
+                 k++, x = x * 6364136223846793005u + 1442695040888963407u)
+                r[k] = (unsigned char)(x >> 33);
         }
+        size_t n = (size_t)snprintf(tmp, sizeof tmp, "latest.tmp.");
+        for (size_t k = 0; k < sizeof r; k++)
+            tmp[n++] = alphabet[r[k] % (sizeof alphabet - 1)];
+        tmp[n] = '\0';
+        free(tmp_path);
+        tmp_path = resdir_join(d->parent, "/", tmp);
+        if (!tmp_path) break;
+        if (symlink(d->name, tmp_path) == 0)
+            made = 1;
+        else if ((code = errno) != EEXIST)
+            break;
+    }
+    if (!latest || !tmp_path) {
+        cli_error("warning: %s/latest not updated: out of memory", d->parent);
+    } else if (!made) {
+        cli_error("warning: %s not updated: %s", latest, strerror(code));
+    } else if (rename(tmp_path, latest) != 0) {
+        cli_error("warning: %s not updated: %s", latest, strerror(errno));
+        unlink(tmp_path); /* the link we made */
     }
     free(tmp_path);
     free(latest);

@@ -3,7 +3,8 @@
  *
  * Files are written into PARENT/NAME.partial/; resdir_commit renames it
  * to PARENT/NAME and points PARENT/latest at it (a relative symlink,
- * replaced atomically).  A run that fails calls resdir_fail, which writes
+ * replaced atomically; a "latest" that is not a symlink is the user's and
+ * is left alone, with a warning).  A run that fails calls resdir_fail, which writes
  * a PARTIAL file saying what failed and leaves the .partial directory for
  * inspection.  Names are unique: NAME is <name>-YYYYmmdd-HHMMSS, with -2,
  * -3, ... appended while NAME or NAME.partial exists, and the .partial

@@ -77,6 +77,29 @@ int main(void)
     CHECK(resdir_commit(&d3, 1, err, sizeof err) == -1 && strstr(err, "exists already"));
     CHECK(rt_isdir(d3.partial));
 
+    /* PARENT/latest that is not a link (a file of the user's, in a --out
+     * directory of theirs) is left alone, and so is a file at the name the
+     * temporary link once had (latest.tmp.PID): only our own link is
+     * replaced, and our temporary link is created, never an existing file
+     * removed. */
+    char parent2[PATH_MAX + 8], mine[PATH_MAX + 64], trap[PATH_MAX + 64];
+    snprintf(parent2, sizeof parent2, "%s.own", parent);
+    resdir_t d4;
+    CHECKF(resdir_create(&d4, parent2, "exp", err, sizeof err) == 0, "%s", err);
+    snprintf(mine, sizeof mine, "%s/latest", parent2);
+    snprintf(trap, sizeof trap, "%s/latest.tmp.%d", parent2, (int)getpid());
+    FILE *w = fopen(mine, "w");
+    CHECK(w && fputs("my notes\n", w) >= 0 && fclose(w) == 0);
+    w = fopen(trap, "w");
+    CHECK(w && fputs("precious\n", w) >= 0 && fclose(w) == 0);
+    CHECKF(resdir_commit(&d4, 1, err, sizeof err) == 0, "%s", err);
+    CHECK(rt_isdir(d4.final));
+    struct stat st;
+    CHECKF(lstat(mine, &st) == 0 && S_ISREG(st.st_mode), "%s: the user's file was replaced", mine);
+    CHECKF(lstat(trap, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 9,
+           "%s: the user's file was removed", trap);
+    resdir_free(&d4);
+
     /* A parent that cannot be made. */
     resdir_t bad;
     CHECK(resdir_create(&bad, "/proc/no/such/dir", "exp", err, sizeof err) == -1);

@@ -186,7 +186,9 @@ struct script_ctx_s {
     uint32_t nthreads;     /* threads created, numbered 1..nthreads           */
     uint32_t capthreads;   /* entries of thread_ended                         */
     uint8_t *thread_ended; /* per thread number: 1 once it ended              */
-    progress_t bar; /* script_opts_t.progress: redrawn as batches go out */
+    progress_t bar;        /* script_opts_t.progress: redrawn as batches go out */
+
+    sandbox_mem_t mem; /* the bound of the Lua state's own data */
 
     size_t nbatch;                       /* events in batch, not yet written */
     trace_event_t batch[SCRIPT_EVBATCH]; /* slots set, for the trusted path */
