@@ -404,8 +404,7 @@ static int cpython_mallocstats(void *ctx, FILE *out)
 const alloc_class_t alloc_cpython_class = {
     .name = "cpython",
     .summary = "libpython3.11's own allocators (PyMem_Raw/PyMem/PyObject), arenas from us",
-    .params = "domain=raw|mem|obj  the CPython domain this instance calls (mem)\n"
-              "placement=aligned|mmap  arenas aligned to the pool size, or plain mmap as CPython "
+    .params = "placement=aligned|mmap  arenas aligned to the pool size, or plain mmap as CPython "
               "(aligned)\n"
               "hooks=none|debug  CPython's own debug hooks on every domain "
               "(PyMem_SetupDebugHooks, as PYTHONMALLOC=pymalloc_debug) (none)\n",

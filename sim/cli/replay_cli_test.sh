@@ -48,6 +48,10 @@ grep -q '"peak_held_bytes": 9584,' "$tmp/po.json" || fail "per-object held memor
   -n 1 >/dev/null 2>"$tmp/err" || fail "pyarena params: $(cat "$tmp/err")"
 "$bin" replay "$tmp/spec.txt" --alloc null --arena-mode pyarena:blocks=4K >/dev/null 2>"$tmp/err"
 [ $? = 2 ] && grep -q "unknown parameter 'blocks'" "$tmp/err" || fail "bad arena param: $(cat "$tmp/err")"
+# cpython's domain is the routing's to set: a user's domain= would be ignored.
+"$bin" replay "$tmp/spec.txt" --alloc cpython:domain=raw -n 0 >/dev/null 2>"$tmp/err"
+[ $? = 2 ] && grep -q "parameter 'domain' is set by the routing" "$tmp/err" ||
+  fail "cpython:domain=raw was not refused: $(cat "$tmp/err")"
 head -1 "$tmp/out.csv" | grep -q \
   '^trace,allocator,event,live_bytes,live_blocks,resident_bytes,held_bytes,extra_' ||
   fail "series header: $(head -1 "$tmp/out.csv")"

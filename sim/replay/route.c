@@ -305,6 +305,18 @@ static int route_create_one(route_heaps_t *h, const route_t *r, int d, route_fin
     }
     alloc_spec_t *s = &h->spec[d];
     if (c->flags & ALLOC_PER_DOMAIN) {
+        /* the routing gives each trace domain its own instance and names
+         * the domain itself (the last value given wins): a user's
+         * domain= would be silently overridden, so it is refused */
+        for (size_t i = 0; i < s->nparams; i++)
+            if (strcmp(s->params[i].key, "domain") == 0) {
+                snprintf(err, errlen,
+                         "%s: parameter 'domain' is set by the routing (each trace domain "
+                         "gets an instance of its own); send a domain elsewhere with "
+                         "--alloc raw=A,mem=B,obj=C",
+                         r->spec[d]);
+                return ROUTE_EUSAGE;
+            }
         if (s->nparams == ALLOC_MAX_PARAMS) {
             snprintf(err, errlen, "%s: too many parameters", r->spec[d]);
             return ROUTE_EUSAGE;
