@@ -685,7 +685,10 @@ static int compare_plot(const char *dir, const compare_row_t *rows, size_t n, co
         return -1;
     }
     plot_style(st);
-    fclose(st);
+    if (fclose(st) != 0) {
+        compare_errf(err, errlen, path, "write error");
+        return -1;
+    }
     FILE *d = compare_path(path, sizeof path, dir, "compare.dat") ? NULL : fopen(path, "w");
     if (!d) {
         compare_errf(err, errlen, dir, strerror(errno));
@@ -703,7 +706,10 @@ static int compare_plot(const char *dir, const compare_row_t *rows, size_t n, co
         if (!isnan(ns)) lo = ns < lo ? ns : lo, hi = ns > hi ? ns : hi;
         if (!isnan(fp)) lo = fp < lo ? fp : lo, hi = fp > hi ? fp : hi;
     }
-    fclose(d);
+    if (fclose(d) != 0) {
+        compare_errf(err, errlen, path, "write error");
+        return -1;
+    }
     int h = 170 + 26 * (int)n, w = 900;
     FILE *gp = compare_path(path, sizeof path, dir, "compare.gp") ? NULL : fopen(path, "w");
     if (!gp) {
