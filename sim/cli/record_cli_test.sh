@@ -444,6 +444,19 @@ seq 0 19 | sed 's/^/user line /' | cmp -s - "$tmp/pyfds.user" ||
   fail "python closerange: no (single) message: $(cat "$tmp/pyfds.err")"
 checked pyfds cut
 
+# Every descriptor closed, standard ones too, and a file of the script's own
+# on 0, 1 and 2: the recorder's message must not go into that file; the
+# summary still says the trace is cut short.
+ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 "$bin" record --python -o "$tmp/pyall.atr" -- \
+  "$pyscript" closeall "$tmp/pyall.user" >"$tmp/pyall.out" 2>"$tmp/pyall.err"
+rc=$?
+[ "$rc" = 0 ] || fail "python closeall: exit $rc: $(cat "$tmp/pyall.err")"
+seq 0 19 | sed 's/^/daemon line /' | cmp -s - "$tmp/pyall.user" ||
+  fail "python closeall: the script's file was written into: $(grep -v '^daemon line' "$tmp/pyall.user")"
+grep -q 'pyall.atr: [0-9]* events (cut short)' "$tmp/pyall.err" ||
+  fail "python closeall: the summary does not say cut short: $(cat "$tmp/pyall.err")"
+checked pyall cut
+
 # A program the script starts (subprocess) is not in the script's trace:
 # the LD_PRELOAD recorder records it into OUT.<pid>, every event of its own.
 ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 "$bin" record --python -o "$tmp/pysub.atr" -- \

@@ -39,7 +39,12 @@
  * The trace descriptor is the core's (record_core.h): high, close-on-exec,
  * checked before every write, so os.closerange(3, ...) followed by open()
  * stops the recording (one message, the trace cut short) instead of
- * writing into the script's file.
+ * writing into the script's file.  Messages go to descriptor 2 only while
+ * it is the file it was when recpy_run started (`arenalab record`'s own
+ * standard error): a script that closed everything may have put a file of
+ * its own there, and the message is then dropped (the summary of
+ * `arenalab record` still says the trace is cut short), as the LD_PRELOAD
+ * recorder does.
  *
  * Ctrl-C.  A KeyboardInterrupt that nobody catches makes Py_RunMain, after
  * finalising, kill its own process with SIGINT (SIG_DFL), which would lose
@@ -63,6 +68,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -96,6 +103,9 @@ struct recpy_ctx_s {
     char created[21];
     char pid_s[24];
     char ppid_s[24];
+    int err_known; /* descriptor 2's file at start is known */
+    dev_t err_dev; /* ... its device                        */
+    ino_t err_ino; /* ... and inode                         */
 };
 
 static recpy_ctx_t recpy_ctx = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -105,17 +115,32 @@ static __thread struct {
     int depth;
 } recpy_tls;
 
+/* A message on descriptor 2, only while it is still the file it was at
+ * start (see the comment at the top). */
+__attribute__((format(printf, 2, 3))) static void recpy_say(const recpy_ctx_t *x, const char *fmt,
+                                                            ...)
+{
+    struct stat st;
+    if (!x->err_known || fstat(STDERR_FILENO, &st) != 0 || st.st_dev != x->err_dev ||
+        st.st_ino != x->err_ino)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
 /* Says why recording stopped (WHAT: how the failure came). */
 static void recpy_report(recpy_ctx_t *x, const char *what, int rc)
 {
     const rcore_t *c = &x->core;
     if (c->lost)
-        fprintf(stderr,
-                "arenalab: record: the program closed or replaced the trace descriptor %d; "
-                "recording stopped after %llu events; %s is cut short\n",
-                c->lost_fd, (unsigned long long)c->events_out, x->path);
+        recpy_say(x,
+                  "arenalab: record: the program closed or replaced the trace descriptor %d; "
+                  "recording stopped after %llu events; %s is cut short\n",
+                  c->lost_fd, (unsigned long long)c->events_out, x->path);
     else
-        fprintf(stderr, "arenalab: record: %s: %s%s\n", x->path, what, strerror(-rc));
+        recpy_say(x, "arenalab: record: %s: %s%s\n", x->path, what, strerror(-rc));
 }
 
 /* Under the lock: stops recording after a failure of the core. */
@@ -248,7 +273,7 @@ static int recpy_open(recpy_ctx_t *x, int child)
             rc = rcore_open(&x->core, x->path, 1, &meta, o->bufsize, o->flush_ms);
         }
     }
-    if (rc < 0) fprintf(stderr, "arenalab: record: %s: %s\n", x->path, strerror(-rc));
+    if (rc < 0) recpy_say(x, "arenalab: record: %s: %s\n", x->path, strerror(-rc));
     return rc;
 }
 
@@ -340,6 +365,12 @@ static int recpy_status(recpy_ctx_t *x, PyStatus st)
 int recpy_run(const recpy_opts_t *o, int argc, char **argv)
 {
     recpy_ctx_t *x = &recpy_ctx;
+    struct stat err_st;
+    if (fstat(STDERR_FILENO, &err_st) == 0) {
+        x->err_known = 1;
+        x->err_dev = err_st.st_dev;
+        x->err_ino = err_st.st_ino;
+    }
     x->opts = o;
     x->threads = o->threads;
     /* argv[0] is the interpreter itself, so sys.executable and the prefix

@@ -10,6 +10,10 @@
 #                   (the recorder flushes meanwhile) and checks it holds
 #                   exactly those lines: "user file intact" (exit 0) or
 #                   "user file CORRUPT" (exit 1)
+#   closeall FILE   closes every descriptor, standard ones too, opens FILE
+#                   on 0 and puts it on 1 and 2 as well (a daemon's log),
+#                   then as closerange, but says nothing: exit 0 when FILE
+#                   holds exactly its 20 lines, 1 when not
 #   sleep N         N bytes objects, prints "ready PID", sleeps 30 s (the
 #                   test interrupts it with SIGINT, or kills the recorder)
 #   prodcons N      a producer thread makes N bytes objects of 1234 bytes
@@ -38,6 +42,23 @@ def closerange(path):
         ok = f.read() == want
     print("user file intact" if ok else "user file CORRUPT")
     return 0 if ok else 1
+
+
+def closeall(path):
+    os.closerange(0, 65536)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    if fd != 0:
+        return 2
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    want = b""
+    for k in range(20):
+        line = b"daemon line %d\n" % k
+        os.write(fd, line)
+        want += line
+        junk = [bytes(1234) for _ in range(2000)]
+        del junk
+    return 0 if os.pread(fd, len(want) + 256, 0) == want else 1
 
 
 def sleep(n):
@@ -95,6 +116,8 @@ def main(n, status):
 
 if sys.argv[1] == "closerange":
     sys.exit(closerange(sys.argv[2]))
+if sys.argv[1] == "closeall":
+    os._exit(closeall(sys.argv[2]))
 elif sys.argv[1] == "prodcons":
     sys.exit(prodcons(int(sys.argv[2])))
 elif sys.argv[1] == "sleep":
