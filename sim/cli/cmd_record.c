@@ -383,7 +383,10 @@ static int record_compress(const char *raw, const char *dst, rconv_t *conv)
         cli_error("record: %s (the trace is kept as %s)", err, raw);
         return -1;
     }
-    int plain = lstat(dst, &st) < 0 ? errno == ENOENT : S_ISREG(st.st_mode);
+    int exists = lstat(dst, &st) == 0;
+    int plain = exists ? S_ISREG(st.st_mode) : errno == ENOENT;
+    /* a file replaced keeps its mode, as every other output's (outfile.h) */
+    if (plain && exists) (void)chmod(z, st.st_mode & 07777);
     if (!(plain && rename(z, dst) == 0) && record_copy(z, dst) < 0) {
         cli_error("record: %s: %s (the trace is kept as %s)", dst, strerror(errno), z);
         unlink(raw);

@@ -271,6 +271,15 @@ for out in ro.atr ro.atr.zst; do
   [ -z "$(ls -A "$tmp" | grep "^\.$out\.")" ] || fail "$out read-only: a temporary file is left"
   chmod 644 "$tmp/$out"
 done
+# A writable OUT replaced keeps its mode, compressed or not, as every
+# other command's output does.
+for out in mode.atr mode.atr.zst; do
+  echo "old" >"$tmp/$out"
+  chmod 640 "$tmp/$out"
+  "$bin" record -o "$tmp/$out" -- "$prog" apis >/dev/null 2>"$tmp/mode.err" ||
+    fail "$out: $(cat "$tmp/mode.err")"
+  [ "$(stat -c %a "$tmp/$out")" = 640 ] || fail "$out: mode $(stat -c %a "$tmp/$out"), want 640"
+done
 
 # It puts its standard output over the trace's descriptor: not one byte of
 # trace may go to standard output.
