@@ -7,6 +7,7 @@
  * a crashed recorder leaves it) is a warning: its events are valid. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "sim/cli/commands.h"
@@ -57,7 +58,8 @@ static int check_one(const char *path, const check_args_t *a)
     tsplit_init(&ts);
     if (trace_open(&r, path, err, sizeof err) < 0) {
         cli_error("%s", err);
-        printf("%s: unreadable\n", path);
+        /* named as the reader names it in messages */
+        printf("%s: unreadable\n", strcmp(path, "-") == 0 ? "<stdin>" : path);
         return CLI_USAGE;
     }
     while ((rc = trace_next(r, &ev)) != 0) {

@@ -67,6 +67,8 @@ expect 0 "Exit status: 0 every trace is clean; 1 semantic errors only" "$arenala
 expect 1 "1 errors (0 syntax, 1 semantic)" "$arenalab" check -q "$bad/double-free.txt"
 expect 0 "<stdin>: text, 9 events" sh -c "'$arenalab' check - < traces/spec-example.txt"
 expect 2 "binary trace cannot be read from a pipe" sh -c "cat $bad/bad-slot.atr | '$arenalab' check -"
+# ... and its tally names standard input as the message does
+expect 2 "<stdin>: unreadable" sh -c "cat $bad/bad-slot.atr | '$arenalab' check - 2>/dev/null"
 expect 0 "<stdin>: binary, 9 events" sh -c "'$arenalab' check - < $bad/truncated-complete.atr"
 
 # ---- convert ----------------------------------------------------------------------
