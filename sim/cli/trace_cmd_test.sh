@@ -63,6 +63,8 @@ expect 2 "spec-example.txt: text, 9 events" \
 expect 2 "cannot open" "$arenalab" check "$tmp/missing.txt"
 expect 2 "no trace given" "$arenalab" check
 expect 2 "unknown option" "$arenalab" check -z traces/spec-example.txt
+expect 2 "--max-errors wants a number, not '99999999999999999999'" \
+    "$arenalab" check --max-errors 99999999999999999999 traces/spec-example.txt
 expect 0 "Exit status: 0 every trace is clean; 1 semantic errors only" "$arenalab" check --help
 expect 1 "1 errors (0 syntax, 1 semantic)" "$arenalab" check -q "$bad/double-free.txt"
 expect 0 "<stdin>: text, 9 events" sh -c "'$arenalab' check - < traces/spec-example.txt"
