@@ -319,6 +319,19 @@ int outfile_open(outfile_t *o, const char *path, const char *mode, char *err, si
     return rc;
 }
 
+int outfile_in_place(const char *path)
+{
+    if (!strcmp(path, "-")) return 1;
+    outfile_found_t f;
+    if (!*path || outfile_resolve(path, &f) != 0) return 0;
+    /* outfile_open's rule: what is there and is neither a directory, a
+     * socket nor a regular file is opened direct */
+    int direct =
+        f.exists && !S_ISDIR(f.st.st_mode) && !S_ISSOCK(f.st.st_mode) && !S_ISREG(f.st.st_mode);
+    free(f.target);
+    return direct;
+}
+
 int outfile_commit(outfile_t *o, char *err, size_t errlen)
 {
     int code = 0;

@@ -66,6 +66,12 @@ typedef struct {
  * -1 with "PATH: reason" in ERR (nothing was created). */
 int outfile_open(outfile_t *o, const char *path, const char *mode, char *err, size_t errlen);
 
+/* Whether outfile_open would write PATH in place (standard output, a
+ * device, a FIFO, a /proc link): then a command that fails leaves it with
+ * what it wrote before, and must not say it was not written.  1 or 0 (0
+ * also when PATH cannot be looked at: outfile_open would fail). */
+int outfile_in_place(const char *path);
+
 /* Flushes and checks every write: a replaced file is fsynced, closed and
  * renamed into place; an output in place is flushed and closed (standard
  * output is only flushed, and its error flag cleared: a failure is the

@@ -437,6 +437,27 @@ static void ot_fifo(void)
     CHECK(ot_count(dir, NULL, NULL, 0) == 1);
 }
 
+/* outfile_in_place says beforehand which outputs a failed command leaves
+ * with part of its bytes: standard output, devices, FIFOs, /proc links;
+ * never a file (new or replaced) or what cannot be opened. */
+static void ot_in_place(void)
+{
+    char dir[PATH_MAX], p[PATH_MAX + 32];
+    ot_dir(dir, sizeof dir);
+    CHECK(outfile_in_place("-") == 1);
+    CHECK(outfile_in_place("/dev/null") == 1);
+    CHECK(outfile_in_place("/dev/stdout") == 1);
+    ot_path(p, sizeof p, dir, "fifo");
+    CHECK(mkfifo(p, 0600) == 0);
+    CHECK(outfile_in_place(p) == 1);
+    ot_path(p, sizeof p, dir, "file");
+    CHECK(outfile_in_place(p) == 0); /* not there yet: a new file */
+    ot_put(p, "x", 0644);
+    CHECK(outfile_in_place(p) == 0);
+    CHECK(outfile_in_place(dir) == 0);
+    CHECK(outfile_in_place("") == 0);
+}
+
 /* /proc/self/fd/N (what /dev/stdout leads to): this process's descriptor
  * is written through, sharing its offset; a file behind it is not
  * replaced. */
@@ -659,6 +680,7 @@ int main(void)
     ot_directory();
     ot_devices();
     ot_fifo();
+    ot_in_place();
     ot_proc_fd();
     ot_socket();
     ot_stdout();

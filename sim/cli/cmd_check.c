@@ -5,6 +5,7 @@
  * read (missing, corrupt binary) or has syntax errors, 1 for semantic
  * errors only, 0 when clean.  A binary trace cut short (no end record, as
  * a crashed recorder leaves it) is a warning: its events are valid. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,8 +37,9 @@ static int check_on_opt(void *ud, int key, const char *arg)
         a->quiet = 1;
         return 0;
     case CHECK_OPT_MAX:
+        errno = 0;
         a->max_errors = strtoull(arg, &end, 10);
-        if (*arg < '0' || *arg > '9' || *end) {
+        if (*arg < '0' || *arg > '9' || *end || errno) {
             cli_error("check: --max-errors wants a number, not '%s'", arg);
             return -1;
         }

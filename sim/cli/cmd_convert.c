@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim/base/outfile.h"
 #include "sim/cli/commands.h"
 #include "sim/trace/trace.h"
 
@@ -82,7 +83,10 @@ static int convert_run(int argc, char **argv)
     int rc = trace_copy(r, w, a.lenient, &skipped, &msg);
     if (rc < 0) {
         cli_error("%s", msg ? msg : "convert failed");
-        cli_error("convert: stopped; %s not written", out);
+        cli_error(outfile_in_place(out)
+                      ? "convert: stopped; %s may hold part of the output (written in place)"
+                      : "convert: stopped; %s not written",
+                  out);
         trace_writer_abort(w);
         trace_close(r);
         return rc == TRACE_ESEM ? CLI_FAIL : CLI_USAGE;

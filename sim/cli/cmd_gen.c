@@ -53,8 +53,10 @@ static int gen_on_opt(void *ud, int key, const char *arg)
     case GEN_OPT_SEED: {
         char *end;
         errno = 0;
-        unsigned long long v = strtoull(arg, &end, 0);
-        if (errno || end == arg || *end || arg[0] == '-') {
+        /* decimal, as every command's --seed: base 0 read 010 as eight and
+         * refused 08 */
+        unsigned long long v = strtoull(arg, &end, 10);
+        if (errno || *end || arg[0] < '0' || arg[0] > '9') {
             cli_error("gen: bad --seed '%s' (an integer in 0..2^64-1)", arg);
             return -1;
         }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/base/outfile.h"
 #include "sim/cli/commands.h"
 #include "sim/import/import.h"
 #include "sim/trace/trace.h"
@@ -132,7 +133,10 @@ static int import_run(int argc, char **argv)
     imp_summary_line(&sum, line, sizeof line);
     if (rc < 0) {
         cli_error("%s", err);
-        cli_error("import: stopped; %s not written", out);
+        cli_error(outfile_in_place(out)
+                      ? "import: stopped; %s may hold part of the output (written in place)"
+                      : "import: stopped; %s not written",
+                  out);
         return rc == IMP_ESTRICT ? CLI_FAIL : CLI_USAGE;
     }
     cli_error("import: %s %s -> %s: %s", f->name, in, out, line);
@@ -210,7 +214,10 @@ static int export_run(int argc, char **argv)
     int rc = imp_export(x, in, out, &n, note, sizeof note);
     if (rc < 0) {
         cli_error("%s", note);
-        cli_error("export: stopped; %s not written", out);
+        cli_error(outfile_in_place(out)
+                      ? "export: stopped; %s may hold part of the output (written in place)"
+                      : "export: stopped; %s not written",
+                  out);
         return CLI_USAGE;
     }
     if (note[0]) cli_error("export: warning: %s", note);

@@ -114,13 +114,15 @@ typedef struct {
     const char *json, *series, *arena_mode, *touch, *html;
 } replay_args_t;
 
-/* A decimal in [0, MAX] from TEXT, or -1. */
+/* A decimal in [0, MAX] from TEXT, or -1 (one past ULLONG_MAX too: strtoull
+ * would give ULLONG_MAX, a seed the user never wrote). */
 static int replay_number(const char *text, unsigned long long max, unsigned long long *out)
 {
     char *end;
     if (*text < '0' || *text > '9') return -1;
+    errno = 0;
     unsigned long long v = strtoull(text, &end, 10);
-    if (*end || v > max) return -1;
+    if (errno || *end || v > max) return -1;
     *out = v;
     return 0;
 }

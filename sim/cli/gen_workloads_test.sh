@@ -176,6 +176,20 @@ grep -q "nonexistent.lua: cannot read the script" "$tmp/err" || fail "missing sc
 [ $? -eq 2 ] || fail "unknown option: want exit 2"
 "$bin" gen "$lib/ast.lua" -o "$tmp/x.atr" --seed abc 2>/dev/null
 [ $? -eq 2 ] || fail "bad seed: want exit 2"
+# --seed is decimal, as every command's: 010 is ten (not octal eight), 08 is
+# eight (not refused), and 0x10, ' 5' and +5 are refused
+printf 'free(alloc(uniform(1, 1000000)))\n' >"$tmp/seed.lua"
+for s in 8 10; do
+  "$bin" gen "$tmp/seed.lua" -o "$tmp/seed.$s.txt" --seed "$s" 2>/dev/null || fail "--seed $s"
+done
+"$bin" gen "$tmp/seed.lua" -o "$tmp/seed.010.txt" --seed 010 2>/dev/null || fail "--seed 010"
+cmp -s "$tmp/seed.010.txt" "$tmp/seed.10.txt" || fail "--seed 010 is not --seed 10"
+"$bin" gen "$tmp/seed.lua" -o "$tmp/seed.08.txt" --seed 08 2>/dev/null || fail "--seed 08 refused"
+cmp -s "$tmp/seed.08.txt" "$tmp/seed.8.txt" || fail "--seed 08 is not --seed 8"
+for s in 0x10 " 5" +5 18446744073709551616; do
+  "$bin" gen "$tmp/seed.lua" -o "$tmp/x.txt" --seed "$s" 2>/dev/null
+  [ $? -eq 2 ] || fail "--seed '$s': want exit 2"
+done
 grep -q "usage: arenalab gen" <<<"$("$bin" gen --help)" || fail "gen --help"
 
 if [ "$fails" -gt 0 ]; then

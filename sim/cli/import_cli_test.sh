@@ -253,6 +253,19 @@ if [ -f "$tmp/vg.atr" ]; then
 fi
 bad wl wl-op '\x08\x01\x0a\x01\x0b\x07\x01\x63\x01' "bad-wl-op: byte 7: opcode 99 in a thread"
 bad chattymalloc chatty-cut 'short' "bad-chatty-cut: byte 0: a record cut short"
+# an endless run of empty records (/dev/zero, a zero bomb) is refused once it
+# is longer than any tail chattymalloc leaves (it grows its file by 10^6
+# records), neither read forever nor imported as nothing
+rm -f "$tmp/zero.atr"
+out=$(timeout 60 "$bin" import chattymalloc /dev/zero "$tmp/zero.atr" 2>&1)
+rc=$?
+[ "$rc" = 2 ] && grep -q "/dev/zero: byte 0: 2000000 empty records in a row" <<<"$out" ||
+  fail "chattymalloc /dev/zero: exit $rc: $out"
+[ ! -e "$tmp/zero.atr" ] || fail "chattymalloc /dev/zero: an output was left"
+# a recorder that died leaves at most one growth step of empty records: kept
+head -c 45045000 /dev/zero >"$tmp/chatty-tail"
+"$bin" import chattymalloc "$tmp/chatty-tail" "$tmp/tail.atr" >/dev/null 2>&1 ||
+  fail "chattymalloc: 1001000 empty records refused"
 
 [ "$fails" = 0 ] || { echo "import_cli_test: $fails failures"; exit 1; }
 echo "import_cli_test: all passed"

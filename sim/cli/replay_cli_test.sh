@@ -86,6 +86,11 @@ PY
 grep -q 'null:reserve=64G (= null)' "$tmp/same" || fail "table does not say = null: $(cat "$tmp/same")"
 "$bin" replay "$tmp/spec.txt" -a null --seed x >/dev/null 2>&1
 [ $? = 2 ] || fail "bad --seed: want exit 2"
+# a seed past 2^64-1 is refused, not taken as 2^64-1 (and recorded as that)
+"$bin" replay "$tmp/spec.txt" -a null -n 0 --seed 99999999999999999999 >/dev/null 2>&1
+[ $? = 2 ] || fail "--seed 99999999999999999999: want exit 2"
+"$bin" replay "$tmp/spec.txt" -a null -n 0 --seed 18446744073709551615 >/dev/null 2>&1 ||
+  fail "--seed 18446744073709551615 (2^64-1): want exit 0"
 
 # Determinism: same trace, allocator and params -> the same figures and
 # series, resident memory included (timings excluded): null is ours.  The

@@ -63,6 +63,8 @@ expect 2 "spec-example.txt: text, 9 events" \
 expect 2 "cannot open" "$arenalab" check "$tmp/missing.txt"
 expect 2 "no trace given" "$arenalab" check
 expect 2 "unknown option" "$arenalab" check -z traces/spec-example.txt
+expect 2 "--max-errors wants a number, not '99999999999999999999'" \
+    "$arenalab" check --max-errors 99999999999999999999 traces/spec-example.txt
 expect 0 "Exit status: 0 every trace is clean; 1 semantic errors only" "$arenalab" check --help
 expect 1 "1 errors (0 syntax, 1 semantic)" "$arenalab" check -q "$bad/double-free.txt"
 expect 0 "<stdin>: text, 9 events" sh -c "'$arenalab' check - < traces/spec-example.txt"
@@ -72,6 +74,15 @@ expect 2 "<stdin>: unreadable" sh -c "cat $bad/bad-slot.atr | '$arenalab' check 
 expect 0 "<stdin>: binary, 9 events" sh -c "'$arenalab' check - < $bad/truncated-complete.atr"
 
 # ---- convert ----------------------------------------------------------------------
+# a bad line after megabytes of output: a file OUT is never written, but
+# standard output (written in place) has had what came before, and the
+# message says so instead of "not written"
+awk 'BEGIN { for (i = 0; i < 200000; i++) printf "a %d 16\nf %d\n", i, i; print "f 7" }' \
+    >"$tmp/late-error.txt"
+expect 1 "convert: stopped; $tmp/late-out.txt not written" \
+    "$arenalab" convert "$tmp/late-error.txt" "$tmp/late-out.txt"
+expect 1 "convert: stopped; - may hold part of the output (written in place)" \
+    sh -c "'$arenalab' convert '$tmp/late-error.txt' - >/dev/null"
 expect 0 "$tmp/spec.atr: 9 events, binary" "$arenalab" convert traces/spec-example.txt "$tmp/spec.atr"
 expect 0 "binary, 9 events, 0 errors" "$arenalab" check "$tmp/spec.atr"
 expect 0 "9 events, text" "$arenalab" convert "$tmp/spec.atr" "$tmp/spec.txt"

@@ -31,6 +31,11 @@
 
 #define CH_RECORD 45
 #define CH_PAGE   4096
+/* chattymalloc grows its file by 10^6 records when 4096 are left, so a
+ * recorder that died leaves at most about 10^6 empty records in a row; a
+ * longer run is not such a tail (/dev/zero, a bomb of zeros) and would
+ * otherwise be read for ever. */
+#define CH_MAX_EMPTY_RUN 2000000
 
 enum {
     CH_UNUSED,
@@ -112,6 +117,7 @@ static int ch_parse(imp_ctx_t *c)
     imp_sink_t *s = &c->sink;
     ch_threads_t th = {0};
     uint8_t r[CH_RECORD];
+    uint64_t empty_run = 0; /* empty records since the last written one */
     int rc = 0;
     c->src.binary = 1;
     for (;;) {
@@ -136,8 +142,15 @@ static int ch_parse(imp_ctx_t *c)
         }
         if (func == CH_UNUSED) {
             s->sum.empty_records++;
-            continue;
+            if (++empty_run < CH_MAX_EMPTY_RUN) continue;
+            c->src.off -= empty_run * CH_RECORD; /* name the run's first byte */
+            rc = imp_fail(c, IMP_EINPUT,
+                          "%d empty records in a row (chattymalloc leaves at most about "
+                          "1000000): not a chattymalloc trace",
+                          CH_MAX_EMPTY_RUN);
+            break;
         }
+        empty_run = 0;
         if (func == CH_THREAD_EXIT) continue;
         uint32_t thread = 0;
         if ((rc = imp_tick(s)) < 0 || (rc = ch_thread(c, &th, ch_u32(r + 40), &thread)) < 0) break;

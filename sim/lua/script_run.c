@@ -447,6 +447,18 @@ static int script_fail(int code, char *err, size_t errlen, const char *fmt, ...)
     return code;
 }
 
+/* A Lua error message as ERR, naming SCRIPT first: errors raised at a line
+ * of it already start "SCRIPT:LINE:"; those without a position (a binary
+ * chunk refused at load, out of memory, an error object that is not a
+ * string) get "SCRIPT: " in front, so every message says which file.
+ * Returns CODE. */
+static int script_fail_lua(int code, char *err, size_t errlen, const char *script, const char *msg)
+{
+    size_t n = strlen(script);
+    if (!strncmp(msg, script, n) && msg[n] == ':') return script_fail(code, err, errlen, "%s", msg);
+    return script_fail(code, err, errlen, "%s: %s", script, msg);
+}
+
 static int script_def_ok(const script_def_t *d)
 {
     if (!d->key || !d->value || strchr(d->key, '=')) return 0;
@@ -511,8 +523,8 @@ static int script_execute(lua_State *L, script_ctx_t *c, const script_opts_t *o,
     int rc = luaL_loadfilex(L, o->script, "t");
     if (rc != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
-        return script_fail(rc == LUA_ERRFILE ? SCRIPT_EUSAGE : SCRIPT_EFAIL, err, errlen, "%s",
-                           msg ? msg : "cannot load the script");
+        return script_fail_lua(rc == LUA_ERRFILE ? SCRIPT_EUSAGE : SCRIPT_EFAIL, err, errlen,
+                               o->script, msg ? msg : "cannot load the script");
     }
     trace_meta_t meta;
     trace_meta_entry_t *entries = NULL;
@@ -555,7 +567,7 @@ static int script_execute(lua_State *L, script_ctx_t *c, const script_opts_t *o,
     }
     if (rc != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
-        script_fail(SCRIPT_EFAIL, err, errlen, "%s", msg ? msg : "error in the script");
+        script_fail_lua(SCRIPT_EFAIL, err, errlen, o->script, msg ? msg : "error in the script");
         trace_writer_abort(c->w);
         c->w = NULL;
         return SCRIPT_EFAIL;

@@ -108,6 +108,17 @@ static void st_expect_error(const char *text, int line, const char *want)
 
 static void st_test_errors(void)
 {
+    /* errors without a position of their own still name the script: a
+     * script file that is a binary chunk, an error object that is not a
+     * string */
+    st_write("t.lua", "\x1bLua\x54\x00");
+    CHECK(st_run("t.lua", "out.atr", 1, NULL, 0) == SCRIPT_EFAIL);
+    CHECKF(!strncmp(st_err, "t.lua: ", 7) && strstr(st_err, "binary chunk"), "got '%s'", st_err);
+    CHECK(st_count_files("out.atr") == 0);
+    st_write("t.lua", "error()\n");
+    CHECK(st_run("t.lua", "out.atr", 1, NULL, 0) == SCRIPT_EFAIL);
+    CHECKF(!strncmp(st_err, "t.lua: ", 7) && strstr(st_err, "nil value"), "got '%s'", st_err);
+    CHECK(st_count_files("out.atr") == 0);
     /* freed handles */
     st_expect_error("local b = alloc(8)\nfree(b)\nfree(b)\n", 3, "free: block 0 was already freed");
     st_expect_error("local b = alloc(8)\nfree(b)\nrealloc(b, 16)\n", 3,

@@ -197,12 +197,17 @@ int tzst_decompress_fd(int fd, const char *name, char *err, size_t errlen)
     size_t z = 1;
     while (rc == 0) {
         tzst_out_t ob = {buf, TZST_CHUNK, 0};
-        z = l.decompress_stream(d, &ob, &ib);
-        if (l.is_error(z)) {
-            snprintf(err, errlen, "%s: corrupt zstd data: %s", name, l.error_name(z));
+        size_t before = ib.pos;
+        size_t hint = l.decompress_stream(d, &ob, &ib);
+        if (l.is_error(hint)) {
+            snprintf(err, errlen, "%s: corrupt zstd data: %s", name, l.error_name(hint));
             rc = TRACE_ECORRUPT;
             break;
         }
+        /* a call that did nothing (the last chunk filled the buffer
+         * exactly, no input left) says what a next frame would need, not
+         * whether the last one ended */
+        if (ob.pos > 0 || ib.pos != before) z = hint;
         rc = tzst_emit(out, &ob, &total, max, name, err, errlen);
         /* done when the input is used up and the decoder has nothing left
          * to give (an output buffer it did not fill) */

@@ -79,6 +79,29 @@ int main(void)
     }
     free(data);
 
+    /* a trace that decompresses to a whole number of the decoder's 1 MiB
+     * chunks: the last chunk fills the buffer exactly, and the stream is
+     * still whole (not "cut short") */
+    {
+        char mib[512];
+        tu_path(mib, sizeof mib, "mib.txt");
+        tu_buf_t b = {0};
+        int k = 0;
+        while (b.n < ((size_t)1 << 20) - 64) {
+            tu_add(&b, "a %d 16\nf %d\n", k, k);
+            k++;
+        }
+        while (b.n < ((size_t)1 << 20) - 1)
+            tu_add(&b, "#");
+        tu_add(&b, "\n");
+        CHECK(b.n == (size_t)1 << 20);
+        CHECK(tu_write_file(mib, b.s, b.n) == 0);
+        free(b.s);
+        CHECKF(tzst_compress_file(mib, zst, 3, err, sizeof err) == 0, "%s", err);
+        long got = zt_count(zst, err, sizeof err);
+        CHECKF(got == 2L * k, "1 MiB exactly: read %ld events of %d: %s", got, 2 * k, err);
+    }
+
     /* a bomb: past the bound, a clear error before memory runs out */
     setenv("ARENALAB_ZST_MAX_BYTES", "100000", 1);
     CHECK(zt_count(zst, err, sizeof err) == -1);
