@@ -48,6 +48,17 @@ grep -q '"peak_held_bytes": 9584,' "$tmp/po.json" || fail "per-object held memor
   -n 1 >/dev/null 2>"$tmp/err" || fail "pyarena params: $(cat "$tmp/err")"
 "$bin" replay "$tmp/spec.txt" --alloc null --arena-mode pyarena:blocks=4K >/dev/null 2>"$tmp/err"
 [ $? = 2 ] && grep -q "unknown parameter 'blocks'" "$tmp/err" || fail "bad arena param: $(cat "$tmp/err")"
+# A trace whose live bytes would not fit is refused before any run; the
+# shared-block allocator holds one block whatever the trace.
+printf 'a 0 100000\nf 0\n' >"$tmp/mid.txt"
+ARENALAB_REPLAY_MAX_BYTES=99999 "$bin" replay "$tmp/mid.txt" --alloc raw -n 1 >"$tmp/out" 2>"$tmp/err"
+[ $? = 2 ] && grep -q "peak live bytes (100000) are more than a replay may hold here (99999" "$tmp/err" ||
+  fail "live bound: $(cat "$tmp/err")"
+[ ! -s "$tmp/out" ] || fail "live bound: a table was printed: $(cat "$tmp/out")"
+ARENALAB_REPLAY_MAX_BYTES=100000 "$bin" replay "$tmp/mid.txt" --alloc raw -n 1 >/dev/null 2>"$tmp/err" ||
+  fail "live bound at the peak: $(cat "$tmp/err")"
+ARENALAB_REPLAY_MAX_BYTES=1000 "$bin" replay "$tmp/mid.txt" --alloc reuse --touch none -n 1 \
+  >/dev/null 2>"$tmp/err" || fail "live bound, reuse: $(cat "$tmp/err")"
 # cpython's domain is the routing's to set: a user's domain= would be ignored.
 "$bin" replay "$tmp/spec.txt" --alloc cpython:domain=raw -n 0 >/dev/null 2>"$tmp/err"
 [ $? = 2 ] && grep -q "parameter 'domain' is set by the routing" "$tmp/err" ||

@@ -5,6 +5,7 @@
 #include "sim/base/cli.h"
 
 #include "sim/base/mapvec.h"
+#include "sim/base/meminfo.h"
 #include "sim/base/progress.h"
 
 #include <dirent.h>
@@ -389,6 +390,15 @@ static int driver_worker_count(FILE *out, trace_reader_t *r, const driver_job_t 
     return 0;
 }
 
+/* The most live bytes a worker's trace may reach: three quarters of the
+ * memory available (ARENALAB_REPLAY_MAX_BYTES), none for a route whose
+ * every allocator hands out one shared block. */
+static uint64_t driver_live_bound(const driver_job_t *job, route_find_fn find)
+{
+    if (route_all_have(&job->route, find, ALLOC_SHARED_BLOCK)) return UINT64_MAX;
+    return meminfo_bound("ARENALAB_REPLAY_MAX_BYTES", meminfo_available() / 4 * 3);
+}
+
 static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn find)
 {
     char err[1024];
@@ -422,6 +432,17 @@ static int driver_worker_job(FILE *out, const driver_job_t *job, route_find_fn f
     driver_progress_phase(&prog, "pre-pass", trace_count_hint(r));
     replay_scan_t scan;
     int rc = replay_scan_ex(r, job->lenient, o.progress, &prog, &scan, err, sizeof err);
+    /* no input may exhaust the machine: a trace whose live bytes alone
+     * would not fit is refused before any run */
+    uint64_t bound = rc == 0 ? driver_live_bound(job, find) : UINT64_MAX;
+    if (rc == 0 && scan.peak_live_bytes > bound) {
+        snprintf(err, sizeof err,
+                 "%s: the trace's peak live bytes (%" PRIu64 ") are more than a replay may "
+                 "hold here (%" PRIu64 ": three quarters of the memory available now; "
+                 "ARENALAB_REPLAY_MAX_BYTES sets another bound)",
+                 job->trace, scan.peak_live_bytes, bound);
+        rc = REPLAY_EUSAGE;
+    }
     if (rc == 0) {
         fprintf(out, "scan %" PRIu64 " %" PRIu64 "\n", scan.events, scan.skipped);
         fflush(out);
@@ -593,9 +614,9 @@ typedef struct {
     uint64_t cpu_ns, cpu_events; /* their CPU time and events, summed */
     int fresh;                   /* driver_fresh(flags)                        */
     int has_clock;               /* run->clock is set                          */
-    progress_t bar; /* cfg->progress: its worker's pass, drawn from its
-                       "progress" lines, erased when a read returns */
-    char phase[64]; /* the pass the bar is about                 */
+    progress_t bar;              /* cfg->progress: its worker's pass, drawn from its
+                                    "progress" lines, erased when a read returns */
+    char phase[64];              /* the pass the bar is about                 */
 } driver_pair_t;
 
 /* What a worker has said so far. */

@@ -178,14 +178,18 @@ int route_check(const route_t *r, route_find_fn find, unsigned *flags, char *err
     return 0;
 }
 
-int route_thread_safe(const route_t *r, route_find_fn find)
+int route_all_have(const route_t *r, route_find_fn find, unsigned flag)
 {
     route_heaps_t h;
     char err[256];
     for (int d = 0; d < TRACE_NDOMAINS; d++)
-        if (route_parse(&h, r, d, find, err, sizeof err) || !(h.cls[d]->flags & ALLOC_THREAD_SAFE))
-            return 0;
-    return !route_has_debug(r);
+        if (route_parse(&h, r, d, find, err, sizeof err) || !(h.cls[d]->flags & flag)) return 0;
+    return 1;
+}
+
+int route_thread_safe(const route_t *r, route_find_fn find)
+{
+    return route_all_have(r, find, ALLOC_THREAD_SAFE) && !route_has_debug(r);
 }
 
 /* Domain D's canonical spec into BUF, CLS being its class. */

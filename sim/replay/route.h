@@ -110,6 +110,10 @@ int route_canonical(const route_t *r, route_find_fn find, char *buf, size_t len,
  * by route_create.  Returns 0 or ROUTE_EUSAGE with a message. */
 int route_check(const route_t *r, route_find_fn find, unsigned *flags, char *err, size_t errlen);
 
+/* Whether the class of every domain of R has FLAG (alloc_flags_t); 0 as
+ * well for a route that does not resolve. */
+int route_all_have(const route_t *r, route_find_fn find, unsigned flag);
+
 /* Whether R's instances may be called from several threads at once: every
  * class is ALLOC_THREAD_SAFE and no spec asks for the debug layer (0 as
  * well for a route that does not resolve). */
