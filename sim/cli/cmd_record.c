@@ -35,6 +35,15 @@
  * Child processes write OUT.<pid> beside it (O_EXCL), converted and
  * compressed likewise once the program ended.
  *
+ * Failures we cannot see.  A recorder that cannot create or write its
+ * trace says why on stderr and leaves an empty file named by its pid in
+ * our private directory ARENALAB_RECORD_FAILED (.OUT.failed.XXXXXX beside
+ * OUT, or in $TMPDIR for a stream, made by mkdtemp): we read and remove it
+ * once the program ended, and exit 2 where the program exited 0, since a
+ * stream (/dev/full, a FIFO) is never read back and a trace cut short by
+ * a full disk looks like one cut short by a crash.  Killed with SIGKILL,
+ * we leave that directory behind, as the temporary file of an OUT.zst.
+ *
  * The child (program or interpreter) gets SIGKILL when we die
  * (PR_SET_PDEATHSIG): a recorder killed with SIGKILL leaves nothing
  * running.
@@ -109,14 +118,17 @@ typedef struct {
 
 /* Where the trace goes (see the top of the file). */
 typedef struct {
-    char out[PATH_MAX];   /* OUT, absolute                                   */
-    char plain[PATH_MAX]; /* OUT without .zst                                */
-    char raw[PATH_MAX];   /* what the recorders write: OUT, or the temp file */
-    int zst;              /* OUT ends with .zst: RAW is compressed into it   */
-    int stream;           /* OUT is not a regular file                       */
-    int created;          /* we created RAW: removed when nothing was written */
-    int fd;               /* RAW, for the program's recorder                 */
-    struct stat st;       /* its device and inode                            */
+    char out[PATH_MAX];    /* OUT, absolute                                   */
+    char plain[PATH_MAX];  /* OUT without .zst                                */
+    char raw[PATH_MAX];    /* what the recorders write: OUT, or the temp file */
+    int zst;               /* OUT ends with .zst: RAW is compressed into it   */
+    int stream;            /* OUT is not a regular file                       */
+    int created;           /* we created RAW: removed when nothing was written */
+    int fd;                /* RAW, for the program's recorder                 */
+    char failed[PATH_MAX]; /* our private directory where a recorder whose
+                              trace could not be written leaves a file
+                              (ARENALAB_RECORD_FAILED)                      */
+    struct stat st;        /* its device and inode                            */
 } record_out_t;
 
 static struct {
@@ -644,6 +656,45 @@ static int record_setenv_u(const char *name, unsigned long v)
     return setenv(name, s, 1);
 }
 
+/* Makes O->failed, the private directory where recorders say that a
+ * trace could not be written: beside OUT as RAW is (.BASE.failed.XXXXXX),
+ * in $TMPDIR or /tmp for an OUT that is not a regular file.  0, or -1
+ * (reported). */
+static int record_failed_open(record_out_t *o)
+{
+    char dir[PATH_MAX];
+    const char *base;
+    record_dir_base(o->out, dir, sizeof dir, &base);
+    const char *tmpdir = getenv("TMPDIR");
+    int n = o->stream ? snprintf(o->failed, sizeof o->failed, "%s/arenalab-record-XXXXXX",
+                                 tmpdir && *tmpdir ? tmpdir : "/tmp")
+                      : snprintf(o->failed, sizeof o->failed, "%s/.%s.failed.XXXXXX", dir, base);
+    if (n >= (int)sizeof o->failed || !mkdtemp(o->failed)) {
+        cli_error("record: cannot create %s: %s", o->failed, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* How many recorders said in O->failed that their trace could not be
+ * written; empties and removes the directory (only the names recorders
+ * give: a pid). */
+static int record_failed_close(const record_out_t *o)
+{
+    int n = 0;
+    DIR *d = opendir(o->failed);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        if (e->d_name[0] >= '0' && e->d_name[0] <= '9' &&
+            strspn(e->d_name, "0123456789") == strlen(e->d_name)) {
+            n++;
+            unlinkat(dirfd(d), e->d_name, 0);
+        }
+    if (d) closedir(d);
+    rmdir(o->failed);
+    return n;
+}
+
 /* In the child, first: it dies with us (SIGKILL), and if we are gone
  * already, it does not start. */
 static void record_child_init(pid_t parent)
@@ -676,6 +727,7 @@ static int record_env(const char *lib, const record_out_t *o, const char *sessio
     int bad =
         setenv("LD_PRELOAD", pre, 1) || setenv("ARENALAB_RECORD_OUT", o->raw, 1) ||
         setenv("ARENALAB_RECORD_STDERR", errspec, 1) ||
+        setenv("ARENALAB_RECORD_FAILED", o->failed, 1) ||
         (fd >= 0 ? setenv("ARENALAB_RECORD_FD", fdspec, 1) : unsetenv("ARENALAB_RECORD_FD")) ||
         setenv("ARENALAB_RECORD_NAME", o->out, 1) ||
         record_setenv_u("ARENALAB_RECORD_CHILDREN",
@@ -774,11 +826,16 @@ static int record_run(int argc, char **argv)
     snprintf(session, sizeof session, "%ld-%lld%09ld", (long)getpid(), (long long)now.tv_sec,
              now.tv_nsec);
 
+    if (record_failed_open(&o) < 0) {
+        record_out_close(&o, 1);
+        return CLI_USAGE;
+    }
     fflush(NULL);
     pid_t parent = getpid(), pid = fork();
     if (pid < 0) {
         cli_error("record: fork: %s", strerror(errno));
         record_out_close(&o, 1);
+        record_failed_close(&o);
         return CLI_USAGE;
     }
     if (pid == 0) {
@@ -799,7 +856,8 @@ static int record_run(int argc, char **argv)
                            .threads = a.threads,
                            .flush_ms = a.flush_ms,
                            .bufsize = (size_t)a.buffer_kb * 1024,
-                           .python = *python ? python : NULL};
+                           .python = *python ? python : NULL,
+                           .failed = o.failed};
         int rc = recpy_run(&po, ncmd, cmd);
         fflush(NULL);
         _exit(rc); /* not exit(): the interpreter is finalised already */
@@ -810,6 +868,16 @@ static int record_run(int argc, char **argv)
     rconv_t *conv = o.zst ? rconv_open(o.raw) : NULL;
     int status = record_wait(pid, conv);
     if (record_summary(&o, session, conv) < 0 && status == 0) status = CLI_USAGE;
+    /* a trace the recorder could not create or write to its end: said by
+     * the recorder (its message above), and here by the exit status,
+     * also of an output we cannot read back */
+    int failed = record_failed_close(&o);
+    if (failed) {
+        cli_error("record: %s: %d trace%s could not be written whole (the recorder's message "
+                  "above says why)",
+                  o.out, failed, failed == 1 ? "" : "s");
+        if (status == 0) status = CLI_USAGE;
+    }
     return status;
 }
 
@@ -867,7 +935,8 @@ const cli_command_t cmd_record = {
         "its last flush (each --buffer-kb, or --flush-ms while busy).\n\n"
         "Prints one summary line on standard error and exits with CMD's status\n"
         "(128+N when signal N killed it; 127 when CMD cannot be found); 2 for a usage\n"
-        "error or when no trace could be written.",
+        "error, when no trace could be written, or when a recorder could not create its\n"
+        "trace or write it to the end (disk full, -o /dev/full: its message says why).",
     .opts = record_opts,
     .run = record_run,
 };

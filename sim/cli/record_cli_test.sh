@@ -311,6 +311,26 @@ else
   echo "record_cli_test: mknod not permitted: device output not tested" >&2
 fi
 
+# A device that takes nothing (/dev/full): the recorder says why and the
+# exit status says the trace was not written, for a program that exits 0,
+# with the LD_PRELOAD recorder and with --python; the private directory the
+# recorders tell it in is gone.
+if [ -w /dev/full ]; then
+  mkdir "$tmp/fulltmp"
+  TMPDIR=$tmp/fulltmp "$bin" record -o /dev/full -- "$prog" apis >/dev/null 2>"$tmp/full.err"
+  rc=$?
+  [ "$rc" = 2 ] || fail "/dev/full: exit $rc, want 2: $(cat "$tmp/full.err")"
+  grep -q "/dev/full: cannot write the trace: No space left on device" "$tmp/full.err" &&
+    grep -q "/dev/full: 1 trace could not be written whole" "$tmp/full.err" ||
+    fail "/dev/full: said $(cat "$tmp/full.err")"
+  TMPDIR=$tmp/fulltmp ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 \
+    "$bin" record --python -o /dev/full -- "$pyscript" closerange "$tmp/full.user" >/dev/null 2>"$tmp/full.err"
+  rc=$?
+  [ "$rc" = 2 ] && grep -q "/dev/full: 1 trace could not be written whole" "$tmp/full.err" ||
+    fail "--python /dev/full: exit $rc: $(cat "$tmp/full.err")"
+  [ -z "$(ls -A "$tmp/fulltmp")" ] || fail "/dev/full: left in \$TMPDIR: $(ls -A "$tmp/fulltmp")"
+fi
+
 # A FIFO (with a reader): the reader gets the whole trace, the FIFO stays.
 for out in fifo.atr zfifo.atr.zst; do
   mkfifo "$tmp/$out"

@@ -60,7 +60,10 @@
  * `arenalab record`'s own standard error; without it, descriptor 2 at
  * start) names: a program that closed everything may have its own file
  * there now, and the message is dropped (the trace still reads as cut
- * short, and `arenalab record`'s summary says so).
+ * short, and `arenalab record`'s summary says so).  A trace that cannot
+ * be created or written is also told to `arenalab record` by an empty
+ * file named by the pid in its directory ARENALAB_RECORD_FAILED: its exit
+ * status then says so, even of an output it cannot read back.
  *
  * fork: the child drops its copy of the parent's buffer and hash and starts
  * its own trace (the parent's live blocks are unknown there: their frees
@@ -176,6 +179,8 @@ typedef struct {
     _Atomic int reported;      /* a failure was reported on stderr            */
     int err_known;             /* err_dev/err_ino name the recorder's stderr  */
     uint64_t err_dev, err_ino; /* messages go to fd 2 only while it is that   */
+    char failed[PATH_MAX];     /* ARENALAB_RECORD_FAILED: where to say a trace
+                                  could not be written ("": nowhere)          */
     char path[PATH_MAX + 32];  /* this process's trace                        */
     char cmdline[REC_CMDLINE]; /* metadata values ...                         */
     char exe[PATH_MAX];        /*                                             */
@@ -248,6 +253,24 @@ static void rec_say(const char *a, const char *b, const char *c)
     (void)w;
 }
 
+/* Tells `arenalab record` that this process's trace could not be written
+ * (created, or written to the end): an empty file named by our pid in its
+ * private directory ARENALAB_RECORD_FAILED, which it reads once the
+ * program ended, so that its exit status says so even for an output it
+ * cannot read back (a device, a FIFO).  Only open(2): the signal handler
+ * may come here too. */
+static void rec_failed(void)
+{
+    if (!rec_ctx.failed[0]) return;
+    char name[PATH_MAX + 32];
+    size_t n = 0;
+    rec_cat(name, sizeof name, &n, rec_ctx.failed);
+    rec_cat(name, sizeof name, &n, "/");
+    rec_cat_u64(name, sizeof name, &n, (uint64_t)getpid());
+    int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) close(fd);
+}
+
 /* Metadata values: no control characters, no blanks at either end. */
 static void rec_clean(char *s)
 {
@@ -318,6 +341,7 @@ static void rec_report(const char *what, int rc)
     if (atomic_exchange(&rec_ctx.reported, 1)) return;
     if (!c->lost) {
         rec_say(rec_ctx.path, what, strerrordesc_np(-rc));
+        rec_failed();
         return;
     }
     char msg[PATH_MAX + 256];
@@ -492,7 +516,10 @@ static int rec_open_trace(void)
         n = 0;
         rec_cat(x->path, sizeof x->path, &n, name && *name ? name : base);
         rc = rcore_open_fd(&x->core, fd, &meta, x->bufsize, x->flush_ms);
-        if (rc < 0) rec_say(x->path, ": cannot write the trace: ", strerrordesc_np(-rc));
+        if (rc < 0) {
+            rec_say(x->path, ": cannot write the trace: ", strerrordesc_np(-rc));
+            rec_failed();
+        }
         return rc;
     }
     if (!x->children) return -ENOENT;
@@ -513,7 +540,10 @@ static int rec_open_trace(void)
         }
         rc = rcore_open(&x->core, x->path, 1, &meta, x->bufsize, x->flush_ms);
     }
-    if (rc < 0) rec_say(x->path, ": cannot create the trace: ", strerrordesc_np(-rc));
+    if (rc < 0) {
+        rec_say(x->path, ": cannot create the trace: ", strerrordesc_np(-rc));
+        rec_failed();
+    }
     return rc;
 }
 
@@ -669,6 +699,9 @@ static int rec_init(void)
     int expect = REC_UNINIT;
     if (!atomic_compare_exchange_strong(&rec_ctx.state, &expect, REC_INITING)) return expect;
     rec_stderr(getenv("ARENALAB_RECORD_STDERR"));
+    const char *failed = getenv("ARENALAB_RECORD_FAILED");
+    if (failed && failed[0] == '/' && strlen(failed) < sizeof rec_ctx.failed)
+        memcpy(rec_ctx.failed, failed, strlen(failed) + 1);
     REC_RESOLVE(malloc, "malloc");
     REC_RESOLVE(calloc, "calloc");
     REC_RESOLVE(realloc, "realloc");

@@ -61,6 +61,7 @@
 #include <Python.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -130,10 +131,23 @@ __attribute__((format(printf, 2, 3))) static void recpy_say(const recpy_ctx_t *x
     va_end(ap);
 }
 
+/* Tells `arenalab record` that this process's trace could not be written
+ * (recpy_opts_t.failed). */
+static void recpy_failed(const recpy_ctx_t *x)
+{
+    char name[PATH_MAX + 32];
+    if (!x->opts->failed ||
+        snprintf(name, sizeof name, "%s/%ld", x->opts->failed, (long)getpid()) >= (int)sizeof name)
+        return;
+    int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) close(fd);
+}
+
 /* Says why recording stopped (WHAT: how the failure came). */
 static void recpy_report(recpy_ctx_t *x, const char *what, int rc)
 {
     const rcore_t *c = &x->core;
+    if (!c->lost) recpy_failed(x);
     if (c->lost)
         recpy_say(x,
                   "arenalab: record: the program closed or replaced the trace descriptor %d; "
@@ -273,7 +287,10 @@ static int recpy_open(recpy_ctx_t *x, int child)
             rc = rcore_open(&x->core, x->path, 1, &meta, o->bufsize, o->flush_ms);
         }
     }
-    if (rc < 0) recpy_say(x, "arenalab: record: %s: %s\n", x->path, strerror(-rc));
+    if (rc < 0) {
+        recpy_say(x, "arenalab: record: %s: %s\n", x->path, strerror(-rc));
+        recpy_failed(x);
+    }
     return rc;
 }
 

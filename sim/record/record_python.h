@@ -19,6 +19,9 @@ typedef struct {
                             sys.executable, the prefix, a virtual
                             environment's site-packages); NULL: Debian's
                             python3.11.  Must be Python 3.11.            */
+    const char *failed;  /* a directory where a trace that could not be
+                            written leaves an empty file named by the pid
+                            (as the LD_PRELOAD recorder does); NULL: none */
 } recpy_opts_t;
 
 /* Runs `python3 ARGV[0] ARGV[1..]` (ARGV[0] is the script, or an option
