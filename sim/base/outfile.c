@@ -332,6 +332,14 @@ int outfile_in_place(const char *path)
     return direct;
 }
 
+int outfile_replaces(const char *path, const char *in)
+{
+    struct stat a, b;
+    if (!strcmp(path, "-") || !strcmp(in, "-") || stat(path, &a) != 0 || stat(in, &b) != 0)
+        return 0;
+    return S_ISREG(a.st_mode) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 int outfile_commit(outfile_t *o, char *err, size_t errlen)
 {
     int code = 0;

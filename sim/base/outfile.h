@@ -72,6 +72,12 @@ int outfile_open(outfile_t *o, const char *path, const char *mode, char *err, si
  * also when PATH cannot be looked at: outfile_open would fail). */
 int outfile_in_place(const char *path);
 
+/* Whether PATH, written by outfile_open, would replace the existing regular
+ * file IN (the same file, through names or symbolic links): a command that
+ * reads IN and writes PATH would leave the user without their input.  1 or
+ * 0 ('-', a missing file, anything not regular: 0). */
+int outfile_replaces(const char *path, const char *in);
+
 /* Flushes and checks every write: a replaced file is fsynced, closed and
  * renamed into place; an output in place is flushed and closed (standard
  * output is only flushed, and its error flag cleared: a failure is the

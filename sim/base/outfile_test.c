@@ -458,6 +458,25 @@ static void ot_in_place(void)
     CHECK(outfile_in_place("") == 0);
 }
 
+/* outfile_replaces: the same regular file under any name, nothing else. */
+static void ot_replaces(void)
+{
+    char dir[PATH_MAX], a[PATH_MAX + 32], b[PATH_MAX + 32], l[PATH_MAX + 32];
+    ot_dir(dir, sizeof dir);
+    ot_path(a, sizeof a, dir, "in");
+    ot_path(b, sizeof b, dir, "other");
+    ot_path(l, sizeof l, dir, "link");
+    ot_put(a, "x", 0644);
+    CHECK(outfile_replaces(a, a) == 1);
+    CHECK(symlink("in", l) == 0);
+    CHECK(outfile_replaces(l, a) == 1 && outfile_replaces(a, l) == 1);
+    CHECK(outfile_replaces(b, a) == 0); /* not there */
+    ot_put(b, "x", 0644);
+    CHECK(outfile_replaces(b, a) == 0); /* another file, the same bytes */
+    CHECK(outfile_replaces("-", "-") == 0);
+    CHECK(outfile_replaces("/dev/null", "/dev/null") == 0); /* written in place */
+}
+
 /* /proc/self/fd/N (what /dev/stdout leads to): this process's descriptor
  * is written through, sharing its offset; a file behind it is not
  * replaced. */
@@ -681,6 +700,7 @@ int main(void)
     ot_devices();
     ot_fifo();
     ot_in_place();
+    ot_replaces();
     ot_proc_fd();
     ot_socket();
     ot_stdout();

@@ -127,6 +127,12 @@ static int import_run(int argc, char **argv)
         cli_error("import: %s", nerr);
         return CLI_USAGE;
     }
+    if (outfile_replaces(out, in)) {
+        cli_error("import: %s is IN itself: the trace would replace the file it is read from; "
+                  "give another OUT",
+                  out);
+        return CLI_USAGE;
+    }
     imp_summary_t sum;
     char err[512], line[1024];
     int rc = imp_run(f, in, out, fmt, &a.o, &sum, err, sizeof err);
@@ -207,6 +213,12 @@ static int export_run(int argc, char **argv)
     const imp_export_t *x = imp_export_find(name);
     if (!x) {
         cli_error("export: unknown format '%s' (see 'arenalab export --help')", name);
+        return CLI_USAGE;
+    }
+    if (outfile_replaces(out, in)) {
+        cli_error("export: %s is IN itself: the %s file would replace the trace it is read "
+                  "from; give another OUT",
+                  out, x->name);
         return CLI_USAGE;
     }
     char note[512];

@@ -294,12 +294,23 @@ static void replay_list(const replay_args_t *a)
         printf("  %-12s %s%s\n", (*m)->name, (*m)->summary, m == arenas_modes ? " (default)" : "");
 }
 
-/* Opens the output files now, so a bad path fails before a long replay. */
-static int replay_open_outputs(const replay_args_t *a, outfile_t *json, outfile_t *series)
+/* Opens the output files now, so a bad path fails before a long replay;
+ * neither may be one of the NTRACES TRACES. */
+static int replay_open_outputs(const replay_args_t *a, outfile_t *json, outfile_t *series,
+                               char **traces, int ntraces)
 {
     char err[512];
     memset(json, 0, sizeof *json);
     memset(series, 0, sizeof *series);
+    for (int i = 0; i < ntraces; i++)
+        for (int k = 0; k < 2; k++) {
+            const char *out = k ? a->series : a->json;
+            if (out && outfile_replaces(out, traces[i])) {
+                cli_error("replay: %s %s is the trace %s itself: it would replace it",
+                          k ? "--series" : "--json", out, traces[i]);
+                return -1;
+            }
+        }
     if (a->json && outfile_open(json, a->json, "w", err, sizeof err)) {
         cli_error("replay: %s", err);
         return -1;
@@ -485,7 +496,8 @@ static int replay_main(int argc, char **argv)
             return rc;
         }
         outfile_t json, series;
-        if (rc == CLI_OK && replay_open_outputs(&a, &json, &series)) rc = CLI_USAGE;
+        if (rc == CLI_OK && replay_open_outputs(&a, &json, &series, argv + first, argc - first))
+            rc = CLI_USAGE;
         if (rc == CLI_OK) {
             driver_config_t cfg = {
                 .traces = (const char *const *)argv + first,

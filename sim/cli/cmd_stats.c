@@ -174,6 +174,11 @@ static int stats_run(int argc, char **argv)
     /* opened first, as replay's outputs are: an --json that cannot be
      * written (a directory) fails before a long trace is read */
     outfile_t json;
+    if (a.json && outfile_replaces(a.json, argv[first])) {
+        cli_error("stats: --json %s is the trace itself: the JSON would replace it", a.json);
+        trace_close(r);
+        return CLI_USAGE;
+    }
     if (a.json && outfile_open(&json, a.json, "w", err, sizeof err) < 0) {
         cli_error("stats: %s", err);
         trace_close(r);

@@ -267,5 +267,23 @@ head -c 45045000 /dev/zero >"$tmp/chatty-tail"
 "$bin" import chattymalloc "$tmp/chatty-tail" "$tmp/tail.atr" >/dev/null 2>&1 ||
   fail "chattymalloc: 1001000 empty records refused"
 
+# ---- OUT is IN: refused, the input kept ----------------------------------------
+# (under another name too, through a symbolic link)
+printf '= Start\n@ ./a.out:[0x1] + 0x10 0x8\n= End\n' >"$tmp/self.txt"
+cp "$tmp/self.txt" "$tmp/self.orig"
+ln -sf self.txt "$tmp/self-link.txt"
+for o in self.txt self-link.txt; do
+  out=$("$bin" import mtrace "$tmp/self.txt" "$tmp/$o" 2>&1)
+  rc=$?
+  [ "$rc" = 2 ] && grep -q "is IN itself" <<<"$out" || fail "import onto IN ($o): exit $rc: $out"
+done
+cmp -s "$tmp/self.txt" "$tmp/self.orig" || fail "import onto IN: the input was replaced"
+printf 'a 0 24\nf 0\n' >"$tmp/self2.txt"
+cp "$tmp/self2.txt" "$tmp/self2.orig"
+out=$("$bin" export wl "$tmp/self2.txt" "$tmp/self2.txt" 2>&1)
+rc=$?
+[ "$rc" = 2 ] && grep -q "is IN itself" <<<"$out" || fail "export onto IN: exit $rc: $out"
+cmp -s "$tmp/self2.txt" "$tmp/self2.orig" || fail "export onto IN: the input was replaced"
+
 [ "$fails" = 0 ] || { echo "import_cli_test: $fails failures"; exit 1; }
 echo "import_cli_test: all passed"

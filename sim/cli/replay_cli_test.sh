@@ -59,6 +59,13 @@ ARENALAB_REPLAY_MAX_BYTES=100000 "$bin" replay "$tmp/mid.txt" --alloc raw -n 1 >
   fail "live bound at the peak: $(cat "$tmp/err")"
 ARENALAB_REPLAY_MAX_BYTES=1000 "$bin" replay "$tmp/mid.txt" --alloc reuse --touch none -n 1 \
   >/dev/null 2>"$tmp/err" || fail "live bound, reuse: $(cat "$tmp/err")"
+# --json or --series onto a trace: refused before anything runs, the trace kept
+cp "$tmp/mid.txt" "$tmp/mid.orig"
+for opt in --json --series; do
+  "$bin" replay "$tmp/mid.txt" --alloc raw -n 1 "$opt" "$tmp/mid.txt" >/dev/null 2>"$tmp/err"
+  [ $? = 2 ] && grep -q "is the trace .*mid.txt itself" "$tmp/err" || fail "$opt onto the trace: $(cat "$tmp/err")"
+  cmp -s "$tmp/mid.txt" "$tmp/mid.orig" || fail "$opt onto the trace replaced it"
+done
 # cpython's domain is the routing's to set: a user's domain= would be ignored.
 "$bin" replay "$tmp/spec.txt" --alloc cpython:domain=raw -n 0 >/dev/null 2>"$tmp/err"
 [ $? = 2 ] && grep -q "parameter 'domain' is set by the routing" "$tmp/err" ||

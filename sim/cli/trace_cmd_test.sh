@@ -210,5 +210,10 @@ expect 0 "rel.txt: text, 9 events" sh -c 'cd / && BUILD_WORKING_DIRECTORY="$1" "
 expect 2 "BUILD_WORKING_DIRECTORY=$tmp/nowhere: cannot go there" \
     env BUILD_WORKING_DIRECTORY="$tmp/nowhere" "$abs" check rel.txt
 
+# --json onto the trace itself: refused, the trace kept
+printf 'a 0 24\nf 0\n' >"$tmp/selfjson.txt"
+expect 2 "is the trace itself" "$arenalab" stats "$tmp/selfjson.txt" --json "$tmp/selfjson.txt"
+[[ $(cat "$tmp/selfjson.txt") == $'a 0 24\nf 0' ]] || fail "stats --json onto the trace replaced it"
+
 echo "$checks checks, $failures failed"
 [[ $failures == 0 ]]
