@@ -1113,18 +1113,19 @@ static int compare_main(int argc, char **argv)
         cli_error("compare: %s", err);
         rc = CLI_USAGE;
     }
+    /* the directory first: a --out refused is a usage error that must
+     * leave --json FILE as it was, and comes before the table */
+    if (rc == CLI_OK && compare_outdir(&a, &rd, dir, sizeof dir)) {
+        rc = CLI_USAGE;
+        if (a.json) outfile_abort(&json);
+    }
     if (rc == CLI_OK) {
         int json_stdout = a.json && strcmp(a.json, "-") == 0;
         FILE *tab = json_stdout ? stderr : stdout;
         compare_table(tab, rows, n, 0);
         compare_tally(tab, rows, n);
         fflush(tab); /* before any message on stderr */
-        /* the directory first: a --out refused is a usage error that must
-         * leave --json FILE as it was */
-        if (compare_outdir(&a, &rd, dir, sizeof dir))
-            rc = CLI_USAGE;
-        else if (compare_write(dir, rows, n, sa, sb))
-            rc = CLI_FAIL;
+        if (compare_write(dir, rows, n, sa, sb)) rc = CLI_FAIL;
         if (rc == CLI_OK && a.json) {
             compare_json(json.fp, rows, n, sa, sb);
             if (outfile_commit(&json, err, sizeof err)) {

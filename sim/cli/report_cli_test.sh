@@ -192,8 +192,9 @@ fi
 mkdir -p "$tmp/mine"
 echo "my notes" >"$tmp/mine/compare.md"
 echo "my json" >"$tmp/mine.json"
-"$bin" compare "$dir" "$dir2" --out "$tmp/mine" --json "$tmp/mine.json" >/dev/null 2>"$tmp/err"
+"$bin" compare "$dir" "$dir2" --out "$tmp/mine" --json "$tmp/mine.json" >"$tmp/mine.out" 2>"$tmp/err"
 rc=$?
+[ ! -s "$tmp/mine.out" ] || fail "compare printed its table, then refused --out"
 [ "$rc" -eq 2 ] || fail "compare into a non-empty --out: exit $rc, want 2"
 grep -q "not empty" "$tmp/err" || fail "compare into a non-empty --out said: $(cat "$tmp/err")"
 [ "$(cat "$tmp/mine/compare.md")" = "my notes" ] || fail "compare overwrote the user's compare.md"
