@@ -244,15 +244,19 @@ checked closefds cut
 # on 0, 1 and 2 (a daemon's log): the recorder's message about the lost
 # descriptor must not go into that file; the summary still says the trace
 # is cut short.
+# closeall_ok NAME RC: the run that wrote $tmp/NAME.atr exited RC = 0, left
+# $tmp/NAME.user as the program wrote it, and its summary says cut short.
+closeall_ok() {
+  [ "$2" = 0 ] || fail "$1: exit $2: $(cat "$tmp/$1.err")"
+  seq 0 19 | sed 's/^/daemon line /' | cmp -s - "$tmp/$1.user" ||
+    fail "$1: the program's file was written into: $(grep -v '^daemon line' "$tmp/$1.user")"
+  grep -q "$1.atr: [0-9]* events (cut short)" "$tmp/$1.err" ||
+    fail "$1: the summary does not say cut short: $(cat "$tmp/$1.err")"
+  checked "$1" cut
+}
 "$bin" record -o "$tmp/closeall.atr" -- "$prog" closeall "$tmp/closeall.user" \
   >"$tmp/closeall.out" 2>"$tmp/closeall.err"
-rc=$?
-[ "$rc" = 0 ] || fail "closeall: exit $rc: $(cat "$tmp/closeall.err")"
-seq 0 19 | sed 's/^/daemon line /' | cmp -s - "$tmp/closeall.user" ||
-  fail "closeall: the program's file was written into: $(grep -v '^daemon line' "$tmp/closeall.user")"
-grep -q 'closeall.atr: [0-9]* events (cut short)' "$tmp/closeall.err" ||
-  fail "closeall: the summary does not say cut short: $(cat "$tmp/closeall.err")"
-checked closeall cut
+closeall_ok closeall $?
 
 # ---- a file the user may not write is not replaced ---------------------------
 # OUT.zst is written beside OUT and renamed over it: a read-only OUT is
@@ -478,13 +482,7 @@ checked pyfds cut
 # summary still says the trace is cut short.
 ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 "$bin" record --python -o "$tmp/pyall.atr" -- \
   "$pyscript" closeall "$tmp/pyall.user" >"$tmp/pyall.out" 2>"$tmp/pyall.err"
-rc=$?
-[ "$rc" = 0 ] || fail "python closeall: exit $rc: $(cat "$tmp/pyall.err")"
-seq 0 19 | sed 's/^/daemon line /' | cmp -s - "$tmp/pyall.user" ||
-  fail "python closeall: the script's file was written into: $(grep -v '^daemon line' "$tmp/pyall.user")"
-grep -q 'pyall.atr: [0-9]* events (cut short)' "$tmp/pyall.err" ||
-  fail "python closeall: the summary does not say cut short: $(cat "$tmp/pyall.err")"
-checked pyall cut
+closeall_ok pyall $?
 
 # A program the script starts (subprocess) is not in the script's trace:
 # the LD_PRELOAD recorder records it into OUT.<pid>, every event of its own.

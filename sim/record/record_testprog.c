@@ -230,6 +230,24 @@ static void rtp_churn(int n)
 
 #define RTP_LINES 20
 
+/* Writes RTP_LINES lines "WHO line K" to FD with allocations between them
+ * (the recorder flushes meanwhile), then reads FD back from its start:
+ * 0 when it holds exactly those lines, 1 when not, 2 when a call failed. */
+static int rtp_lines(int fd, const char *who)
+{
+    char line[64], want[RTP_LINES * 64], got[sizeof want + 256];
+    size_t wlen = 0;
+    for (int k = 0; k < RTP_LINES; k++) {
+        int n = snprintf(line, sizeof line, "%s line %d\n", who, k);
+        if (write(fd, line, (size_t)n) != n) return 2;
+        memcpy(want + wlen, line, (size_t)n);
+        wlen += (size_t)n;
+        rtp_churn(100000 / RTP_LINES);
+    }
+    ssize_t r = pread(fd, got, sizeof got, 0);
+    return r == (ssize_t)wlen && !memcmp(got, want, wlen) ? 0 : 1;
+}
+
 static int rtp_closefds(const char *path)
 {
     rtp_some(20, NULL);
@@ -237,25 +255,13 @@ static int rtp_closefds(const char *path)
     if (syscall(SYS_close_range, 3u, ~0u, 0) != 0)
         for (long fd = 3, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
             close((int)fd);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return 2;
-    char line[64], want[RTP_LINES * 64];
-    size_t wlen = 0;
-    for (int k = 0; k < RTP_LINES; k++) {
-        int n = snprintf(line, sizeof line, "user line %d\n", k);
-        if (write(fd, line, (size_t)n) != n) return 2;
-        memcpy(want + wlen, line, (size_t)n);
-        wlen += (size_t)n;
-        rtp_churn(100000 / RTP_LINES);
-    }
+    int rc = rtp_lines(fd, "user");
     close(fd);
-    char got[sizeof want + 1];
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t r = fd >= 0 ? read(fd, got, sizeof got) : -1;
-    if (fd >= 0) close(fd);
-    int ok = r == (ssize_t)wlen && !memcmp(got, want, wlen);
-    puts(ok ? "user file intact" : "user file CORRUPT");
-    return ok ? 0 : 1;
+    if (rc == 2) return 2;
+    puts(rc == 0 ? "user file intact" : "user file CORRUPT");
+    return rc;
 }
 
 /* A daemon's way: every descriptor closed, standard ones included, then
@@ -272,18 +278,7 @@ static int rtp_closeall(const char *path)
             close((int)fd);
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd != 0 || dup2(fd, 1) != 1 || dup2(fd, 2) != 2) return 2;
-    char line[64], want[RTP_LINES * 64];
-    size_t wlen = 0;
-    for (int k = 0; k < RTP_LINES; k++) {
-        int n = snprintf(line, sizeof line, "daemon line %d\n", k);
-        if (write(fd, line, (size_t)n) != n) return 2;
-        memcpy(want + wlen, line, (size_t)n);
-        wlen += (size_t)n;
-        rtp_churn(100000 / RTP_LINES);
-    }
-    char got[sizeof want + 256];
-    ssize_t r = pread(fd, got, sizeof got, 0);
-    return r == (ssize_t)wlen && !memcmp(got, want, wlen) ? 0 : 1;
+    return rtp_lines(fd, "daemon");
 }
 
 static int rtp_clobber(const char *out)
