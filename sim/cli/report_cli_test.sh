@@ -134,6 +134,51 @@ for t in binary-lab.rep churn-s3; do
   grep -q "id=\"trace-$t\"" "$dir/index.html" || fail "index.html has no section for $t"
   grep -q "^| $t | \*\*" "$dir/summary.md" || fail "summary.md headline lacks $t"
 done
+# A memory lead is "within 16 pages" exactly when the runner-up's peak
+# resident (runs.csv) is at most 16 pages above the best's; a tie says tie.
+# Prints the kinds of lead it checked ("tie", "within", "beyond"), a line each.
+check_within() {
+  python3 - "$1" "$2" <<'PY'
+import csv, re, sys
+res = {(r["trace"], r["allocator"]): int(r["peak_resident_bytes"]) for r in csv.DictReader(open(sys.argv[2]))}
+for line in open(sys.argv[1]):
+    m = re.match(r"^\| (\S+) \| \*\*(.+?)\*\* \| [^|]+ \| (.+?) \|", line)
+    if not m:
+        continue
+    trace, best, margin = m.groups()
+    r = re.match(r"^(?:tie with |[+][0-9.]+% for )(.+?)( \(within 16 pages\))?$", margin)
+    assert r, "%s: runner-up cell '%s'" % (trace, margin)
+    second, within = r.group(1), r.group(2) is not None
+    diff = res[(trace, second)] - res[(trace, best)]
+    assert diff >= 0, "%s: runner-up %s needed less than %s" % (trace, second, best)
+    if margin.startswith("tie"):
+        assert diff == 0 and not within, "%s: '%s' with %d bytes apart" % (trace, margin, diff)
+        print("tie")
+    else:
+        assert within == (diff <= 16 * 4096), "%s: '%s' with %d bytes apart" % (trace, margin, diff)
+        print("within" if within else "beyond")
+PY
+}
+check_within "$dir/summary.md" "$dir/runs.csv" >"$tmp/within" 2>&1 ||
+  fail "headline memory verdicts: $(cat "$tmp/within")"
+[ "$(wc -l <"$tmp/within")" = 2 ] || fail "headline memory verdicts checked: $(cat "$tmp/within")"
+# a lead far beyond 16 pages (PyArena's model frees nothing) is not "within"
+cat >"$tmp/lead.lua" <<'LUA'
+name("lead")
+repeats(1)
+samples(50)
+workload("churn", {seed = 3, params = {steps = 3000}})
+allocator("raw")
+allocator("arena")
+LUA
+if "$bin" report "$tmp/lead.lua" --out "$tmp/lead" --quiet >/dev/null 2>"$tmp/err"; then
+  ld=$(ls -d "$tmp/lead"/lead-* | head -1)
+  check_within "$ld/summary.md" "$ld/runs.csv" >"$tmp/within" 2>&1 ||
+    fail "headline memory verdicts (lead.lua): $(cat "$tmp/within")"
+  [ "$(cat "$tmp/within")" = beyond ] || fail "raw against arena on churn: $(cat "$tmp/within")"
+else
+  fail "report lead.lua: $(cat "$tmp/err")"
+fi
 grep -q '"experiment": "tiny"' "$dir/experiment.json" || fail "experiment.json lacks the name"
 grep -q '"git commit"' "$dir/experiment.json" || fail "experiment.json lacks the environment"
 

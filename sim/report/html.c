@@ -72,14 +72,16 @@ static void html_ratio(FILE *f, double v)
         fprintf(f, "%.3f", v);
 }
 
-/* "+33%" or "tie"; the margin of a best over its runner-up. */
-static void html_margin(FILE *f, const results_t *r, const results_best_t *b)
+/* "+33%" or "tie"; the margin of a best over its runner-up.  MEMORY: a
+ * lead of at most RESULTS_RSS_PAGES pages is dim and says so. */
+static void html_margin(FILE *f, const results_t *r, const results_best_t *b, int memory)
 {
     if (b->second == EXP_NONE) {
         fputs("<td class=\"l dim\">only one</td>", f);
         return;
     }
-    fputs("<td class=\"l\">", f);
+    int within = memory && !b->clear && b->margin != 0;
+    fputs(within ? "<td class=\"l dim\">" : "<td class=\"l\">", f);
     if (b->margin == 0)
         fputs("tie with ", f);
     else if (isinf(b->margin))
@@ -87,6 +89,7 @@ static void html_margin(FILE *f, const results_t *r, const results_best_t *b)
     else
         fprintf(f, fabs(b->margin) < 0.1 ? "%+.1f%% for " : "%+.0f%% for ", 100 * b->margin);
     html_alloc(f, r, r->exp->units[b->second].spec);
+    if (within) fprintf(f, " (within %d pages)", RESULTS_RSS_PAGES);
     fputs("</td>", f);
 }
 
@@ -101,7 +104,9 @@ static void html_headline(FILE *f, const results_t *r)
           "the 95&nbsp;% level after the Benjamini&ndash;Hochberg correction across this "
           "table's traces (the adjusted p-value is shown); otherwise it is not told apart from "
           "noise. A trace of fewer than 10&nbsp;000 events is too short to time and crowns no "
-          "fastest.</p>\n"
+          "fastest. A memory lead of at most 16 pages (64&nbsp;KiB) says <i>within 16 "
+          "pages</i>: peak resident moves by a few pages between identical runs of a real "
+          "allocator, so such a lead is not told apart from that.</p>\n"
           "<div class=\"wide\"><table>\n<tr><th class=\"l\">trace</th><th>peak live</th>"
           "<th class=\"l\">least memory</th><th>peak resident</th><th class=\"l\">runner-up"
           "</th><th class=\"l\">fastest</th><th>ns/event</th><th class=\"l\">runner-up</th>"
@@ -125,7 +130,7 @@ static void html_headline(FILE *f, const results_t *r)
             html_alloc(f, r, e->units[fp.best].spec);
             fprintf(f, "</td><td>%s</td>",
                     output_bytes(r->runs[fp.best].m.peak_resident, b1, sizeof b1));
-            html_margin(f, r, &fp);
+            html_margin(f, r, &fp, 1);
         }
         if (sp.too_short) {
             fprintf(f,
@@ -137,7 +142,7 @@ static void html_headline(FILE *f, const results_t *r)
             fputs("<td class=\"l win\">", f);
             html_alloc(f, r, e->units[sp.best].spec);
             fprintf(f, "</td><td>%.1f</td>", r->runs[sp.best].ns_per_event.median);
-            html_margin(f, r, &sp);
+            html_margin(f, r, &sp, 0);
             char verdict[64];
             fprintf(f, "<td class=\"l%s\">%s</td>", sp.clear ? "" : " dim",
                     results_verdict(&sp, verdict, sizeof verdict));

@@ -178,6 +178,9 @@ static double results_key_ns(const driver_run_t *run)
 void results_best_footprint(const results_t *r, size_t t, results_best_t *out)
 {
     results_best(r, t, results_key_fp, out);
+    if (out->best != EXP_NONE && out->second != EXP_NONE)
+        out->clear = r->runs[out->second].m.peak_resident - r->runs[out->best].m.peak_resident >
+                     (uint64_t)RESULTS_RSS_PAGES * 4096;
 }
 
 /* Trace T's fastest and runner-up with the test's raw p-value (no

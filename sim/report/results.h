@@ -129,11 +129,21 @@ size_t results_distinct(const results_t *r);
  * minimum effect is needed on top.  A trace with fewer than
  * TIMING_MIN_EVENTS events crowns no fastest: `too_short`. */
 
+/* Memory verdicts.  Peak resident memory is the kernel's count of resident
+ * pages, measured once per unit: a real allocator's moves by a few pages
+ * between identical runs (up to 6 seen), so a lead of at most
+ * RESULTS_RSS_PAGES 4 KiB pages is not told apart from that movement (the
+ * headline says "within 16 pages"; `arenalab compare` judges a change by
+ * the same pages). */
+#define RESULTS_RSS_PAGES 16
+
 typedef struct {
     size_t best;   /* unit index, EXP_NONE when no allocator qualifies     */
     size_t second; /* runner-up unit, EXP_NONE when there is none          */
     double margin; /* runner-up / best - 1 (0: a tie)                     */
-    int clear;     /* speed: a significant difference (see above)          */
+    int clear;     /* speed: a significant difference (see above); memory:
+                      the runner-up needed more than RESULTS_RSS_PAGES pages
+                      more                                                 */
     int spread;    /* speed: both have 2+ timed runs, so a test to make    */
     int too_short; /* speed: the trace is too short to time: no best       */
     double p, q;   /* speed: the test's p-value and its BH-adjusted value,

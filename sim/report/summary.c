@@ -19,7 +19,8 @@ static void summary_cell(FILE *f, const char *s)
     }
 }
 
-static void summary_margin(FILE *f, const results_t *r, const results_best_t *b)
+/* As html_margin: MEMORY's lead of at most RESULTS_RSS_PAGES pages says so. */
+static void summary_margin(FILE *f, const results_t *r, const results_best_t *b, int memory)
 {
     if (b->second == EXP_NONE) {
         fputs("only one", f);
@@ -30,6 +31,7 @@ static void summary_margin(FILE *f, const results_t *r, const results_best_t *b)
     else if (!isinf(b->margin))
         fprintf(f, fabs(b->margin) < 0.1 ? "%+.1f%% for " : "%+.0f%% for ", 100 * b->margin);
     summary_cell(f, r->exp->units[b->second].spec);
+    if (memory && !b->clear && b->margin != 0) fprintf(f, " (within %d pages)", RESULTS_RSS_PAGES);
 }
 
 static void summary_ratio(FILE *f, double v)
@@ -89,8 +91,10 @@ void summary_print(const results_t *r, FILE *f)
         "when the Mann-Whitney U test on the two allocators' interleaved timed runs finds it "
         "at the 95 %% level after the Benjamini-Hochberg correction across this table's "
         "traces; the adjusted p-value is shown. A trace of fewer than %d events is too "
-        "short to time and crowns no fastest.\n\n",
-        TIMING_MIN_EVENTS);
+        "short to time and crowns no fastest. A memory lead of at most %d pages (%d KiB) "
+        "says *within %d pages*: peak resident moves by a few pages between identical runs "
+        "of a real allocator, so such a lead is not told apart from that.\n\n",
+        TIMING_MIN_EVENTS, RESULTS_RSS_PAGES, RESULTS_RSS_PAGES * 4, RESULTS_RSS_PAGES);
     fputs("| trace | least memory | peak resident | runner-up | fastest | ns/event | runner-up "
           "| difference |\n|---|---|---:|---|---|---:|---|---|\n",
           f);
@@ -107,7 +111,7 @@ void summary_print(const results_t *r, FILE *f)
             fputs(" | **", f);
             summary_cell(f, e->units[fp.best].spec);
             fprintf(f, "** | %s | ", output_bytes(r->runs[fp.best].m.peak_resident, b, sizeof b));
-            summary_margin(f, r, &fp);
+            summary_margin(f, r, &fp, 1);
             fputs(" |", f);
         }
         if (sp.too_short) {
@@ -119,7 +123,7 @@ void summary_print(const results_t *r, FILE *f)
             fputs(" **", f);
             summary_cell(f, e->units[sp.best].spec);
             fprintf(f, "** | %.1f | ", r->runs[sp.best].ns_per_event.median);
-            summary_margin(f, r, &sp);
+            summary_margin(f, r, &sp, 0);
             char verdict[64];
             results_verdict(&sp, verdict, sizeof verdict);
             fprintf(f, " | %s |\n", verdict);
