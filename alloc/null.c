@@ -16,7 +16,13 @@
  *     mapping's zero pages: calloc needs no memset;
  *   - footprint is top - base and never decreases, so it is its own exact
  *     peak;
- *   - a request that does not fit returns NULL (never grows the mapping).
+ *   - a request that does not fit returns NULL (never grows the mapping);
+ *   - top never passes `limit`, three quarters of the machine's physical
+ *     memory (or the reserve, if smaller): null touches every byte it hands
+ *     out and never reuses one, so a trace that allocates more in all than
+ *     the machine has would otherwise take the machine whole (the OOM
+ *     killer's choice of victim is not ours to make).  A machine constant,
+ *     not the memory free now, so a trace fails here always or never.
  *
  * Warm pages.  A fresh mapping costs a page fault (and the kernel's zeroing)
  * per page the bump pointer reaches, which on a trace that allocates much
@@ -34,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define NULL_ALIGN           16
 #define NULL_HDR             16
@@ -44,6 +51,7 @@ _Static_assert(NULL_HDR % NULL_ALIGN == 0, "the header keeps blocks aligned");
 typedef struct {
     char *base;      /* start of the mapping                  */
     size_t reserve;  /* its length                            */
+    size_t limit;    /* top stays at or below it (see above)  */
     size_t top;      /* bytes bumped so far (offset of next)  */
     size_t dirty;    /* bytes earlier instances wrote         */
     uint64_t blocks; /* blocks handed out                     */
@@ -59,7 +67,7 @@ static struct {
 static void *null_malloc(void *ctx, size_t size)
 {
     null_ctx_t *c = ctx;
-    size_t room = c->reserve - c->top;
+    size_t room = c->limit - c->top;
     /* Overflow-free: compare before rounding up. */
     if (room < NULL_HDR || size > room - NULL_HDR) return NULL;
     size_t body = (size + NULL_ALIGN - 1) & ~(size_t)(NULL_ALIGN - 1);
@@ -106,6 +114,15 @@ static void null_free(void *ctx, void *ptr)
     (void)ptr;
 }
 
+/* Three quarters of physical memory, at most RESERVE. */
+static size_t null_limit(size_t reserve)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return reserve;
+    uint64_t limit = (uint64_t)pages / 4 * 3 * (uint64_t)page;
+    return limit < reserve ? (size_t)limit : reserve;
+}
+
 static int null_create(alloc_t *a, alloc_param_t *params, size_t nparams, char *err, size_t errlen)
 {
     uint64_t reserve = NULL_DEFAULT_RESERVE;
@@ -123,7 +140,8 @@ static int null_create(alloc_t *a, alloc_param_t *params, size_t nparams, char *
         return -1;
     }
     if (null_warm.base && null_warm.reserve == reserve) {
-        *c = (null_ctx_t){null_warm.base, (size_t)reserve, 0, null_warm.dirty, 0};
+        *c = (null_ctx_t){
+            null_warm.base, (size_t)reserve, null_limit((size_t)reserve), 0, null_warm.dirty, 0};
         null_warm.base = NULL;
         *a = (alloc_t){c, null_malloc, null_calloc, null_realloc, null_free};
         return 0;
@@ -145,7 +163,7 @@ static int null_create(alloc_t *a, alloc_param_t *params, size_t nparams, char *
     /* Huge pages where the kernel allows them: the baseline should cost
      * bumps, not a page fault per 4 KiB of fresh memory. */
     madvise(base, (size_t)reserve, MADV_HUGEPAGE);
-    *c = (null_ctx_t){base, (size_t)reserve, 0, 0, 0};
+    *c = (null_ctx_t){base, (size_t)reserve, null_limit((size_t)reserve), 0, 0, 0};
     *a = (alloc_t){c, null_malloc, null_calloc, null_realloc, null_free};
     return 0;
 }
@@ -180,7 +198,8 @@ static size_t null_usable_size(void *ctx, const void *ptr)
 const alloc_class_t alloc_null_class = {
     .name = "null",
     .summary = "baseline: bump allocation from one reserved mapping, never reuses, free is a no-op",
-    .params = "reserve=SIZE  address space to reserve (default 64G); larger requests fail\n",
+    .params = "reserve=SIZE  address space to reserve (default 64G); requests past it, or past\n"
+              "              3/4 of physical memory handed out in all, fail\n",
     .flags = 0,
     .defaults = "reserve=64G",
     .create = null_create,

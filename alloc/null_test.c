@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 static const alloc_class_t *nulltest_class(void)
 {
@@ -94,6 +95,25 @@ static void nulltest_warm(const alloc_class_t *c)
     c->destroy(a.ctx);
 }
 
+/* null never reuses, so it touches every byte it hands out: in all it
+ * hands out at most three quarters of physical memory, whatever its
+ * reserve, and a trace that allocates more fails a request instead of
+ * taking the machine.  1 GiB blocks touch only their headers' pages. */
+static void nulltest_machine_bound(const alloc_class_t *c)
+{
+    char err[256];
+    alloc_t a;
+    uint64_t bound = (uint64_t)sysconf(_SC_PHYS_PAGES) / 4 * 3 * (uint64_t)sysconf(_SC_PAGESIZE);
+    if (bound > (uint64_t)64 << 30) bound = (uint64_t)64 << 30; /* the default reserve */
+    CHECK(c->create(&a, NULL, 0, err, sizeof err) == 0);
+    uint64_t handed = 0;
+    for (int n = 0; n < 100 && a.malloc(a.ctx, ((size_t)1 << 30) - 16); n++)
+        handed += (uint64_t)1 << 30;
+    CHECK(handed <= bound && handed + ((uint64_t)1 << 30) > bound);
+    CHECK(a.malloc(a.ctx, bound - handed) == NULL); /* the header does not fit */
+    c->destroy(a.ctx);
+}
+
 int main(void)
 {
     const alloc_class_t *c = nulltest_class();
@@ -101,5 +121,6 @@ int main(void)
     nulltest_basics(c);
     nulltest_reserve(c);
     nulltest_warm(c);
+    nulltest_machine_bound(c);
     return check_done();
 }
