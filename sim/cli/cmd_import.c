@@ -4,6 +4,7 @@
  * Both stream.  OUT is written to a temporary file renamed at the end (a
  * device, FIFO or '-' in place), so a failed import leaves no OUT.  The
  * summary line (events, what was repaired and dropped) goes to stderr. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,8 +91,10 @@ static int import_on_opt(void *ud, int key, const char *arg)
         return 0;
     case IMPORT_OPT_HOLD: {
         char *end;
+        errno = 0;
+        /* digits only: strtoull would take " 5", "+5" and "-5" (negated) */
         unsigned long long v = strtoull(arg, &end, 10);
-        if (!*arg || *end || v == 0 || v > (1ull << 40)) {
+        if (*arg < '0' || *arg > '9' || *end || errno || v == 0 || v > (1ull << 40)) {
             cli_error("import: --hold wants a number of records (1 .. 2^40), not '%s'", arg);
             return -1;
         }

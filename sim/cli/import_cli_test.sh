@@ -187,6 +187,15 @@ out=$("$bin" import mtrace "$tmp/bad-long" "$tmp/bad.atr" 2>&1)
 out=$("$bin" import nosuch "$tmp/bad-long" "$tmp/bad.atr" 2>&1)
 [ $? = 2 ] && grep -q "unknown format 'nosuch'" <<<"$out" || fail "unknown format: $out"
 
+# --hold takes digits only (" 5", "+5", "-5" are not a count), exit 2, no output
+for h in ' 5' '+5' '-5' 0 5x 1099511627777; do
+  rm -f "$tmp/hold.atr"
+  out=$("$bin" import mtrace --hold "$h" "$tmp/bad-mt-op" "$tmp/hold.atr" 2>&1)
+  [ $? = 2 ] && grep -q "import: --hold wants a number of records (1 .. 2^40), not '$h'" <<<"$out" ||
+    fail "--hold '$h': $out"
+  [ ! -e "$tmp/hold.atr" ] || fail "--hold '$h': an output was left"
+done
+
 # --strict: the first repair is an error (exit 1), at its line
 printf '+ 0x10 0x8\n- 0x20\n' >"$tmp/orphan.mt"
 out=$("$bin" import mtrace --strict "$tmp/orphan.mt" "$tmp/strict.atr" 2>&1)
