@@ -235,7 +235,8 @@ static int compare_parse_runs(const char *s, double *v, size_t max, size_t *n)
     return 0;
 }
 
-/* Checks every row of C (read from PATH): numbers are numbers, min <= median
+/* Checks every row of C (read from PATH): numbers are numbers (none negative
+ * but J&W's), min <= median
  * <= max, as many timed runs as `repeat` says, each (trace, allocator) once.
  * Row i is line i + 2 (runs.csv quotes no newline).  0, or -1 after saying
  * what is wrong. */
@@ -254,10 +255,18 @@ static int compare_validate(const char *path, const csv_t *c)
             for (size_t m = 0; m < COMPARE_NMETRICS && !numeric; m++)
                 numeric = !strcmp(name, compare_metrics[m].column);
             numeric = numeric || !strcmp(name, "ns_per_event_min") ||
-                      !strcmp(name, "ns_per_event_max") || !strcmp(name, "repeat");
+                      !strcmp(name, "ns_per_event_max") || !strcmp(name, "repeat") ||
+                      !strcmp(name, "events");
             if (numeric && !compare_num_ok(v)) {
                 cli_error("compare: %s:%zu: column '%s': '%s' is not a finite number", path, i + 2,
                           name, v);
+                return -1;
+            }
+            /* counts, sizes, times and util never are negative; J&W's
+             * figures are when resident memory stays below live */
+            if (numeric && compare_num(v) < 0 && strncmp(name, "frag_jw", 7) != 0) {
+                cli_error("compare: %s:%zu: column '%s': '%s' is negative (an impossible figure)",
+                          path, i + 2, name, v);
                 return -1;
             }
         }

@@ -265,6 +265,11 @@ col() { head -1 "$dir/runs.csv" | tr , '\n' | grep -nx "$1" | cut -d: -f1; }
 cmin=$(col ns_per_event_min) cmax=$(col ns_per_event_max) cfp=$(col peak_resident_bytes)
 csv_edit nan "NR == 2 { \$$cfp = \"nan\" } 1"
 cmp_bad ":2: column 'peak_resident_bytes': 'nan' is not a finite number" "$tmp/nan.csv"
+cev=$(col events) clive=$(col peak_live_bytes)
+csv_edit negev "NR == 2 { \$$cev = -\$$cev } 1"
+cmp_bad ":2: column 'events': '-[0-9]*' is negative (an impossible figure)" "$tmp/negev.csv"
+csv_edit neglive "NR == 3 { \$$clive = -1 } 1"
+cmp_bad ":3: column 'peak_live_bytes': '-1' is negative" "$tmp/neglive.csv"
 csv_edit order "NR == 3 { t = \$$cmin; \$$cmin = \$$cmax + 1 } 1"
 cmp_bad ":3: ns_per_event min .* out of order" "$tmp/order.csv"
 csv_edit other "NR > 1 { \$1 = \"elsewhere-\" \$1 } 1"
