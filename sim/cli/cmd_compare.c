@@ -235,9 +235,9 @@ static int compare_parse_runs(const char *s, double *v, size_t max, size_t *n)
     return 0;
 }
 
-/* Checks every row of C (read from PATH): numbers are numbers (none negative
- * but J&W's), min <= median
- * <= max, as many timed runs as `repeat` says, each (trace, allocator) once.
+/* Checks every row of C (read from PATH): numbers are numbers (none
+ * negative but J&W's), min <= median <= max, as many timed runs as
+ * `repeat` says, each (trace, allocator) once.
  * Row i is line i + 2 (runs.csv quotes no newline).  0, or -1 after saying
  * what is wrong. */
 static int compare_validate(const char *path, const csv_t *c)
