@@ -162,6 +162,9 @@ PY
 check_within "$dir/summary.md" "$dir/runs.csv" >"$tmp/within" 2>&1 ||
   fail "headline memory verdicts: $(cat "$tmp/within")"
 [ "$(wc -l <"$tmp/within")" = 2 ] || fail "headline memory verdicts checked: $(cat "$tmp/within")"
+# the page says what summary.md says
+[ "$(grep -o '(within 16 pages)' "$dir/index.html" | wc -l)" = "$(grep -c 'within$' "$tmp/within")" ] ||
+  fail "index.html and summary.md disagree on 'within 16 pages': $(cat "$tmp/within")"
 # a lead far beyond 16 pages (PyArena's model frees nothing) is not "within"
 cat >"$tmp/lead.lua" <<'LUA'
 name("lead")

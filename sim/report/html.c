@@ -104,10 +104,14 @@ static void html_headline(FILE *f, const results_t *r)
           "the 95&nbsp;% level after the Benjamini&ndash;Hochberg correction across this "
           "table's traces (the adjusted p-value is shown); otherwise it is not told apart from "
           "noise. A trace of fewer than 10&nbsp;000 events is too short to time and crowns no "
-          "fastest. A memory lead of at most 16 pages (64&nbsp;KiB) says <i>within 16 "
-          "pages</i>: peak resident moves by a few pages between identical runs of a real "
-          "allocator, so such a lead is not told apart from that.</p>\n"
-          "<div class=\"wide\"><table>\n<tr><th class=\"l\">trace</th><th>peak live</th>"
+          "fastest.",
+          f);
+    fprintf(f,
+            " A memory lead of at most %d pages (%d&nbsp;KiB) says <i>within %d pages</i>: "
+            "peak resident moves by a few pages between identical runs of a real allocator, "
+            "so such a lead is not told apart from that.</p>\n",
+            RESULTS_RSS_PAGES, RESULTS_RSS_PAGES * 4, RESULTS_RSS_PAGES);
+    fputs("<div class=\"wide\"><table>\n<tr><th class=\"l\">trace</th><th>peak live</th>"
           "<th class=\"l\">least memory</th><th>peak resident</th><th class=\"l\">runner-up"
           "</th><th class=\"l\">fastest</th><th>ns/event</th><th class=\"l\">runner-up</th>"
           "<th class=\"l\">difference</th></tr>\n",
