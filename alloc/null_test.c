@@ -104,8 +104,12 @@ static void nulltest_machine_bound(const alloc_class_t *c)
     char err[256];
     alloc_t a;
     uint64_t bound = (uint64_t)sysconf(_SC_PHYS_PAGES) / 4 * 3 * (uint64_t)sysconf(_SC_PAGESIZE);
-    if (bound > (uint64_t)64 << 30) bound = (uint64_t)64 << 30; /* the default reserve */
-    CHECK(c->create(&a, NULL, 0, err, sizeof err) == 0);
+    if (bound > (uint64_t)64 << 30) bound = (uint64_t)64 << 30; /* the reserve */
+    /* reserve=64G given: the default's fallback to a smaller reserve (a
+     * smaller address space) would move the bound */
+    alloc_spec_t spec;
+    CHECK(alloc_spec_parse(&spec, "null:reserve=64G", err, sizeof err) == 0);
+    CHECK(c->create(&a, spec.params, spec.nparams, err, sizeof err) == 0);
     uint64_t handed = 0;
     for (int n = 0; n < 100 && a.malloc(a.ctx, ((size_t)1 << 30) - 16); n++)
         handed += (uint64_t)1 << 30;

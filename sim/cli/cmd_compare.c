@@ -236,7 +236,7 @@ static int compare_parse_runs(const char *s, double *v, size_t max, size_t *n)
 }
 
 /* Checks every row of C (read from PATH): numbers are numbers (none
- * negative but J&W's), min <= median <= max, as many timed runs as
+ * negative but J&W's and internal_frag), min <= median <= max, as many timed runs as
  * `repeat` says, each (trace, allocator) once.
  * Row i is line i + 2 (runs.csv quotes no newline).  0, or -1 after saying
  * what is wrong. */
@@ -263,8 +263,11 @@ static int compare_validate(const char *path, const csv_t *c)
                 return -1;
             }
             /* counts, sizes, times and util never are negative; J&W's
-             * figures are when resident memory stays below live */
-            if (numeric && compare_num(v) < 0 && strncmp(name, "frag_jw", 7) != 0) {
+             * figures are when resident memory stays below live, and
+             * internal_frag when a so:/plugin: library's usable size is
+             * below the request (its figure, reported as it is) */
+            if (numeric && compare_num(v) < 0 && strncmp(name, "frag_jw", 7) != 0 &&
+                strcmp(name, "internal_frag") != 0) {
                 cli_error("compare: %s:%zu: column '%s': '%s' is negative (an impossible figure)",
                           path, i + 2, name, v);
                 return -1;

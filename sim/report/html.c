@@ -108,8 +108,9 @@ static void html_headline(FILE *f, const results_t *r)
           f);
     fprintf(f,
             " A memory lead of at most %d pages (%d&nbsp;KiB) says <i>within %d pages</i>: "
-            "peak resident moves by a few pages between identical runs of a real allocator, "
-            "so such a lead is not told apart from that.</p>\n",
+            "peak resident, the kernel's count of pages, moves by a few pages between identical "
+            "runs of the real allocators, and one rule serves every allocator: such a lead is "
+            "not told apart from that.</p>\n",
             RESULTS_RSS_PAGES, RESULTS_RSS_PAGES * 4, RESULTS_RSS_PAGES);
     fputs("<div class=\"wide\"><table>\n<tr><th class=\"l\">trace</th><th>peak live</th>"
           "<th class=\"l\">least memory</th><th>peak resident</th><th class=\"l\">runner-up"

@@ -92,8 +92,9 @@ void summary_print(const results_t *r, FILE *f)
         "at the 95 %% level after the Benjamini-Hochberg correction across this table's "
         "traces; the adjusted p-value is shown. A trace of fewer than %d events is too "
         "short to time and crowns no fastest. A memory lead of at most %d pages (%d KiB) "
-        "says *within %d pages*: peak resident moves by a few pages between identical runs "
-        "of a real allocator, so such a lead is not told apart from that.\n\n",
+        "says *within %d pages*: peak resident, the kernel's count of pages, moves by a few "
+        "pages between identical runs of the real allocators, and one rule serves every "
+        "allocator: such a lead is not told apart from that.\n\n",
         TIMING_MIN_EVENTS, RESULTS_RSS_PAGES, RESULTS_RSS_PAGES * 4, RESULTS_RSS_PAGES);
     fputs("| trace | least memory | peak resident | runner-up | fastest | ns/event | runner-up "
           "| difference |\n|---|---|---:|---|---|---:|---|---|\n",
