@@ -72,16 +72,15 @@ static void html_ratio(FILE *f, double v)
         fprintf(f, "%.3f", v);
 }
 
-/* "+33%" or "tie"; the margin of a best over its runner-up.  MEMORY: a
- * lead of at most RESULTS_RSS_PAGES pages is dim and says so. */
-static void html_margin(FILE *f, const results_t *r, const results_best_t *b, int memory)
+/* "+33%" or "tie"; the margin of a best over its runner-up.  A memory lead
+ * of at most RESULTS_RSS_PAGES pages (b->within) is dim and says so. */
+static void html_margin(FILE *f, const results_t *r, const results_best_t *b)
 {
     if (b->second == EXP_NONE) {
         fputs("<td class=\"l dim\">only one</td>", f);
         return;
     }
-    int within = memory && !b->clear && b->margin != 0;
-    fputs(within ? "<td class=\"l dim\">" : "<td class=\"l\">", f);
+    fputs(b->within ? "<td class=\"l dim\">" : "<td class=\"l\">", f);
     if (b->margin == 0)
         fputs("tie with ", f);
     else if (isinf(b->margin))
@@ -89,7 +88,7 @@ static void html_margin(FILE *f, const results_t *r, const results_best_t *b, in
     else
         fprintf(f, fabs(b->margin) < 0.1 ? "%+.1f%% for " : "%+.0f%% for ", 100 * b->margin);
     html_alloc(f, r, r->exp->units[b->second].spec);
-    if (within) fprintf(f, " (within %d pages)", RESULTS_RSS_PAGES);
+    if (b->within) fprintf(f, " (within %d pages)", RESULTS_RSS_PAGES);
     fputs("</td>", f);
 }
 
@@ -135,7 +134,7 @@ static void html_headline(FILE *f, const results_t *r)
             html_alloc(f, r, e->units[fp.best].spec);
             fprintf(f, "</td><td>%s</td>",
                     output_bytes(r->runs[fp.best].m.peak_resident, b1, sizeof b1));
-            html_margin(f, r, &fp, 1);
+            html_margin(f, r, &fp);
         }
         if (sp.too_short) {
             fprintf(f,
@@ -147,7 +146,7 @@ static void html_headline(FILE *f, const results_t *r)
             fputs("<td class=\"l win\">", f);
             html_alloc(f, r, e->units[sp.best].spec);
             fprintf(f, "</td><td>%.1f</td>", r->runs[sp.best].ns_per_event.median);
-            html_margin(f, r, &sp, 0);
+            html_margin(f, r, &sp);
             char verdict[64];
             fprintf(f, "<td class=\"l%s\">%s</td>", sp.clear ? "" : " dim",
                     results_verdict(&sp, verdict, sizeof verdict));

@@ -139,7 +139,7 @@ static void results_best(const results_t *r, size_t t, double (*key)(const drive
     const exp_t *e = r->exp;
     out->best = out->second = EXP_NONE;
     out->margin = NAN;
-    out->clear = out->spread = 0;
+    out->clear = out->spread = out->within = 0;
     out->too_short = 0;
     out->p = out->q = NAN;
     for (size_t a = 0; a < e->nallocs; a++) {
@@ -178,9 +178,11 @@ static double results_key_ns(const driver_run_t *run)
 void results_best_footprint(const results_t *r, size_t t, results_best_t *out)
 {
     results_best(r, t, results_key_fp, out);
-    if (out->best != EXP_NONE && out->second != EXP_NONE)
+    if (out->best != EXP_NONE && out->second != EXP_NONE) {
         out->clear = r->runs[out->second].m.peak_resident - r->runs[out->best].m.peak_resident >
                      (uint64_t)RESULTS_RSS_PAGES * 4096;
+        out->within = !out->clear && out->margin != 0;
+    }
 }
 
 /* Trace T's fastest and runner-up with the test's raw p-value (no

@@ -144,6 +144,8 @@ typedef struct {
     int clear;     /* speed: a significant difference (see above); memory:
                       the runner-up needed more than RESULTS_RSS_PAGES pages
                       more                                                 */
+    int within;    /* memory: not a tie, yet not clear: the headline says
+                      "within RESULTS_RSS_PAGES pages"                     */
     int spread;    /* speed: both have 2+ timed runs, so a test to make    */
     int too_short; /* speed: the trace is too short to time: no best       */
     double p, q;   /* speed: the test's p-value and its BH-adjusted value,

@@ -19,8 +19,8 @@ static void summary_cell(FILE *f, const char *s)
     }
 }
 
-/* As html_margin: MEMORY's lead of at most RESULTS_RSS_PAGES pages says so. */
-static void summary_margin(FILE *f, const results_t *r, const results_best_t *b, int memory)
+/* As html_margin: a memory lead of at most RESULTS_RSS_PAGES pages says so. */
+static void summary_margin(FILE *f, const results_t *r, const results_best_t *b)
 {
     if (b->second == EXP_NONE) {
         fputs("only one", f);
@@ -31,7 +31,7 @@ static void summary_margin(FILE *f, const results_t *r, const results_best_t *b,
     else if (!isinf(b->margin))
         fprintf(f, fabs(b->margin) < 0.1 ? "%+.1f%% for " : "%+.0f%% for ", 100 * b->margin);
     summary_cell(f, r->exp->units[b->second].spec);
-    if (memory && !b->clear && b->margin != 0) fprintf(f, " (within %d pages)", RESULTS_RSS_PAGES);
+    if (b->within) fprintf(f, " (within %d pages)", RESULTS_RSS_PAGES);
 }
 
 static void summary_ratio(FILE *f, double v)
@@ -112,7 +112,7 @@ void summary_print(const results_t *r, FILE *f)
             fputs(" | **", f);
             summary_cell(f, e->units[fp.best].spec);
             fprintf(f, "** | %s | ", output_bytes(r->runs[fp.best].m.peak_resident, b, sizeof b));
-            summary_margin(f, r, &fp, 1);
+            summary_margin(f, r, &fp);
             fputs(" |", f);
         }
         if (sp.too_short) {
@@ -124,7 +124,7 @@ void summary_print(const results_t *r, FILE *f)
             fputs(" **", f);
             summary_cell(f, e->units[sp.best].spec);
             fprintf(f, "** | %.1f | ", r->runs[sp.best].ns_per_event.median);
-            summary_margin(f, r, &sp, 0);
+            summary_margin(f, r, &sp);
             char verdict[64];
             results_verdict(&sp, verdict, sizeof verdict);
             fprintf(f, " | %s |\n", verdict);
