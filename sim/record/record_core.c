@@ -170,6 +170,23 @@ static int rcore_ours(rcore_t *c)
     return 0;
 }
 
+int rcore_move_fd(rcore_t *c)
+{
+    if (!rcore_ours(c)) return -EBADF;
+    int moved = fcntl(c->fd, F_DUPFD_CLOEXEC, rcore_fd_floor());
+    if (moved < 0) moved = fcntl(c->fd, F_DUPFD_CLOEXEC, 3);
+    if (moved >= 0) {
+        c->fd = moved;
+        return 0;
+    }
+    /* No number free: keep what was recorded, then let the number go. */
+    if (!c->failed) rcore_flush(c);
+    c->lost = 1;
+    c->lost_fd = c->fd;
+    c->fd = -1;
+    return rcore_fail(c, EBADF);
+}
+
 static int rcore_pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
 {
     while (n > 0) {

@@ -34,7 +34,11 @@
  *     with EBADF and never writes again; the file keeps what was flushed,
  *     a trace cut short.  Never a byte goes to a file we did not open.
  *     (The check and the write are two system calls: a program thread that
- *     replaces the number between them is not caught.)
+ *     replaced the number between them would not be caught.  So the
+ *     LD_PRELOAD recorder also takes the C library's close, dup2, dup3,
+ *     close_range and closefrom, and under the lock that serialises every
+ *     write it moves the trace out of their way first, rcore_move_fd: the
+ *     check is then for raw system calls, which nothing can intercept.)
  *
  * Streams.  An output that is not a regular file (a FIFO, a character
  * device such as /dev/null) cannot be written at offsets nor patched: the
@@ -131,6 +135,16 @@ int rcore_open_fd(rcore_t *c, int fd, const trace_meta_t *meta, size_t bufsize, 
 
 /* Where the core's descriptors go: the lowest free number >= this. */
 int rcore_fd_floor(void);
+
+/* The program is about to close or replace descriptor number c->fd: the
+ * trace moves to another number (the lowest free one >= rcore_fd_floor(),
+ * else >= 3), close-on-exec, and c->fd names it; the old number is left
+ * open for the program's call.  When no number is free, what the buffer
+ * holds is written and the core is lost (c->fd forgotten, never closed:
+ * the program's call takes it), as when the program had replaced it.
+ * Returns 0 or -errno (EBADF when lost, or when the number was no longer
+ * the trace: then nothing is written). */
+int rcore_move_fd(rcore_t *c);
 
 /* A new block P (a for TRACE_ALLOC, c for TRACE_CALLOC).  Returns 0 or
  * -errno.  P must not be live (the caller's allocator just returned it). */

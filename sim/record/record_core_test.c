@@ -10,7 +10,8 @@
  * finish + reopen (a failed exec) continues the same trace.  The
  * descriptor: high and close-on-exec; replaced or closed under the core,
  * which then writes nothing more (the other file keeps its bytes, the
- * trace is cut short); a pipe is a stream (whole trace, dropped count in
+ * trace is cut short); moved before the program closes it (rcore_move_fd),
+ * the trace goes on; a pipe is a stream (whole trace, dropped count in
  * a marker; a reader gone fails the core without SIGPIPE). */
 #include "sim/record/record_core.h"
 
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -337,6 +339,58 @@ static void t_lost(void)
     }
 }
 
+/* The program is about to close the trace's number: rcore_move_fd moves
+ * the trace (close-on-exec, another number), the program's close takes
+ * the old one, and the trace goes on, whole.  With no number free, what
+ * was buffered is written, the number is left to the program, and
+ * nothing more is written. */
+static void t_move(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s", t_path("move.atr"));
+    int cut = 1;
+    rcore_t c;
+    CHECK(rcore_open(&c, path, 0, NULL, 0, 0) == 0);
+    for (uint32_t k = 0; k < 10; k++)
+        CHECK(rcore_alloc(&c, t_addr(k), TRACE_ALLOC, 0, 8, TRACE_MEM, 0) == 0);
+    int old = c.fd;
+    CHECK(rcore_move_fd(&c) == 0);
+    CHECK(c.fd >= 0 && c.fd != old && !c.lost);
+    CHECK(fcntl(c.fd, F_GETFD) & FD_CLOEXEC);
+    CHECK(close(old) == 0); /* the program's call */
+    for (uint32_t k = 10; k < 20; k++)
+        CHECK(rcore_alloc(&c, t_addr(k), TRACE_ALLOC, 0, 8, TRACE_MEM, 0) == 0);
+    CHECK(rcore_finish(&c) == 0);
+    rcore_close(&c);
+    CHECK(t_count(path, &cut) == 20 && !cut);
+
+    /* every number below the limit taken */
+    struct rlimit rl, low;
+    CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+    CHECK(rcore_open(&c, path, 0, NULL, 0, 0) == 0);
+    for (uint32_t k = 0; k < 10; k++)
+        CHECK(rcore_alloc(&c, t_addr(k), TRACE_ALLOC, 0, 8, TRACE_MEM, 0) == 0);
+    CHECK(c.events_out == 0); /* all in the buffer */
+    low = rl;
+    low.rlim_cur = (rlim_t)c.fd + 1;
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    int fill[1024], nfill = 0, d;
+    while (nfill < 1024 && (d = dup(c.fd)) >= 0)
+        fill[nfill++] = d;
+    CHECK(errno == EMFILE);
+    old = c.fd;
+    CHECK(rcore_move_fd(&c) == -EBADF);
+    CHECK(c.lost && c.lost_fd == old && c.fd == -1);
+    CHECK(fcntl(old, F_GETFD) >= 0); /* left open, for the program's call */
+    CHECK(rcore_alloc(&c, t_addr(30), TRACE_ALLOC, 0, 8, TRACE_MEM, 0) == -EBADF);
+    rcore_close(&c);
+    for (int i = 0; i < nfill; i++)
+        close(fill[i]);
+    CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+    CHECK(close(old) == 0);
+    CHECK(t_count(path, &cut) == 10 && cut);
+}
+
 /* The dropped-free count of a trace still being written (read as a cut
  * trace after each flush) is the number as written, across a change in its
  * number of digits, and the reserved room never shows as metadata. */
@@ -428,6 +482,7 @@ int main(void)
     t_big_table();
     t_doubling_in_place();
     t_lost();
+    t_move();
     t_stream();
     t_utc();
     return check_done();

@@ -53,9 +53,12 @@
  * the root trace's name in messages.  Metadata: producer, created,
  * command, exe, pid, ppid, session, dropped_frees.
  *
- * A program that closes or replaces the trace's descriptor (record_core.h
- * notices it before writing) stops the recording: one message on stderr,
- * the trace stays cut short, nothing more is written.  Messages go to
+ * A program that closes or replaces the trace's descriptor through the C
+ * library (close, dup2, dup3, close_range, closefrom) does not stop the
+ * recording: the trace is moved out of the way first ("the trace's
+ * descriptor" below).  By a raw system call (record_core.h notices it
+ * before writing) it stops the recording: one message on stderr, the
+ * trace stays cut short, nothing more is written.  Messages go to
  * descriptor 2 only while it is the file ARENALAB_RECORD_STDERR ("DEV:INO",
  * `arenalab record`'s own standard error; without it, descriptor 2 at
  * start) names: a program that closed everything may have its own file
@@ -143,6 +146,11 @@ typedef struct {
     int (*execvpe)(const char *, char *const[], char *const[]);
     int (*fexecve)(int, char *const[], char *const[]);
     void (*exit_)(int);
+    int (*close)(int);
+    int (*dup2)(int, int);
+    int (*dup3)(int, int, int);
+    int (*close_range)(unsigned, unsigned, int); /* NULL: an older C library */
+    void (*closefrom)(int);                      /* NULL: an older C library */
 } rec_real_t;
 
 typedef struct {
@@ -163,6 +171,7 @@ static const struct {
 
 typedef struct {
     _Atomic int state;         /* REC_*                                       */
+    _Atomic int trace_fd;      /* core.fd while ON, else -1: set at unlock    */
     pthread_mutex_t lock;      /* serialises core, state changes, exec        */
     rcore_t core;              /* the trace                                   */
     rec_real_t real;           /* the functions we wrap                       */
@@ -193,7 +202,7 @@ typedef struct {
     _Alignas(64) unsigned char boot[REC_BOOT_SIZE];
 } rec_ctx_t;
 
-static rec_ctx_t rec_ctx = {.lock = PTHREAD_MUTEX_INITIALIZER};
+static rec_ctx_t rec_ctx = {.lock = PTHREAD_MUTEX_INITIALIZER, .trace_fd = -1};
 static __thread rec_tls_t rec_tls __attribute__((tls_model("initial-exec")));
 
 /* ---- small malloc-free helpers ----------------------------------------- */
@@ -327,8 +336,20 @@ static void rec_lock(void)
     rec_tls.holding = 1;
 }
 
+/* The trace's descriptor as the descriptor wrappers see it without the
+ * lock (they take it only for that number).  Stored only when it changed:
+ * this runs at the end of every recorded call. */
+static void rec_publish_fd(void)
+{
+    int fd =
+        atomic_load_explicit(&rec_ctx.state, memory_order_relaxed) == REC_ON ? rec_ctx.core.fd : -1;
+    if (atomic_load_explicit(&rec_ctx.trace_fd, memory_order_relaxed) != fd)
+        atomic_store_explicit(&rec_ctx.trace_fd, fd, memory_order_release);
+}
+
 static void rec_unlock(void)
 {
+    rec_publish_fd();
     rec_tls.holding = 0;
     pthread_mutex_unlock(&rec_ctx.lock);
 }
@@ -678,13 +699,16 @@ static void rec_fork_child(void)
     if (!rec_ctx.fork_locked) return;
     pthread_mutex_init(&rec_ctx.lock, NULL);
     rec_tls.holding = 0;
-    /* The parent flushes its own buffer; ours is a copy of it. */
+    /* The parent flushes its own buffer; ours is a copy of it (and its
+     * descriptor is ours to close, not to move: close() sees no trace). */
+    atomic_store(&rec_ctx.trace_fd, -1);
     rcore_close(&rec_ctx.core);
     atomic_store(&rec_ctx.flusher, 0);
     if (rec_open_trace() < 0) {
         atomic_store(&rec_ctx.state, REC_OFF);
         return;
     }
+    rec_publish_fd();
     rec_start_flusher();
 }
 
@@ -719,9 +743,15 @@ static int rec_init(void)
     REC_RESOLVE(execvpe, "execvpe");
     REC_RESOLVE(fexecve, "fexecve");
     REC_RESOLVE(exit_, "_exit");
+    REC_RESOLVE(close, "close");
+    REC_RESOLVE(dup2, "dup2");
+    REC_RESOLVE(dup3, "dup3");
+    REC_RESOLVE(close_range, "close_range");
+    REC_RESOLVE(closefrom, "closefrom");
     rec_real_t *r = &rec_ctx.real;
-    if (!r->malloc || !r->calloc || !r->realloc || !r->free || !r->exit_) {
-        rec_say("cannot find the C library's malloc", "", "");
+    if (!r->malloc || !r->calloc || !r->realloc || !r->free || !r->exit_ || !r->close || !r->dup2 ||
+        !r->dup3) {
+        rec_say("cannot find the C library's malloc, free, _exit, close, dup2 or dup3", "", "");
         abort();
     }
     rec_ctx.threads = rec_num(getenv("ARENALAB_RECORD_THREADS"), 1) != 0;
@@ -742,6 +772,7 @@ static int rec_init(void)
     }
     rec_install_signals();
     atomic_store(&rec_ctx.state, REC_ON);
+    rec_publish_fd();
     return REC_ON;
 }
 
@@ -1138,6 +1169,178 @@ REC_EXPORT int execle(const char *path, const char *arg, ...)
     char *const *envp = va_arg(ap, char *const *);
     va_end(ap);
     return execve(path, argv, envp);
+}
+
+/* ---- the trace's descriptor -------------------------------------------- *
+ * A program may close or replace descriptors it never opened: a daemon's
+ * closefrom(3), a child's close_range before exec, a loop of close over
+ * every number, dup2 onto a number it picked.  The core checks before each
+ * write that its number still names the trace (record_core.h), but between
+ * that check and the write another thread could close the number and open
+ * a file of its own there.  So the C library's close, dup2, dup3,
+ * close_range and closefrom come here first, and under the lock that
+ * serialises every write the trace is kept out of their way:
+ *   - close, dup2, dup3 on the trace's number move the trace to another
+ *     number first (rcore_move_fd); the call then does what it was asked
+ *     with the old one;
+ *   - close_range and closefrom close the rest of their range and leave
+ *     the trace open (close-on-exec) where it is.
+ * Recording goes on.  Only the program's own calls are taken (not the
+ * recorder's, made busy or under the lock; not a vfork child's, whose
+ * descriptor table is not the core's).  Raw system calls pass by all of
+ * this: for them the check still stops the recording, the trace cut
+ * short.  Numbers other than the trace's cost one atomic load. */
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1u << 2)
+#endif
+
+/* Whether FD is the trace's descriptor, for a call the program made. */
+static int rec_is_trace_fd(int fd)
+{
+    return fd >= 0 && fd == atomic_load_explicit(&rec_ctx.trace_fd, memory_order_acquire) &&
+           !rec_tls.busy && !rec_tls.holding && getpid() == rec_ctx.pid;
+}
+
+/* The program's call is about to close or replace FD, the trace's: the
+ * trace moves first.  Returns 1 when it moved (FD is now a duplicate the
+ * call may take), else 0. */
+static int rec_evict(int fd)
+{
+    int moved = 0;
+    rec_lock();
+    if (atomic_load(&rec_ctx.state) == REC_ON && rec_ctx.core.fd == fd) {
+        int rc = rcore_move_fd(&rec_ctx.core);
+        rec_check(rc);
+        moved = rc == 0;
+    }
+    rec_unlock();
+    return moved;
+}
+
+/* The C library's close_range, or the system call (an older library, or
+ * while the recorder resolves its functions). */
+static int rec_real_close_range(unsigned first, unsigned last, int flags)
+{
+    if (atomic_load(&rec_ctx.state) != REC_INITING && rec_ctx.real.close_range)
+        return rec_ctx.real.close_range(first, last, flags);
+    return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+/* FIRST .. LAST closed but for the trace's descriptor, which is in it
+ * (under the lock, so that it cannot move into the range meanwhile).
+ * Returns 0, or -1 with errno from the first part that failed. */
+static int rec_close_around(unsigned first, unsigned last, int flags)
+{
+    int rc = 0, err = 0;
+    rec_lock();
+    int fd = rec_ctx.core.fd;
+    rec_tls.busy = 1; /* a C library's fallback may allocate */
+    if (atomic_load(&rec_ctx.state) != REC_ON || fd < 0 || (unsigned)fd < first ||
+        (unsigned)fd > last) {
+        rc = rec_real_close_range(first, last, flags);
+        err = errno;
+    } else {
+        unsigned ours = (unsigned)fd;
+        const unsigned part[2][2] = {{first, ours - 1}, {ours + 1, last}};
+        for (int k = 0; k < 2; k++) {
+            if ((k == 0 && ours == first) || (k == 1 && ours == last)) continue;
+            int r = rec_real_close_range(part[k][0], part[k][1], flags);
+            if (r < 0 && errno == ENOSYS && flags == 0) {
+                /* a kernel without close_range: one number at a time, up to
+                 * the limit of descriptors */
+                long max = sysconf(_SC_OPEN_MAX);
+                unsigned top = max > 0 && (unsigned long)max - 1 < part[k][1] ? (unsigned)(max - 1)
+                                                                              : part[k][1];
+                for (unsigned n = part[k][0]; n <= top && n <= (unsigned)INT_MAX; n++)
+                    rec_ctx.real.close((int)n);
+                r = 0;
+            }
+            if (r < 0 && rc == 0) {
+                rc = r;
+                err = errno;
+            }
+        }
+    }
+    rec_tls.busy = 0;
+    rec_unlock();
+    errno = err;
+    return rc;
+}
+
+REC_EXPORT int close(int fd)
+{
+    if (rec_mode() == REC_INITING) return (int)syscall(SYS_close, fd);
+    if (rec_is_trace_fd(fd)) rec_evict(fd);
+    return rec_ctx.real.close(fd);
+}
+
+/* dup2 and dup3 onto the trace's number: moved first; when the call then
+ * fails, the duplicate left at that number is closed (the program's call
+ * must not leave an extra descriptor of ours behind). */
+static int rec_dup_onto(int (*call)(int, int, int), int oldfd, int newfd, int flags)
+{
+    int moved = oldfd != newfd && rec_is_trace_fd(newfd) && rec_evict(newfd);
+    int rc = call(oldfd, newfd, flags);
+    if (rc < 0 && moved) {
+        int saved = errno;
+        rec_ctx.real.close(newfd);
+        errno = saved;
+    }
+    return rc;
+}
+
+static int rec_call_dup2(int oldfd, int newfd, int unused)
+{
+    (void)unused;
+    return rec_ctx.real.dup2(oldfd, newfd);
+}
+
+static int rec_call_dup3(int oldfd, int newfd, int flags)
+{
+    return rec_ctx.real.dup3(oldfd, newfd, flags);
+}
+
+REC_EXPORT int dup2(int oldfd, int newfd)
+{
+    if (rec_mode() == REC_INITING) {
+        if (oldfd != newfd) return (int)syscall(SYS_dup3, oldfd, newfd, 0);
+        return fcntl(oldfd, F_GETFD) < 0 ? -1 : newfd;
+    }
+    return rec_dup_onto(rec_call_dup2, oldfd, newfd, 0);
+}
+
+REC_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+    if (rec_mode() == REC_INITING) return (int)syscall(SYS_dup3, oldfd, newfd, flags);
+    return rec_dup_onto(rec_call_dup3, oldfd, newfd, flags);
+}
+
+REC_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+    if (rec_mode() != REC_INITING && first <= last && !(flags & CLOSE_RANGE_CLOEXEC)) {
+        int fd = atomic_load(&rec_ctx.trace_fd);
+        if (rec_is_trace_fd(fd) && (unsigned)fd >= first && (unsigned)fd <= last)
+            return rec_close_around(first, last, flags);
+    }
+    return rec_real_close_range(first, last, flags);
+}
+
+REC_EXPORT void closefrom(int lowfd)
+{
+    unsigned low = lowfd < 0 ? 0u : (unsigned)lowfd;
+    if (rec_mode() != REC_INITING) {
+        int fd = atomic_load(&rec_ctx.trace_fd);
+        if (rec_is_trace_fd(fd) && (unsigned)fd >= low) {
+            rec_close_around(low, ~0u, 0);
+            return;
+        }
+        if (rec_ctx.real.closefrom) {
+            rec_ctx.real.closefrom(lowfd);
+            return;
+        }
+    }
+    syscall(SYS_close_range, low, ~0u, 0);
 }
 
 REC_EXPORT void _exit(int code)

@@ -27,6 +27,21 @@
  *   clobber OUT         allocate, then dup2(1, N) over every descriptor N
  *                       that names OUT (found in /proc/self/fd), then
  *                       100000 allocations; exit 0, or 3 when none named it
+ *   libcfds FILE OUT    as closefds, through the C library every way a
+ *                       program closes or replaces descriptors it did not
+ *                       open: close_range(3, ~0), FILE written; close()
+ *                       of every number >= 4; dup2 and dup3 of FILE's
+ *                       descriptor over every one that names OUT; closefrom
+ *                       (4); FILE written again; prints "user file intact"
+ *                       and "events N" (exit 0), or exit 1 when FILE holds
+ *                       anything else
+ *   fdrace FILE ROUNDS  one thread allocates and frees (the recorder
+ *                       flushes every buffer), another ROUNDS times closes
+ *                       every descriptor >= 3 through the C library, opens
+ *                       FILE (it takes the lowest number, where the trace's
+ *                       may have been), writes a line and checks that FILE
+ *                       holds just that line; prints "user file intact" and
+ *                       "events N", or exit 1
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -264,6 +279,96 @@ static int rtp_closefds(const char *path)
     return rc;
 }
 
+/* The descriptors naming PATH (from /proc/self/fd), at most MAX: count. */
+static int rtp_fds_of(const char *path, int *fds, int max)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL && n < max) {
+        char target[PATH_MAX];
+        ssize_t len = readlinkat(dirfd(d), e->d_name, target, sizeof target - 1);
+        if (len <= 0) continue;
+        target[len] = '\0';
+        if (!strcmp(target, path)) fds[n++] = atoi(e->d_name);
+    }
+    if (d) closedir(d);
+    return n;
+}
+
+/* The recorder's trace stays its own through every C library call that
+ * closes or replaces a descriptor, and recording goes on: the trace is
+ * whole. */
+static int rtp_libcfds(const char *path, const char *out)
+{
+    unsigned long events = rtp_some(20, NULL);
+    if (close_range(3, ~0u, 0) != 0) return 2;
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd != 3) return 2;
+    int rc = rtp_lines(fd, "user");
+    events += 2 * 100000;
+    long max = sysconf(_SC_OPEN_MAX);
+    for (long n = 4; n < max && n < 65536; n++)
+        close((int)n);
+    int fds[64], k = rtp_fds_of(out, fds, 64);
+    for (int i = 0; i < k; i++)
+        if (dup2(fd, fds[i]) != fds[i]) return 2;
+    k = rtp_fds_of(out, fds, 64);
+    for (int i = 0; i < k; i++)
+        if (dup3(fd, fds[i], O_CLOEXEC) != fds[i]) return 2;
+    closefrom(4);
+    if (rc == 0 && ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0) rc = rtp_lines(fd, "user");
+    events += 2 * 100000;
+    close(fd);
+    if (rc == 2) return 2;
+    puts(rc == 0 ? "user file intact" : "user file CORRUPT");
+    printf("events %lu\n", events);
+    return rc;
+}
+
+typedef struct {
+    _Atomic int stop;
+    unsigned long events;
+} rtp_race_t;
+
+static void *rtp_racer(void *arg)
+{
+    rtp_race_t *r = arg;
+    while (!atomic_load(&r->stop)) {
+        rtp_churn(1000);
+        r->events += 2 * 1000;
+    }
+    return NULL;
+}
+
+/* Another thread writes the trace while this one closes every descriptor
+ * and opens a file at the lowest number, over and over. */
+static int rtp_fdrace(const char *path, int rounds)
+{
+    rtp_race_t race = {0, 0};
+    pthread_t t;
+    if (pthread_create(&t, NULL, rtp_racer, &race) != 0) return 2;
+    int rc = 0;
+    for (int i = 0; i < rounds && rc == 0; i++) {
+        closefrom(3);
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) return 2;
+        char line[64], got[sizeof line + 64];
+        int n = snprintf(line, sizeof line, "round %d\n", i);
+        if (write(fd, line, (size_t)n) != n) return 2;
+        rtp_churn(50);
+        ssize_t g = pread(fd, got, sizeof got, 0);
+        rc = g == n && !memcmp(got, line, (size_t)n) ? 0 : 1;
+        /* the lowest number again next round: close() of our own */
+        close(fd);
+    }
+    atomic_store(&race.stop, 1);
+    pthread_join(t, NULL);
+    puts(rc == 0 ? "user file intact" : "user file CORRUPT");
+    printf("events %lu\n", race.events + 2ul * 50 * (unsigned long)rounds);
+    return rc;
+}
+
 /* A daemon's way: every descriptor closed, standard ones included, then
  * its own file opened (it becomes 0) and put on 1 and 2 as well.  The file
  * must hold its lines and nothing else: the recorder, finding its trace's
@@ -284,17 +389,7 @@ static int rtp_closeall(const char *path)
 static int rtp_clobber(const char *out)
 {
     rtp_some(20, NULL);
-    DIR *d = opendir("/proc/self/fd");
-    int fds[64], n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL && n < 64) {
-        char target[PATH_MAX];
-        ssize_t len = readlinkat(dirfd(d), e->d_name, target, sizeof target - 1);
-        if (len <= 0) continue;
-        target[len] = '\0';
-        if (!strcmp(target, out)) fds[n++] = atoi(e->d_name);
-    }
-    if (d) closedir(d);
+    int fds[64], n = rtp_fds_of(out, fds, 64);
     for (int i = 0; i < n; i++) {
         fprintf(stderr, "clobbering descriptor %d\n", fds[i]);
         if (dup2(STDOUT_FILENO, fds[i]) < 0) return 2;
@@ -322,6 +417,8 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "closefds") && argc == 3) return rtp_closefds(argv[2]);
     if (!strcmp(mode, "clobber") && argc == 3) return rtp_clobber(argv[2]);
     if (!strcmp(mode, "closeall") && argc == 3) return rtp_closeall(argv[2]);
+    if (!strcmp(mode, "libcfds") && argc == 4) return rtp_libcfds(argv[2], argv[3]);
+    if (!strcmp(mode, "fdrace") && argc == 4) return rtp_fdrace(argv[2], atoi(argv[3]));
     if (!strcmp(mode, "apis")) {
         unsigned long ev = rtp_apis();
         printf("events %lu\n", ev);
@@ -347,6 +444,7 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "exit") && argc == 3) exit(atoi(argv[2]));
     if (!strcmp(mode, "_exit") && argc == 3) _exit(atoi(argv[2]));
     fprintf(stderr, "usage: record_testprog threads N OPS SEED | fork | abort | segv | term | "
-                    "pipe | sleep | exit N | _exit N | apis | closefds FILE | clobber OUT\n");
+                    "pipe | sleep | exit N | _exit N | apis | closefds FILE | clobber OUT | "
+                    "closeall FILE | libcfds FILE OUT | fdrace FILE ROUNDS\n");
     return 2;
 }
