@@ -318,12 +318,24 @@ fd_case libcfds 0 1 libcfds "$tmp/libcfds.user" "$tmp/libcfds.atr"
 want_events libcfds
 checked libcfds clean
 
-# One thread writing the trace (every buffer flushed) while another closes
-# every descriptor and opens a file at the lowest number, 2000 times: the
-# file never takes a byte of trace, and the trace is whole.
-fd_case fdrace 0 0 fdrace "$tmp/fdrace.user" 2000
+# One thread writing the trace (every buffer flushed) while another puts a
+# file of its own over the trace's current number (dup2, dup3), 2000 times:
+# the file never takes a byte of trace, and the trace is whole.
+fd_case fdrace 0 0 fdrace "$tmp/fdrace.user" "$tmp/fdrace.atr" 2000
 want_events fdrace
 checked fdrace clean
+
+# A signal handler that calls close_range while the recorder is taking or
+# giving back its lock in the thread it interrupted must not wait for that
+# lock: hundreds of thousands of signals during 200000 events, no hang.
+timeout 120 "$bin" record -o "$tmp/sigclose.atr" -- "$prog" sigclose 100000 \
+  >"$tmp/sigclose.out" 2>"$tmp/sigclose.err"
+rc=$?
+[ "$rc" = 0 ] || fail "sigclose: exit $rc (124: it hung): $(cat "$tmp/sigclose.err")"
+sigs=$(sed -n 's/^signals //p' "$tmp/sigclose.out")
+[ "${sigs:-0}" -ge 1000 ] || fail "sigclose: only '${sigs}' signals handled, want >= 1000"
+want_events sigclose
+checked sigclose clean
 
 # ---- outputs that are not regular files, symlinks ----------------------------
 # A device node is written into, never replaced (a private /dev/null).

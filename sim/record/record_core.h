@@ -142,8 +142,8 @@ int rcore_fd_floor(void);
  * open for the program's call.  When no number is free, what the buffer
  * holds is written and the core is lost (c->fd forgotten, never closed:
  * the program's call takes it), as when the program had replaced it.
- * Returns 0 or -errno (EBADF when lost, or when the number was no longer
- * the trace: then nothing is written). */
+ * Returns 0 or -errno: lost (EBADF, or the error writing the buffer), or
+ * the number was no longer the trace (EBADF: then nothing is written). */
 int rcore_move_fd(rcore_t *c);
 
 /* A new block P (a for TRACE_ALLOC, c for TRACE_CALLOC).  Returns 0 or

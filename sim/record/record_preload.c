@@ -31,7 +31,8 @@
  * allocates): the thread's number for THREAD records, a `busy` flag that
  * makes calls made from inside the recorder (e.g. by the real realloc or
  * execvp) pass through unrecorded instead of deadlocking on the mutex, and
- * `holding` for the signal handler.  Everything else is rec_ctx.
+ * `holding` (and `locking`, wider) for signal handlers.  Everything else
+ * is rec_ctx.
  *
  * Threads: numbered 1, 2, ... in the order of their first recorded event
  * (on by default; ARENALAB_RECORD_THREADS=0 turns THREAD records off); the
@@ -158,6 +159,8 @@ typedef struct {
     uint32_t gen;    /* file generation whose `tid` marker we wrote        */
     int busy;        /* inside the recorder: calls pass through            */
     int holding;     /* this thread holds rec_ctx.lock                     */
+    int locking;     /* ... or is taking or giving it back: a signal
+                        handler's close must not wait for it          */
 } rec_tls_t;
 
 /* Signals that end the process: flush (crash) or finish (a request). */
@@ -332,6 +335,7 @@ static size_t rec_boot_size(const void *p)
 
 static void rec_lock(void)
 {
+    rec_tls.locking = 1;
     pthread_mutex_lock(&rec_ctx.lock);
     rec_tls.holding = 1;
 }
@@ -352,6 +356,7 @@ static void rec_unlock(void)
     rec_publish_fd();
     rec_tls.holding = 0;
     pthread_mutex_unlock(&rec_ctx.lock);
+    rec_tls.locking = 0;
 }
 
 /* Says once why recording stopped (WHAT: how the failure came).  Only
@@ -699,6 +704,7 @@ static void rec_fork_child(void)
     if (!rec_ctx.fork_locked) return;
     pthread_mutex_init(&rec_ctx.lock, NULL);
     rec_tls.holding = 0;
+    rec_tls.locking = 0;
     /* The parent flushes its own buffer; ours is a copy of it (and its
      * descriptor is ours to close, not to move: close() sees no trace). */
     atomic_store(&rec_ctx.trace_fd, -1);
@@ -771,8 +777,9 @@ static int rec_init(void)
         return REC_OFF;
     }
     rec_install_signals();
+    /* the descriptor wrappers see the trace from the first recorded call */
+    atomic_store(&rec_ctx.trace_fd, rec_ctx.core.fd);
     atomic_store(&rec_ctx.state, REC_ON);
-    rec_publish_fd();
     return REC_ON;
 }
 
@@ -1183,79 +1190,108 @@ REC_EXPORT int execle(const char *path, const char *arg, ...)
  *   - close, dup2, dup3 on the trace's number move the trace to another
  *     number first (rcore_move_fd); the call then does what it was asked
  *     with the old one;
- *   - close_range and closefrom close the rest of their range and leave
- *     the trace open (close-on-exec) where it is.
- * Recording goes on.  Only the program's own calls are taken (not the
- * recorder's, made busy or under the lock; not a vfork child's, whose
- * descriptor table is not the core's).  Raw system calls pass by all of
- * this: for them the check still stops the recording, the trace cut
- * short.  Numbers other than the trace's cost one atomic load. */
+ *   - close_range and closefrom run under the lock, around the trace's
+ *     number when it is in their range (it stays open, close-on-exec).
+ * Recording goes on.  When no number is free to move to, what was buffered
+ * is written and recording stops (the trace cut short, one message).
+ * Only the program's own calls are taken: not the recorder's (made busy
+ * or under the lock), not a signal handler's that interrupted this
+ * thread's locking (it would wait for itself: the check covers it), not a
+ * vfork child's (its descriptor table is not the core's).  close, dup2
+ * and dup3 of any other number cost one atomic load and go on unlocked
+ * (a close can block: on a socket that lingers, a FUSE file this program
+ * serves).  Left to the check before each write: raw system calls, and a
+ * close or dup2 of a number that is free (a blind loop over every number)
+ * at the instant another thread's close moves the trace onto it. */
 
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1u << 1)
+#endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1u << 2)
 #endif
+
+/* Whether this call is the program's own, in the process that owns the
+ * trace, while recording. */
+static int rec_program_call(void)
+{
+    return !rec_tls.busy && !rec_tls.locking && atomic_load(&rec_ctx.state) == REC_ON &&
+           getpid() == rec_ctx.pid;
+}
 
 /* Whether FD is the trace's descriptor, for a call the program made. */
 static int rec_is_trace_fd(int fd)
 {
     return fd >= 0 && fd == atomic_load_explicit(&rec_ctx.trace_fd, memory_order_acquire) &&
-           !rec_tls.busy && !rec_tls.holding && getpid() == rec_ctx.pid;
+           rec_program_call();
 }
 
 /* The program's call is about to close or replace FD, the trace's: the
- * trace moves first.  Returns 1 when it moved (FD is now a duplicate the
- * call may take), else 0. */
+ * trace moves first.  1: it moved (FD is a duplicate of ours the call
+ * takes); 2: no number was free, recording stopped and FD is left to the
+ * call; 0: FD was not the trace's by now. */
 static int rec_evict(int fd)
 {
-    int moved = 0;
+    int how = 0;
     rec_lock();
     if (atomic_load(&rec_ctx.state) == REC_ON && rec_ctx.core.fd == fd) {
         int rc = rcore_move_fd(&rec_ctx.core);
         rec_check(rc);
-        moved = rc == 0;
+        how = rc == 0 ? 1 : 2;
     }
     rec_unlock();
-    return moved;
+    return how;
+}
+
+/* Every number of FIRST .. LAST closed (FLAGS 0), one at a time: a kernel
+ * without close_range.  The top part (LAST ~0) goes to the C library's
+ * closefrom, which finds the open ones in /proc. */
+static void rec_close_each(unsigned first, unsigned last)
+{
+    if (last == ~0u && rec_ctx.real.closefrom && first <= (unsigned)INT_MAX) {
+        rec_ctx.real.closefrom((int)first);
+        return;
+    }
+    long max = sysconf(_SC_OPEN_MAX);
+    unsigned top = max > 0 && (unsigned long)max - 1 < last ? (unsigned)(max - 1) : last;
+    for (unsigned n = first; n <= top && n <= (unsigned)INT_MAX; n++)
+        rec_ctx.real.close((int)n);
 }
 
 /* The C library's close_range, or the system call (an older library, or
- * while the recorder resolves its functions). */
-static int rec_real_close_range(unsigned first, unsigned last, int flags)
+ * while the recorder resolves its functions); with FALLBACK, a kernel
+ * without it gets every number closed one at a time (flags 0 only). */
+static int rec_real_close_range(unsigned first, unsigned last, int flags, int fallback)
 {
-    if (atomic_load(&rec_ctx.state) != REC_INITING && rec_ctx.real.close_range)
-        return rec_ctx.real.close_range(first, last, flags);
-    return (int)syscall(SYS_close_range, first, last, flags);
+    int r = atomic_load(&rec_ctx.state) != REC_INITING && rec_ctx.real.close_range
+                ? rec_ctx.real.close_range(first, last, flags)
+                : (int)syscall(SYS_close_range, first, last, flags);
+    if (r < 0 && errno == ENOSYS && fallback && flags == 0) {
+        rec_close_each(first, last);
+        r = 0;
+    }
+    return r;
 }
 
-/* FIRST .. LAST closed but for the trace's descriptor, which is in it
- * (under the lock, so that it cannot move into the range meanwhile).
- * Returns 0, or -1 with errno from the first part that failed. */
-static int rec_close_around(unsigned first, unsigned last, int flags)
+/* close_range (FALLBACK 0) or closefrom (1) of FIRST .. LAST, under the
+ * lock, around the trace's descriptor when it is in the range.  Returns 0
+ * (errno as it was) or -1 with errno from the first part that failed. */
+static int rec_close_around(unsigned first, unsigned last, int flags, int fallback)
 {
-    int rc = 0, err = 0;
+    int rc = 0, err = errno;
     rec_lock();
     int fd = rec_ctx.core.fd;
-    rec_tls.busy = 1; /* a C library's fallback may allocate */
+    rec_tls.busy = 1; /* the C library's closefrom may allocate */
     if (atomic_load(&rec_ctx.state) != REC_ON || fd < 0 || (unsigned)fd < first ||
         (unsigned)fd > last) {
-        rc = rec_real_close_range(first, last, flags);
-        err = errno;
+        rc = rec_real_close_range(first, last, flags, fallback);
+        if (rc < 0) err = errno;
     } else {
         unsigned ours = (unsigned)fd;
-        const unsigned part[2][2] = {{first, ours - 1}, {ours + 1, last}};
-        for (int k = 0; k < 2; k++) {
-            if ((k == 0 && ours == first) || (k == 1 && ours == last)) continue;
-            int r = rec_real_close_range(part[k][0], part[k][1], flags);
-            if (r < 0 && errno == ENOSYS && flags == 0) {
-                /* a kernel without close_range: one number at a time, up to
-                 * the limit of descriptors */
-                long max = sysconf(_SC_OPEN_MAX);
-                unsigned top = max > 0 && (unsigned long)max - 1 < part[k][1] ? (unsigned)(max - 1)
-                                                                              : part[k][1];
-                for (unsigned n = part[k][0]; n <= top && n <= (unsigned)INT_MAX; n++)
-                    rec_ctx.real.close((int)n);
-                r = 0;
-            }
+        if (ours > first) rc = rec_real_close_range(first, ours - 1, flags, fallback);
+        if (rc < 0) err = errno;
+        if (ours < last) {
+            int r = rec_real_close_range(ours + 1, last, flags, fallback);
             if (r < 0 && rc == 0) {
                 rc = r;
                 err = errno;
@@ -1276,13 +1312,13 @@ REC_EXPORT int close(int fd)
 }
 
 /* dup2 and dup3 onto the trace's number: moved first; when the call then
- * fails, the duplicate left at that number is closed (the program's call
- * must not leave an extra descriptor of ours behind). */
+ * fails, the duplicate of ours left at that number is closed (the
+ * program's call must not leave a descriptor of ours behind). */
 static int rec_dup_onto(int (*call)(int, int, int), int oldfd, int newfd, int flags)
 {
-    int moved = oldfd != newfd && rec_is_trace_fd(newfd) && rec_evict(newfd);
+    int evicted = oldfd != newfd && rec_is_trace_fd(newfd) ? rec_evict(newfd) : 0;
     int rc = call(oldfd, newfd, flags);
-    if (rc < 0 && moved) {
+    if (rc < 0 && evicted) {
         int saved = errno;
         rec_ctx.real.close(newfd);
         errno = saved;
@@ -1316,23 +1352,25 @@ REC_EXPORT int dup3(int oldfd, int newfd, int flags)
     return rec_dup_onto(rec_call_dup3, oldfd, newfd, flags);
 }
 
+/* The ranges always go under the lock while recording (a rare call, and
+ * the trace cannot move into the range meanwhile); a range that only sets
+ * close-on-exec, or flags the kernel refuses, go straight to it. */
 REC_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
-    if (rec_mode() != REC_INITING && first <= last && !(flags & CLOSE_RANGE_CLOEXEC)) {
-        int fd = atomic_load(&rec_ctx.trace_fd);
-        if (rec_is_trace_fd(fd) && (unsigned)fd >= first && (unsigned)fd <= last)
-            return rec_close_around(first, last, flags);
-    }
-    return rec_real_close_range(first, last, flags);
+    if (rec_mode() != REC_INITING && first <= last && !(flags & ~(int)CLOSE_RANGE_UNSHARE) &&
+        rec_program_call())
+        return rec_close_around(first, last, flags, 0);
+    return rec_real_close_range(first, last, flags, 0);
 }
 
 REC_EXPORT void closefrom(int lowfd)
 {
     unsigned low = lowfd < 0 ? 0u : (unsigned)lowfd;
     if (rec_mode() != REC_INITING) {
-        int fd = atomic_load(&rec_ctx.trace_fd);
-        if (rec_is_trace_fd(fd) && (unsigned)fd >= low) {
-            rec_close_around(low, ~0u, 0);
+        if (rec_program_call()) {
+            int saved = errno; /* closefrom says nothing */
+            rec_close_around(low, ~0u, 0, 1);
+            errno = saved;
             return;
         }
         if (rec_ctx.real.closefrom) {
@@ -1340,7 +1378,9 @@ REC_EXPORT void closefrom(int lowfd)
             return;
         }
     }
-    syscall(SYS_close_range, low, ~0u, 0);
+    int saved = errno;
+    rec_real_close_range(low, ~0u, 0, 1);
+    errno = saved;
 }
 
 REC_EXPORT void _exit(int code)

@@ -35,15 +35,21 @@
  *                       (4); FILE written again; prints "user file intact"
  *                       and "events N" (exit 0), or exit 1 when FILE holds
  *                       anything else
- *   fdrace FILE ROUNDS  one thread allocates and frees (the recorder
- *                       flushes every buffer), another ROUNDS times closes
- *                       every descriptor >= 3 through the C library, opens
- *                       FILE (it takes the lowest number, where the trace's
- *                       may have been), writes a line and checks that FILE
- *                       holds just that line; prints "user file intact" and
- *                       "events N", or exit 1
+ *   fdrace FILE OUT ROUNDS  one thread allocates and frees (the recorder
+ *                       flushes every buffer), another ROUNDS times puts
+ *                       FILE over the trace's current number (OUT, found in
+ *                       /proc/self/fd; dup2 and dup3 in turn), writes a
+ *                       line there and checks FILE holds just that line;
+ *                       prints "user file intact" and "events N", or exit 1
+ *   sigclose N          N magic blocks allocated and freed while another
+ *                       thread signals this one without pause, and the
+ *                       handler calls close_range on an unused number: a handler that
+ *                       interrupts the recorder while it takes or gives back
+ *                       its lock must not wait for that lock (a hang);
+ *                       prints "signals S" and "events N"
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
@@ -269,7 +275,7 @@ static int rtp_closefds(const char *path)
     /* What a daemon or a careful child does before its own work. */
     if (syscall(SYS_close_range, 3u, ~0u, 0) != 0)
         for (long fd = 3, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
-            close((int)fd);
+            syscall(SYS_close, fd); /* not the C library's: the recorder takes that */
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return 2;
     int rc = rtp_lines(fd, "user");
@@ -310,10 +316,13 @@ static int rtp_libcfds(const char *path, const char *out)
     long max = sysconf(_SC_OPEN_MAX);
     for (long n = 4; n < max && n < 65536; n++)
         close((int)n);
+    /* the trace's number (wherever the closes moved it) taken over */
     int fds[64], k = rtp_fds_of(out, fds, 64);
+    if (k < 1) return 3;
     for (int i = 0; i < k; i++)
         if (dup2(fd, fds[i]) != fds[i]) return 2;
     k = rtp_fds_of(out, fds, 64);
+    if (k < 1) return 3;
     for (int i = 0; i < k; i++)
         if (dup3(fd, fds[i], O_CLOEXEC) != fds[i]) return 2;
     closefrom(4);
@@ -341,32 +350,76 @@ static void *rtp_racer(void *arg)
     return NULL;
 }
 
-/* Another thread writes the trace while this one closes every descriptor
- * and opens a file at the lowest number, over and over. */
-static int rtp_fdrace(const char *path, int rounds)
+/* Another thread writes the trace (flushing every buffer) while this one
+ * takes the trace's current number over with a file of its own (dup2 and
+ * dup3 alternately), writes a line through it and reads it back, over and
+ * over: the recorder must move the trace away before each, under the lock
+ * of its writes, or bytes of trace land in the program's file. */
+static int rtp_fdrace(const char *path, const char *out, int rounds)
 {
     rtp_race_t race = {0, 0};
     pthread_t t;
-    if (pthread_create(&t, NULL, rtp_racer, &race) != 0) return 2;
+    int ufd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (ufd < 0 || pthread_create(&t, NULL, rtp_racer, &race) != 0) return 2;
     int rc = 0;
     for (int i = 0; i < rounds && rc == 0; i++) {
-        closefrom(3);
-        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0) return 2;
+        int fds[8], k = rtp_fds_of(out, fds, 8);
+        if (k < 1) return 3;
+        int fd = i % 2 ? dup3(ufd, fds[0], O_CLOEXEC) : dup2(ufd, fds[0]);
+        if (fd != fds[0]) return 2;
         char line[64], got[sizeof line + 64];
         int n = snprintf(line, sizeof line, "round %d\n", i);
-        if (write(fd, line, (size_t)n) != n) return 2;
+        if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)n, 0) != n) return 2;
         rtp_churn(50);
         ssize_t g = pread(fd, got, sizeof got, 0);
         rc = g == n && !memcmp(got, line, (size_t)n) ? 0 : 1;
-        /* the lowest number again next round: close() of our own */
         close(fd);
     }
     atomic_store(&race.stop, 1);
     pthread_join(t, NULL);
+    close(ufd);
     puts(rc == 0 ? "user file intact" : "user file CORRUPT");
     printf("events %lu\n", race.events + 2ul * 50 * (unsigned long)rounds);
     return rc;
+}
+
+static _Atomic unsigned long rtp_signals;
+static _Atomic int rtp_sig_stop;
+
+static void rtp_on_usr1(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    close_range(1000, 1000, 0); /* not open: nothing closed, but taken */
+    atomic_fetch_add(&rtp_signals, 1);
+    errno = saved;
+}
+
+/* Signals the main thread as fast as it can. */
+static void *rtp_signaller(void *arg)
+{
+    pthread_t main_thread = *(pthread_t *)arg;
+    while (!atomic_load(&rtp_sig_stop)) {
+        pthread_kill(main_thread, SIGUSR1);
+        for (volatile int spin = 0; spin < 2000; spin++)
+            ;
+    }
+    return NULL;
+}
+
+static int rtp_sigclose(int n)
+{
+    struct sigaction sa = {.sa_handler = rtp_on_usr1, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    pthread_t self = pthread_self(), t;
+    if (sigaction(SIGUSR1, &sa, NULL) != 0 || pthread_create(&t, NULL, rtp_signaller, &self) != 0)
+        return 2;
+    rtp_churn(n);
+    atomic_store(&rtp_sig_stop, 1);
+    pthread_join(t, NULL);
+    printf("signals %lu\n", atomic_load(&rtp_signals));
+    printf("events %lu\n", 2ul * (unsigned long)n);
+    return 0;
 }
 
 /* A daemon's way: every descriptor closed, standard ones included, then
@@ -380,7 +433,7 @@ static int rtp_closeall(const char *path)
     rtp_some(20, NULL);
     if (syscall(SYS_close_range, 0u, ~0u, 0) != 0)
         for (long fd = 0, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
-            close((int)fd);
+            syscall(SYS_close, fd);
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd != 0 || dup2(fd, 1) != 1 || dup2(fd, 2) != 2) return 2;
     return rtp_lines(fd, "daemon");
@@ -418,7 +471,8 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "clobber") && argc == 3) return rtp_clobber(argv[2]);
     if (!strcmp(mode, "closeall") && argc == 3) return rtp_closeall(argv[2]);
     if (!strcmp(mode, "libcfds") && argc == 4) return rtp_libcfds(argv[2], argv[3]);
-    if (!strcmp(mode, "fdrace") && argc == 4) return rtp_fdrace(argv[2], atoi(argv[3]));
+    if (!strcmp(mode, "sigclose") && argc == 3) return rtp_sigclose(atoi(argv[2]));
+    if (!strcmp(mode, "fdrace") && argc == 5) return rtp_fdrace(argv[2], argv[3], atoi(argv[4]));
     if (!strcmp(mode, "apis")) {
         unsigned long ev = rtp_apis();
         printf("events %lu\n", ev);
@@ -445,6 +499,6 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "_exit") && argc == 3) _exit(atoi(argv[2]));
     fprintf(stderr, "usage: record_testprog threads N OPS SEED | fork | abort | segv | term | "
                     "pipe | sleep | exit N | _exit N | apis | closefds FILE | clobber OUT | "
-                    "closeall FILE | libcfds FILE OUT | fdrace FILE ROUNDS\n");
+                    "closeall FILE | libcfds FILE OUT | fdrace FILE OUT ROUNDS | sigclose N\n");
     return 2;
 }
