@@ -179,7 +179,13 @@ int rcore_move_fd(rcore_t *c)
         c->fd = moved;
         return 0;
     }
-    /* No number free: keep what was recorded, then let the number go. */
+    return rcore_let_go(c);
+}
+
+int rcore_let_go(rcore_t *c)
+{
+    if (c->fd < 0) return -EBADF;
+    /* keep what was recorded, then let the number go */
     if (!c->failed) rcore_flush(c);
     c->lost = 1;
     c->lost_fd = c->fd;

@@ -140,11 +140,16 @@ int rcore_fd_floor(void);
  * trace moves to another number (the lowest free one >= rcore_fd_floor(),
  * else >= 3), close-on-exec, and c->fd names it; the old number is left
  * open for the program's call.  When no number is free, what the buffer
- * holds is written and the core is lost (c->fd forgotten, never closed:
- * the program's call takes it), as when the program had replaced it.
+ * holds is written and the core is lost (rcore_let_go).
  * Returns 0 or -errno: lost (EBADF, or the error writing the buffer), or
  * the number was no longer the trace (EBADF: then nothing is written). */
 int rcore_move_fd(rcore_t *c);
+
+/* The program is about to close or replace c->fd and the trace cannot
+ * move (rcore_move_fd's last resort): what the buffer holds is written,
+ * then the core is lost, the number forgotten, never closed.  Returns
+ * -errno: EBADF, or the error writing the buffer. */
+int rcore_let_go(rcore_t *c);
 
 /* A new block P (a for TRACE_ALLOC, c for TRACE_CALLOC).  Returns 0 or
  * -errno.  P must not be live (the caller's allocator just returned it). */

@@ -103,6 +103,7 @@
 #include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -120,12 +121,13 @@
  * wraps (see "the program's signal dispositions"). */
 extern int __sigaction(int, const struct sigaction *, struct sigaction *);
 
-#define REC_EXPORT    __attribute__((visibility("default")))
-#define REC_BOOT_SIZE ((size_t)256 * 1024)
-#define REC_CMDLINE   4096
-#define REC_MAX_NAMES 1000
-#define REC_META_MAX  10
-#define REC_SIG_TRIES 250 /* x 1 ms waiting for the lock in a handler */
+#define REC_EXPORT       __attribute__((visibility("default")))
+#define REC_BOOT_SIZE    ((size_t)256 * 1024)
+#define REC_CMDLINE      4096
+#define REC_MAX_NAMES    1000
+#define REC_META_MAX     10
+#define REC_SIG_TRIES    250                    /* x 1 ms waiting for the lock in a handler */
+#define REC_MOVE_WAIT_NS ((uint64_t)2000000000) /* calls a move waits for */
 
 enum { REC_UNINIT, REC_INITING, REC_ON, REC_OFF };
 
@@ -161,6 +163,8 @@ typedef struct {
     int holding;     /* this thread holds rec_ctx.lock                     */
     int locking;     /* ... or is taking or giving it back: a signal
                         handler's close must not wait for it          */
+    int in_fdcall;   /* inside a descriptor wrapper (or moving the
+                        trace): a handler's call there passes through */
 } rec_tls_t;
 
 /* Signals that end the process: flush (crash) or finish (a request). */
@@ -175,6 +179,8 @@ static const struct {
 typedef struct {
     _Atomic int state;         /* REC_*                                       */
     _Atomic int trace_fd;      /* core.fd while ON, else -1: set at unlock    */
+    _Atomic int fd_moving;     /* a move of the trace is waiting or under way */
+    _Atomic unsigned fd_calls; /* program calls on other numbers under way    */
     pthread_mutex_t lock;      /* serialises core, state changes, exec        */
     rcore_t core;              /* the trace                                   */
     rec_real_t real;           /* the functions we wrap                       */
@@ -701,6 +707,9 @@ static void rec_fork_parent(void)
 
 static void rec_fork_child(void)
 {
+    /* only this thread goes on: nobody is moving the trace or calling */
+    atomic_store(&rec_ctx.fd_moving, 0);
+    atomic_store(&rec_ctx.fd_calls, 0);
     if (!rec_ctx.fork_locked) return;
     pthread_mutex_init(&rec_ctx.lock, NULL);
     rec_tls.holding = 0;
@@ -1197,12 +1206,20 @@ REC_EXPORT int execle(const char *path, const char *arg, ...)
  * Only the program's own calls are taken: not the recorder's (made busy
  * or under the lock), not a signal handler's that interrupted this
  * thread's locking (it would wait for itself: the check covers it), not a
- * vfork child's (its descriptor table is not the core's).  close, dup2
- * and dup3 of any other number cost one atomic load and go on unlocked
- * (a close can block: on a socket that lingers, a FUSE file this program
- * serves).  Left to the check before each write: raw system calls, and a
- * close or dup2 of a number that is free (a blind loop over every number)
- * at the instant another thread's close moves the trace onto it. */
+ * vfork child's (its descriptor table is not the core's).
+ *
+ * A move must not land on a number another thread is closing at that
+ * instant (a loop of close over every number closes free ones too: it
+ * would close the trace the move just put there).  So close, dup2 and
+ * dup3 of any other number count themselves in fd_calls for the length of
+ * the call, and a move first raises fd_moving and waits for fd_calls to
+ * drain (calls that came after it wait for the move, then look again
+ * where the trace is): two atomic operations a call, no lock, so a close
+ * that blocks (a socket that lingers) holds up only a move, never the
+ * recording; one that waits on a thread which itself waits for the move
+ * (a FUSE file this very program serves) is waited for 2 s, then the
+ * recording stops (cut short, one message) and the program goes on.
+ * Left to the check before each write: raw system calls. */
 
 #ifndef CLOSE_RANGE_UNSHARE
 #define CLOSE_RANGE_UNSHARE (1u << 1)
@@ -1215,32 +1232,93 @@ REC_EXPORT int execle(const char *path, const char *arg, ...)
  * trace, while recording. */
 static int rec_program_call(void)
 {
-    return !rec_tls.busy && !rec_tls.locking && atomic_load(&rec_ctx.state) == REC_ON &&
-           getpid() == rec_ctx.pid;
+    return !rec_tls.busy && !rec_tls.locking && !rec_tls.in_fdcall &&
+           atomic_load(&rec_ctx.state) == REC_ON && getpid() == rec_ctx.pid;
 }
 
-/* Whether FD is the trace's descriptor, for a call the program made. */
-static int rec_is_trace_fd(int fd)
+/* Waits a little: for a move, or for the calls a move waits for. */
+static void rec_fd_pause(unsigned *spins)
 {
-    return fd >= 0 && fd == atomic_load_explicit(&rec_ctx.trace_fd, memory_order_acquire) &&
-           rec_program_call();
+    if (++*spins < 64) {
+        sched_yield();
+    } else {
+        struct timespec us = {0, 50000};
+        nanosleep(&us, NULL);
+    }
 }
 
 /* The program's call is about to close or replace FD, the trace's: the
- * trace moves first.  1: it moved (FD is a duplicate of ours the call
- * takes); 2: no number was free, recording stopped and FD is left to the
- * call; 0: FD was not the trace's by now. */
+ * trace moves first, once the calls on other numbers under way are done.
+ * 1: it moved (FD is a duplicate of ours the call takes); 2: no number was
+ * free, recording stopped and FD is left to the call; 0: FD was not the
+ * trace's by now. */
 static int rec_evict(int fd)
 {
-    int how = 0;
+    int how = 0, idle = 0;
+    unsigned spins = 0;
+    rec_tls.in_fdcall = 1;
+    while (!atomic_compare_exchange_weak(&rec_ctx.fd_moving, &idle, 1)) {
+        idle = 0;
+        rec_fd_pause(&spins);
+    }
+    /* A call that never ends (a close that waits on a thread which waits
+     * for this move) must not hang the program: after REC_MOVE_WAIT_NS the
+     * recording stops instead, and the number goes to the program's call. */
+    uint64_t t0 = rcore_now();
+    int drained = 1;
+    for (spins = 0; atomic_load(&rec_ctx.fd_calls) != 0 && drained;) {
+        rec_fd_pause(&spins);
+        drained = rcore_now() - t0 < REC_MOVE_WAIT_NS;
+    }
     rec_lock();
     if (atomic_load(&rec_ctx.state) == REC_ON && rec_ctx.core.fd == fd) {
-        int rc = rcore_move_fd(&rec_ctx.core);
+        int rc = drained ? rcore_move_fd(&rec_ctx.core) : rcore_let_go(&rec_ctx.core);
         rec_check(rc);
         how = rc == 0 ? 1 : 2;
     }
-    rec_unlock();
+    rec_unlock(); /* publishes the new number before the move ends */
+    atomic_store(&rec_ctx.fd_moving, 0);
+    rec_tls.in_fdcall = 0;
     return how;
+}
+
+/* Before the program's close, dup2 or dup3 of number FD.  Returns 1 when
+ * the call is counted in fd_calls (FD is not the trace's, and no move can
+ * start before rec_fd_done), 0 when it runs as it is: not the program's,
+ * or FD was the trace's and the trace moved away (*EVICTED: rec_evict's
+ * answer). */
+static int rec_fd_begin(int fd, int *evicted)
+{
+    *evicted = 0;
+    if (fd < 0 || !rec_program_call()) return 0;
+    for (unsigned spins = 0;;) {
+        if (fd == atomic_load(&rec_ctx.trace_fd)) {
+            /* 0: the trace had moved elsewhere meanwhile: look again */
+            if ((*evicted = rec_evict(fd)) != 0) return 0;
+            continue;
+        }
+        atomic_fetch_add(&rec_ctx.fd_calls, 1);
+        if (!atomic_load(&rec_ctx.fd_moving)) {
+            /* a move that begins from now on waits for us; one that ended
+             * just before may have put the trace on FD */
+            if (fd != atomic_load(&rec_ctx.trace_fd)) {
+                rec_tls.in_fdcall = 1;
+                return 1;
+            }
+            atomic_fetch_sub(&rec_ctx.fd_calls, 1);
+            continue;
+        }
+        atomic_fetch_sub(&rec_ctx.fd_calls, 1);
+        while (atomic_load(&rec_ctx.fd_moving))
+            rec_fd_pause(&spins);
+    }
+}
+
+static void rec_fd_done(int counted)
+{
+    if (!counted) return;
+    rec_tls.in_fdcall = 0;
+    atomic_fetch_sub(&rec_ctx.fd_calls, 1);
 }
 
 /* Every number of FIRST .. LAST closed (FLAGS 0), one at a time: a kernel
@@ -1307,22 +1385,25 @@ static int rec_close_around(unsigned first, unsigned last, int flags, int fallba
 REC_EXPORT int close(int fd)
 {
     if (rec_mode() == REC_INITING) return (int)syscall(SYS_close, fd);
-    if (rec_is_trace_fd(fd)) rec_evict(fd);
-    return rec_ctx.real.close(fd);
+    int evicted, counted = rec_fd_begin(fd, &evicted);
+    int rc = rec_ctx.real.close(fd);
+    int saved = errno;
+    rec_fd_done(counted);
+    errno = saved;
+    return rc;
 }
 
-/* dup2 and dup3 onto the trace's number: moved first; when the call then
- * fails, the duplicate of ours left at that number is closed (the
- * program's call must not leave a descriptor of ours behind). */
+/* dup2 and dup3 onto NEWFD, as close: when the trace was there and moved,
+ * and the call then fails, the duplicate of ours left at NEWFD is closed
+ * (the program's call must not leave a descriptor of ours behind). */
 static int rec_dup_onto(int (*call)(int, int, int), int oldfd, int newfd, int flags)
 {
-    int evicted = oldfd != newfd && rec_is_trace_fd(newfd) ? rec_evict(newfd) : 0;
+    int evicted = 0, counted = oldfd != newfd ? rec_fd_begin(newfd, &evicted) : 0;
     int rc = call(oldfd, newfd, flags);
-    if (rc < 0 && evicted) {
-        int saved = errno;
-        rec_ctx.real.close(newfd);
-        errno = saved;
-    }
+    int saved = errno;
+    if (rc < 0 && evicted) rec_ctx.real.close(newfd);
+    rec_fd_done(counted);
+    errno = saved;
     return rc;
 }
 

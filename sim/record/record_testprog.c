@@ -36,12 +36,15 @@
  *                       and "events N" (exit 0), or exit 1 when FILE holds
  *                       anything else
  *   fdrace FILE OUT ROUNDS  one thread allocates and frees (the recorder
- *                       flushes every buffer), another ROUNDS times puts
- *                       FILE over the trace's current number (OUT, found in
- *                       /proc/self/fd; dup2 and dup3 in turn), writes a
- *                       line there and checks FILE holds just that line;
+ *                       flushes every buffer), one closes the 24 numbers
+ *                       above the trace's without pause (a blind loop: the
+ *                       trace's moves go there), and the main one ROUNDS
+ *                       times closes the trace's current number (OUT,
+ *                       found in /proc/self/fd), or puts FILE over it
+ *                       (dup2, dup3) and closes that; FILE must stay empty;
  *                       prints "user file intact" and "events N", or exit 1
- *   sigclose N          N magic blocks allocated and freed while another
+ *   sigclose N          N magic blocks (more until 20000 signals came, 60 s
+ *                       at most) allocated and freed while another
  *                       thread signals this one without pause, and the
  *                       handler calls close_range on an unused number: a handler that
  *                       interrupts the recorder while it takes or gives back
@@ -60,8 +63,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RTP_MAGIC_MIN 40001
@@ -338,6 +343,7 @@ static int rtp_libcfds(const char *path, const char *out)
 typedef struct {
     _Atomic int stop;
     unsigned long events;
+    int first, last; /* the blind closer's numbers */
 } rtp_race_t;
 
 static void *rtp_racer(void *arg)
@@ -350,36 +356,59 @@ static void *rtp_racer(void *arg)
     return NULL;
 }
 
-/* Another thread writes the trace (flushing every buffer) while this one
- * takes the trace's current number over with a file of its own (dup2 and
- * dup3 alternately), writes a line through it and reads it back, over and
- * over: the recorder must move the trace away before each, under the lock
- * of its writes, or bytes of trace land in the program's file. */
+/* Closes every number of first .. last (those not open too), over and
+ * over, as a loop over every descriptor does: a move of the trace must not
+ * land on a number this is closing at that instant. */
+static void *rtp_blind_closer(void *arg)
+{
+    rtp_race_t *r = arg;
+    while (!atomic_load(&r->stop))
+        for (int fd = r->first; fd <= r->last; fd++)
+            close(fd);
+    return NULL;
+}
+
+/* Another thread writes the trace (flushing every buffer) and another
+ * closes the numbers where the trace's moves go, without pause, while this
+ * one takes the trace's current number, over and over: closing it, or
+ * putting FILE over it (dup2 and dup3 in turn) and closing that.  FILE is
+ * never written: a byte in it is a byte of trace.  The recorder must move
+ * the trace away under the lock of its writes, and never onto a number
+ * the blind closer is closing at that instant. */
 static int rtp_fdrace(const char *path, const char *out, int rounds)
 {
-    rtp_race_t race = {0, 0};
-    pthread_t t;
+    rtp_race_t race = {0, 0, 0, 0};
+    pthread_t t, blind;
     int ufd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (ufd < 0 || pthread_create(&t, NULL, rtp_racer, &race) != 0) return 2;
-    int rc = 0;
-    for (int i = 0; i < rounds && rc == 0; i++) {
-        int fds[8], k = rtp_fds_of(out, fds, 8);
+    int fds[8];
+    if (ufd < 0 || rtp_fds_of(out, fds, 8) < 1) return 2;
+    /* the numbers just above the trace's: the lowest free ones from the
+     * recorder's floor up, where its moves go */
+    race.first = fds[0] + 1;
+    race.last = fds[0] + 24;
+    if (pthread_create(&t, NULL, rtp_racer, &race) != 0 ||
+        pthread_create(&blind, NULL, rtp_blind_closer, &race) != 0)
+        return 2;
+    for (int i = 0; i < rounds; i++) {
+        /* the blind closer moves the trace too: a listing taken while it
+         * moves past may miss it */
+        int k = 0;
+        for (int tries = 0; tries < 1000 && k < 1; tries++)
+            k = rtp_fds_of(out, fds, 8);
         if (k < 1) return 3;
-        int fd = i % 2 ? dup3(ufd, fds[0], O_CLOEXEC) : dup2(ufd, fds[0]);
-        if (fd != fds[0]) return 2;
-        char line[64], got[sizeof line + 64];
-        int n = snprintf(line, sizeof line, "round %d\n", i);
-        if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)n, 0) != n) return 2;
-        rtp_churn(50);
-        ssize_t g = pread(fd, got, sizeof got, 0);
-        rc = g == n && !memcmp(got, line, (size_t)n) ? 0 : 1;
-        close(fd);
+        if (i % 3 == 1 && dup2(ufd, fds[0]) < 0) return 2;
+        if (i % 3 == 2 && dup3(ufd, fds[0], O_CLOEXEC) < 0) return 2;
+        rtp_churn(20);
+        close(fds[0]);
     }
     atomic_store(&race.stop, 1);
     pthread_join(t, NULL);
+    pthread_join(blind, NULL);
+    struct stat st;
+    int rc = fstat(ufd, &st) == 0 && st.st_size == 0 ? 0 : 1;
     close(ufd);
     puts(rc == 0 ? "user file intact" : "user file CORRUPT");
-    printf("events %lu\n", race.events + 2ul * 50 * (unsigned long)rounds);
+    printf("events %lu\n", race.events + 2ul * 20 * (unsigned long)rounds);
     return rc;
 }
 
@@ -414,11 +443,19 @@ static int rtp_sigclose(int n)
     pthread_t self = pthread_self(), t;
     if (sigaction(SIGUSR1, &sa, NULL) != 0 || pthread_create(&t, NULL, rtp_signaller, &self) != 0)
         return 2;
-    rtp_churn(n);
+    /* at least N blocks, and on until 20000 signals came (a busy machine
+     * may run the signaller late), 60 s at most */
+    unsigned long blocks = 0;
+    time_t t0 = time(NULL);
+    while (blocks < (unsigned long)n ||
+           (atomic_load(&rtp_signals) < 20000 && time(NULL) - t0 < 60)) {
+        rtp_churn(1000);
+        blocks += 1000;
+    }
     atomic_store(&rtp_sig_stop, 1);
     pthread_join(t, NULL);
     printf("signals %lu\n", atomic_load(&rtp_signals));
-    printf("events %lu\n", 2ul * (unsigned long)n);
+    printf("events %lu\n", 2ul * blocks);
     return 0;
 }
 
