@@ -173,8 +173,8 @@ static int rcore_ours(rcore_t *c)
 int rcore_move_fd(rcore_t *c)
 {
     if (!rcore_ours(c)) return -EBADF;
+    /* (not below the floor: a number the program's next open would take) */
     int moved = fcntl(c->fd, F_DUPFD_CLOEXEC, rcore_fd_floor());
-    if (moved < 0) moved = fcntl(c->fd, F_DUPFD_CLOEXEC, 3);
     if (moved >= 0) {
         c->fd = moved;
         return 0;

@@ -138,7 +138,8 @@ int rcore_fd_floor(void);
 
 /* The program is about to close or replace descriptor number c->fd: the
  * trace moves to another number (the lowest free one >= rcore_fd_floor(),
- * else >= 3), close-on-exec, and c->fd names it; the old number is left
+ * never lower: the program's own files go there), close-on-exec, and
+ * c->fd names it; the old number is left
  * open for the program's call.  When no number is free, what the buffer
  * holds is written and the core is lost (rcore_let_go).
  * Returns 0 or -errno: lost (EBADF, or the error writing the buffer), or

@@ -179,8 +179,6 @@ static const struct {
 typedef struct {
     _Atomic int state;         /* REC_*                                       */
     _Atomic int trace_fd;      /* core.fd while ON, else -1: set at unlock    */
-    _Atomic int fd_moving;     /* a move of the trace is waiting or under way */
-    _Atomic unsigned fd_calls; /* program calls on other numbers under way    */
     pthread_mutex_t lock;      /* serialises core, state changes, exec        */
     rcore_t core;              /* the trace                                   */
     rec_real_t real;           /* the functions we wrap                       */
@@ -207,7 +205,11 @@ typedef struct {
     char ppid_s[24];           /*                                             */
     char session[64];          /*                                             */
     trace_meta_entry_t meta[REC_META_MAX];
-    _Atomic size_t boot_used; /* bump pointer of the bootstrap arena         */
+    /* The descriptor wrappers' (on a cache line of their own: a program
+     * that closes in a loop must not slow every recorded call down). */
+    _Alignas(64) _Atomic int fd_moving; /* a move of the trace waits or runs */
+    _Atomic unsigned fd_calls;          /* program calls under way (counted) */
+    _Atomic size_t boot_used;           /* bump pointer of the bootstrap arena         */
     _Alignas(64) unsigned char boot[REC_BOOT_SIZE];
 } rec_ctx_t;
 
@@ -580,9 +582,15 @@ static int rec_open_trace(void)
 }
 
 /* Finishes and closes the trace if this process owns one (exit paths). */
+static void rec_end_interrupted(int finish);
+
 static void rec_stop(void)
 {
     if (atomic_load(&rec_ctx.state) != REC_ON || getpid() != rec_ctx.pid) return;
+    if (rec_tls.locking) { /* _exit from a handler that interrupted us */
+        rec_end_interrupted(1);
+        return;
+    }
     rec_lock();
     if (atomic_load(&rec_ctx.state) == REC_ON) {
         atomic_store(&rec_ctx.state, REC_OFF);
@@ -595,32 +603,38 @@ static void rec_stop(void)
 
 /* ---- signals ------------------------------------------------------------ */
 
+/* Ends recording from a signal handler (or _exit in one), in a thread
+ * that may be inside the recorder: the lock is taken if it can be (this
+ * thread may hold it already, another may hold it a while), and kept: the
+ * process is ending.  FINISH: finish the trace when the lock was taken
+ * cleanly (the event count must be exact), else flush it (cut short). */
+static void rec_end_interrupted(int finish)
+{
+    /* The core is consistent between events (a record counts only once
+     * whole), so if this thread was interrupted inside it we write what it
+     * holds; if another thread holds the lock we wait a little. */
+    int locked = 0;
+    for (int i = 0; !rec_tls.holding && i < REC_SIG_TRIES; i++) {
+        if (pthread_mutex_trylock(&rec_ctx.lock) == 0) {
+            locked = 1;
+            break;
+        }
+        struct timespec ms = {0, 1000000};
+        syscall(SYS_nanosleep, &ms, NULL); /* not a cancellation point */
+    }
+    if (atomic_exchange(&rec_ctx.state, REC_OFF) == REC_ON) {
+        int rc = finish && locked ? rcore_finish(&rec_ctx.core) : rcore_flush(&rec_ctx.core);
+        if (rc < 0 && rec_ctx.core.lost) rec_report("", rc);
+    }
+}
+
 static void rec_on_signal(int sig)
 {
     int saved = errno, finish = 0;
     for (size_t i = 0; i < sizeof rec_signals / sizeof rec_signals[0]; i++)
         if (rec_signals[i].sig == sig) finish = rec_signals[i].finish;
-    if (atomic_load(&rec_ctx.state) == REC_ON && getpid() == rec_ctx.pid) {
-        /* The core is consistent between events (a record counts only once
-         * whole), so if this thread was interrupted inside it we write what
-         * it holds; if another thread holds the lock we wait a little. */
-        int locked = 0;
-        for (int i = 0; !rec_tls.holding && i < REC_SIG_TRIES; i++) {
-            if (pthread_mutex_trylock(&rec_ctx.lock) == 0) {
-                locked = 1;
-                break;
-            }
-            struct timespec ms = {0, 1000000};
-            nanosleep(&ms, NULL);
-        }
-        /* Finishing needs the event count exact: only when we own the
-         * lock cleanly; else the flushed prefix stays "cut short". */
-        if (atomic_exchange(&rec_ctx.state, REC_OFF) == REC_ON) {
-            int rc = finish && locked ? rcore_finish(&rec_ctx.core) : rcore_flush(&rec_ctx.core);
-            if (rc < 0 && rec_ctx.core.lost) rec_report("", rc);
-        }
-        /* The lock stays taken: the process dies below. */
-    }
+    if (atomic_load(&rec_ctx.state) == REC_ON && getpid() == rec_ctx.pid)
+        rec_end_interrupted(finish); /* the lock stays taken: the process dies below */
     struct sigaction dfl = {.sa_handler = SIG_DFL};
     sigemptyset(&dfl.sa_mask);
     __sigaction(sig, &dfl, NULL); /* the C library's: ours would put us back */
@@ -1055,7 +1069,9 @@ static int rec_exec_hopeless(const char *file, int search)
 static void rec_exec_begin(const char *file, int search)
 {
     rec_ctx_t *x = &rec_ctx;
-    if (rec_mode() != REC_ON || getpid() != x->pid) return;
+    /* (from a handler that interrupted the recorder: the lock may be this
+     * thread's; the exec goes unrecorded, the trace cut at its last flush) */
+    if (rec_mode() != REC_ON || getpid() != x->pid || rec_tls.locking) return;
     rec_lock();
     if (atomic_load(&x->state) != REC_ON || (x->core.stream && rec_exec_hopeless(file, search))) {
         rec_unlock();
@@ -1194,32 +1210,37 @@ REC_EXPORT int execle(const char *path, const char *arg, ...)
  * write that its number still names the trace (record_core.h), but between
  * that check and the write another thread could close the number and open
  * a file of its own there.  So the C library's close, dup2, dup3,
- * close_range and closefrom come here first, and under the lock that
- * serialises every write the trace is kept out of their way:
+ * close_range and closefrom come here first, and the trace is kept out of
+ * their way:
  *   - close, dup2, dup3 on the trace's number move the trace to another
- *     number first (rcore_move_fd); the call then does what it was asked
- *     with the old one;
- *   - close_range and closefrom run under the lock, around the trace's
- *     number when it is in their range (it stays open, close-on-exec).
- * Recording goes on.  When no number is free to move to, what was buffered
- * is written and recording stops (the trace cut short, one message).
- * Only the program's own calls are taken: not the recorder's (made busy
- * or under the lock), not a signal handler's that interrupted this
- * thread's locking (it would wait for itself: the check covers it), not a
- * vfork child's (its descriptor table is not the core's).
+ *     number first (rcore_move_fd, under the lock that serialises every
+ *     write); the call then does what it was asked with the old one;
+ *   - close_range and closefrom close their range around the trace's
+ *     number (it stays open, close-on-exec).
+ * Recording goes on.
  *
  * A move must not land on a number another thread is closing at that
  * instant (a loop of close over every number closes free ones too: it
- * would close the trace the move just put there).  So close, dup2 and
- * dup3 of any other number count themselves in fd_calls for the length of
- * the call, and a move first raises fd_moving and waits for fd_calls to
- * drain (calls that came after it wait for the move, then look again
- * where the trace is): two atomic operations a call, no lock, so a close
- * that blocks (a socket that lingers) holds up only a move, never the
- * recording; one that waits on a thread which itself waits for the move
- * (a FUSE file this very program serves) is waited for 2 s, then the
- * recording stops (cut short, one message) and the program goes on.
- * Left to the check before each write: raw system calls. */
+ * would close the trace the move just put there), and a range must not
+ * take the trace that moved into it.  So every other call counts itself
+ * in fd_calls for its length, and a move first raises fd_moving and waits
+ * for fd_calls to drain; calls that come during a move wait for it, then
+ * look again where the trace is.  Two atomic operations a call, no lock:
+ * a close that blocks (a socket that lingers) holds up a move and the
+ * calls that come during it, never the recording; one that waits on a
+ * thread which itself waits for the move (a FUSE file this very program
+ * serves) is waited for 2 s, then the recording stops (cut short, one
+ * message) and the program goes on.  A thread cancelled inside a counted
+ * call (close is a cancellation point) gives its count back (a cleanup
+ * handler); the waits of a move are not cancellation points.
+ *
+ * Only the program's own calls are taken: not the recorder's (made busy
+ * or under the lock), not a signal handler's that interrupted this thread
+ * inside the recorder or inside one of these wrappers (it would wait for
+ * itself: the check before each write covers it), not a vfork child's
+ * (its descriptor table is not the core's).  Recording also stops, cut
+ * short, when no number >= rcore_fd_floor() is free to move to, and on a
+ * raw system call (the check). */
 
 #ifndef CLOSE_RANGE_UNSHARE
 #define CLOSE_RANGE_UNSHARE (1u << 1)
@@ -1236,22 +1257,23 @@ static int rec_program_call(void)
            atomic_load(&rec_ctx.state) == REC_ON && getpid() == rec_ctx.pid;
 }
 
-/* Waits a little: for a move, or for the calls a move waits for. */
+/* Waits a little: for a move, or for the calls a move waits for.  Not a
+ * cancellation point (a move cancelled halfway would stop every later
+ * call). */
 static void rec_fd_pause(unsigned *spins)
 {
     if (++*spins < 64) {
         sched_yield();
     } else {
         struct timespec us = {0, 50000};
-        nanosleep(&us, NULL);
+        syscall(SYS_nanosleep, &us, NULL);
     }
 }
 
 /* The program's call is about to close or replace FD, the trace's: the
- * trace moves first, once the calls on other numbers under way are done.
- * 1: it moved (FD is a duplicate of ours the call takes); 2: no number was
- * free, recording stopped and FD is left to the call; 0: FD was not the
- * trace's by now. */
+ * trace moves first, once the counted calls under way are done.  1: it
+ * moved (FD is a duplicate of ours the call takes); 2: recording stopped
+ * and FD is left to the call; 0: FD was not the trace's by now. */
 static int rec_evict(int fd)
 {
     int how = 0, idle = 0;
@@ -1261,9 +1283,6 @@ static int rec_evict(int fd)
         idle = 0;
         rec_fd_pause(&spins);
     }
-    /* A call that never ends (a close that waits on a thread which waits
-     * for this move) must not hang the program: after REC_MOVE_WAIT_NS the
-     * recording stops instead, and the number goes to the program's call. */
     uint64_t t0 = rcore_now();
     int drained = 1;
     for (spins = 0; atomic_load(&rec_ctx.fd_calls) != 0 && drained;) {
@@ -1282,43 +1301,111 @@ static int rec_evict(int fd)
     return how;
 }
 
-/* Before the program's close, dup2 or dup3 of number FD.  Returns 1 when
- * the call is counted in fd_calls (FD is not the trace's, and no move can
- * start before rec_fd_done), 0 when it runs as it is: not the program's,
- * or FD was the trace's and the trace moved away (*EVICTED: rec_evict's
- * answer). */
-static int rec_fd_begin(int fd, int *evicted)
+/* Counts the program's call in fd_calls once no move runs (the caller has
+ * set in_fdcall, so that a handler's call in between passes through). */
+static void rec_fd_count(void)
 {
-    *evicted = 0;
-    if (fd < 0 || !rec_program_call()) return 0;
     for (unsigned spins = 0;;) {
-        if (fd == atomic_load(&rec_ctx.trace_fd)) {
-            /* 0: the trace had moved elsewhere meanwhile: look again */
-            if ((*evicted = rec_evict(fd)) != 0) return 0;
-            continue;
-        }
         atomic_fetch_add(&rec_ctx.fd_calls, 1);
-        if (!atomic_load(&rec_ctx.fd_moving)) {
-            /* a move that begins from now on waits for us; one that ended
-             * just before may have put the trace on FD */
-            if (fd != atomic_load(&rec_ctx.trace_fd)) {
-                rec_tls.in_fdcall = 1;
-                return 1;
-            }
-            atomic_fetch_sub(&rec_ctx.fd_calls, 1);
-            continue;
-        }
+        if (!atomic_load(&rec_ctx.fd_moving)) return;
         atomic_fetch_sub(&rec_ctx.fd_calls, 1);
         while (atomic_load(&rec_ctx.fd_moving))
             rec_fd_pause(&spins);
     }
 }
 
-static void rec_fd_done(int counted)
+/* The end of a counted call; also its cleanup when the thread is
+ * cancelled inside it. */
+static void rec_fd_done(void *unused)
 {
-    if (!counted) return;
-    rec_tls.in_fdcall = 0;
+    (void)unused;
     atomic_fetch_sub(&rec_ctx.fd_calls, 1);
+    rec_tls.in_fdcall = 0;
+}
+
+/* Before the program's close, dup2 or dup3 of number FD.  Returns 1 when
+ * the call is counted (FD is not the trace's, and no move can start
+ * before rec_fd_done), 0 when it runs as it is: not the program's, or FD
+ * was the trace's and the trace moved away or recording stopped
+ * (*EVICTED: rec_evict's answer). */
+static int rec_fd_begin(int fd, int *evicted)
+{
+    *evicted = 0;
+    if (fd < 0 || !rec_program_call()) return 0;
+    for (;;) {
+        if (fd == atomic_load(&rec_ctx.trace_fd)) {
+            /* 0: the trace had moved elsewhere meanwhile: look again */
+            if ((*evicted = rec_evict(fd)) != 0) return 0;
+            continue;
+        }
+        rec_tls.in_fdcall = 1;
+        rec_fd_count();
+        /* a move that ended just before may have put the trace on FD */
+        if (fd != atomic_load(&rec_ctx.trace_fd)) return 1;
+        rec_fd_done(NULL);
+    }
+}
+
+REC_EXPORT int close(int fd)
+{
+    if (rec_mode() == REC_INITING) return (int)syscall(SYS_close, fd);
+    int saved = errno, evicted, rc;
+    if (rec_fd_begin(fd, &evicted)) {
+        pthread_cleanup_push(rec_fd_done, NULL);
+        errno = saved;
+        rc = rec_ctx.real.close(fd);
+        saved = errno;
+        pthread_cleanup_pop(1);
+    } else {
+        errno = saved;
+        rc = rec_ctx.real.close(fd);
+        saved = errno;
+    }
+    errno = saved;
+    return rc;
+}
+
+/* dup2 and dup3 onto NEWFD, as close (neither is a cancellation point):
+ * when the trace was there and moved, and the call then fails, the
+ * duplicate of ours left at NEWFD is closed (the program's call must not
+ * leave a descriptor of ours behind). */
+static int rec_dup_onto(int (*call)(int, int, int), int oldfd, int newfd, int flags)
+{
+    int saved = errno, evicted = 0;
+    int counted = oldfd != newfd ? rec_fd_begin(newfd, &evicted) : 0;
+    errno = saved;
+    int rc = call(oldfd, newfd, flags);
+    saved = errno;
+    if (rc < 0 && evicted) rec_ctx.real.close(newfd);
+    if (counted) rec_fd_done(NULL);
+    errno = saved;
+    return rc;
+}
+
+static int rec_call_dup2(int oldfd, int newfd, int unused)
+{
+    (void)unused;
+    return rec_ctx.real.dup2(oldfd, newfd);
+}
+
+static int rec_call_dup3(int oldfd, int newfd, int flags)
+{
+    return rec_ctx.real.dup3(oldfd, newfd, flags);
+}
+
+REC_EXPORT int dup2(int oldfd, int newfd)
+{
+    if (rec_mode() == REC_INITING) {
+        if (oldfd != newfd) return (int)syscall(SYS_dup3, oldfd, newfd, 0);
+        return fcntl(oldfd, F_GETFD) < 0 ? -1 : newfd;
+    }
+    return rec_dup_onto(rec_call_dup2, oldfd, newfd, 0);
+}
+
+REC_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+    if (rec_mode() == REC_INITING) return (int)syscall(SYS_dup3, oldfd, newfd, flags);
+    return rec_dup_onto(rec_call_dup3, oldfd, newfd, flags);
 }
 
 /* Every number of FIRST .. LAST closed (FLAGS 0), one at a time: a kernel
@@ -1351,17 +1438,21 @@ static int rec_real_close_range(unsigned first, unsigned last, int flags, int fa
     return r;
 }
 
-/* close_range (FALLBACK 0) or closefrom (1) of FIRST .. LAST, under the
- * lock, around the trace's descriptor when it is in the range.  Returns 0
- * (errno as it was) or -1 with errno from the first part that failed. */
+/* close_range (FALLBACK 0) or closefrom (1) of FIRST .. LAST, the
+ * program's, counted: around the trace's number when it is in the range
+ * (it cannot move while the call is counted).  Returns 0 (errno as it
+ * was) or -1 with errno from the first part that failed. */
 static int rec_close_around(unsigned first, unsigned last, int flags, int fallback)
 {
-    int rc = 0, err = errno;
-    rec_lock();
-    int fd = rec_ctx.core.fd;
+    /* (volatile: the cleanup handler's setjmp; a cancelled call never
+     * returns, so they are read only on the way out of a whole one) */
+    volatile int rc = 0, err = errno;
+    rec_tls.in_fdcall = 1;
+    rec_fd_count();
+    pthread_cleanup_push(rec_fd_done, NULL);
     rec_tls.busy = 1; /* the C library's closefrom may allocate */
-    if (atomic_load(&rec_ctx.state) != REC_ON || fd < 0 || (unsigned)fd < first ||
-        (unsigned)fd > last) {
+    int fd = atomic_load(&rec_ctx.trace_fd);
+    if (fd < 0 || (unsigned)fd < first || (unsigned)fd > last) {
         rc = rec_real_close_range(first, last, flags, fallback);
         if (rc < 0) err = errno;
     } else {
@@ -1377,65 +1468,13 @@ static int rec_close_around(unsigned first, unsigned last, int flags, int fallba
         }
     }
     rec_tls.busy = 0;
-    rec_unlock();
+    pthread_cleanup_pop(1);
     errno = err;
     return rc;
 }
 
-REC_EXPORT int close(int fd)
-{
-    if (rec_mode() == REC_INITING) return (int)syscall(SYS_close, fd);
-    int evicted, counted = rec_fd_begin(fd, &evicted);
-    int rc = rec_ctx.real.close(fd);
-    int saved = errno;
-    rec_fd_done(counted);
-    errno = saved;
-    return rc;
-}
-
-/* dup2 and dup3 onto NEWFD, as close: when the trace was there and moved,
- * and the call then fails, the duplicate of ours left at NEWFD is closed
- * (the program's call must not leave a descriptor of ours behind). */
-static int rec_dup_onto(int (*call)(int, int, int), int oldfd, int newfd, int flags)
-{
-    int evicted = 0, counted = oldfd != newfd ? rec_fd_begin(newfd, &evicted) : 0;
-    int rc = call(oldfd, newfd, flags);
-    int saved = errno;
-    if (rc < 0 && evicted) rec_ctx.real.close(newfd);
-    rec_fd_done(counted);
-    errno = saved;
-    return rc;
-}
-
-static int rec_call_dup2(int oldfd, int newfd, int unused)
-{
-    (void)unused;
-    return rec_ctx.real.dup2(oldfd, newfd);
-}
-
-static int rec_call_dup3(int oldfd, int newfd, int flags)
-{
-    return rec_ctx.real.dup3(oldfd, newfd, flags);
-}
-
-REC_EXPORT int dup2(int oldfd, int newfd)
-{
-    if (rec_mode() == REC_INITING) {
-        if (oldfd != newfd) return (int)syscall(SYS_dup3, oldfd, newfd, 0);
-        return fcntl(oldfd, F_GETFD) < 0 ? -1 : newfd;
-    }
-    return rec_dup_onto(rec_call_dup2, oldfd, newfd, 0);
-}
-
-REC_EXPORT int dup3(int oldfd, int newfd, int flags)
-{
-    if (rec_mode() == REC_INITING) return (int)syscall(SYS_dup3, oldfd, newfd, flags);
-    return rec_dup_onto(rec_call_dup3, oldfd, newfd, flags);
-}
-
-/* The ranges always go under the lock while recording (a rare call, and
- * the trace cannot move into the range meanwhile); a range that only sets
- * close-on-exec, or flags the kernel refuses, go straight to it. */
+/* A range that only sets close-on-exec, or flags the kernel refuses, goes
+ * straight to it. */
 REC_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
     if (rec_mode() != REC_INITING && first <= last && !(flags & ~(int)CLOSE_RANGE_UNSHARE) &&
@@ -1447,20 +1486,13 @@ REC_EXPORT int close_range(unsigned first, unsigned last, int flags)
 REC_EXPORT void closefrom(int lowfd)
 {
     unsigned low = lowfd < 0 ? 0u : (unsigned)lowfd;
-    if (rec_mode() != REC_INITING) {
-        if (rec_program_call()) {
-            int saved = errno; /* closefrom says nothing */
-            rec_close_around(low, ~0u, 0, 1);
-            errno = saved;
-            return;
-        }
-        if (rec_ctx.real.closefrom) {
-            rec_ctx.real.closefrom(lowfd);
-            return;
-        }
-    }
-    int saved = errno;
-    rec_real_close_range(low, ~0u, 0, 1);
+    int saved = errno; /* closefrom says nothing */
+    if (rec_mode() != REC_INITING && rec_program_call())
+        rec_close_around(low, ~0u, 0, 1);
+    else if (rec_mode() != REC_INITING && rec_ctx.real.closefrom)
+        rec_ctx.real.closefrom(lowfd);
+    else
+        rec_real_close_range(low, ~0u, 0, 1);
     errno = saved;
 }
 

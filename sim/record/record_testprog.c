@@ -43,10 +43,16 @@
  *                       found in /proc/self/fd), or puts FILE over it
  *                       (dup2, dup3) and closes that; FILE must stay empty;
  *                       prints "user file intact" and "events N", or exit 1
- *   sigclose N          N magic blocks (more until 20000 signals came, 60 s
- *                       at most) allocated and freed while another
+ *   cancel OUT          a thread closing an unused number in a loop is
+ *                       cancelled (inside close), then the trace's number
+ *                       (OUT's) is closed: prints how long that took, and
+ *                       "events N"
+ *   sigclose N OUT      N magic blocks (more until 20000 signals came, 20 s
+ *                       at most; the trace's number, OUT's, closed every
+ *                       1000) allocated and freed while another
  *                       thread signals this one without pause, and the
- *                       handler calls close_range on an unused number: a handler that
+ *                       handler calls close and close_range on an unused
+ *                       number: a handler that
  *                       interrupts the recorder while it takes or gives back
  *                       its lock must not wait for that lock (a hang);
  *                       prints "signals S" and "events N"
@@ -321,8 +327,17 @@ static int rtp_libcfds(const char *path, const char *out)
     long max = sysconf(_SC_OPEN_MAX);
     for (long n = 4; n < max && n < 65536; n++)
         close((int)n);
-    /* the trace's number (wherever the closes moved it) taken over */
+    /* a dup2 that fails onto the trace's number leaves no second
+     * descriptor of the trace behind */
     int fds[64], k = rtp_fds_of(out, fds, 64);
+    if (k != 1) return 3;
+    if (dup2(999, fds[0]) != -1 || errno != EBADF) return 2;
+    if (rtp_fds_of(out, fds, 64) != 1) {
+        fprintf(stderr, "a failed dup2 left two descriptors of the trace\n");
+        return 4;
+    }
+    /* the trace's number (wherever the closes moved it) taken over */
+    k = rtp_fds_of(out, fds, 64);
     if (k < 1) return 3;
     for (int i = 0; i < k; i++)
         if (dup2(fd, fds[i]) != fds[i]) return 2;
@@ -419,7 +434,9 @@ static void rtp_on_usr1(int sig)
 {
     (void)sig;
     int saved = errno;
-    close_range(1000, 1000, 0); /* not open: nothing closed, but taken */
+    /* not open: nothing closed, but each goes through the recorder */
+    close(1000);
+    close_range(1000, 1000, 0);
     atomic_fetch_add(&rtp_signals, 1);
     errno = saved;
 }
@@ -436,7 +453,7 @@ static void *rtp_signaller(void *arg)
     return NULL;
 }
 
-static int rtp_sigclose(int n)
+static int rtp_sigclose(int n, const char *out)
 {
     struct sigaction sa = {.sa_handler = rtp_on_usr1, .sa_flags = SA_RESTART};
     sigemptyset(&sa.sa_mask);
@@ -448,14 +465,52 @@ static int rtp_sigclose(int n)
     unsigned long blocks = 0;
     time_t t0 = time(NULL);
     while (blocks < (unsigned long)n ||
-           (atomic_load(&rtp_signals) < 20000 && time(NULL) - t0 < 60)) {
+           (atomic_load(&rtp_signals) < 20000 && time(NULL) - t0 < 20)) {
         rtp_churn(1000);
         blocks += 1000;
+        /* and the trace moved now and then (a handler's call may come in
+         * the middle of the move) */
+        int fds[8], k = 0;
+        for (int tries = 0; tries < 100 && k < 1; tries++)
+            k = rtp_fds_of(out, fds, 8);
+        if (k > 0) close(fds[0]);
     }
     atomic_store(&rtp_sig_stop, 1);
     pthread_join(t, NULL);
     printf("signals %lu\n", atomic_load(&rtp_signals));
     printf("events %lu\n", 2ul * blocks);
+    return 0;
+}
+
+static void *rtp_closer(void *arg)
+{
+    (void)arg;
+    for (;;)
+        close(5000); /* a cancellation point, inside the recorder's count */
+    return NULL;
+}
+
+/* A thread cancelled inside close must give back what the recorder
+ * counts: then closing the trace's number still moves it at once. */
+static int rtp_cancel(const char *out)
+{
+    unsigned long events = rtp_some(20, NULL);
+    pthread_t t;
+    if (pthread_create(&t, NULL, rtp_closer, NULL) != 0) return 2;
+    struct timespec ms = {0, 20000000};
+    nanosleep(&ms, NULL);
+    if (pthread_cancel(t) != 0 || pthread_join(t, NULL) != 0) return 2;
+    int fds[8];
+    if (rtp_fds_of(out, fds, 8) < 1) return 3;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    close(fds[0]);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9;
+    rtp_churn(10000);
+    events += 2 * 10000;
+    printf("close took %.3f s\n", s);
+    printf("events %lu\n", events);
     return 0;
 }
 
@@ -508,7 +563,8 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "clobber") && argc == 3) return rtp_clobber(argv[2]);
     if (!strcmp(mode, "closeall") && argc == 3) return rtp_closeall(argv[2]);
     if (!strcmp(mode, "libcfds") && argc == 4) return rtp_libcfds(argv[2], argv[3]);
-    if (!strcmp(mode, "sigclose") && argc == 3) return rtp_sigclose(atoi(argv[2]));
+    if (!strcmp(mode, "sigclose") && argc == 4) return rtp_sigclose(atoi(argv[2]), argv[3]);
+    if (!strcmp(mode, "cancel") && argc == 3) return rtp_cancel(argv[2]);
     if (!strcmp(mode, "fdrace") && argc == 5) return rtp_fdrace(argv[2], argv[3], atoi(argv[4]));
     if (!strcmp(mode, "apis")) {
         unsigned long ev = rtp_apis();
@@ -536,6 +592,7 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "_exit") && argc == 3) _exit(atoi(argv[2]));
     fprintf(stderr, "usage: record_testprog threads N OPS SEED | fork | abort | segv | term | "
                     "pipe | sleep | exit N | _exit N | apis | closefds FILE | clobber OUT | "
-                    "closeall FILE | libcfds FILE OUT | fdrace FILE OUT ROUNDS | sigclose N\n");
+                    "closeall FILE | libcfds FILE OUT | fdrace FILE OUT ROUNDS | sigclose N OUT | "
+                    "cancel OUT\n");
     return 2;
 }
