@@ -356,6 +356,16 @@ awk -v t="${took:-99}" 'BEGIN { exit !(t < 1) }' ||
 want_events cancel
 checked cancel clean
 
+# A thread cancelled while it allocates (the recorder writing its buffer
+# from inside malloc): the other threads go on allocating, the trace is
+# whole.
+timeout 120 "$bin" record -o "$tmp/cancel-alloc.atr" -- "$prog" cancel-alloc \
+  >"$tmp/cancel-alloc.out" 2>"$tmp/cancel-alloc.err"
+rc=$?
+[ "$rc" = 0 ] && grep -q "allocating after the cancel" "$tmp/cancel-alloc.out" ||
+  fail "cancel-alloc: exit $rc (124: it hung): $(cat "$tmp/cancel-alloc.err")"
+checked cancel-alloc clean
+
 # ---- outputs that are not regular files, symlinks ----------------------------
 # A device node is written into, never replaced (a private /dev/null).
 if mknod "$tmp/null" c 1 3 2>/dev/null; then

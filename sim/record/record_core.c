@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -193,10 +194,15 @@ int rcore_let_go(rcore_t *c)
     return rcore_fail(c, EBADF);
 }
 
+/* The writes are system calls, not the C library's pwrite and write:
+ * those are cancellation points, and a thread cancelled inside one would
+ * leave the recorder's lock taken (the LD_PRELOAD recorder writes from
+ * inside the program's malloc and free) and every other thread waiting
+ * for it. */
 static int rcore_pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
 {
     while (n > 0) {
-        ssize_t w = pwrite(fd, p, n, (off_t)off);
+        ssize_t w = syscall(SYS_pwrite64, fd, p, n, (off_t)off);
         if (w < 0) {
             if (errno == EINTR) continue;
             return -errno;
@@ -219,7 +225,7 @@ static int rcore_write_stream(int fd, const uint8_t *p, size_t n)
     pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
     int rc = 0;
     while (n > 0) {
-        ssize_t w = write(fd, p, n);
+        ssize_t w = syscall(SYS_write, fd, p, n);
         if (w < 0) {
             if (errno == EINTR) continue;
             rc = -errno;

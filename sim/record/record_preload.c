@@ -269,7 +269,9 @@ static void rec_say(const char *a, const char *b, const char *c)
     if (!rec_ctx.err_known || fstat(STDERR_FILENO, &st) != 0 ||
         (uint64_t)st.st_dev != rec_ctx.err_dev || (uint64_t)st.st_ino != rec_ctx.err_ino)
         return;
-    ssize_t w = write(STDERR_FILENO, msg, n);
+    /* (system calls, here and in rec_failed: the C library's are
+     * cancellation points, and this runs under the lock) */
+    long w = syscall(SYS_write, STDERR_FILENO, msg, n);
     (void)w;
 }
 
@@ -287,8 +289,9 @@ static void rec_failed(void)
     rec_cat(name, sizeof name, &n, rec_ctx.failed);
     rec_cat(name, sizeof name, &n, "/");
     rec_cat_u64(name, sizeof name, &n, (uint64_t)getpid());
-    int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd >= 0) close(fd);
+    long fd = syscall(SYS_openat, AT_FDCWD, name,
+                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) syscall(SYS_close, fd);
 }
 
 /* Metadata values: no control characters, no blanks at either end. */

@@ -47,6 +47,10 @@
  *                       cancelled (inside close), then the trace's number
  *                       (OUT's) is closed: prints how long that took, and
  *                       "events N"
+ *   cancel-alloc        a thread allocating without pause is cancelled;
+ *                       then this one allocates: prints "allocating after
+ *                       the cancel" (a hang: the recorder's lock was left
+ *                       taken by the cancelled thread)
  *   sigclose N OUT      N magic blocks (more until 20000 signals came, 20 s
  *                       at most; the trace's number, OUT's, closed every
  *                       1000) allocated and freed while another
@@ -490,6 +494,33 @@ static void *rtp_closer(void *arg)
     return NULL;
 }
 
+/* Allocates without end; its only cancellation point outside the
+ * recorder comes every 100000 blocks, so a cancel lands while it is
+ * allocating, where the recorder may be writing its buffer. */
+static void *rtp_allocator(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        rtp_churn(100000);
+        pthread_testcancel();
+    }
+    return NULL;
+}
+
+/* A thread cancelled while it allocates must not leave the recorder's
+ * lock taken: then this thread's next malloc would wait for ever. */
+static int rtp_cancel_alloc(void)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, rtp_allocator, NULL) != 0) return 2;
+    struct timespec ms = {0, 20000000};
+    nanosleep(&ms, NULL);
+    if (pthread_cancel(t) != 0 || pthread_join(t, NULL) != 0) return 2;
+    rtp_churn(1000);
+    puts("allocating after the cancel");
+    return 0;
+}
+
 /* A thread cancelled inside close must give back what the recorder
  * counts: then closing the trace's number still moves it at once. */
 static int rtp_cancel(const char *out)
@@ -565,6 +596,7 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "libcfds") && argc == 4) return rtp_libcfds(argv[2], argv[3]);
     if (!strcmp(mode, "sigclose") && argc == 4) return rtp_sigclose(atoi(argv[2]), argv[3]);
     if (!strcmp(mode, "cancel") && argc == 3) return rtp_cancel(argv[2]);
+    if (!strcmp(mode, "cancel-alloc")) return rtp_cancel_alloc();
     if (!strcmp(mode, "fdrace") && argc == 5) return rtp_fdrace(argv[2], argv[3], atoi(argv[4]));
     if (!strcmp(mode, "apis")) {
         unsigned long ev = rtp_apis();
@@ -593,6 +625,6 @@ int main(int argc, char **argv)
     fprintf(stderr, "usage: record_testprog threads N OPS SEED | fork | abort | segv | term | "
                     "pipe | sleep | exit N | _exit N | apis | closefds FILE | clobber OUT | "
                     "closeall FILE | libcfds FILE OUT | fdrace FILE OUT ROUNDS | sigclose N OUT | "
-                    "cancel OUT\n");
+                    "cancel OUT | cancel-alloc\n");
     return 2;
 }
