@@ -155,19 +155,25 @@ int rcore_fd_floor(void)
     return (int)(lim - lim / 8);
 }
 
-/* 1 when c->fd still names the file we opened.  Else the core is lost:
- * the number is forgotten, never closed (it may be the program's file
- * now), and the core fails with EBADF. */
+/* The core is lost: c->fd is forgotten, never closed (it is, or is about
+ * to be, the program's), and the core fails with EBADF.  -errno. */
+static int rcore_lose(rcore_t *c)
+{
+    c->lost = 1;
+    c->lost_fd = c->fd;
+    c->fd = -1;
+    return rcore_fail(c, EBADF);
+}
+
+/* 1 when c->fd still names the file we opened, else 0 and the core is
+ * lost (rcore_lose). */
 static int rcore_ours(rcore_t *c)
 {
     struct stat st;
     if (c->fd < 0) return 0;
     if (fstat(c->fd, &st) == 0 && (uint64_t)st.st_dev == c->dev && (uint64_t)st.st_ino == c->ino)
         return 1;
-    c->lost = 1;
-    c->lost_fd = c->fd;
-    c->fd = -1;
-    rcore_fail(c, EBADF);
+    rcore_lose(c);
     return 0;
 }
 
@@ -188,10 +194,7 @@ int rcore_let_go(rcore_t *c)
     if (c->fd < 0) return -EBADF;
     /* keep what was recorded, then let the number go */
     if (!c->failed) rcore_flush(c);
-    c->lost = 1;
-    c->lost_fd = c->fd;
-    c->fd = -1;
-    return rcore_fail(c, EBADF);
+    return rcore_lose(c);
 }
 
 /* The writes are system calls, not the C library's pwrite and write:

@@ -1349,21 +1349,23 @@ static int rec_fd_begin(int fd, int *evicted)
     }
 }
 
+/* rec_fd_done for a call that was counted (*COUNTED): the end of close,
+ * and its cleanup when the thread is cancelled inside it. */
+static void rec_fd_done_if(void *counted)
+{
+    if (*(int *)counted) rec_fd_done(NULL);
+}
+
 REC_EXPORT int close(int fd)
 {
     if (rec_mode() == REC_INITING) return (int)syscall(SYS_close, fd);
     int saved = errno, evicted, rc;
-    if (rec_fd_begin(fd, &evicted)) {
-        pthread_cleanup_push(rec_fd_done, NULL);
-        errno = saved;
-        rc = rec_ctx.real.close(fd);
-        saved = errno;
-        pthread_cleanup_pop(1);
-    } else {
-        errno = saved;
-        rc = rec_ctx.real.close(fd);
-        saved = errno;
-    }
+    int counted = rec_fd_begin(fd, &evicted);
+    pthread_cleanup_push(rec_fd_done_if, &counted);
+    errno = saved;
+    rc = rec_ctx.real.close(fd);
+    saved = errno;
+    pthread_cleanup_pop(1);
     errno = saved;
     return rc;
 }
@@ -1490,9 +1492,10 @@ REC_EXPORT void closefrom(int lowfd)
 {
     unsigned low = lowfd < 0 ? 0u : (unsigned)lowfd;
     int saved = errno; /* closefrom says nothing */
-    if (rec_mode() != REC_INITING && rec_program_call())
+    int resolved = rec_mode() != REC_INITING;
+    if (resolved && rec_program_call())
         rec_close_around(low, ~0u, 0, 1);
-    else if (rec_mode() != REC_INITING && rec_ctx.real.closefrom)
+    else if (resolved && rec_ctx.real.closefrom)
         rec_ctx.real.closefrom(lowfd);
     else
         rec_real_close_range(low, ~0u, 0, 1);

@@ -317,6 +317,16 @@ static int rtp_fds_of(const char *path, int *fds, int max)
     return n;
 }
 
+/* The trace's current number (OUT's), or -1: looked for again while a
+ * move of the trace (another thread's close) hides it from a listing. */
+static int rtp_trace_fd(const char *out)
+{
+    int fds[8];
+    for (int tries = 0; tries < 1000; tries++)
+        if (rtp_fds_of(out, fds, 8) > 0) return fds[0];
+    return -1;
+}
+
 /* The recorder's trace stays its own through every C library call that
  * closes or replaces a descriptor, and recording goes on: the trace is
  * whole. */
@@ -399,26 +409,23 @@ static int rtp_fdrace(const char *path, const char *out, int rounds)
     rtp_race_t race = {0, 0, 0, 0};
     pthread_t t, blind;
     int ufd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int fds[8];
-    if (ufd < 0 || rtp_fds_of(out, fds, 8) < 1) return 2;
+    int fd0 = rtp_trace_fd(out);
+    if (ufd < 0 || fd0 < 0) return 2;
     /* the numbers just above the trace's: the lowest free ones from the
      * recorder's floor up, where its moves go */
-    race.first = fds[0] + 1;
-    race.last = fds[0] + 24;
+    race.first = fd0 + 1;
+    race.last = fd0 + 24;
     if (pthread_create(&t, NULL, rtp_racer, &race) != 0 ||
         pthread_create(&blind, NULL, rtp_blind_closer, &race) != 0)
         return 2;
     for (int i = 0; i < rounds; i++) {
-        /* the blind closer moves the trace too: a listing taken while it
-         * moves past may miss it */
-        int k = 0;
-        for (int tries = 0; tries < 1000 && k < 1; tries++)
-            k = rtp_fds_of(out, fds, 8);
-        if (k < 1) return 3;
-        if (i % 3 == 1 && dup2(ufd, fds[0]) < 0) return 2;
-        if (i % 3 == 2 && dup3(ufd, fds[0], O_CLOEXEC) < 0) return 2;
+        /* (the blind closer moves the trace too) */
+        int fd = rtp_trace_fd(out);
+        if (fd < 0) return 3;
+        if (i % 3 == 1 && dup2(ufd, fd) < 0) return 2;
+        if (i % 3 == 2 && dup3(ufd, fd, O_CLOEXEC) < 0) return 2;
         rtp_churn(20);
-        close(fds[0]);
+        close(fd);
     }
     atomic_store(&race.stop, 1);
     pthread_join(t, NULL);
@@ -474,10 +481,8 @@ static int rtp_sigclose(int n, const char *out)
         blocks += 1000;
         /* and the trace moved now and then (a handler's call may come in
          * the middle of the move) */
-        int fds[8], k = 0;
-        for (int tries = 0; tries < 100 && k < 1; tries++)
-            k = rtp_fds_of(out, fds, 8);
-        if (k > 0) close(fds[0]);
+        int fd = rtp_trace_fd(out);
+        if (fd >= 0) close(fd);
     }
     atomic_store(&rtp_sig_stop, 1);
     pthread_join(t, NULL);
